@@ -1,0 +1,88 @@
+/**
+ * Turns text into vectors for `MemoryBackend`'s vector search.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer } from "effect"
+import { EmbeddingError } from "./Errors.js"
+import { fnv1a, words } from "./internal/text.js"
+import type { FusionWeights } from "./Memory.js"
+
+/** @category services */
+export class Embedder extends Context.Tag("arawn-store/Embedder")<Embedder, {
+  /** Identifies the embedding space; a store records it and refuses vectors from another one. */
+  readonly model: string
+  /** Length of every vector `embed` returns. */
+  readonly dimensions: number
+  /** Default hybrid fusion weights for this embedder (a semantic model deserves more vector weight). */
+  readonly weights: FusionWeights
+  /** One L2-normalised vector per text, in input order; fails with `EmbeddingError`. */
+  readonly embed: (texts: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Float32Array>, EmbeddingError>
+}>() {}
+
+/** @category models */
+export const HASHING_MODEL = "arawn-hashing-v1"
+
+/** @category constructors */
+export interface HashingOptions {
+  readonly dimensions?: number
+  readonly weights?: FusionWeights
+}
+
+const addFeature = (v: Float32Array, feature: string, weight: number) => {
+  const h = fnv1a(feature)
+  // A second, independent hash picks the sign so that collisions cancel out on average instead of piling up.
+  const sign = (fnv1a(feature, 0x9747b28c) & 1) === 0 ? 1 : -1
+  v[h % v.length] = (v[h % v.length] ?? 0) + sign * weight
+}
+
+/**
+ * Deterministic, offline feature hashing of words, word bigrams and character trigrams, L2-normalised.
+ * Lexical, not semantic: it finds shared words and word pieces, not synonyms.
+ *
+ * @category constructors
+ */
+export const hashingEmbed = (text: string, dimensions: number): Float32Array => {
+  const v = new Float32Array(dimensions)
+  const ws = words(text)
+  for (let i = 0; i < ws.length; i++) {
+    const w = ws[i]!
+    addFeature(v, `w:${w}`, 1)
+    if (i + 1 < ws.length) addFeature(v, `b:${w} ${ws[i + 1]}`, 0.5)
+    const padded = `<${w}>`
+    for (let j = 0; j + 3 <= padded.length; j++) addFeature(v, `c:${padded.slice(j, j + 3)}`, 0.25)
+  }
+  let norm = 0
+  for (let i = 0; i < v.length; i++) norm += v[i]! * v[i]!
+  if (norm === 0) {
+    // Text without a single word still needs a valid unit vector.
+    v[0] = 1
+    return v
+  }
+  const inv = 1 / Math.sqrt(norm)
+  for (let i = 0; i < v.length; i++) v[i] = v[i]! * inv
+  return v
+}
+
+/**
+ * The default embedder: feature hashing, 384 dimensions, no model download, no network. Its vectors are lexical,
+ * so it gives text search the larger share of hybrid fusion.
+ *
+ * @category layers
+ */
+export const makeHashing = (options: HashingOptions = {}): Embedder["Type"] => {
+  const dimensions = options.dimensions ?? 384
+  return {
+    model: dimensions === 384 ? HASHING_MODEL : `${HASHING_MODEL}-${dimensions}`,
+    dimensions,
+    weights: options.weights ?? { vector: 0.3, text: 0.7 },
+    embed: (texts) => Effect.sync(() => texts.map((t) => hashingEmbed(t, dimensions)))
+  }
+}
+
+/** @category layers */
+export const layerHashing: Layer.Layer<Embedder> = Layer.sync(Embedder, () => makeHashing())
+
+/** @category layers */
+export const layerHashingWith = (options: HashingOptions): Layer.Layer<Embedder> =>
+  Layer.sync(Embedder, () => makeHashing(options))

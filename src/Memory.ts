@@ -1,0 +1,297 @@
+/**
+ * Long-term memory: the entity, its confidence model, and the shapes callers hand to `MemoryBackend`.
+ *
+ * @since 0.1.0
+ */
+import { DateTime, Schema } from "effect"
+import { EmbeddingSpace } from "./Errors.js"
+import { MemoryId, SessionId, WorkstreamId } from "./Ids.js"
+
+/** @category models */
+export const ContentType = Schema.Literal(
+  "user_message",
+  "assistant_message",
+  "tool_use",
+  "file_content",
+  "note",
+  "fact",
+  "web_content",
+  "thought",
+  "summary"
+)
+/** @category models */
+export type ContentType = typeof ContentType.Type
+
+/** Where a memory's claim came from; it sets the base of its confidence. @category models */
+export const ConfidenceSource = Schema.Literal("stated", "observed", "inferred", "system")
+/** @category models */
+export type ConfidenceSource = typeof ConfidenceSource.Type
+
+/** Memory content: a non-blank string without NUL characters. @category models */
+export const MemoryContent = Schema.String.pipe(
+  Schema.filter((s) => s.trim().length > 0 || "content must not be empty or blank"),
+  Schema.filter((s) => !s.includes("\u0000") || "content must not contain a NUL character")
+)
+
+/** @category models */
+export const Tag = Schema.String.pipe(
+  Schema.filter((s) => (s.trim().length > 0 && s.trim() === s) || `tag ${JSON.stringify(s)} must be non-empty and trimmed`)
+)
+
+/** @category models */
+export const Extra = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/** @category models */
+export class MemoryMetadata extends Schema.Class<MemoryMetadata>("MemoryMetadata")({
+  tags: Schema.Array(Schema.String),
+  subject: Schema.optional(Schema.String),
+  predicate: Schema.optional(Schema.String),
+  sourcePath: Schema.optional(Schema.String),
+  sourceUrl: Schema.optional(Schema.String),
+  toolName: Schema.optional(Schema.String),
+  lineRange: Schema.optional(Schema.Tuple(Schema.Int, Schema.Int)),
+  extra: Extra
+}) {}
+
+/** @category models */
+export class Confidence extends Schema.Class<Confidence>("Confidence")({
+  source: ConfidenceSource,
+  reinforcementCount: Schema.NonNegativeInt,
+  superseded: Schema.Boolean,
+  supersededBy: Schema.optional(MemoryId),
+  lastAccessed: Schema.DateTimeUtc
+}) {}
+
+/** @category models */
+export const SessionCitation = Schema.TaggedStruct("session", {
+  sessionId: Schema.String,
+  messageIndex: Schema.NonNegativeInt,
+  timestamp: Schema.DateTimeUtc
+})
+/** @category models */
+export const FileCitation = Schema.TaggedStruct("file", {
+  path: Schema.String,
+  lineStart: Schema.optional(Schema.Int),
+  lineEnd: Schema.optional(Schema.Int),
+  commitHash: Schema.optional(Schema.String),
+  contentHash: Schema.optional(Schema.String),
+  mtime: Schema.optional(Schema.DateTimeUtc)
+})
+/** @category models */
+export const WebCitation = Schema.TaggedStruct("web", {
+  url: Schema.String,
+  fetchedAt: Schema.DateTimeUtc,
+  title: Schema.optional(Schema.String),
+  contentHash: Schema.optional(Schema.String),
+  etag: Schema.optional(Schema.String)
+})
+/** @category models */
+export const UserCitation = Schema.TaggedStruct("user", {
+  sessionId: Schema.String,
+  statedAt: Schema.DateTimeUtc
+})
+/** @category models */
+export const SystemCitation = Schema.TaggedStruct("system", {
+  derivedAt: Schema.DateTimeUtc,
+  method: Schema.String
+})
+/** Where a memory came from, for staleness checks and provenance. @category models */
+export const Citation = Schema.Union(SessionCitation, FileCitation, WebCitation, UserCitation, SystemCitation)
+/** @category models */
+export type Citation = typeof Citation.Type
+
+/** @category models */
+export class Memory extends Schema.Class<Memory>("Memory")({
+  id: MemoryId,
+  contentType: ContentType,
+  content: Schema.String,
+  sessionId: Schema.optional(SessionId),
+  workstreamId: Schema.optional(WorkstreamId),
+  metadata: MemoryMetadata,
+  confidence: Confidence,
+  citation: Schema.optional(Citation),
+  createdAt: Schema.DateTimeUtc,
+  updatedAt: Schema.DateTimeUtc,
+  accessedAt: Schema.DateTimeUtc,
+  accessCount: Schema.NonNegativeInt
+}) {}
+
+/** The metadata a caller may set; absent fields stay absent. @category inputs */
+export const MetadataInput = Schema.Struct({
+  tags: Schema.optional(Schema.Array(Tag)),
+  subject: Schema.optional(Schema.String),
+  predicate: Schema.optional(Schema.String),
+  sourcePath: Schema.optional(Schema.String),
+  sourceUrl: Schema.optional(Schema.String),
+  toolName: Schema.optional(Schema.String),
+  lineRange: Schema.optional(Schema.Tuple(Schema.NonNegativeInt, Schema.NonNegativeInt)),
+  extra: Schema.optional(Extra)
+})
+/** @category inputs */
+export type MetadataInput = typeof MetadataInput.Encoded
+
+/** A precomputed embedding; it must match the store's embedder dimensions and be finite. @category inputs */
+export const EmbeddingInput = Schema.Union(
+  Schema.instanceOf(Float32Array),
+  Schema.Array(Schema.Number)
+)
+
+/** What `store` takes. @category inputs */
+export const NewMemory = Schema.Struct({
+  id: Schema.optional(MemoryId),
+  contentType: Schema.optionalWith(ContentType, { default: () => "note" as const }),
+  content: MemoryContent,
+  sessionId: Schema.optional(SessionId),
+  workstreamId: Schema.optional(WorkstreamId),
+  metadata: Schema.optional(MetadataInput),
+  source: Schema.optionalWith(ConfidenceSource, { default: () => "inferred" as const }),
+  citation: Schema.optional(Citation),
+  embedding: Schema.optional(EmbeddingInput)
+})
+/** @category inputs */
+export type NewMemory = typeof NewMemory.Encoded
+
+/** What `update` takes: present fields replace, `null` clears an optional field. @category inputs */
+export const MemoryPatch = Schema.Struct({
+  contentType: Schema.optional(ContentType),
+  content: Schema.optional(MemoryContent),
+  sessionId: Schema.optional(Schema.NullOr(SessionId)),
+  workstreamId: Schema.optional(Schema.NullOr(WorkstreamId)),
+  metadata: Schema.optional(MetadataInput),
+  source: Schema.optional(ConfidenceSource),
+  citation: Schema.optional(Schema.NullOr(Citation))
+})
+/** @category inputs */
+export type MemoryPatch = typeof MemoryPatch.Encoded
+
+/** @category inputs */
+export const SearchMode = Schema.Literal("hybrid", "vector", "text")
+/** @category inputs */
+export type SearchMode = typeof SearchMode.Type
+
+const Unit = Schema.Number.pipe(Schema.between(0, 1))
+const Weight = Schema.Number.pipe(Schema.nonNegative(), Schema.finite())
+
+/** Relative weights of the vector and text rankings in hybrid fusion. @category inputs */
+export const FusionWeights = Schema.Struct({ vector: Weight, text: Weight }).pipe(
+  Schema.filter((w) => w.vector + w.text > 0 || "fusion weights must not both be 0")
+)
+/** @category inputs */
+export type FusionWeights = typeof FusionWeights.Type
+
+const filterFields = {
+  contentTypes: Schema.optional(Schema.Array(ContentType)),
+  sessionId: Schema.optional(SessionId),
+  workstreamId: Schema.optional(WorkstreamId),
+  tags: Schema.optional(Schema.Array(Tag)),
+  since: Schema.optional(Schema.DateTimeUtcFromSelf),
+  until: Schema.optional(Schema.DateTimeUtcFromSelf),
+  includeSuperseded: Schema.optionalWith(Schema.Boolean, { default: () => false })
+}
+
+/** Which memories `list`, `count` and `search` consider. `tags` is all-of; `since`/`until` bound `createdAt`. @category inputs */
+export const MemoryFilter = Schema.Struct(filterFields)
+/** @category inputs */
+export type MemoryFilter = typeof MemoryFilter.Encoded
+
+/** @category inputs */
+export const SearchOptions = Schema.Struct({
+  ...filterFields,
+  limit: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 1000)), { default: () => 10 }),
+  mode: Schema.optionalWith(SearchMode, { default: () => "hybrid" as const }),
+  minScore: Schema.optional(Unit),
+  weights: Schema.optional(FusionWeights)
+})
+/** @category inputs */
+export type SearchOptions = typeof SearchOptions.Encoded
+
+/** A search query: user text, searched as words and embedded for vector search. @category inputs */
+export const Query = Schema.String.pipe(
+  Schema.filter((s) => s.trim().length > 0 || "query must not be empty or blank"),
+  Schema.filter((s) => !s.includes("\u0000") || "query must not contain a NUL character")
+)
+
+/** Why a match ranked where it did. @category models */
+export interface Explain {
+  readonly mode: SearchMode
+  /** 1-based rank in the vector ranking, when the memory was in it. */
+  readonly vectorRank?: number
+  /** Cosine distance between the query and memory vectors (0 = same direction, 2 = opposite). */
+  readonly vectorDistance?: number
+  /** 1-based rank in the text (BM25) ranking, when the memory matched the words. */
+  readonly textRank?: number
+  /** BM25 score of the text match (higher is better). */
+  readonly textScore?: number
+  /** Relevance in [0,1]: the mode's own signal (hybrid: fused reciprocal ranks normalised to [0,1]). */
+  readonly relevance: number
+  /** Confidence in [0,1]: source base x reinforcement x staleness, 0 when superseded. */
+  readonly confidence: number
+}
+
+/** One search hit: `score = 0.6 * relevance + 0.4 * confidence`, in [0,1]. @category models */
+export interface MemoryMatch {
+  readonly memory: Memory
+  readonly score: number
+  readonly explain: Explain
+}
+
+/** @category models */
+export type FactOutcome = "inserted" | "reinforced" | "superseded"
+
+/** @category models */
+export interface StoreFactResult {
+  /** The new memory's id, or the reinforced one's. */
+  readonly id: MemoryId
+  readonly outcome: FactOutcome
+  readonly supersededIds: ReadonlyArray<MemoryId>
+}
+
+/** @category models */
+export interface MemoryStats {
+  readonly memories: number
+  readonly vectors: number
+  readonly embedder: EmbeddingSpace
+  /** True when the stored vectors come from another embedder (see `EmbeddingSpaceMismatch`). */
+  readonly stale: boolean
+}
+
+/** @category models */
+export interface ReindexProgress {
+  readonly done: number
+  readonly total: number
+}
+
+/** The spec's confidence parameters. @category confidence */
+export const ConfidenceParams = {
+  freshDays: 30,
+  stalenessDays: 365,
+  stalenessFloor: 0.3,
+  reinforcementCap: 1.5
+} as const
+
+const BASE: Record<ConfidenceSource, number> = { stated: 1.0, system: 0.9, observed: 0.7, inferred: 0.5 }
+const DAY_MS = 86_400_000
+
+/**
+ * Confidence in [0,1] at `now`: 0 when superseded, else source base x min(1 + 0.1 x reinforcements, 1.5) x
+ * staleness, where staleness is 1 for 30 days after the last access then falls linearly to 0.3 at 365 days.
+ *
+ * @category confidence
+ */
+export const confidenceScore = (confidence: Confidence, now: DateTime.Utc): number => {
+  if (confidence.superseded) return 0
+  const p = ConfidenceParams
+  const reinforcement = Math.min(1 + 0.1 * confidence.reinforcementCount, p.reinforcementCap)
+  const days = Math.max(0, Math.floor((now.epochMillis - confidence.lastAccessed.epochMillis) / DAY_MS))
+  const range = p.stalenessDays - p.freshDays
+  const staleness = days <= p.freshDays
+    ? 1
+    : range <= 0
+    ? p.stalenessFloor
+    : 1 - Math.min((days - p.freshDays) / range, 1) * (1 - p.stalenessFloor)
+  return Math.min(1, Math.max(0, BASE[confidence.source] * reinforcement * staleness))
+}
+
+/** The score contract: `0.6 * relevance + 0.4 * confidence`, clamped to [0,1]. @category confidence */
+export const combineScore = (relevance: number, confidence: number): number =>
+  Math.min(1, Math.max(0, 0.6 * relevance + 0.4 * confidence))

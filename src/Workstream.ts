@@ -1,0 +1,142 @@
+/**
+ * Workstreams (long-lived conversation threads) and the messages of their append-only logs.
+ *
+ * @since 0.1.0
+ */
+import { Option, Schema } from "effect"
+import { MessageId, SessionId, WorkstreamId } from "./Ids.js"
+import { Tag } from "./Memory.js"
+
+/** @category models */
+export const WorkstreamState = Schema.Literal("active", "paused", "archived")
+/** @category models */
+export type WorkstreamState = typeof WorkstreamState.Type
+
+/** @category models */
+export const MessageRole = Schema.Literal("user", "assistant", "system", "tool_use", "tool_result", "agent_push")
+/** @category models */
+export type MessageRole = typeof MessageRole.Type
+
+/** A JSON object carried beside a message. @category models */
+export const MessageMetadata = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/** @category models */
+export class Workstream extends Schema.Class<Workstream>("Workstream")({
+  id: WorkstreamId,
+  title: Schema.String,
+  summary: Schema.optional(Schema.String),
+  state: WorkstreamState,
+  isScratch: Schema.Boolean,
+  defaultModel: Schema.optional(Schema.String),
+  /** Sorted, unique. */
+  tags: Schema.Array(Schema.String),
+  createdAt: Schema.DateTimeUtc,
+  updatedAt: Schema.DateTimeUtc,
+  messageCount: Schema.NonNegativeInt,
+  lastMessageAt: Schema.optional(Schema.DateTimeUtc)
+}) {}
+
+/** @category models */
+export class Message extends Schema.Class<Message>("Message")({
+  id: MessageId,
+  workstreamId: WorkstreamId,
+  /** 1-based position in its workstream's log, gap-free. */
+  seq: Schema.Int.pipe(Schema.positive()),
+  sessionId: Schema.optional(SessionId),
+  role: MessageRole,
+  content: Schema.String,
+  timestamp: Schema.DateTimeUtc,
+  metadata: Schema.optional(MessageMetadata)
+}) {}
+
+/** A workstream title: non-blank, at most 512 characters. @category inputs */
+export const Title = Schema.String.pipe(
+  Schema.filter((s) => s.trim().length > 0 || "title must not be empty or blank"),
+  Schema.filter((s) => s.length <= 512 || "title must be at most 512 characters")
+)
+
+/** @category inputs */
+export const NewWorkstream = Schema.Struct({
+  id: Schema.optional(WorkstreamId),
+  title: Title,
+  summary: Schema.optional(Schema.String),
+  state: Schema.optionalWith(WorkstreamState, { default: () => "active" as const }),
+  defaultModel: Schema.optional(Schema.String),
+  tags: Schema.optionalWith(Schema.Array(Tag), { default: () => [] })
+})
+/** @category inputs */
+export type NewWorkstream = typeof NewWorkstream.Encoded
+
+/** Present fields replace; `null` clears `summary` or `defaultModel`; `tags` replaces the whole set. @category inputs */
+export const WorkstreamUpdate = Schema.Struct({
+  title: Schema.optional(Title),
+  summary: Schema.optional(Schema.NullOr(Schema.String)),
+  state: Schema.optional(WorkstreamState),
+  defaultModel: Schema.optional(Schema.NullOr(Schema.String)),
+  tags: Schema.optional(Schema.Array(Tag))
+})
+/** @category inputs */
+export type WorkstreamUpdate = typeof WorkstreamUpdate.Encoded
+
+/** Largest message content accepted, in UTF-16 code units (16 MiB). @category inputs */
+export const MAX_MESSAGE_CONTENT = 16 * 1024 * 1024
+
+/** @category inputs */
+export const NewMessage = Schema.Struct({
+  role: MessageRole,
+  content: Schema.String.pipe(
+    Schema.filter((s) => s.length <= MAX_MESSAGE_CONTENT || `content must be at most ${MAX_MESSAGE_CONTENT} characters`)
+  ),
+  sessionId: Schema.optional(SessionId),
+  metadata: Schema.optional(MessageMetadata),
+  /** Given when importing an existing log; generated otherwise. */
+  id: Schema.optional(MessageId),
+  /** Given when importing an existing log; `Clock` time otherwise. */
+  timestamp: Schema.optional(Schema.DateTimeUtcFromSelf)
+})
+/** @category inputs */
+export type NewMessage = typeof NewMessage.Encoded
+
+const Seq = Schema.Int.pipe(Schema.positive())
+
+/** @category inputs */
+export const LoadOptions = Schema.Struct({
+  /** Return only the last `limit` matching messages (still oldest to newest). */
+  limit: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  /** Only messages with `seq < beforeSeq`. */
+  beforeSeq: Schema.optional(Seq),
+  /** Only messages with `seq > afterSeq`. */
+  afterSeq: Schema.optional(Schema.NonNegativeInt),
+  /** Only messages with `timestamp >= since`. */
+  since: Schema.optional(Schema.DateTimeUtcFromSelf),
+  sessionId: Schema.optional(SessionId)
+})
+/** @category inputs */
+export type LoadOptions = typeof LoadOptions.Encoded
+
+/** @category inputs */
+export const ListOptions = Schema.Struct({
+  state: Schema.optional(WorkstreamState),
+  tag: Schema.optional(Schema.String),
+  limit: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 1000)), { default: () => 50 }),
+  /** The `nextCursor` of the previous page. */
+  cursor: Schema.optional(Schema.String)
+})
+/** @category inputs */
+export type ListOptions = typeof ListOptions.Encoded
+
+/** @category models */
+export interface WorkstreamPage {
+  readonly items: ReadonlyArray<Workstream>
+  /** Pass it as `cursor` to read the next page; `None` on the last page. */
+  readonly nextCursor: Option.Option<string>
+}
+
+/** @category inputs */
+export const PromoteInput = Schema.Struct({
+  title: Title,
+  tags: Schema.optionalWith(Schema.Array(Tag), { default: () => [] }),
+  defaultModel: Schema.optional(Schema.String)
+})
+/** @category inputs */
+export type PromoteInput = typeof PromoteInput.Encoded

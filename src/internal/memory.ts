@@ -1,0 +1,135 @@
+import { DateTime, Effect } from "effect"
+import { InvalidInput } from "../Errors.js"
+import type { MemoryId } from "../Ids.js"
+import { Confidence, Memory, MemoryMetadata } from "../Memory.js"
+import type { MemoryFilter, MemoryPatch, MetadataInput, NewMemory } from "../Memory.js"
+
+/** Decoded forms of the inputs (defaults applied). */
+export type NewMemoryInput = typeof NewMemory.Type
+export type MemoryPatchInput = typeof MemoryPatch.Type
+export type MemoryFilterInput = typeof MemoryFilter.Type
+
+/** Tags are a set: sorted and unique, so equal sets compare equal everywhere. */
+export const normaliseTags = (tags: ReadonlyArray<string> | undefined): Array<string> =>
+  Array.from(new Set(tags ?? [])).sort()
+
+export const buildMetadata = (input: typeof MetadataInput.Type | undefined): MemoryMetadata =>
+  new MemoryMetadata({
+    tags: normaliseTags(input?.tags),
+    extra: input?.extra ?? {},
+    ...(input?.subject !== undefined ? { subject: input.subject } : {}),
+    ...(input?.predicate !== undefined ? { predicate: input.predicate } : {}),
+    ...(input?.sourcePath !== undefined ? { sourcePath: input.sourcePath } : {}),
+    ...(input?.sourceUrl !== undefined ? { sourceUrl: input.sourceUrl } : {}),
+    ...(input?.toolName !== undefined ? { toolName: input.toolName } : {}),
+    ...(input?.lineRange !== undefined ? { lineRange: input.lineRange } : {})
+  })
+
+/** A new memory as `store` writes it. */
+export const buildMemory = (input: NewMemoryInput, id: MemoryId, now: DateTime.Utc): Memory =>
+  new Memory({
+    id,
+    contentType: input.contentType,
+    content: input.content,
+    metadata: buildMetadata(input.metadata),
+    confidence: new Confidence({
+      source: input.source,
+      reinforcementCount: 0,
+      superseded: false,
+      lastAccessed: now
+    }),
+    createdAt: now,
+    updatedAt: now,
+    accessedAt: now,
+    accessCount: 0,
+    ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
+    ...(input.workstreamId !== undefined ? { workstreamId: input.workstreamId } : {}),
+    ...(input.citation !== undefined ? { citation: input.citation } : {})
+  })
+
+const setOrClear = <K extends string, V>(key: K, value: V | null | undefined, current: V | undefined) => {
+  const next = value === undefined ? current : value === null ? undefined : value
+  return next === undefined ? {} : ({ [key]: next } as { [P in K]: V })
+}
+
+/** The memory after `patch`: present fields replace, null clears, `updatedAt` moves to `now`. */
+export const applyPatch = (memory: Memory, patch: MemoryPatchInput, now: DateTime.Utc): Memory =>
+  new Memory({
+    id: memory.id,
+    contentType: patch.contentType ?? memory.contentType,
+    content: patch.content ?? memory.content,
+    metadata: patch.metadata !== undefined ? buildMetadata(patch.metadata) : memory.metadata,
+    confidence: patch.source !== undefined
+      ? new Confidence({ ...memory.confidence, source: patch.source })
+      : memory.confidence,
+    createdAt: memory.createdAt,
+    updatedAt: now,
+    accessedAt: memory.accessedAt,
+    accessCount: memory.accessCount,
+    ...setOrClear("sessionId", patch.sessionId, memory.sessionId),
+    ...setOrClear("workstreamId", patch.workstreamId, memory.workstreamId),
+    ...setOrClear("citation", patch.citation, memory.citation)
+  })
+
+/** The memory reinforced once more at `now` (the fact was stated again). */
+export const reinforce = (memory: Memory, now: DateTime.Utc): Memory =>
+  new Memory({
+    ...memory,
+    confidence: new Confidence({
+      ...memory.confidence,
+      reinforcementCount: memory.confidence.reinforcementCount + 1,
+      lastAccessed: now
+    }),
+    updatedAt: now
+  })
+
+/** The memory superseded by `by` at `now`. */
+export const supersede = (memory: Memory, by: MemoryId, now: DateTime.Utc): Memory =>
+  new Memory({
+    ...memory,
+    confidence: new Confidence({ ...memory.confidence, superseded: true, supersededBy: by }),
+    updatedAt: now
+  })
+
+/** Whether a memory passes a search/list filter. */
+export const matchesFilter = (m: Memory, f: MemoryFilterInput): boolean =>
+  (f.includeSuperseded || !m.confidence.superseded) &&
+  (f.contentTypes === undefined || f.contentTypes.length === 0 || f.contentTypes.includes(m.contentType)) &&
+  (f.sessionId === undefined || m.sessionId === f.sessionId) &&
+  (f.workstreamId === undefined || m.workstreamId === f.workstreamId) &&
+  (f.tags === undefined || f.tags.every((t) => m.metadata.tags.includes(t))) &&
+  (f.since === undefined || m.createdAt.epochMillis >= f.since.epochMillis) &&
+  (f.until === undefined || m.createdAt.epochMillis <= f.until.epochMillis)
+
+/** A caller's precomputed embedding as a Float32Array, or InvalidInput when its length or values are wrong. */
+export const checkEmbedding = (
+  method: string,
+  embedding: Float32Array | ReadonlyArray<number>,
+  dimensions: number
+): Effect.Effect<Float32Array, InvalidInput> => {
+  if (embedding.length !== dimensions) {
+    return Effect.fail(
+      new InvalidInput({
+        method,
+        message: `embedding has ${embedding.length} dimensions but the embedder produces ${dimensions}`
+      })
+    )
+  }
+  const v = Float32Array.from(embedding)
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i]!)) {
+      return Effect.fail(new InvalidInput({ method, message: `embedding value at index ${i} is not a finite number` }))
+    }
+  }
+  return Effect.succeed(v)
+}
+
+/** The subject/predicate pair that makes a memory a fact, when both are set. */
+export const factKey = (m: { readonly metadata: MemoryMetadata }): readonly [string, string] | undefined =>
+  m.metadata.subject !== undefined && m.metadata.predicate !== undefined
+    ? [m.metadata.subject, m.metadata.predicate]
+    : undefined
+
+/** Newest first, then id descending: the order of `list`, and of its keyset pages. */
+export const newestFirst = (a: Memory, b: Memory): number =>
+  b.createdAt.epochMillis - a.createdAt.epochMillis || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)

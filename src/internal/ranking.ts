@@ -1,0 +1,108 @@
+import { DateTime, Order } from "effect"
+import type { MemoryId } from "../Ids.js"
+import type { Explain, FusionWeights, Memory, MemoryMatch, SearchMode } from "../Memory.js"
+import { combineScore, confidenceScore } from "../Memory.js"
+
+/** Reciprocal-rank-fusion constant; the usual 60 flattens the top ranks, a smaller one keeps them apart. */
+export const RRF_K = 20
+
+/** How deep each ranking is read before fusion: enough that fusion can surface an item one ranker buries. */
+export const candidateDepth = (limit: number): number => Math.max(limit * 5, 50)
+
+/** A memory with its place in the vector and/or text ranking. */
+export interface Candidate {
+  readonly memory: Memory
+  readonly vector?: { readonly rank: number; readonly distance: number }
+  readonly text?: { readonly rank: number; readonly score: number }
+}
+
+/** Cosine similarity of two vectors (0 when either is zero). */
+export const cosine = (a: Float32Array, b: Float32Array): number => {
+  let dot = 0
+  let na = 0
+  let nb = 0
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!
+    const y = b[i]!
+    dot += x * y
+    na += x * x
+    nb += y * y
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb)
+}
+
+/** Vector relevance: cosine similarity clipped at 0 (unrelated or opposite texts are equally irrelevant). */
+export const vectorRelevance = (distance: number): number => Math.min(1, Math.max(0, 1 - distance))
+
+/** Text relevance: BM25 squashed into [0,1), monotone, so a stronger word match always ranks higher. */
+export const textRelevance = (bm25: number): number => bm25 <= 0 ? 0 : bm25 / (bm25 + 1)
+
+/** Hybrid relevance: weighted reciprocal ranks, normalised so that first in both rankings is 1. */
+export const fusedRelevance = (c: Candidate, weights: FusionWeights): number => {
+  const total = weights.vector + weights.text
+  const best = total / (RRF_K + 1)
+  const v = c.vector ? weights.vector / (RRF_K + c.vector.rank) : 0
+  const t = c.text ? weights.text / (RRF_K + c.text.rank) : 0
+  return best === 0 ? 0 : Math.min(1, (v + t) / best)
+}
+
+const byScore: Order.Order<MemoryMatch> = Order.combineAll([
+  Order.mapInput(Order.reverse(Order.number), (m: MemoryMatch) => m.score),
+  Order.mapInput(Order.reverse(Order.number), (m: MemoryMatch) => m.memory.createdAt.epochMillis),
+  Order.mapInput(Order.string, (m: MemoryMatch) => m.memory.id)
+])
+
+/**
+ * Applies the score contract to ranked candidates: relevance by mode, confidence at `now`, minScore, then sort by
+ * score desc, createdAt desc, id, and cut at `limit`.
+ */
+export const scoreCandidates = (
+  candidates: Iterable<Candidate>,
+  options: {
+    readonly mode: SearchMode
+    readonly weights: FusionWeights
+    readonly now: DateTime.Utc
+    readonly limit: number
+    readonly minScore?: number | undefined
+  }
+): Array<MemoryMatch> => {
+  const out: Array<MemoryMatch> = []
+  for (const c of candidates) {
+    const relevance = options.mode === "vector"
+      ? (c.vector ? vectorRelevance(c.vector.distance) : 0)
+      : options.mode === "text"
+      ? (c.text ? textRelevance(c.text.score) : 0)
+      : fusedRelevance(c, options.weights)
+    const confidence = confidenceScore(c.memory.confidence, options.now)
+    const score = combineScore(relevance, confidence)
+    if (options.minScore !== undefined && score < options.minScore) continue
+    const explain: Explain = {
+      mode: options.mode,
+      relevance,
+      confidence,
+      ...(c.vector ? { vectorRank: c.vector.rank, vectorDistance: c.vector.distance } : {}),
+      ...(c.text ? { textRank: c.text.rank, textScore: c.text.score } : {})
+    }
+    out.push({ memory: c.memory, score, explain })
+  }
+  return out.sort(byScore).slice(0, options.limit)
+}
+
+/** Merges a vector ranking and a text ranking (both best first) into candidates keyed by memory id. */
+export const mergeRankings = (
+  vector: ReadonlyArray<{ readonly memory: Memory; readonly distance: number }>,
+  text: ReadonlyArray<{ readonly memory: Memory; readonly score: number }>
+): Array<Candidate> => {
+  const byId = new Map<
+    MemoryId,
+    { memory: Memory; vector?: NonNullable<Candidate["vector"]>; text?: NonNullable<Candidate["text"]> }
+  >()
+  vector.forEach((v, i) => byId.set(v.memory.id, { memory: v.memory, vector: { rank: i + 1, distance: v.distance } }))
+  text.forEach((t, i) => {
+    const hit = { rank: i + 1, score: t.score }
+    const existing = byId.get(t.memory.id)
+    if (existing) existing.text = hit
+    else byId.set(t.memory.id, { memory: t.memory, text: hit })
+  })
+  return Array.from(byId.values())
+}

@@ -1,0 +1,367 @@
+/**
+ * The SessionStore conformance suite: every contract line of `SessionStore`, run against one backend.
+ *
+ * @since 0.1.0
+ */
+import { expect, it } from "@effect/vitest"
+import { describe } from "vitest"
+import { DateTime, Duration, Effect, Option, TestClock } from "effect"
+import type { Layer } from "effect"
+import type { SessionId, TurnId, WorkstreamId } from "../Ids.js"
+import { Session, Turn } from "../Session.js"
+import type { CacheOptions } from "../SessionStore.js"
+import { SessionStore } from "../SessionStore.js"
+import { outcome, uuid } from "./internal.js"
+
+/** What a backend supports beyond the core contract. @category suites */
+export interface Features {
+  /** The backend enforces `capacity` with least-recently-used eviction (the in-process caches do; Redis does not). */
+  readonly capacity: boolean
+  /** `test`: expiry follows Effect's Clock, so TestClock drives it; `live`: the backend's own clock (Redis). */
+  readonly clock: "test" | "live"
+}
+
+const sid = (): SessionId => uuid() as SessionId
+
+/** A realistic session: two turns, tool calls with nested arguments, unicode, metadata. @category fixtures */
+export const sampleSession = (id: SessionId = sid(), note = "hello"): Session =>
+  new Session({
+    id,
+    workstreamId: "ws-main" as WorkstreamId,
+    turns: [
+      new Turn({
+        id: uuid() as TurnId,
+        userMessage: `${note}: find the failing test 🧪`,
+        assistantResponse: "It is in cache.test.ts — 日本語 ok",
+        toolCalls: [{ id: "call_1", name: "grep", arguments: { pattern: "fail\"ing", paths: ["src", "test"], n: 3 } }],
+        toolResults: [{ toolCallId: "call_1", success: true, content: "cache.test.ts:12" }],
+        startedAt: DateTime.unsafeMake("2026-11-01T10:00:00.000Z"),
+        completedAt: DateTime.unsafeMake("2026-11-01T10:00:05.250Z")
+      }),
+      new Turn({
+        id: uuid() as TurnId,
+        userMessage: "and now?",
+        toolCalls: [],
+        toolResults: [],
+        startedAt: DateTime.unsafeMake("2026-11-01T10:01:00.000Z")
+      })
+    ],
+    metadata: { model: "sonnet", budget: { tokens: 1200 }, flags: [true, null] },
+    contextPreamble: "You are helpful.",
+    createdAt: DateTime.unsafeMake("2026-11-01T10:00:00.000Z"),
+    updatedAt: DateTime.unsafeMake("2026-11-01T10:01:00.000Z")
+  })
+
+/**
+ * Registers the suite. `make` builds a fresh, empty store with the given options; each test gets its own.
+ *
+ * @category suites
+ */
+export const suite = <E>(
+  name: string,
+  make: (options: CacheOptions) => Layer.Layer<SessionStore, E>,
+  features: Features
+): void => {
+  describe(name, () => {
+    const live = features.clock === "live"
+    const test = (title: string, body: () => Effect.Effect<void, unknown, SessionStore>, options: CacheOptions = {}) =>
+      it.effect(title, () => Effect.provide(Effect.suspend(body), make(options)))
+    const timed = (title: string, body: () => Effect.Effect<void, unknown, SessionStore>, options: CacheOptions) =>
+      live
+        ? it.live(title, () => Effect.provide(Effect.suspend(body), make(options)), 30_000)
+        : test(title, body, options)
+    const ttl = live ? Duration.millis(1000) : Duration.hours(1)
+    const advance = (fraction: number) => {
+      const d = Duration.millis(Duration.toMillis(ttl) * fraction)
+      return live ? Effect.sleep(d) : TestClock.adjust(d)
+    }
+
+    test("put then get returns an equal session", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const session = sampleSession()
+        yield* s.put(session.id, session)
+        const got = Option.getOrThrow(yield* s.get(session.id))
+        expect(got).toEqual(session)
+        expect(got.turns[0]!.toolCalls[0]!.arguments).toEqual({ pattern: "fail\"ing", paths: ["src", "test"], n: 3 })
+        expect(got.turns[0]!.completedAt!.epochMillis).toBe(session.turns[0]!.completedAt!.epochMillis)
+      }))
+
+    test("get of an unknown id is None", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        expect(Option.isNone(yield* s.get(sid()))).toBe(true)
+      }))
+
+    test("put replaces the previous session", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const id = sid()
+        yield* s.put(id, sampleSession(id, "first"))
+        yield* s.put(id, sampleSession(id, "second"))
+        expect(Option.getOrThrow(yield* s.get(id)).turns[0]!.userMessage).toContain("second")
+        expect(yield* s.size()).toBe(1)
+      }))
+
+    test("put under a key other than session.id is InvalidInput and stores nothing", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const other = sid()
+        expect(yield* outcome(s.put(other, sampleSession()))).toBe("InvalidInput")
+        expect(yield* s.contains(other)).toBe(false)
+        expect(yield* s.size()).toBe(0)
+      }))
+
+    test("malformed ids are InvalidInput for every method", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        for (const bad of ["", "abc", "../../etc", "*", "arawn:session:*", "00000000-0000-0000-0000-00000000000G"]) {
+          const id = bad as SessionId
+          expect(yield* outcome(s.get(id))).toBe("InvalidInput")
+          expect(yield* outcome(s.contains(id))).toBe("InvalidInput")
+          expect(yield* outcome(s.remove(id))).toBe("InvalidInput")
+          expect(yield* outcome(s.put(id, sampleSession()))).toBe("InvalidInput")
+        }
+      }))
+
+    test("a value that does not fit the Session schema is InvalidInput", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const good = sampleSession()
+        const broken = { ...good, turns: [{ ...good.turns[0]!, startedAt: "yesterday" }] } as unknown as Session
+        expect(yield* outcome(s.put(good.id, broken))).toBe("InvalidInput")
+        expect(yield* s.contains(good.id)).toBe(false)
+      }))
+
+    test("remove returns the session once, then None; contains turns false", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const session = sampleSession()
+        yield* s.put(session.id, session)
+        expect(yield* s.contains(session.id)).toBe(true)
+        expect(Option.getOrThrow(yield* s.remove(session.id))).toEqual(session)
+        expect(Option.isNone(yield* s.remove(session.id))).toBe(true)
+        expect(yield* s.contains(session.id)).toBe(false)
+        expect(Option.isNone(yield* s.get(session.id))).toBe(true)
+      }))
+
+    test("remove of an unknown id is None", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        expect(Option.isNone(yield* s.remove(sid()))).toBe(true)
+      }))
+
+    test("size counts live sessions through puts, replaces and removes", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        expect(yield* s.size()).toBe(0)
+        const ids = [sid(), sid(), sid()]
+        for (const id of ids) yield* s.put(id, sampleSession(id))
+        yield* s.put(ids[0]!, sampleSession(ids[0]!, "again"))
+        expect(yield* s.size()).toBe(3)
+        yield* s.remove(ids[1]!)
+        expect(yield* s.size()).toBe(2)
+      }))
+
+    test("stored values are snapshots: mutating what was put or got changes nothing inside", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const session = sampleSession()
+        yield* s.put(session.id, session)
+        const turns = session.turns as Array<Turn>
+        turns.pop()
+        const meta = session.metadata as Record<string, unknown>
+        meta.model = "mutated"
+        const args = session.turns[0]!.toolCalls[0]!.arguments as Record<string, unknown>
+        args.pattern = "mutated"
+        const got = Option.getOrThrow(yield* s.get(session.id))
+        expect(got.turns.length).toBe(2)
+        expect(got.metadata.model).toBe("sonnet")
+        expect((got.turns[0]!.toolCalls[0]!.arguments as Record<string, unknown>).pattern).toBe("fail\"ing")
+        ;(got.turns as Array<Turn>).length = 0
+        ;(got.metadata as Record<string, unknown>).model = "again"
+        const again = Option.getOrThrow(yield* s.get(session.id))
+        expect(again.turns.length).toBe(2)
+        expect(again.metadata.model).toBe("sonnet")
+      }))
+
+    test("concurrent puts of distinct sessions are all kept", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const ids = Array.from({ length: 50 }, () => sid())
+        yield* Effect.forEach(ids, (id) => s.put(id, sampleSession(id)), { concurrency: "unbounded" })
+        expect(yield* s.size()).toBe(50)
+        const found = yield* Effect.forEach(ids, (id) => s.contains(id), { concurrency: "unbounded" })
+        expect(found.every((x) => x)).toBe(true)
+      }))
+
+    test("separately built stores do not share entries", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const session = sampleSession()
+        yield* s.put(session.id, session)
+        const seenElsewhere = yield* Effect.provide(
+          Effect.flatMap(SessionStore, (other) => other.contains(session.id)),
+          make({})
+        )
+        expect(seenElsewhere).toBe(false)
+      }))
+
+    if (features.capacity) {
+      test("at capacity the least recently used session is evicted", () =>
+        Effect.gen(function*() {
+          const s = yield* SessionStore
+          const ids = [sid(), sid(), sid(), sid()]
+          for (const id of ids) yield* s.put(id, sampleSession(id))
+          expect(yield* s.size()).toBe(3)
+          expect(yield* s.contains(ids[0]!)).toBe(false)
+          for (const id of ids.slice(1)) expect(yield* s.contains(id)).toBe(true)
+        }), { capacity: 3 })
+
+      test("get moves a session to most recently used", () =>
+        Effect.gen(function*() {
+          const s = yield* SessionStore
+          const [a, b, c, d] = [sid(), sid(), sid(), sid()]
+          for (const id of [a, b, c]) yield* s.put(id, sampleSession(id))
+          yield* s.get(a)
+          yield* s.put(d, sampleSession(d))
+          expect(yield* s.contains(a)).toBe(true)
+          expect(yield* s.contains(b)).toBe(false)
+        }), { capacity: 3 })
+
+      test("contains does not move a session in LRU order", () =>
+        Effect.gen(function*() {
+          const s = yield* SessionStore
+          const [a, b, c, d] = [sid(), sid(), sid(), sid()]
+          for (const id of [a, b, c]) yield* s.put(id, sampleSession(id))
+          expect(yield* s.contains(a)).toBe(true)
+          yield* s.put(d, sampleSession(d))
+          expect(yield* s.contains(a)).toBe(false)
+          expect(yield* s.contains(b)).toBe(true)
+        }), { capacity: 3 })
+
+      test("replacing a session at capacity evicts nothing and refreshes it", () =>
+        Effect.gen(function*() {
+          const s = yield* SessionStore
+          const [a, b, c, d] = [sid(), sid(), sid(), sid()]
+          for (const id of [a, b, c]) yield* s.put(id, sampleSession(id))
+          yield* s.put(a, sampleSession(a, "replaced"))
+          expect(yield* s.size()).toBe(3)
+          for (const id of [a, b, c]) expect(yield* s.contains(id)).toBe(true)
+          yield* s.put(d, sampleSession(d))
+          expect(yield* s.contains(b)).toBe(false)
+          expect(yield* s.contains(a)).toBe(true)
+        }), { capacity: 3 })
+
+      test("capacity 1 keeps only the latest session", () =>
+        Effect.gen(function*() {
+          const s = yield* SessionStore
+          const [a, b] = [sid(), sid()]
+          yield* s.put(a, sampleSession(a))
+          yield* s.put(b, sampleSession(b))
+          expect(yield* s.size()).toBe(1)
+          expect(yield* s.contains(b)).toBe(true)
+        }), { capacity: 1 })
+    }
+
+    timed("a session untouched for longer than the TTL is gone for every method", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const [a, b] = [sid(), sid()]
+        yield* s.put(a, sampleSession(a))
+        yield* s.put(b, sampleSession(b))
+        yield* advance(0.5)
+        expect(yield* s.contains(a)).toBe(true)
+        yield* advance(1.2)
+        expect(yield* s.contains(a)).toBe(false)
+        expect(Option.isNone(yield* s.get(a))).toBe(true)
+        expect(Option.isNone(yield* s.remove(b))).toBe(true)
+        expect(yield* s.size()).toBe(0)
+      }), { ttl })
+
+    timed("get refreshes the sliding TTL", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const id = sid()
+        yield* s.put(id, sampleSession(id))
+        for (let i = 0; i < 3; i++) {
+          yield* advance(0.6)
+          expect(Option.isSome(yield* s.get(id))).toBe(true)
+        }
+        yield* advance(1.5)
+        expect(Option.isNone(yield* s.get(id))).toBe(true)
+      }), { ttl })
+
+    timed("put refreshes the sliding TTL", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const id = sid()
+        yield* s.put(id, sampleSession(id))
+        yield* advance(0.6)
+        yield* s.put(id, sampleSession(id, "again"))
+        yield* advance(0.6)
+        expect(yield* s.contains(id)).toBe(true)
+        expect(Option.getOrThrow(yield* s.get(id)).turns[0]!.userMessage).toContain("again")
+      }), { ttl })
+
+    timed("contains does not refresh the TTL", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const id = sid()
+        yield* s.put(id, sampleSession(id))
+        yield* advance(0.6)
+        expect(yield* s.contains(id)).toBe(true)
+        yield* advance(0.6)
+        expect(yield* s.contains(id)).toBe(false)
+      }), { ttl })
+
+    timed("size never counts expired sessions", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const [a, b] = [sid(), sid()]
+        yield* s.put(a, sampleSession(a))
+        yield* advance(0.6)
+        yield* s.put(b, sampleSession(b))
+        expect(yield* s.size()).toBe(2)
+        yield* advance(0.6)
+        expect(yield* s.size()).toBe(1)
+        expect(yield* s.contains(b)).toBe(true)
+      }), { ttl })
+
+    timed("an expired session can be put again", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const id = sid()
+        yield* s.put(id, sampleSession(id, "old"))
+        yield* advance(1.5)
+        yield* s.put(id, sampleSession(id, "new"))
+        expect(Option.getOrThrow(yield* s.get(id)).turns[0]!.userMessage).toContain("new")
+      }), { ttl })
+
+    if (!live) {
+      test("without a TTL nothing expires", () =>
+        Effect.gen(function*() {
+          const s = yield* SessionStore
+          const id = sid()
+          yield* s.put(id, sampleSession(id))
+          yield* TestClock.adjust(Duration.days(365))
+          expect(Option.isSome(yield* s.get(id))).toBe(true)
+        }))
+
+      if (features.capacity) {
+        test("expired sessions make room before a live one is evicted", () =>
+          Effect.gen(function*() {
+            const s = yield* SessionStore
+            const [a, b, c] = [sid(), sid(), sid()]
+            yield* s.put(a, sampleSession(a))
+            yield* advance(0.6)
+            yield* s.put(b, sampleSession(b))
+            yield* advance(0.6)
+            yield* s.put(c, sampleSession(c))
+            expect(yield* s.contains(b)).toBe(true)
+            expect(yield* s.contains(c)).toBe(true)
+          }), { capacity: 2, ttl })
+      }
+    }
+  })
+}

@@ -1,0 +1,427 @@
+/**
+ * The WorkstreamStore conformance suite: every contract line of `WorkstreamStore`, run against one Layer.
+ *
+ * @since 0.1.0
+ */
+import { expect, layer } from "@effect/vitest"
+import { DateTime, Duration, Effect, Option, TestClock } from "effect"
+import type { Layer } from "effect"
+import type { SessionId, WorkstreamId } from "../Ids.js"
+import type { Message } from "../Workstream.js"
+import { WorkstreamStore } from "../WorkstreamStore.js"
+import { isolated, outcome, token, uuid } from "./internal.js"
+
+const sid = (): SessionId => uuid() as SessionId
+const wid = (s: string): WorkstreamId => s as WorkstreamId
+const seqs = (ms: ReadonlyArray<Message>) => ms.map((m) => m.seq)
+
+/**
+ * Registers the suite for `storeLayer` under `name`. Tests run concurrently on one shared store with fresh ids and
+ * their own TestClock; only one test touches the shared `scratch` workstream.
+ *
+ * @category suites
+ */
+export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, E>): void =>
+  layer(storeLayer, { timeout: Duration.minutes(2) })(name, (it) => {
+    const test = (title: string, body: () => Effect.Effect<void, unknown, WorkstreamStore>) =>
+      it.effect(title, () => isolated(Effect.suspend(body)))
+
+    const fresh = (title = "thread") => Effect.flatMap(WorkstreamStore, (s) => s.create({ title, tags: [token()] }))
+
+    const append = (id: WorkstreamId, n: number, extra: (i: number) => Partial<{ sessionId: SessionId }> = () => ({})) =>
+      Effect.flatMap(WorkstreamStore, (s) =>
+        s.storeMessages(id, Array.from({ length: n }, (_, i) => ({ role: i % 2 === 0 ? "user" : "assistant", content: `m${i + 1}`, ...extra(i) }))))
+
+    // --- workstreams -------------------------------------------------------------------------------------------
+
+    test("create returns the workstream with defaults; get returns the same", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const now = yield* DateTime.now
+        const ws = yield* s.create({ title: "Port the storage layer", summary: "s", defaultModel: "m", tags: ["b", "a", "b"] })
+        expect(ws.title).toBe("Port the storage layer")
+        expect(ws.state).toBe("active")
+        expect(ws.isScratch).toBe(false)
+        expect(ws.tags).toEqual(["a", "b"])
+        expect(ws.summary).toBe("s")
+        expect(ws.defaultModel).toBe("m")
+        expect(ws.messageCount).toBe(0)
+        expect(ws.lastMessageAt).toBeUndefined()
+        expect(ws.createdAt.epochMillis).toBe(now.epochMillis)
+        expect(ws.updatedAt.epochMillis).toBe(now.epochMillis)
+        expect(Option.getOrThrow(yield* s.get(ws.id))).toEqual(ws)
+      }))
+
+    test("create keeps a given id; a taken id, or scratch, is InvalidInput", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const id = wid(`given_${token()}`)
+        expect((yield* s.create({ id, title: "first" })).id).toBe(id)
+        expect(yield* outcome(s.create({ id, title: "second" }))).toBe("InvalidInput")
+        expect(Option.getOrThrow(yield* s.get(id)).title).toBe("first")
+        expect(yield* outcome(s.create({ id: "scratch", title: "mine" }))).toBe("InvalidInput")
+      }))
+
+    test("path-like and malformed workstream ids are InvalidInput for every method, with a message naming the rule", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const bad = ["../x", "a/b", "a\\b", "", "-lead", ".hidden", "..", "nul\u0000", "x".repeat(129), "sp ace", "é"]
+        for (const id of bad) {
+          const e = yield* Effect.flip(s.create({ id, title: "t" }))
+          expect(e._tag).toBe("InvalidInput")
+          expect(e.message).toContain("workstream id")
+          for (const op of [
+            s.get(wid(id)),
+            s.delete(wid(id)),
+            s.update(wid(id), { title: "x" }),
+            s.storeMessage(wid(id), { role: "user", content: "x" }),
+            s.loadMessages(wid(id))
+          ]) expect(yield* outcome(op)).toBe("InvalidInput")
+        }
+        expect(yield* outcome(s.create({ id: "x".repeat(128), title: "max length" }))).toBe("success")
+      }))
+
+    test("bad titles, states and tags are InvalidInput", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        expect(yield* outcome(s.create({ title: "" }))).toBe("InvalidInput")
+        expect(yield* outcome(s.create({ title: "  " }))).toBe("InvalidInput")
+        expect(yield* outcome(s.create({ title: "t", state: "deleted" as "active" }))).toBe("InvalidInput")
+        expect(yield* outcome(s.create({ title: "t", tags: [""] }))).toBe("InvalidInput")
+        const ws = yield* fresh()
+        expect(yield* outcome(s.update(ws.id, { title: "" }))).toBe("InvalidInput")
+        expect(Option.getOrThrow(yield* s.get(ws.id)).title).toBe("thread")
+      }))
+
+    test("get of an unknown id is None", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        expect(Option.isNone(yield* s.get(wid(`missing_${token()}`)))).toBe(true)
+      }))
+
+    test("update replaces fields, null clears, tags replace, updatedAt moves", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* s.create({ title: "t", summary: "sum", defaultModel: "m1", tags: ["x"] })
+        yield* TestClock.adjust(Duration.minutes(3))
+        const up = yield* s.update(ws.id, { title: "t2", state: "paused", summary: null, defaultModel: null, tags: ["z", "y"] })
+        expect(up.title).toBe("t2")
+        expect(up.state).toBe("paused")
+        expect(up.summary).toBeUndefined()
+        expect(up.defaultModel).toBeUndefined()
+        expect(up.tags).toEqual(["y", "z"])
+        expect(up.createdAt.epochMillis).toBe(ws.createdAt.epochMillis)
+        expect(up.updatedAt.epochMillis).toBe(ws.createdAt.epochMillis + 180_000)
+        expect(Option.getOrThrow(yield* s.get(ws.id))).toEqual(up)
+        const kept = yield* s.update(ws.id, { summary: "again" })
+        expect(kept.title).toBe("t2")
+        expect(kept.tags).toEqual(["y", "z"])
+        expect(kept.summary).toBe("again")
+      }))
+
+    test("update of an unknown workstream is NotFound", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        expect(yield* outcome(s.update(wid(`missing_${token()}`), { title: "x" }))).toBe("NotFound")
+      }))
+
+    test("list orders by updatedAt desc, filters by state and tag, and pages without repeats", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const tag = token()
+        const made: Array<WorkstreamId> = []
+        for (let i = 0; i < 7; i++) {
+          made.push((yield* s.create({ title: `w${i}`, tags: [tag], state: i === 3 ? "archived" : "active" })).id)
+          yield* TestClock.adjust(Duration.seconds(1))
+        }
+        const all = yield* s.list({ tag, limit: 100 })
+        expect(all.items.map((w) => w.id)).toEqual([...made].reverse())
+        expect(Option.isNone(all.nextCursor)).toBe(true)
+        const archived = yield* s.list({ tag, state: "archived" })
+        expect(archived.items.map((w) => w.id)).toEqual([made[3]])
+        const seen: Array<WorkstreamId> = []
+        let cursor: string | undefined
+        for (let pages = 0; pages < 10; pages++) {
+          const p = yield* s.list({ tag, limit: 3, ...(cursor !== undefined ? { cursor } : {}) })
+          seen.push(...p.items.map((w) => w.id))
+          if (Option.isNone(p.nextCursor)) break
+          cursor = p.nextCursor.value
+        }
+        expect(seen).toEqual([...made].reverse())
+        yield* TestClock.adjust(Duration.seconds(1))
+        yield* s.update(made[0]!, { summary: "touched" })
+        expect((yield* s.list({ tag, limit: 1 })).items[0]!.id).toBe(made[0])
+        expect(yield* outcome(s.list({ cursor: "garbage" }))).toBe("InvalidInput")
+        expect(yield* outcome(s.list({ limit: 0 }))).toBe("InvalidInput")
+      }))
+
+    test("delete removes the workstream and its log, and is idempotent", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        yield* append(ws.id, 3)
+        yield* s.delete(ws.id)
+        yield* s.delete(ws.id)
+        expect(Option.isNone(yield* s.get(ws.id))).toBe(true)
+        expect(yield* outcome(s.loadMessages(ws.id))).toBe("NotFound")
+        expect(yield* outcome(s.storeMessage(ws.id, { role: "user", content: "x" }))).toBe("NotFound")
+        const again = yield* s.create({ id: ws.id, title: "reborn" })
+        expect(again.messageCount).toBe(0)
+        expect(yield* s.loadMessages(ws.id)).toEqual([])
+      }))
+
+    test("scratch: ensureScratch is idempotent, cannot be archived or deleted, and promotes into a new workstream", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const scratch = yield* s.ensureScratch()
+        expect(scratch.id).toBe("scratch")
+        expect(scratch.isScratch).toBe(true)
+        expect((yield* s.ensureScratch()).id).toBe("scratch")
+        expect(yield* outcome(s.delete(scratch.id))).toBe("InvalidInput")
+        expect(yield* outcome(s.update(scratch.id, { state: "archived" }))).toBe("InvalidInput")
+        expect(Option.isSome(yield* s.get(scratch.id))).toBe(true)
+        expect(yield* outcome(s.promoteScratch({ title: "nothing yet" }))).toBe("InvalidInput")
+        const session = sid()
+        const stored = yield* s.storeMessages(scratch.id, [
+          { role: "user", content: "idea", sessionId: session },
+          { role: "assistant", content: "reply", metadata: { k: 1 } }
+        ])
+        const promoted = yield* s.promoteScratch({ title: "Promoted", tags: ["p"], defaultModel: "m" })
+        expect(promoted.title).toBe("Promoted")
+        expect(promoted.tags).toEqual(["p"])
+        expect(promoted.defaultModel).toBe("m")
+        expect(promoted.isScratch).toBe(false)
+        expect(promoted.messageCount).toBe(2)
+        const moved = yield* s.loadMessages(promoted.id)
+        expect(moved.map((m) => [m.id, m.seq, m.content, m.workstreamId])).toEqual(
+          stored.map((m) => [m.id, m.seq, m.content, promoted.id])
+        )
+        expect(moved[0]!.sessionId).toBe(session)
+        expect(moved[1]!.metadata).toEqual({ k: 1 })
+        expect(yield* s.loadMessages(scratch.id)).toEqual([])
+        expect(Option.getOrThrow(yield* s.get(scratch.id)).messageCount).toBe(0)
+        const next = yield* s.storeMessage(scratch.id, { role: "user", content: "fresh start" })
+        expect(next.seq).toBe(1)
+        expect(Option.getOrThrow(yield* s.get(promoted.id))).toEqual(promoted)
+      }))
+
+    // --- messages ----------------------------------------------------------------------------------------------
+
+    test("storeMessage assigns id, seq 1..n and Clock time; bumps count, lastMessageAt and updatedAt", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        yield* TestClock.adjust(Duration.seconds(10))
+        const a = yield* s.storeMessage(ws.id, { role: "user", content: "hello" })
+        yield* TestClock.adjust(Duration.seconds(10))
+        const b = yield* s.storeMessage(ws.id, { role: "assistant", content: "hi" })
+        expect([a.seq, b.seq]).toEqual([1, 2])
+        expect(a.id).not.toBe(b.id)
+        expect(a.workstreamId).toBe(ws.id)
+        expect(b.timestamp.epochMillis - a.timestamp.epochMillis).toBe(10_000)
+        const after = Option.getOrThrow(yield* s.get(ws.id))
+        expect(after.messageCount).toBe(2)
+        expect(after.lastMessageAt!.epochMillis).toBe(b.timestamp.epochMillis)
+        expect(after.updatedAt.epochMillis).toBe(b.timestamp.epochMillis)
+        expect(yield* s.loadMessages(ws.id)).toEqual([a, b])
+      }))
+
+    test("storeMessage to an unknown workstream is NotFound; bad roles and session ids are InvalidInput", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        expect(yield* outcome(s.storeMessage(wid(`missing_${token()}`), { role: "user", content: "x" }))).toBe("NotFound")
+        const ws = yield* fresh()
+        expect(yield* outcome(s.storeMessage(ws.id, { role: "robot" as "user", content: "x" }))).toBe("InvalidInput")
+        expect(yield* outcome(s.storeMessage(ws.id, { role: "user", content: "x", sessionId: "s1" }))).toBe("InvalidInput")
+        expect(yield* s.loadMessages(ws.id)).toEqual([])
+      }))
+
+    test("storeMessages is atomic: one bad message writes none; seqs are consecutive", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        const e = yield* Effect.flip(s.storeMessages(ws.id, [{ role: "user", content: "ok" }, { role: "nope" as "user", content: "x" }]))
+        expect(e._tag).toBe("InvalidInput")
+        expect(e.message).toContain("message 1")
+        expect(yield* s.loadMessages(ws.id)).toEqual([])
+        expect(Option.getOrThrow(yield* s.get(ws.id)).messageCount).toBe(0)
+        expect(yield* s.storeMessages(ws.id, [])).toEqual([])
+        expect(seqs(yield* append(ws.id, 4))).toEqual([1, 2, 3, 4])
+        expect(seqs(yield* append(ws.id, 2))).toEqual([5, 6])
+      }))
+
+    test("loadMessages without a limit returns every message oldest to newest", () =>
+      Effect.gen(function*() {
+        const ws = yield* fresh()
+        yield* append(ws.id, 9)
+        const all = yield* Effect.flatMap(WorkstreamStore, (s) => s.loadMessages(ws.id))
+        expect(seqs(all)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9])
+        expect(all.map((m) => m.content)).toEqual(["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9"])
+      }))
+
+    test("loadMessages with a limit returns the LAST n, oldest to newest", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        yield* append(ws.id, 10)
+        expect(seqs(yield* s.loadMessages(ws.id, { limit: 3 }))).toEqual([8, 9, 10])
+        expect(seqs(yield* s.loadMessages(ws.id, { limit: 1 }))).toEqual([10])
+        expect(seqs(yield* s.loadMessages(ws.id, { limit: 50 }))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+        expect(yield* outcome(s.loadMessages(ws.id, { limit: 0 }))).toBe("InvalidInput")
+        expect(yield* outcome(s.loadMessages(ws.id, { limit: -1 }))).toBe("InvalidInput")
+      }))
+
+    test("beforeSeq and afterSeq page backwards and forwards", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        yield* append(ws.id, 10)
+        expect(seqs(yield* s.loadMessages(ws.id, { beforeSeq: 8, limit: 3 }))).toEqual([5, 6, 7])
+        expect(seqs(yield* s.loadMessages(ws.id, { beforeSeq: 3 }))).toEqual([1, 2])
+        expect(seqs(yield* s.loadMessages(ws.id, { afterSeq: 7 }))).toEqual([8, 9, 10])
+        expect(seqs(yield* s.loadMessages(ws.id, { afterSeq: 2, beforeSeq: 6 }))).toEqual([3, 4, 5])
+        expect(seqs(yield* s.loadMessages(ws.id, { afterSeq: 2, limit: 2 }))).toEqual([9, 10])
+        expect(yield* s.loadMessages(ws.id, { afterSeq: 10 })).toEqual([])
+        expect(yield* s.loadMessages(ws.id, { beforeSeq: 1 })).toEqual([])
+      }))
+
+    test("since is inclusive and filters by timestamp", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        yield* append(ws.id, 2)
+        yield* TestClock.adjust(Duration.minutes(1))
+        const cut = yield* DateTime.now
+        yield* append(ws.id, 3)
+        expect(seqs(yield* s.loadMessages(ws.id, { since: cut }))).toEqual([3, 4, 5])
+        expect(seqs(yield* s.loadMessages(ws.id, { since: cut, limit: 2 }))).toEqual([4, 5])
+        expect(yield* s.loadMessages(ws.id, { since: DateTime.add(cut, { seconds: 1 }) })).toEqual([])
+      }))
+
+    test("sessionId filters before the limit; messages without a session never match", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        const [a, b] = [sid(), sid()]
+        yield* append(ws.id, 12, (i) => (i % 3 === 0 ? { sessionId: a } : i % 3 === 1 ? { sessionId: b } : {}))
+        expect(seqs(yield* s.loadMessages(ws.id, { sessionId: a }))).toEqual([1, 4, 7, 10])
+        expect(seqs(yield* s.loadMessages(ws.id, { sessionId: b, limit: 2 }))).toEqual([8, 11])
+        expect(seqs(yield* s.loadMessages(ws.id, { sessionId: a, beforeSeq: 10, limit: 2 }))).toEqual([4, 7])
+        expect(yield* s.loadMessages(ws.id, { sessionId: sid() })).toEqual([])
+      }))
+
+    test("seq stays gap-free and unique under concurrent appends", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        const singles = yield* Effect.forEach(
+          Array.from({ length: 40 }, (_, i) => i),
+          (i) => s.storeMessage(ws.id, { role: "user", content: `c${i}` }),
+          { concurrency: "unbounded" }
+        )
+        const batches = yield* Effect.forEach(
+          Array.from({ length: 5 }, (_, i) => i),
+          (i) => s.storeMessages(ws.id, [{ role: "user", content: `b${i}a` }, { role: "user", content: `b${i}b` }]),
+          { concurrency: "unbounded" }
+        )
+        const all = yield* s.loadMessages(ws.id)
+        expect(seqs(all)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1))
+        expect(new Set(singles.map((m) => m.seq)).size).toBe(40)
+        for (const [x, y] of batches) expect(y!.seq).toBe(x!.seq + 1)
+        expect(Option.getOrThrow(yield* s.get(ws.id)).messageCount).toBe(50)
+      }))
+
+    test("content and metadata round-trip exactly: unicode, newlines, quotes, empty, large", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        const contents = [
+          "",
+          "line1\nline2\r\n\ttab",
+          "quotes \" ' \\ and {\"json\": true}",
+          "emoji 🦀👩‍👩‍👧 and 日本語 and \u2028\u2029 separators",
+          "lone surrogate-free but astral 𝄞",
+          "x".repeat(300_000)
+        ]
+        const stored = yield* s.storeMessages(ws.id, contents.map((content) => ({ role: "tool_result", content })))
+        const metadata = { tool_id: "t1", name: "grep", arguments: { pattern: "a\"b", n: [1, 2, null] }, ok: true }
+        const tool = yield* s.storeMessage(ws.id, { role: "tool_use", content: "", metadata })
+        const loaded = yield* s.loadMessages(ws.id)
+        expect(loaded.map((m) => m.content)).toEqual([...contents, ""])
+        expect(loaded[loaded.length - 1]!.metadata).toEqual(metadata)
+        expect(loaded).toEqual([...stored, tool])
+      }))
+
+    test("a given message id and timestamp are kept (import)", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        const id = uuid()
+        const timestamp = DateTime.unsafeMake("2026-03-06T03:03:16.601Z")
+        const m = yield* s.storeMessage(ws.id, { role: "agent_push", content: "imported", id, timestamp })
+        expect(m.id).toBe(id)
+        expect(m.timestamp.epochMillis).toBe(timestamp.epochMillis)
+        expect((yield* s.loadMessages(ws.id))[0]!.timestamp.epochMillis).toBe(timestamp.epochMillis)
+      }))
+
+    test("message metadata must be a JSON object; content over 16 MiB is InvalidInput", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        expect(yield* outcome(s.storeMessage(ws.id, { role: "user", content: "x", metadata: [1, 2] as unknown as Record<string, unknown> })))
+          .toBe("InvalidInput")
+        expect(yield* outcome(s.storeMessage(ws.id, { role: "user", content: "x".repeat(16 * 1024 * 1024 + 1) })))
+          .toBe("InvalidInput")
+        expect(yield* s.loadMessages(ws.id)).toEqual([])
+      }))
+
+    test("storeMessages to an unknown workstream is NotFound and creates nothing", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const id = wid(`missing_${token()}`)
+        expect(yield* outcome(s.storeMessages(id, [{ role: "user", content: "x" }]))).toBe("NotFound")
+        expect(Option.isNone(yield* s.get(id))).toBe(true)
+      }))
+
+    test("archived and paused workstreams keep their log and accept messages", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        yield* append(ws.id, 2)
+        yield* s.update(ws.id, { state: "archived" })
+        expect(seqs(yield* append(ws.id, 1))).toEqual([3])
+        const back = yield* s.update(ws.id, { state: "active" })
+        expect(back.messageCount).toBe(3)
+        expect(seqs(yield* s.loadMessages(ws.id))).toEqual([1, 2, 3])
+      }))
+
+    test("an id of 128 characters and the full alphabet works end to end", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const id = wid(`_Az09-${token()}`.padEnd(128, "x"))
+        yield* s.create({ id, title: "long id" })
+        yield* s.storeMessage(id, { role: "system", content: "ok" })
+        expect((yield* s.loadMessages(id)).map((m) => m.workstreamId)).toEqual([id])
+        yield* s.delete(id)
+        expect(Option.isNone(yield* s.get(id))).toBe(true)
+      }))
+
+    test("a loadMessages filter that matches nothing is an empty array, not an error", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        expect(yield* s.loadMessages(ws.id, { limit: 5 })).toEqual([])
+        yield* append(ws.id, 2)
+        expect(yield* s.loadMessages(ws.id, { since: DateTime.unsafeMake("2999-01-01T00:00:00Z") })).toEqual([])
+      }))
+
+    test("logs of different workstreams are isolated", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const [a, b] = [yield* fresh(), yield* fresh()]
+        yield* append(a.id, 3)
+        yield* append(b.id, 1)
+        expect(seqs(yield* s.loadMessages(a.id))).toEqual([1, 2, 3])
+        expect((yield* s.loadMessages(b.id)).map((m) => m.workstreamId)).toEqual([b.id])
+      }))
+  })

@@ -1,0 +1,9 @@
+/**
+ * Conformance suites: one per service, run against every Layer. A third-party backend certifies itself with one
+ * call, e.g. `MemoryBackendSuite.suite("MyBackend", MyBackend.layer)` inside a vitest file.
+ *
+ * @since 0.1.0
+ */
+export * as MemoryBackendSuite from "./MemoryBackendSuite.js"
+export * as SessionStoreSuite from "./SessionStoreSuite.js"
+export * as WorkstreamStoreSuite from "./WorkstreamStoreSuite.js"

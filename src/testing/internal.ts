@@ -1,0 +1,17 @@
+import { randomBytes, randomUUID } from "node:crypto"
+import { Effect, Either, TestContext } from "effect"
+import type { TestServices } from "effect"
+
+/** A word no other test uses, so text search and filters stay inside one test even on a shared store. */
+export const token = (): string => `t${randomBytes(6).toString("hex")}`
+
+/** A fresh UUID for ids the suite picks itself. */
+export const uuid = (): string => randomUUID()
+
+/** Runs `body` with its own TestClock, so time moved by one test never reaches another sharing the layer. */
+export const isolated = <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, TestServices.TestServices>> =>
+  Effect.provide(body, TestContext.TestContext)
+
+/** The failure's `_tag` when `self` fails, or "success". */
+export const outcome = <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.map(Effect.either(self), (e) => Either.isLeft(e) ? e.left._tag : "success")
