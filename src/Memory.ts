@@ -146,7 +146,18 @@ export const NewMemory = Schema.Struct({
   metadata: Schema.optional(MetadataInput),
   source: Schema.optionalWith(ConfidenceSource, { default: () => "inferred" as const }),
   citation: Schema.optional(Citation),
-  embedding: Schema.optional(EmbeddingInput)
+  embedding: Schema.optional(EmbeddingInput),
+  /** Given when importing existing memories; `Clock` time otherwise. */
+  createdAt: Schema.optional(Schema.DateTimeUtcFromSelf),
+  /** Given when importing existing memories, to keep their history; a fresh memory starts unreinforced. */
+  history: Schema.optional(Schema.Struct({
+    reinforcementCount: Schema.optional(Schema.NonNegativeInt),
+    superseded: Schema.optional(Schema.Boolean),
+    supersededBy: Schema.optional(MemoryId),
+    lastAccessed: Schema.optional(Schema.DateTimeUtcFromSelf),
+    accessedAt: Schema.optional(Schema.DateTimeUtcFromSelf),
+    accessCount: Schema.optional(Schema.NonNegativeInt)
+  }))
 })
 /** @category inputs */
 export type NewMemory = typeof NewMemory.Encoded

@@ -26,26 +26,30 @@ export const buildMetadata = (input: typeof MetadataInput.Type | undefined): Mem
   })
 
 /** A new memory as `store` writes it. */
-export const buildMemory = (input: NewMemoryInput, id: MemoryId, now: DateTime.Utc): Memory =>
-  new Memory({
+export const buildMemory = (input: NewMemoryInput, id: MemoryId, now: DateTime.Utc): Memory => {
+  const created = input.createdAt ?? now
+  const h = input.history
+  return new Memory({
     id,
     contentType: input.contentType,
     content: input.content,
     metadata: buildMetadata(input.metadata),
     confidence: new Confidence({
       source: input.source,
-      reinforcementCount: 0,
-      superseded: false,
-      lastAccessed: now
+      reinforcementCount: h?.reinforcementCount ?? 0,
+      superseded: h?.superseded ?? false,
+      lastAccessed: h?.lastAccessed ?? created,
+      ...(h?.supersededBy !== undefined ? { supersededBy: h.supersededBy } : {})
     }),
-    createdAt: now,
+    createdAt: created,
     updatedAt: now,
-    accessedAt: now,
-    accessCount: 0,
+    accessedAt: h?.accessedAt ?? created,
+    accessCount: h?.accessCount ?? 0,
     ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
     ...(input.workstreamId !== undefined ? { workstreamId: input.workstreamId } : {}),
     ...(input.citation !== undefined ? { citation: input.citation } : {})
   })
+}
 
 const setOrClear = <K extends string, V>(key: K, value: V | null | undefined, current: V | undefined) => {
   const next = value === undefined ? current : value === null ? undefined : value

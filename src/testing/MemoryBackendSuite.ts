@@ -159,6 +159,31 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         expect(yield* seed(s, [])).toEqual([])
       }))
 
+    test("an imported memory keeps its createdAt and confidence history", () =>
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const s = sid()
+        const w = token()
+        const createdAt = DateTime.unsafeMake("2026-01-02T03:04:05.678Z")
+        const by = mid()
+        const id = yield* m.store({
+          content: `${w} imported`,
+          sessionId: s,
+          source: "stated",
+          createdAt,
+          history: { reinforcementCount: 3, superseded: true, supersededBy: by, lastAccessed: createdAt, accessCount: 7 }
+        })
+        const got = Option.getOrThrow(yield* m.get(id))
+        expect(got.createdAt.epochMillis).toBe(createdAt.epochMillis)
+        expect(got.confidence.reinforcementCount).toBe(3)
+        expect(got.confidence.superseded).toBe(true)
+        expect(got.confidence.supersededBy).toBe(by)
+        expect(got.confidence.lastAccessed.epochMillis).toBe(createdAt.epochMillis)
+        expect(got.accessCount).toBe(7)
+        expect(yield* m.search(w, { sessionId: s, mode: "text" })).toEqual([])
+        expect((yield* m.search(w, { sessionId: s, mode: "text", includeSuperseded: true })).length).toBe(1)
+      }))
+
     // --- update / delete ---------------------------------------------------------------------------------------
 
     test("update replaces fields, bumps updatedAt, keeps createdAt, and search follows the new content", () =>
