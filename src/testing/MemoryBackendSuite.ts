@@ -6,13 +6,13 @@
 import { expect, layer } from "@effect/vitest"
 import { Chunk, DateTime, Duration, Effect, Option, Stream, TestClock } from "effect"
 import type { Layer } from "effect"
-import type { MemoryId, SessionId } from "../Ids.js"
+import { MemoryId, SessionId } from "../Ids.js"
 import type { MemoryMatch, NewMemory } from "../Memory.js"
 import { MemoryBackend } from "../MemoryBackend.js"
-import { isolated, outcome, token, uuid } from "./internal.js"
+import { isolated, outcome, token, untyped, uuid } from "./internal.js"
 
-const sid = (): SessionId => uuid() as SessionId
-const mid = (): MemoryId => uuid() as MemoryId
+const sid = (): SessionId => SessionId.make(uuid())
+const mid = (): MemoryId => MemoryId.make(uuid())
 
 const expectContract = (matches: ReadonlyArray<MemoryMatch>) => {
   for (const m of matches) {
@@ -106,8 +106,8 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
       Effect.gen(function*() {
         const m = yield* MemoryBackend
         expect(Option.isNone(yield* m.get(mid()))).toBe(true)
-        expect(yield* outcome(m.get("not-a-uuid" as MemoryId))).toBe("InvalidInput")
-        expect(yield* outcome(m.delete("../x" as MemoryId))).toBe("InvalidInput")
+        expect(yield* outcome(m.get(untyped("not-a-uuid")))).toBe("InvalidInput")
+        expect(yield* outcome(m.delete(untyped("../x")))).toBe("InvalidInput")
       }))
 
     test("empty, blank and NUL content are InvalidInput and nothing is written", () =>
@@ -117,7 +117,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         for (const content of ["", "   \n\t", "a\u0000b"]) {
           expect(yield* outcome(m.store({ content, sessionId: s }))).toBe("InvalidInput")
         }
-        expect(yield* outcome(m.store({ content: "ok", sessionId: s, contentType: "bogus" as "note" }))).toBe("InvalidInput")
+        expect(yield* outcome(m.store({ content: "ok", sessionId: s, contentType: untyped("bogus") }))).toBe("InvalidInput")
         expect(yield* m.count({ sessionId: s, includeSuperseded: true })).toBe(0)
       }))
 
@@ -396,7 +396,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         expect(yield* outcome(m.search(w, { limit: 0 }))).toBe("InvalidInput")
         expect(yield* outcome(m.search(w, { limit: 1.5 }))).toBe("InvalidInput")
         expect(yield* outcome(m.search(w, { minScore: 1.5 }))).toBe("InvalidInput")
-        expect(yield* outcome(m.search(w, { mode: "fuzzy" as "text" }))).toBe("InvalidInput")
+        expect(yield* outcome(m.search(w, { mode: untyped("fuzzy") }))).toBe("InvalidInput")
         expect(yield* outcome(m.search(w, { sessionId: "nope" }))).toBe("InvalidInput")
       }))
 
@@ -454,7 +454,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         const s2 = sid()
         const ids = ["00000000-0000-4000-8000-00000000000b", "00000000-0000-4000-8000-00000000000a"].map((x) =>
           x.replace("00000000-0000", uuid().slice(0, 13))
-        ) as Array<MemoryId>
+        ).map((x) => MemoryId.make(x))
         yield* m.storeMany(ids.map((id) => ({ id, content: `${w} triplet`, sessionId: s2 })))
         const byId = yield* m.search(`${w} triplet`, { sessionId: s2, mode: "vector" })
         expect(byId.map((h) => h.memory.id)).toEqual([...ids].sort())
@@ -569,7 +569,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         expect(yield* m.count({ sessionId: s, contentTypes: ["note"] })).toBe(4)
         expect(yield* m.count({ sessionId: s, contentTypes: ["summary"] })).toBe(0)
         expect(yield* outcome(m.count({ sessionId: "x" }))).toBe("InvalidInput")
-        expect(yield* outcome(Stream.runDrain(m.list({ contentTypes: ["nope" as "note"] })))).toBe("InvalidInput")
+        expect(yield* outcome(Stream.runDrain(m.list({ contentTypes: [untyped("nope")] })))).toBe("InvalidInput")
       }))
 
     test("list reads past any page size in one stream", () =>
