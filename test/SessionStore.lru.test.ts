@@ -73,6 +73,15 @@ describe("SessionStore/Lru specifics", () => {
         expect(second).toEqual(session)
       })))
 
+  it("the snapshot copy knows every field of Session and Turn (a new field needs a look at Lru's copy)", () => {
+    expect(Object.keys(Session.Session.fields)).toEqual([
+      "id", "workstreamId", "turns", "metadata", "contextPreamble", "createdAt", "updatedAt"
+    ])
+    expect(Object.keys(Session.Turn.fields)).toEqual([
+      "id", "userMessage", "assistantResponse", "toolCalls", "toolResults", "startedAt", "completedAt"
+    ])
+  })
+
   it.effect("stored values follow JSON semantics, exactly like the memory layer and Redis", () =>
     Effect.gen(function*() {
       const base = sampleSession()

@@ -4,10 +4,10 @@
  *
  * @since 0.1.0
  */
-import { Config, DateTime, Effect, Layer, Option } from "effect"
+import { Config, Effect, Layer, Option } from "effect"
 import { LRUCache } from "lru-cache"
 import type { SessionId } from "../Ids.js"
-import { Session } from "../Session.js"
+import { Session, Turn } from "../Session.js"
 import type { CacheOptions } from "../SessionStore.js"
 import { decodeId, decodeSession, encodeSession, resolveOptions, SessionStore } from "../SessionStore.js"
 
@@ -16,25 +16,32 @@ export type Options = CacheOptions
 
 const span = { attributes: { "arawn.backend": "lru" } }
 
-/**
- * A detached copy of the stored object graph that keeps prototypes (so `Session` and `Turn` stay instances) and
- * shares `DateTime` values, which are immutable. The stored graph only holds what decoding JSON produces (class
- * instances, arrays, plain objects, primitives, DateTimes), so this walk covers it and is an order of magnitude
- * cheaper than decoding JSON again or re-running the Schema class constructors.
- */
-const copy = (value: unknown): unknown => {
-  if (typeof value !== "object" || value === null || DateTime.isDateTime(value)) return value
-  if (Array.isArray(value)) return value.map(copy)
-  const out: Record<string, unknown> = Object.create(Object.getPrototypeOf(value))
-  for (const key of Object.keys(value)) out[key] = copy(Reflect.get(value, key))
+/** A copy of a JSON value: what `Schema.Unknown` fields hold after the JSON round trip made at `put`. */
+const copyJson = (value: unknown): unknown => {
+  if (typeof value !== "object" || value === null) return value
+  if (Array.isArray(value)) return value.map(copyJson)
+  const out: Record<string, unknown> = {}
+  for (const key in value) out[key] = copyJson(Reflect.get(value, key))
   return out
 }
 
-const snapshot = (stored: Session): Session => {
-  const out = copy(stored)
-  // `copy` keeps the prototype, so this always holds; the check only spares a cast.
-  return out instanceof Session ? out : stored
-}
+const copyTurn = (turn: Turn): Turn =>
+  Object.assign(Object.create(Turn.prototype), turn, {
+    toolCalls: turn.toolCalls.map((call) => ({ ...call, arguments: copyJson(call.arguments) })),
+    toolResults: turn.toolResults.map((result) => ({ ...result }))
+  })
+
+/**
+ * A detached copy of a stored session: every array and object is new, strings and `DateTime`s (immutable) are
+ * shared. Building instances from their prototype skips the Schema class constructors, which are several times
+ * slower than the copy itself, and the whole copy is an order of magnitude cheaper than decoding JSON again. It
+ * follows the shape of `Session` and `Turn`; a test pins their field lists so a new field gets a look here.
+ */
+const snapshot = (session: Session): Session =>
+  Object.assign(Object.create(Session.prototype), session, {
+    turns: session.turns.map(copyTurn),
+    metadata: copyJson(session.metadata)
+  })
 
 /**
  * Builds a store on `lru-cache`. The Clock in context when this runs becomes the cache's clock for its lifetime.
@@ -67,21 +74,28 @@ export const make = (options: Options = {}): Effect.Effect<SessionStore["Type"]>
     // TTL, so LRU order is also last-touch order: expired entries always sit at the LRU end and are the first ones
     // capacity eviction drops. No separate purge is needed before evicting.
 
+    const validId = {
+      get: decodeId("SessionStore.get"),
+      put: decodeId("SessionStore.put"),
+      remove: decodeId("SessionStore.remove"),
+      contains: decodeId("SessionStore.contains")
+    }
+
     const get = Effect.fn("SessionStore.get", span)(function*(rawId: SessionId) {
-      const id = yield* decodeId("SessionStore.get")(rawId)
+      const id = yield* validId.get(rawId)
       const stored = cache.get(id)
       return stored === undefined ? Option.none() : Option.some(snapshot(stored))
     })
 
     const put = Effect.fn("SessionStore.put", span)(function*(rawId: SessionId, session: Session) {
-      const id = yield* decodeId("SessionStore.put")(rawId)
+      const id = yield* validId.put(rawId)
       const json = yield* encodeSession("SessionStore.put", id, session)
       const stored = yield* decodeSession("SessionStore.put", id, json)
       cache.set(id, stored)
     })
 
     const remove = Effect.fn("SessionStore.remove", span)(function*(rawId: SessionId) {
-      const id = yield* decodeId("SessionStore.remove")(rawId)
+      const id = yield* validId.remove(rawId)
       // `peek` is undefined for an expired entry, which `delete` then drops as well.
       const stored = cache.peek(id)
       cache.delete(id)
@@ -89,7 +103,7 @@ export const make = (options: Options = {}): Effect.Effect<SessionStore["Type"]>
     })
 
     const contains = Effect.fn("SessionStore.contains", span)(function*(rawId: SessionId) {
-      const id = yield* decodeId("SessionStore.contains")(rawId)
+      const id = yield* validId.contains(rawId)
       return cache.has(id)
     })
 

@@ -103,27 +103,34 @@ export const make = (options: Options = {}) =>
     const decodeStored = (method: string, k: string, json: string | null) =>
       json === null ? Effect.succeedNone : Effect.asSome(decodeSession(method, k, json))
 
+    const validId = {
+      get: decodeId("SessionStore.get"),
+      put: decodeId("SessionStore.put"),
+      remove: decodeId("SessionStore.remove"),
+      contains: decodeId("SessionStore.contains")
+    }
+
     const get = Effect.fn("SessionStore.get", span)(function*(rawId: SessionId) {
-      const k = key(yield* decodeId("SessionStore.get")(rawId))
+      const k = key(yield* validId.get(rawId))
       const json = yield* call("SessionStore.get", () => px === undefined ? client.get(k) : client.getex(k, "PX", px))
       return yield* decodeStored("SessionStore.get", k, json)
     })
 
     const put = Effect.fn("SessionStore.put", span)(function*(rawId: SessionId, session: Session) {
-      const id = yield* decodeId("SessionStore.put")(rawId)
+      const id = yield* validId.put(rawId)
       const json = yield* encodeSession("SessionStore.put", id, session)
       // A plain SET also clears an expiry left by a writer configured with a TTL.
       yield* call("SessionStore.put", () => px === undefined ? client.set(key(id), json) : client.set(key(id), json, "PX", px))
     })
 
     const remove = Effect.fn("SessionStore.remove", span)(function*(rawId: SessionId) {
-      const k = key(yield* decodeId("SessionStore.remove")(rawId))
+      const k = key(yield* validId.remove(rawId))
       const json = yield* call("SessionStore.remove", () => client.getdel(k))
       return yield* decodeStored("SessionStore.remove", k, json)
     })
 
     const contains = Effect.fn("SessionStore.contains", span)(function*(rawId: SessionId) {
-      const k = key(yield* decodeId("SessionStore.contains")(rawId))
+      const k = key(yield* validId.contains(rawId))
       return (yield* call("SessionStore.contains", () => client.exists(k))) === 1
     })
 
