@@ -57,7 +57,7 @@ const redisAnswers = async (): Promise<boolean> => {
 const runLru = async (quick: boolean, sessions: ReadonlyArray<Session>): Promise<Array<BenchRow>> => {
   const ids = sessions.map((s) => s.id)
   const n = sessions.length
-  const batchSize = quick ? 2_000 : 10_000
+  const batchSize = quick ? 1_000 : 10_000
   const batches = quick ? 10 : 40
   const size = `${n} sessions, ${sessions[0]!.turns.length} turns`
 
@@ -116,7 +116,7 @@ const runLru = async (quick: boolean, sessions: ReadonlyArray<Session>): Promise
 
 const runRedis = async (quick: boolean, sessions: ReadonlyArray<Session>): Promise<Array<BenchRow>> => {
   const concurrency = 50
-  const perWorker = quick ? 20 : 100
+  const perWorker = quick ? 10 : 100
   const batchSize = concurrency * perWorker
   const batches = quick ? 5 : 20
   const n = sessions.length

@@ -14,7 +14,10 @@ import { decodeId, decodeSession, encodeSession, resolveOptions, SessionStore } 
 /** @category options */
 export type Options = CacheOptions
 
-const span = { attributes: { "arawn.backend": "lru" } }
+// No call-site stack on the spans: Effect.fn would register one per call in a WeakMap, and on a path that also
+// allocates a snapshot per call the extra GC work costs more than the operation itself. The only failures here are
+// a caller's InvalidInput and a put whose value does not survive its own JSON round trip.
+const span = { attributes: { "arawn.backend": "lru" }, captureStackTrace: false }
 
 /** A copy of a JSON value: what `Schema.Unknown` fields hold after the JSON round trip made at `put`. */
 const copyJson = (value: unknown): unknown => {
