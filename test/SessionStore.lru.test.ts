@@ -87,7 +87,12 @@ describe("SessionStore/Lru specifics", () => {
       const base = sampleSession()
       const session = new Session.Session({
         ...base,
-        metadata: { at: new Date(0), gone: undefined, nested: { list: [1, "two", { three: 3 }] } }
+        metadata: {
+          at: new Date(0),
+          gone: undefined,
+          nested: { list: [1, "two", { three: 3 }] },
+          parsed: JSON.parse(`{"__proto__": {"polluted": true}, "kept": 1}`)
+        }
       })
       const lru = yield* Lru.make()
       const memory = yield* SessionStore.makeMemory()
@@ -96,7 +101,12 @@ describe("SessionStore/Lru specifics", () => {
       const fromLru = Option.getOrThrow(yield* lru.get(session.id))
       const fromMemory = Option.getOrThrow(yield* memory.get(session.id))
       expect(fromLru.metadata).toStrictEqual(fromMemory.metadata)
-      expect(fromLru.metadata).toStrictEqual({ at: "1970-01-01T00:00:00.000Z", nested: { list: [1, "two", { three: 3 }] } })
+      expect(Object.keys(fromLru.metadata)).toEqual(["at", "nested", "parsed"])
+      expect(fromLru.metadata.at).toBe("1970-01-01T00:00:00.000Z")
+      expect(fromLru.metadata.nested).toStrictEqual({ list: [1, "two", { three: 3 }] })
+      const parsed = fromLru.metadata.parsed
+      expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype)
+      expect(typeof parsed === "object" && parsed !== null ? Object.keys(parsed) : []).toEqual(["__proto__", "kept"])
     }))
 
   it.effect("remove hands back the stored session, which then cannot reach the store", () =>

@@ -24,7 +24,15 @@ const copyJson = (value: unknown): unknown => {
   if (typeof value !== "object" || value === null) return value
   if (Array.isArray(value)) return value.map(copyJson)
   const out: Record<string, unknown> = {}
-  for (const key in value) out[key] = copyJson(Reflect.get(value, key))
+  for (const key in value) {
+    const copied = copyJson(Reflect.get(value, key))
+    // JSON.parse makes "__proto__" an ordinary key; assigning it would set the copy's prototype instead.
+    if (key === "__proto__") {
+      Object.defineProperty(out, key, { value: copied, enumerable: true, writable: true, configurable: true })
+    } else {
+      out[key] = copied
+    }
+  }
   return out
 }
 
@@ -50,8 +58,9 @@ const snapshot = (session: Session): Session =>
  * Builds a store on `lru-cache`. The Clock in context when this runs becomes the cache's clock for its lifetime.
  *
  * Each stored value is a private copy made at `put` (the session encoded to JSON and decoded back, so it has exactly
- * the JSON semantics of the Redis backend and shares nothing with the caller); `get` and `remove` hand out a fresh
- * structural copy of it, so what a caller mutates never reaches the store.
+ * the JSON semantics of the Redis backend and shares nothing with the caller); `get` hands out a fresh structural
+ * copy of it and `remove` the stored copy itself, which the store then no longer holds, so what a caller mutates
+ * never reaches the store.
  *
  * @category constructors
  */
