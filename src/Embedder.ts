@@ -5,7 +5,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { EmbeddingError } from "./Errors.js"
-import { fnv1a, words } from "./internal/text.js"
+import { fnv1a, stem, STOPWORDS, words } from "./internal/text.js"
 import type { FusionWeights } from "./Memory.js"
 
 /** @category services */
@@ -37,20 +37,27 @@ const addFeature = (v: Float32Array, feature: string, weight: number) => {
 }
 
 /**
- * Deterministic, offline feature hashing of words, word bigrams and character trigrams, L2-normalised.
- * Lexical, not semantic: it finds shared words and word pieces, not synonyms.
+ * Deterministic, offline feature hashing, L2-normalised. Each content word adds its stem, the stem pair it forms
+ * with the next word, and its character trigrams; function words ("the", "how", ...) are left out unless the text
+ * has nothing else. Lexical, not semantic: it finds shared words and word pieces ("migrating" ~ "migration"),
+ * not synonyms.
  *
  * @category constructors
  */
 export const hashingEmbed = (text: string, dimensions: number): Float32Array => {
   const v = new Float32Array(dimensions)
-  const ws = words(text)
+  const all = words(text)
+  const content = all.filter((w) => !STOPWORDS.has(w))
+  const ws = content.length > 0 ? content : all
+  const stems = ws.map(stem)
   for (let i = 0; i < ws.length; i++) {
-    const w = ws[i]!
-    addFeature(v, `w:${w}`, 1)
-    if (i + 1 < ws.length) addFeature(v, `b:${w} ${ws[i + 1]}`, 0.5)
-    const padded = `<${w}>`
-    for (let j = 0; j + 3 <= padded.length; j++) addFeature(v, `c:${padded.slice(j, j + 3)}`, 0.25)
+    addFeature(v, `w:${stems[i]}`, 1)
+    if (i + 1 < ws.length) addFeature(v, `b:${stems[i]} ${stems[i + 1]}`, 0.3)
+    const padded = `<${ws[i]}>`
+    // Scaling by 1/sqrt(count) gives every word's trigrams together the weight of the word itself, so long words
+    // do not outweigh short ones just by having more trigrams.
+    const weight = 1 / Math.sqrt(padded.length - 2)
+    for (let j = 0; j + 3 <= padded.length; j++) addFeature(v, `c:${padded.slice(j, j + 3)}`, weight)
   }
   let norm = 0
   for (let i = 0; i < v.length; i++) norm += v[i]! * v[i]!
@@ -75,7 +82,7 @@ export const makeHashing = (options: HashingOptions = {}): Embedder["Type"] => {
   return {
     model: dimensions === 384 ? HASHING_MODEL : `${HASHING_MODEL}-${dimensions}`,
     dimensions,
-    weights: options.weights ?? { vector: 0.3, text: 0.7 },
+    weights: options.weights ?? { vector: 0.4, text: 0.6 },
     embed: (texts) => Effect.sync(() => texts.map((t) => hashingEmbed(t, dimensions)))
   }
 }
