@@ -76,6 +76,7 @@ const fts5Quality = (
     const out: Array<ModeQuality> = []
     for (const mode of ["text", "hybrid"] as const satisfies ReadonlyArray<SearchMode>) {
       const rankings = new Map<string, ReadonlyArray<string>>()
+      const relevances = new Map<string, ReadonlyArray<number>>()
       for (const q of fixture.queries) {
         const text = fts.search(q.query, depth).map((h) => ({ memory: byFixtureId.get(h.id)!, score: h.score }))
         const vector = mode === "text" ? [] : (yield* backend.search(q.query, {
@@ -85,13 +86,18 @@ const fts5Quality = (
         })).map((h) => ({ memory: h.memory, distance: h.explain.vectorDistance ?? 1 }))
         const hits = scoreCandidates(mergeRankings(vector, text), { mode, weights, now, limit: 10 })
         rankings.set(q.id, hits.map((h) => loaded.toFixtureId.get(h.memory.id)!))
+        relevances.set(q.id, hits.map((h) => h.explain.relevance))
       }
-      out.push(summarise(`fts5 ${mode}`, fixture, rankings))
+      out.push(summarise(`fts5 ${mode}`, fixture, rankings, 10, relevances))
     }
     return out
   })
 
-const note = (q: ModeQuality) => `nDCG@10 ${q.ndcg.toFixed(3)}  recall@10 ${q.recall.toFixed(3)}`
+const note = (q: ModeQuality) =>
+  `nDCG@10 ${q.ndcg.toFixed(3)}  recall@10 ${q.recall.toFixed(3)}` +
+  (q.medianRelevance
+    ? `  median relevance: relevant ${q.medianRelevance.relevant.toFixed(2)} / irrelevant ${q.medianRelevance.irrelevant.toFixed(2)}`
+    : "")
 
 /** Quality rows: per mode, the in-memory layer's metrics and timing; FTS5 rows time the raw FTS5 query. */
 export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
@@ -139,7 +145,7 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
               operation: `search ${mode} (FTS5 approx)`,
               size,
               ours: ftsTiming,
-              note: note(fts5)
+              note: `${note(fts5)}  (timed: the FTS5 query alone)`
             })
           }
         }

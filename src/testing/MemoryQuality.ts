@@ -77,6 +77,8 @@ export interface QueryQuality {
   readonly recall: number
   /** Fixture ids of the first k hits, best first. */
   readonly ranked: ReadonlyArray<string>
+  /** `explain.relevance` of each of those hits, when known. */
+  readonly relevances?: ReadonlyArray<number>
 }
 
 /** Mean quality of one ranking over every fixture query. @category models */
@@ -84,7 +86,19 @@ export interface ModeQuality {
   readonly mode: string
   readonly ndcg: number
   readonly recall: number
+  /**
+   * Median relevance of the judged-relevant and of the irrelevant hits in the first k (when relevances are known):
+   * how far apart the score puts what matters from what does not.
+   */
+  readonly medianRelevance?: { readonly relevant: number; readonly irrelevant: number }
   readonly queries: ReadonlyArray<QueryQuality>
+}
+
+const median = (xs: ReadonlyArray<number>): number => {
+  if (xs.length === 0) return NaN
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 /**
@@ -96,15 +110,33 @@ export const summarise = (
   mode: string,
   fixture: QualityFixture,
   rankings: ReadonlyMap<string, ReadonlyArray<string>>,
-  k = 10
+  k = 10,
+  relevances?: ReadonlyMap<string, ReadonlyArray<number>>
 ): ModeQuality => {
   const queries = fixture.queries.map((q): QueryQuality => {
     const ranked = (rankings.get(q.id) ?? []).slice(0, k)
-    return { id: q.id, query: q.query, ranked, ndcg: ndcgAt(ranked, q.relevant, k), recall: recallAt(ranked, q.relevant, k) }
+    const rel = relevances?.get(q.id)?.slice(0, k)
+    return {
+      id: q.id,
+      query: q.query,
+      ranked,
+      ndcg: ndcgAt(ranked, q.relevant, k),
+      recall: recallAt(ranked, q.relevant, k),
+      ...(rel !== undefined ? { relevances: rel } : {})
+    }
   })
   const mean = (f: (q: QueryQuality) => number) =>
     queries.length === 0 ? 0 : queries.reduce((s, q) => s + f(q), 0) / queries.length
-  return { mode, ndcg: mean((q) => q.ndcg), recall: mean((q) => q.recall), queries }
+  const judged = fixture.queries.map((q) => q.relevant)
+  const split = (wanted: boolean) =>
+    queries.flatMap((q, i) => (q.relevances ?? []).filter((_, j) => ((judged[i]![q.ranked[j]!] ?? 0) > 0) === wanted))
+  return {
+    mode,
+    ndcg: mean((q) => q.ndcg),
+    recall: mean((q) => q.recall),
+    ...(relevances !== undefined ? { medianRelevance: { relevant: median(split(true)), irrelevant: median(split(false)) } } : {}),
+    queries
+  }
 }
 
 /** @category models */
@@ -157,6 +189,7 @@ export const evaluateLoaded = (fixture: QualityFixture, loaded: LoadedFixture, o
     const out: Array<ModeQuality> = []
     for (const mode of options.modes ?? (["text", "vector", "hybrid"] as const)) {
       const rankings = new Map<string, ReadonlyArray<string>>()
+      const relevances = new Map<string, ReadonlyArray<number>>()
       for (const q of fixture.queries) {
         const search: SearchOptions = {
           sessionId: loaded.sessionId,
@@ -166,8 +199,9 @@ export const evaluateLoaded = (fixture: QualityFixture, loaded: LoadedFixture, o
         }
         const hits = yield* backend.search(q.query, search)
         rankings.set(q.id, hits.map((h) => loaded.toFixtureId.get(h.memory.id) ?? h.memory.id))
+        relevances.set(q.id, hits.map((h) => h.explain.relevance))
       }
-      out.push(summarise(mode, fixture, rankings, k))
+      out.push(summarise(mode, fixture, rankings, k, relevances))
     }
     return out
   })
