@@ -20,7 +20,7 @@ export const STOPWORDS: ReadonlySet<string> = new Set(
     "how what which who whom whose when where why should can could would will shall may might must i we you he " +
     "she it they me us him her them my our your his its their this that these those there here as into onto " +
     "about after before not no so if then than too very just only up out all any some each both also via per " +
-    "let lets s t isn don doesn didn won can't").split(" ")
+    "let lets s t isn don doesn didn won").split(" ")
 )
 
 const VOWEL = /[aeiouy]/
