@@ -43,17 +43,24 @@ export const TEXT_HALF = 4
 export const textRelevance = (bm25: number): number => bm25 <= 0 ? 0 : bm25 / (bm25 + TEXT_HALF)
 
 /**
- * Hybrid relevance: the weighted mean of the vector and text relevances, a signal missing from its ranking counting
- * as 0. It stays in [0,1], rises with either signal, and means the same as the single modes' relevances: a memory
- * that shares only "the" with the query scores near 0 however high it ranks. (Rank fusion would call the best of
- * a bad lot fully relevant.)
+ * Reciprocal-rank constant of hybrid fusion. Each ranking's vote is discounted by (K+1)/(K+rank): 1 for its first
+ * hit, 0.87 for its tenth with K = 60 (the usual value), so a ranking's order counts without drowning its evidence.
+ */
+export const RRF_K = 60
+
+/**
+ * Hybrid relevance: reciprocal-rank fusion whose votes carry their evidence. Each ranking votes
+ * `weight x relevance x (K+1)/(K+rank)`; the votes are summed and divided by the total weight. First in both
+ * rankings with full relevance is 1; a memory that shares only "the" with the query stays near 0 however high it
+ * ranks (plain RRF would call the best of a bad lot fully relevant); a ranking that missed the memory votes 0.
  */
 export const fusedRelevance = (c: Candidate, weights: FusionWeights): number => {
   const total = weights.vector + weights.text
   if (total <= 0) return 0
-  const v = c.vector ? vectorRelevance(c.vector.distance) : 0
-  const t = c.text ? textRelevance(c.text.score) : 0
-  return Math.min(1, Math.max(0, (weights.vector * v + weights.text * t) / total))
+  const vote = (weight: number, relevance: number, rank: number) => weight * relevance * (RRF_K + 1) / (RRF_K + rank)
+  const v = c.vector ? vote(weights.vector, vectorRelevance(c.vector.distance), c.vector.rank) : 0
+  const t = c.text ? vote(weights.text, textRelevance(c.text.score), c.text.rank) : 0
+  return Math.min(1, Math.max(0, (v + t) / total))
 }
 
 const byScore: Order.Order<MemoryMatch> = Order.combineAll([
