@@ -133,3 +133,7 @@ export const factKey = (m: { readonly metadata: MemoryMetadata }): readonly [str
 /** Newest first, then id descending: the order of `list`, and of its keyset pages. */
 export const newestFirst = (a: Memory, b: Memory): number =>
   b.createdAt.epochMillis - a.createdAt.epochMillis || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
+
+/** Search's tie-break: createdAt desc, then id asc (the score contract's order for equal scores). */
+export const searchTieBreak = (a: Memory, b: Memory): number =>
+  b.createdAt.epochMillis - a.createdAt.epochMillis || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)

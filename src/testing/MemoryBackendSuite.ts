@@ -323,8 +323,35 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         expect(hits[0]!.explain.mode).toBe("hybrid")
         expect(hits[0]!.explain.textRank).toBe(1)
         expect(hits[0]!.explain.vectorRank).toBe(1)
-        expect(hits[0]!.explain.relevance).toBeCloseTo(1, 9)
+        const { relevance, textRelevance, vectorRelevance, weights } = hits[0]!.explain
+        expect(relevance).toBeCloseTo(
+          (weights!.vector * vectorRelevance! + weights!.text * textRelevance!) / (weights!.vector + weights!.text),
+          9
+        )
+        for (const h of hits.slice(1)) expect(h.explain.relevance).toBeLessThan(relevance)
         expectContract(hits)
+      }))
+
+    test("hybrid relevance is evidence, not rank: a match on a function word alone stays low", () =>
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const s = sid()
+        const w = token()
+        const [notes] = yield* seed(s, [
+          { content: `the ${w} release notes` },
+          ...["cache is warm", "build is green", "queue is empty", "disk is full", "api is slow"].map((c) => ({
+            content: `the ${c}`
+          }))
+        ])
+        // Only "the" matches: whatever ranks first is still a poor match and must not look relevant (rank fusion
+        // gave such a hit ~0.85).
+        const weak = yield* m.search(`the ${token()}`, { sessionId: s })
+        expect(weak.length).toBeGreaterThan(0)
+        for (const h of weak) expect(h.explain.relevance).toBeLessThan(0.5)
+        expectContract(weak)
+        const strong = yield* m.search(`${w} release notes`, { sessionId: s })
+        expect(strong[0]!.memory.id).toBe(notes)
+        expect(strong[0]!.explain.relevance).toBeGreaterThan(Math.max(...weak.map((h) => h.explain.relevance)))
       }))
 
     test("fusion weights per call move hybrid towards one ranking", () =>
