@@ -95,6 +95,11 @@ const runLru = async (quick: boolean, sessions: ReadonlyArray<Session>): Promise
   })
   const store: SessionStore["Type"] = await Effect.runPromise(Lru.make({ capacity: 10_000 }))
   await Effect.runPromise(Effect.forEach(sessions, (s) => store.put(s.id, s), { discard: true }))
+  const untraced: SessionStore["Type"] = await Effect.runPromise(Lru.make({ capacity: 10_000, tracing: false }))
+  await Effect.runPromise(Effect.forEach(sessions, (s) => untraced.put(s.id, s), { discard: true }))
+  // Raw lru-cache calls inside the same Effect program: the floor for "inside one Effect program".
+  const effectGet = (id: SessionId) => Effect.sync(() => Option.fromNullable(raw.get(id)))
+  const effectSet = (id: SessionId, s: Session) => Effect.sync(() => raw.set(id, s))
 
   let sink: unknown
   const loop = (count: number, op: (i: number) => Effect.Effect<unknown, unknown>) => () =>
@@ -112,6 +117,10 @@ const runLru = async (quick: boolean, sessions: ReadonlyArray<Session>): Promise
       }, { batches, batchSize, warmup: 50 }),
     tracedGet: () => measure(loop(batchSize, (i) => tracedGet(ids[i]!)), { batches, batchSize }),
     oursGet: () => measure(loop(batchSize, (i) => store.get(ids[i]!)), { batches, batchSize }),
+    effectGet: () => measure(loop(batchSize, (i) => effectGet(ids[i]!)), { batches, batchSize }),
+    effectSet: () => measure(loop(batchSize, (i) => effectSet(ids[i]!, sessions[i]!)), { batches, batchSize }),
+    untracedGet: () => measure(loop(batchSize, (i) => untraced.get(ids[i]!)), { batches, batchSize }),
+    untracedPut: () => measure(loop(putBatch, (i) => untraced.put(ids[i]!, sessions[i]!)), { batches, batchSize: putBatch }),
     oursPut: () => measure(loop(putBatch, (i) => store.put(ids[i]!, sessions[i]!)), { batches, batchSize: putBatch })
   })
   void sink
@@ -132,6 +141,22 @@ const runLru = async (quick: boolean, sessions: ReadonlyArray<Session>): Promise
       size,
       ours: t("oursPut"),
       floor: { name: "raw lru-cache set", timing: t("rawSet") },
+      note: "ours validates, encodes, copies"
+    },
+    {
+      area: AREA,
+      operation: "lru get (tracing: false)",
+      size,
+      ours: t("untracedGet"),
+      floor: { name: "Effect.sync(lru-cache get)", timing: t("effectGet") },
+      note: "floor: raw get inside the same Effect program"
+    },
+    {
+      area: AREA,
+      operation: "lru put (tracing: false)",
+      size,
+      ours: t("untracedPut"),
+      floor: { name: "Effect.sync(lru-cache set)", timing: t("effectSet") },
       note: "ours validates, encodes, copies"
     }
   ]

@@ -8,6 +8,10 @@ import * as Lru from "../src/SessionStore/Lru.js"
 const { sampleSession } = SessionStoreSuite
 
 SessionStoreSuite.suite("SessionStore/Lru", Lru.layer, { capacity: true, clock: "test" })
+SessionStoreSuite.suite("SessionStore/Lru (tracing: false)", (options) => Lru.layer({ ...options, tracing: false }), {
+  capacity: true,
+  clock: "test"
+})
 
 describe("SessionStore/Lru specifics", () => {
   const withStore = <A, E>(options: Lru.Options, body: (s: SessionStore.SessionStore["Type"]) => Effect.Effect<A, E>) =>

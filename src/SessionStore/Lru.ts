@@ -12,7 +12,13 @@ import type { CacheOptions } from "../SessionStore.js"
 import { decodeId, decodeSession, encodeSession, resolveOptions, SessionStore } from "../SessionStore.js"
 
 /** @category options */
-export type Options = CacheOptions
+export interface Options extends CacheOptions {
+  /**
+   * One span per call (default true, like every store). An Effect span costs several microseconds, orders of
+   * magnitude more than an in-process cache hit: turn it off where the cache sits on a path measured in ops/s.
+   */
+  readonly tracing?: boolean | undefined
+}
 
 // No call-site stack on the spans: Effect.fn would register one per call in a WeakMap, and on a path that also
 // allocates a snapshot per call the extra GC work costs more than the operation itself. The only failures here are
@@ -86,6 +92,9 @@ export const make = (options: Options = {}): Effect.Effect<SessionStore["Type"]>
     // TTL, so LRU order is also last-touch order: expired entries always sit at the LRU end and are the first ones
     // capacity eviction drops. No separate purge is needed before evicting.
 
+    const traced = options.tracing !== false
+    const method = (name: string) => traced ? Effect.fn(name, span) : Effect.fnUntraced
+
     const validId = {
       get: decodeId("SessionStore.get"),
       put: decodeId("SessionStore.put"),
@@ -93,20 +102,20 @@ export const make = (options: Options = {}): Effect.Effect<SessionStore["Type"]>
       contains: decodeId("SessionStore.contains")
     }
 
-    const get = Effect.fn("SessionStore.get", span)(function*(rawId: SessionId) {
+    const get = method("SessionStore.get")(function*(rawId: SessionId) {
       const id = yield* validId.get(rawId)
       const stored = cache.get(id)
       return stored === undefined ? Option.none() : Option.some(snapshot(stored))
     })
 
-    const put = Effect.fn("SessionStore.put", span)(function*(rawId: SessionId, session: Session) {
+    const put = method("SessionStore.put")(function*(rawId: SessionId, session: Session) {
       const id = yield* validId.put(rawId)
       const json = yield* encodeSession("SessionStore.put", id, session)
       const stored = yield* decodeSession("SessionStore.put", id, json)
       cache.set(id, stored)
     })
 
-    const remove = Effect.fn("SessionStore.remove", span)(function*(rawId: SessionId) {
+    const remove = method("SessionStore.remove")(function*(rawId: SessionId) {
       const id = yield* validId.remove(rawId)
       // `peek` is undefined for an expired entry, which `delete` then drops as well.
       const stored = cache.peek(id)
@@ -114,12 +123,12 @@ export const make = (options: Options = {}): Effect.Effect<SessionStore["Type"]>
       return stored === undefined ? Option.none() : Option.some(stored)
     })
 
-    const contains = Effect.fn("SessionStore.contains", span)(function*(rawId: SessionId) {
+    const contains = method("SessionStore.contains")(function*(rawId: SessionId) {
       const id = yield* validId.contains(rawId)
       return cache.has(id)
     })
 
-    const size = Effect.fn("SessionStore.size", span)(function*() {
+    const size = method("SessionStore.size")(function*() {
       // `cache.size` counts expired entries until something touches them.
       if (ttl > 0) cache.purgeStale()
       return cache.size
