@@ -413,6 +413,23 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       yield* db(method)(sql`DELETE FROM arawn_store_workstream_deletions WHERE workstream_id = ${id}`)
     })
 
+  /** Whether the log still ends a line where the index ends, and the last indexed line still parses. */
+  const tailIntact = (method: string, id: WorkstreamId, key: number, indexedBytes: number) =>
+    Effect.gen(function*() {
+      const rows = yield* sql`SELECT seq, byte_offset, byte_length FROM arawn_store_workstream_messages
+          WHERE ws_key = ${key} ORDER BY seq DESC LIMIT 1`.pipe(Effect.flatMap(decodeIndexRows), db(method))
+      return yield* withLog(method, id, "r", (fh) =>
+        io(method, async () => {
+          if (fh === undefined) return false
+          const [newline] = await readRanges(fh, [{ offset: indexedBytes - 1, length: 1 }])
+          if (newline?.[0] !== 0x0a) return false
+          const last = rows[0]
+          if (last === undefined) return true
+          const [line] = await readRanges(fh, [{ offset: last.byte_offset, length: last.byte_length }])
+          return line !== undefined && Either.isRight(parseLine(line))
+        }))
+    })
+
   /**
    * Brings the index of `id` level with its log (from scratch when `full`, or when the log is shorter than the
    * index). Lines past the indexed end are parsed and indexed; malformed ones are reported and skipped; a torn last
@@ -426,11 +443,18 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       const key = found.value.key
       let s: Omit<LogState, "key"> = found.value
       const size = yield* io(method, () => sizeOf(logOf(id)))
-      if (full || size < s.log_bytes) {
-        if (!full) {
-          yield* Effect.logWarning("workstream log is shorter than its index; rebuilding the index")
-            .pipe(Effect.annotateLogs({ workstream: id, logBytes: size, indexedBytes: s.log_bytes }))
-        }
+      let rebuild = full
+      if (!rebuild && size < s.log_bytes) {
+        rebuild = true
+        yield* Effect.logWarning("workstream log is shorter than its index; rebuilding the index")
+          .pipe(Effect.annotateLogs({ workstream: id, logBytes: size, indexedBytes: s.log_bytes }))
+      } else if (!rebuild && size > s.log_bytes && s.log_bytes > 0 && !(yield* tailIntact(method, id, key, s.log_bytes))) {
+        // The bytes the index points at changed (the log was edited or replaced): only a full pass is trustworthy.
+        rebuild = true
+        yield* Effect.logWarning("workstream log no longer matches its index; rebuilding the index")
+          .pipe(Effect.annotateLogs({ workstream: id, logBytes: size, indexedBytes: s.log_bytes }))
+      }
+      if (rebuild) {
         s = { message_count: 0, log_bytes: 0, log_lines: 0, last_message_at: null }
         yield* db(method)(sql.withTransaction(Effect.zipRight(
           sql`DELETE FROM arawn_store_workstream_messages WHERE ws_key = ${key}`,
@@ -516,13 +540,25 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     db(open)
   )
   yield* Effect.forEach(deletions, (d) => finishDeletion(open, d.workstream_id), { discard: true })
-  const states = yield* sql`SELECT id, log_bytes FROM arawn_store_workstreams`.pipe(
-    Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: WorkstreamId, log_bytes: Schema.Number })))),
+  const states = yield* sql`SELECT w.id, w.log_bytes, w.message_count,
+        (SELECT MAX(seq) FROM arawn_store_workstream_messages m WHERE m.ws_key = w.key) AS max_seq
+      FROM arawn_store_workstreams w`.pipe(
+    Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({
+      id: WorkstreamId,
+      log_bytes: Schema.Number,
+      message_count: Schema.Number,
+      max_seq: Schema.NullOr(Schema.Number)
+    })))),
     db(open)
   )
   for (const ws of states) {
+    const lost = (ws.max_seq ?? 0) !== ws.message_count
+    if (lost) {
+      yield* Effect.logWarning("workstream index does not match its counters; rebuilding it from the log")
+        .pipe(Effect.annotateLogs({ workstream: ws.id }))
+    }
     const size = yield* io(open, () => sizeOf(logOf(ws.id)))
-    if (size !== ws.log_bytes) yield* Effect.catchTag(reconcile(open, ws.id, false), "NotFound", () => Effect.void)
+    if (lost || size !== ws.log_bytes) yield* Effect.catchTag(reconcile(open, ws.id, lost), "NotFound", () => Effect.void)
   }
 
   // --- WorkstreamStore -------------------------------------------------------------------------------------------
