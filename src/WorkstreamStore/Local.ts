@@ -376,7 +376,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   // --- index maintenance -----------------------------------------------------------------------------------------
 
   /** A promotion committed in SQLite but whose source log was not yet emptied: empty it now. */
-  const finishPromotions = (method: string, where: { readonly source?: WorkstreamId }) =>
+  const finishPromotions = (method: string, where: { readonly source?: WorkstreamId; readonly quiet?: boolean }) =>
     Effect.gen(function*() {
       const pending = yield* sql`SELECT target_id, source_id, state FROM arawn_store_workstream_promotions`.pipe(
         Effect.flatMap(decodePromotionRows),
@@ -402,6 +402,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           continue
         }
         yield* db(method)(sql`DELETE FROM arawn_store_workstream_promotions WHERE target_id = ${p.target_id}`)
+        if (where.quiet === true) continue
         yield* Effect.logWarning(`finished an interrupted scratch promotion (${p.state === "committed" ? "completed" : "rolled back"})`)
           .pipe(Effect.annotateLogs({ source: p.source_id, target: p.target_id }))
       }
@@ -931,7 +932,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }))).pipe(Effect.tapError(() => rollback))
       yield* hook.reached("committed")
       // From here the promotion is done; emptying scratch's log is finished on the next read or open if this fails.
-      yield* Effect.catchAll(finishPromotions(method, { source: SCRATCH_ID }), (e) =>
+      yield* Effect.catchAll(finishPromotions(method, { source: SCRATCH_ID, quiet: true }), (e) =>
         Effect.logWarning("emptying the scratch log after promotion failed; it will be retried", e.message))
       yield* hook.reached("truncated")
       return ws
