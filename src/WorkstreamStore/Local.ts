@@ -21,7 +21,7 @@ import { nextId, SCRATCH_ID, WorkstreamId } from "../Ids.js"
 import { decodeCursor } from "../internal/cursor.js"
 import { encodeMessage, parseLine, rewriteWorkstreamId, toMessage } from "../internal/jsonl.js"
 import type { ParsedLine } from "../internal/jsonl.js"
-import { fsyncDir, isNotFound, LineScanner, readRanges, sizeOf } from "../internal/logfile.js"
+import { fsyncDir, HandlePool, isNotFound, LineScanner, readRanges, sizeOf } from "../internal/logfile.js"
 import { normaliseTags } from "../internal/memory.js"
 import { applyUpdate, buildWorkstream, page, withAppended } from "../internal/workstream.js"
 import type { LoadOptionsInput } from "../internal/workstream.js"
@@ -157,7 +157,7 @@ interface IndexEntry {
   readonly sessionId: string | null
 }
 
-const INSERT_CHUNK = 2000
+const INSERT_CHUNK = 20_000
 const FLUSH_EVERY = 20_000
 
 const isBlank = (bytes: Buffer): boolean => {
@@ -249,6 +249,24 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           state TEXT NOT NULL
         )`,
         sql`CREATE TABLE arawn_store_workstream_deletions (workstream_id TEXT PRIMARY KEY)`
+      ], { discard: true }),
+      // An append indexes its batch in ONE statement: the batch's last row carries `appended_at`, and this trigger
+      // moves the workstream's counters with it. Rows written by index rebuilds leave it NULL and set the counters
+      // themselves.
+      "0002_append_trigger": Effect.all([
+        sql`ALTER TABLE arawn_store_workstream_messages ADD COLUMN appended_at INTEGER`,
+        sql`CREATE TRIGGER arawn_store_workstream_messages_appended
+          AFTER INSERT ON arawn_store_workstream_messages
+          WHEN NEW.appended_at IS NOT NULL
+          BEGIN
+            UPDATE arawn_store_workstreams SET
+              log_lines = log_lines + NEW.seq - message_count,
+              message_count = NEW.seq,
+              log_bytes = NEW.byte_offset + NEW.byte_length + 1,
+              last_message_at = NEW.timestamp_ms,
+              updated_at = NEW.appended_at
+            WHERE key = NEW.ws_key;
+          END`
       ], { discard: true })
     }),
     table: MIGRATIONS_TABLE
@@ -267,6 +285,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     }
     return lock.withPermits(1)(self)
   }
+
+  // Log states (count, indexed bytes) of workstreams appended to, valid while the store is open: every change goes
+  // through this process under the workstream's lock, which is also the only place the cache is filled.
+  const states = new Map<WorkstreamId, LogState>()
+  const pool = new HandlePool(64)
+  yield* Effect.addFinalizer(() =>
+    Effect.catchAll(io(open, () => pool.closeAll()), (e) => Effect.logWarning("closing workstream logs failed", e.message))
+  )
 
   // --- SQL -------------------------------------------------------------------------------------------------------
 
@@ -294,18 +320,37 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       onSome: Effect.succeed
     }))
 
-  const insertIndex = (key: number, entries: ReadonlyArray<IndexEntry>) =>
-    Effect.forEach(chunks(entries, INSERT_CHUNK), (chunk) =>
-      sql`INSERT INTO arawn_store_workstream_messages ${
-        sql.insert(chunk.map((e) => ({
-          ws_key: key,
-          seq: e.seq,
-          byte_offset: e.offset,
-          byte_length: e.length,
-          timestamp_ms: e.timestampMs,
-          session_id: e.sessionId
-        })))
-      }`, { discard: true })
+  /**
+   * The log state for a caller holding the lock: cached, or read and cached after checking that the log is exactly
+   * as long as the index (catching up first when it is not).
+   */
+  const lockedState = (method: string, id: WorkstreamId) =>
+    Effect.gen(function*() {
+      const cached = states.get(id)
+      if (cached !== undefined) return cached
+      let state = yield* requireLogState(method, id)
+      if ((yield* io(method, () => sizeOf(logOf(id)))) !== state.log_bytes) {
+        yield* reconcile(method, id, false)
+        state = yield* requireLogState(method, id)
+      }
+      states.set(id, state)
+      return state
+    })
+
+  // One constant statement whatever the batch size: the rows travel as one JSON array that SQLite unpacks, which
+  // costs far less than binding six parameters a row through a statement compiled per batch size. `appendedAt`
+  // marks the last row of an append, whose trigger updates the workstream's counters in the same statement.
+  const insertIndex = (key: number, entries: ReadonlyArray<IndexEntry>, appendedAt: number | null = null) => {
+    const all = chunks(entries, INSERT_CHUNK)
+    return Effect.forEach(all, (chunk, i) =>
+      sql`INSERT INTO arawn_store_workstream_messages
+            (ws_key, seq, byte_offset, byte_length, timestamp_ms, session_id, appended_at)
+          SELECT ${key}, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4,
+            CASE WHEN j.key = ${chunk.length - 1} THEN ${i === all.length - 1 ? appendedAt : null} END
+          FROM json_each(${JSON.stringify(chunk.map((e) => [e.seq, e.offset, e.length, e.timestampMs, e.sessionId]))}) AS j`, {
+      discard: true
+    })
+  }
 
   const setLogState = (key: number, s: Omit<LogState, "key">, updatedAt?: number) =>
     updatedAt === undefined
@@ -369,6 +414,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   const removeDir = (method: string, id: WorkstreamId) =>
     io(method, async () => {
+      states.delete(id)
+      await pool.retire(logOf(id))
       await fs.rm(dirOf(id), { recursive: true, force: true })
       await fsyncDir(logsDir)
     })
@@ -436,8 +483,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
    * index). Lines past the indexed end are parsed and indexed; malformed ones are reported and skipped; a torn last
    * line is completed when it is a whole message and cut off otherwise. Call with the workstream's lock held.
    */
-  const reconcile = (method: string, id: WorkstreamId, full: boolean) =>
+  const reconcile = (method: string, id: WorkstreamId, full: boolean): Effect.Effect<RebuildReport, NotFound | StorageError> =>
+    Effect.ensuring(reconcileUncached(method, id, full), Effect.sync(() => states.delete(id)))
+
+  const reconcileUncached = (method: string, id: WorkstreamId, full: boolean) =>
     Effect.gen(function*() {
+      states.delete(id)
       yield* finishPromotions(method, { source: id })
       const found = yield* selectLogState(method, id)
       if (Option.isNone(found)) return yield* new NotFound({ entity: "workstream", id })
@@ -541,7 +592,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     db(open)
   )
   yield* Effect.forEach(deletions, (d) => finishDeletion(open, d.workstream_id), { discard: true })
-  const states = yield* sql`SELECT w.id, w.log_bytes, w.message_count,
+  const opened = yield* sql`SELECT w.id, w.log_bytes, w.message_count,
         (SELECT MAX(seq) FROM arawn_store_workstream_messages m WHERE m.ws_key = w.key) AS max_seq
       FROM arawn_store_workstreams w`.pipe(
     Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({
@@ -552,7 +603,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     })))),
     db(open)
   )
-  for (const ws of states) {
+  for (const ws of opened) {
     const lost = (ws.max_seq ?? 0) !== ws.message_count
     if (lost) {
       yield* Effect.logWarning("workstream index does not match its counters; rebuilding it from the log")
@@ -669,72 +720,84 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   const appendLocked = (method: string, id: WorkstreamId, inputs: ReadonlyArray<typeof NewMessage.Type>) =>
     Effect.gen(function*() {
-      let state = yield* requireLogState(method, id)
+      const T: Array<number> = [performance.now()]
+      const state = yield* lockedState(method, id)
       if (inputs.length === 0) return []
-      const file = logOf(id)
-      let size = yield* io(method, () => sizeOf(file))
-      if (size !== state.log_bytes) {
-        yield* reconcile(method, id, false)
-        state = yield* requireLogState(method, id)
-        size = state.log_bytes
-      }
+      T.push(performance.now())
       const { messages, now } = yield* stampMessages(id, state.message_count + 1, inputs)
-      const lines = yield* Effect.try({
-        try: () => messages.map((m) => Buffer.from(encodeMessage(m), "utf8")),
+      T.push(performance.now())
+      const encoded = yield* Effect.try({
+        try: () => messages.map(encodeMessage),
         catch: (e) => new InvalidInput({ method, message: `metadata must be JSON-encodable: ${describe(e)}` })
       })
-      const bytes = Buffer.concat(lines)
+      const bytes = Buffer.from(encoded.join(""), "utf8")
       const entries: Array<IndexEntry> = []
-      let offset = size
+      const start = state.log_bytes
+      let offset = start
       for (const [i, m] of messages.entries()) {
-        const length = lines[i]!.length - 1
+        const length = Buffer.byteLength(encoded[i]!, "utf8") - 1
         entries.push({ seq: m.seq, offset, length, timestampMs: m.timestamp.epochMillis, sessionId: m.sessionId ?? null })
         offset += length + 1
       }
-      const first = size === 0
+      const file = logOf(id)
+      T.push(performance.now())
+      // One positioned write at the indexed end and one fsync; a partial write is cut back so the log ends where
+      // the index does.
       yield* io(method, async () => {
-        if (first) await fs.mkdir(dirOf(id), { recursive: true })
-        const fh = await fs.open(file, "a")
+        if (start === 0) await fs.mkdir(dirOf(id), { recursive: true })
+        const lease = (await pool.acquire(file, true))!
         try {
           let written = 0
           try {
-            while (written < bytes.length) written += (await fh.write(bytes, written, bytes.length - written)).bytesWritten
-            await fh.sync()
+            while (written < bytes.length) {
+              written += (await lease.fh.write(bytes, written, bytes.length - written, start + written)).bytesWritten
+            }
+            await lease.fh.sync()
           } catch (e) {
-            // Leave no partial batch behind: the log must end where the index does.
-            await fh.truncate(size).catch(() => undefined)
+            await lease.fh.truncate(start).catch(() => undefined)
             throw e
           }
         } finally {
-          await fh.close()
+          await lease.release()
         }
-        if (first) {
+        if (start === 0) {
           await fsyncDir(dirOf(id))
           await fsyncDir(logsDir)
         }
-      })
+      }).pipe(Effect.tapError(() => Effect.sync(() => states.delete(id))))
+      T.push(performance.now())
       const last = messages[messages.length - 1]!
-      yield* db(method)(sql.withTransaction(Effect.zipRight(
-        insertIndex(state.key, entries),
-        setLogState(state.key, {
-          message_count: last.seq,
-          log_bytes: offset,
-          log_lines: state.log_lines + messages.length,
-          last_message_at: last.timestamp.epochMillis
-        }, now.epochMillis)
-      ))).pipe(
+      const next: LogState = {
+        key: state.key,
+        message_count: last.seq,
+        log_bytes: offset,
+        log_lines: state.log_lines + messages.length,
+        last_message_at: last.timestamp.epochMillis
+      }
+      // A single statement is atomic on its own (see the 0002 trigger), so no transaction is needed.
+      const index = entries.length <= INSERT_CHUNK
+        ? insertIndex(state.key, entries, now.epochMillis)
+        : sql.withTransaction(insertIndex(state.key, entries, now.epochMillis))
+      yield* db(method)(index).pipe(
         Effect.tapError(() =>
-          Effect.ignore(io(method, async () => {
-            const fh = await fs.open(file, "r+")
-            try {
-              await fh.truncate(size)
-              await fh.sync()
-            } finally {
-              await fh.close()
-            }
-          }))
+          Effect.zipRight(
+            Effect.sync(() => states.delete(id)),
+            Effect.ignore(io(method, async () => {
+              const lease = await pool.acquire(file, false)
+              if (lease === undefined) return
+              try {
+                await lease.fh.truncate(start)
+                await lease.fh.sync()
+              } finally {
+                await lease.release()
+              }
+            }))
+          )
         )
       )
+      states.set(id, next)
+      T.push(performance.now());
+      (globalThis as any).TIMES ??= []; (globalThis as any).TIMES.push(T)
       return messages
     })
 
@@ -776,36 +839,50 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   /** Reads the matching messages when the log is exactly as long as the index says; `None` when it is not. */
   const readIndexed = (method: string, id: WorkstreamId, state: LogState, o: LoadOptionsInput) =>
-    withLog(method, id, "r", (fh) =>
-      Effect.gen(function*() {
-        const size = fh === undefined ? 0 : (yield* io(method, () => fh.stat())).size
-        if (size !== state.log_bytes) return Option.none<ReadonlyArray<Message>>()
-        if (fh === undefined) return Option.some<ReadonlyArray<Message>>([])
-        const rows = yield* selectIndex(method, state.key, o)
-        const buffers = yield* io(method, () =>
-          readRanges(fh, rows.map((r) => ({ offset: r.byte_offset, length: r.byte_length }))))
-        const out: Array<Message> = []
-        for (const [i, row] of rows.entries()) {
-          const parsed = parseLine(buffers[i]!)
-          if (Either.isRight(parsed)) out.push(toMessage(parsed.right, id, row.seq))
-          else {
-            yield* Effect.logWarning("skipped an indexed line that no longer parses; run rebuildIndex")
-              .pipe(Effect.annotateLogs({ workstream: id, seq: row.seq, offset: row.byte_offset, reason: parsed.left }))
+    Effect.acquireUseRelease(
+      io(method, () => pool.acquire(logOf(id), false)),
+      (lease) =>
+        Effect.gen(function*() {
+          const size = lease === undefined ? 0 : (yield* io(method, () => lease.fh.stat())).size
+          if (size !== state.log_bytes) return Option.none<ReadonlyArray<Message>>()
+          if (lease === undefined) return Option.some<ReadonlyArray<Message>>([])
+          const rows = yield* selectIndex(method, state.key, o)
+          const buffers = yield* io(method, () =>
+            readRanges(lease.fh, rows.map((r) => ({ offset: r.byte_offset, length: r.byte_length }))))
+          const out: Array<Message> = []
+          for (const [i, row] of rows.entries()) {
+            const parsed = parseLine(buffers[i]!)
+            if (Either.isRight(parsed)) out.push(toMessage(parsed.right, id, row.seq))
+            else {
+              yield* Effect.logWarning("skipped an indexed line that no longer parses; run rebuildIndex")
+                .pipe(Effect.annotateLogs({ workstream: id, seq: row.seq, offset: row.byte_offset, reason: parsed.left }))
+            }
           }
-        }
-        return Option.some<ReadonlyArray<Message>>(out)
-      }))
+          return Option.some<ReadonlyArray<Message>>(out)
+        }),
+      (lease) =>
+        lease === undefined
+          ? Effect.void
+          : Effect.catchAll(io(method, lease.release), (e) => Effect.logWarning("releasing a log handle failed", e.message))
+    )
+
+  /** The log state, from the cache when present; readers never fill the cache (a stale fill could race an append). */
+  const currentState = (method: string, id: WorkstreamId) =>
+    Effect.suspend(() => {
+      const cached = states.get(id)
+      return cached !== undefined ? Effect.succeed(cached) : requireLogState(method, id)
+    })
 
   const loadMessages = Effect.fn("WorkstreamStore.loadMessages", SPAN)(function*(rawId: WorkstreamId, raw?: LoadOptions) {
     const method = "WorkstreamStore.loadMessages"
     const id = yield* decoders.id(method)(rawId)
     const o = yield* decoders.load(raw ?? {})
-    const fast = yield* readIndexed(method, id, yield* requireLogState(method, id), o)
+    const fast = yield* readIndexed(method, id, yield* currentState(method, id), o)
     if (Option.isSome(fast)) return fast.value
     // The log and the index disagree (an append in flight, or a crash left a tail): settle it under the lock.
     return yield* withLock(id)(Effect.gen(function*() {
       yield* reconcile(method, id, false)
-      const settled = yield* readIndexed(method, id, yield* requireLogState(method, id), o)
+      const settled = yield* readIndexed(method, id, yield* lockedState(method, id), o)
       if (Option.isSome(settled)) return settled.value
       return yield* new StorageError({ method, cause: new Error(`the log of ${id} changed while it was being read`) })
     }))
@@ -929,7 +1006,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         yield* sql`UPDATE arawn_store_workstreams SET message_count = 0, log_bytes = 0, log_lines = 0,
               last_message_at = NULL, updated_at = ${now.epochMillis} WHERE key = ${source.key}`
         yield* sql`UPDATE arawn_store_workstream_promotions SET state = 'committed' WHERE target_id = ${id}`
-      }))).pipe(Effect.tapError(() => rollback))
+      }))).pipe(Effect.tapError(() => rollback), Effect.ensuring(Effect.sync(() => states.delete(SCRATCH_ID))))
       yield* hook.reached("committed")
       // From here the promotion is done; emptying scratch's log is finished on the next read or open if this fails.
       yield* Effect.catchAll(finishPromotions(method, { source: SCRATCH_ID, quiet: true }), (e) =>

@@ -106,23 +106,29 @@ export const toMessage = (parsed: ParsedLine, wsId: WorkstreamId, seq: number): 
     true
   )
 
-/** UTC with a trailing `Z`, e.g. `2026-03-06T03:03:16.601Z`. */
-export const formatTimestamp = (t: DateTime.Utc): string => DateTime.formatIso(t)
+let lastMillis = Number.NaN
+let lastText = ""
+
+/** UTC with a trailing `Z`, e.g. `2026-03-06T03:03:16.601Z` (a batch shares one timestamp, so the last is memoised). */
+export const formatTimestamp = (t: DateTime.Utc): string => {
+  if (t.epochMillis !== lastMillis) {
+    lastText = DateTime.formatIso(t)
+    lastMillis = t.epochMillis
+  }
+  return lastText
+}
 
 /**
  * One line (with its trailing newline) in the original's field order. Throws when metadata cannot be JSON-encoded
- * (a BigInt, a cycle).
+ * (a BigInt, a cycle). Ids, the workstream id, the role and the timestamp are schema-checked to need no escaping, so
+ * only content and metadata go through `JSON.stringify`; the result equals `JSON.stringify` of the whole object.
  */
 export const encodeMessage = (m: Message): string =>
-  JSON.stringify({
-    id: m.id,
-    workstream_id: m.workstreamId,
-    session_id: m.sessionId ?? null,
-    role: m.role,
-    content: m.content,
-    timestamp: formatTimestamp(m.timestamp),
-    ...(m.metadata !== undefined ? { metadata: JSON.stringify(m.metadata) } : {})
-  }) + "\n"
+  `{"id":"${m.id}","workstream_id":"${m.workstreamId}","session_id":${
+    m.sessionId === undefined ? "null" : `"${m.sessionId}"`
+  },"role":"${m.role}","content":${JSON.stringify(m.content)},"timestamp":"${formatTimestamp(m.timestamp)}"${
+    m.metadata === undefined ? "" : `,"metadata":${JSON.stringify(JSON.stringify(m.metadata))}`
+  }}\n`
 
 /**
  * The same line with `workstream_id` replaced and every other field (the exact timestamp text, fields this version

@@ -3,6 +3,7 @@
  * Promise-based; the store wraps each call in an Effect with its method name.
  */
 import type { FileHandle } from "node:fs/promises"
+import { constants as fsConstants } from "node:fs"
 import * as fs from "node:fs/promises"
 
 /** One physical line: its byte offset, its bytes without the newline, and whether a newline ended it. */
@@ -125,3 +126,75 @@ export const sizeOf = async (file: string): Promise<number> => {
 /** Whether a Node error is ENOENT. */
 export const isNotFound = (e: unknown): boolean =>
   typeof e === "object" && e !== null && "code" in e && e.code === "ENOENT"
+
+interface PoolEntry {
+  readonly handle: Promise<FileHandle>
+  users: number
+  retired: boolean
+}
+
+/**
+ * Open read-write handles to logs, reused across appends and reads so a call pays no open/close. Handles are
+ * reference-counted: retiring one (delete, eviction) closes it once its last user is done.
+ */
+export class HandlePool {
+  private readonly entries = new Map<string, PoolEntry>()
+
+  constructor(private readonly capacity: number) {}
+
+  /** A handle to `file` (created when `create`), or `undefined` when it does not exist and `create` is false. */
+  async acquire(file: string, create: boolean): Promise<{ readonly fh: FileHandle; readonly release: () => Promise<void> } | undefined> {
+    let entry = this.entries.get(file)
+    if (entry === undefined) {
+      const flags = create ? fsConstants.O_RDWR | fsConstants.O_CREAT : fsConstants.O_RDWR
+      const opened = fs.open(file, flags)
+      entry = { handle: opened, users: 0, retired: false }
+      this.entries.set(file, entry)
+      try {
+        await opened
+      } catch (e) {
+        if (this.entries.get(file) === entry) this.entries.delete(file)
+        if (!create && isNotFound(e)) return undefined
+        throw e
+      }
+      await this.evict()
+    } else {
+      // Most recently used last, so eviction takes the oldest.
+      this.entries.delete(file)
+      this.entries.set(file, entry)
+    }
+    const current = entry
+    current.users++
+    const fh = await current.handle
+    let released = false
+    return {
+      fh,
+      release: async () => {
+        if (released) return
+        released = true
+        current.users--
+        if (current.retired && current.users === 0) await fh.close()
+      }
+    }
+  }
+
+  /** Forgets `file`'s handle, closing it now or when its last user releases it. */
+  async retire(file: string): Promise<void> {
+    const entry = this.entries.get(file)
+    if (entry === undefined) return
+    this.entries.delete(file)
+    entry.retired = true
+    if (entry.users === 0) await (await entry.handle.catch(() => undefined))?.close()
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(Array.from(this.entries.keys(), (file) => this.retire(file)))
+  }
+
+  private async evict(): Promise<void> {
+    for (const file of this.entries.keys()) {
+      if (this.entries.size <= this.capacity) return
+      await this.retire(file)
+    }
+  }
+}
