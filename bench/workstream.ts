@@ -25,6 +25,7 @@ import { formatTable, measure } from "./harness.js"
 
 interface RawStatement {
   all(...params: ReadonlyArray<unknown>): Array<{ readonly seq: number; readonly byte_offset: number; readonly byte_length: number }>
+  run(...params: ReadonlyArray<unknown>): unknown
 }
 interface RawDatabase {
   prepare(sql: string): RawStatement
@@ -37,7 +38,8 @@ const HERE = fileURLToPath(new URL(".", import.meta.url))
 const RESULTS = join(HERE, "results", "workstream")
 const BIG = WorkstreamId.make("bench_big")
 const SMALL = WorkstreamId.make("bench_small")
-const SESSIONS = Array.from({ length: 8 }, () => randomUUID())
+// Fixed, so a cached log and a later run agree on which sessions exist.
+const SESSIONS = Array.from({ length: 8 }, (_, i) => `00000000-0000-4000-8000-00000000000${i}`)
 
 /** One line in the original's format, ~250 bytes. */
 const line = (wsId: string, i: number, at: number) =>
@@ -73,7 +75,7 @@ const single = (ms: number, ops: number): Timing => ({ p50Ms: ms, p95Ms: ms, ops
 /** A store directory holding `bench_big` (`bigCount` messages) and `bench_small` (1,000), built once and cached. */
 const prepare = async (bigCount: number): Promise<{ readonly dir: string; readonly rebuild?: Timing }> => {
   const dir = join(RESULTS, `log-${bigCount}`)
-  const marker = join(dir, "ready.json")
+  const marker = join(dir, "ready-v2.json")
   if (existsSync(marker)) return { dir }
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
@@ -104,7 +106,7 @@ const rawTail = (dir: string) => {
     "SELECT seq, byte_offset, byte_length FROM arawn_store_workstream_messages WHERE ws_key = ? ORDER BY seq DESC LIMIT ?"
   )
   const bySession = db.prepare(
-    "SELECT seq, byte_offset, byte_length FROM arawn_store_workstream_messages WHERE ws_key = ? AND session_id = ? ORDER BY seq DESC LIMIT ?"
+    "SELECT seq, byte_offset, byte_length FROM arawn_store_workstream_messages INDEXED BY arawn_store_workstream_messages_session WHERE ws_key = ? AND session_id = ? ORDER BY seq DESC LIMIT ?"
   )
   const read = async (id: string, limit: number, session?: string) => {
     const key = keyOf.all(id)[0]!.seq
@@ -134,13 +136,31 @@ const rawTail = (dir: string) => {
   return { read, close: () => db.close() }
 }
 
-/** RSS of a fresh process that opens the store and reads the tail of the big log. */
-const rssOfTailRead = (dir: string) => {
-  const out = execFileSync(process.execPath, ["--import", "tsx", join(HERE, "workstream-rss.ts"), dir, BIG], {
-    cwd: join(HERE, ".."),
-    encoding: "utf8"
-  })
-  return JSON.parse(out.trim().split("\n").pop()!) as { readonly rssMb: number; readonly maxRssMb: number; readonly messages: number }
+/**
+ * RSS of a fresh process that opens the store and reads the tail of the big log. The child runs as one bundled
+ * file (esbuild, tsx's compiler) so the TypeScript loader's own memory is not counted; falls back to tsx.
+ */
+const rssOfTailRead = async (dir: string) => {
+  const script = join(HERE, "workstream-rss.ts")
+  let command: Array<string> = ["--import", "tsx", script]
+  let loader = "tsx"
+  try {
+    const esbuild = await import("esbuild")
+    const outfile = join(RESULTS, "workstream-rss.mjs")
+    await esbuild.build({ entryPoints: [script], bundle: true, platform: "node", format: "esm", outfile, external: ["better-sqlite3"], logLevel: "silent" })
+    command = [outfile]
+    loader = "bundled"
+  } catch {
+    // tsx it is; its loader adds ~40 MB
+  }
+  const child = (args: ReadonlyArray<string>) =>
+    JSON.parse(execFileSync(process.execPath, args, { cwd: join(HERE, ".."), encoding: "utf8" }).trim().split("\n").pop()!) as {
+      readonly rssMb: number
+      readonly maxRssMb: number
+      readonly messages: number
+    }
+  const bare = child(["-e", "console.log(JSON.stringify({ rssMb: process.memoryUsage().rss / 1048576, maxRssMb: process.resourceUsage().maxRSS / 1024, messages: 0 }))"])
+  return { ...child([...command, dir, BIG]), loader, bareMb: bare.maxRssMb }
 }
 
 export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
@@ -221,6 +241,19 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
         }
       }
       const storeManyFloor = await measure(rawAppend(written.subarray(0, batchBytes)), { batches: appendBatches, warmup: 10 })
+      // The design's own floor: the same append + fsync, then the same index rows inserted with raw better-sqlite3.
+      const indexDb = new Database(join(appendDir, "workstreams.db"))
+      const rawInsert = indexDb.prepare(`INSERT INTO arawn_store_workstream_messages
+          (ws_key, seq, byte_offset, byte_length, timestamp_ms, session_id)
+        SELECT 999999, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4 FROM json_each(?) AS j`)
+      let rawSeq = 0
+      const rawAppendAndIndex = async () => {
+        await rawAppend(written.subarray(0, batchBytes))()
+        const entries = Array.from({ length: 100 }, (_, i) => [++rawSeq, rawSeq * 300, 299, 1767225600000 + rawSeq, SESSIONS[i % 8]])
+        rawInsert.run(JSON.stringify(entries))
+      }
+      const storeManyIndexFloor = await measure(rawAppendAndIndex, { batches: appendBatches, warmup: 10 })
+      indexDb.close()
       rows.push({
         area: "workstream",
         operation: "storeMessages x100 (fsync)",
@@ -228,6 +261,14 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
         ours: storeMany,
         floor: { name: "raw appendFile + fsync", timing: storeManyFloor },
         note: "one op = one batch"
+      })
+      rows.push({
+        area: "workstream",
+        operation: "storeMessages x100 (fsync)",
+        size: `${(batchBytes / 1024).toFixed(0)} KB/batch`,
+        ours: storeMany,
+        floor: { name: "raw append + fsync + raw sqlite index insert", timing: storeManyIndexFloor },
+        note: "same design in raw calls"
       })
       const one = batch[0]!
       const storeOne = await measure(() => appendRuntime.runPromise(appender.storeMessage(ws.id, one)), {
@@ -253,13 +294,13 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
     await runtime.dispose()
   }
 
-  const rss = rssOfTailRead(dir)
+  const rss = await rssOfTailRead(dir)
   rows.push({
     area: "workstream",
     operation: "RSS: open + tail reads (child)",
     size: bigLabel,
     ours: single(0, 0),
-    note: `RSS ${rss.rssMb.toFixed(0)} MB, max RSS ${rss.maxRssMb.toFixed(0)} MB (${rss.messages} msgs read)`
+    note: `max RSS ${rss.maxRssMb.toFixed(0)} MB (${rss.loader}; bare node ${rss.bareMb.toFixed(0)} MB), ${rss.messages} msgs read`
   })
   return rows
 }

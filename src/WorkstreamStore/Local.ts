@@ -825,11 +825,15 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     if (o.afterSeq !== undefined) conditions.push(sql`seq > ${o.afterSeq}`)
     if (o.since !== undefined) conditions.push(sql`timestamp_ms >= ${o.since.epochMillis}`)
     if (o.sessionId !== undefined) conditions.push(sql`session_id = ${o.sessionId}`)
+    // Without statistics SQLite prefers walking the primary key and filtering, which scans the whole log for a rare
+    // session; the session index finds its last `limit` lines directly.
+    const source = o.sessionId === undefined
+      ? sql`arawn_store_workstream_messages`
+      : sql`arawn_store_workstream_messages INDEXED BY arawn_store_workstream_messages_session`
     const query = o.limit === undefined
-      ? sql`SELECT seq, byte_offset, byte_length FROM arawn_store_workstream_messages
-            WHERE ${sql.and(conditions)} ORDER BY seq ASC`
-      : sql`SELECT seq, byte_offset, byte_length FROM arawn_store_workstream_messages
-            WHERE ${sql.and(conditions)} ORDER BY seq DESC LIMIT ${o.limit}`
+      ? sql`SELECT seq, byte_offset, byte_length FROM ${source} WHERE ${sql.and(conditions)} ORDER BY seq ASC`
+      : sql`SELECT seq, byte_offset, byte_length FROM ${source} WHERE ${sql.and(conditions)}
+            ORDER BY seq DESC LIMIT ${o.limit}`
     return query.pipe(
       Effect.flatMap(decodeIndexRows),
       Effect.map((rows) => o.limit === undefined ? rows : [...rows].reverse()),

@@ -68,10 +68,11 @@ export interface Range {
 }
 
 const MAX_COALESCED = 8 * 1024 * 1024
+const MAX_GAP = 64 * 1024
 
 /**
- * Reads exactly the given ranges (sorted by offset), one positioned read per run of adjacent lines, and returns each
- * line's bytes in order.
+ * Reads the given ranges (sorted by offset), one positioned read per run of nearby lines (adjacent, or at most 64 KiB
+ * apart), and returns each line's bytes in order.
  */
 export const readRanges = async (fh: FileHandle, ranges: ReadonlyArray<Range>): Promise<Array<Buffer>> => {
   const out: Array<Buffer> = []
@@ -82,7 +83,8 @@ export const readRanges = async (fh: FileHandle, ranges: ReadonlyArray<Range>): 
     let end = first.offset + first.length
     while (j < ranges.length) {
       const r = ranges[j]!
-      if (r.offset !== end + 1 || r.offset + r.length - first.offset > MAX_COALESCED) break
+      // Nearby lines are read together: one larger read beats many small ones (e.g. a session's scattered lines).
+      if (r.offset - end > MAX_GAP || r.offset + r.length - first.offset > MAX_COALESCED) break
       end = r.offset + r.length
       j++
     }
