@@ -720,12 +720,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   const appendLocked = (method: string, id: WorkstreamId, inputs: ReadonlyArray<typeof NewMessage.Type>) =>
     Effect.gen(function*() {
-      const T: Array<number> = [performance.now()]
       const state = yield* lockedState(method, id)
       if (inputs.length === 0) return []
-      T.push(performance.now())
       const { messages, now } = yield* stampMessages(id, state.message_count + 1, inputs)
-      T.push(performance.now())
       const encoded = yield* Effect.try({
         try: () => messages.map(encodeMessage),
         catch: (e) => new InvalidInput({ method, message: `metadata must be JSON-encodable: ${describe(e)}` })
@@ -740,7 +737,6 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         offset += length + 1
       }
       const file = logOf(id)
-      T.push(performance.now())
       // One positioned write at the indexed end and one fsync; a partial write is cut back so the log ends where
       // the index does.
       yield* io(method, async () => {
@@ -765,7 +761,6 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           await fsyncDir(logsDir)
         }
       }).pipe(Effect.tapError(() => Effect.sync(() => states.delete(id))))
-      T.push(performance.now())
       const last = messages[messages.length - 1]!
       const next: LogState = {
         key: state.key,
@@ -796,8 +791,6 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         )
       )
       states.set(id, next)
-      T.push(performance.now());
-      (globalThis as any).TIMES ??= []; (globalThis as any).TIMES.push(T)
       return messages
     })
 
