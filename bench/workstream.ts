@@ -21,7 +21,7 @@ import { WorkstreamId } from "../src/Ids.js"
 import { WorkstreamStore } from "../src/WorkstreamStore.js"
 import * as Local from "../src/WorkstreamStore/Local.js"
 import type { BenchOptions, BenchRow, Timing } from "./harness.js"
-import { formatTable, measure } from "./harness.js"
+import { formatTable } from "./harness.js"
 
 interface RawStatement {
   all(...params: ReadonlyArray<unknown>): Array<{ readonly seq: number; readonly byte_offset: number; readonly byte_length: number }>
@@ -71,6 +71,41 @@ const writeLog = (file: string, wsId: string, count: number) => {
 }
 
 const single = (ms: number, ops: number): Timing => ({ p50Ms: ms, p95Ms: ms, opsPerSec: ops / (ms / 1000) })
+
+const timing = (samples: Array<number>): Timing => {
+  samples.sort((a, b) => a - b)
+  const at = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!
+  return { p50Ms: at(0.5), p95Ms: at(0.95), opsPerSec: samples.length / (samples.reduce((a, b) => a + b, 0) / 1000) }
+}
+
+/**
+ * Times `ours` and `floor` in alternating rounds, so load from other processes on this shared machine drifts over
+ * both alike and their ratio stays meaningful.
+ */
+const measurePair = async (
+  ours: () => Promise<unknown>,
+  floor: () => Promise<unknown>,
+  options: { readonly total: number; readonly rounds?: number; readonly warmup?: number }
+): Promise<readonly [Timing, Timing]> => {
+  for (let i = 0; i < (options.warmup ?? 10); i++) {
+    await ours()
+    await floor()
+  }
+  const rounds = options.rounds ?? 10
+  const per = Math.max(1, Math.round(options.total / rounds))
+  const a: Array<number> = []
+  const b: Array<number> = []
+  for (let r = 0; r < rounds; r++) {
+    for (const [run, into] of [[ours, a], [floor, b]] as const) {
+      for (let i = 0; i < per; i++) {
+        const t0 = performance.now()
+        await run()
+        into.push(performance.now() - t0)
+      }
+    }
+  }
+  return [timing(a), timing(b)]
+}
 
 /** A store directory holding `bench_big` (`bigCount` messages) and `bench_small` (1,000), built once and cached. */
 const prepare = async (bigCount: number): Promise<{ readonly dir: string; readonly rebuild?: Timing }> => {
@@ -142,25 +177,24 @@ const rawTail = (dir: string) => {
  */
 const rssOfTailRead = async (dir: string) => {
   const script = join(HERE, "workstream-rss.ts")
-  let command: Array<string> = ["--import", "tsx", script]
-  let loader = "tsx"
-  try {
-    const esbuild = await import("esbuild")
-    const outfile = join(RESULTS, "workstream-rss.mjs")
-    await esbuild.build({ entryPoints: [script], bundle: true, platform: "node", format: "esm", outfile, external: ["better-sqlite3"], logLevel: "silent" })
-    command = [outfile]
-    loader = "bundled"
-  } catch {
-    // tsx it is; its loader adds ~40 MB
-  }
   const child = (args: ReadonlyArray<string>) =>
     JSON.parse(execFileSync(process.execPath, args, { cwd: join(HERE, ".."), encoding: "utf8" }).trim().split("\n").pop()!) as {
       readonly rssMb: number
       readonly maxRssMb: number
       readonly messages: number
     }
-  const bare = child(["-e", "console.log(JSON.stringify({ rssMb: process.memoryUsage().rss / 1048576, maxRssMb: process.resourceUsage().maxRSS / 1024, messages: 0 }))"])
-  return { ...child([...command, dir, BIG]), loader, bareMb: bare.maxRssMb }
+  const underTsx = child(["--import", "tsx", script, dir, BIG])
+  let bundled: ReturnType<typeof child> | undefined
+  try {
+    const esbuild = await import("esbuild")
+    const outfile = join(RESULTS, "workstream-rss.mjs")
+    await esbuild.build({ entryPoints: [script], bundle: true, platform: "node", format: "esm", outfile, external: ["better-sqlite3"], logLevel: "silent" })
+    bundled = child([outfile, dir, BIG])
+  } catch {
+    // esbuild is tsx's compiler; without it only the tsx figure is reported
+  }
+  const bare = child(["-e", "const rss = process.memoryUsage().rss / 1048576; console.log(JSON.stringify({ rssMb: rss, maxRssMb: rss, messages: 0 }))"])
+  return { underTsx, bundled, bareMb: bare.maxRssMb }
 }
 
 export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
@@ -182,12 +216,12 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
     const check = await load(BIG)()
     if (check.length !== 50 || check[49]!.seq !== bigCount) throw new Error("unexpected tail")
 
-    const bigTail = await measure(load(BIG), { batches, warmup: 50 })
-    const bigFloor = await measure(() => raw.read(BIG, 50), { batches, warmup: 50 })
-    const smallTail = await measure(load(SMALL), { batches, warmup: 50 })
-    const smallFloor = await measure(() => raw.read(SMALL, 50), { batches, warmup: 50 })
-    const bigSession = await measure(load(BIG, SESSIONS[1]), { batches, warmup: 50 })
-    const bigSessionFloor = await measure(() => raw.read(BIG, 50, SESSIONS[1]), { batches, warmup: 50 })
+    const [bigTail, bigFloor] = await measurePair(load(BIG), () => raw.read(BIG, 50), { total: batches, warmup: 50 })
+    const [smallTail, smallFloor] = await measurePair(load(SMALL), () => raw.read(SMALL, 50), { total: batches, warmup: 50 })
+    const [bigSession, bigSessionFloor] = await measurePair(load(BIG, SESSIONS[1]), () => raw.read(BIG, 50, SESSIONS[1]), {
+      total: batches,
+      warmup: 50
+    })
     rows.push({
       area: "workstream",
       operation: "loadMessages limit 50",
@@ -223,13 +257,11 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
         sessionId: SESSIONS[i % SESSIONS.length]!
       }))
       const appendBatches = options.quick ? 60 : 300
-      const storeMany = await measure(() => appendRuntime.runPromise(appender.storeMessages(ws.id, batch)), {
-        batches: appendBatches,
-        warmup: 10
-      })
+      const warmup = 10
       const logFile = join(appendDir, "workstreams", ws.id, "messages.jsonl")
-      const written = readFileSync(logFile)
-      const batchBytes = Math.round(written.length / (appendBatches + 10))
+      // One batch's bytes as the store writes them, for the floors to write the same.
+      await appendRuntime.runPromise(appender.storeMessages(ws.id, batch))
+      const batchBytes = readFileSync(logFile)
       const floorFile = join(appendDir, "floor.jsonl")
       const rawAppend = (bytes: Buffer) => async () => {
         const fh = await fsp.open(floorFile, "a")
@@ -240,7 +272,6 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
           await fh.close()
         }
       }
-      const storeManyFloor = await measure(rawAppend(written.subarray(0, batchBytes)), { batches: appendBatches, warmup: 10 })
       // The design's own floor: the same append + fsync, then the same index rows inserted with raw better-sqlite3.
       const indexDb = new Database(join(appendDir, "workstreams.db"))
       const rawInsert = indexDb.prepare(`INSERT INTO arawn_store_workstream_messages
@@ -248,16 +279,18 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
         SELECT 999999, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4 FROM json_each(?) AS j`)
       let rawSeq = 0
       const rawAppendAndIndex = async () => {
-        await rawAppend(written.subarray(0, batchBytes))()
+        await rawAppend(batchBytes)()
         const entries = Array.from({ length: 100 }, (_, i) => [++rawSeq, rawSeq * 300, 299, 1767225600000 + rawSeq, SESSIONS[i % 8]])
         rawInsert.run(JSON.stringify(entries))
       }
-      const storeManyIndexFloor = await measure(rawAppendAndIndex, { batches: appendBatches, warmup: 10 })
+      const storeBatch = () => appendRuntime.runPromise(appender.storeMessages(ws.id, batch))
+      const [storeMany, storeManyFloor] = await measurePair(storeBatch, rawAppend(batchBytes), { total: appendBatches, warmup })
+      const [storeMany2, storeManyIndexFloor] = await measurePair(storeBatch, rawAppendAndIndex, { total: appendBatches, warmup })
       indexDb.close()
       rows.push({
         area: "workstream",
         operation: "storeMessages x100 (fsync)",
-        size: `${(batchBytes / 1024).toFixed(0)} KB/batch`,
+        size: `${(batchBytes.length / 1024).toFixed(0)} KB/batch`,
         ours: storeMany,
         floor: { name: "raw appendFile + fsync", timing: storeManyFloor },
         note: "one op = one batch"
@@ -265,18 +298,20 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
       rows.push({
         area: "workstream",
         operation: "storeMessages x100 (fsync)",
-        size: `${(batchBytes / 1024).toFixed(0)} KB/batch`,
-        ours: storeMany,
+        size: `${(batchBytes.length / 1024).toFixed(0)} KB/batch`,
+        ours: storeMany2,
         floor: { name: "raw append + fsync + raw sqlite index insert", timing: storeManyIndexFloor },
         note: "same design in raw calls"
       })
       const one = batch[0]!
-      const storeOne = await measure(() => appendRuntime.runPromise(appender.storeMessage(ws.id, one)), {
-        batches: appendBatches,
-        warmup: 10
-      })
-      const oneBytes = Buffer.from(readFileSync(logFile, "utf8").trimEnd().split("\n").pop()! + "\n")
-      const storeOneFloor = await measure(rawAppend(oneBytes), { batches: appendBatches, warmup: 10 })
+      const before = statSync(logFile).size
+      await appendRuntime.runPromise(appender.storeMessage(ws.id, one))
+      const oneBytes = readFileSync(logFile).subarray(before)
+      const [storeOne, storeOneFloor] = await measurePair(
+        () => appendRuntime.runPromise(appender.storeMessage(ws.id, one)),
+        rawAppend(oneBytes),
+        { total: appendBatches, warmup }
+      )
       rows.push({
         area: "workstream",
         operation: "storeMessage (fsync)",
@@ -300,7 +335,8 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
     operation: "RSS: open + tail reads (child)",
     size: bigLabel,
     ours: single(0, 0),
-    note: `max RSS ${rss.maxRssMb.toFixed(0)} MB (${rss.loader}; bare node ${rss.bareMb.toFixed(0)} MB), ${rss.messages} msgs read`
+    note: `peak RSS ${rss.bundled === undefined ? "-" : rss.bundled.maxRssMb.toFixed(0)} MB bundled, ` +
+      `${rss.underTsx.maxRssMb.toFixed(0)} MB under tsx; bare node ${rss.bareMb.toFixed(0)} MB; ${rss.underTsx.messages} msgs read`
   })
   return rows
 }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Effect, Logger, Option } from "effect"
+import { Config, ConfigProvider, DateTime, Effect, Layer, Logger, Option } from "effect"
 import { WorkstreamStore } from "arawn-store"
 import { WorkstreamStoreSuite } from "arawn-store/testing"
 import { MessageId, SessionId, WorkstreamId } from "../src/Ids.js"
@@ -350,6 +350,16 @@ describe("WorkstreamStore/Local on disk", () => {
         expect(yield* s.loadMessages(ws.id, { limit: 1 })).toEqual([loaded[5]])
       }))
     }), { timeout: 120_000 })
+
+  it.effect("layerConfig reads its directory from Config", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const layer = Local.layerConfig({ dir: Config.string("WORKSTREAM_DIR") }).pipe(
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["WORKSTREAM_DIR", dir]]))))
+      )
+      const ws = yield* Effect.provide(Effect.flatMap(store, (s) => s.create({ title: "configured" })), layer)
+      expect(yield* within(dir, Effect.map(Effect.flatMap(store, (s) => s.get(ws.id)), Option.isSome))).toBe(true)
+    }))
 
   it.effect("promoteScratch rewrites every moved line with the new id and empties scratch's log", () =>
     Effect.gen(function*() {
