@@ -29,7 +29,7 @@ import type { ListOptions, LoadOptions, Message, NewWorkstream, PromoteInput, Wo
 import { NewMessage, Workstream, WorkstreamState } from "../Workstream.js"
 import { decodeMessages, decoders, guardScratch, stampMessages, WorkstreamStore } from "../WorkstreamStore.js"
 
-/** @category models */
+/** Where the local store keeps its files, and how long SQLite waits on a lock. @category models */
 export interface Options {
   /** Data directory: holds `workstreams.db` and `workstreams/<id>/messages.jsonl`; created when missing. */
   readonly dir: string
