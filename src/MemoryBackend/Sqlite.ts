@@ -71,6 +71,8 @@ const MAX_K = 4096
 const INSERT_CHUNK = 256
 const PAGE_SIZE = 200
 const REINDEX_BATCH = 32
+/** Store size from which very common query words are left out of text search (see `informativeTerms`). */
+const PRUNE_FROM = 10_000
 
 // --- rows -----------------------------------------------------------------------------------------------------------
 
@@ -138,11 +140,12 @@ const toMemory = (r: MemoryRow): Memory =>
 const bytes = (v: Float32Array): Uint8Array => new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
 const sameSpace = (a: EmbeddingSpace, b: EmbeddingSpace) => a.model === b.model && a.dimensions === b.dimensions
 
-/** FTS5 query for user text: every word quoted (so no word is ever syntax), any word may match. */
-export const ftsQuery = (text: string): string | undefined => {
-  const terms = Array.from(new Set(text.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? []))
-  return terms.length === 0 ? undefined : terms.map((t) => `"${t.replaceAll("\"", "\"\"")}"`).join(" OR ")
-}
+/** The words of user text as FTS5 sees them (letters, digits, combining marks), lowercased and distinct. */
+const queryTerms = (text: string): ReadonlyArray<string> =>
+  Array.from(new Set(text.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? []))
+
+/** An FTS5 query in which every word is a quoted string (so no word is ever syntax) and any word may match. */
+const ftsMatch = (terms: ReadonlyArray<string>): string => terms.map((t) => `"${t.replaceAll("\"", "\"\"")}"`).join(" OR ")
 
 interface Generation {
   readonly space: EmbeddingSpace
@@ -180,6 +183,7 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
     tags: `${prefix}_memory_tags`,
     fts: `${prefix}_memory_fts`,
     meta: `${prefix}_memory_meta`,
+    vocabulary: `${prefix}_memory_vocabulary`,
     migrations: `${prefix}_memory_migrations`,
     vectors: (g: number) => `${prefix}_memory_vectors_${g}`,
     codes: (g: number) => `${prefix}_memory_codes_${g}`
@@ -188,6 +192,7 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
   const TAGS = table(names.tags)
   const FTS = table(names.fts)
   const META = table(names.meta)
+  const VOCAB = table(names.vocabulary)
   const VEC = (g: number) => table(names.vectors(g))
   const CODES = (g: number) => table(names.codes(g))
 
@@ -318,6 +323,9 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
       `CREATE INDEX ${table(`${names.tags}_memory`)} ON ${TAGS} (memory_pk)`,
       `CREATE VIRTUAL TABLE ${FTS} USING fts5(content, content='', contentless_delete=1, tokenize='porter unicode61')`,
       `CREATE TABLE ${META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`
+    ]),
+    "0002_create_vocabulary": ddl([
+      `CREATE VIRTUAL TABLE ${VOCAB} USING fts5vocab(${FTS}, 'row')`
     ])
   }
 
@@ -610,7 +618,8 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
   const where = (f: MemoryFilterInput): readonly [string, ReadonlyArray<unknown>] => {
     const clauses: Array<string> = []
     const params: Array<unknown> = []
-    if (!f.includeSuperseded) clauses.push("m.superseded = 0")
+    // Unary plus keeps SQLite from driving the query by the barely selective superseded index.
+    if (!f.includeSuperseded) clauses.push("+m.superseded = 0")
     if (f.contentTypes !== undefined && f.contentTypes.length > 0) {
       clauses.push(`m.content_type IN (${f.contentTypes.map(() => "?").join(",")})`)
       params.push(...f.contentTypes)
@@ -657,40 +666,60 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
         exactScanLimit + 1
       ])
       if (matching <= exactScanLimit) return yield* exact
-      // The bit index proposes k per partition, exact cosine on the float vectors ranks them, and the filter joins
-      // in SQL; too few survivors means the filter is rarer than it looked, so ask for more, then scan exactly.
+      // The bit index proposes k per partition, exact cosine on the float vectors ranks them and the filter joins in
+      // SQL. Too few survivors means the filter passes under ~10% of the store: scanning that subset exactly is then
+      // cheaper than a wider KNN (vec0's selection costs O(k x n)).
       const qcode = code(query)
+      const k = Math.min(MAX_K, Math.max(32, Math.ceil((depth * 10) / PARTITIONS)))
       const knn = Array.from(
         { length: PARTITIONS },
         (_, p) => `SELECT rowid FROM ${CODES(generation)} WHERE code MATCH vec_bit(?) AND k = ? AND part = ${p}`
       ).join(" UNION ALL ")
-      let k = Math.min(MAX_K, Math.max(32, Math.ceil((depth * 10) / PARTITIONS)))
-      for (;;) {
-        const knnParams = Array.from({ length: PARTITIONS }, () => [qcode, BigInt(k)]).flat()
-        const hits = yield* rows(VectorHitRow, method)(exec(
-          `WITH knn AS MATERIALIZED (${knn})
-           SELECT m.*, ${distance} AS distance
-           FROM knn CROSS JOIN ${M} m ON m.pk = knn.rowid JOIN ${VEC(generation)} v ON v.pk = knn.rowid
-           WHERE ${clause} ${order}`,
-          [...knnParams, q, ...params, depth]
-        ))
-        if (hits.length >= Math.min(depth, matching)) return hits
-        if (k >= MAX_K) return yield* exact
-        k = Math.min(MAX_K, k * 4)
-      }
+      const hits = yield* rows(VectorHitRow, method)(exec(
+        `WITH knn AS MATERIALIZED (${knn})
+         SELECT m.*, ${distance} AS distance
+         FROM knn CROSS JOIN ${M} m ON m.pk = knn.rowid JOIN ${VEC(generation)} v ON v.pk = knn.rowid
+         WHERE ${clause} ${order}`,
+        [...Array.from({ length: PARTITIONS }, () => [qcode, BigInt(k)]).flat(), q, ...params, depth]
+      ))
+      return hits.length >= depth ? hits : yield* exact
     })
 
-  const textHits = (method: string, filter: MemoryFilterInput, query: string, depth: number) => {
-    const match = ftsQuery(query)
-    if (match === undefined) return Effect.succeed([])
-    const [clause, params] = where(filter)
-    return rows(TextHitRow, method)(exec(
-      `SELECT m.*, bm25(${FTS}) AS text_rank FROM ${FTS} CROSS JOIN ${M} m ON m.pk = ${FTS}.rowid
-       WHERE ${FTS} MATCH ? AND ${clause}
-       ORDER BY text_rank, m.created_at DESC, m.id DESC LIMIT ?`,
-      [match, ...params, depth]
-    ))
-  }
+  const VocabRow = Schema.Struct({ term: Schema.String, doc: Schema.Number })
+
+  /**
+   * Drops words found in more than a tenth of a large store when the query has a rarer one. Such a word barely
+   * moves BM25 (its IDF is near zero) yet makes FTS5 score most of the store: a query with "the" would cost as much
+   * as a full scan. Small stores keep every word, and a query of only common words keeps its rarest.
+   */
+  const informativeTerms = (method: string, terms: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const size = yield* countWhere(method, `(SELECT coalesce(max(pk), 0) AS n FROM ${M})`, "1 = 1", [], "n")
+      if (size < PRUNE_FROM || terms.length < 2) return terms
+      const df = new Map(
+        (yield* rows(VocabRow, method)(exec(
+          terms.map(() => `SELECT term, doc FROM ${VOCAB} WHERE term = ?`).join(" UNION ALL "),
+          terms
+        ))).map((r) => [r.term, r.doc])
+      )
+      const rare = terms.filter((t) => (df.get(t) ?? 0) <= size / 10)
+      if (rare.length > 0) return rare
+      return [terms.reduce((a, b) => ((df.get(a) ?? 0) <= (df.get(b) ?? 0) ? a : b))]
+    })
+
+  const textHits = (method: string, filter: MemoryFilterInput, query: string, depth: number) =>
+    Effect.gen(function*() {
+      const terms = queryTerms(query)
+      if (terms.length === 0) return []
+      const match = ftsMatch(yield* informativeTerms(method, terms))
+      const [clause, params] = where(filter)
+      return yield* rows(TextHitRow, method)(exec(
+        `SELECT m.*, bm25(${FTS}) AS text_rank FROM ${FTS} CROSS JOIN ${M} m ON m.pk = ${FTS}.rowid
+         WHERE ${FTS} MATCH ? AND ${clause}
+         ORDER BY text_rank, m.created_at DESC, m.id DESC LIMIT ?`,
+        [match, ...params, depth]
+      ))
+    })
 
   const search = Effect.fn("MemoryBackend.search", BACKEND)(function*(rawQuery: string, rawOptions?: SearchOptions) {
     const method = "MemoryBackend.search"

@@ -13,6 +13,8 @@ export type MemoryFilterInput = typeof MemoryFilter.Type
 export const normaliseTags = (tags: ReadonlyArray<string> | undefined): Array<string> =>
   Array.from(new Set(tags ?? [])).sort()
 
+// Constructors below skip re-validation (`true`): their inputs were decoded by the input schemas already, and
+// validating every field again dominated the cost of a bulk `storeMany`.
 export const buildMetadata = (input: typeof MetadataInput.Type | undefined): MemoryMetadata =>
   new MemoryMetadata({
     tags: normaliseTags(input?.tags),
@@ -23,7 +25,7 @@ export const buildMetadata = (input: typeof MetadataInput.Type | undefined): Mem
     ...(input?.sourceUrl !== undefined ? { sourceUrl: input.sourceUrl } : {}),
     ...(input?.toolName !== undefined ? { toolName: input.toolName } : {}),
     ...(input?.lineRange !== undefined ? { lineRange: input.lineRange } : {})
-  })
+  }, true)
 
 /** A new memory as `store` writes it. */
 export const buildMemory = (input: NewMemoryInput, id: MemoryId, now: DateTime.Utc): Memory =>
@@ -37,7 +39,7 @@ export const buildMemory = (input: NewMemoryInput, id: MemoryId, now: DateTime.U
       reinforcementCount: 0,
       superseded: false,
       lastAccessed: now
-    }),
+    }, true),
     createdAt: now,
     updatedAt: now,
     accessedAt: now,
@@ -45,7 +47,7 @@ export const buildMemory = (input: NewMemoryInput, id: MemoryId, now: DateTime.U
     ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
     ...(input.workstreamId !== undefined ? { workstreamId: input.workstreamId } : {}),
     ...(input.citation !== undefined ? { citation: input.citation } : {})
-  })
+  }, true)
 
 const setOrClear = <K extends string, V>(key: K, value: V | null | undefined, current: V | undefined) => {
   const next = value === undefined ? current : value === null ? undefined : value
