@@ -14,6 +14,7 @@ import type { MemoryId } from "../src/Ids.js"
 import type { NewMemory } from "../src/Memory.js"
 import { MemoryBackend } from "../src/MemoryBackend.js"
 import * as SqliteMemory from "../src/MemoryBackend/Sqlite.js"
+import { makeCoder } from "../src/internal/simhash.js"
 import type { BenchOptions, BenchRow, Timing } from "./harness.js"
 import { formatTable, measure, ratio } from "./harness.js"
 
@@ -85,6 +86,34 @@ const openRaw = (file: string) => {
       const pk = BigInt(offset + i + 1)
       row.run(pk, idOf(offset + i), content, sessionOf(offset + i), 1_700_000_000_000)
       vec.run(pk, bytes(c.vectors[i]!))
+      fts.run(pk, content)
+    })
+  })
+  return { db, insert }
+}
+
+/** Raw better-sqlite3 writes into a store our layer created: exactly our rows, vectors, codes and text entries. */
+const openSame = (file: string) => {
+  const db = new Database(file)
+  db.loadExtension(getLoadablePath())
+  db.pragma("journal_mode = WAL")
+  db.pragma("synchronous = NORMAL")
+  const code = makeCoder(DIMS)
+  const row = db.prepare(
+    `INSERT INTO arawn_store_memories (pk, id, content_type, content, session_id, workstream_id, metadata, source,
+       reinforcement_count, superseded, superseded_by, last_accessed, citation, created_at, updated_at, accessed_at,
+       access_count) VALUES (?, ?, 'note', ?, ?, NULL, '{"tags":[],"extra":{}}', 'inferred', 0, 0, NULL, ?, NULL, ?, ?, ?, 0)`
+  )
+  const vec = db.prepare("INSERT INTO arawn_store_memory_vectors_1 (pk, vector) VALUES (?, ?)")
+  const codes = db.prepare("INSERT INTO arawn_store_memory_codes_1 (rowid, part, code) VALUES (?, ?, vec_bit(?))")
+  const fts = db.prepare("INSERT INTO arawn_store_memory_fts (rowid, content) VALUES (?, ?)")
+  const insert = db.transaction((c: Corpus, offset: number) => {
+    c.texts.forEach((content, i) => {
+      const pk = BigInt(offset + i + 1)
+      const at = 1_700_000_000_000
+      row.run(pk, idOf(offset + i), content, sessionOf(offset + i), at, at, at, at)
+      vec.run(pk, bytes(c.vectors[i]!))
+      codes.run(pk, pk % 16n, code(c.vectors[i]!))
       fts.run(pk, content)
     })
   })
@@ -234,10 +263,31 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
     operation: `storeMany (${insertBatch}/call)`,
     size: `${insertRows / 1000}k x ${DIMS}d`,
     ours: timing(oursInsert),
-    floor: { name: "raw row+vec0+fts insert, 1 txn", timing: floorInsert },
+    floor: { name: "raw row+vec0 float+fts, 1 txn", timing: floorInsert },
     note: "precomputed embeddings"
   })
   rawInsert.db.close()
+  // The same rows as ours written raw (row with its indexes, float blob, SimHash code, FTS): the wrapper's cost.
+  const sameFile = `${DIR}/insert-same.db`
+  for (const s of ["", "-wal", "-shm"]) rmSync(sameFile + s, { force: true })
+  const creator = ManagedRuntime.make(layerFor(sameFile))
+  await creator.runPromise(MemoryBackend)
+  await creator.dispose()
+  const same = openSame(sameFile)
+  bi = 0
+  const sameInsert = await measure(() => {
+    const b = bi++
+    same.insert(batches[b]!, b * insertBatch)
+  }, { batches: insertRows / insertBatch, batchSize: insertBatch })
+  rows.push({
+    area: "memory",
+    operation: `storeMany (${insertBatch}/call)`,
+    size: `${insertRows / 1000}k x ${DIMS}d`,
+    ours: timing(oursInsert),
+    floor: { name: "raw, same rows+codes as ours, 1 txn", timing: sameInsert },
+    note: "floor computes the same SimHash codes"
+  })
+  same.db.close()
   await insertRuntime.dispose()
   floor.close()
   await runtime.dispose()

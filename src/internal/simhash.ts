@@ -15,7 +15,7 @@ const mulberry32 = (seed: number) => () => {
   return ((a ^ (a >>> 14)) >>> 0) / 4294967296
 }
 
-const fwht = (a: Float32Array): void => {
+const fwht = (a: Float64Array): void => {
   for (let h = 1; h < a.length; h <<= 1) {
     for (let i = 0; i < a.length; i += h << 1) {
       for (let j = i; j < i + h; j++) {
@@ -28,8 +28,12 @@ const fwht = (a: Float32Array): void => {
   }
 }
 
-/** Rounds of (random signs, Hadamard transform) per rotation: three make the rotation well mixed for any input. */
-const MIX = 3
+/**
+ * Rounds of (random signs, Hadamard transform) per rotation. One round already spreads every coordinate over every
+ * bit; at 100k hashing-embedder vectors, recall@10 measured the same with one, two or three rounds (0.99), and each
+ * round costs as much as the whole rest of the code.
+ */
+const MIX = 1
 
 /**
  * A coder for vectors of `dimensions`. The rotations come from a fixed seed, so every process and every reopen
@@ -42,9 +46,9 @@ export const makeCoder = (dimensions: number): (v: Float32Array) => Uint8Array =
   const random = mulberry32(0x5eed0000 + dimensions)
   const signs = Array.from(
     { length: rotations * MIX },
-    () => Float32Array.from({ length: width }, () => (random() < 0.5 ? -1 : 1))
+    () => Float64Array.from({ length: width }, () => (random() < 0.5 ? -1 : 1))
   )
-  const buffer = new Float32Array(width)
+  const buffer = new Float64Array(width)
   return (v) => {
     const out = new Uint8Array(CODE_BITS / 8)
     for (let r = 0; r < rotations; r++) {
