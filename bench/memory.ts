@@ -113,7 +113,7 @@ const openSame = (file: string) => {
       const at = 1_700_000_000_000
       row.run(pk, idOf(offset + i), content, sessionOf(offset + i), at, at, at, at)
       vec.run(pk, bytes(c.vectors[i]!))
-      codes.run(pk, pk % 16n, code(c.vectors[i]!))
+      codes.run(pk, pk % 64n, code(c.vectors[i]!)) // the store's 64 partitions
       fts.run(pk, content)
     })
   })
