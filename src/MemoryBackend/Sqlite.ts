@@ -106,7 +106,7 @@ const memoryColumns = {
 const MemoryRow = Schema.Struct(memoryColumns)
 type MemoryRow = typeof MemoryRow.Type
 const VectorHitRow = Schema.Struct({ ...memoryColumns, distance: Schema.Number })
-const TextHitRow = Schema.Struct({ ...memoryColumns, text_rank: Schema.Number })
+const TextHitRow = Schema.Struct({ ...memoryColumns, text_rank: Schema.Number, pool: Schema.optional(Schema.Number) })
 const CountRow = Schema.Struct({ n: Schema.Number })
 const MetaRow = Schema.Struct({ key: Schema.String, value: Schema.String })
 const PkContentRow = Schema.Struct({ pk: Schema.Number, content: Schema.String })
@@ -720,10 +720,25 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
       if (terms.length === 0) return []
       const match = ftsMatch(yield* informativeTerms(method, terms))
       const [clause, params] = where(filter)
+      const order = "ORDER BY text_rank, m.created_at DESC, m.id DESC LIMIT ?"
+      // FTS5 ranks alone first: joining every match to its row before the sort costs a row lookup per match, which
+      // is most of the time on a large store. Only when the filter rejects too many of the best matches does the
+      // join run over all of them.
+      const pool = depth * 4
+      const best = yield* rows(TextHitRow, method)(exec(
+        `WITH hits AS MATERIALIZED (
+           SELECT rowid, bm25(${FTS}) AS text_rank FROM ${FTS} WHERE ${FTS} MATCH ? ORDER BY rank LIMIT ?
+         )
+         SELECT m.*, hits.text_rank AS text_rank, (SELECT count(*) FROM hits) AS pool
+         FROM hits CROSS JOIN ${M} m ON m.pk = hits.rowid WHERE ${clause} ${order}`,
+        [match, pool, ...params, depth]
+      ))
+      // Every match was in the pool (fewer than asked for): what passed the filter is all there is.
+      const whole = best.length > 0 && (best[0]!.pool ?? pool) < pool
+      if (best.length >= depth || whole) return best
       return yield* rows(TextHitRow, method)(exec(
         `SELECT m.*, bm25(${FTS}) AS text_rank FROM ${FTS} CROSS JOIN ${M} m ON m.pk = ${FTS}.rowid
-         WHERE ${FTS} MATCH ? AND ${clause}
-         ORDER BY text_rank, m.created_at DESC, m.id DESC LIMIT ?`,
+         WHERE ${FTS} MATCH ? AND ${clause} ${order}`,
         [match, ...params, depth]
       ))
     })
