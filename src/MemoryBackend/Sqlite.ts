@@ -696,9 +696,10 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
   const VocabRow = Schema.Struct({ term: Schema.String, doc: Schema.Number })
 
   /**
-   * Drops words found in more than a tenth of a large store when the query has a rarer one. Such a word barely
-   * moves BM25 (its IDF is near zero) yet makes FTS5 score most of the store: a query with "the" would cost as much
-   * as a full scan. Small stores keep every word, and a query of only common words keeps its rarest.
+   * Drops words found in more than a tenth of a large store when the query has a rarer one. Such a word weighs
+   * little in BM25 (IDF at most log 9, zero from half the store up, against ~9 for a rare word) yet makes FTS5 score
+   * a large share of the store: a query with "the" would cost a full scan. Small stores keep every word, and a query
+   * of only common words keeps its rarest. Stemmed forms are looked up as typed, so a word whose stem differs is kept.
    */
   const informativeTerms = (method: string, terms: ReadonlyArray<string>) =>
     Effect.gen(function*() {
