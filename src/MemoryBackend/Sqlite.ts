@@ -664,7 +664,7 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
       const [clause, params] = where(filter)
       const q = bytes(query)
       const distance = `coalesce(vec_distance_cosine(v.vector, ?), 1.0)`
-      const order = "ORDER BY distance, m.created_at DESC, m.id DESC LIMIT ?"
+      const order = "ORDER BY distance, m.created_at DESC, m.id ASC LIMIT ?"
       const exact = rows(VectorHitRow, method)(exec(
         `SELECT m.*, ${distance} AS distance FROM ${M} m JOIN ${VEC(generation)} v ON v.pk = m.pk WHERE ${clause} ${order}`,
         [q, ...params, depth]
@@ -722,7 +722,7 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
       if (terms.length === 0) return []
       const match = ftsMatch(yield* informativeTerms(method, terms))
       const [clause, params] = where(filter)
-      const order = "ORDER BY text_rank, m.created_at DESC, m.id DESC LIMIT ?"
+      const order = "ORDER BY text_rank, m.created_at DESC, m.id ASC LIMIT ?"
       // FTS5 ranks alone first: joining every match to its row before the sort costs a row lookup per match, which
       // is most of the time on a large store. Only when the filter rejects too many of the best matches does the
       // join run over all of them.
