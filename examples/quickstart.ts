@@ -1,9 +1,22 @@
 /**
- * A walk through the three services: remember and search, write and read a thread, cache a live session.
- * Run it with `npm start`.
+ * A walk through the three services on the embedded defaults, in a fresh temporary directory: remember and search,
+ * write and read a thread, cache a live session. Run it with `npx tsx examples/quickstart.ts`.
  */
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Console, DateTime, Effect, Layer, Option } from "effect"
-import { Embedder, Ids, MemoryBackend, Session, SessionStore, WorkstreamStore } from "arawn-store"
+import {
+  Embedder,
+  Ids,
+  LocalWorkstreamStore,
+  LruSessionStore,
+  MemoryBackend,
+  Session,
+  SessionStore,
+  SqliteMemoryBackend,
+  WorkstreamStore
+} from "arawn-store"
 
 const memories = [
   { content: "The project builds with esbuild and type-checks with tsc --noEmit", contentType: "fact", source: "stated" },
@@ -64,12 +77,14 @@ const program = Effect.gen(function*() {
   )
   const back = yield* sessions.get(id)
   yield* Console.log(`  put then get ${id}: ${Option.isSome(back) ? "found" : "missing"}, ${yield* sessions.size()} live`)
+  yield* Console.log(`\n(store files in ${dir})`)
 })
 
+const dir = mkdtempSync(join(tmpdir(), "arawn-quickstart-"))
 const Live = Layer.mergeAll(
-  MemoryBackend.layerMemory.pipe(Layer.provide(Embedder.layerHashing)),
-  WorkstreamStore.layerMemory,
-  SessionStore.layerMemory
+  SqliteMemoryBackend.layer({ filename: join(dir, "memory.db") }).pipe(Layer.provide(Embedder.layerHashing)),
+  LocalWorkstreamStore.layer({ dir }),
+  LruSessionStore.layer({ capacity: 1_000, ttl: "1 hour" })
 )
 
 Effect.runPromise(program.pipe(Effect.provide(Live))).catch((error) => {

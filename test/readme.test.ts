@@ -4,11 +4,11 @@ import { describe, expect, it } from "vitest"
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8")
 
 describe("README", () => {
-  it("shows the example test exactly as it is compiled and run", () => {
+  it("shows every marked example exactly as it is compiled (and, for tests, run)", () => {
     const readme = read("README.md")
-    const block = /<!-- example: (\S+) -->\n```ts\n([\s\S]*?)```/.exec(readme)
-    expect(block).not.toBeNull()
-    expect(block![2]).toBe(read(block![1]!))
+    const blocks = Array.from(readme.matchAll(/<!-- example: (\S+) -->\n```ts\n([\s\S]*?)```/g))
+    expect(blocks.map((b) => b[1])).toEqual(["test/readme.example.test.ts", "examples/layers.ts"])
+    for (const [, path, code] of blocks) expect(code).toBe(read(path!))
   })
 
   it("names the two commands", () => {
