@@ -84,7 +84,8 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, Reported, 
       NotFound: (e) => failWith(errorLine(e)),
       StorageError: (e) => failWith(errorLine(e)),
       EmbeddingError: (e) => failWith(errorLine(e)),
-      EmbeddingSpaceMismatch: (e) => failWith(errorLine(e))
+      EmbeddingSpaceMismatch: (e) => failWith(errorLine(e)),
+      ImportIncomplete: (e) => failWith(e.message)
     }),
     Effect.catchIf(ConfigError.isConfigError, (e) => failWith(`configuration: ${String(e)}`, 2))
   )

@@ -4,13 +4,22 @@
  * @since 0.1.0
  */
 import { Args, Command } from "@effect/cli"
-import { Console, Effect, Option, Stream } from "effect"
+import { Console, Effect, Option, Schema, Stream } from "effect"
 import * as Import from "../Import.js"
 import type { ImportPhase, ImportReport } from "../Import.js"
 import { clip, makeProgress, printJson, table } from "./output.js"
 import { jsonOutput, withStore } from "./root.js"
 
 const MAX_LISTED_FAILURES = 20
+
+/** Some records could not be imported (the report lists them); the rest were. @category errors */
+export class ImportIncomplete extends Schema.TaggedError<ImportIncomplete>()("ImportIncomplete", {
+  failed: Schema.Number
+}) {
+  override get message(): string {
+    return `${this.failed} record${this.failed === 1 ? "" : "s"} could not be imported (listed in the report); the rest were`
+  }
+}
 
 /** The summary table and the failures (first few) of an import. @category formatting */
 export const reportText = (r: ImportReport): string => {
@@ -53,8 +62,5 @@ export const importCommand = Command.make("import", {
     if (Option.isNone(report)) return
     if (yield* jsonOutput) yield* printJson(report.value)
     else yield* Console.log(reportText(report.value))
-    if (report.value.failures.length > 0) {
-      yield* Console.error(`arawn-store: ${report.value.failures.length} records could not be imported (listed above)`)
-      yield* Effect.sync(() => void (process.exitCode = 1))
-    }
+    if (report.value.failures.length > 0) return yield* new ImportIncomplete({ failed: report.value.failures.length })
   }))).pipe(Command.withDescription("Import an arawn data directory (memories re-embedded; re-running adds nothing twice)"))
