@@ -44,7 +44,7 @@ const HINTS: Record<string, string> = {
 export const errorLine = (e: KnownError): string => {
   switch (e._tag) {
     case "InvalidInput":
-      return `${e.message} (see --help)`
+      return e.message
     case "NotFound":
       return `${e.entity} ${e.id} does not exist${HINTS[e.entity] !== undefined ? `; ${HINTS[e.entity]}` : ""}`
     case "StorageError":
