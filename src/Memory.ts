@@ -233,7 +233,17 @@ export interface Explain {
   readonly textRank?: number
   /** BM25 score of the text match (higher is better). */
   readonly textScore?: number
-  /** Relevance in [0,1]: the mode's own signal (hybrid: fused reciprocal ranks normalised to [0,1]). */
+  /** Vector relevance in [0,1]: cosine similarity clipped at 0, i.e. `max(0, 1 - vectorDistance)`. */
+  readonly vectorRelevance?: number
+  /** Text relevance in [0,1): `textScore / (textScore + 4)`, so 0.5 is about one distinctive word matched. */
+  readonly textRelevance?: number
+  /** Hybrid only: the fusion weights used (per call, else the Embedder's defaults). */
+  readonly weights?: FusionWeights
+  /**
+   * Relevance in [0,1]: vector mode `vectorRelevance`, text mode `textRelevance`, hybrid their weighted mean
+   * `(weights.vector * vectorRelevance + weights.text * textRelevance) / (weights.vector + weights.text)`, a signal
+   * absent from its ranking counting as 0.
+   */
   readonly relevance: number
   /** Confidence in [0,1]: source base x reinforcement x staleness, 0 when superseded. */
   readonly confidence: number

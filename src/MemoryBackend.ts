@@ -18,6 +18,7 @@ import {
   matchesFilter,
   newestFirst,
   reinforce,
+  searchTieBreak,
   supersede
 } from "./internal/memory.js"
 import type { NewMemoryInput } from "./internal/memory.js"
@@ -216,13 +217,13 @@ export const makeMemory: Effect.Effect<MemoryBackend["Type"], never, Embedder> =
     const vector = options.mode === "text" ? [] : yield* Effect.map(embedder.embed([query]), ([q]) =>
       pool
         .map((r) => ({ memory: r.memory, distance: 1 - cosine(q!, r.vector) }))
-        .sort((a, b) => a.distance - b.distance || newestFirst(a.memory, b.memory))
+        .sort((a, b) => a.distance - b.distance || searchTieBreak(a.memory, b.memory))
         .slice(0, depth))
     const queryWords = words(query)
     const textHits = options.mode === "vector" ? [] : pool
       .map((r) => ({ memory: r.memory, score: text.score(r.memory.id, queryWords) }))
       .filter((h) => h.score > 0)
-      .sort((a, b) => b.score - a.score || newestFirst(a.memory, b.memory))
+      .sort((a, b) => b.score - a.score || searchTieBreak(a.memory, b.memory))
       .slice(0, depth)
     return scoreCandidates(mergeRankings(vector, textHits), {
       mode: options.mode,

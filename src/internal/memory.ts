@@ -3,6 +3,7 @@ import { InvalidInput } from "../Errors.js"
 import type { MemoryId } from "../Ids.js"
 import { Confidence, Memory, MemoryMetadata } from "../Memory.js"
 import type { MemoryFilter, MemoryPatch, MetadataInput, NewMemory } from "../Memory.js"
+import { setOrClear } from "./patch.js"
 
 /** Decoded forms of the inputs (defaults applied). */
 export type NewMemoryInput = typeof NewMemory.Type
@@ -49,11 +50,6 @@ export const buildMemory = (input: NewMemoryInput, id: MemoryId, now: DateTime.U
     ...(input.workstreamId !== undefined ? { workstreamId: input.workstreamId } : {}),
     ...(input.citation !== undefined ? { citation: input.citation } : {})
   })
-}
-
-const setOrClear = <K extends string, V>(key: K, value: V | null | undefined, current: V | undefined) => {
-  const next = value === undefined ? current : value === null ? undefined : value
-  return next === undefined ? {} : ({ [key]: next } as { [P in K]: V })
 }
 
 /** The memory after `patch`: present fields replace, null clears, `updatedAt` moves to `now`. */
@@ -137,3 +133,7 @@ export const factKey = (m: { readonly metadata: MemoryMetadata }): readonly [str
 /** Newest first, then id descending: the order of `list`, and of its keyset pages. */
 export const newestFirst = (a: Memory, b: Memory): number =>
   b.createdAt.epochMillis - a.createdAt.epochMillis || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
+
+/** Search's tie-break: createdAt desc, then id asc (the score contract's order for equal scores). */
+export const searchTieBreak = (a: Memory, b: Memory): number =>
+  b.createdAt.epochMillis - a.createdAt.epochMillis || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)

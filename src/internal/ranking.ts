@@ -3,16 +3,15 @@ import type { MemoryId } from "../Ids.js"
 import type { Explain, FusionWeights, Memory, MemoryMatch, SearchMode } from "../Memory.js"
 import { combineScore, confidenceScore } from "../Memory.js"
 
-/** Reciprocal-rank-fusion constant; the usual 60 flattens the top ranks, a smaller one keeps them apart. */
-export const RRF_K = 20
-
 /** How deep each ranking is read before fusion: enough that fusion can surface an item one ranker buries. */
 export const candidateDepth = (limit: number): number => Math.max(limit * 5, 50)
 
 /** A memory with its place in the vector and/or text ranking. */
 export interface Candidate {
   readonly memory: Memory
+  /** 1-based rank and cosine distance `1 - cos` (unit vectors from an L2 index: `l2 * l2 / 2`). */
   readonly vector?: { readonly rank: number; readonly distance: number }
+  /** 1-based rank and BM25 score, positive and higher for better matches (FTS5's `bm25()` negated). */
   readonly text?: { readonly rank: number; readonly score: number }
 }
 
@@ -34,16 +33,34 @@ export const cosine = (a: Float32Array, b: Float32Array): number => {
 /** Vector relevance: cosine similarity clipped at 0 (unrelated or opposite texts are equally irrelevant). */
 export const vectorRelevance = (distance: number): number => Math.min(1, Math.max(0, 1 - distance))
 
-/** Text relevance: BM25 squashed into [0,1), monotone, so a stronger word match always ranks higher. */
-export const textRelevance = (bm25: number): number => bm25 <= 0 ? 0 : bm25 / (bm25 + 1)
+/**
+ * The BM25 score at which text relevance is 0.5: about one distinctive word matched (idf ~ ln 100). A single rare
+ * word is half the evidence, several are most of it, and a common word like "the" (idf near 0) is almost none.
+ */
+export const TEXT_HALF = 4
 
-/** Hybrid relevance: weighted reciprocal ranks, normalised so that first in both rankings is 1. */
+/** Text relevance: BM25 squashed into [0,1) as s/(s+TEXT_HALF), monotone, so a stronger match always ranks higher. */
+export const textRelevance = (bm25: number): number => bm25 <= 0 ? 0 : bm25 / (bm25 + TEXT_HALF)
+
+/**
+ * Reciprocal-rank constant of hybrid fusion. Each ranking's vote is discounted by (K+1)/(K+rank): 1 for its first
+ * hit, 0.87 for its tenth with K = 60 (the usual value), so a ranking's order counts without drowning its evidence.
+ */
+export const RRF_K = 60
+
+/**
+ * Hybrid relevance: reciprocal-rank fusion whose votes carry their evidence. Each ranking votes
+ * `weight x relevance x (K+1)/(K+rank)`; the votes are summed and divided by the total weight. First in both
+ * rankings with full relevance is 1; a memory that shares only "the" with the query stays near 0 however high it
+ * ranks (plain RRF would call the best of a bad lot fully relevant); a ranking that missed the memory votes 0.
+ */
 export const fusedRelevance = (c: Candidate, weights: FusionWeights): number => {
   const total = weights.vector + weights.text
-  const best = total / (RRF_K + 1)
-  const v = c.vector ? weights.vector / (RRF_K + c.vector.rank) : 0
-  const t = c.text ? weights.text / (RRF_K + c.text.rank) : 0
-  return best === 0 ? 0 : Math.min(1, (v + t) / best)
+  if (total <= 0) return 0
+  const vote = (weight: number, relevance: number, rank: number) => weight * relevance * (RRF_K + 1) / (RRF_K + rank)
+  const v = c.vector ? vote(weights.vector, vectorRelevance(c.vector.distance), c.vector.rank) : 0
+  const t = c.text ? vote(weights.text, textRelevance(c.text.score), c.text.rank) : 0
+  return Math.min(1, Math.max(0, (v + t) / total))
 }
 
 const byScore: Order.Order<MemoryMatch> = Order.combineAll([
@@ -80,8 +97,15 @@ export const scoreCandidates = (
       mode: options.mode,
       relevance,
       confidence,
-      ...(c.vector ? { vectorRank: c.vector.rank, vectorDistance: c.vector.distance } : {}),
-      ...(c.text ? { textRank: c.text.rank, textScore: c.text.score } : {})
+      ...(c.vector
+        ? {
+          vectorRank: c.vector.rank,
+          vectorDistance: c.vector.distance,
+          vectorRelevance: vectorRelevance(c.vector.distance)
+        }
+        : {}),
+      ...(c.text ? { textRank: c.text.rank, textScore: c.text.score, textRelevance: textRelevance(c.text.score) } : {}),
+      ...(options.mode === "hybrid" ? { weights: options.weights } : {})
     }
     out.push({ memory: c.memory, score, explain })
   }

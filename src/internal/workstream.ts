@@ -3,6 +3,7 @@ import type { SessionId, WorkstreamId } from "../Ids.js"
 import { normaliseTags } from "./memory.js"
 import type { Position } from "./cursor.js"
 import { encodeCursor } from "./cursor.js"
+import { setOrClear } from "./patch.js"
 import { Workstream } from "../Workstream.js"
 import type { LoadOptions, NewWorkstream, WorkstreamPage, WorkstreamUpdate } from "../Workstream.js"
 
@@ -29,11 +30,6 @@ export const buildWorkstream = (
     ...(input.defaultModel !== undefined ? { defaultModel: input.defaultModel } : {})
   })
 
-const keep = <K extends string, V>(key: K, value: V | null | undefined, current: V | undefined) => {
-  const next = value === undefined ? current : value === null ? undefined : value
-  return next === undefined ? {} : ({ [key]: next } as { [P in K]: V })
-}
-
 /** The workstream after `patch`: present fields replace, null clears, `updatedAt` moves to `now`. */
 export const applyUpdate = (ws: Workstream, patch: WorkstreamUpdateInput, now: DateTime.Utc): Workstream =>
   new Workstream({
@@ -45,8 +41,8 @@ export const applyUpdate = (ws: Workstream, patch: WorkstreamUpdateInput, now: D
     createdAt: ws.createdAt,
     updatedAt: now,
     messageCount: ws.messageCount,
-    ...keep("summary", patch.summary, ws.summary),
-    ...keep("defaultModel", patch.defaultModel, ws.defaultModel),
+    ...setOrClear("summary", patch.summary, ws.summary),
+    ...setOrClear("defaultModel", patch.defaultModel, ws.defaultModel),
     ...(ws.lastMessageAt !== undefined ? { lastMessageAt: ws.lastMessageAt } : {})
   })
 

@@ -6,13 +6,13 @@
 import { expect, layer } from "@effect/vitest"
 import { Chunk, DateTime, Duration, Effect, Option, Stream, TestClock } from "effect"
 import type { Layer } from "effect"
-import type { MemoryId, SessionId } from "../Ids.js"
+import { MemoryId, SessionId } from "../Ids.js"
 import type { MemoryMatch, NewMemory } from "../Memory.js"
 import { MemoryBackend } from "../MemoryBackend.js"
-import { isolated, outcome, token, uuid } from "./internal.js"
+import { isolated, outcome, token, untyped, uuid } from "./internal.js"
 
-const sid = (): SessionId => uuid() as SessionId
-const mid = (): MemoryId => uuid() as MemoryId
+const sid = (): SessionId => SessionId.make(uuid())
+const mid = (): MemoryId => MemoryId.make(uuid())
 
 const expectContract = (matches: ReadonlyArray<MemoryMatch>) => {
   for (const m of matches) {
@@ -106,8 +106,8 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
       Effect.gen(function*() {
         const m = yield* MemoryBackend
         expect(Option.isNone(yield* m.get(mid()))).toBe(true)
-        expect(yield* outcome(m.get("not-a-uuid" as MemoryId))).toBe("InvalidInput")
-        expect(yield* outcome(m.delete("../x" as MemoryId))).toBe("InvalidInput")
+        expect(yield* outcome(m.get(untyped("not-a-uuid")))).toBe("InvalidInput")
+        expect(yield* outcome(m.delete(untyped("../x")))).toBe("InvalidInput")
       }))
 
     test("empty, blank and NUL content are InvalidInput and nothing is written", () =>
@@ -117,7 +117,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         for (const content of ["", "   \n\t", "a\u0000b"]) {
           expect(yield* outcome(m.store({ content, sessionId: s }))).toBe("InvalidInput")
         }
-        expect(yield* outcome(m.store({ content: "ok", sessionId: s, contentType: "bogus" as "note" }))).toBe("InvalidInput")
+        expect(yield* outcome(m.store({ content: "ok", sessionId: s, contentType: untyped("bogus") }))).toBe("InvalidInput")
         expect(yield* m.count({ sessionId: s, includeSuperseded: true })).toBe(0)
       }))
 
@@ -323,8 +323,35 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         expect(hits[0]!.explain.mode).toBe("hybrid")
         expect(hits[0]!.explain.textRank).toBe(1)
         expect(hits[0]!.explain.vectorRank).toBe(1)
-        expect(hits[0]!.explain.relevance).toBeCloseTo(1, 9)
+        const { relevance, textRelevance, vectorRelevance, weights } = hits[0]!.explain
+        expect(relevance).toBeCloseTo(
+          (weights!.vector * vectorRelevance! + weights!.text * textRelevance!) / (weights!.vector + weights!.text),
+          9
+        )
+        for (const h of hits.slice(1)) expect(h.explain.relevance).toBeLessThan(relevance)
         expectContract(hits)
+      }))
+
+    test("hybrid relevance is evidence, not rank: a match on a function word alone stays low", () =>
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const s = sid()
+        const w = token()
+        const [notes] = yield* seed(s, [
+          { content: `the ${w} release notes` },
+          ...["cache is warm", "build is green", "queue is empty", "disk is full", "api is slow"].map((c) => ({
+            content: `the ${c}`
+          }))
+        ])
+        // Only "the" matches: whatever ranks first is still a poor match and must not look relevant (rank fusion
+        // gave such a hit ~0.85).
+        const weak = yield* m.search(`the ${token()}`, { sessionId: s })
+        expect(weak.length).toBeGreaterThan(0)
+        for (const h of weak) expect(h.explain.relevance).toBeLessThan(0.5)
+        expectContract(weak)
+        const strong = yield* m.search(`${w} release notes`, { sessionId: s })
+        expect(strong[0]!.memory.id).toBe(notes)
+        expect(strong[0]!.explain.relevance).toBeGreaterThan(Math.max(...weak.map((h) => h.explain.relevance)))
       }))
 
     test("fusion weights per call move hybrid towards one ranking", () =>
@@ -396,7 +423,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         expect(yield* outcome(m.search(w, { limit: 0 }))).toBe("InvalidInput")
         expect(yield* outcome(m.search(w, { limit: 1.5 }))).toBe("InvalidInput")
         expect(yield* outcome(m.search(w, { minScore: 1.5 }))).toBe("InvalidInput")
-        expect(yield* outcome(m.search(w, { mode: "fuzzy" as "text" }))).toBe("InvalidInput")
+        expect(yield* outcome(m.search(w, { mode: untyped("fuzzy") }))).toBe("InvalidInput")
         expect(yield* outcome(m.search(w, { sessionId: "nope" }))).toBe("InvalidInput")
       }))
 
@@ -454,7 +481,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         const s2 = sid()
         const ids = ["00000000-0000-4000-8000-00000000000b", "00000000-0000-4000-8000-00000000000a"].map((x) =>
           x.replace("00000000-0000", uuid().slice(0, 13))
-        ) as Array<MemoryId>
+        ).map((x) => MemoryId.make(x))
         yield* m.storeMany(ids.map((id) => ({ id, content: `${w} triplet`, sessionId: s2 })))
         const byId = yield* m.search(`${w} triplet`, { sessionId: s2, mode: "vector" })
         expect(byId.map((h) => h.memory.id)).toEqual([...ids].sort())
@@ -569,7 +596,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         expect(yield* m.count({ sessionId: s, contentTypes: ["note"] })).toBe(4)
         expect(yield* m.count({ sessionId: s, contentTypes: ["summary"] })).toBe(0)
         expect(yield* outcome(m.count({ sessionId: "x" }))).toBe("InvalidInput")
-        expect(yield* outcome(Stream.runDrain(m.list({ contentTypes: ["nope" as "note"] })))).toBe("InvalidInput")
+        expect(yield* outcome(Stream.runDrain(m.list({ contentTypes: [untyped("nope")] })))).toBe("InvalidInput")
       }))
 
     test("list reads past any page size in one stream", () =>

@@ -7,11 +7,11 @@ import { expect, it } from "@effect/vitest"
 import { describe } from "vitest"
 import { DateTime, Duration, Effect, Option, TestClock } from "effect"
 import type { Layer } from "effect"
-import type { SessionId, TurnId, WorkstreamId } from "../Ids.js"
+import { SessionId, TurnId, WorkstreamId } from "../Ids.js"
 import { Session, Turn } from "../Session.js"
 import type { CacheOptions } from "../SessionStore.js"
 import { SessionStore } from "../SessionStore.js"
-import { outcome, uuid } from "./internal.js"
+import { outcome, untyped, uuid } from "./internal.js"
 
 /** What a backend supports beyond the core contract. @category suites */
 export interface Features {
@@ -21,16 +21,16 @@ export interface Features {
   readonly clock: "test" | "live"
 }
 
-const sid = (): SessionId => uuid() as SessionId
+const sid = (): SessionId => SessionId.make(uuid())
 
 /** A realistic session: two turns, tool calls with nested arguments, unicode, metadata. @category fixtures */
 export const sampleSession = (id: SessionId = sid(), note = "hello"): Session =>
   new Session({
     id,
-    workstreamId: "ws-main" as WorkstreamId,
+    workstreamId: WorkstreamId.make("ws-main"),
     turns: [
       new Turn({
-        id: uuid() as TurnId,
+        id: TurnId.make(uuid()),
         userMessage: `${note}: find the failing test 🧪`,
         assistantResponse: "It is in cache.test.ts — 日本語 ok",
         toolCalls: [{ id: "call_1", name: "grep", arguments: { pattern: "fail\"ing", paths: ["src", "test"], n: 3 } }],
@@ -39,7 +39,7 @@ export const sampleSession = (id: SessionId = sid(), note = "hello"): Session =>
         completedAt: DateTime.unsafeMake("2026-11-01T10:00:05.250Z")
       }),
       new Turn({
-        id: uuid() as TurnId,
+        id: TurnId.make(uuid()),
         userMessage: "and now?",
         toolCalls: [],
         toolResults: [],
@@ -116,7 +116,7 @@ export const suite = <E>(
       Effect.gen(function*() {
         const s = yield* SessionStore
         for (const bad of ["", "abc", "../../etc", "*", "arawn:session:*", "00000000-0000-0000-0000-00000000000G"]) {
-          const id = bad as SessionId
+          const id: SessionId = untyped(bad)
           expect(yield* outcome(s.get(id))).toBe("InvalidInput")
           expect(yield* outcome(s.contains(id))).toBe("InvalidInput")
           expect(yield* outcome(s.remove(id))).toBe("InvalidInput")
@@ -128,8 +128,8 @@ export const suite = <E>(
       Effect.gen(function*() {
         const s = yield* SessionStore
         const good = sampleSession()
-        const broken = { ...good, turns: [{ ...good.turns[0]!, startedAt: "yesterday" }] } as unknown as Session
-        expect(yield* outcome(s.put(good.id, broken))).toBe("InvalidInput")
+        const broken = { ...good, turns: [{ ...good.turns[0]!, startedAt: "yesterday" }] } satisfies Record<string, unknown>
+        expect(yield* outcome(s.put(good.id, untyped(broken)))).toBe("InvalidInput")
         expect(yield* s.contains(good.id)).toBe(false)
       }))
 
@@ -168,18 +168,18 @@ export const suite = <E>(
         const s = yield* SessionStore
         const session = sampleSession()
         yield* s.put(session.id, session)
-        const turns = session.turns as Array<Turn>
+        const turns: Array<Turn> = untyped(session.turns)
         turns.pop()
-        const meta = session.metadata as Record<string, unknown>
+        const meta: Record<string, unknown> = untyped(session.metadata)
         meta.model = "mutated"
-        const args = session.turns[0]!.toolCalls[0]!.arguments as Record<string, unknown>
+        const args: Record<string, unknown> = untyped(session.turns[0]!.toolCalls[0]!.arguments)
         args.pattern = "mutated"
         const got = Option.getOrThrow(yield* s.get(session.id))
         expect(got.turns.length).toBe(2)
         expect(got.metadata.model).toBe("sonnet")
-        expect((got.turns[0]!.toolCalls[0]!.arguments as Record<string, unknown>).pattern).toBe("fail\"ing")
-        ;(got.turns as Array<Turn>).length = 0
-        ;(got.metadata as Record<string, unknown>).model = "again"
+        expect(untyped<Record<string, unknown>>(got.turns[0]!.toolCalls[0]!.arguments).pattern).toBe("fail\"ing")
+        ;untyped<Array<Turn>>(got.turns).length = 0
+        ;untyped<Record<string, unknown>>(got.metadata).model = "again"
         const again = Option.getOrThrow(yield* s.get(session.id))
         expect(again.turns.length).toBe(2)
         expect(again.metadata.model).toBe("sonnet")

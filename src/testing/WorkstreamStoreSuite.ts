@@ -6,13 +6,13 @@
 import { expect, layer } from "@effect/vitest"
 import { DateTime, Duration, Effect, Option, TestClock } from "effect"
 import type { Layer } from "effect"
-import type { SessionId, WorkstreamId } from "../Ids.js"
+import { SessionId, WorkstreamId } from "../Ids.js"
 import type { Message } from "../Workstream.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
-import { isolated, outcome, token, uuid } from "./internal.js"
+import { isolated, outcome, token, untyped, uuid } from "./internal.js"
 
-const sid = (): SessionId => uuid() as SessionId
-const wid = (s: string): WorkstreamId => s as WorkstreamId
+const sid = (): SessionId => SessionId.make(uuid())
+const wid = (s: string): WorkstreamId => untyped(s)
 const seqs = (ms: ReadonlyArray<Message>) => ms.map((m) => m.seq)
 
 /**
@@ -86,7 +86,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
         const s = yield* WorkstreamStore
         expect(yield* outcome(s.create({ title: "" }))).toBe("InvalidInput")
         expect(yield* outcome(s.create({ title: "  " }))).toBe("InvalidInput")
-        expect(yield* outcome(s.create({ title: "t", state: "deleted" as "active" }))).toBe("InvalidInput")
+        expect(yield* outcome(s.create({ title: "t", state: untyped("deleted") }))).toBe("InvalidInput")
         expect(yield* outcome(s.create({ title: "t", tags: [""] }))).toBe("InvalidInput")
         const ws = yield* fresh()
         expect(yield* outcome(s.update(ws.id, { title: "" }))).toBe("InvalidInput")
@@ -231,7 +231,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
         const s = yield* WorkstreamStore
         expect(yield* outcome(s.storeMessage(wid(`missing_${token()}`), { role: "user", content: "x" }))).toBe("NotFound")
         const ws = yield* fresh()
-        expect(yield* outcome(s.storeMessage(ws.id, { role: "robot" as "user", content: "x" }))).toBe("InvalidInput")
+        expect(yield* outcome(s.storeMessage(ws.id, { role: untyped("robot"), content: "x" }))).toBe("InvalidInput")
         expect(yield* outcome(s.storeMessage(ws.id, { role: "user", content: "x", sessionId: "s1" }))).toBe("InvalidInput")
         expect(yield* s.loadMessages(ws.id)).toEqual([])
       }))
@@ -240,7 +240,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
       Effect.gen(function*() {
         const s = yield* WorkstreamStore
         const ws = yield* fresh()
-        const e = yield* Effect.flip(s.storeMessages(ws.id, [{ role: "user", content: "ok" }, { role: "nope" as "user", content: "x" }]))
+        const e = yield* Effect.flip(s.storeMessages(ws.id, [{ role: "user", content: "ok" }, { role: untyped("nope"), content: "x" }]))
         expect(e._tag).toBe("InvalidInput")
         expect(e.message).toContain("message 1")
         expect(yield* s.loadMessages(ws.id)).toEqual([])
@@ -368,7 +368,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
       Effect.gen(function*() {
         const s = yield* WorkstreamStore
         const ws = yield* fresh()
-        expect(yield* outcome(s.storeMessage(ws.id, { role: "user", content: "x", metadata: [1, 2] as unknown as Record<string, unknown> })))
+        expect(yield* outcome(s.storeMessage(ws.id, { role: "user", content: "x", metadata: untyped([1, 2]) })))
           .toBe("InvalidInput")
         expect(yield* outcome(s.storeMessage(ws.id, { role: "user", content: "x".repeat(16 * 1024 * 1024 + 1) })))
           .toBe("InvalidInput")

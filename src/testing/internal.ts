@@ -15,3 +15,9 @@ export const isolated = <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A
 /** The failure's `_tag` when `self` fails, or "success". */
 export const outcome = <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.either(self), (e) => Either.isLeft(e) ? e.left._tag : "success")
+
+/**
+ * Hands a value the types forbid to a method, to prove its runtime validation: callers reach these methods from
+ * JSON, CLIs and other untyped edges, so the schemas must hold even where TypeScript would have stopped them.
+ */
+export const untyped = <A>(value: unknown): A => value as A
