@@ -37,8 +37,13 @@ export const resolveOptions = (options: CacheOptions) => ({
   ttlMillis: options.ttl === undefined ? undefined : Duration.toMillis(Duration.decode(options.ttl))
 })
 
-/** @internal */
-export const decodeId = (method: string) => decodeInput(SessionId, method)
+const isSessionId = Schema.is(SessionId)
+
+/** Validates an id; a valid one (the common case) is checked without running the decoder. @internal */
+export const decodeId = (method: string) => {
+  const decode = decodeInput(SessionId, method)
+  return (id: unknown): Effect.Effect<SessionId, InvalidInput> => isSessionId(id) ? Effect.succeed(id) : decode(id)
+}
 
 const encodeJson = Schema.encode(SessionJson)
 const decodeJson = Schema.decode(SessionJson)

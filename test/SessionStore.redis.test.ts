@@ -1,0 +1,277 @@
+import { expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe } from "vitest"
+import { spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
+import { randomBytes, randomUUID } from "node:crypto"
+import * as net from "node:net"
+import { performance } from "node:perf_hooks"
+import { Config, ConfigProvider, Duration, Effect, Either, Layer, Option } from "effect"
+import { Redis as IORedis } from "ioredis"
+import { Ids, SessionStore } from "arawn-store"
+import { SessionStoreSuite } from "arawn-store/testing"
+import * as Redis from "../src/SessionStore/Redis.js"
+
+const host = "127.0.0.1"
+const port = 6379
+
+/** Whether something accepts TCP connections on `host:port` within half a second. */
+const answers = (p: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host, port: p })
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(500, () => done(false))
+    socket.once("connect", () => done(true))
+    socket.once("error", () => done(false))
+  })
+
+/** Redis tests may be skipped only when no server answers AND the environment does not require services (CI). */
+const skipRedisUnreachableAndOptional = !(await answers(port)) && !process.env.ARAWN_REQUIRE_SERVICES
+
+const freshPrefix = () => `arawn-test:${randomBytes(6).toString("hex")}:`
+const sid = () => Ids.SessionId.make(randomUUID())
+const { sampleSession } = SessionStoreSuite
+
+/** A port nothing listens on right now. */
+const sparePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, host, () => {
+      const address = server.address()
+      const p = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(p))
+    })
+  })
+
+const waitUntil = (check: () => Promise<boolean>, timeoutMs: number) =>
+  Effect.promise(async () => {
+    const deadline = performance.now() + timeoutMs
+    while (performance.now() < deadline) {
+      if (await check()) return true
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    return false
+  })
+
+/** A throwaway redis-server on `p`, killed when the scope closes. */
+const redisServer = (p: number) =>
+  Effect.acquireRelease(
+    Effect.gen(function*() {
+      const child = spawn("redis-server", ["--port", String(p), "--bind", host, "--save", "", "--appendonly", "no"], {
+        stdio: "ignore"
+      })
+      const up = yield* waitUntil(() => answers(p), 5_000)
+      if (!up) {
+        child.kill("SIGKILL")
+        return yield* Effect.dieMessage(`redis-server did not start on port ${p}`)
+      }
+      return child
+    }),
+    (child) => kill(child)
+  )
+
+const kill = (child: ChildProcess) =>
+  Effect.promise(() =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      child.once("exit", () => resolve())
+      child.kill("SIGKILL")
+    })
+  )
+
+/** How long `self` took in real time, and how it ended. */
+const timed = <A, E>(self: Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const t0 = performance.now()
+    const result = yield* Effect.either(self)
+    return { ms: performance.now() - t0, result }
+  })
+
+describe.skipIf(skipRedisUnreachableAndOptional)("SessionStore/Redis", () => {
+  let raw: IORedis
+  beforeAll(async () => {
+    raw = new IORedis({ host, port, lazyConnect: true })
+    await raw.connect()
+  })
+  afterAll(async () => {
+    await raw.quit()
+  })
+
+  const keysUnder = async (prefix: string) => {
+    const out = new Set<string>()
+    let cursor = "0"
+    do {
+      const [next, keys] = await raw.scan(cursor, "MATCH", prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`) + "*")
+      for (const k of keys) out.add(k)
+      cursor = next
+    } while (cursor !== "0")
+    return [...out]
+  }
+
+  /** Each store gets its own prefix, and its keys are deleted when its layer is released. */
+  const make = (options: SessionStore.CacheOptions) => {
+    const prefix = freshPrefix()
+    const cleanup = Layer.scopedDiscard(Effect.addFinalizer(() =>
+      Effect.promise(async () => {
+        const keys = await keysUnder(prefix)
+        if (keys.length > 0) await raw.del(...keys)
+      })
+    ))
+    return Layer.merge(Redis.layer({ host, port, prefix, ttl: options.ttl }), cleanup)
+  }
+
+  SessionStoreSuite.suite("conformance", make, { capacity: false, clock: "live" })
+
+  it.live("a stored value that does not decode is a StorageError naming the key, for get and remove", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const [a, b] = [sid(), sid()]
+      yield* Effect.promise(() => raw.set(prefix + a, "{not json"))
+      yield* Effect.promise(() => raw.set(prefix + b, JSON.stringify({ id: b, turns: "none" })))
+      const s = yield* Redis.make({ host, port, prefix })
+      for (const [id, attempt] of [[a, s.get(a)], [b, s.get(b)], [b, s.remove(b)]] as const) {
+        const error = yield* Effect.flip(attempt)
+        expect(error._tag).toBe("StorageError")
+        expect(error.message).toContain(prefix + id)
+      }
+      expect(yield* s.contains(a)).toBe(true)
+      yield* Effect.promise(() => raw.del(prefix + a, prefix + b))
+    }).pipe(Effect.scoped))
+
+  it.live("with a TTL, put sets PX and get restarts it; without one, keys never expire", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const withTtl = yield* Redis.make({ host, port, prefix, ttl: Duration.seconds(60) })
+      const session = sampleSession()
+      const k = prefix + session.id
+      yield* withTtl.put(session.id, session)
+      const afterPut = yield* Effect.promise(() => raw.pttl(k))
+      expect(afterPut).toBeGreaterThan(59_000)
+      expect(afterPut).toBeLessThanOrEqual(60_000)
+      yield* Effect.sleep(Duration.millis(300))
+      expect(yield* Effect.promise(() => raw.pttl(k))).toBeLessThanOrEqual(afterPut - 250)
+      yield* withTtl.contains(session.id)
+      const beforeGet = yield* Effect.promise(() => raw.pttl(k))
+      expect(beforeGet).toBeLessThanOrEqual(afterPut - 250)
+      yield* withTtl.get(session.id)
+      const afterGet = yield* Effect.promise(() => raw.pttl(k))
+      expect(afterGet).toBeGreaterThan(beforeGet)
+      expect(afterGet).toBeGreaterThan(59_000)
+
+      const noTtl = yield* Redis.make({ host, port, prefix })
+      yield* noTtl.put(session.id, session)
+      expect(yield* Effect.promise(() => raw.pttl(k))).toBe(-1)
+      yield* noTtl.get(session.id)
+      expect(yield* Effect.promise(() => raw.pttl(k))).toBe(-1)
+      yield* noTtl.remove(session.id)
+      expect(yield* Effect.promise(() => raw.exists(k))).toBe(0)
+    }).pipe(Effect.scoped))
+
+  it.live("keys stay under the prefix, even one full of glob characters, and size counts only session keys", () =>
+    Effect.gen(function*() {
+      const tag = randomBytes(6).toString("hex")
+      const prefix = `arawn-test:[${tag}]*?:`
+      const s = yield* Redis.make({ host, port, prefix })
+      const session = sampleSession()
+      yield* s.put(session.id, session)
+      // Siblings an unescaped pattern would match, and a non-session key under the prefix.
+      const strays = [`arawn-test:${tag[0]}${tag}:${sid()}`, `arawn-test:[${tag}]xy:${sid()}`, `${prefix}not-a-session`]
+      for (const k of strays) yield* Effect.promise(() => raw.set(k, "x"))
+      expect(yield* Effect.promise(() => keysUnder(prefix))).toEqual(
+        expect.arrayContaining([prefix + session.id, `${prefix}not-a-session`])
+      )
+      expect(yield* s.size()).toBe(1)
+      yield* s.remove(session.id)
+      expect(yield* s.size()).toBe(0)
+      yield* Effect.promise(() => raw.del(...strays))
+    }).pipe(Effect.scoped))
+
+  it.live("the layer's connection is closed when the layer is released", () =>
+    Effect.gen(function*() {
+      const name = `arawn-close-${randomBytes(6).toString("hex")}`
+      const listed = Effect.promise(async () => String(await raw.client("LIST")).includes(`name=${name} `))
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          const s = yield* SessionStore.SessionStore
+          yield* s.size()
+          expect(yield* listed).toBe(true)
+        }),
+        Redis.layer({ host, port, prefix: freshPrefix(), connectionName: name })
+      )
+      expect(yield* waitUntil(async () => !String(await raw.client("LIST")).includes(`name=${name} `), 2_000)).toBe(true)
+    }))
+
+  it.live("building against a server that is not there fails with StorageError, quickly", () =>
+    Effect.gen(function*() {
+      const p = yield* Effect.promise(sparePort)
+      const { ms, result } = yield* timed(Effect.scoped(Redis.make({ host, port: p })))
+      expect(Either.isLeft(result) && result.left._tag).toBe("StorageError")
+      expect(ms).toBeLessThan(3_000)
+    }))
+
+  it.live("layerConfig reads a redacted URL, prefix and ttl from Config", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const layer = Redis.layerConfig({
+        url: Config.redacted("REDIS_URL"),
+        prefix: Config.string("PREFIX"),
+        ttl: Config.duration("TTL")
+      }).pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson({
+        REDIS_URL: `redis://${host}:${port}/0`,
+        PREFIX: prefix,
+        TTL: "30 seconds"
+      }))))
+      const session = sampleSession()
+      yield* Effect.provide(Effect.flatMap(SessionStore.SessionStore, (s) => s.put(session.id, session)), layer)
+      const pttl = yield* Effect.promise(() => raw.pttl(prefix + session.id))
+      expect(pttl).toBeGreaterThan(29_000)
+      expect(pttl).toBeLessThanOrEqual(30_000)
+      yield* Effect.promise(() => raw.del(prefix + session.id))
+    }))
+
+  it.live("while Redis is down calls fail with StorageError within a bound, and work again once it is back", () =>
+    Effect.gen(function*() {
+      const p = yield* Effect.promise(sparePort)
+      const first = yield* redisServer(p)
+      const s = yield* Redis.make({ host, port: p, prefix: freshPrefix() })
+      const session = sampleSession()
+      yield* s.put(session.id, session)
+      expect(Option.isSome(yield* s.get(session.id))).toBe(true)
+
+      yield* kill(first)
+      const calls = [s.get(session.id), s.put(session.id, session), s.contains(session.id), s.remove(session.id), s.size()]
+      for (const call of calls) {
+        const { ms, result } = yield* timed(call)
+        expect(Either.isLeft(result) && result.left._tag).toBe("StorageError")
+        expect(ms).toBeLessThan(3_000)
+      }
+
+      yield* redisServer(p)
+      const healed = yield* waitUntil(
+        () => Effect.runPromise(Effect.match(s.put(session.id, session), { onFailure: () => false, onSuccess: () => true })),
+        10_000
+      )
+      expect(healed).toBe(true)
+      expect(Option.getOrThrow(yield* s.get(session.id))).toEqual(session)
+      expect(yield* s.size()).toBe(1)
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("a server that stops answering fails calls at the command timeout, and they succeed once it resumes", () =>
+    Effect.gen(function*() {
+      const p = yield* Effect.promise(sparePort)
+      const server = yield* redisServer(p)
+      const s = yield* Redis.make({ host, port: p, prefix: freshPrefix(), commandTimeout: 500 })
+      const session = sampleSession()
+      yield* s.put(session.id, session)
+      server.kill("SIGSTOP")
+      const { ms, result } = yield* timed(s.get(session.id)).pipe(
+        Effect.ensuring(Effect.sync(() => server.kill("SIGCONT")))
+      )
+      expect(Either.isLeft(result) && result.left._tag).toBe("StorageError")
+      expect(ms).toBeLessThan(2_500)
+      expect(Option.getOrThrow(yield* s.get(session.id))).toEqual(session)
+    }).pipe(Effect.scoped), 30_000)
+})

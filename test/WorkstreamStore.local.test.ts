@@ -1,0 +1,384 @@
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import { describe, expect, it } from "@effect/vitest"
+import { Config, ConfigProvider, DateTime, Effect, Layer, Logger, Option } from "effect"
+import { WorkstreamStore } from "arawn-store"
+import { WorkstreamStoreSuite } from "arawn-store/testing"
+import { MessageId, SessionId, WorkstreamId } from "../src/Ids.js"
+import { MAX_MESSAGE_CONTENT } from "../src/Workstream.js"
+import * as Local from "../src/WorkstreamStore/Local.js"
+
+const freshDir = () => mkdtempSync(join(tmpdir(), "arawn-ws-"))
+
+WorkstreamStoreSuite.suite("WorkstreamStore/Local", Local.layer({ dir: freshDir() }))
+
+const FIXTURE = new URL("./fixtures/original-messages.jsonl", import.meta.url)
+const wid = (s: string) => WorkstreamId.make(s)
+/** A string passed where an id is expected, unchecked, to prove the store rejects it. */
+const unchecked = (s: string) => s as WorkstreamId
+const logOf = (dir: string, id: string) => join(dir, "workstreams", id, "messages.jsonl")
+const linesOf = (file: string) => readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0)
+
+/** Opens the store in `dir` for the duration of `body` (so every call is a fresh open, as after a restart). */
+const within = <A, E>(dir: string, body: Effect.Effect<A, E, WorkstreamStore.WorkstreamStore | Local.WorkstreamIndex>) =>
+  Effect.provide(body, Local.layer({ dir }))
+
+const store = WorkstreamStore.WorkstreamStore
+
+/** Runs `body` and returns what it logged at WARN or above, one string per entry. */
+const warningsOf = <A, E, R>(body: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const seen: Array<string> = []
+    const logger = Logger.make(({ annotations, logLevel, message }) => {
+      if (logLevel._tag === "Warning" || logLevel._tag === "Error") {
+        seen.push(`${JSON.stringify(message)} ${JSON.stringify(Object.fromEntries(annotations))}`)
+      }
+    })
+    const result = yield* Effect.provide(body, Logger.replace(Logger.defaultLogger, logger))
+    return { result, warnings: seen }
+  })
+
+/** Runs raw SQL against the store's database while the store is closed. */
+const rawSql = (dir: string, statement: string) =>
+  Effect.provide(
+    Effect.flatMap(SqliteClient.SqliteClient, (sql) => sql.unsafe(statement)),
+    SqliteClient.layer({ filename: join(dir, "workstreams.db") })
+  )
+
+describe("WorkstreamStore/Local on disk", () => {
+  it.effect("a reopened directory has every workstream, tag and message", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const session = SessionId.make("0b1e6c2a-4f3d-4e5a-8b7c-9d0e1f2a3b4c")
+      const written = yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ title: "kept", tags: ["b", "a"], summary: "sum", defaultModel: "m" })
+        const messages = yield* s.storeMessages(ws.id, [
+          { role: "user", content: "one", sessionId: session },
+          { role: "assistant", content: "two", metadata: { k: [1, "x"] } }
+        ])
+        yield* s.ensureScratch()
+        yield* s.storeMessage(wid("scratch"), { role: "user", content: "note" })
+        return { ws: Option.getOrThrow(yield* s.get(ws.id)), messages }
+      }))
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        expect(Option.getOrThrow(yield* s.get(written.ws.id))).toEqual(written.ws)
+        expect(yield* s.loadMessages(written.ws.id)).toEqual(written.messages)
+        expect((yield* s.loadMessages(wid("scratch"))).map((m) => m.content)).toEqual(["note"])
+        expect((yield* s.list({ tag: "a" })).items.map((w) => w.id)).toEqual([written.ws.id])
+        expect((yield* s.storeMessage(written.ws.id, { role: "user", content: "three" })).seq).toBe(3)
+      }))
+    }))
+
+  it.effect("a log written by the original runtime loads unchanged, adopted on create or through rebuildIndex", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      mkdirSync(join(dir, "workstreams", "imported"), { recursive: true })
+      copyFileSync(FIXTURE, logOf(dir, "imported"))
+      const before = readFileSync(logOf(dir, "imported"))
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ id: "imported", title: "from the original" })
+        expect(ws.messageCount).toBe(6)
+        expect(ws.lastMessageAt?.pipe(DateTime.formatIso)).toBe("2026-03-07T09:15:42.000Z")
+        const messages = yield* s.loadMessages(ws.id)
+        expect(messages.map((m) => [m.seq, m.role])).toEqual([
+          [1, "user"],
+          [2, "tool_use"],
+          [3, "tool_result"],
+          [4, "assistant"],
+          [5, "agent_push"],
+          [6, "system"]
+        ])
+        // The original's promote left "scratch" in moved lines; the directory decides.
+        expect(new Set(messages.map((m) => m.workstreamId))).toEqual(new Set(["imported"]))
+        expect(messages.map((m) => DateTime.formatIso(m.timestamp))).toEqual([
+          "2026-03-06T03:03:16.601Z",
+          "2026-03-06T03:03:17.002Z",
+          "2026-03-06T03:03:19.123Z",
+          "2026-03-06T03:03:20.000Z",
+          "2026-03-06T04:00:00.500Z",
+          "2026-03-07T09:15:42.000Z"
+        ])
+        expect(messages[0]!.sessionId).toBe("0b1e6c2a-4f3d-4e5a-8b7c-9d0e1f2a3b4c")
+        expect(messages[4]!.sessionId).toBeUndefined()
+        expect(messages[1]!.metadata).toEqual({ tool_id: "toolu_01", name: "shell", arguments: { command: "cargo test -p arawn-memory" } })
+        expect(messages[2]!.metadata).toEqual({ tool_call_id: "toolu_01", success: true })
+        expect(messages[2]!.content).toBe("test result: ok. 172 passed; 0 failed\n\ttook 3.2s")
+        expect(messages[3]!.content).toBe("All 172 tests pass — the failure was a stale build. «ok» 🦀 \"quoted\"")
+        expect(messages[4]!.metadata).toBeUndefined()
+        expect((yield* s.loadMessages(ws.id, { limit: 2 })).map((m) => m.seq)).toEqual([5, 6])
+
+        // The same file placed under an existing (empty) workstream is picked up by rebuildIndex.
+        const later = yield* s.create({ title: "rebuilt" })
+        mkdirSync(join(dir, "workstreams", later.id), { recursive: true })
+        copyFileSync(FIXTURE, logOf(dir, later.id))
+        const report = yield* Local.rebuildIndex(later.id)
+        expect(report.indexed).toBe(6)
+        expect(report.malformed).toEqual([])
+        expect(Option.isNone(report.repairedTail)).toBe(true)
+        expect((yield* s.loadMessages(later.id)).map((m) => m.content)).toEqual(messages.map((m) => m.content))
+        expect(Option.getOrThrow(yield* s.get(later.id)).messageCount).toBe(6)
+      }))
+      // Reading never rewrites the original's bytes.
+      expect(readFileSync(logOf(dir, "imported")).equals(before)).toBe(true)
+    }))
+
+  it.effect("written lines have the original's fields, order and shapes", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const session = SessionId.make("0b1e6c2a-4f3d-4e5a-8b7c-9d0e1f2a3b4c")
+      const ws = yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ title: "format" })
+        yield* s.storeMessage(ws.id, { role: "user", content: "plain" })
+        yield* s.storeMessage(ws.id, {
+          role: "tool_use",
+          content: "",
+          sessionId: session,
+          metadata: { tool_id: "t1", name: "grep", arguments: { pattern: "a\"b" } },
+          id: MessageId.make("7c9e6679-7425-40de-944b-e07fc1f90ae7"),
+          timestamp: DateTime.unsafeMake("2026-03-06T03:03:16.601Z")
+        })
+        return ws
+      }))
+      const [plain, tool] = linesOf(logOf(dir, ws.id)).map((l) => JSON.parse(l) as Record<string, unknown>)
+      expect(Object.keys(plain!)).toEqual(["id", "workstream_id", "session_id", "role", "content", "timestamp"])
+      expect(plain!.session_id).toBeNull()
+      expect(plain!.workstream_id).toBe(ws.id)
+      expect(plain!.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+      expect(Object.keys(tool!)).toEqual(["id", "workstream_id", "session_id", "role", "content", "timestamp", "metadata"])
+      expect(tool).toEqual({
+        id: "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+        workstream_id: ws.id,
+        session_id: session,
+        role: "tool_use",
+        content: "",
+        timestamp: "2026-03-06T03:03:16.601Z",
+        metadata: "{\"tool_id\":\"t1\",\"name\":\"grep\",\"arguments\":{\"pattern\":\"a\\\"b\"}}"
+      })
+    }))
+
+  it.effect("a torn last line is cut off on open and reported; acknowledged messages stay", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const ws = yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ title: "torn" })
+        yield* s.storeMessages(ws.id, [{ role: "user", content: "a" }, { role: "assistant", content: "b" }])
+        return ws
+      }))
+      const file = logOf(dir, ws.id)
+      const intact = statSync(file).size
+      appendFileSync(file, "{\"id\":\"5f0c6a3e-8d7b-4c21-9a4e-2b6f1d3c9e01\",\"workstream_id\":\"x\",\"rol")
+      const { warnings } = yield* warningsOf(within(dir, Effect.gen(function*() {
+        const s = yield* store
+        expect((yield* s.loadMessages(ws.id)).map((m) => m.content)).toEqual(["a", "b"])
+        expect((yield* s.storeMessage(ws.id, { role: "user", content: "c" })).seq).toBe(3)
+      })))
+      expect(warnings.some((w) => w.includes("torn last line") && w.includes(`"offset":${intact}`))).toBe(true)
+      expect(linesOf(file).map((l) => JSON.parse(l).content)).toEqual(["a", "b", "c"])
+    }))
+
+  it.effect("a torn line appended while the store is open is repaired by the next read", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ title: "torn while open" })
+        yield* s.storeMessage(ws.id, { role: "user", content: "a" })
+        const file = logOf(dir, ws.id)
+        const intact = statSync(file).size
+        appendFileSync(file, "{\"id\":")
+        const { result, warnings } = yield* warningsOf(s.loadMessages(ws.id))
+        expect(result.map((m) => m.content)).toEqual(["a"])
+        expect(warnings.some((w) => w.includes("torn last line"))).toBe(true)
+        expect(statSync(file).size).toBe(intact)
+      }))
+    }))
+
+  it.effect("a complete last line missing only its newline is kept", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const ws = yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ title: "no newline" })
+        yield* s.storeMessage(ws.id, { role: "user", content: "a" })
+        return ws
+      }))
+      const file = logOf(dir, ws.id)
+      const [first] = linesOf(FIXTURE.pathname)
+      appendFileSync(file, first!)
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        expect((yield* s.loadMessages(ws.id)).map((m) => m.seq)).toEqual([1, 2])
+      }))
+      expect(readFileSync(file, "utf8").endsWith("\n")).toBe(true)
+    }))
+
+  it.effect("a malformed line in the middle is skipped and reported with its line number, never failing a read", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const ws = yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ title: "malformed" })
+        yield* s.storeMessages(ws.id, [1, 2, 3].map((i) => ({ role: "user" as const, content: `m${i}` })))
+        return ws
+      }))
+      const file = logOf(dir, ws.id)
+      const lines = linesOf(file)
+      const badOffset = Buffer.byteLength(lines[0]! + "\n")
+      writeFileSync(file, [lines[0], "{not json", lines[1], "{\"id\":\"nope\"}", lines[2], ""].join("\n"))
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const report = yield* Local.rebuildIndex(ws.id)
+        expect(report.indexed).toBe(3)
+        expect(report.malformed.map((m) => [m.lineNumber, m.offset])).toEqual([[2, badOffset], [4, expect.any(Number)]])
+        expect(report.malformed[0]!.reason).toContain("not JSON")
+        expect(report.malformed[1]!.reason).toContain("not a message")
+        expect((yield* s.loadMessages(ws.id)).map((m) => [m.seq, m.content])).toEqual([[1, "m1"], [2, "m2"], [3, "m3"]])
+        expect((yield* s.loadMessages(ws.id, { limit: 1 })).map((m) => m.content)).toEqual(["m3"])
+        expect((yield* s.storeMessage(ws.id, { role: "user", content: "m4" })).seq).toBe(4)
+      }))
+    }))
+
+  it.effect("an index that is deleted, behind its log, or pointing at edited bytes is rebuilt on open", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const ws = yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ title: "index" })
+        yield* s.storeMessages(ws.id, [1, 2, 3, 4].map((i) => ({ role: "user" as const, content: `m${i}` })))
+        return ws
+      }))
+      const contents = (id: WorkstreamId) => Effect.map(Effect.flatMap(store, (s) => s.loadMessages(id)), (ms) => ms.map((m) => `${m.seq}:${m.content}`))
+
+      yield* rawSql(dir, "DELETE FROM arawn_store_workstream_messages")
+      expect(yield* within(dir, contents(ws.id))).toEqual(["1:m1", "2:m2", "3:m3", "4:m4"])
+
+      // A crash between the fsynced append and its index leaves the log ahead: the lines are indexed on open.
+      const file = logOf(dir, ws.id)
+      const extra = linesOf(FIXTURE.pathname).slice(0, 2).join("\n") + "\n"
+      appendFileSync(file, extra)
+      expect(yield* within(dir, contents(ws.id))).toEqual(["1:m1", "2:m2", "3:m3", "4:m4", "5:Can you look at the failing test in crates/arawn-memory?", "6:"])
+
+      // Edited in place (a line removed before the indexed end) and grown: the stale offsets are not trusted.
+      const lines = linesOf(file)
+      writeFileSync(file, [lines[0], ...lines.slice(2), linesOf(FIXTURE.pathname)[4], ""].join("\n"))
+      expect(yield* within(dir, contents(ws.id))).toEqual(["1:m1", "2:m3", "3:m4", "4:Can you look at the failing test in crates/arawn-memory?", "5:", "6:Reminder: rebase before merging."])
+      expect(yield* within(dir, Effect.map(Effect.flatMap(store, (s) => s.get(ws.id)), (w) => Option.getOrThrow(w).messageCount))).toBe(6)
+    }))
+
+  it.effect("delete removes metadata, tags, index and the log directory", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ title: "doomed", tags: ["x"] })
+        yield* s.storeMessages(ws.id, [{ role: "user", content: "a" }])
+        expect(existsSync(join(dir, "workstreams", ws.id))).toBe(true)
+        yield* s.delete(ws.id)
+        expect(existsSync(join(dir, "workstreams", ws.id))).toBe(false)
+      }))
+      const counts = yield* rawSql(dir, `SELECT
+          (SELECT COUNT(*) FROM arawn_store_workstreams) AS workstreams,
+          (SELECT COUNT(*) FROM arawn_store_workstream_tags) AS tags,
+          (SELECT COUNT(*) FROM arawn_store_workstream_messages) AS messages,
+          (SELECT COUNT(*) FROM arawn_store_workstream_deletions) AS pending`)
+      expect(counts).toEqual([{ workstreams: 0, tags: 0, messages: 0, pending: 0 }])
+    }))
+
+  it.effect("bad workstream ids touch nothing on disk", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const bad = ["../escape", "a/b", "a\\b", "..", ".hidden", "-lead", "nul\u0000", "", "x".repeat(129), "/abs"]
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        for (const id of bad) {
+          for (
+            const op of [
+              s.create({ id, title: "t" }),
+              s.storeMessage(unchecked(id), { role: "user", content: "x" }),
+              s.storeMessages(unchecked(id), [{ role: "user", content: "x" }]),
+              s.loadMessages(unchecked(id)),
+              s.delete(unchecked(id)),
+              s.update(unchecked(id), { title: "t" }),
+              Local.rebuildIndex(unchecked(id))
+            ]
+          ) {
+            expect((yield* Effect.flip(op))._tag).toBe("InvalidInput")
+          }
+        }
+      }))
+      expect(readdirSync(join(dir, "workstreams"))).toEqual([])
+      expect(readdirSync(dir).filter((f) => !f.startsWith("workstreams"))).toEqual([])
+      expect(readdirSync(join(dir, ".."))).not.toContain("escape")
+    }))
+
+  it.effect("separators, lone surrogates, NUL and 16 MiB contents round-trip exactly through a reopen", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const contents = [
+        "line\u2028separator\u2029paragraph",
+        "lone high \uD800 and lone low \uDC00 and reversed \uDC00\uD800",
+        "nul \u0000 and control \u0001\u001f and del \u007f",
+        "\r\n\n\r",
+        "é".repeat(MAX_MESSAGE_CONTENT),
+        "🦀".repeat(MAX_MESSAGE_CONTENT / 2)
+      ]
+      const ws = yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ title: "unicode" })
+        yield* s.storeMessages(ws.id, contents.slice(0, 4).map((content) => ({ role: "user" as const, content, metadata: { content } })))
+        yield* s.storeMessage(ws.id, { role: "tool_result", content: contents[4]! })
+        yield* s.storeMessage(ws.id, { role: "tool_result", content: contents[5]! })
+        return ws
+      }))
+      const raw = readFileSync(logOf(dir, ws.id))
+      let newlines = 0
+      for (let at = raw.indexOf(0x0a); at !== -1; at = raw.indexOf(0x0a, at + 1)) newlines++
+      expect(newlines).toBe(6)
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const loaded = yield* s.loadMessages(ws.id)
+        expect(loaded.length).toBe(6)
+        for (const [i, m] of loaded.entries()) expect(m.content === contents[i]).toBe(true)
+        expect(loaded.slice(0, 4).map((m) => m.metadata)).toEqual(contents.slice(0, 4).map((content) => ({ content })))
+        expect(yield* s.loadMessages(ws.id, { limit: 1 })).toEqual([loaded[5]])
+      }))
+    }), { timeout: 120_000 })
+
+  it.effect("layerConfig reads its directory from Config", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const layer = Local.layerConfig({ dir: Config.string("WORKSTREAM_DIR") }).pipe(
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["WORKSTREAM_DIR", dir]]))))
+      )
+      const ws = yield* Effect.provide(Effect.flatMap(store, (s) => s.create({ title: "configured" })), layer)
+      expect(yield* within(dir, Effect.map(Effect.flatMap(store, (s) => s.get(ws.id)), Option.isSome))).toBe(true)
+    }))
+
+  it.effect("promoteScratch rewrites every moved line with the new id and empties scratch's log", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const promoted = yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        yield* s.ensureScratch()
+        yield* s.storeMessages(wid("scratch"), [{ role: "user", content: "idea" }, { role: "assistant", content: "reply" }])
+        return yield* s.promoteScratch({ title: "promoted" })
+      }))
+      expect(linesOf(logOf(dir, promoted.id)).map((l) => JSON.parse(l).workstream_id)).toEqual([promoted.id, promoted.id])
+      expect(readFileSync(logOf(dir, "scratch")).length).toBe(0)
+      expect(existsSync(`${logOf(dir, promoted.id)}.tmp`)).toBe(false)
+      const pending = yield* rawSql(dir, "SELECT COUNT(*) AS n FROM arawn_store_workstream_promotions")
+      expect(pending).toEqual([{ n: 0 }])
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        expect((yield* s.loadMessages(promoted.id)).map((m) => m.content)).toEqual(["idea", "reply"])
+        expect(yield* s.loadMessages(wid("scratch"))).toEqual([])
+      }))
+    }))
+})
