@@ -1,6 +1,6 @@
 /**
  * CLI round trips across separate invocations on one store directory. They need the persistent embedded backends
- * (SQLite memory, local JSONL workstreams): rename this file to `cli.persistence.test.ts` once `src/cli/layers.ts`
+ * (the SQLite memory backend): rename this file to `cli.persistence.test.ts` once `src/cli/layers.ts`
  * wires them (`persistent = true`).
  */
 import { mkdtempSync, rmSync } from "node:fs"
@@ -40,35 +40,6 @@ describe("arawn-store keeps its data between invocations", () => {
     expect(table.stdout).toContain(id)
     const stats = await cli(["--dir", dir, "--json", "memory", "stats"])
     expect(JSON.parse(stats.stdout).memories).toBe(1)
-  }, SLOW)
-
-  it("the store directory also comes from ARAWN_STORE_DIR", async () => {
-    const dir = freshDir("arawn-cli-env-")
-    const added = await cli(["memory", "add", "remember me"], { ARAWN_STORE_DIR: dir })
-    expect(added.code, added.stderr).toBe(0)
-    const listed = await cli(["--dir", dir, "memory", "list"])
-    expect(listed.stdout).toContain("remember me")
-  }, SLOW)
-
-  it("workstream create and append, then messages in later runs", async () => {
-    const dir = freshDir("arawn-cli-ws-")
-    const created = await cli(["--dir", dir, "--json", "workstream", "create", "Release 2.0", "--tag", "release"])
-    expect(created.code, created.stderr).toBe(0)
-    const ws = JSON.parse(created.stdout)
-    for (const [role, content] of [["user", "cut the release branch"], ["assistant", "branch release/2.0 created"]]) {
-      const r = await cli(["--dir", dir, "workstream", "append", ws.id, "--role", role!, content!])
-      expect(r.code, r.stderr).toBe(0)
-    }
-    const messages = await cli(["--dir", dir, "--json", "workstream", "messages", ws.id])
-    expect(JSON.parse(messages.stdout).map((m: { seq: number; content: string }) => [m.seq, m.content])).toEqual([
-      [1, "cut the release branch"],
-      [2, "branch release/2.0 created"]
-    ])
-    const last = await cli(["--dir", dir, "workstream", "messages", ws.id, "--limit", "1"])
-    expect(last.stdout).toContain("branch release/2.0 created")
-    expect(last.stdout).not.toContain("cut the release branch")
-    const shown = await cli(["--dir", dir, "--json", "workstream", "show", ws.id])
-    expect(JSON.parse(shown.stdout).messageCount).toBe(2)
   }, SLOW)
 
   it("import brings an arawn data directory in once; a second import adds nothing", async () => {

@@ -9,8 +9,8 @@ import { Effect, Layer } from "effect"
 import * as Embedder from "../Embedder.js"
 import { StorageError } from "../Errors.js"
 import * as MemoryBackend from "../MemoryBackend.js"
-import * as SessionStore from "../SessionStore.js"
-import * as WorkstreamStore from "../WorkstreamStore.js"
+import * as LruSessionStore from "../SessionStore/Lru.js"
+import * as LocalWorkstreamStore from "../WorkstreamStore/Local.js"
 
 /** Creates the store directory (and parents) so a first command on a fresh path works. */
 const ensureDir = (dir: string) =>
@@ -22,22 +22,25 @@ const ensureDir = (dir: string) =>
   )
 
 /**
- * The embedded store rooted at `dir`: MemoryBackend (with the offline hashing Embedder), WorkstreamStore and
- * SessionStore.
+ * The embedded store rooted at `dir`: MemoryBackend (with the offline hashing Embedder), WorkstreamStore
+ * (`<dir>/workstreams.db` + `<dir>/workstreams/<id>/messages.jsonl`) and an in-process LRU SessionStore.
  *
- * IN-MEMORY STAND-INS: until the SQLite memory backend, the local JSONL workstream store and the LRU session cache
- * are available, this wires the in-process test doubles, so nothing survives the process. The persistent wiring is
- * `<dir>/memory.db`, `<dir>` for workstreams (`workstreams.db` + `workstreams/`) and the LRU cache.
+ * IN-MEMORY STAND-IN: until the SQLite memory backend is available, memories use the in-process test double, so
+ * they do not survive the process. Its persistent wiring is `<dir>/memory.db`.
  *
  * @category layers
  */
 export const embedded = (dir: string) =>
-  Layer.mergeAll(MemoryBackend.layerMemory, WorkstreamStore.layerMemory, SessionStore.layerMemory).pipe(
+  Layer.mergeAll(
+    MemoryBackend.layerMemory,
+    LocalWorkstreamStore.layer({ dir }),
+    LruSessionStore.layer({ capacity: 10_000 })
+  ).pipe(
     Layer.provideMerge(Embedder.layerHashing),
     Layer.provideMerge(ensureDir(dir))
   )
 
-/** Whether `embedded` keeps data on disk between runs (false while the in-memory stand-ins are wired). @category layers */
+/** Whether `embedded` keeps memories on disk between runs (false while the in-memory stand-in is wired). @category layers */
 export const persistent = false
 
 /** The services every command may use. @category models */
