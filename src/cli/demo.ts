@@ -137,7 +137,7 @@ const run = (dir: string) =>
     const messageCount = Fixture.workstreams.reduce((n, w) => n + w.messages.length, 0)
     yield* say(
       `Seeded ${seeded.memories} memories (${seeded.superseded} superseded by newer facts) and ${seeded.workstreams.length} ` +
-        `workstreams (${messageCount} messages) in ${t1 - t0} ms\nStore: ${dir}${persistent ? "" : " (in-memory stand-in: not kept)"}`
+        `workstreams (${messageCount} messages) in ${t1 - t0} ms\nStore: ${dir}${persistent ? "" : " (memories: in-memory stand-in, not kept)"}`
     )
     const memories = yield* MemoryBackend
     const searches = []
