@@ -1,20 +1,20 @@
 /**
- * Search quality of the in-memory MemoryBackend on the judged fixture (test/fixtures/memory-quality.json):
- * nDCG@10 and recall@10 for text, vector and hybrid, and beside them the same fixture ranked by a raw FTS5 table
- * (`porter unicode61`, bm25) fused with the same vector ranking, which approximates what the SQLite layer will do.
+ * Search quality of the in-memory and SQLite MemoryBackends on the judged fixture
+ * (test/fixtures/memory-quality.json): nDCG@10 and recall@10 for text, vector and hybrid, with text search timed
+ * beside a raw FTS5 table (`porter unicode61`, bm25) of the same memories.
  *
  *   npx tsx bench/memory-quality.ts [--quick]
  */
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { pathToFileURL } from "node:url"
-import { DateTime, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { Embedder, MemoryBackend } from "../src/index.js"
-import type { FusionWeights, Memory, SearchMode } from "../src/Memory.js"
-import { candidateDepth, mergeRankings, scoreCandidates } from "../src/internal/ranking.js"
+import type { SearchMode } from "../src/Memory.js"
 import { words } from "../src/internal/text.js"
-import { evaluateLoaded, loadFixture, decodeFixture, summarise } from "../src/testing/MemoryQuality.js"
-import type { LoadedFixture, ModeQuality, QualityFixture } from "../src/testing/MemoryQuality.js"
+import { evaluateLoaded, loadFixture, decodeFixture } from "../src/testing/MemoryQuality.js"
+import * as SqliteMemoryBackend from "../src/MemoryBackend/Sqlite.js"
+import type { ModeQuality, QualityFixture } from "../src/testing/MemoryQuality.js"
 import type { BenchOptions, BenchRow, Timing } from "./harness.js"
 import { formatTable, measure } from "./harness.js"
 
@@ -54,66 +54,28 @@ export const makeFts5 = (fixture: QualityFixture) => {
   return { search, close: () => db.close() }
 }
 
-/**
- * The FTS5 approximation: FTS5 bm25 for the text ranking, the backend's own vector ranking, fused by the same
- * `scoreCandidates` every layer uses.
- */
-const fts5Quality = (
-  fixture: QualityFixture,
-  loaded: LoadedFixture,
-  fts: ReturnType<typeof makeFts5>,
-  weights: FusionWeights
-) =>
-  Effect.gen(function*() {
-    const backend = yield* MemoryBackend.MemoryBackend
-    const now = yield* DateTime.now
-    const byFixtureId = new Map<string, Memory>()
-    for (const memory of (yield* backend.search("x", { sessionId: loaded.sessionId, mode: "vector", limit: 1000 }))
-      .map((h) => h.memory)) {
-      byFixtureId.set(loaded.toFixtureId.get(memory.id)!, memory)
-    }
-    const depth = candidateDepth(10)
-    const out: Array<ModeQuality> = []
-    for (const mode of ["text", "hybrid"] as const satisfies ReadonlyArray<SearchMode>) {
-      const rankings = new Map<string, ReadonlyArray<string>>()
-      const relevances = new Map<string, ReadonlyArray<number>>()
-      for (const q of fixture.queries) {
-        const text = fts.search(q.query, depth).map((h) => ({ memory: byFixtureId.get(h.id)!, score: h.score }))
-        const vector = mode === "text" ? [] : (yield* backend.search(q.query, {
-          sessionId: loaded.sessionId,
-          mode: "vector",
-          limit: depth
-        })).map((h) => ({ memory: h.memory, distance: h.explain.vectorDistance ?? 1 }))
-        const hits = scoreCandidates(mergeRankings(vector, text), { mode, weights, now, limit: 10 })
-        rankings.set(q.id, hits.map((h) => loaded.toFixtureId.get(h.memory.id)!))
-        relevances.set(q.id, hits.map((h) => h.explain.relevance))
-      }
-      out.push(summarise(`fts5 ${mode}`, fixture, rankings, 10, relevances))
-    }
-    return out
-  })
-
 const note = (q: ModeQuality) =>
   `nDCG@10 ${q.ndcg.toFixed(3)}  recall@10 ${q.recall.toFixed(3)}` +
   (q.medianRelevance
     ? `  median relevance: relevant ${q.medianRelevance.relevant.toFixed(2)} / irrelevant ${q.medianRelevance.irrelevant.toFixed(2)}`
     : "")
 
-/** Quality rows: per mode, the in-memory layer's metrics and timing; FTS5 rows time the raw FTS5 query. */
+/** Quality rows: per mode and layer (in-memory, SQLite), the metrics and timing; text is timed beside raw FTS5. */
 export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
   const fixture = await Effect.runPromise(loadQualityFixture())
-  const layer = MemoryBackend.layerMemory.pipe(Layer.provideMerge(Embedder.layerHashing))
   const fts = makeFts5(fixture)
   const batches = options.quick ? 3 : 20
   const size = `${fixture.memories.length} mem x ${fixture.queries.length} q`
-  try {
-    return await Effect.runPromise(Effect.provide(
+  const ftsTiming = await measure(() => fixture.queries.forEach((q) => fts.search(q.query, 50)), {
+    batches,
+    batchSize: fixture.queries.length
+  })
+  const evaluateLayer = (label: string, layer: Layer.Layer<MemoryBackend.MemoryBackend | Embedder.Embedder, unknown>) =>
+    Effect.runPromise(Effect.scoped(Effect.provide(
       Effect.gen(function*() {
         const backend = yield* MemoryBackend.MemoryBackend
-        const embedder = yield* Embedder.Embedder
         const loaded = yield* loadFixture(fixture)
         const ours = yield* evaluateLoaded(fixture, loaded)
-        const approx = yield* fts5Quality(fixture, loaded, fts, embedder.weights)
         const timeMode = (mode: SearchMode): Promise<Timing> =>
           measure(() =>
             Effect.runPromise(Effect.forEach(fixture.queries, (q) =>
@@ -121,38 +83,30 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
             batches,
             batchSize: fixture.queries.length
           })
-        const ftsTiming = yield* Effect.promise(() =>
-          measure(() => fixture.queries.forEach((q) => fts.search(q.query, 50)), {
-            batches,
-            batchSize: fixture.queries.length
-          })
-        )
         const rows: Array<BenchRow> = []
         for (const q of ours) {
           const mode = q.mode as SearchMode
-          const fts5 = approx.find((a) => a.mode === `fts5 ${mode}`)
           rows.push({
             area: "memory-quality",
-            operation: `search ${mode} (in-memory)`,
+            operation: `search ${mode} (${label})`,
             size,
             ours: yield* Effect.promise(() => timeMode(mode)),
             ...(mode === "text" ? { floor: { name: "raw FTS5 bm25", timing: ftsTiming } } : {}),
             note: note(q)
           })
-          if (fts5 !== undefined) {
-            rows.push({
-              area: "memory-quality",
-              operation: `search ${mode} (FTS5 approx)`,
-              size,
-              ours: ftsTiming,
-              note: `${note(fts5)}  (timed: the FTS5 query alone)`
-            })
-          }
         }
         return rows
       }),
       layer
-    ))
+    )))
+  try {
+    return [
+      ...(await evaluateLayer("in-memory", MemoryBackend.layerMemory.pipe(Layer.provideMerge(Embedder.layerHashing)))),
+      ...(await evaluateLayer(
+        "sqlite",
+        SqliteMemoryBackend.layer({ filename: ":memory:" }).pipe(Layer.provideMerge(Embedder.layerHashing))
+      ))
+    ]
   } finally {
     fts.close()
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { Embedder, MemoryBackend } from "arawn-store"
+import { Embedder, MemoryBackend, SqliteMemoryBackend } from "arawn-store"
 import { MemoryQuality } from "arawn-store/testing"
 
 const fixtureJson: unknown = JSON.parse(readFileSync(new URL("./fixtures/memory-quality.json", import.meta.url), "utf8"))
@@ -35,7 +35,8 @@ describe("search quality metrics", () => {
     })))
 })
 
-layer(MemoryBackend.layerMemory.pipe(Layer.provide(Embedder.layerHashing)))("search quality of the in-memory layer", (it) => {
+const qualitySuite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend.MemoryBackend, E>) =>
+  layer(storeLayer, { timeout: "2 minutes" })(`search quality of ${name}`, (it) => {
   it.effect("hybrid ranks at least as well as text alone and vector alone (nDCG@10 on the judged fixture)", () =>
     Effect.gen(function*() {
       const fixture = yield* MemoryQuality.decodeFixture(fixtureJson)
@@ -60,3 +61,6 @@ layer(MemoryBackend.layerMemory.pipe(Layer.provide(Embedder.layerHashing)))("sea
       text!.queries.forEach((q, i) => expect(allText!.queries[i]!.ranked.slice(0, q.ranked.length)).toEqual(q.ranked))
     }))
 })
+
+qualitySuite("the in-memory layer", MemoryBackend.layerMemory.pipe(Layer.provide(Embedder.layerHashing)))
+qualitySuite("the SQLite layer", SqliteMemoryBackend.layer({ filename: ":memory:" }).pipe(Layer.provide(Embedder.layerHashing)))

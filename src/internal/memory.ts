@@ -14,6 +14,8 @@ export type MemoryFilterInput = typeof MemoryFilter.Type
 export const normaliseTags = (tags: ReadonlyArray<string> | undefined): Array<string> =>
   Array.from(new Set(tags ?? [])).sort()
 
+// Constructors below skip re-validation (`true`): their inputs were decoded by the input schemas already, and
+// validating every field again dominated the cost of a bulk `storeMany`.
 export const buildMetadata = (input: typeof MetadataInput.Type | undefined): MemoryMetadata =>
   new MemoryMetadata({
     tags: normaliseTags(input?.tags),
@@ -24,7 +26,7 @@ export const buildMetadata = (input: typeof MetadataInput.Type | undefined): Mem
     ...(input?.sourceUrl !== undefined ? { sourceUrl: input.sourceUrl } : {}),
     ...(input?.toolName !== undefined ? { toolName: input.toolName } : {}),
     ...(input?.lineRange !== undefined ? { lineRange: input.lineRange } : {})
-  })
+  }, true)
 
 /** A new memory as `store` writes it. */
 export const buildMemory = (input: NewMemoryInput, id: MemoryId, now: DateTime.Utc): Memory => {
@@ -41,7 +43,7 @@ export const buildMemory = (input: NewMemoryInput, id: MemoryId, now: DateTime.U
       superseded: h?.superseded ?? false,
       lastAccessed: h?.lastAccessed ?? created,
       ...(h?.supersededBy !== undefined ? { supersededBy: h.supersededBy } : {})
-    }),
+    }, true),
     createdAt: created,
     updatedAt: now,
     accessedAt: h?.accessedAt ?? created,
@@ -49,7 +51,7 @@ export const buildMemory = (input: NewMemoryInput, id: MemoryId, now: DateTime.U
     ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
     ...(input.workstreamId !== undefined ? { workstreamId: input.workstreamId } : {}),
     ...(input.citation !== undefined ? { citation: input.citation } : {})
-  })
+  }, true)
 }
 
 /** The memory after `patch`: present fields replace, null clears, `updatedAt` moves to `now`. */

@@ -1,0 +1,341 @@
+import { execFile } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Layer, ManagedRuntime, Option, Schema, Stream } from "effect"
+import * as fc from "fast-check"
+import { Embedder } from "arawn-store"
+import { MemoryBackendSuite } from "arawn-store/testing"
+import type { MemoryId } from "../src/Ids.js"
+import type { NewMemory } from "../src/Memory.js"
+import { MemoryBackend } from "../src/MemoryBackend.js"
+import * as SqliteMemory from "../src/MemoryBackend/Sqlite.js"
+import { outcome, token, uuid } from "../src/testing/internal.js"
+
+const dir = mkdtempSync(join(tmpdir(), "arawn-memory-"))
+const file = (name: string) => join(dir, `${name}-${token()}.db`)
+const hashing384 = Embedder.layerHashing
+const hashing64 = Embedder.layerHashingWith({ dimensions: 64 })
+const onFile = (filename: string, embedder = hashing384, options: SqliteMemory.Options = {}) =>
+  SqliteMemory.layer({ ...options, filename }).pipe(Layer.provide(embedder))
+
+MemoryBackendSuite.suite("MemoryBackend/Sqlite (file)", onFile(join(dir, "suite.db")))
+MemoryBackendSuite.suite("MemoryBackend/Sqlite (:memory:)", onFile(":memory:"))
+// Every filtered and unfiltered vector search goes through the bit index here, never the exact scan.
+MemoryBackendSuite.suite("MemoryBackend/Sqlite (:memory:, bit index only)", onFile(":memory:", hashing384, { exactScanLimit: 0 }))
+
+const ids = (hits: ReadonlyArray<{ readonly memory: { readonly id: MemoryId } }>) => hits.map((h) => h.memory.id)
+
+describe("MemoryBackend/Sqlite", () => {
+  it.effect("a reopened file still has every memory, by id, by words and by vector", () =>
+    Effect.gen(function*() {
+      const filename = file("reopen")
+      const w = token()
+      const stored = yield* Effect.provide(
+        Effect.flatMap(MemoryBackend, (m) =>
+          m.storeMany([
+            { content: `${w} the deploy pipeline runs on fridays`, metadata: { tags: ["ops"] }, citation: { _tag: "web", url: "https://x.test", fetchedAt: "2026-01-01T00:00:00.000Z" } },
+            { content: `${w} sqlite keeps the vectors`, contentType: "fact", source: "stated" }
+          ])),
+        onFile(filename)
+      )
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          const m = yield* MemoryBackend
+          const first = Option.getOrThrow(yield* m.get(stored[0]!))
+          expect(first.content).toBe(`${w} the deploy pipeline runs on fridays`)
+          expect(first.metadata.tags).toEqual(["ops"])
+          expect(first.citation?._tag).toBe("web")
+          expect(ids(yield* m.search(`${w} sqlite`, { mode: "text" }))[0]).toBe(stored[1])
+          const vector = yield* m.search(`${w} sqlite keeps the vectors`, { mode: "vector", limit: 1 })
+          expect(vector[0]!.memory.id).toBe(stored[1])
+          expect(vector[0]!.explain.vectorDistance!).toBeLessThan(1e-3)
+          expect((yield* m.stats()).memories).toBe(2)
+        }),
+        onFile(filename)
+      )
+    }))
+
+  it.effect("another embedder: vector paths refuse with EmbeddingSpaceMismatch, the rest works; reindex (interrupted, then rerun) clears it", () =>
+    Effect.gen(function*() {
+      const filename = file("mismatch")
+      const w = token()
+      const seeded = yield* Effect.provide(
+        Effect.flatMap(MemoryBackend, (m) =>
+          m.storeMany(Array.from({ length: 100 }, (_, i) => ({ content: `${w} entry ${i} about topic ${i % 7}`, metadata: { tags: ["t"] } })))),
+        onFile(filename)
+      )
+      const reopened64 = <A, E>(body: Effect.Effect<A, E, MemoryBackend>) => Effect.provide(body, onFile(filename, hashing64))
+
+      yield* reopened64(Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        expect(yield* outcome(m.store({ content: "new" }))).toBe("EmbeddingSpaceMismatch")
+        expect(yield* outcome(m.storeMany([{ content: "new" }]))).toBe("EmbeddingSpaceMismatch")
+        expect(yield* outcome(m.storeFact({ content: "x", metadata: { subject: "s", predicate: "p" } }))).toBe("EmbeddingSpaceMismatch")
+        expect(yield* outcome(m.update(seeded[0]!, { content: "changed" }))).toBe("EmbeddingSpaceMismatch")
+        expect(yield* outcome(m.search(w, { mode: "vector" }))).toBe("EmbeddingSpaceMismatch")
+        expect(yield* outcome(m.search(w))).toBe("EmbeddingSpaceMismatch")
+        expect((yield* m.search(`${w} entry`, { mode: "text", limit: 5 })).length).toBe(5)
+        expect(Option.isSome(yield* m.get(seeded[1]!))).toBe(true)
+        expect((yield* m.update(seeded[1]!, { source: "stated" })).confidence.source).toBe("stated")
+        expect(yield* m.count()).toBe(100)
+        expect(yield* Stream.runCount(m.list({ tags: ["t"] }))).toBe(100)
+        yield* m.delete(seeded[2]!)
+        const st = yield* m.stats()
+        expect(st.stale).toBe(true)
+        expect(st.embedder.dimensions).toBe(64)
+        expect(st.memories).toBe(99)
+        // Interrupted after two batches: the old vectors stay in charge, the store stays stale.
+        const partial = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(m.reindex(), 2)))
+        expect(partial.map((p) => p.done)).toEqual([32, 64])
+        expect(yield* outcome(m.search(w, { mode: "vector" }))).toBe("EmbeddingSpaceMismatch")
+        expect((yield* m.stats()).stale).toBe(true)
+      }))
+
+      yield* reopened64(Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const progress = Chunk.toReadonlyArray(yield* Stream.runCollect(m.reindex()))
+        // The rerun resumes: rows embedded before the interruption are not done again.
+        expect(progress[0]!.done).toBeGreaterThan(64)
+        expect(progress[progress.length - 1]).toEqual({ done: 99, total: 99 })
+        const st = yield* m.stats()
+        expect(st).toMatchObject({ stale: false, memories: 99, vectors: 99 })
+        const hit = yield* m.search(`${w} entry 5 about topic 5`, { mode: "vector", limit: 1 })
+        expect(hit[0]!.memory.content).toBe(`${w} entry 5 about topic 5`)
+        expect(hit[0]!.explain.vectorDistance!).toBeLessThan(1e-3)
+        expect(yield* outcome(m.store({ content: `${w} after reindex` }))).toBe("success")
+      }))
+
+      // The store now belongs to the 64-dim space: the original embedder is the stranger.
+      yield* Effect.provide(
+        Effect.flatMap(MemoryBackend, (m) => Effect.map(outcome(m.search(w, { mode: "vector" })), (o) => expect(o).toBe("EmbeddingSpaceMismatch"))),
+        onFile(filename)
+      )
+    }), { timeout: 60_000 })
+
+  it.effect("FTS syntax in queries is searched as words, never parsed", () =>
+    Effect.provide(
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const s = uuid()
+        const w = token()
+        const [plain, ops] = yield* m.storeMany([
+          { content: `${w} plain words only`, sessionId: s },
+          { content: `${w} uses NEAR and OR and AND and NOT as words`, sessionId: s }
+        ])
+        const hostile = [
+          `"`, `'`, `""`, `*`, `(`, `)`, `^`, `:`, `-`, `+`, `%`, `_`, `\\`, `;`,
+          `NEAR`, `OR`, `AND`, `NOT`, `NEAR(${w} plain, 2)`, `${w}*`, `"${w}`, `${w}"`, `content:${w}`, `^${w}`,
+          `${w} OR`, `OR ${w}`, `(${w}`, `{content}: ${w}`, `${w}'; DROP TABLE arawn_store_memories; --`,
+          `${w} \u0001 control`
+        ]
+        for (const q of hostile) {
+          const hits = yield* m.search(q, { sessionId: s, mode: "text" })
+          if (q.includes(w)) expect(ids(hits)).toContain(plain)
+        }
+        expect(ids(yield* m.search("NEAR OR", { sessionId: s, mode: "text" }))).toEqual([ops])
+        for (const q of [`"`, `*`, `(`, `'`, `;`, `^`, "🚀"]) expect(yield* m.search(q, { sessionId: s, mode: "text" })).toEqual([])
+        expect(yield* m.count({ sessionId: s })).toBe(2)
+      }),
+      onFile(":memory:")
+    ))
+
+  it.effect("1 MB of content round-trips and is found by its words and its vector", () =>
+    Effect.provide(
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const w = token()
+        const words = Array.from({ length: 150_000 }, (_, i) => `word${i % 5000}`).join(" ")
+        const content = `${w} ${words}`.slice(0, 1_048_576)
+        const id = yield* m.store({ content })
+        expect(Option.getOrThrow(yield* m.get(id)).content).toBe(content)
+        expect(ids(yield* m.search(w, { mode: "text" }))).toEqual([id])
+        expect(ids(yield* m.search(content.slice(0, 5000), { mode: "vector", limit: 1 }))).toEqual([id])
+      }),
+      onFile(":memory:")
+    ))
+
+  it.effect("unicode content (CJK, accents, emoji) is searchable by its words", () =>
+    Effect.provide(
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const s = uuid()
+        const [tokyo, cafe, rocket] = yield* m.storeMany([
+          { content: "東京 の 天気 は 晴れ です", sessionId: s },
+          { content: "Le café de Zoë ouvre à 7h", sessionId: s },
+          { content: "deploy 🚀 succeeded 🎉 at midnight", sessionId: s }
+        ])
+        expect(ids(yield* m.search("東京", { sessionId: s, mode: "text" }))).toEqual([tokyo])
+        expect(ids(yield* m.search("晴れ", { sessionId: s, mode: "text" }))).toEqual([tokyo])
+        expect(ids(yield* m.search("café", { sessionId: s, mode: "text" }))).toEqual([cafe])
+        expect(ids(yield* m.search("zoë", { sessionId: s, mode: "text" }))).toEqual([cafe])
+        expect(ids(yield* m.search("🚀 succeeded", { sessionId: s, mode: "text" }))).toEqual([rocket])
+        expect(Option.getOrThrow(yield* m.get(rocket!)).content).toBe("deploy 🚀 succeeded 🎉 at midnight")
+        expect(ids(yield* m.search("東京 の 天気 は 晴れ です", { sessionId: s, mode: "vector", limit: 1 }))).toEqual([tokyo])
+      }),
+      onFile(":memory:")
+    ))
+
+  for (const exactScanLimit of [2048, 0]) {
+    it.effect(`a filter matching under 1% of 5,000 memories still fills the limit (exactScanLimit ${exactScanLimit})`, () =>
+      Effect.provide(
+        Effect.gen(function*() {
+          const m = yield* MemoryBackend
+          const w = token()
+          const rare = uuid()
+          const inputs: Array<NewMemory> = Array.from({ length: 5000 }, (_, i) => ({
+            content: `${w} shared topic words ${i % 50} item ${i}`,
+            ...(i % 125 === 0 ? { sessionId: rare, metadata: { tags: ["rare"] } } : {})
+          }))
+          yield* m.storeMany(inputs)
+          expect(yield* m.count({ sessionId: rare })).toBe(40)
+          for (const mode of ["vector", "hybrid", "text"] as const) {
+            const bySession = yield* m.search(`${w} shared topic words 3`, { mode, sessionId: rare, limit: 10 })
+            expect(bySession.length).toBe(10)
+            expect(bySession.every((h) => h.memory.sessionId === rare)).toBe(true)
+            const byTag = yield* m.search(`${w} shared topic words 3`, { mode, tags: ["rare"], limit: 30 })
+            expect(byTag.length).toBe(30)
+          }
+          // The index path returns the exact answer here too: the same ids as an exhaustive scan of the 40.
+          const all = yield* m.search(`${w} shared topic words 3`, { mode: "vector", sessionId: rare, limit: 40 })
+          const top = yield* m.search(`${w} shared topic words 3`, { mode: "vector", sessionId: rare, limit: 10 })
+          expect(ids(top)).toEqual(ids(all).slice(0, 10))
+        }),
+        onFile(":memory:", hashing384, { exactScanLimit })
+      ), { timeout: 60_000 })
+  }
+
+  it("never leaves an orphan: rows, vectors, codes and text entries always agree, and deleted memories never come back", async () => {
+    const runtime = ManagedRuntime.make(
+      SqliteMemory.layer().pipe(Layer.provide(hashing384), Layer.provideMerge(SqliteClient.layer({ filename: ":memory:" })))
+    )
+    const Count = Schema.Array(Schema.Struct({ n: Schema.Number }))
+    const Meta = Schema.Array(Schema.Struct({ value: Schema.String }))
+    const counts = Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const n = (q: string) => Effect.map(Effect.flatMap(sql.unsafe(q), Schema.decodeUnknown(Count)), (r) => r[0]!.n)
+      const value = (yield* Effect.flatMap(
+        sql.unsafe("SELECT value FROM arawn_store_memory_meta WHERE key = 'space.generation'"),
+        Schema.decodeUnknown(Meta)
+      ))[0]!.value
+      return {
+        rows: yield* n("SELECT count(*) AS n FROM arawn_store_memories"),
+        vectors: yield* n(`SELECT count(*) AS n FROM arawn_store_memory_vectors_${value}`),
+        codes: yield* n(`SELECT count(*) AS n FROM arawn_store_memory_codes_${value}`),
+        text: yield* n("SELECT count(*) AS n FROM arawn_store_memory_fts"),
+        tags: yield* n("SELECT count(*) AS n FROM arawn_store_memory_tags"),
+        orphanTags: yield* n("SELECT count(*) AS n FROM arawn_store_memory_tags t WHERE NOT EXISTS (SELECT 1 FROM arawn_store_memories m WHERE m.pk = t.memory_pk)"),
+        orphanVectors: yield* n(`SELECT count(*) AS n FROM arawn_store_memory_vectors_${value} v WHERE NOT EXISTS (SELECT 1 FROM arawn_store_memories m WHERE m.pk = v.pk)`)
+      }
+    })
+    const word = fc.constantFrom("alpha", "beta", "gamma", "delta")
+    const content = fc.oneof(
+      { weight: 5, arbitrary: fc.array(word, { minLength: 1, maxLength: 4 }).map((ws) => ws.join(" ")) },
+      { weight: 1, arbitrary: fc.constantFrom("", "  ", "bad\u0000") }
+    )
+    const tags = fc.array(fc.constantFrom("x", "y", "z"), { maxLength: 2 })
+    const command = fc.oneof(
+      fc.record({ op: fc.constant("store" as const), content, tags, reuse: fc.option(fc.nat(), { nil: undefined }) }),
+      fc.record({ op: fc.constant("storeMany" as const), items: fc.array(fc.record({ content, tags }), { maxLength: 4 }), dup: fc.boolean() }),
+      fc.record({ op: fc.constant("update" as const), target: fc.nat(), content: fc.option(content, { nil: undefined }), tags: fc.option(tags, { nil: undefined }) }),
+      fc.record({ op: fc.constant("delete" as const), target: fc.nat() }),
+      fc.record({ op: fc.constant("storeFact" as const), content, subject: fc.constantFrom("s1", "s2"), predicate: fc.constantFrom("is", "has") })
+    )
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(command, { maxLength: 25 }), async (commands) => {
+          const session = uuid()
+          const live: Array<MemoryId> = []
+          const deleted: Array<MemoryId> = []
+          const pick = (n: number) => (live.length === 0 ? (uuid() as MemoryId) : live[n % live.length]!)
+          await runtime.runPromise(Effect.gen(function*() {
+            const m = yield* MemoryBackend
+            for (const c of commands) {
+              const attempt = <A, E>(e: Effect.Effect<A, E>) => Effect.option(e)
+              switch (c.op) {
+                case "store": {
+                  const id = c.reuse !== undefined && live.length > 0 ? pick(c.reuse) : undefined
+                  const r = yield* attempt(m.store({ content: c.content, sessionId: session, metadata: { tags: c.tags }, ...(id ? { id } : {}) }))
+                  if (Option.isSome(r)) live.push(r.value)
+                  break
+                }
+                case "storeMany": {
+                  const items = c.items.map((i) => ({ content: i.content, sessionId: session, metadata: { tags: i.tags } }))
+                  const dupId = uuid() as MemoryId
+                  const batch = c.dup && items.length >= 2 ? items.map((i, k) => (k < 2 ? { ...i, id: dupId } : i)) : items
+                  const r = yield* attempt(m.storeMany(batch))
+                  if (Option.isSome(r)) live.push(...r.value)
+                  break
+                }
+                case "update": {
+                  yield* attempt(m.update(pick(c.target), {
+                    ...(c.content !== undefined ? { content: c.content } : {}),
+                    ...(c.tags !== undefined ? { metadata: { tags: c.tags } } : {})
+                  }))
+                  break
+                }
+                case "delete": {
+                  const id = pick(c.target)
+                  yield* m.delete(id)
+                  const at = live.indexOf(id)
+                  if (at >= 0) live.splice(at, 1)
+                  deleted.push(id)
+                  break
+                }
+                case "storeFact": {
+                  const r = yield* attempt(m.storeFact({ content: c.content, sessionId: session, metadata: { subject: `${c.subject}-${session}`, predicate: c.predicate } }))
+                  if (Option.isSome(r) && !live.includes(r.value.id)) live.push(r.value.id)
+                  break
+                }
+              }
+            }
+            const n = yield* counts
+            expect(n.vectors).toBe(n.rows)
+            expect(n.codes).toBe(n.rows)
+            expect(n.text).toBe(n.rows)
+            expect(n.orphanTags).toBe(0)
+            expect(n.orphanVectors).toBe(0)
+            expect(yield* m.count({ sessionId: session, includeSuperseded: true })).toBe(live.length)
+            for (const mode of ["text", "vector", "hybrid"] as const) {
+              const hits = ids(yield* m.search("alpha beta gamma delta", { sessionId: session, mode, limit: 100, includeSuperseded: true }))
+              for (const id of deleted) expect(hits).not.toContain(id)
+            }
+            for (const id of deleted) expect(Option.isNone(yield* m.get(id))).toBe(true)
+          }))
+        }),
+        { numRuns: 40 }
+      )
+    } finally {
+      await runtime.dispose()
+    }
+  }, 120_000)
+
+  it("two processes writing one file at once both finish, every write present, no SQLITE_BUSY", async () => {
+    const filename = file("two-writers")
+    // Create the file first so both children race on writes, not only on the first migration.
+    await Effect.runPromise(Effect.provide(Effect.flatMap(MemoryBackend, (m) => m.count()), onFile(filename)))
+    const run = promisify(execFile)
+    const script = fileURLToPath(new URL("./support/memory-writer.ts", import.meta.url))
+    const child = (tag: string) => run(process.execPath, ["--import", "tsx", script, filename, tag, "120"], { timeout: 90_000 })
+    const [a, b] = await Promise.all([child("writer-a"), child("writer-b")])
+    const written = [...JSON.parse(a.stdout), ...JSON.parse(b.stdout)] as Array<MemoryId>
+    expect(written.length).toBe(240)
+    expect(a.stderr + b.stderr).not.toContain("SQLITE_BUSY")
+    await Effect.runPromise(Effect.provide(
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        expect(yield* m.count({ tags: ["writer-a"] })).toBe(120)
+        expect(yield* m.count({ tags: ["writer-b"] })).toBe(120)
+        for (const id of written) expect(Option.isSome(yield* m.get(id))).toBe(true)
+        const st = yield* m.stats()
+        expect(st.vectors).toBe(st.memories)
+      }),
+      onFile(filename)
+    ))
+  }, 120_000)
+})
