@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -7,11 +7,29 @@ import * as Embedder from "../src/Embedder.js"
 import { MemoryId, SCRATCH_ID, WorkstreamId } from "../src/Ids.js"
 import * as Import from "../src/Import.js"
 import * as MemoryBackend from "../src/MemoryBackend.js"
+import * as SqliteMemoryBackend from "../src/MemoryBackend/Sqlite.js"
 import * as WorkstreamStore from "../src/WorkstreamStore.js"
+import * as LocalWorkstreamStore from "../src/WorkstreamStore/Local.js"
 import * as Fixture from "./support/arawnDataDir.js"
 
-const freshStore = () =>
+const inMemory = () =>
   Layer.merge(MemoryBackend.layerMemory, WorkstreamStore.layerMemory).pipe(Layer.provide(Embedder.layerHashing))
+
+const targets: Array<string> = []
+afterAll(() => {
+  for (const dir of targets) rmSync(dir, { recursive: true, force: true })
+})
+
+/** The on-disk backends the command line uses, in a new directory. */
+const onDisk = () => {
+  const dir = mkdtempSync(join(tmpdir(), "arawn-import-target-"))
+  targets.push(dir)
+  return Layer.merge(SqliteMemoryBackend.layer({ filename: join(dir, "memory.db") }), LocalWorkstreamStore.layer({ dir })).pipe(
+    Layer.provide(Embedder.layerHashing)
+  )
+}
+
+const backends = [["in-memory", inMemory], ["SQLite + local JSONL", onDisk]] as const
 
 const withDataDir = <A, E, R>(f: (dir: string) => Effect.Effect<A, E, R>) =>
   Effect.acquireUseRelease(
@@ -23,7 +41,7 @@ const withDataDir = <A, E, R>(f: (dir: string) => Effect.Effect<A, E, R>) =>
 const memoryOf = (id: string) =>
   Effect.flatMap(MemoryBackend.MemoryBackend, (m) => Effect.map(m.get(MemoryId.make(id)), Option.getOrThrow))
 
-describe("Import", () => {
+describe.each(backends)("Import into %s", (_name, freshStore) => {
   it.effect("imports memories, workstreams and logs of the original runtime, keeping ids, ages and history", () =>
     withDataDir((dir) =>
       Effect.gen(function*() {
@@ -122,6 +140,11 @@ describe("Import", () => {
           .toBe(Fixture.importableMemories)
       }).pipe(Effect.provide(freshStore()))
     ))
+
+})
+
+describe("Import", () => {
+  const freshStore = inMemory
 
   it.effect("streams progress per phase and reports a torn log line as a failure, not a crash", () =>
     withDataDir((dir) =>

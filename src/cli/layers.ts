@@ -5,10 +5,11 @@
  * @since 0.1.0
  */
 import { mkdirSync } from "node:fs"
+import { join } from "node:path"
 import { Effect, Layer } from "effect"
 import * as Embedder from "../Embedder.js"
 import { StorageError } from "../Errors.js"
-import * as MemoryBackend from "../MemoryBackend.js"
+import * as SqliteMemoryBackend from "../MemoryBackend/Sqlite.js"
 import * as LruSessionStore from "../SessionStore/Lru.js"
 import * as LocalWorkstreamStore from "../WorkstreamStore/Local.js"
 
@@ -22,17 +23,15 @@ const ensureDir = (dir: string) =>
   )
 
 /**
- * The embedded store rooted at `dir`: MemoryBackend (with the offline hashing Embedder), WorkstreamStore
- * (`<dir>/workstreams.db` + `<dir>/workstreams/<id>/messages.jsonl`) and an in-process LRU SessionStore.
- *
- * IN-MEMORY STAND-IN: until the SQLite memory backend is available, memories use the in-process test double, so
- * they do not survive the process. Its persistent wiring is `<dir>/memory.db`.
+ * The embedded store rooted at `dir`: memories in `<dir>/memory.db` (SQLite, embedded with the offline hashing
+ * Embedder), workstreams in `<dir>/workstreams.db` + `<dir>/workstreams/<id>/messages.jsonl`, and an in-process LRU
+ * SessionStore (sessions live as long as the process).
  *
  * @category layers
  */
 export const embedded = (dir: string) =>
   Layer.mergeAll(
-    MemoryBackend.layerMemory,
+    SqliteMemoryBackend.layer({ filename: join(dir, "memory.db") }),
     LocalWorkstreamStore.layer({ dir }),
     LruSessionStore.layer({ capacity: 10_000 })
   ).pipe(
@@ -40,8 +39,8 @@ export const embedded = (dir: string) =>
     Layer.provideMerge(ensureDir(dir))
   )
 
-/** Whether `embedded` keeps memories on disk between runs (false while the in-memory stand-in is wired). @category layers */
-export const persistent = false
+/** Whether `embedded` keeps memories and workstreams on disk between runs. @category layers */
+export const persistent = true
 
 /** The services every command may use. @category models */
 export type Services = Layer.Layer.Success<ReturnType<typeof embedded>>
