@@ -156,7 +156,7 @@ const run = (dir: string) =>
       }; ${session.cached} session cached`
     )
     if (persistent) {
-      yield* say(`\nExplore it:\n  arawn-store --dir ${dir} memory search "deploy migration" --explain\n` +
+      yield* say(`\nExplore it (from a checkout, 'npm run cli -- ' instead of 'arawn-store '):\n  arawn-store --dir ${dir} memory search "deploy migration" --explain\n` +
         `  arawn-store --dir ${dir} workstream list`)
     }
     if (json) {
