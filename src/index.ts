@@ -6,6 +6,7 @@
 export * as Embedder from "./Embedder.js"
 export * as Errors from "./Errors.js"
 export * as Ids from "./Ids.js"
+export * as Import from "./Import.js"
 export * as Memory from "./Memory.js"
 export * as MemoryBackend from "./MemoryBackend.js"
 export * as Session from "./Session.js"

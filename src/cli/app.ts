@@ -1,0 +1,91 @@
+/**
+ * The `arawn-store` command line: the command tree, and how its failures reach the person running it (one line on
+ * stderr and a non-zero exit code; a stack trace only for a bug).
+ *
+ * @since 0.1.0
+ */
+import { Command, ValidationError } from "@effect/cli"
+import type { CliApp } from "@effect/cli"
+import { ConfigError, Console, Effect } from "effect"
+import type { EmbeddingError, EmbeddingSpaceMismatch, InvalidInput, NotFound, StorageError } from "../Errors.js"
+import { demo } from "./demo.js"
+import { importCommand } from "./import.js"
+import { memory } from "./memory.js"
+import { root } from "./root.js"
+import { workstream } from "./workstream.js"
+
+/** The version the command line reports. @category constants */
+export const VERSION = "0.1.0"
+
+/** The full command tree. @category commands */
+export const command = root.pipe(
+  Command.withDescription(
+    "Long-term memory, workstream logs and a live-session cache for an agent runtime, in one local directory"
+  ),
+  Command.withSubcommands([memory, workstream, importCommand, demo])
+)
+
+const cli = Command.run(command, { name: "arawn-store", version: VERSION })
+
+/** A failure the command reports itself, with the exit code to end with (it has already printed its line). */
+export class Reported {
+  readonly _tag = "Reported"
+  constructor(readonly exitCode: number) {}
+}
+
+type KnownError = InvalidInput | NotFound | StorageError | EmbeddingError | EmbeddingSpaceMismatch
+
+const HINTS: Record<string, string> = {
+  memory: "list memories with 'arawn-store memory list'",
+  workstream: "list workstreams with 'arawn-store workstream list'"
+}
+
+/** The one line a person sees for a typed failure: what was wrong and what to do. @category errors */
+export const errorLine = (e: KnownError): string => {
+  switch (e._tag) {
+    case "InvalidInput":
+      return e.message
+    case "NotFound":
+      return `${e.entity} ${e.id} does not exist${HINTS[e.entity] !== undefined ? `; ${HINTS[e.entity]}` : ""}`
+    case "StorageError":
+      return `${e.message} (check the store directory: --dir or ARAWN_STORE_DIR)`
+    case "EmbeddingError":
+    case "EmbeddingSpaceMismatch":
+      return e.message
+  }
+}
+
+const ANSI = /\u001b\[[0-9;]*m/g
+
+/** @effect/cli prints its own parse errors as help documents: keep them to one line with a pointer to --help. */
+const oneLineErrors = Effect.map(Effect.console, (base): Console.Console => ({
+  ...base,
+  error: (...args: ReadonlyArray<unknown>) => {
+    const text = args.map(String).join(" ").replace(ANSI, "").split(/\n+/).map((l) => l.trim()).filter((l) => l !== "")
+      .join("; ")
+    return base.error(`arawn-store: ${text} (run with --help for usage)`)
+  }
+}))
+
+const failWith = (line: string, exitCode = 1) =>
+  Effect.zipRight(Console.error(`arawn-store: ${line}`), Effect.fail(new Reported(exitCode)))
+
+/**
+ * Runs the command line on `argv` (`process.argv` shape: runtime, script, then arguments). Every expected failure
+ * is printed as one line on stderr and ends as `Reported` with an exit code; only defects (bugs) remain.
+ *
+ * @category run
+ */
+export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, Reported, CliApp.CliApp.Environment> =>
+  Effect.flatMap(oneLineErrors, (console) => Effect.withConsole(cli(argv), console)).pipe(
+    Effect.catchIf(ValidationError.isValidationError, () => Effect.fail(new Reported(2))),
+    Effect.catchTags({
+      InvalidInput: (e) => failWith(errorLine(e), 2),
+      NotFound: (e) => failWith(errorLine(e)),
+      StorageError: (e) => failWith(errorLine(e)),
+      EmbeddingError: (e) => failWith(errorLine(e)),
+      EmbeddingSpaceMismatch: (e) => failWith(errorLine(e)),
+      ImportIncomplete: (e) => failWith(e.message)
+    }),
+    Effect.catchIf(ConfigError.isConfigError, (e) => failWith(`configuration: ${String(e)}`, 2))
+  )

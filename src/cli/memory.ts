@@ -1,0 +1,219 @@
+/**
+ * `arawn-store memory ...`: store, search, read and maintain long-term memories.
+ *
+ * @since 0.1.0
+ */
+import { Args, Command, Options } from "@effect/cli"
+import { Chunk, Console, DateTime, Effect, Option, Stream } from "effect"
+import { InvalidInput, NotFound } from "../Errors.js"
+import { MemoryId, SessionId, WorkstreamId } from "../Ids.js"
+import { decodeInput } from "../internal/decode.js"
+import type { MemoryMatch, NewMemory } from "../Memory.js"
+import { confidenceScore, ConfidenceSource, ContentType, Memory } from "../Memory.js"
+import { MemoryBackend } from "../MemoryBackend.js"
+import { clip, encode, fields, formatTime, makeProgress, printJson, table } from "./output.js"
+import { jsonOutput, limitOption, withStore } from "./root.js"
+
+const memoryIdArg = Args.text({ name: "id" }).pipe(Args.withDescription("Memory id (a UUID)"))
+
+/** `{ key: value }` when the option is present, `{}` otherwise (for exact optional properties). */
+const present = <K extends string, V>(key: K, value: Option.Option<V>): { [P in K]?: V } =>
+  Option.match(value, { onNone: () => ({}), onSome: (v) => ({ [key]: v } as { [P in K]?: V }) })
+
+const requireMemory = (method: string, raw: string) =>
+  Effect.gen(function*() {
+    const id = yield* decodeInput(MemoryId, method)(raw)
+    const found = yield* (yield* MemoryBackend).get(id)
+    return yield* Option.match(found, {
+      onNone: () => Effect.fail(new NotFound({ entity: "memory", id })),
+      onSome: Effect.succeed
+    })
+  })
+
+const showMemory = (m: Memory) =>
+  Effect.gen(function*() {
+    const now = yield* DateTime.now
+    const c = m.confidence
+    const extra = Object.keys(m.metadata.extra).length > 0 ? JSON.stringify(m.metadata.extra) : undefined
+    yield* Console.log(fields([
+      ["id", m.id],
+      ["type", m.contentType],
+      ["source", c.source],
+      ["confidence", confidenceScore(c, now)],
+      ["reinforced", c.reinforcementCount],
+      ["superseded", c.superseded ? `yes${c.supersededBy !== undefined ? ` (by ${c.supersededBy})` : ""}` : undefined],
+      ["tags", m.metadata.tags.length > 0 ? m.metadata.tags.join(", ") : undefined],
+      ["subject", m.metadata.subject],
+      ["predicate", m.metadata.predicate],
+      ["session", m.sessionId],
+      ["workstream", m.workstreamId],
+      ["source path", m.metadata.sourcePath],
+      ["source url", m.metadata.sourceUrl],
+      ["citation", m.citation !== undefined ? m.citation._tag : undefined],
+      ["extra", extra],
+      ["created", formatTime(m.createdAt)],
+      ["updated", formatTime(m.updatedAt)],
+      ["content", m.content]
+    ]))
+  })
+
+const memoryRows = (ms: ReadonlyArray<Memory>) =>
+  table(
+    ["id", "created", "type", "source", "content"],
+    ms.map((m) => [m.id, formatTime(m.createdAt), m.contentType, m.confidence.source, clip(m.content, 60)])
+  )
+
+/** The search results table; with `explain`, the signals behind each score. @category formatting */
+export const matchTable = (matches: ReadonlyArray<MemoryMatch>, explain: boolean, ids = true): string => {
+  const dash = (n: number | undefined, f: (x: number) => string = String) => (n === undefined ? "-" : f(n))
+  const base = ["#", "score", "type", "source", "content"]
+  const why = ["relevance", "confidence", "vec#", "vec dist", "text#"]
+  return table(
+    [...base, ...(explain ? why : []), ...(ids ? ["id"] : [])],
+    matches.map((m, i) => {
+      const e = m.explain
+      const row = [String(i + 1), m.score.toFixed(3), m.memory.contentType, m.memory.confidence.source,
+        clip(m.memory.content, explain && ids ? 48 : 64)]
+      const signals = [e.relevance.toFixed(3), e.confidence.toFixed(3), dash(e.vectorRank),
+        dash(e.vectorDistance, (d) => d.toFixed(3)), dash(e.textRank)]
+      return [...row, ...(explain ? signals : []), ...(ids ? [m.memory.id] : [])]
+    })
+  )
+}
+
+/** Plain JSON for a search hit. @category json */
+export const matchJson = (m: MemoryMatch) =>
+  Effect.map(encode(Memory, m.memory), (memory) => ({ score: m.score, explain: m.explain, memory }))
+
+const add = Command.make("add", {
+  content: Args.text({ name: "content" }).pipe(Args.withDescription("What to remember")),
+  type: Options.choice("type", ContentType.literals).pipe(
+    Options.withDescription("Content type"),
+    Options.withDefault("note" as const)
+  ),
+  tags: Options.text("tag").pipe(Options.withDescription("A tag (repeatable)"), Options.repeated),
+  subject: Options.text("subject").pipe(
+    Options.withDescription("Fact subject, e.g. user.preferred_model (with --predicate: dedup and supersede)"),
+    Options.optional
+  ),
+  predicate: Options.text("predicate").pipe(Options.withDescription("Fact predicate, e.g. is"), Options.optional),
+  session: Options.text("session").pipe(Options.withDescription("Session id (a UUID)"), Options.optional),
+  workstream: Options.text("workstream").pipe(Options.withDescription("Workstream id"), Options.optional),
+  source: Options.choice("source", ConfidenceSource.literals).pipe(
+    Options.withDescription("Where the claim came from; sets its base confidence"),
+    Options.withDefault("stated" as const)
+  )
+}, (o) =>
+  withStore(Effect.gen(function*() {
+    const method = "memory add"
+    if (Option.isSome(o.subject) !== Option.isSome(o.predicate)) {
+      return yield* new InvalidInput({ method, message: "--subject and --predicate go together: give both or neither" })
+    }
+    const sessionId = yield* Effect.transposeOption(Option.map(o.session, decodeInput(SessionId, method)))
+    const workstreamId = yield* Effect.transposeOption(Option.map(o.workstream, decodeInput(WorkstreamId, method)))
+    const input: NewMemory = {
+      content: o.content,
+      contentType: o.type,
+      source: o.source,
+      metadata: { tags: o.tags, ...present("subject", o.subject), ...present("predicate", o.predicate) },
+      ...present("sessionId", sessionId),
+      ...present("workstreamId", workstreamId)
+    }
+    const memories = yield* MemoryBackend
+    const json = yield* jsonOutput
+    if (Option.isSome(o.subject)) {
+      const r = yield* memories.storeFact(input)
+      if (json) return yield* printJson(r)
+      yield* Console.log(`${r.outcome} ${r.id}`)
+      for (const old of r.supersededIds) yield* Console.log(`superseded ${old}`)
+      return
+    }
+    const id = yield* memories.store(input)
+    yield* json ? printJson({ id }) : Console.log(`stored ${id}`)
+  }))).pipe(Command.withDescription("Store a memory (a fact when --subject and --predicate are given)"))
+
+const search = Command.make("search", {
+  query: Args.text({ name: "query" }).pipe(Args.withDescription("What to look for, in plain words")),
+  limit: limitOption("Most results").pipe(Options.withDefault(10)),
+  mode: Options.choice("mode", ["hybrid", "vector", "text"] as const).pipe(
+    Options.withDefault("hybrid" as const),
+    Options.withDescription("hybrid fuses vector and word rankings; vector or text uses one")
+  ),
+  types: Options.choice("type", ContentType.literals).pipe(
+    Options.withDescription("Only this content type (repeatable)"),
+    Options.repeated
+  ),
+  tags: Options.text("tag").pipe(Options.withDescription("Only memories with this tag (repeatable, all-of)"), Options.repeated),
+  superseded: Options.boolean("include-superseded").pipe(Options.withDescription("Include superseded facts")),
+  explain: Options.boolean("explain").pipe(Options.withDescription("Show why each result ranked where it did"))
+}, (o) =>
+  withStore(Effect.gen(function*() {
+    const matches = yield* (yield* MemoryBackend).search(o.query, {
+      limit: o.limit,
+      mode: o.mode,
+      includeSuperseded: o.superseded,
+      ...(o.types.length > 0 ? { contentTypes: o.types } : {}),
+      ...(o.tags.length > 0 ? { tags: o.tags } : {})
+    })
+    if (yield* jsonOutput) return yield* printJson(yield* Effect.forEach(matches, matchJson))
+    yield* Console.log(matches.length === 0 ? "no memories match" : matchTable(matches, o.explain))
+  }))).pipe(Command.withDescription("Search memories by meaning and by words"))
+
+const get = Command.make("get", { id: memoryIdArg }, (o) =>
+  withStore(Effect.gen(function*() {
+    const m = yield* requireMemory("memory get", o.id)
+    yield* (yield* jsonOutput) ? Effect.flatMap(encode(Memory, m), printJson) : showMemory(m)
+  }))).pipe(Command.withDescription("Show one memory"))
+
+const delete_ = Command.make("delete", { id: memoryIdArg }, (o) =>
+  withStore(Effect.gen(function*() {
+    const m = yield* requireMemory("memory delete", o.id)
+    yield* (yield* MemoryBackend).delete(m.id)
+    yield* (yield* jsonOutput) ? printJson({ deleted: m.id }) : Console.log(`deleted ${m.id}`)
+  }))).pipe(Command.withDescription("Delete a memory with its vector and text entry"))
+
+const list = Command.make("list", {
+  limit: limitOption("Most memories").pipe(Options.withDefault(20)),
+  types: Options.choice("type", ContentType.literals).pipe(Options.withDescription("Only this content type (repeatable)"), Options.repeated),
+  superseded: Options.boolean("include-superseded").pipe(Options.withDescription("Include superseded facts"))
+}, (o) =>
+  withStore(Effect.gen(function*() {
+    const ms = Chunk.toReadonlyArray(
+      yield* (yield* MemoryBackend).list({
+        includeSuperseded: o.superseded,
+        ...(o.types.length > 0 ? { contentTypes: o.types } : {})
+      }).pipe(Stream.take(o.limit), Stream.runCollect)
+    )
+    if (yield* jsonOutput) return yield* printJson(yield* Effect.forEach(ms, (m) => encode(Memory, m)))
+    yield* Console.log(ms.length === 0 ? "no memories" : memoryRows(ms))
+  }))).pipe(Command.withDescription("List memories, newest first"))
+
+const stats = Command.make("stats", {}, () =>
+  withStore(Effect.gen(function*() {
+    const s = yield* (yield* MemoryBackend).stats()
+    if (yield* jsonOutput) return yield* printJson(s)
+    yield* Console.log(fields([
+      ["memories", s.memories],
+      ["vectors", s.vectors],
+      ["embedder", `${s.embedder.model} (${s.embedder.dimensions} dims)`],
+      ["stale", s.stale ? "yes: run 'arawn-store memory reindex'" : "no"]
+    ]))
+  }))).pipe(Command.withDescription("Counts, embedder and vector freshness"))
+
+const reindex = Command.make("reindex", {}, () =>
+  withStore(Effect.gen(function*() {
+    const progress = makeProgress("re-embedding")
+    const last = yield* (yield* MemoryBackend).reindex().pipe(
+      Stream.tap((p) => progress.update(p.done, p.total)),
+      Stream.runLast,
+      Effect.ensuring(progress.finish)
+    )
+    const done = Option.match(last, { onNone: () => 0, onSome: (p) => p.done })
+    yield* (yield* jsonOutput) ? printJson({ reindexed: done }) : Console.log(`re-embedded ${done} memories`)
+  }))).pipe(Command.withDescription("Re-embed every memory with the current embedder (clears a stale store)"))
+
+/** `arawn-store memory`. @category commands */
+export const memory = Command.make("memory").pipe(
+  Command.withDescription("Long-term memories: add, search, get, delete, list, stats, reindex"),
+  Command.withSubcommands([add, search, get, delete_, list, stats, reindex])
+)

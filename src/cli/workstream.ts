@@ -1,0 +1,179 @@
+/**
+ * `arawn-store workstream ...`: conversation threads and their message logs.
+ *
+ * @since 0.1.0
+ */
+import { Args, Command, Options } from "@effect/cli"
+import { Console, Effect, Option } from "effect"
+import { InvalidInput, NotFound } from "../Errors.js"
+import { SCRATCH_ID, SessionId, WorkstreamId } from "../Ids.js"
+import { decodeInput } from "../internal/decode.js"
+import type { NewWorkstream, WorkstreamUpdate } from "../Workstream.js"
+import { Message, MessageRole, Workstream, WorkstreamState } from "../Workstream.js"
+import { WorkstreamStore } from "../WorkstreamStore.js"
+import { clip, encode, fields, formatTime, printJson, table } from "./output.js"
+import { jsonOutput, limitOption, withStore } from "./root.js"
+
+const idArg = Args.text({ name: "id" }).pipe(Args.withDescription("Workstream id (or scratch)"))
+
+const present = <K extends string, V>(key: K, value: Option.Option<V>): { [P in K]?: V } =>
+  Option.match(value, { onNone: () => ({}), onSome: (v) => ({ [key]: v } as { [P in K]?: V }) })
+
+const decodeId = (method: string, raw: string) => decodeInput(WorkstreamId, method)(raw)
+
+const requireWorkstream = (method: string, raw: string) =>
+  Effect.gen(function*() {
+    const id = yield* decodeId(method, raw)
+    const found = yield* (yield* WorkstreamStore).get(id)
+    return yield* Option.match(found, {
+      onNone: () => Effect.fail(new NotFound({ entity: "workstream", id })),
+      onSome: Effect.succeed
+    })
+  })
+
+const showWorkstream = (w: Workstream) =>
+  Console.log(fields([
+    ["id", w.id],
+    ["title", w.title],
+    ["state", w.state],
+    ["scratch", w.isScratch ? "yes" : undefined],
+    ["summary", w.summary],
+    ["model", w.defaultModel],
+    ["tags", w.tags.length > 0 ? w.tags.join(", ") : undefined],
+    ["messages", w.messageCount],
+    ["last message", w.lastMessageAt !== undefined ? formatTime(w.lastMessageAt) : undefined],
+    ["created", formatTime(w.createdAt)],
+    ["updated", formatTime(w.updatedAt)]
+  ]))
+
+const printWorkstream = (w: Workstream) =>
+  Effect.gen(function*() {
+    yield* (yield* jsonOutput) ? Effect.flatMap(encode(Workstream, w), printJson) : showWorkstream(w)
+  })
+
+/** The messages table: seq, time, role, content. @category formatting */
+export const messageTable = (ms: ReadonlyArray<Message>, width = 72): string =>
+  table(["seq", "time", "role", "content"], ms.map((m) => [m.seq, formatTime(m.timestamp), m.role, clip(m.content, width)]))
+
+const tagsOption = Options.text("tag").pipe(Options.withDescription("A tag (repeatable)"), Options.repeated)
+const modelOption = Options.text("model").pipe(Options.withDescription("Default model profile"), Options.optional)
+
+const create = Command.make("create", {
+  title: Args.text({ name: "title" }).pipe(Args.withDescription("Title")),
+  id: Options.text("id").pipe(Options.withDescription("Id to use (default: a new UUID)"), Options.optional),
+  summary: Options.text("summary").pipe(Options.withDescription("Summary"), Options.optional),
+  model: modelOption,
+  tags: tagsOption
+}, (o) =>
+  withStore(Effect.gen(function*() {
+    const id = yield* Effect.transposeOption(Option.map(o.id, (raw) => decodeId("workstream create", raw)))
+    const input: NewWorkstream = {
+      title: o.title,
+      tags: o.tags,
+      ...present("id", id),
+      ...present("summary", o.summary),
+      ...present("defaultModel", o.model)
+    }
+    yield* printWorkstream(yield* (yield* WorkstreamStore).create(input))
+  }))).pipe(Command.withDescription("Create a workstream"))
+
+const list = Command.make("list", {
+  state: Options.choice("state", WorkstreamState.literals).pipe(Options.withDescription("Only this state"), Options.optional),
+  tag: Options.text("tag").pipe(Options.withDescription("Only workstreams with this tag"), Options.optional),
+  limit: limitOption("Most workstreams").pipe(Options.withDefault(50))
+}, (o) =>
+  withStore(Effect.gen(function*() {
+    const page = yield* (yield* WorkstreamStore).list({ limit: o.limit, ...present("state", o.state), ...present("tag", o.tag) })
+    if (yield* jsonOutput) return yield* printJson(yield* Effect.forEach(page.items, (w) => encode(Workstream, w)))
+    yield* Console.log(
+      page.items.length === 0 ? "no workstreams" : table(
+        ["id", "title", "state", "messages", "updated", "tags"],
+        page.items.map((w) => [w.id, clip(w.title, 40), w.state, w.messageCount, formatTime(w.updatedAt), w.tags.join(",")])
+      )
+    )
+  }))).pipe(Command.withDescription("List workstreams, most recently updated first"))
+
+const show = Command.make("show", { id: idArg }, (o) =>
+  withStore(Effect.flatMap(requireWorkstream("workstream show", o.id), printWorkstream))).pipe(
+    Command.withDescription("Show one workstream")
+  )
+
+const update = Command.make("update", {
+  id: idArg,
+  title: Options.text("title").pipe(Options.withDescription("New title"), Options.optional),
+  summary: Options.text("summary").pipe(Options.withDescription("New summary"), Options.optional),
+  clearSummary: Options.boolean("clear-summary").pipe(Options.withDescription("Remove the summary")),
+  state: Options.choice("state", WorkstreamState.literals).pipe(Options.withDescription("New state"), Options.optional),
+  model: modelOption,
+  tags: Options.text("tag").pipe(Options.withDescription("Replace the tags with these (repeatable)"), Options.repeated)
+}, (o) =>
+  withStore(Effect.gen(function*() {
+    const method = "workstream update"
+    const id = yield* decodeId(method, o.id)
+    const patch: WorkstreamUpdate = {
+      ...present("title", o.title),
+      ...(o.clearSummary ? { summary: null } : present("summary", o.summary)),
+      ...present("state", o.state),
+      ...present("defaultModel", o.model),
+      ...(o.tags.length > 0 ? { tags: o.tags } : {})
+    }
+    if (Object.keys(patch).length === 0) {
+      return yield* new InvalidInput({
+        method,
+        message: "nothing to update: give --title, --summary, --clear-summary, --state, --model or --tag"
+      })
+    }
+    yield* printWorkstream(yield* (yield* WorkstreamStore).update(id, patch))
+  }))).pipe(Command.withDescription("Change a workstream's title, summary, state, model or tags"))
+
+const delete_ = Command.make("delete", { id: idArg }, (o) =>
+  withStore(Effect.gen(function*() {
+    const w = yield* requireWorkstream("workstream delete", o.id)
+    yield* (yield* WorkstreamStore).delete(w.id)
+    yield* (yield* jsonOutput) ? printJson({ deleted: w.id }) : Console.log(`deleted ${w.id}`)
+  }))).pipe(Command.withDescription("Delete a workstream with its tags and message log"))
+
+const promote = Command.make("promote-scratch", {
+  title: Options.text("title").pipe(Options.withDescription("Title of the new workstream")),
+  model: modelOption,
+  tags: tagsOption
+}, (o) =>
+  withStore(Effect.gen(function*() {
+    const w = yield* (yield* WorkstreamStore).promoteScratch({ title: o.title, tags: o.tags, ...present("defaultModel", o.model) })
+    yield* printWorkstream(w)
+  }))).pipe(Command.withDescription("Move the scratch workstream's messages into a new workstream"))
+
+const append = Command.make("append", {
+  id: idArg,
+  content: Args.text({ name: "content" }).pipe(Args.withDescription("Message text")),
+  role: Options.choice("role", MessageRole.literals).pipe(Options.withDescription("Who said it")),
+  session: Options.text("session").pipe(Options.withDescription("Session id (a UUID)"), Options.optional)
+}, (o) =>
+  withStore(Effect.gen(function*() {
+    const method = "workstream append"
+    const id = yield* decodeId(method, o.id)
+    const sessionId = yield* Effect.transposeOption(Option.map(o.session, decodeInput(SessionId, method)))
+    const store = yield* WorkstreamStore
+    // Scratch is the default thread: the first message to it creates it.
+    if (id === SCRATCH_ID) yield* store.ensureScratch()
+    const m = yield* store.storeMessage(id, { role: o.role, content: o.content, ...present("sessionId", sessionId) })
+    yield* (yield* jsonOutput) ? Effect.flatMap(encode(Message, m), printJson) : Console.log(`appended #${m.seq} ${m.id}`)
+  }))).pipe(Command.withDescription("Append a message to a workstream's log"))
+
+const messages = Command.make("messages", {
+  id: idArg,
+  limit: limitOption("Only the last N").pipe(Options.optional),
+  before: Options.integer("before").pipe(Options.withDescription("Only messages before this seq"), Options.optional)
+}, (o) =>
+  withStore(Effect.gen(function*() {
+    const id = yield* decodeId("workstream messages", o.id)
+    const ms = yield* (yield* WorkstreamStore).loadMessages(id, { ...present("limit", o.limit), ...present("beforeSeq", o.before) })
+    if (yield* jsonOutput) return yield* printJson(yield* Effect.forEach(ms, (m) => encode(Message, m)))
+    yield* Console.log(ms.length === 0 ? "no messages" : messageTable(ms))
+  }))).pipe(Command.withDescription("Show a workstream's messages, oldest to newest"))
+
+/** `arawn-store workstream`. @category commands */
+export const workstream = Command.make("workstream").pipe(
+  Command.withDescription("Workstreams: create, list, show, update, delete, promote-scratch, append, messages"),
+  Command.withSubcommands([create, list, show, update, delete_, promote, append, messages])
+)
