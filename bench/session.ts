@@ -141,7 +141,7 @@ const runLru = async (quick: boolean, sessions: ReadonlyArray<Session>): Promise
       size,
       ours: t("oursPut"),
       floor: { name: "raw lru-cache set", timing: t("rawSet") },
-      note: "ours validates, encodes, copies"
+      note: "ours validates and copies; free-form fields through JSON"
     },
     {
       area: AREA,
@@ -157,7 +157,7 @@ const runLru = async (quick: boolean, sessions: ReadonlyArray<Session>): Promise
       size,
       ours: t("untracedPut"),
       floor: { name: "Effect.sync(lru-cache set)", timing: t("effectSet") },
-      note: "ours validates, encodes, copies"
+      note: "ours validates and copies; free-form fields through JSON"
     }
   ]
 }
