@@ -6,10 +6,9 @@
  *
  * @since 0.1.0
  */
-import * as Reactivity from "@effect/experimental/Reactivity"
+import { openSqlite } from "./internal/sqlite.js"
 import { SqlSchema } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { DateTime, Effect, Either, Option, Schema, Stream } from "effect"
@@ -361,8 +360,7 @@ const storageError = (method: string) => (cause: SqlError | ParseError | unknown
 
 const tryFs = <A>(method: string, f: () => A) => Effect.try({ try: f, catch: storageError(method) })
 
-const openSqlite = (filename: string) =>
-  Effect.provide(SqliteClient.make({ filename, readonly: true, disableWAL: true }), Reactivity.layer)
+const openOriginal = (method: string, filename: string) => openSqlite(method, { filename, readonly: true, disableWAL: true })
 
 /** Where the original keeps a workstream's log: `workstreams/<id>/`, or `workstreams/workstreams/<id>/` with its defaults. */
 const logDirs = (dataDir: string) => [join(dataDir, "workstreams"), join(dataDir, "workstreams", "workstreams")]
@@ -440,7 +438,7 @@ export const stream = (
     // --- memories -------------------------------------------------------------------------------------------
     const memoryPhase: Stream.Stream<ImportEvent, ImportError> = !hasMemories ? Stream.empty : Stream.unwrapScoped(
       Effect.gen(function*() {
-        const sql = yield* openSqlite(memoryDb)
+        const sql = yield* openOriginal("Import.memories", memoryDb)
         const columns = yield* SqlSchema.findAll({
           Request: Schema.Void,
           Result: ColumnRow,
@@ -532,7 +530,7 @@ export const stream = (
       Effect.gen(function*() {
         const rows: Array<{ readonly input: NewWorkstream; readonly id: string }> = []
         if (hasWorkstreams) {
-          const sql = yield* openSqlite(workstreamDb)
+          const sql = yield* openOriginal("Import.workstreams", workstreamDb)
           const wsRows = yield* SqlSchema.findAll({
             Request: Schema.Void,
             Result: WorkstreamRow,

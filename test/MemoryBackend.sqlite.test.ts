@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -338,4 +338,22 @@ describe("MemoryBackend/Sqlite", () => {
       onFile(filename)
     ))
   }, 120_000)
+})
+
+describe("MemoryBackend/Sqlite on a damaged file", () => {
+  it.effect("a file that is not a database, or a directory in its place, is a StorageError", () =>
+    Effect.gen(function*() {
+      const garbage = file("garbage")
+      writeFileSync(garbage, "this is not a sqlite file, just text ".repeat(200))
+      const blocked = file("blocked")
+      mkdirSync(blocked)
+      for (const filename of [garbage, blocked]) {
+        const exit = yield* Effect.exit(Effect.scoped(Layer.build(onFile(filename))))
+        expect(exit._tag).toBe("Failure")
+        if (exit._tag === "Failure") {
+          const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+          expect(failure?._tag).toBe("StorageError")
+        }
+      }
+    }))
 })

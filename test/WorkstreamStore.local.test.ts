@@ -382,3 +382,21 @@ describe("WorkstreamStore/Local on disk", () => {
       }))
     }))
 })
+
+describe("WorkstreamStore/Local on a damaged directory", () => {
+  it.effect("a workstreams.db that is not a database, or a directory in its place, is a StorageError", () =>
+    Effect.gen(function*() {
+      const garbage = freshDir()
+      writeFileSync(join(garbage, "workstreams.db"), "this is not a sqlite file, just text ".repeat(200))
+      const blocked = freshDir()
+      mkdirSync(join(blocked, "workstreams.db"))
+      for (const dir of [garbage, blocked]) {
+        const exit = yield* Effect.exit(Effect.scoped(Layer.build(Local.layer({ dir }))))
+        expect(exit._tag).toBe("Failure")
+        if (exit._tag === "Failure") {
+          const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+          expect(failure?._tag).toBe("StorageError")
+        }
+      }
+    }))
+})

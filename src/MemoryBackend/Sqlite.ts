@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import * as Reactivity from "@effect/experimental/Reactivity"
+import { openSqlite } from "../internal/sqlite.js"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -976,7 +976,7 @@ export function layer(
           catch: (cause) => new StorageError({ method: "MemoryBackend.open", cause })
         })
       }
-      const client = yield* Effect.provide(SqliteClient.make({ filename }), Reactivity.layer)
+      const client = yield* openSqlite("MemoryBackend.open", { filename })
       return yield* Effect.provideService(make(options), SqliteClient.SqliteClient, client)
     })
   )

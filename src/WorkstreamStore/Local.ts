@@ -7,10 +7,8 @@
  *
  * @since 0.1.0
  */
-import * as Reactivity from "@effect/experimental/Reactivity"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { Config, Context, DateTime, Duration, Effect, Either, Layer, Option, Schema } from "effect"
 import type { ConfigError } from "effect"
 import type { FileHandle } from "node:fs/promises"
@@ -21,6 +19,7 @@ import { nextId, SCRATCH_ID, WorkstreamId } from "../Ids.js"
 import { decodeCursor } from "../internal/cursor.js"
 import { encodeMessage, parseLine, rewriteWorkstreamId, toMessage } from "../internal/jsonl.js"
 import type { ParsedLine } from "../internal/jsonl.js"
+import { openSqlite } from "../internal/sqlite.js"
 import { fsyncDir, HandlePool, isNotFound, LineScanner, readRanges, sizeOf } from "../internal/logfile.js"
 import { normaliseTags } from "../internal/memory.js"
 import { applyUpdate, buildWorkstream, page, withAppended } from "../internal/workstream.js"
@@ -195,10 +194,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     Effect.mapError(self, (cause) => new StorageError({ method, cause }))
 
   yield* io(open, () => fs.mkdir(logsDir, { recursive: true }))
-  const sql = yield* SqliteClient.make({ filename: path.join(root, "workstreams.db") }).pipe(
-    Effect.provide(Reactivity.layer),
-    db(open)
-  )
+  const sql = yield* openSqlite(open, { filename: path.join(root, "workstreams.db") })
   const busyMs = Duration.toMillis(Duration.decode(options.busyTimeout ?? Duration.seconds(5)))
   yield* db(open)(Effect.all([
     sql.unsafe(`PRAGMA busy_timeout = ${Math.max(0, Math.round(busyMs))}`),
