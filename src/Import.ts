@@ -9,6 +9,7 @@
 import { openSqlite } from "./internal/sqlite.js"
 import { SqlSchema } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
+import { createHash } from "node:crypto"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { DateTime, Effect, Either, Option, Schema, Stream } from "effect"
@@ -316,6 +317,18 @@ export const memoryFromRow = (row: MemoryRow): Either.Either<NewMemory, string> 
  *
  * @category conversions
  */
+/**
+ * A stable UUID (version-5 layout) for a log line whose own id is missing or not a UUID: the same workstream and
+ * line always give the same id, so importing the log again skips it.
+ *
+ * @category conversions
+ */
+export const derivedMessageId = (workstream: string, lineNumber: number): MessageId => {
+  const h = createHash("sha256").update(`arawn-import:${workstream}:${lineNumber}`).digest("hex")
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)
+  return MessageId.make(`${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`)
+}
+
 export const messageFromLine = (line: string): Either.Either<NewMessage, string> => {
   const decoded = Schema.decodeUnknownEither(LogLine)(line)
   if (Either.isLeft(decoded)) return Either.left("not a message record (malformed JSON or missing fields)")
@@ -574,11 +587,16 @@ export const stream = (
           if (line.trim() === "") return
           const m = messageFromLine(line)
           if (Either.isLeft(m)) fail(msg, { entity: "message", id: `${id}:${i + 1}`, reason: m.left })
-          else valid.push(m.right)
+          // A line without a usable id gets one derived from its place, so a re-run recognises it too.
+          else valid.push(m.right.id !== undefined ? m.right : { ...m.right, id: derivedMessageId(id, i + 1) })
         })
-        const current = Option.match(yield* workstreams.get(id), { onNone: () => 0, onSome: (w) => w.messageCount })
-        msg.skipped += Math.min(current, valid.length)
-        const fresh = valid.slice(current)
+        // Re-runs are decided by message id, not by count: the target may hold messages of its own (scratch
+        // often does), and those must not hide the same number of the original's.
+        const present = new Set<string>(
+          (yield* workstreams.loadMessages(id).pipe(Effect.catchTag("NotFound", () => Effect.succeed([])))).map((m) => m.id)
+        )
+        const fresh = valid.filter((m) => !present.has(m.id!))
+        msg.skipped += valid.length - fresh.length
         for (let i = 0; i < fresh.length; i += messageBatch) {
           const stored = yield* Effect.either(workstreams.storeMessages(id, fresh.slice(i, i + messageBatch)))
           if (Either.isRight(stored)) msg.imported += stored.right.length

@@ -117,6 +117,21 @@ describe.each(backends)("Import into %s", (_name, freshStore) => {
       }).pipe(Effect.provide(freshStore()))
     ))
 
+  it.effect("messages already in a target workstream never hide the original's: scratch with a local message", () =>
+    withDataDir((dir) =>
+      Effect.gen(function*() {
+        const store = yield* WorkstreamStore.WorkstreamStore
+        yield* store.ensureScratch()
+        const local = yield* store.storeMessage(SCRATCH_ID, { role: "user", content: "typed here before the import" })
+        const report = yield* Import.run(dir)
+        expect(report.messages.imported).toBe(Fixture.messageCounts.workstream + Fixture.messageCounts.scratch)
+        const ids = (yield* store.loadMessages(SCRATCH_ID)).map((m) => m.id)
+        expect(ids).toEqual([local.id, ...Fixture.ids.scratchMessages])
+        const again = yield* Import.run(dir)
+        expect(again.messages.imported).toBe(0)
+      }).pipe(Effect.provide(freshStore()))
+    ))
+
   it.effect("imports nothing twice: a re-run skips everything, a grown log adds only its new lines", () =>
     withDataDir((dir) =>
       Effect.gen(function*() {
