@@ -16,8 +16,8 @@ import { DateTime, Effect, Either, Option, Schema, Stream } from "effect"
 import type { ParseError } from "effect/ParseResult"
 import { InvalidInput, StorageError } from "./Errors.js"
 import { MemoryId, MessageId, SCRATCH_ID, SessionId, WorkstreamId } from "./Ids.js"
-import { Citation, ConfidenceSource, ContentType } from "./Memory.js"
-import type { MetadataInput, NewMemory } from "./Memory.js"
+import { Citation, ConfidenceSource, ContentType, JsonObject } from "./Memory.js"
+import type { JsonValue, MetadataInput, NewMemory } from "./Memory.js"
 import { MemoryBackend } from "./MemoryBackend.js"
 import type { WriteError } from "./MemoryBackend.js"
 import { MessageRole, WorkstreamState } from "./Workstream.js"
@@ -136,8 +136,7 @@ const LogLine = Schema.parseJson(Schema.Struct({
   metadata: Schema.optional(NullableString)
 }))
 
-const JsonObject = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
-const decodeJsonObject = Schema.decodeUnknownEither(JsonObject)
+const decodeJsonObject = Schema.decodeUnknownEither(Schema.parseJson(JsonObject))
 
 // ---------------------------------------------------------------------------------------------------------------
 // Conversions (pure)
@@ -239,7 +238,7 @@ export const memoryFromRow = (row: MemoryRow): Either.Either<NewMemory, string> 
   if (Either.isLeft(meta)) return Either.left("metadata is not a JSON object")
   const m = meta.right
 
-  const extra: Record<string, unknown> = {}
+  const extra: Record<string, JsonValue> = {}
   for (const [k, v] of Object.entries(m)) if (!KNOWN_METADATA.has(k)) extra[k] = v
 
   const rawSession = row.session_id ?? str(m["session_id"])
@@ -335,7 +334,7 @@ export const messageFromLine = (line: string): Either.Either<NewMessage, string>
   const l = decoded.right
   const timestamp = parseTime(l.timestamp)
   if (Option.isNone(timestamp)) return Either.left(`timestamp ${JSON.stringify(l.timestamp)} is not an RFC 3339 timestamp`)
-  const metadata: Record<string, unknown> = {}
+  const metadata: Record<string, JsonValue> = {}
   if (l.metadata !== undefined && l.metadata !== null) {
     const parsed = decodeJsonObject(l.metadata)
     if (Either.isRight(parsed)) Object.assign(metadata, parsed.right)

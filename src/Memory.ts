@@ -38,8 +38,53 @@ export const Tag = Schema.String.pipe(
   Schema.filter((s) => (s.trim().length > 0 && s.trim() === s) || `tag ${JSON.stringify(s)} must be non-empty and trimmed`)
 )
 
+/** A JSON value: what every backend can store and give back unchanged. @category models */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | ReadonlyArray<JsonValue>
+  | { readonly [key: string]: JsonValue }
+
+const isPlainObject = (u: unknown): u is { readonly [key: string]: unknown } => {
+  if (typeof u !== "object" || u === null || Array.isArray(u)) return false
+  const proto = Object.getPrototypeOf(u)
+  return proto === Object.prototype || proto === null
+}
+
+const isJson = (u: unknown): u is JsonValue =>
+  u === null || typeof u === "boolean" || typeof u === "string" ||
+  (typeof u === "number" && Number.isFinite(u)) ||
+  (Array.isArray(u) && u.every(isJson)) ||
+  (isPlainObject(u) && Object.values(u).every(isJson))
+
+/**
+ * A JSON value: null, a boolean, a finite number, a string, an array or a plain object of JSON values. A Date, a
+ * class instance, BigInt, NaN or undefined is not one (JSON would drop or change it silently).
+ *
+ * @category models
+ */
+export const JsonValue: Schema.Schema<JsonValue> = Schema.declare(isJson, {
+  identifier: "JsonValue",
+  description: "a JSON value (null, boolean, finite number, string, array or plain object of JSON values)"
+})
+
+/** A JSON object, for free-form metadata. @category models */
+export const JsonObject: Schema.Schema<{ readonly [key: string]: JsonValue }> = Schema.declare(
+  (u: unknown): u is { readonly [key: string]: JsonValue } => isPlainObject(u) && Object.values(u).every(isJson),
+  { identifier: "JsonObject", description: "a plain object of JSON values (no Date, BigInt, NaN, undefined)" }
+)
+
+/** `JSON.parse`, typed: whatever it returns is a JSON value. @category models */
+export const parseJsonValue = (text: string): JsonValue => JSON.parse(text)
+
 /** @category models */
-export const Extra = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+export const isJsonObject = (value: JsonValue | undefined): value is { readonly [key: string]: JsonValue } =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** @category models */
+export const Extra = JsonObject
 
 /** @category models */
 export class MemoryMetadata extends Schema.Class<MemoryMetadata>("MemoryMetadata")({

@@ -5,7 +5,7 @@
  */
 import { Option, Schema } from "effect"
 import { MessageId, SessionId, WorkstreamId } from "./Ids.js"
-import { Tag } from "./Memory.js"
+import { JsonObject, Tag } from "./Memory.js"
 
 /** @category models */
 export const WorkstreamState = Schema.Literal("active", "paused", "archived")
@@ -18,7 +18,7 @@ export const MessageRole = Schema.Literal("user", "assistant", "system", "tool_u
 export type MessageRole = typeof MessageRole.Type
 
 /** A JSON object carried beside a message. @category models */
-export const MessageMetadata = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+export const MessageMetadata = JsonObject
 
 /** @category models */
 export class Workstream extends Schema.Class<Workstream>("Workstream")({

@@ -121,6 +121,19 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         expect(yield* m.count({ sessionId: s, includeSuperseded: true })).toBe(0)
       }))
 
+    test("metadata extra must be JSON: BigInt, Date, NaN and undefined are InvalidInput and nothing is written", () =>
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const s = sid()
+        for (const value of [1n, new Date(0), NaN, undefined, { nested: [Infinity] }]) {
+          expect(yield* outcome(m.store({ content: "x", sessionId: s, metadata: { extra: { value: untyped(value) } } })))
+            .toBe("InvalidInput")
+        }
+        expect(yield* m.count({ sessionId: s })).toBe(0)
+        const id = yield* m.store({ content: "x", sessionId: s, metadata: { extra: { ok: [1, "two", null, { t: true }] } } })
+        expect(Option.getOrThrow(yield* m.get(id)).metadata.extra).toEqual({ ok: [1, "two", null, { t: true }] })
+      }))
+
     test("a precomputed embedding of the wrong length, or with NaN or Infinity, is InvalidInput", () =>
       Effect.gen(function*() {
         const m = yield* MemoryBackend

@@ -375,6 +375,17 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
         expect(yield* s.loadMessages(ws.id)).toEqual([])
       }))
 
+    test("message metadata must be JSON: BigInt, Date, NaN and undefined are InvalidInput and nothing is written", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        for (const value of [1n, new Date(0), NaN, undefined, { nested: [Infinity] }]) {
+          expect(yield* outcome(s.storeMessage(ws.id, { role: "user", content: "x", metadata: { value: untyped(value) } })))
+            .toBe("InvalidInput")
+        }
+        expect(yield* s.loadMessages(ws.id)).toEqual([])
+      }))
+
     test("storeMessages to an unknown workstream is NotFound and creates nothing", () =>
       Effect.gen(function*() {
         const s = yield* WorkstreamStore
