@@ -67,13 +67,16 @@ const isJson = (u: unknown): u is JsonValue =>
  */
 export const JsonValue: Schema.Schema<JsonValue> = Schema.declare(isJson, {
   identifier: "JsonValue",
-  description: "a JSON value (null, boolean, finite number, string, array or plain object of JSON values)"
+  message: () => "must be JSON: null, a boolean, a finite number, a string, an array or a plain object of those"
 })
 
 /** A JSON object, for free-form metadata. @category models */
 export const JsonObject: Schema.Schema<{ readonly [key: string]: JsonValue }> = Schema.declare(
   (u: unknown): u is { readonly [key: string]: JsonValue } => isPlainObject(u) && Object.values(u).every(isJson),
-  { identifier: "JsonObject", description: "a plain object of JSON values (no Date, BigInt, NaN, undefined)" }
+  {
+    identifier: "JsonObject",
+    message: () => "must be a plain object of JSON values (no Date, BigInt, NaN, Infinity or undefined)"
+  }
 )
 
 /** `JSON.parse`, typed: whatever it returns is a JSON value. @category models */

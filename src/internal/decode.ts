@@ -8,7 +8,8 @@ export const formatIssues = (error: ParseResult.ParseError): string => {
   // An optional field is a union with `undefined`; its "Expected undefined" alternative restates nothing useful
   // beside the real rule the value broke.
   const useful = issues.filter((issue) =>
-    !(issue.message.startsWith("Expected undefined") && issues.some((o) => o !== issue && at(o) === at(issue)))
+    !(issue.message.startsWith("Expected undefined") &&
+      issues.some((o) => o !== issue && (at(o) === at(issue) || at(o).startsWith(`${at(issue)}.`))))
   )
   return Array.from(new Set(useful.map((issue) => issue.path.length === 0 ? issue.message : `${at(issue)}: ${issue.message}`)))
     .join("; ")
