@@ -830,8 +830,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     )
   }
 
-  /** Reads the matching messages when the log is exactly as long as the index says; `None` when it is not. */
-  const readIndexed = (method: string, id: WorkstreamId, state: LogState, o: LoadOptionsInput) =>
+  /**
+   * Reads the matching messages when the log is exactly as long as the index says; `None` when it is not. Without the
+   * lock (`unlocked`), a read that fails is also `None`: a promotion or delete may have cut the log between the size
+   * check and the read, and the caller retries under the lock, where a failure is real.
+   */
+  const readIndexed = (method: string, id: WorkstreamId, state: LogState, o: LoadOptionsInput, unlocked = false) =>
     Effect.acquireUseRelease(
       io(method, () => pool.acquire(logOf(id), false)),
       (lease) =>
@@ -840,8 +844,13 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           if (size !== state.log_bytes) return Option.none<ReadonlyArray<Message>>()
           if (lease === undefined) return Option.some<ReadonlyArray<Message>>([])
           const rows = yield* selectIndex(method, state.key, o)
-          const buffers = yield* io(method, () =>
-            readRanges(lease.fh, rows.map((r) => ({ offset: r.byte_offset, length: r.byte_length }))))
+          const read = yield* Effect.either(io(method, () =>
+            readRanges(lease.fh, rows.map((r) => ({ offset: r.byte_offset, length: r.byte_length })))))
+          if (Either.isLeft(read)) {
+            if (unlocked) return Option.none<ReadonlyArray<Message>>()
+            return yield* read.left
+          }
+          const buffers = read.right
           const out: Array<Message> = []
           for (const [i, row] of rows.entries()) {
             const parsed = parseLine(buffers[i]!)
@@ -870,7 +879,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     const method = "WorkstreamStore.loadMessages"
     const id = yield* decoders.id(method)(rawId)
     const o = yield* decoders.load(raw ?? {})
-    const fast = yield* readIndexed(method, id, yield* currentState(method, id), o)
+    const fast = yield* readIndexed(method, id, yield* currentState(method, id), o, true)
     if (Option.isSome(fast)) return fast.value
     // The log and the index disagree (an append in flight, or a crash left a tail): settle it under the lock.
     return yield* withLock(id)(Effect.gen(function*() {
