@@ -150,11 +150,13 @@ export class HandlePool {
     if (entry === undefined) {
       const flags = create ? fsConstants.O_RDWR | fsConstants.O_CREAT : fsConstants.O_RDWR
       const opened = fs.open(file, flags)
-      entry = { handle: opened, users: 0, retired: false }
+      // Counted as used before the first await, so another caller's eviction cannot close it under us.
+      entry = { handle: opened, users: 1, retired: false }
       this.entries.set(file, entry)
       try {
         await opened
       } catch (e) {
+        entry.users--
         if (this.entries.get(file) === entry) this.entries.delete(file)
         if (!create && isNotFound(e)) return undefined
         throw e
@@ -164,9 +166,9 @@ export class HandlePool {
       // Most recently used last, so eviction takes the oldest.
       this.entries.delete(file)
       this.entries.set(file, entry)
+      entry.users++
     }
     const current = entry
-    current.users++
     const fh = await current.handle
     let released = false
     return {
