@@ -193,10 +193,16 @@ export const makeMemory: Effect.Effect<MemoryBackend["Type"], never, Embedder> =
     const patch = yield* decodePatch(rawPatch)
     const row = rows.get(id)
     if (row === undefined) return yield* new NotFoundError({ entity: "memory", id })
-    const now = yield* DateTime.now
-    const next = applyPatch(row.memory, patch, now)
-    const vector = next.content !== row.memory.content ? (yield* embedder.embed([next.content]))[0]! : row.vector
-    // The row may have been deleted while embedding; an update never resurrects it.
+    const embedded = patch.content !== undefined && patch.content !== row.memory.content
+      ? (yield* embedder.embed([patch.content]))[0]!
+      : undefined
+    // The patch applies to the row as it is after embedding: a concurrent update is kept, a delete is not undone.
+    const latest = rows.get(id)
+    if (latest === undefined) return yield* new NotFoundError({ entity: "memory", id })
+    const next = applyPatch(latest.memory, patch, yield* DateTime.now)
+    const vector = next.content === latest.memory.content
+      ? latest.vector
+      : embedded ?? (yield* embedder.embed([next.content]))[0]!
     if (!rows.has(id)) return yield* new NotFoundError({ entity: "memory", id })
     put(next, vector)
     return next
