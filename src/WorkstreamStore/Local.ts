@@ -272,15 +272,25 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const durably = <A, E, R>(self: Effect.Effect<A, E, R>) =>
     Effect.zipLeft(sql.withTransaction(self), sql`PRAGMA wal_checkpoint(PASSIVE)`)
 
-  const locks = new Map<string, Effect.Semaphore>()
-  const withLock = (id: WorkstreamId) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
-    let lock = locks.get(id)
-    if (lock === undefined) {
-      lock = Effect.unsafeMakeSemaphore(1)
-      locks.set(id, lock)
-    }
-    return lock.withPermits(1)(self)
-  }
+  // One lock per workstream, counted by the fibers holding or waiting for it and dropped when the last one leaves,
+  // so the map holds only workstreams in use, however many ids a long-lived process touches.
+  const locks = new Map<string, { readonly semaphore: Effect.Semaphore; users: number }>()
+  const withLock = (id: WorkstreamId) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.suspend(() => {
+      let lock = locks.get(id)
+      if (lock === undefined) {
+        lock = { semaphore: Effect.unsafeMakeSemaphore(1), users: 0 }
+        locks.set(id, lock)
+      }
+      const held = lock
+      held.users++
+      return held.semaphore.withPermits(1)(self).pipe(
+        Effect.ensuring(Effect.sync(() => {
+          held.users--
+          if (held.users === 0 && locks.get(id) === held) locks.delete(id)
+        }))
+      )
+    })
 
   // Log states (count, indexed bytes) of workstreams appended to, valid while the store is open: every change goes
   // through this process under the workstream's lock, which is also the only place the cache is filled.
