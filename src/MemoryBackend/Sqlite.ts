@@ -114,9 +114,15 @@ const PkContentRow = Schema.Struct({ pk: Schema.Number, content: Schema.String }
 const IdRow = Schema.Struct({ id: Schema.String })
 const CitationJson = Schema.parseJson(Citation)
 
-const INSERT_COLUMNS = "pk, id, content_type, content, session_id, workstream_id, metadata, source, " +
-  "reinforcement_count, superseded, superseded_by, last_accessed, citation, created_at, updated_at, accessed_at, " +
-  "access_count"
+/** The memories table's written columns, in the order `rowValues` lists their values. */
+const COLUMNS = [
+  "pk", "id", "content_type", "content", "session_id", "workstream_id", "metadata", "source", "reinforcement_count",
+  "superseded", "superseded_by", "last_accessed", "citation", "created_at", "updated_at", "accessed_at", "access_count"
+] as const
+const INSERT_COLUMNS = COLUMNS.join(", ")
+/** What an update may change: everything but the keys and the creation time. */
+const UPDATABLE = COLUMNS.flatMap((c, i) => (c === "pk" || c === "id" || c === "created_at" ? [] : [i]))
+const UPDATE_SET = UPDATABLE.map((i) => `${COLUMNS[i]} = ?`).join(", ")
 
 const toMemory = (r: MemoryRow): Memory =>
   new Memory(
@@ -443,27 +449,10 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
     })
 
   const updateRow = (method: string, pk: bigint, m: Memory) =>
-    Effect.flatMap(encodeCitation(method, m), (citation) =>
-      exec(
-        `UPDATE ${M} SET content_type = ?, content = ?, session_id = ?, workstream_id = ?, metadata = ?, source = ?,
-           reinforcement_count = ?, superseded = ?, superseded_by = ?, last_accessed = ?, citation = ?, updated_at = ?
-         WHERE pk = ?`,
-        [
-          m.contentType,
-          m.content,
-          m.sessionId ?? null,
-          m.workstreamId ?? null,
-          JSON.stringify(m.metadata),
-          m.confidence.source,
-          m.confidence.reinforcementCount,
-          m.confidence.superseded ? 1 : 0,
-          m.confidence.supersededBy ?? null,
-          m.confidence.lastAccessed.epochMillis,
-          citation,
-          m.updatedAt.epochMillis,
-          pk
-        ]
-      ))
+    Effect.flatMap(encodeCitation(method, m), (citation) => {
+      const values = rowValues(pk, m, citation)
+      return exec(`UPDATE ${M} SET ${UPDATE_SET} WHERE pk = ?`, [...UPDATABLE.map((i) => values[i]), pk])
+    })
 
   const embed = (texts: ReadonlyArray<string>) =>
     texts.length === 0
