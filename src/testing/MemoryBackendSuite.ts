@@ -612,6 +612,21 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         expect(yield* outcome(Stream.runDrain(m.list({ contentTypes: [untyped("nope")] })))).toBe("InvalidInput")
       }))
 
+    test("list breaks createdAt ties by id descending; since and until both include their instant", () =>
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const s = sid()
+        const prefix = uuid().slice(0, 24)
+        const ids = ["00000000000a", "00000000000c", "00000000000b"].map((x) => MemoryId.make(prefix + x))
+        yield* m.storeMany(ids.map((id) => ({ id, content: "same instant", sessionId: s })))
+        const listed = Chunk.toReadonlyArray(yield* Stream.runCollect(m.list({ sessionId: s })))
+        expect(listed.map((x) => x.id)).toEqual([...ids].sort().reverse())
+        const at = listed[0]!.createdAt
+        expect(yield* m.count({ sessionId: s, since: at, until: at })).toBe(3)
+        expect(yield* m.count({ sessionId: s, since: DateTime.add(at, { millis: 1 }) })).toBe(0)
+        expect(yield* m.count({ sessionId: s, until: DateTime.subtract(at, { millis: 1 }) })).toBe(0)
+      }))
+
     test("list reads past any page size in one stream", () =>
       Effect.gen(function*() {
         const m = yield* MemoryBackend

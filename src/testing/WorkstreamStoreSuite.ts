@@ -155,6 +155,18 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
         expect(yield* outcome(s.list({ limit: 0 }))).toBe("InvalidInput")
       }))
 
+    test("list breaks updatedAt ties by id ascending, across pages", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const tag = token()
+        const ids = ["c", "a", "b"].map((x) => wid(`tie_${tag}_${x}`))
+        for (const id of ids) yield* s.create({ id, title: "same instant", tags: [tag] })
+        const first = yield* s.list({ tag, limit: 2 })
+        expect(first.items.map((w) => w.id)).toEqual([...ids].sort().slice(0, 2))
+        const rest = yield* s.list({ tag, limit: 2, cursor: Option.getOrThrow(first.nextCursor) })
+        expect(rest.items.map((w) => w.id)).toEqual([[...ids].sort()[2]])
+      }))
+
     test("delete removes the workstream and its log, and is idempotent", () =>
       Effect.gen(function*() {
         const s = yield* WorkstreamStore
