@@ -7,11 +7,19 @@ import * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import * as OpenAiClient from "@effect/ai-openai/OpenAiClient"
 import * as OpenAiEmbeddingModel from "@effect/ai-openai/OpenAiEmbeddingModel"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Config, Context, Effect, Layer } from "effect"
+import { Config, Context, Effect, Layer, Schema } from "effect"
 import type { ConfigError, Redacted } from "effect"
 import { EmbeddingError } from "./Errors.js"
 import { fnv1a, stem, STOPWORDS, words } from "./internal/text.js"
-import type { FusionWeights } from "./Memory.js"
+
+const Weight = Schema.Number.pipe(Schema.nonNegative(), Schema.finite())
+
+/** Relative weights of the vector and text rankings in hybrid fusion. @category models */
+export const FusionWeights = Schema.Struct({ vector: Weight, text: Weight }).pipe(
+  Schema.filter((w) => w.vector + w.text > 0 || "fusion weights must not both be 0")
+)
+/** @category models */
+export type FusionWeights = typeof FusionWeights.Type
 
 /** @category services */
 export class Embedder extends Context.Tag("arawn-store/Embedder")<Embedder, {

@@ -89,6 +89,6 @@ export const makeSequential = (start = 1): IdGeneratorShape => {
 export const layerSequential = (start = 1): Layer.Layer<IdGenerator> =>
   Layer.sync(IdGenerator, () => makeSequential(start))
 
-/** Draws a fresh id of the given brand from the `IdGenerator` in context. @internal */
+/** Draws a fresh id of the given brand from the `IdGenerator` in context, e.g. `nextId(SessionId)`. @category constructors */
 export const nextId = <A>(brand: { readonly make: (raw: string) => A }): Effect.Effect<A> =>
   Effect.flatMap(IdGenerator, (gen) => Effect.map(gen.next, (raw) => brand.make(raw)))

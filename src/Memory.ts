@@ -4,8 +4,11 @@
  * @since 0.1.0
  */
 import { DateTime, Schema } from "effect"
+import { FusionWeights } from "./Embedder.js"
 import { EmbeddingSpace } from "./Errors.js"
 import { MemoryId, SessionId, WorkstreamId } from "./Ids.js"
+import { JsonObject } from "./Json.js"
+import { Tag } from "./Tag.js"
 
 /** @category models */
 export const ContentType = Schema.Literal(
@@ -32,59 +35,6 @@ export const MemoryContent = Schema.String.pipe(
   Schema.filter((s) => s.trim().length > 0 || "content must not be empty or blank"),
   Schema.filter((s) => !s.includes("\u0000") || "content must not contain a NUL character")
 )
-
-/** @category models */
-export const Tag = Schema.String.pipe(
-  Schema.filter((s) => (s.trim().length > 0 && s.trim() === s) || `tag ${JSON.stringify(s)} must be non-empty and trimmed`)
-)
-
-/** A JSON value: what every backend can store and give back unchanged. @category models */
-export type JsonValue =
-  | null
-  | boolean
-  | number
-  | string
-  | ReadonlyArray<JsonValue>
-  | { readonly [key: string]: JsonValue }
-
-const isPlainObject = (u: unknown): u is { readonly [key: string]: unknown } => {
-  if (typeof u !== "object" || u === null || Array.isArray(u)) return false
-  const proto = Object.getPrototypeOf(u)
-  return proto === Object.prototype || proto === null
-}
-
-const isJson = (u: unknown): u is JsonValue =>
-  u === null || typeof u === "boolean" || typeof u === "string" ||
-  (typeof u === "number" && Number.isFinite(u)) ||
-  (Array.isArray(u) && u.every(isJson)) ||
-  (isPlainObject(u) && Object.values(u).every(isJson))
-
-/**
- * A JSON value: null, a boolean, a finite number, a string, an array or a plain object of JSON values. A Date, a
- * class instance, BigInt, NaN or undefined is not one (JSON would drop or change it silently).
- *
- * @category models
- */
-export const JsonValue: Schema.Schema<JsonValue> = Schema.declare(isJson, {
-  identifier: "JsonValue",
-  message: () => "must be JSON: null, a boolean, a finite number, a string, an array or a plain object of those"
-})
-
-/** A JSON object, for free-form metadata. @category models */
-export const JsonObject: Schema.Schema<{ readonly [key: string]: JsonValue }> = Schema.declare(
-  (u: unknown): u is { readonly [key: string]: JsonValue } => isPlainObject(u) && Object.values(u).every(isJson),
-  {
-    identifier: "JsonObject",
-    message: () => "must be a plain object of JSON values (no Date, BigInt, NaN, Infinity or undefined)"
-  }
-)
-
-/** `JSON.parse`, typed: whatever it returns is a JSON value. @category models */
-export const parseJsonValue = (text: string): JsonValue => JSON.parse(text)
-
-/** @category models */
-export const isJsonObject = (value: JsonValue | undefined): value is { readonly [key: string]: JsonValue } =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
 
 /** @category models */
 export const Extra = JsonObject
@@ -229,14 +179,6 @@ export const SearchMode = Schema.Literal("hybrid", "vector", "text")
 export type SearchMode = typeof SearchMode.Type
 
 const Unit = Schema.Number.pipe(Schema.between(0, 1))
-const Weight = Schema.Number.pipe(Schema.nonNegative(), Schema.finite())
-
-/** Relative weights of the vector and text rankings in hybrid fusion. @category inputs */
-export const FusionWeights = Schema.Struct({ vector: Weight, text: Weight }).pipe(
-  Schema.filter((w) => w.vector + w.text > 0 || "fusion weights must not both be 0")
-)
-/** @category inputs */
-export type FusionWeights = typeof FusionWeights.Type
 
 const filterFields = {
   contentTypes: Schema.optional(Schema.Array(ContentType)),

@@ -5,7 +5,8 @@
  */
 import { Option, Schema } from "effect"
 import { MessageId, SessionId, WorkstreamId } from "./Ids.js"
-import { JsonObject, Tag } from "./Memory.js"
+import { JsonObject } from "./Json.js"
+import { Tag } from "./Tag.js"
 
 /** @category models */
 export const WorkstreamState = Schema.Literal("active", "paused", "archived")

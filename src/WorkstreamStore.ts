@@ -3,12 +3,12 @@
  *
  * @since 0.1.0
  */
-import { Context, DateTime, Effect, Either, Layer, Option, Schema } from "effect"
+import { Context, DateTime, Effect, Either, Layer, Option } from "effect"
 import type { StorageError } from "./Errors.js"
 import { InvalidInput, NotFound } from "./Errors.js"
 import { IdGenerator, MessageId, nextId, SCRATCH_ID, WorkstreamId } from "./Ids.js"
 import { decodeCursor } from "./internal/cursor.js"
-import { decodeInput, formatIssues } from "./internal/decode.js"
+import { decodeEither, decodeInput } from "./internal/decode.js"
 import {
   after,
   applyUpdate,
@@ -90,14 +90,14 @@ export const decodeMessages = (method: string, inputs: ReadonlyArray<NewMessage>
     for (const [i, input] of inputs.entries()) {
       const decoded = decodeNewMessage(input)
       if (Either.isLeft(decoded)) {
-        return Effect.fail(new InvalidInput({ method, message: `message ${i}: ${formatIssues(decoded.left)}` }))
+        return Effect.fail(new InvalidInput({ method, message: `message ${i}: ${decoded.left}` }))
       }
       out.push(decoded.right)
     }
     return Effect.succeed(out)
   })
 
-const decodeNewMessage = Schema.decodeUnknownEither(NewMessage, { errors: "all", onExcessProperty: "ignore" })
+const decodeNewMessage = decodeEither(NewMessage)
 
 /** Stamps decoded inputs as messages of `wsId` starting at `firstSeq`. @internal */
 export const stampMessages = (

@@ -1,5 +1,6 @@
-import { Effect, ParseResult, Schema } from "effect"
+import { Effect, Either, ParseResult, Schema } from "effect"
 import { InvalidInput } from "../Errors.js"
+import { MAX_DEPTH } from "../Json.js"
 
 /** One line a person can act on, naming the field when the issue is nested. */
 export const formatIssues = (error: ParseResult.ParseError): string => {
@@ -15,11 +16,51 @@ export const formatIssues = (error: ParseResult.ParseError): string => {
     .join("; ")
 }
 
+/**
+ * Inputs nest a few levels around their free-form JSON fields, which the schemas limit to `MAX_DEPTH`; anything
+ * deeper than both together is refused before decoding, because a schema's error message prints the value it
+ * rejected and printing a value nested thousands deep overflows the stack.
+ */
+const INPUT_DEPTH = MAX_DEPTH + 16
+
+/** The path at which `u` nests deeper than `INPUT_DEPTH`, or undefined. Cycles count as endless nesting. */
+const tooDeep = (u: unknown, depth: number, path: Array<string>): ReadonlyArray<string> | undefined => {
+  if (typeof u !== "object" || u === null) return undefined
+  if (depth >= INPUT_DEPTH) return path
+  for (const key of Array.isArray(u) ? u.keys() : Object.keys(u)) {
+    path.push(String(key))
+    const found = tooDeep(Reflect.get(u, key), depth + 1, path)
+    if (found !== undefined) return found
+    path.pop()
+  }
+  return undefined
+}
+
+/** `InvalidInput` for an input nested past any limit (or cyclic), before a schema sees it. */
+export const depthProblem = (input: unknown): string | undefined => {
+  const path = tooDeep(input, 0, [])
+  return path === undefined ? undefined : `${path.slice(0, 3).join(".")}: must be nested at most ${MAX_DEPTH} levels deep (a cyclic value never is)`
+}
+
 /** Decodes caller input, turning a schema failure into `InvalidInput` for `method`. */
 export const decodeInput = <A, I>(schema: Schema.Schema<A, I, never>, method: string) => {
-  const decode = Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "ignore" })
-  return (input: unknown): Effect.Effect<A, InvalidInput> =>
-    Effect.mapError(decode(input), (error) => new InvalidInput({ method, message: formatIssues(error) }))
+  const decode = decodeEither(schema)
+  return (input: unknown): Effect.Effect<A, InvalidInput> => {
+    const decoded = decode(input)
+    return Either.isRight(decoded)
+      ? Effect.succeed(decoded.right)
+      : Effect.fail(new InvalidInput({ method, message: decoded.left }))
+  }
+}
+
+/** Synchronous decoding with the same rules and messages as `decodeInput`, for per-item loops over batches. */
+export const decodeEither = <A, I>(schema: Schema.Schema<A, I, never>) => {
+  const decode = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })
+  return (input: unknown): Either.Either<A, string> => {
+    const deep = depthProblem(input)
+    if (deep !== undefined) return Either.left(deep)
+    return Either.mapLeft(decode(input), formatIssues)
+  }
 }
 
 /** Fails with `InvalidInput` for `method` when `ok` is false. */

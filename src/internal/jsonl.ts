@@ -8,8 +8,7 @@ import { DateTime, Either, Schema } from "effect"
 import { MessageId, SessionId } from "../Ids.js"
 import type { WorkstreamId } from "../Ids.js"
 import { Message, MessageRole } from "../Workstream.js"
-import { isJsonObject, parseJsonValue } from "../Memory.js"
-import type { JsonValue } from "../Memory.js"
+import * as Json from "../Json.js"
 
 /** The fields of one log line as stored, before interpretation. */
 export const LogLine = Schema.Struct({
@@ -56,7 +55,7 @@ export interface ParsedLine {
   readonly raw: Record<string, unknown>
   readonly line: LogLine
   readonly timestampMs: number
-  readonly metadata: { readonly [key: string]: JsonValue } | undefined
+  readonly metadata: Json.JsonObject | undefined
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -79,11 +78,11 @@ export const parseLine = (bytes: Buffer): Either.Either<ParsedLine, string> => {
   const line = decoded.right
   const timestampMs = parseTimestamp(line.timestamp)
   if (timestampMs === undefined) return Either.left(`bad timestamp ${JSON.stringify(line.timestamp)}`)
-  let metadata: { readonly [key: string]: JsonValue } | undefined
+  let metadata: Json.JsonObject | undefined
   if (line.metadata !== undefined && line.metadata !== null) {
     try {
-      const parsed = parseJsonValue(line.metadata)
-      metadata = isJsonObject(parsed) ? parsed : { raw: line.metadata }
+      const parsed = Json.parse(line.metadata)
+      metadata = Json.isObject(parsed) ? parsed : { raw: line.metadata }
     } catch {
       metadata = { raw: line.metadata }
     }

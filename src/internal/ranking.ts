@@ -1,6 +1,7 @@
 import { DateTime, Order } from "effect"
 import type { MemoryId } from "../Ids.js"
-import type { Explain, FusionWeights, Memory, MemoryMatch, SearchMode } from "../Memory.js"
+import type { FusionWeights } from "../Embedder.js"
+import type { Explain, Memory, MemoryMatch, SearchMode } from "../Memory.js"
 import { combineScore, confidenceScore } from "../Memory.js"
 
 /** How deep each ranking is read before fusion: enough that fusion can surface an item one ranker buries. */

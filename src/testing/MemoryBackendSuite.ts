@@ -9,7 +9,7 @@ import type { Layer } from "effect"
 import { MemoryId, SessionId } from "../Ids.js"
 import type { MemoryMatch, NewMemory } from "../Memory.js"
 import { MemoryBackend } from "../MemoryBackend.js"
-import { isolated, outcome, token, untyped, uuid } from "./internal.js"
+import { hostileJson, isolated, outcome, token, untyped, uuid } from "./internal.js"
 
 const sid = (): SessionId => SessionId.make(uuid())
 const mid = (): MemoryId => MemoryId.make(uuid())
@@ -132,6 +132,26 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         expect(yield* m.count({ sessionId: s })).toBe(0)
         const id = yield* m.store({ content: "x", sessionId: s, metadata: { extra: { ok: [1, "two", null, { t: true }] } } })
         expect(Option.getOrThrow(yield* m.get(id)).metadata.extra).toEqual({ ok: [1, "two", null, { t: true }] })
+      }))
+
+    test("cyclic, too deeply nested or too long metadata extra is InvalidInput, never a crash, and nothing is written", () =>
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const s = sid()
+        for (const value of hostileJson()) {
+          expect(yield* outcome(m.store({ content: "x", sessionId: s, metadata: { extra: { value: untyped(value) } } })))
+            .toBe("InvalidInput")
+          expect(yield* outcome(m.storeMany([{ content: "y", sessionId: s, metadata: { extra: { value: untyped(value) } } }])))
+            .toBe("InvalidInput")
+        }
+        expect(yield* m.count({ sessionId: s })).toBe(0)
+        const id = yield* m.store({ content: "x", sessionId: s })
+        expect(yield* outcome(m.update(id, { metadata: { extra: { value: untyped(hostileJson()[0]) } } }))).toBe("InvalidInput")
+        expect(Option.getOrThrow(yield* m.get(id)).metadata.extra).toEqual({})
+        let nested: unknown = "ok"
+        for (let i = 0; i < 62; i++) nested = { d: nested }
+        const kept = yield* m.store({ content: "deep but within the limit", sessionId: s, metadata: { extra: { v: untyped(nested) } } })
+        expect(Option.getOrThrow(yield* m.get(kept)).metadata.extra).toEqual({ v: nested })
       }))
 
     test("a precomputed embedding of the wrong length, or with NaN or Infinity, is InvalidInput", () =>

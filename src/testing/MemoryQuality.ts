@@ -7,7 +7,8 @@
 import { Effect, Schema } from "effect"
 import { nextId, SessionId } from "../Ids.js"
 import type { MemoryId } from "../Ids.js"
-import { ContentType, FusionWeights, SearchMode } from "../Memory.js"
+import { FusionWeights } from "../Embedder.js"
+import { ContentType, SearchMode } from "../Memory.js"
 import type { SearchOptions } from "../Memory.js"
 import { MemoryBackend } from "../MemoryBackend.js"
 

@@ -9,7 +9,7 @@ import type { Layer } from "effect"
 import { SessionId, WorkstreamId } from "../Ids.js"
 import type { Message } from "../Workstream.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
-import { isolated, outcome, token, untyped, uuid } from "./internal.js"
+import { hostileJson, isolated, outcome, token, untyped, uuid } from "./internal.js"
 
 const sid = (): SessionId => SessionId.make(uuid())
 const wid = (s: string): WorkstreamId => untyped(s)
@@ -396,6 +396,20 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
             .toBe("InvalidInput")
         }
         expect(yield* s.loadMessages(ws.id)).toEqual([])
+      }))
+
+    test("cyclic, too deeply nested or too long message metadata is InvalidInput, never a crash, and nothing is written", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        for (const value of hostileJson()) {
+          expect(yield* outcome(s.storeMessage(ws.id, { role: "user", content: "x", metadata: { value: untyped(value) } })))
+            .toBe("InvalidInput")
+          expect(yield* outcome(s.storeMessages(ws.id, [{ role: "user", content: "ok" }, { role: "user", content: "x", metadata: { value: untyped(value) } }])))
+            .toBe("InvalidInput")
+        }
+        expect(yield* s.loadMessages(ws.id)).toEqual([])
+        expect(Option.getOrThrow(yield* s.get(ws.id)).messageCount).toBe(0)
       }))
 
     test("storeMessages to an unknown workstream is NotFound and creates nothing", () =>

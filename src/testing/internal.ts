@@ -21,3 +21,17 @@ export const outcome = <A, E extends { readonly _tag: string }, R>(self: Effect.
  * JSON, CLIs and other untyped edges, so the schemas must hold even where TypeScript would have stopped them.
  */
 export const untyped = <A>(value: unknown): A => value as A
+
+/**
+ * Values no free-form metadata field may hold, however JSON-like they look: a cycle, nesting far past the depth
+ * limit, and a text over the size limit. Walking either of the first two naively overflows the stack.
+ */
+export const hostileJson = (): ReadonlyArray<unknown> => {
+  const cyclic: Record<string, unknown> = { a: 1 }
+  cyclic["self"] = cyclic
+  let deep: unknown = "bottom"
+  for (let i = 0; i < 10_000; i++) deep = { d: deep }
+  let deepArray: unknown = 0
+  for (let i = 0; i < 100; i++) deepArray = [deepArray]
+  return [cyclic, deep, deepArray, "x".repeat(1024 * 1024 + 1)]
+}
