@@ -283,25 +283,38 @@ export const ConfidenceParams = {
 const BASE: Record<ConfidenceSource, number> = { stated: 1.0, system: 0.9, observed: 0.7, inferred: 0.5 }
 const DAY_MS = 86_400_000
 
+/** What confidence is computed from: a memory's `Confidence`, or a search candidate's copy of it. @category confidence */
+export interface ConfidenceInputs {
+  readonly source: ConfidenceSource
+  readonly reinforcementCount: number
+  readonly superseded: boolean
+  /** Epoch milliseconds of the last access (or reinforcement). */
+  readonly lastAccessedMillis: number
+}
+
 /**
- * Confidence in [0,1] at `now`: 0 when superseded, else source base x min(1 + 0.1 x reinforcements, 1.5) x
+ * Confidence in [0,1] at `nowMillis`: 0 when superseded, else source base x min(1 + 0.1 x reinforcements, 1.5) x
  * staleness, where staleness is 1 for 30 days after the last access then falls linearly to 0.3 at 365 days.
  *
  * @category confidence
  */
-export const confidenceScore = (confidence: Confidence, now: DateTime.Utc): number => {
-  if (confidence.superseded) return 0
+export const confidenceAt = (c: ConfidenceInputs, nowMillis: number): number => {
+  if (c.superseded) return 0
   const p = ConfidenceParams
-  const reinforcement = Math.min(1 + 0.1 * confidence.reinforcementCount, p.reinforcementCap)
-  const days = Math.max(0, Math.floor((now.epochMillis - confidence.lastAccessed.epochMillis) / DAY_MS))
+  const reinforcement = Math.min(1 + 0.1 * c.reinforcementCount, p.reinforcementCap)
+  const days = Math.max(0, Math.floor((nowMillis - c.lastAccessedMillis) / DAY_MS))
   const range = p.stalenessDays - p.freshDays
   const staleness = days <= p.freshDays
     ? 1
     : range <= 0
     ? p.stalenessFloor
     : 1 - Math.min((days - p.freshDays) / range, 1) * (1 - p.stalenessFloor)
-  return Math.min(1, Math.max(0, BASE[confidence.source] * reinforcement * staleness))
+  return Math.min(1, Math.max(0, BASE[c.source] * reinforcement * staleness))
 }
+
+/** `confidenceAt` for a memory's `Confidence` at `now`. @category confidence */
+export const confidenceScore = (confidence: Confidence, now: DateTime.Utc): number =>
+  confidenceAt({ ...confidence, lastAccessedMillis: confidence.lastAccessed.epochMillis }, now.epochMillis)
 
 /** The score contract: `0.6 * relevance + 0.4 * confidence`, clamped to [0,1]. @category confidence */
 export const combineScore = (relevance: number, confidence: number): number =>

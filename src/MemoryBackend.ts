@@ -1,36 +1,32 @@
 /**
  * Long-term memory: store, update and delete memories, and search them by meaning and by words.
  *
+ * The contract lives here once: `make(driver)` turns a backend's storage primitives (a `Driver`) into the service,
+ * owning input decoding, ids and time, embedding and vector checks, the storeFact decision, update ordering, the
+ * search pipeline (candidates, fusion, score contract, page) and the spans. `layerMemory` is such a driver too.
+ *
  * @since 0.1.0
  */
-import { Chunk, Context, DateTime, Effect, Layer, Option, Stream } from "effect"
+import { Chunk, Context, DateTime, Effect, Layer, Option, Schema, Stream } from "effect"
 import { Embedder } from "./Embedder.js"
-import type { EmbeddingError, EmbeddingSpaceMismatch, NotFound, StorageError } from "./Errors.js"
-import { EmbeddingSpace, InvalidInput, NotFound as NotFoundError } from "./Errors.js"
+import type { EmbeddingError, EmbeddingSpaceMismatch, NotFound } from "./Errors.js"
+import { EmbeddingSpace, InvalidInput, NotFound as NotFoundError, StorageError } from "./Errors.js"
 import { MemoryId, nextId } from "./Ids.js"
-import { Bm25Index } from "./internal/bm25.js"
 import { decodeInput } from "./internal/decode.js"
+import { applyPatch, buildMemory, checkEmbedding, factKey, queryTerms, requireDistinctIds } from "./internal/memory.js"
+import type { MemoryFilterInput, NewMemoryInput } from "./internal/memory.js"
+import { makeMemoryDriver } from "./internal/memoryDriver.js"
 import {
-  applyPatch,
-  buildMemory,
-  checkEmbedding,
-  factKey,
-  matchesFilter,
-  newestFirst,
-  reinforce,
-  searchTieBreak,
-  supersede
-} from "./internal/memory.js"
-import type { NewMemoryInput } from "./internal/memory.js"
-import { candidateDepth, cosine, mergeRankings, scoreCandidates } from "./internal/ranking.js"
-import { words } from "./internal/text.js"
-import type {
-  Memory,
-  MemoryMatch,
-  MemoryStats,
-  ReindexProgress,
-  StoreFactResult
-} from "./Memory.js"
+  decideFact,
+  embedChecked,
+  factResult,
+  materialize,
+  reindexStream,
+  sameSpace
+} from "./internal/memoryKernel.js"
+import { candidateDepth, mergeRankings, scoreCandidates } from "./internal/ranking.js"
+import type { TextCandidate, VectorCandidate } from "./internal/ranking.js"
+import type { Memory, MemoryMatch, MemoryStats, ReindexProgress, StoreFactResult } from "./Memory.js"
 import { MemoryFilter, MemoryPatch, NewMemory, Query, SearchOptions } from "./Memory.js"
 
 /** Failures of a write that embeds text. @category errors */
@@ -65,239 +61,298 @@ export class MemoryBackend extends Context.Tag("arawn-store/MemoryBackend")<Memo
   readonly reindex: () => Stream.Stream<ReindexProgress, StorageError | EmbeddingError>
 }>() {}
 
-/** @internal */
-export const decodeNewMemory = (method: string) => decodeInput(NewMemory, method)
-/** @internal */
-export const decodeMemoryId = (method: string) => decodeInput(MemoryId, method)
-/** @internal */
-export const decodePatch = decodeInput(MemoryPatch, "MemoryBackend.update")
-/** @internal */
-export const decodeSearch = decodeInput(SearchOptions, "MemoryBackend.search")
-/** @internal */
-export const decodeQuery = decodeInput(Query, "MemoryBackend.search")
-/** @internal */
-export const decodeFilter = (method: string) => decodeInput(MemoryFilter, method)
+// --- the driver contract ----------------------------------------------------------------------------------------
 
-/** Rejects a batch that names the same id twice, before anything is written. @internal */
-export const requireDistinctIds = (method: string, inputs: ReadonlyArray<NewMemoryInput>) => {
-  const seen = new Set<string>()
-  for (const input of inputs) {
-    if (input.id === undefined) continue
-    if (seen.has(input.id)) {
-      return Effect.fail(new InvalidInput({ method, message: `memory id ${input.id} appears twice in the batch` }))
-    }
-    seen.add(input.id)
-  }
-  return Effect.void
+/** A driver's insert found a memory with this id already stored; nothing was written. @category driver */
+export class MemoryIdTaken extends Schema.TaggedError<MemoryIdTaken>()("MemoryIdTaken", { id: MemoryId }) {}
+
+/** A memory to insert with the vector of its content. @category driver */
+export interface NewRow {
+  readonly memory: Memory
+  readonly vector: Float32Array
 }
 
-const REINDEX_BATCH = 32
+/** What a storeFact writes, decided by the kernel from the live facts the driver read under its lock. @category driver */
+export interface FactWrite {
+  /** Stored memories rewritten in place (reinforced or superseded); their content is unchanged. */
+  readonly updates: ReadonlyArray<Memory>
+  /** The new fact, when one is inserted. */
+  readonly insert: Option.Option<NewRow>
+}
 
-interface Row {
-  memory: Memory
-  vector: Float32Array
+/** Where a page of `list` starts: strictly after this (createdAt desc, id desc) position. @category driver */
+export interface ListPosition {
+  readonly createdAtMillis: number
+  readonly id: MemoryId
+}
+
+/** A memory still to be re-embedded by a running reindex. @category driver */
+export interface PendingVector {
+  readonly id: MemoryId
+  readonly content: string
 }
 
 /**
- * An in-process MemoryBackend over a `Map`, with exact cosine search and an in-process BM25. It is the test double
- * for callers' own specs and passes the same conformance suite as the SQLite backend. Requires an `Embedder`.
+ * The steps of a resumable reindex. `start` begins (or resumes) filling vectors for the driver's current embedding
+ * space; `pending` pages through memories without one; `write` stores vectors for memories whose content is still
+ * the given one (others are left for the next pass); `finish` swaps the new vectors in when none is missing and
+ * reports whether it did.
  *
- * @category constructors
+ * @category driver
  */
-export const makeMemory: Effect.Effect<MemoryBackend["Type"], never, Embedder> = Effect.gen(function*() {
-  const embedder = yield* Embedder
-  const rows = new Map<MemoryId, Row>()
-  const text = new Bm25Index<MemoryId>()
+export interface ReindexDriver {
+  readonly start: Effect.Effect<{ readonly total: number; readonly done: number }, StorageError>
+  readonly pending: (
+    after: Option.Option<MemoryId>,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<PendingVector>, StorageError>
+  readonly write: (
+    items: ReadonlyArray<PendingVector & { readonly vector: Float32Array }>
+  ) => Effect.Effect<void, StorageError>
+  readonly finish: Effect.Effect<boolean, StorageError>
+}
 
-  const put = (memory: Memory, vector: Float32Array) => {
-    rows.set(memory.id, { memory, vector })
-    text.set(memory.id, memory.content)
-  }
+/**
+ * The storage primitives a MemoryBackend backend supplies; `make` builds the whole contract on them. Every value is
+ * decoded and checked already. A driver is built for one embedding space (the `Embedder`'s model and dimensions):
+ * vector writes and vector search fail with `EmbeddingSpaceMismatch` when its stored vectors come from another.
+ *
+ * @category driver
+ */
+export interface Driver {
+  /** Names the backend in spans (`arawn.backend`). */
+  readonly backend: string
+  /** The embedding space the stored vectors come from. */
+  readonly space: Effect.Effect<EmbeddingSpace, StorageError>
+  /** Inserts all rows with their vectors and text entries in one transaction, or none (`MemoryIdTaken`). */
+  readonly insert: (rows: ReadonlyArray<NewRow>) => Effect.Effect<void, MemoryIdTaken | EmbeddingSpaceMismatch | StorageError>
+  readonly get: (id: MemoryId) => Effect.Effect<Option.Option<Memory>, StorageError>
+  /** The stored memories among `ids`, in any order (absent ids are left out). */
+  readonly getMany: (ids: ReadonlyArray<MemoryId>) => Effect.Effect<ReadonlyArray<Memory>, StorageError>
+  /**
+   * Replaces the memory with `next(current)` in one transaction; `vector` is the new content's when the patch sets
+   * content (used only if the content changed). `None` when the id is unknown.
+   */
+  readonly modify: (
+    id: MemoryId,
+    next: (current: Memory) => Memory,
+    vector: Option.Option<Float32Array>
+  ) => Effect.Effect<Option.Option<Memory>, EmbeddingSpaceMismatch | StorageError>
+  /** Removes the memory with its vector and text entry; nothing when the id is unknown. */
+  readonly delete: (id: MemoryId) => Effect.Effect<void, StorageError>
+  /**
+   * Under one write lock: reads the live (not superseded) memories with this subject and predicate, newest first,
+   * and writes what `decide` makes of them. Concurrent calls for one key are serialized, never check-then-insert.
+   */
+  readonly fact: (
+    subject: string,
+    predicate: string,
+    decide: (live: ReadonlyArray<Memory>) => FactWrite
+  ) => Effect.Effect<FactWrite, MemoryIdTaken | EmbeddingSpaceMismatch | StorageError>
+  /** The `depth` nearest memories that pass the filter, by distance, then createdAt desc, then id asc. */
+  readonly vectorCandidates: (
+    filter: MemoryFilterInput,
+    query: Float32Array,
+    depth: number
+  ) => Effect.Effect<ReadonlyArray<VectorCandidate>, EmbeddingSpaceMismatch | StorageError>
+  /**
+   * The `depth` best BM25 matches of any of `terms` (lowercased words, never query syntax) that pass the filter,
+   * by score desc, then createdAt desc, then id asc.
+   */
+  readonly textCandidates: (
+    filter: MemoryFilterInput,
+    terms: ReadonlyArray<string>,
+    depth: number
+  ) => Effect.Effect<ReadonlyArray<TextCandidate>, StorageError>
+  /** Up to `size` memories that pass the filter, newest first (createdAt desc, id desc), after `after`. */
+  readonly listPage: (
+    filter: MemoryFilterInput,
+    after: Option.Option<ListPosition>,
+    size: number
+  ) => Effect.Effect<ReadonlyArray<Memory>, StorageError>
+  readonly count: (filter: MemoryFilterInput) => Effect.Effect<number, StorageError>
+  /** Rows stored, and vectors in the live embedding space. */
+  readonly counts: Effect.Effect<{ readonly memories: number; readonly vectors: number }, StorageError>
+  readonly reindex: ReindexDriver
+}
 
-  /** Ids and vectors for a batch; no state is touched, so a failure here writes nothing. */
+const REINDEX_BATCH = 32
+const PAGE_SIZE = 200
+
+/** One parse for a whole batch: half the cost of decoding each input on its own. */
+const decodeBatch = decodeInput(Schema.Array(NewMemory), "MemoryBackend.storeMany")
+const decodeId = (method: string) => decodeInput(MemoryId, method)
+const decodeNew = (method: string) => decodeInput(NewMemory, method)
+const decodePatch = decodeInput(MemoryPatch, "MemoryBackend.update")
+const decodeQuery = decodeInput(Query, "MemoryBackend.search")
+const decodeSearch = decodeInput(SearchOptions, "MemoryBackend.search")
+const decodeFilter = (method: string) => decodeInput(MemoryFilter, method)
+
+/** A driver's StorageError names the primitive that failed; the caller sees the method it called. */
+const retagError = (method: string) => <E>(e: E): E | StorageError =>
+  e instanceof StorageError && e.method !== method ? new StorageError({ method, cause: e.cause }) : e
+const retag = (method: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.mapError(self, retagError(method))
+
+/** What every method of one service instance shares. */
+interface Kernel {
+  readonly driver: Driver
+  readonly embedder: Embedder["Type"]
+  readonly embed: (texts: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Float32Array>, EmbeddingError>
+  readonly span: { readonly attributes: { readonly "arawn.backend": string } }
+}
+
+const taken = (method: string) => (e: MemoryIdTaken) =>
+  new InvalidInput({ method, message: `memory id ${e.id} already exists` })
+
+/** store, storeMany, storeFact, update and delete: decoding, ids, time and vectors here; the write in the driver. */
+const writeMethods = ({ driver, embed, embedder, span }: Kernel) => {
+  /** Ids, vectors and memories for a batch, made before the driver is called: a failure here writes nothing. */
   const prepare = (method: string, inputs: ReadonlyArray<NewMemoryInput>) =>
     Effect.gen(function*() {
       yield* requireDistinctIds(method, inputs)
-      for (const input of inputs) {
-        if (input.id !== undefined && rows.has(input.id)) {
-          return yield* new InvalidInput({ method, message: `memory id ${input.id} already exists` })
-        }
-      }
-      const toEmbed = inputs.filter((i) => i.embedding === undefined).map((i) => i.content)
-      const embedded = toEmbed.length > 0 ? yield* embedder.embed(toEmbed) : []
+      const embedded = yield* embed(inputs.filter((i) => i.embedding === undefined).map((i) => i.content))
       let next = 0
-      const vectors: Array<Float32Array> = []
-      for (const input of inputs) {
-        vectors.push(
-          input.embedding !== undefined
-            ? yield* checkEmbedding(method, input.embedding, embedder.dimensions)
-            : embedded[next++]!
-        )
-      }
+      const rows: Array<NewRow> = []
       const now = yield* DateTime.now
-      const memories: Array<Memory> = []
-      for (const input of inputs) memories.push(buildMemory(input, input.id ?? (yield* nextId(MemoryId)), now))
-      return { memories, vectors, now }
+      for (const input of inputs) {
+        const vector = input.embedding !== undefined
+          ? yield* checkEmbedding(method, input.embedding, embedder.dimensions)
+          : embedded[next++]!
+        rows.push({ memory: buildMemory(input, input.id ?? (yield* nextId(MemoryId)), now), vector })
+      }
+      return { rows, now }
     })
 
-  const storeMany = Effect.fn("MemoryBackend.storeMany")(function*(raw: ReadonlyArray<NewMemory>) {
-    const decode = decodeNewMemory("MemoryBackend.storeMany")
-    const inputs: Array<NewMemoryInput> = []
-    for (const r of raw) inputs.push(yield* decode(r))
-    const { memories, vectors } = yield* prepare("MemoryBackend.storeMany", inputs)
-    memories.forEach((m, i) => put(m, vectors[i]!))
-    return memories.map((m) => m.id)
-  })
+  const insert = (method: string, inputs: ReadonlyArray<NewMemoryInput>) =>
+    Effect.flatMap(prepare(method, inputs), ({ rows }) =>
+      Effect.as(Effect.catchTag(driver.insert(rows), "MemoryIdTaken", (e) => Effect.fail(taken(method)(e))), rows.map((r) => r.memory.id)))
 
-  const store = Effect.fn("MemoryBackend.store")(function*(raw: NewMemory) {
-    const input = yield* decodeNewMemory("MemoryBackend.store")(raw)
-    const { memories, vectors } = yield* prepare("MemoryBackend.store", [input])
-    put(memories[0]!, vectors[0]!)
-    return memories[0]!.id
-  })
+  const store = Effect.fn("MemoryBackend.store", span)(function*(raw: NewMemory) {
+    const method = "MemoryBackend.store"
+    return (yield* insert(method, [yield* decodeNew(method)(raw)]))[0]!
+  }, retag("MemoryBackend.store"))
 
-  const storeFact = Effect.fn("MemoryBackend.storeFact")(function*(raw: NewMemory) {
-    const input = yield* decodeNewMemory("MemoryBackend.storeFact")(raw)
-    const { memories, vectors, now } = yield* prepare("MemoryBackend.storeFact", [input])
-    const memory = memories[0]!
-    const key = factKey(memory)
+  const storeMany = Effect.fn("MemoryBackend.storeMany", span)(function*(raw: ReadonlyArray<NewMemory>) {
+    const inputs = yield* decodeBatch(raw)
+    return inputs.length === 0 ? [] : yield* insert("MemoryBackend.storeMany", inputs)
+  }, retag("MemoryBackend.storeMany"))
+
+  const storeFact = Effect.fn("MemoryBackend.storeFact", span)(function*(raw: NewMemory) {
+    const method = "MemoryBackend.storeFact"
+    const { now, rows } = yield* prepare(method, [yield* decodeNew(method)(raw)])
+    const row = rows[0]!
+    const key = factKey(row.memory)
     if (key === undefined) {
-      put(memory, vectors[0]!)
-      return { id: memory.id, outcome: "inserted", supersededIds: [] } satisfies StoreFactResult
+      yield* Effect.catchTag(driver.insert(rows), "MemoryIdTaken", (e) => Effect.fail(taken(method)(e)))
+      return { id: row.memory.id, outcome: "inserted", supersededIds: [] } satisfies StoreFactResult
     }
-    const live = Array.from(rows.values())
-      .map((r) => r.memory)
-      .filter((m) => !m.confidence.superseded && m.metadata.subject === key[0] && m.metadata.predicate === key[1])
-      .sort(newestFirst)
-    const same = live.find((m) => m.content.trim() === memory.content.trim())
-    if (same !== undefined) {
-      rows.get(same.id)!.memory = reinforce(same, now)
-      return { id: same.id, outcome: "reinforced", supersededIds: [] } satisfies StoreFactResult
-    }
-    for (const old of live) rows.get(old.id)!.memory = supersede(old, memory.id, now)
-    put(memory, vectors[0]!)
-    return {
-      id: memory.id,
-      outcome: live.length > 0 ? "superseded" : "inserted",
-      supersededIds: live.map((m) => m.id)
-    } satisfies StoreFactResult
-  })
+    const written = yield* driver.fact(key[0], key[1], (live) => decideFact(live, row, now)).pipe(
+      Effect.catchTag("MemoryIdTaken", (e) => Effect.fail(taken(method)(e)))
+    )
+    return factResult(written, row)
+  }, retag("MemoryBackend.storeFact"))
 
-  const get = Effect.fn("MemoryBackend.get")(function*(rawId: MemoryId) {
-    const id = yield* decodeMemoryId("MemoryBackend.get")(rawId)
-    return Option.map(Option.fromNullable(rows.get(id)), (r) => r.memory)
-  })
-
-  const update = Effect.fn("MemoryBackend.update")(function*(rawId: MemoryId, rawPatch: MemoryPatch) {
-    const id = yield* decodeMemoryId("MemoryBackend.update")(rawId)
+  const update = Effect.fn("MemoryBackend.update", span)(function*(rawId: MemoryId, rawPatch: MemoryPatch) {
+    const id = yield* decodeId("MemoryBackend.update")(rawId)
     const patch = yield* decodePatch(rawPatch)
-    const row = rows.get(id)
-    if (row === undefined) return yield* new NotFoundError({ entity: "memory", id })
-    const embedded = patch.content !== undefined && patch.content !== row.memory.content
-      ? (yield* embedder.embed([patch.content]))[0]!
-      : undefined
-    // The patch applies to the row as it is after embedding: a concurrent update is kept, a delete is not undone.
-    const latest = rows.get(id)
-    if (latest === undefined) return yield* new NotFoundError({ entity: "memory", id })
-    const next = applyPatch(latest.memory, patch, yield* DateTime.now)
-    const vector = next.content === latest.memory.content
-      ? latest.vector
-      : embedded ?? (yield* embedder.embed([next.content]))[0]!
-    if (!rows.has(id)) return yield* new NotFoundError({ entity: "memory", id })
-    put(next, vector)
-    return next
-  })
+    // Embedding comes first, outside the driver's lock; the patch then applies to the row as it is at that moment,
+    // so a concurrent update is kept and a concurrent delete is not undone.
+    const vector = patch.content === undefined ? Option.none() : Option.some((yield* embed([patch.content]))[0]!)
+    const now = yield* DateTime.now
+    const next = yield* driver.modify(id, (current) => applyPatch(current, patch, now), vector)
+    return yield* Option.match(next, {
+      onNone: () => Effect.fail(new NotFoundError({ entity: "memory", id })),
+      onSome: Effect.succeed
+    })
+  }, retag("MemoryBackend.update"))
 
-  const delete_ = Effect.fn("MemoryBackend.delete")(function*(rawId: MemoryId) {
-    const id = yield* decodeMemoryId("MemoryBackend.delete")(rawId)
-    rows.delete(id)
-    text.delete(id)
-  })
+  const delete_ = Effect.fn("MemoryBackend.delete", span)(function*(rawId: MemoryId) {
+    yield* driver.delete(yield* decodeId("MemoryBackend.delete")(rawId))
+  }, retag("MemoryBackend.delete"))
 
-  const search = Effect.fn("MemoryBackend.search")(function*(rawQuery: string, rawOptions?: SearchOptions) {
+  return { store, storeMany, storeFact, update, delete: delete_ }
+}
+
+/** get, search, list, count, stats and reindex. */
+const readMethods = ({ driver, embed, embedder, span }: Kernel) => {
+  const get = Effect.fn("MemoryBackend.get", span)(function*(rawId: MemoryId) {
+    return yield* driver.get(yield* decodeId("MemoryBackend.get")(rawId))
+  }, retag("MemoryBackend.get"))
+
+  const search = Effect.fn("MemoryBackend.search", span)(function*(rawQuery: string, rawOptions?: SearchOptions) {
     const query = yield* decodeQuery(rawQuery)
     const options = yield* decodeSearch(rawOptions ?? {})
     const now = yield* DateTime.now
-    const pool = Array.from(rows.values()).filter((r) => matchesFilter(r.memory, options))
     const depth = candidateDepth(options.limit)
-    const vector = options.mode === "text" ? [] : yield* Effect.map(embedder.embed([query]), ([q]) =>
-      pool
-        .map((r) => ({ memory: r.memory, distance: 1 - cosine(q!, r.vector) }))
-        .sort((a, b) => a.distance - b.distance || searchTieBreak(a.memory, b.memory))
-        .slice(0, depth))
-    const queryWords = words(query)
-    const textHits = options.mode === "vector" ? [] : pool
-      .map((r) => ({ memory: r.memory, score: text.score(r.memory.id, queryWords) }))
-      .filter((h) => h.score > 0)
-      .sort((a, b) => b.score - a.score || searchTieBreak(a.memory, b.memory))
-      .slice(0, depth)
-    return scoreCandidates(mergeRankings(vector, textHits), {
+    const q = options.mode === "text" ? undefined : (yield* embed([query]))[0]!
+    const [vector, text] = yield* Effect.all([
+      q === undefined ? Effect.succeed([]) : driver.vectorCandidates(options, q, depth),
+      options.mode === "vector" ? Effect.succeed([]) : driver.textCandidates(options, queryTerms(query), depth)
+    ], { concurrency: 2 })
+    const page = scoreCandidates(mergeRankings(vector, text), {
       mode: options.mode,
       weights: options.weights ?? embedder.weights,
-      now,
+      nowMillis: now.epochMillis,
       limit: options.limit,
       minScore: options.minScore
     })
-  })
-
-  const filtered = (method: string, rawFilter: MemoryFilter | undefined) =>
-    Effect.map(
-      decodeFilter(method)(rawFilter ?? {}),
-      (filter) => Array.from(rows.values()).map((r) => r.memory).filter((m) => matchesFilter(m, filter))
-    )
+    return yield* materialize(driver, page)
+  }, retag("MemoryBackend.search"))
 
   const list = (rawFilter?: MemoryFilter) =>
-    Stream.unwrap(
-      Effect.map(filtered("MemoryBackend.list", rawFilter), (ms) => Stream.fromIterable(ms.sort(newestFirst)))
-    ).pipe(Stream.withSpan("MemoryBackend.list"))
+    Stream.unwrap(Effect.map(decodeFilter("MemoryBackend.list")(rawFilter ?? {}), (filter) =>
+      Stream.paginateChunkEffect(Option.none<ListPosition>(), (after) =>
+        Effect.map(driver.listPage(filter, after, PAGE_SIZE), (page) => {
+          const last = page[page.length - 1]
+          return [
+            Chunk.unsafeFromArray(page),
+            page.length < PAGE_SIZE || last === undefined
+              ? Option.none()
+              : Option.some(Option.some({ createdAtMillis: last.createdAt.epochMillis, id: last.id }))
+          ] as const
+        })))).pipe(Stream.mapError(retagError("MemoryBackend.list")), Stream.withSpan("MemoryBackend.list", span))
 
-  const count = Effect.fn("MemoryBackend.count")(function*(rawFilter?: MemoryFilter) {
-    return (yield* filtered("MemoryBackend.count", rawFilter)).length
-  })
+  const count = Effect.fn("MemoryBackend.count", span)(function*(rawFilter?: MemoryFilter) {
+    return yield* driver.count(yield* decodeFilter("MemoryBackend.count")(rawFilter ?? {}))
+  }, retag("MemoryBackend.count"))
 
-  const stats = Effect.fn("MemoryBackend.stats")(function*() {
-    return {
-      memories: rows.size,
-      vectors: rows.size,
-      embedder: new EmbeddingSpace({ model: embedder.model, dimensions: embedder.dimensions }),
-      stale: false
-    } satisfies MemoryStats
-  })
+  const current = new EmbeddingSpace({ model: embedder.model, dimensions: embedder.dimensions })
+  const stats = Effect.fn("MemoryBackend.stats", span)(function*() {
+    const [counts, stored] = yield* Effect.all([driver.counts, driver.space])
+    return { ...counts, embedder: current, stale: !sameSpace(stored, current) } satisfies MemoryStats
+  }, retag("MemoryBackend.stats"))
 
   const reindex = () =>
-    Stream.suspend(() => {
-      const ids = Array.from(rows.keys())
-      const total = ids.length
-      return Stream.fromIterable(Chunk.chunksOf(Chunk.fromIterable(ids), REINDEX_BATCH)).pipe(
-        Stream.mapAccumEffect(0, (done, batch) =>
-          Effect.gen(function*() {
-            const live = Chunk.toReadonlyArray(batch).flatMap((id) => {
-              const row = rows.get(id)
-              return row ? [row] : []
-            })
-            const vectors = yield* embedder.embed(live.map((r) => r.memory.content))
-            live.forEach((r, i) => (r.vector = vectors[i]!))
-            const next = done + batch.length
-            return [next, { done: next, total }] as const
-          })),
-        Stream.withSpan("MemoryBackend.reindex")
-      )
-    })
+    reindexStream(driver.reindex, embed, REINDEX_BATCH).pipe(
+      Stream.mapError(retagError("MemoryBackend.reindex")),
+      Stream.withSpan("MemoryBackend.reindex", span)
+    )
 
-  return {
-    store,
-    storeMany,
-    storeFact,
-    get,
-    update,
-    delete: delete_,
-    search,
-    list,
-    count,
-    stats,
-    reindex
-  } satisfies MemoryBackend["Type"]
-})
+  return { get, search, list, count, stats, reindex }
+}
+
+/**
+ * Builds the MemoryBackend on a driver: everything that does not depend on storage happens here, once for every
+ * backend. Requires the `Embedder` whose space the driver was built for.
+ *
+ * @category constructors
+ */
+export const make = (driver: Driver): Effect.Effect<MemoryBackend["Type"], never, Embedder> =>
+  Effect.map(Embedder, (embedder): MemoryBackend["Type"] => {
+    const kernel: Kernel = { driver, embedder, embed: embedChecked(embedder), span: { attributes: { "arawn.backend": driver.backend } } }
+    return { ...writeMethods(kernel), ...readMethods(kernel) }
+  })
+
+/**
+ * An in-process MemoryBackend over a `Map`, with exact cosine search and an in-process BM25: the test double for
+ * callers' own specs, built on the same kernel as every backend. Requires an `Embedder`.
+ *
+ * @category constructors
+ */
+export const makeMemory: Effect.Effect<MemoryBackend["Type"], never, Embedder> = Effect.flatMap(
+  Embedder,
+  (embedder) => make(makeMemoryDriver(embedder))
+)
 
 /**
  * The in-memory MemoryBackend (see `makeMemory`): the name is awkward for a memory store, but every service calls

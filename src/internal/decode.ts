@@ -24,12 +24,15 @@ export const formatIssues = (error: ParseResult.ParseError): string => {
 const INPUT_DEPTH = MAX_DEPTH + 16
 
 /** The path at which `u` nests deeper than `INPUT_DEPTH`, or undefined. Cycles count as endless nesting. */
-const tooDeep = (u: unknown, depth: number, path: Array<string>): ReadonlyArray<string> | undefined => {
-  if (typeof u !== "object" || u === null) return undefined
+const tooDeep = (u: object, depth: number, path: Array<string>): ReadonlyArray<string> | undefined => {
   if (depth >= INPUT_DEPTH) return path
+  // Typed arrays (embeddings) and other binary views hold numbers only.
+  if (ArrayBuffer.isView(u)) return undefined
   for (const key of Array.isArray(u) ? u.keys() : Object.keys(u)) {
+    const v: unknown = Reflect.get(u, key)
+    if (typeof v !== "object" || v === null) continue
     path.push(String(key))
-    const found = tooDeep(Reflect.get(u, key), depth + 1, path)
+    const found = tooDeep(v, depth + 1, path)
     if (found !== undefined) return found
     path.pop()
   }
@@ -38,7 +41,7 @@ const tooDeep = (u: unknown, depth: number, path: Array<string>): ReadonlyArray<
 
 /** `InvalidInput` for an input nested past any limit (or cyclic), before a schema sees it. */
 export const depthProblem = (input: unknown): string | undefined => {
-  const path = tooDeep(input, 0, [])
+  const path = typeof input === "object" && input !== null ? tooDeep(input, 0, []) : undefined
   return path === undefined ? undefined : `${path.slice(0, 3).join(".")}: must be nested at most ${MAX_DEPTH} levels deep (a cyclic value never is)`
 }
 

@@ -4,6 +4,7 @@ import type { MemoryId } from "../Ids.js"
 import { Confidence, Memory, MemoryMetadata } from "../Memory.js"
 import type { MemoryFilter, MemoryPatch, MetadataInput, NewMemory } from "../Memory.js"
 import { setOrClear } from "./patch.js"
+import type { CandidateHead } from "./ranking.js"
 
 /** Decoded forms of the inputs (defaults applied). */
 export type NewMemoryInput = typeof NewMemory.Type
@@ -139,3 +140,30 @@ export const newestFirst = (a: Memory, b: Memory): number =>
 /** Search's tie-break: createdAt desc, then id asc (the score contract's order for equal scores). */
 export const searchTieBreak = (a: Memory, b: Memory): number =>
   b.createdAt.epochMillis - a.createdAt.epochMillis || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
+/** What ranking needs of a memory (see `CandidateHead`). */
+export const headOf = (m: Memory): CandidateHead => ({
+  id: m.id,
+  createdAtMillis: m.createdAt.epochMillis,
+  source: m.confidence.source,
+  reinforcementCount: m.confidence.reinforcementCount,
+  superseded: m.confidence.superseded,
+  lastAccessedMillis: m.confidence.lastAccessed.epochMillis
+})
+
+/** The words of user text as the text rankings see them (letters, digits, combining marks), lowercased and distinct. */
+export const queryTerms = (text: string): ReadonlyArray<string> =>
+  Array.from(new Set(text.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? []))
+
+/** Rejects a batch that names the same id twice, before anything is written. */
+export const requireDistinctIds = (method: string, inputs: ReadonlyArray<NewMemoryInput>) => {
+  const seen = new Set<string>()
+  for (const input of inputs) {
+    if (input.id === undefined) continue
+    if (seen.has(input.id)) {
+      return Effect.fail(new InvalidInput({ method, message: `memory id ${input.id} appears twice in the batch` }))
+    }
+    seen.add(input.id)
+  }
+  return Effect.void
+}

@@ -1,19 +1,35 @@
-import { DateTime, Order } from "effect"
-import type { MemoryId } from "../Ids.js"
 import type { FusionWeights } from "../Embedder.js"
-import type { Explain, Memory, MemoryMatch, SearchMode } from "../Memory.js"
-import { combineScore, confidenceScore } from "../Memory.js"
+import type { MemoryId } from "../Ids.js"
+import type { ConfidenceInputs, Explain, SearchMode } from "../Memory.js"
+import { combineScore, confidenceAt } from "../Memory.js"
 
 /** How deep each ranking is read before fusion: enough that fusion can surface an item one ranker buries. */
 export const candidateDepth = (limit: number): number => Math.max(limit * 5, 50)
 
-/** A memory with its place in the vector and/or text ranking. */
+/** What ranking needs of a memory, carried by a candidate so that rows are read only for the page returned. */
+export interface CandidateHead extends ConfidenceInputs {
+  readonly id: MemoryId
+  /** Epoch milliseconds; ties in score break by createdAt desc, then id asc. */
+  readonly createdAtMillis: number
+}
+
+/** A vector-ranking candidate: cosine distance `1 - cos` (0 = same direction, 2 = opposite). */
+export interface VectorCandidate extends CandidateHead {
+  readonly distance: number
+}
+
+/** A text-ranking candidate: BM25 score, positive and higher for better matches (FTS5's `bm25()` negated). */
+export interface TextCandidate extends CandidateHead {
+  readonly score: number
+}
+
+/** A candidate with its place in the vector and/or text ranking. */
 export interface Candidate {
-  readonly memory: Memory
-  /** 1-based rank and cosine distance `1 - cos` (unit vectors from an L2 index: `l2 * l2 / 2`). */
-  readonly vector?: { readonly rank: number; readonly distance: number }
-  /** 1-based rank and BM25 score, positive and higher for better matches (FTS5's `bm25()` negated). */
-  readonly text?: { readonly rank: number; readonly score: number }
+  readonly head: CandidateHead
+  /** 1-based rank and cosine distance. */
+  vector?: { readonly rank: number; readonly distance: number }
+  /** 1-based rank and BM25 score. */
+  text?: { readonly rank: number; readonly score: number }
 }
 
 /** Cosine similarity of two vectors (0 when either is zero). */
@@ -64,70 +80,77 @@ export const fusedRelevance = (c: Candidate, weights: FusionWeights): number => 
   return Math.min(1, Math.max(0, (v + t) / total))
 }
 
-const byScore: Order.Order<MemoryMatch> = Order.combineAll([
-  Order.mapInput(Order.reverse(Order.number), (m: MemoryMatch) => m.score),
-  Order.mapInput(Order.reverse(Order.number), (m: MemoryMatch) => m.memory.createdAt.epochMillis),
-  Order.mapInput(Order.string, (m: MemoryMatch) => m.memory.id)
-])
+/** Merges a vector ranking and a text ranking (both best first) into candidates keyed by memory id. */
+export const mergeRankings = (
+  vector: ReadonlyArray<VectorCandidate>,
+  text: ReadonlyArray<TextCandidate>
+): Array<Candidate> => {
+  const byId = new Map<MemoryId, Candidate>()
+  vector.forEach((v, i) => byId.set(v.id, { head: v, vector: { rank: i + 1, distance: v.distance } }))
+  text.forEach((t, i) => {
+    const hit = { rank: i + 1, score: t.score }
+    const existing = byId.get(t.id)
+    if (existing) existing.text = hit
+    else byId.set(t.id, { head: t, text: hit })
+  })
+  return Array.from(byId.values())
+}
+
+/** A scored candidate, before its row is read. */
+export interface Scored {
+  readonly head: CandidateHead
+  readonly score: number
+  readonly explain: Explain
+}
+
+/** Score desc, then createdAt desc, then id asc: the score contract's order. */
+const byScore = (a: Scored, b: Scored): number =>
+  b.score - a.score || b.head.createdAtMillis - a.head.createdAtMillis || (a.head.id < b.head.id ? -1 : a.head.id > b.head.id ? 1 : 0)
+
+/** The options of one scoring pass. */
+export interface ScoreOptions {
+  readonly mode: SearchMode
+  readonly weights: FusionWeights
+  readonly nowMillis: number
+  readonly limit: number
+  readonly minScore?: number | undefined
+}
+
+const explainOf = (c: Candidate, options: ScoreOptions, relevance: number, confidence: number): Explain => ({
+  mode: options.mode,
+  relevance,
+  confidence,
+  ...(c.vector
+    ? { vectorRank: c.vector.rank, vectorDistance: c.vector.distance, vectorRelevance: vectorRelevance(c.vector.distance) }
+    : {}),
+  ...(c.text ? { textRank: c.text.rank, textScore: c.text.score, textRelevance: textRelevance(c.text.score) } : {}),
+  ...(options.mode === "hybrid" ? { weights: options.weights } : {})
+})
 
 /**
- * Applies the score contract to ranked candidates: relevance by mode, confidence at `now`, minScore, then sort by
- * score desc, createdAt desc, id, and cut at `limit`.
+ * Applies the score contract to ranked candidates: relevance by mode, confidence at `now`, minScore, then the
+ * contract's order, cut at `limit`. Only heads are touched: the caller reads rows for the page alone.
  */
-export const scoreCandidates = (
-  candidates: Iterable<Candidate>,
-  options: {
-    readonly mode: SearchMode
-    readonly weights: FusionWeights
-    readonly now: DateTime.Utc
-    readonly limit: number
-    readonly minScore?: number | undefined
-  }
-): Array<MemoryMatch> => {
-  const out: Array<MemoryMatch> = []
+export const scoreCandidates = (candidates: Iterable<Candidate>, options: ScoreOptions): Array<Scored> => {
+  const out: Array<Scored> = []
   for (const c of candidates) {
     const relevance = options.mode === "vector"
       ? (c.vector ? vectorRelevance(c.vector.distance) : 0)
       : options.mode === "text"
       ? (c.text ? textRelevance(c.text.score) : 0)
       : fusedRelevance(c, options.weights)
-    const confidence = confidenceScore(c.memory.confidence, options.now)
+    const confidence = confidenceAt(c.head, options.nowMillis)
     const score = combineScore(relevance, confidence)
     if (options.minScore !== undefined && score < options.minScore) continue
-    const explain: Explain = {
-      mode: options.mode,
-      relevance,
-      confidence,
-      ...(c.vector
-        ? {
-          vectorRank: c.vector.rank,
-          vectorDistance: c.vector.distance,
-          vectorRelevance: vectorRelevance(c.vector.distance)
-        }
-        : {}),
-      ...(c.text ? { textRank: c.text.rank, textScore: c.text.score, textRelevance: textRelevance(c.text.score) } : {}),
-      ...(options.mode === "hybrid" ? { weights: options.weights } : {})
-    }
-    out.push({ memory: c.memory, score, explain })
+    out.push({ head: c.head, score, explain: explainOf(c, options, relevance, confidence) })
   }
   return out.sort(byScore).slice(0, options.limit)
 }
 
-/** Merges a vector ranking and a text ranking (both best first) into candidates keyed by memory id. */
-export const mergeRankings = (
-  vector: ReadonlyArray<{ readonly memory: Memory; readonly distance: number }>,
-  text: ReadonlyArray<{ readonly memory: Memory; readonly score: number }>
-): Array<Candidate> => {
-  const byId = new Map<
-    MemoryId,
-    { memory: Memory; vector?: NonNullable<Candidate["vector"]>; text?: NonNullable<Candidate["text"]> }
-  >()
-  vector.forEach((v, i) => byId.set(v.memory.id, { memory: v.memory, vector: { rank: i + 1, distance: v.distance } }))
-  text.forEach((t, i) => {
-    const hit = { rank: i + 1, score: t.score }
-    const existing = byId.get(t.memory.id)
-    if (existing) existing.text = hit
-    else byId.set(t.memory.id, { memory: t.memory, text: hit })
-  })
-  return Array.from(byId.values())
-}
+/** The ranking order of vector candidates: distance, then createdAt desc, then id asc. */
+export const byDistance = (a: VectorCandidate, b: VectorCandidate): number =>
+  a.distance - b.distance || b.createdAtMillis - a.createdAtMillis || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
+/** The ranking order of text candidates: BM25 desc, then createdAt desc, then id asc. */
+export const byTextScore = (a: TextCandidate, b: TextCandidate): number =>
+  b.score - a.score || b.createdAtMillis - a.createdAtMillis || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)

@@ -1,0 +1,62 @@
+/**
+ * How the SQLite memory store talks to its connection: schema-decoded reads, transactions whose every failure is a
+ * typed error (a failed COMMIT too: `SqlClient.withTransaction` turns that into a defect), and the mapping of
+ * driver failures to `StorageError`.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError as SqlErrorClass } from "@effect/sql/SqlError"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import { Effect, Exit, ParseResult, Schema } from "effect"
+import { StorageError } from "../../Errors.js"
+
+/** Every row `statement` returns, decoded by `Result`. */
+export const all = <A, I, E>(
+  Result: Schema.Schema<A, I>,
+  statement: Effect.Effect<ReadonlyArray<unknown>, E>
+): Effect.Effect<ReadonlyArray<A>, E | ParseResult.ParseError> =>
+  SqlSchema.findAll({ Request: Schema.Void, Result, execute: () => statement })(undefined)
+
+/** The single number a `SELECT ... AS n` returns (0 when it returns no row). */
+export const single = <E>(statement: Effect.Effect<ReadonlyArray<unknown>, E>) =>
+  Effect.map(all(Schema.Struct({ n: Schema.Number }), statement), (rows) => rows[0]?.n ?? 0)
+
+type DriverFailure = SqlError | ParseResult.ParseError
+
+/** Driver and decode failures as the `StorageError` of `method`; every other error passes through. */
+export const storage = (method: string) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, Extract<E, DriverFailure>> | StorageError, R> =>
+  Effect.catchIf(
+    effect,
+    (e): e is Extract<E, DriverFailure> => e instanceof SqlErrorClass || ParseResult.isParseError(e),
+    (cause) => Effect.fail(new StorageError({ method, cause }))
+  )
+
+/**
+ * Runs `effect` in a transaction on a reserved connection. `BEGIN IMMEDIATE` takes the write lock (waiting up to
+ * busy_timeout) before the first read, so a writer never holds a stale snapshot that SQLite must refuse on upgrade;
+ * plain `BEGIN` gives a read snapshot. A failed COMMIT (disk full, I/O error) is a failure of the call, after
+ * which the transaction is rolled back; a ROLLBACK that fails because SQLite already rolled back is ignored.
+ */
+export const transaction = (sql: SqlClient.SqlClient, begin: "BEGIN" | "BEGIN IMMEDIATE") =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.scoped(Effect.gen(function*() {
+      const conn = yield* sql.reserve
+      const rollback = Effect.ignore(conn.executeRaw("ROLLBACK", []))
+      yield* conn.executeRaw(begin, [])
+      const exit = yield* Effect.exit(
+        Effect.provideService(restore(effect), SqlClient.TransactionConnection, [conn, 0] as const)
+      )
+      if (Exit.isFailure(exit)) {
+        yield* rollback
+        return yield* Effect.failCause(exit.cause)
+      }
+      const committed = yield* Effect.exit(conn.executeRaw("COMMIT", []))
+      if (Exit.isFailure(committed)) {
+        yield* rollback
+        return yield* Effect.failCause(committed.cause)
+      }
+      return exit.value
+    }))
+  )

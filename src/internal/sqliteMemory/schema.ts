@@ -1,0 +1,199 @@
+/**
+ * The SQLite memory store's tables, migrations and row codecs. Table names hang off a configurable prefix; every
+ * row read is decoded by a schema here, and every row written is made by the matching `*Columns` function.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect, Schema } from "effect"
+import { MemoryId, SessionId, WorkstreamId } from "../../Ids.js"
+import { Citation, Confidence, ConfidenceSource, ContentType, Memory, MemoryMetadata } from "../../Memory.js"
+import type { CandidateHead } from "../ranking.js"
+import { CODE_BITS } from "../simhash.js"
+
+/** The store's table names for one prefix. */
+export const tableNames = (prefix: string) => ({
+  memories: `${prefix}_memories`,
+  tags: `${prefix}_memory_tags`,
+  fts: `${prefix}_memory_fts`,
+  meta: `${prefix}_memory_meta`,
+  vocabulary: `${prefix}_memory_vocabulary`,
+  migrations: `${prefix}_memory_migrations`,
+  vectors: (generation: number) => `${prefix}_memory_vectors_${generation}`,
+  codes: (generation: number) => `${prefix}_memory_codes_${generation}`
+})
+export type TableNames = ReturnType<typeof tableNames>
+
+/** A prefix is spliced into identifiers: only SQL identifier characters may reach them. */
+export const isPrefix = (prefix: string): boolean => /^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix)
+
+/**
+ * Partitions of the bit index (by pk). vec0's top-k selection costs O(k x n), so asking each of 64 partitions for its
+ * top 8 gathers 512 candidates for a quarter of the cost of one top-512 (or of 16 partitions x 32), at equal recall.
+ * Stored data depends on it: changing it needs a reindex.
+ */
+export const PARTITIONS = 64
+
+/** The migrations, in order; DDL shapes are generated from the prefix, so they are the only unsafe statements here. */
+export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => {
+  // DDL cannot bind identifiers as parameters; the names come from a validated prefix.
+  const ddl = (statements: ReadonlyArray<string>) => Effect.forEach(statements, (s) => sql.unsafe(s), { discard: true })
+  const q = (name: string) => `"${name}"`
+  return {
+    "0001_create_memories": ddl([
+      `CREATE TABLE ${q(t.memories)} (
+        pk INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        content_type TEXT NOT NULL,
+        content TEXT NOT NULL,
+        session_id TEXT,
+        workstream_id TEXT,
+        metadata TEXT NOT NULL,
+        subject TEXT GENERATED ALWAYS AS (json_extract(metadata, '$.subject')) VIRTUAL,
+        predicate TEXT GENERATED ALWAYS AS (json_extract(metadata, '$.predicate')) VIRTUAL,
+        source TEXT NOT NULL,
+        reinforcement_count INTEGER NOT NULL,
+        superseded INTEGER NOT NULL,
+        superseded_by TEXT,
+        last_accessed INTEGER NOT NULL,
+        citation TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        accessed_at INTEGER NOT NULL,
+        access_count INTEGER NOT NULL
+      )`,
+      `CREATE INDEX ${q(`${t.memories}_created`)} ON ${q(t.memories)} (created_at, id)`,
+      `CREATE INDEX ${q(`${t.memories}_session`)} ON ${q(t.memories)} (session_id, created_at)`,
+      `CREATE INDEX ${q(`${t.memories}_workstream`)} ON ${q(t.memories)} (workstream_id, created_at)`,
+      `CREATE INDEX ${q(`${t.memories}_type`)} ON ${q(t.memories)} (content_type, created_at)`,
+      // Partial: only superseded rows are indexed, so the common write pays nothing for it.
+      `CREATE INDEX ${q(`${t.memories}_superseded`)} ON ${q(t.memories)} (created_at) WHERE superseded = 1`,
+      `CREATE INDEX ${q(`${t.memories}_fact`)} ON ${q(t.memories)} (subject, predicate) WHERE subject IS NOT NULL`,
+      `CREATE TABLE ${q(t.tags)} (tag TEXT NOT NULL, memory_pk INTEGER NOT NULL, PRIMARY KEY (tag, memory_pk)) WITHOUT ROWID`,
+      `CREATE INDEX ${q(`${t.tags}_memory`)} ON ${q(t.tags)} (memory_pk)`,
+      `CREATE VIRTUAL TABLE ${q(t.fts)} USING fts5(content, content='', contentless_delete=1, tokenize='porter unicode61')`,
+      `CREATE TABLE ${q(t.meta)} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`
+    ]),
+    "0002_create_vocabulary": ddl([`CREATE VIRTUAL TABLE ${q(t.vocabulary)} USING fts5vocab(${q(t.fts)}, 'row')`])
+  }
+}
+
+/** DDL of one vector generation: exact float32 blobs, and the vec0 bit index of their SimHash codes. */
+export const generationDdl = (t: TableNames, generation: number): ReadonlyArray<string> => [
+  `CREATE TABLE IF NOT EXISTS "${t.vectors(generation)}" (pk INTEGER PRIMARY KEY, vector BLOB NOT NULL)`,
+  `CREATE VIRTUAL TABLE IF NOT EXISTS "${t.codes(generation)}" USING vec0(part INTEGER PARTITION KEY, code bit[${CODE_BITS}])`
+]
+
+// --- the memories table ------------------------------------------------------------------------------------------
+
+const memoryFields = {
+  pk: Schema.Number,
+  id: MemoryId,
+  content_type: ContentType,
+  content: Schema.String,
+  session_id: Schema.NullOr(SessionId),
+  workstream_id: Schema.NullOr(WorkstreamId),
+  metadata: Schema.parseJson(MemoryMetadata),
+  source: ConfidenceSource,
+  reinforcement_count: Schema.NonNegativeInt,
+  superseded: Schema.Literal(0, 1),
+  superseded_by: Schema.NullOr(MemoryId),
+  last_accessed: Schema.DateTimeUtcFromNumber,
+  citation: Schema.NullOr(Schema.parseJson(Citation)),
+  created_at: Schema.DateTimeUtcFromNumber,
+  updated_at: Schema.DateTimeUtcFromNumber,
+  accessed_at: Schema.DateTimeUtcFromNumber,
+  access_count: Schema.NonNegativeInt
+}
+
+/** A row of the memories table as read. */
+export const MemoryRow = Schema.Struct(memoryFields)
+export type MemoryRow = typeof MemoryRow.Type
+
+export const rowToMemory = (r: MemoryRow): Memory =>
+  // Decoded by MemoryRow already: the constructors' own validation would only repeat it.
+  new Memory(
+    {
+      id: r.id,
+      contentType: r.content_type,
+      content: r.content,
+      metadata: r.metadata,
+      confidence: new Confidence(
+        {
+          source: r.source,
+          reinforcementCount: r.reinforcement_count,
+          superseded: r.superseded === 1,
+          lastAccessed: r.last_accessed,
+          ...(r.superseded_by !== null ? { supersededBy: r.superseded_by } : {})
+        },
+        true
+      ),
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      accessedAt: r.accessed_at,
+      accessCount: r.access_count,
+      ...(r.session_id !== null ? { sessionId: r.session_id } : {}),
+      ...(r.workstream_id !== null ? { workstreamId: r.workstream_id } : {}),
+      ...(r.citation !== null ? { citation: r.citation } : {})
+    },
+    true
+  )
+
+const encodeCitation = Schema.encodeSync(Schema.parseJson(Citation))
+
+/**
+ * The written columns of a memory (every one but the generated subject and predicate). Metadata is plain JSON data
+ * already (its schema holds JSON values only), so it is stringified directly; citations carry `DateTime`s and go
+ * through their schema.
+ */
+export const memoryColumns = (pk: bigint, m: Memory) => ({
+  pk,
+  id: m.id,
+  content_type: m.contentType,
+  content: m.content,
+  session_id: m.sessionId ?? null,
+  workstream_id: m.workstreamId ?? null,
+  metadata: JSON.stringify(m.metadata),
+  source: m.confidence.source,
+  reinforcement_count: m.confidence.reinforcementCount,
+  superseded: m.confidence.superseded ? 1 : 0,
+  superseded_by: m.confidence.supersededBy ?? null,
+  last_accessed: m.confidence.lastAccessed.epochMillis,
+  citation: m.citation === undefined ? null : encodeCitation(m.citation),
+  created_at: m.createdAt.epochMillis,
+  updated_at: m.updatedAt.epochMillis,
+  accessed_at: m.accessedAt.epochMillis,
+  access_count: m.accessCount
+})
+
+// --- candidate heads -----------------------------------------------------------------------------------------------
+
+/** The columns a candidate carries, selected over alias `m`. */
+export const HEAD_SELECT = "m.id, m.created_at, m.source, m.reinforcement_count, m.superseded, m.last_accessed"
+
+const headFields = {
+  id: MemoryId,
+  created_at: Schema.Number,
+  source: ConfidenceSource,
+  reinforcement_count: Schema.NonNegativeInt,
+  superseded: Schema.Literal(0, 1),
+  last_accessed: Schema.Number
+}
+export const VectorHeadRow = Schema.Struct({ ...headFields, distance: Schema.Number })
+export const TextHeadRow = Schema.Struct({ ...headFields, text_rank: Schema.Number, pool: Schema.optional(Schema.Number) })
+
+export const headOfRow = (r: Schema.Schema.Type<Schema.Struct<typeof headFields>>): CandidateHead => ({
+  id: r.id,
+  createdAtMillis: r.created_at,
+  source: r.source,
+  reinforcementCount: r.reinforcement_count,
+  superseded: r.superseded === 1,
+  lastAccessedMillis: r.last_accessed
+})
+
+// --- small rows ---------------------------------------------------------------------------------------------------
+
+export const CountRow = Schema.Struct({ n: Schema.Number })
+export const MetaRow = Schema.Struct({ key: Schema.String, value: Schema.String })
+export const PkRow = Schema.Struct({ pk: Schema.Number })
+export const IdRow = Schema.Struct({ id: MemoryId })
+export const PendingRow = Schema.Struct({ pk: Schema.Number, id: MemoryId, content: Schema.String })
+export const VocabRow = Schema.Struct({ term: Schema.String, doc: Schema.Number })

@@ -1,0 +1,52 @@
+/**
+ * Vector candidates: exact cosine over the float vectors when the filter leaves few memories, otherwise the bit
+ * index proposes candidates per partition and exact cosine ranks them.
+ */
+import { Effect } from "effect"
+import type { MemoryFilterInput } from "../memory.js"
+import type { VectorCandidate } from "../ranking.js"
+import { all, single } from "./db.js"
+import { whereOf } from "./filter.js"
+import { headOfRow, HEAD_SELECT, PARTITIONS, VectorHeadRow } from "./schema.js"
+import type { Store } from "./vectors.js"
+import { bytes } from "./vectors.js"
+
+/** vec0's hard limit on k. */
+const MAX_K = 4096
+
+export const vectorCandidates = (
+  s: Store,
+  filter: MemoryFilterInput,
+  query: Float32Array,
+  depth: number,
+  generation: number,
+  exactScanLimit: number
+) =>
+  Effect.gen(function*() {
+    const { sql } = s
+    const where = whereOf(sql, s.t, filter)
+    const q = bytes(query)
+    const distance = sql`coalesce(vec_distance_cosine(v.vector, ${q}), 1.0)`
+    const order = sql`ORDER BY distance, m.created_at DESC, m.id ASC LIMIT ${depth}`
+    const vectors = sql(s.t.vectors(generation))
+    const exact = all(VectorHeadRow, sql`SELECT ${sql.literal(HEAD_SELECT)}, ${distance} AS distance
+      FROM ${sql(s.t.memories)} m JOIN ${vectors} v ON v.pk = m.pk WHERE ${where} ${order}`)
+    const matching = yield* single(sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${sql(s.t.memories)} m WHERE ${where} LIMIT ${exactScanLimit + 1})`)
+    if (matching <= exactScanLimit) return (yield* exact).map(toCandidate)
+    // The bit index proposes k per partition, exact cosine on the float vectors ranks them and the filter joins in
+    // SQL. Too few survivors means the filter passes under ~10% of the store: scanning that subset exactly is then
+    // cheaper than a wider KNN (vec0's selection costs O(k x n)).
+    const qcode = s.code(query)
+    const k = BigInt(Math.min(MAX_K, Math.max(8, Math.ceil((depth * 10) / PARTITIONS))))
+    const codes = sql(s.t.codes(generation))
+    const knn = sql.join(" UNION ALL ", false)(
+      Array.from({ length: PARTITIONS }, (_, p) => sql`SELECT rowid FROM ${codes} WHERE code MATCH vec_bit(${qcode}) AND k = ${k} AND part = ${BigInt(p)}`)
+    )
+    const hits = yield* all(VectorHeadRow, sql`WITH knn AS MATERIALIZED (${knn})
+      SELECT ${sql.literal(HEAD_SELECT)}, ${distance} AS distance
+      FROM knn CROSS JOIN ${sql(s.t.memories)} m ON m.pk = knn.rowid JOIN ${vectors} v ON v.pk = knn.rowid
+      WHERE ${where} ${order}`)
+    return hits.length >= depth ? hits.map(toCandidate) : (yield* exact).map(toCandidate)
+  })
+
+const toCandidate = (r: typeof VectorHeadRow.Type): VectorCandidate => ({ ...headOfRow(r), distance: r.distance })
