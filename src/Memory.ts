@@ -30,10 +30,19 @@ export const ConfidenceSource = Schema.Literal("stated", "observed", "inferred",
 /** @category models */
 export type ConfidenceSource = typeof ConfidenceSource.Type
 
-/** Memory content: a non-blank string without NUL characters. @category models */
+/** A UTF-16 surrogate without its partner: text no Unicode encoding can store. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/**
+ * Memory content: a non-blank string without NUL characters, and well-formed Unicode: a lone surrogate would be
+ * stored by SQLite (UTF-8) and PostgreSQL as a replacement character, so it is refused instead of changed.
+ *
+ * @category models
+ */
 export const MemoryContent = Schema.String.pipe(
   Schema.filter((s) => s.trim().length > 0 || "content must not be empty or blank"),
-  Schema.filter((s) => !s.includes("\u0000") || "content must not contain a NUL character")
+  Schema.filter((s) => !s.includes("\u0000") || "content must not contain a NUL character"),
+  Schema.filter((s) => !LONE_SURROGATE.test(s) || "content must be well-formed Unicode (it holds a lone surrogate)")
 )
 
 /** @category models */

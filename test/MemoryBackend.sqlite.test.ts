@@ -1,21 +1,21 @@
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, ManagedRuntime, Option, Schema, Stream } from "effect"
+import { Cause, Chunk, Effect, Exit, Layer, ManagedRuntime, Option, Schema, Stream } from "effect"
 import * as fc from "fast-check"
 import { Embedder } from "arawn-store"
 import { MemoryBackendSuite } from "arawn-store/testing"
-import type { MemoryId } from "../src/Ids.js"
+import { MemoryId } from "../src/Ids.js"
 import type { NewMemory } from "../src/Memory.js"
 import { MemoryBackend } from "../src/MemoryBackend.js"
 import * as SqliteMemory from "../src/MemoryBackend/Sqlite.js"
 import { outcome, token, uuid } from "../src/testing/internal.js"
+import { bundled } from "./support/bundle.js"
 
 const dir = mkdtempSync(join(tmpdir(), "arawn-memory-"))
 const file = (name: string) => join(dir, `${name}-${token()}.db`)
@@ -315,28 +315,160 @@ describe("MemoryBackend/Sqlite", () => {
     }
   }, 120_000)
 
-  it("two processes writing one file at once both finish, every write present, no SQLITE_BUSY", async () => {
-    const filename = file("two-writers")
-    // Create the file first so both children race on writes, not only on the first migration.
-    await Effect.runPromise(Effect.provide(Effect.flatMap(MemoryBackend, (m) => m.count()), onFile(filename)))
-    const run = promisify(execFile)
-    const script = fileURLToPath(new URL("./support/memory-writer.ts", import.meta.url))
-    const child = (tag: string) => run(process.execPath, ["--import", "tsx", script, filename, tag, "120"], { timeout: 90_000 })
-    const [a, b] = await Promise.all([child("writer-a"), child("writer-b")])
-    const written = [...JSON.parse(a.stdout), ...JSON.parse(b.stdout)] as Array<MemoryId>
-    expect(written.length).toBe(240)
-    expect(a.stderr + b.stderr).not.toContain("SQLITE_BUSY")
-    await Effect.runPromise(Effect.provide(
-      Effect.gen(function*() {
-        const m = yield* MemoryBackend
-        expect(yield* m.count({ tags: ["writer-a"] })).toBe(120)
-        expect(yield* m.count({ tags: ["writer-b"] })).toBe(120)
-        for (const id of written) expect(Option.isSome(yield* m.get(id))).toBe(true)
-        const st = yield* m.stats()
+})
+
+const memoryChild = bundled("memory-child.ts")
+
+interface ChildRun {
+  readonly lines: Array<string>
+  readonly code: number | null
+  readonly kill: () => void
+  readonly done: Promise<void>
+}
+
+/** Starts a child on `job`; `onLine` sees every acknowledged line as it arrives. */
+const startChild = async (job: Record<string, unknown>, onLine: (line: string, run: ChildRun) => void = () => {}) => {
+  const command = await memoryChild()
+  const child = spawn(process.execPath, [...command, JSON.stringify(job)], { stdio: ["ignore", "pipe", "pipe"] })
+  const run: { lines: Array<string>; code: number | null; kill: () => void; done: Promise<void> } = {
+    lines: [],
+    code: null,
+    kill: () => child.kill("SIGKILL"),
+    done: Promise.resolve()
+  }
+  let buffer = ""
+  child.stdout.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString("utf8")
+    for (let nl = buffer.indexOf("\n"); nl !== -1; nl = buffer.indexOf("\n")) {
+      const line = buffer.slice(0, nl)
+      buffer = buffer.slice(nl + 1)
+      run.lines.push(line)
+      onLine(line, run)
+    }
+  })
+  run.done = new Promise((resolve) => child.on("close", (code) => {
+    run.code = code
+    resolve()
+  }))
+  return run
+}
+
+/** How many of `ids` the store has. */
+const present = (m: MemoryBackend["Type"], ids: ReadonlyArray<string>) =>
+  Effect.map(
+    Effect.forEach(ids, (id) => m.get(MemoryId.make(id)), { concurrency: 8 }),
+    (found) => found.filter(Option.isSome).length
+  )
+
+const within = <A, E>(filename: string, dims: number, body: Effect.Effect<A, E, MemoryBackend>) =>
+  Effect.runPromise(Effect.provide(body, onFile(filename, dims === 384 ? hashing384 : Embedder.layerHashingWith({ dimensions: dims }))))
+
+describe("MemoryBackend/Sqlite with several processes on one file", () => {
+  it("writers, a fact racer and a killed writer: every acknowledged write present, one live fact, counts agree", async () => {
+    const filename = file("processes")
+    await within(filename, 384, Effect.flatMap(MemoryBackend, (m) => m.count()))
+    const subject = `shared.${token()}`
+    const writers = await Promise.all(["w1", "w2", "w3"].map((tag) => startChild({ file: filename, dims: 384, job: "write", tag, count: 150 })))
+    const racers = await Promise.all(["f1", "f2"].map((tag) => startChild({ file: filename, dims: 384, job: "facts", tag, subject, count: 30 })))
+    const victim = await startChild({ file: filename, dims: 384, job: "write", tag: "killed", count: 400 }, (_, run) => {
+      if (run.lines.length === 40) run.kill()
+    })
+    await Promise.all([...writers, ...racers, victim].map((r) => r.done))
+    for (const r of [...writers, ...racers]) expect([r.code, r.lines.filter((l) => l.startsWith("failed"))]).toEqual([0, []])
+    expect(victim.code).not.toBe(0)
+    const acknowledged = [...writers, victim].flatMap((r) => r.lines.filter((l) => !l.startsWith("failed")))
+    expect(acknowledged.length).toBeGreaterThanOrEqual(450 + 40)
+    await within(filename, 384, Effect.gen(function*() {
+      const m = yield* MemoryBackend
+      for (const tag of ["w1", "w2", "w3"]) expect(yield* m.count({ tags: [tag] })).toBe(150)
+      expect(yield* m.count({ tags: ["killed"] })).toBeGreaterThanOrEqual(victim.lines.length)
+      const found = yield* present(m, acknowledged)
+      expect(found).toBe(acknowledged.length)
+      const st = yield* m.stats()
+      expect(st.vectors).toBe(st.memories)
+      // Two processes raced 60 storeFacts on one subject+predicate: one live fact, 59 superseded.
+      const facts = (includeSuperseded: boolean) =>
+        Effect.map(Effect.all([m.count({ tags: ["f1"], includeSuperseded }), m.count({ tags: ["f2"], includeSuperseded })]), ([a, b]) => a + b)
+      expect(yield* facts(false)).toBe(1)
+      expect(yield* facts(true)).toBe(60)
+    }))
+  }, 120_000)
+
+  it("reindex in one process while another writes with the old embedder: the swap waits for every write", async () => {
+    const filename = file("reindex-writers")
+    await within(filename, 64, Effect.flatMap(MemoryBackend, (m) =>
+      m.storeMany(Array.from({ length: 300 }, (_, i) => ({ content: `seed ${i} about topic ${i % 9}` })))))
+    const writer = await startChild({ file: filename, dims: 64, job: "write", tag: "old", count: 2000 })
+    const reindexer = await startChild({ file: filename, dims: 384, job: "reindex" })
+    await Promise.all([writer.done, reindexer.done])
+    expect(reindexer.code).toBe(0)
+    // After the swap the old embedder's writes are refused, typed; before it every one is kept.
+    if (writer.code !== 0) expect(writer.lines[writer.lines.length - 1]).toContain("EmbeddingSpaceMismatch")
+    const acknowledged = writer.lines.filter((l) => !l.startsWith("failed"))
+    await within(filename, 384, Effect.gen(function*() {
+      const m = yield* MemoryBackend
+      const st = yield* m.stats()
+      expect(st.stale).toBe(false)
+      expect(st.memories).toBe(300 + acknowledged.length)
+      expect(st.vectors).toBe(st.memories)
+      expect(yield* present(m, acknowledged)).toBe(acknowledged.length)
+      const hit = yield* m.search("seed 7 about topic 7", { mode: "vector", limit: 1 })
+      expect(hit[0]!.memory.content).toBe("seed 7 about topic 7")
+    }))
+  }, 120_000)
+})
+
+/** Mounts a tmpfs of `size` at a fresh directory (root only) and hands it to `body`, unmounting afterwards. */
+const onSmallDisk = async (size: string, body: (dir: string) => Promise<void>) => {
+  const mountPoint = mkdtempSync(join(tmpdir(), "arawn-full-"))
+  const run = promisify(execFile)
+  await run("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", mountPoint])
+  try {
+    await body(mountPoint)
+  } finally {
+    await run("umount", ["-l", mountPoint])
+  }
+}
+
+const isRoot = process.getuid?.() === 0
+if (!isRoot) console.warn("MemoryBackend/Sqlite: the full-disk test needs root to mount a small tmpfs; it does not run here")
+
+describe("MemoryBackend/Sqlite on a full disk", () => {
+  it.runIf(isRoot)("a write that finds the disk full fails with StorageError, never a defect; acknowledged memories stay readable", async () => {
+    await onSmallDisk("4m", async (dir) => {
+      const runtime = ManagedRuntime.make(onFile(join(dir, "full.db")))
+      try {
+        const m = await runtime.runPromise(MemoryBackend)
+        const acknowledged: Array<MemoryId> = []
+        let failure: Exit.Exit<unknown, unknown> | undefined
+        for (let i = 0; i < 400 && failure === undefined; i++) {
+          const batch = Array.from({ length: 10 }, (_, j) => ({ content: `filler ${i} ${j} ${"lorem ipsum dolor ".repeat(30)}` }))
+          const exit = await runtime.runPromiseExit(m.storeMany(batch))
+          if (Exit.isSuccess(exit)) acknowledged.push(...exit.value)
+          else failure = exit
+        }
+        expect(failure).toBeDefined()
+        if (failure === undefined || Exit.isSuccess(failure)) return
+        // A typed failure, not a die: the caller can tell "disk full" from a bug.
+        expect(Cause.isDie(failure.cause)).toBe(false)
+        expect(Option.map(Cause.failureOption(failure.cause), (e) => (e as { readonly _tag: string })._tag)).toEqual(Option.some("StorageError"))
+        expect(acknowledged.length).toBeGreaterThan(0)
+        // Nothing acknowledged was lost, nothing half-written shows up, and the store keeps answering reads.
+        expect(await runtime.runPromise(m.count())).toBe(acknowledged.length)
+        for (const id of [acknowledged[0]!, acknowledged[acknowledged.length - 1]!]) {
+          expect(Option.isSome(await runtime.runPromise(m.get(id)))).toBe(true)
+        }
+        const st = await runtime.runPromise(m.stats())
         expect(st.vectors).toBe(st.memories)
-      }),
-      onFile(filename)
-    ))
+        // Deletes and single stores on the full disk fail typed too, or succeed; they never die.
+        for (const effect of [Effect.asVoid(m.store({ content: "one more ".repeat(500) })), m.delete(acknowledged[0]!)]) {
+          const exit = await runtime.runPromiseExit(effect)
+          if (Exit.isFailure(exit)) expect(Cause.isDie(exit.cause)).toBe(false)
+        }
+      } finally {
+        await runtime.dispose()
+      }
+    })
   }, 120_000)
 })
 

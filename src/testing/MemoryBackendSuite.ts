@@ -121,6 +121,21 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         expect(yield* m.count({ sessionId: s, includeSuperseded: true })).toBe(0)
       }))
 
+    test("content with a lone surrogate is InvalidInput (store, storeMany, update); a paired one round-trips", () =>
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const s = sid()
+        for (const content of ["broken \uD800 high", "broken \uDC00 low", "end \uDBFF"]) {
+          expect(yield* outcome(m.store({ content, sessionId: s }))).toBe("InvalidInput")
+          expect(yield* outcome(m.storeMany([{ content: "fine", sessionId: s }, { content, sessionId: s }]))).toBe("InvalidInput")
+        }
+        expect(yield* m.count({ sessionId: s })).toBe(0)
+        const id = yield* m.store({ content: "emoji \uD83D\uDE00 and 日本語", sessionId: s })
+        expect(Option.getOrThrow(yield* m.get(id)).content).toBe("emoji \uD83D\uDE00 and 日本語")
+        expect(yield* outcome(m.update(id, { content: "x \uDFFF" }))).toBe("InvalidInput")
+        expect(Option.getOrThrow(yield* m.get(id)).content).toBe("emoji \uD83D\uDE00 and 日本語")
+      }))
+
     test("metadata extra must be JSON: BigInt, Date, NaN and undefined are InvalidInput and nothing is written", () =>
       Effect.gen(function*() {
         const m = yield* MemoryBackend
@@ -596,6 +611,33 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         for (const h of all) if (h.memory.id !== go.id) expect(h.explain.confidence).toBe(0)
         expect(yield* m.count({ sessionId: s })).toBe(1)
         expect(yield* m.count({ sessionId: s, includeSuperseded: true })).toBe(3)
+      }))
+
+    test("storeFact raced by concurrent writers keeps exactly one live fact; identical racers reinforce one", () =>
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const s = sid()
+        const subject = `race.${token()}`
+        const results = yield* Effect.all(
+          Array.from({ length: 12 }, (_, i) => m.storeFact(fact(subject, "is", `value number ${i}`, s))),
+          { concurrency: "unbounded" }
+        )
+        expect(yield* m.count({ sessionId: s })).toBe(1)
+        expect(yield* m.count({ sessionId: s, includeSuperseded: true })).toBe(12)
+        expect(results.filter((r) => r.outcome === "inserted").length).toBe(1)
+        const live = Chunk.toReadonlyArray(yield* Stream.runCollect(m.list({ sessionId: s })))
+        // Each racer superseded exactly the fact that was live when it ran: a chain, never a fork.
+        expect(results.reduce((n, r) => n + r.supersededIds.length, 0)).toBe(11)
+        expect(results.map((r) => r.id)).toContain(live[0]!.id)
+
+        const same = `same.${token()}`
+        const again = yield* Effect.all(
+          Array.from({ length: 8 }, () => m.storeFact(fact(same, "is", "the same words", s))),
+          { concurrency: "unbounded" }
+        )
+        expect(new Set(again.map((r) => r.id)).size).toBe(1)
+        expect(again.filter((r) => r.outcome === "reinforced").length).toBe(7)
+        expect(Option.getOrThrow(yield* m.get(again[0]!.id)).confidence.reinforcementCount).toBe(7)
       }))
 
     test("storeFact: another predicate, or no subject, inserts", () =>
