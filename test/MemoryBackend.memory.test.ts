@@ -1,5 +1,8 @@
 import { Layer } from "effect"
 import { Embedder, MemoryBackend } from "arawn-store"
-import { MemoryBackendSuite } from "arawn-store/testing"
+import { MemoryBackendModel, MemoryBackendSuite } from "arawn-store/testing"
 
-MemoryBackendSuite.suite("MemoryBackend.layerMemory", MemoryBackend.layerMemory.pipe(Layer.provide(Embedder.layerHashing)))
+const layer = MemoryBackend.layerMemory.pipe(Layer.provide(Embedder.layerHashing))
+
+MemoryBackendSuite.suite("MemoryBackend.layerMemory", layer)
+MemoryBackendModel.suite("MemoryBackend.layerMemory model", layer)

@@ -9,7 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Chunk, Effect, Exit, Layer, ManagedRuntime, Option, Schema, Stream } from "effect"
 import * as fc from "fast-check"
 import { Embedder } from "arawn-store"
-import { MemoryBackendSuite } from "arawn-store/testing"
+import { MemoryBackendModel, MemoryBackendSuite } from "arawn-store/testing"
 import { MemoryId } from "../src/Ids.js"
 import type { NewMemory } from "../src/Memory.js"
 import { MemoryBackend } from "../src/MemoryBackend.js"
@@ -28,6 +28,7 @@ MemoryBackendSuite.suite("MemoryBackend/Sqlite (file)", onFile(join(dir, "suite.
 MemoryBackendSuite.suite("MemoryBackend/Sqlite (:memory:)", onFile(":memory:"))
 // Every filtered and unfiltered vector search goes through the bit index here, never the exact scan.
 MemoryBackendSuite.suite("MemoryBackend/Sqlite (:memory:, bit index only)", onFile(":memory:", hashing384, { exactScanLimit: 0 }))
+MemoryBackendModel.suite("MemoryBackend/Sqlite (file) model", onFile(join(dir, "model.db")))
 
 const ids = (hits: ReadonlyArray<{ readonly memory: { readonly id: MemoryId } }>) => hits.map((h) => h.memory.id)
 

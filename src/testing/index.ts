@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 export * as MemoryBackendSuite from "./MemoryBackendSuite.js"
+export * as MemoryBackendModel from "./MemoryBackendModel.js"
 export * as SessionStoreSuite from "./SessionStoreSuite.js"
 export * as WorkstreamStoreSuite from "./WorkstreamStoreSuite.js"
 export * as MemoryQuality from "./MemoryQuality.js"
