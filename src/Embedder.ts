@@ -95,7 +95,7 @@ export const makeHashing = (options: HashingOptions = {}): Embedder["Type"] => {
   return {
     model: dimensions === 384 ? HASHING_MODEL : `${HASHING_MODEL}-${dimensions}`,
     dimensions,
-    weights: options.weights ?? { vector: 0.4, text: 0.6 },
+    weights: options.weights ?? { vector: 0.2, text: 0.8 },
     embed: (texts) => Effect.sync(() => texts.map((t) => hashingEmbed(t, dimensions)))
   }
 }

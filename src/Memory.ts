@@ -248,7 +248,7 @@ export interface Explain {
   readonly confidence: number
 }
 
-/** One search hit: `score = 0.6 * relevance + 0.4 * confidence`, in [0,1]. @category models */
+/** One search hit: `score = relevance x (0.8 + 0.2 x confidence)`, in [0,1] (see `combineScore`). @category models */
 export interface MemoryMatch {
   readonly memory: Memory
   readonly score: number
@@ -325,6 +325,21 @@ export const confidenceAt = (c: ConfidenceInputs, nowMillis: number): number => 
 export const confidenceScore = (confidence: Confidence, now: DateTime.Utc): number =>
   confidenceAt({ ...confidence, lastAccessedMillis: confidence.lastAccessed.epochMillis }, now.epochMillis)
 
-/** The score contract: `0.6 * relevance + 0.4 * confidence`, clamped to [0,1]. @category confidence */
+/**
+ * How far confidence can lower a score: a memory with confidence 0 (superseded) keeps 80% of its relevance, one
+ * with confidence 1 all of it.
+ *
+ * @category confidence
+ */
+export const CONFIDENCE_WEIGHT = 0.2
+
+/**
+ * The score contract: `relevance x (1 - CONFIDENCE_WEIGHT + CONFIDENCE_WEIGHT x confidence)`, in [0,1].
+ * Confidence scales relevance instead of being added to it: it breaks near-ties (a stated fact outranks an
+ * inferred copy of the same text) but never lifts a memory over one that is more than 25% more relevant, and a
+ * memory that matches nothing scores 0 however confident it is.
+ *
+ * @category confidence
+ */
 export const combineScore = (relevance: number, confidence: number): number =>
-  Math.min(1, Math.max(0, 0.6 * relevance + 0.4 * confidence))
+  Math.min(1, Math.max(0, relevance * (1 - CONFIDENCE_WEIGHT + CONFIDENCE_WEIGHT * confidence)))

@@ -36,11 +36,16 @@ export class Bm25Index<K> {
 
   /** BM25 of `key` for the query's words (unstemmed, as `words` returns them; any may match); 0 when none does. */
   score(key: K, query: ReadonlyArray<string>): number {
+    return this.scoreStems(key, query.map(stem))
+  }
+
+  /** `score` for words stemmed already (a search stems its query once, not once per document). */
+  scoreStems(key: K, stems: ReadonlyArray<string>): number {
     const doc = this.docs.get(key)
     if (!doc || this.docs.size === 0) return 0
     const avg = this.totalLength / this.docs.size || 1
     let s = 0
-    for (const w of new Set(query.map(stem))) {
+    for (const w of new Set(stems)) {
       const f = doc.tf.get(w)
       if (!f) continue
       const n = this.df.get(w) ?? 0

@@ -5,6 +5,7 @@ import { Confidence, Memory, MemoryMetadata } from "../Memory.js"
 import type { MemoryFilter, MemoryPatch, MetadataInput, NewMemory } from "../Memory.js"
 import { setOrClear } from "./patch.js"
 import type { CandidateHead } from "./ranking.js"
+import { STOPWORDS } from "./text.js"
 
 /** Decoded forms of the inputs (defaults applied). */
 export type NewMemoryInput = typeof NewMemory.Type
@@ -151,9 +152,17 @@ export const headOf = (m: Memory): CandidateHead => ({
   lastAccessedMillis: m.confidence.lastAccessed.epochMillis
 })
 
-/** The words of user text as the text rankings see them (letters, digits, combining marks), lowercased and distinct. */
-export const queryTerms = (text: string): ReadonlyArray<string> =>
-  Array.from(new Set(text.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? []))
+/**
+ * The words of a query as the text rankings search them: letters, digits and combining marks, lowercased and
+ * distinct, without English function words ("what", "is", "the", ...; `STOPWORDS`) unless the query has nothing
+ * else. They carry no topic, yet in BM25 each one still earns a little score from every memory that uses it, which
+ * pulls chatty memories above relevant ones. Stored text keeps every word.
+ */
+export const queryTerms = (text: string): ReadonlyArray<string> => {
+  const all = Array.from(new Set(text.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? []))
+  const content = all.filter((w) => !STOPWORDS.has(w))
+  return content.length > 0 ? content : all
+}
 
 /** Rejects a batch that names the same id twice, before anything is written. */
 export const requireDistinctIds = (method: string, inputs: ReadonlyArray<NewMemoryInput>) => {

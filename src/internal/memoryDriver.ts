@@ -11,9 +11,10 @@ import type { Driver, FactWrite, NewRow } from "../MemoryBackend.js"
 import { MemoryIdTaken } from "../MemoryBackend.js"
 import { Bm25Index } from "./bm25.js"
 import type { MemoryFilterInput } from "./memory.js"
-import { headOf, matchesFilter, newestFirst } from "./memory.js"
+import { headOf, matchesFilter, newestFirst, searchTieBreak as tieBreak } from "./memory.js"
 import type { TextCandidate, VectorCandidate } from "./ranking.js"
-import { byDistance, byTextScore, cosine } from "./ranking.js"
+import { cosine } from "./ranking.js"
+import { stem } from "./text.js"
 
 interface Row {
   memory: Memory
@@ -70,22 +71,26 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
       return Option.some(updated)
     })
 
+  // Rows are ranked on their bare signal first; heads are built for the `depth` kept, not for the whole pool.
   const vectorCandidates = (filter: MemoryFilterInput, query: Float32Array, depth: number) =>
     Effect.sync(() =>
       pool(filter)
-        .map((r): VectorCandidate => ({ ...headOf(r.memory), distance: 1 - cosine(query, r.vector) }))
-        .sort(byDistance)
+        .map((r) => ({ r, distance: 1 - cosine(query, r.vector) }))
+        .sort((a, b) => a.distance - b.distance || tieBreak(a.r.memory, b.r.memory))
         .slice(0, depth)
+        .map(({ distance, r }): VectorCandidate => ({ ...headOf(r.memory), distance }))
     )
 
   const textCandidates = (filter: MemoryFilterInput, terms: ReadonlyArray<string>, depth: number) =>
-    Effect.sync(() =>
-      pool(filter)
-        .map((r): TextCandidate => ({ ...headOf(r.memory), score: text.score(r.memory.id, terms) }))
+    Effect.sync(() => {
+      const stems = terms.map(stem)
+      return pool(filter)
+        .map((r) => ({ r, score: text.scoreStems(r.memory.id, stems) }))
         .filter((c) => c.score > 0)
-        .sort(byTextScore)
+        .sort((a, b) => b.score - a.score || tieBreak(a.r.memory, b.r.memory))
         .slice(0, depth)
-    )
+        .map(({ r, score }): TextCandidate => ({ ...headOf(r.memory), score }))
+    })
 
   const listPage = (filter: MemoryFilterInput, after: Option.Option<{ createdAtMillis: number; id: MemoryId }>, size: number) =>
     Effect.sync(() => {

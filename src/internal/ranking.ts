@@ -3,8 +3,14 @@ import type { MemoryId } from "../Ids.js"
 import type { ConfidenceInputs, Explain, SearchMode } from "../Memory.js"
 import { combineScore, confidenceAt } from "../Memory.js"
 
-/** How deep each ranking is read before fusion: enough that fusion can surface an item one ranker buries. */
-export const candidateDepth = (limit: number): number => Math.max(limit * 5, 50)
+/**
+ * How deep each ranking is read before fusion. It does not grow with the limit up to `MIN_DEPTH`: each memory's
+ * fused score depends on where it stands in both rankings, so reading them to a depth that followed the limit would
+ * let a memory's score, and the head of the results, change with the limit asked.
+ */
+export const MIN_DEPTH = 200
+
+export const candidateDepth = (limit: number): number => Math.max(limit, MIN_DEPTH)
 
 /** What ranking needs of a memory, carried by a candidate so that rows are read only for the page returned. */
 export interface CandidateHead extends ConfidenceInputs {

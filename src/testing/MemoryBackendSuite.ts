@@ -20,7 +20,7 @@ const expectContract = (matches: ReadonlyArray<MemoryMatch>) => {
     expect(m.score).toBeLessThanOrEqual(1)
     expect(m.explain.relevance).toBeGreaterThanOrEqual(0)
     expect(m.explain.relevance).toBeLessThanOrEqual(1)
-    expect(m.score).toBeCloseTo(0.6 * m.explain.relevance + 0.4 * m.explain.confidence, 9)
+    expect(m.score).toBeCloseTo(m.explain.relevance * (0.8 + 0.2 * m.explain.confidence), 9)
   }
   for (let i = 1; i < matches.length; i++) {
     const a = matches[i - 1]!
@@ -513,6 +513,27 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         expect(yield* at).toBeCloseTo(0.3, 6)
         yield* TestClock.adjust(Duration.days(1000))
         expect(yield* at).toBeCloseTo(0.3, 6)
+      }))
+
+    test("the top k never depends on the limit asked: limit 10 returns the head of limit 100, in every mode", () =>
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const s = sid()
+        const words = Array.from({ length: 12 }, () => token())
+        const sources = ["stated", "inferred", "observed", "system"] as const
+        yield* m.storeMany(Array.from({ length: 90 }, (_, i) => ({
+          content: [0, 1, 2, 3].map((j) => words[(i * (j + 1) + j * 5) % words.length]!).join(" ") + ` filler ${i}`,
+          sessionId: s,
+          source: sources[i % 4]!
+        })))
+        for (const query of [words.slice(0, 3).join(" "), words.slice(4, 6).join(" "), `${words[7]} ${words[1]}`]) {
+          for (const mode of ["text", "vector", "hybrid"] as const) {
+            const narrow = yield* m.search(query, { sessionId: s, mode, limit: 10 })
+            const broad = yield* m.search(query, { sessionId: s, mode, limit: 100 })
+            expect(narrow.map((h) => h.memory.id)).toEqual(broad.slice(0, 10).map((h) => h.memory.id))
+            expect(narrow.map((h) => h.score)).toEqual(broad.slice(0, 10).map((h) => h.score))
+          }
+        }
       }))
 
     test("ties break by createdAt desc, then id", () =>

@@ -8,7 +8,7 @@ import { Effect, Schema } from "effect"
 import { nextId, SessionId } from "../Ids.js"
 import type { MemoryId } from "../Ids.js"
 import { FusionWeights } from "../Embedder.js"
-import { ContentType, SearchMode } from "../Memory.js"
+import { ConfidenceSource, ContentType, SearchMode } from "../Memory.js"
 import type { SearchOptions } from "../Memory.js"
 import { MemoryBackend } from "../MemoryBackend.js"
 
@@ -156,26 +156,109 @@ export interface LoadedFixture {
   readonly toFixtureId: ReadonlyMap<MemoryId, string>
 }
 
+/** How `loadFixture` stores the fixture. @category models */
+export interface LoadOptions {
+  /**
+   * Each memory's source: `"uniform"` (default: all `observed`, so confidence is equal and hits come in order of
+   * relevance) or `"random"`, stated or inferred by a seeded coin independent of relevance, to measure how far
+   * confidence moves a ranking.
+   */
+  readonly sources?: "uniform" | "random"
+  readonly seed?: number
+}
+
+const BATCH = 2000
+
 /**
- * Stores the fixture's memories in one batch under a fresh session, all with the same source so confidence is
- * equal and the order of hits is the order of relevance. Searches scoped to the session see nothing else, so a
+ * Stores the fixture's memories under a fresh session. Searches scoped to the session see nothing else, so a
  * shared store works.
  *
  * @category evaluation
  */
-export const loadFixture = (fixture: QualityFixture) =>
+export const loadFixture = (fixture: QualityFixture, options: LoadOptions = {}) =>
   Effect.gen(function*() {
     const backend = yield* MemoryBackend
     const sessionId = yield* nextId(SessionId)
-    const ids = yield* backend.storeMany(fixture.memories.map((m) => ({
-      contentType: m.contentType,
-      content: m.content,
-      sessionId,
-      source: "observed" as const,
-      metadata: { tags: m.tags ?? [] }
-    })))
-    const toFixtureId = new Map<MemoryId, string>(ids.map((id, i) => [id, fixture.memories[i]!.id]))
+    const coin = seeded(options.seed ?? 7)
+    const source = (): ConfidenceSource => options.sources === "random" ? (coin() < 0.5 ? "stated" : "inferred") : "observed"
+    const toFixtureId = new Map<MemoryId, string>()
+    for (let i = 0; i < fixture.memories.length; i += BATCH) {
+      const batch = fixture.memories.slice(i, i + BATCH)
+      const ids = yield* backend.storeMany(batch.map((m) => ({
+        contentType: m.contentType,
+        content: m.content,
+        sessionId,
+        source: source(),
+        metadata: { tags: m.tags ?? [] }
+      })))
+      ids.forEach((id, j) => toFixtureId.set(id, batch[j]!.id))
+    }
     return { sessionId, toFixtureId } satisfies LoadedFixture
+  })
+
+/** A deterministic generator of numbers in [0,1) (mulberry32). */
+const seeded = (seed: number) => () => {
+  let a = (seed = (seed + 0x6d2b79f5) | 0)
+  a = Math.imul(a ^ (a >>> 15), 1 | a)
+  a = (a + Math.imul(a ^ (a >>> 7), 61 | a)) ^ a
+  return ((a ^ (a >>> 14)) >>> 0) / 4294967296
+}
+
+/** Everyday words any memory may use: distractors share them with queries without sharing a topic. */
+const GENERIC = (
+  "new use used after before time number one two three every day days minutes change make need first last work " +
+  "way thing get set run keep list show find check start end same other part each again still"
+).split(" ")
+
+/**
+ * The fixture with `distractors` more memories that no query judges, relevant to nothing by construction: made-up
+ * words (never in a query), function words and everyday words ("time", "change", "run") that queries use too, so
+ * they compete on those in both rankings without sharing a topic. A store this size runs the large-store paths of
+ * a backend (its vector index, text matches over many memories) under the same quality measure.
+ *
+ * @category fixtures
+ */
+export const pad = (fixture: QualityFixture, distractors: number, seed = 11): QualityFixture => {
+  const random = seeded(seed)
+  const syllables = ["ka", "to", "ri", "men", "sol", "va", "tur", "lin", "po", "da", "xe", "qui", "bra", "no", "lu", "fer"]
+  const invented = Array.from({ length: 5000 }, (_, i) =>
+    Array.from({ length: 2 + Math.floor(random() * 2) }, () => syllables[Math.floor(random() * syllables.length)]!).join("") +
+    i.toString(36))
+  const functionWords = ["the", "a", "is", "are", "of", "to", "in", "on", "and", "with", "for", "it", "this", "that", "we"]
+  const word = () => {
+    const r = random()
+    const from = r < 0.6 ? invented : r < 0.85 ? functionWords : GENERIC
+    return from[Math.floor(random() * from.length)]!
+  }
+  const salad = () => Array.from({ length: 10 + Math.floor(random() * 11) }, word).join(" ")
+  return {
+    ...fixture,
+    memories: [
+      ...fixture.memories,
+      ...Array.from({ length: distractors }, (_, i) => ({ id: `distractor-${i}`, contentType: "note" as const, content: salad() }))
+    ]
+  }
+}
+
+/**
+ * For every query and mode, whether the first `k` hits at `limit: k` are the first `k` at `limit: wide`: a caller
+ * asking for fewer results must get the head of the same list. Returns the ids of the queries where they differ.
+ *
+ * @category evaluation
+ */
+export const limitDependence = (fixture: QualityFixture, loaded: LoadedFixture, k = 10, wide = 100) =>
+  Effect.gen(function*() {
+    const backend = yield* MemoryBackend
+    const differing: Array<string> = []
+    for (const mode of ["text", "vector", "hybrid"] as const) {
+      for (const q of fixture.queries) {
+        const narrow = yield* backend.search(q.query, { sessionId: loaded.sessionId, mode, limit: k })
+        const broad = yield* backend.search(q.query, { sessionId: loaded.sessionId, mode, limit: wide })
+        const same = narrow.map((h) => h.memory.id).join() === broad.slice(0, k).map((h) => h.memory.id).join()
+        if (!same) differing.push(`${mode}:${q.id}`)
+      }
+    }
+    return differing
   })
 
 /**
@@ -212,5 +295,5 @@ export const evaluateLoaded = (fixture: QualityFixture, loaded: LoadedFixture, o
  *
  * @category evaluation
  */
-export const evaluate = (fixture: QualityFixture, options: EvaluateOptions = {}) =>
-  Effect.flatMap(loadFixture(fixture), (loaded) => evaluateLoaded(fixture, loaded, options))
+export const evaluate = (fixture: QualityFixture, options: EvaluateOptions & LoadOptions = {}) =>
+  Effect.flatMap(loadFixture(fixture, options), (loaded) => evaluateLoaded(fixture, loaded, options))

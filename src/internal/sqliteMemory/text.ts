@@ -7,12 +7,9 @@ import type { MemoryFilterInput } from "../memory.js"
 import type { TextCandidate } from "../ranking.js"
 import { all, single } from "./db.js"
 import { whereOf } from "./filter.js"
-import { headOfRow, HEAD_SELECT, TextHeadRow, VocabRow } from "./schema.js"
+import { headOfRow, HEAD_SELECT, TextHeadRow } from "./schema.js"
 import type { Store } from "./vectors.js"
 import { INSERT_CHUNK } from "./vectors.js"
-
-/** Store size from which very common query words are left out of text search (see `informativeTerms`). */
-const PRUNE_FROM = 10_000
 
 export const writeText = (s: Store, items: ReadonlyArray<readonly [pk: bigint, content: string]>) =>
   Effect.forEach(
@@ -29,30 +26,11 @@ const ftsMatch = (terms: ReadonlyArray<string>): string => terms.map((t) => `"${
 /** Rows in the store: the highest pk, which an index answers at once (deletes leave it an upper bound). */
 export const storeSize = (s: Store) => single(s.sql`SELECT coalesce(max(pk), 0) AS n FROM ${s.sql(s.t.memories)}`)
 
-/**
- * Drops words found in more than a tenth of a large store when the query has a rarer one. Such a word weighs
- * little in BM25 (IDF at most log 9, zero from half the store up, against ~9 for a rare word) yet makes FTS5 score
- * a large share of the store: a query with "the" would cost a full scan. Small stores keep every word, and a query
- * of only common words keeps its rarest. Stemmed forms are looked up as typed, so a word whose stem differs is kept.
- */
-const informativeTerms = (s: Store, terms: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    const size = yield* storeSize(s)
-    if (size < PRUNE_FROM || terms.length < 2) return terms
-    const df = new Map(
-      (yield* all(VocabRow, s.sql`SELECT term, doc FROM ${s.sql(s.t.vocabulary)} WHERE ${s.sql.in("term", terms)}`))
-        .map((r) => [r.term, r.doc])
-    )
-    const rare = terms.filter((t) => (df.get(t) ?? 0) <= size / 10)
-    if (rare.length > 0) return rare
-    return [terms.reduce((a, b) => ((df.get(a) ?? 0) <= (df.get(b) ?? 0) ? a : b))]
-  })
-
 /** The best `depth` text matches that pass the filter, as candidate heads (no row is read whole). */
 export const textCandidates = (s: Store, filter: MemoryFilterInput, terms: ReadonlyArray<string>, depth: number) =>
   Effect.gen(function*() {
     if (terms.length === 0) return []
-    const match = ftsMatch(yield* informativeTerms(s, terms))
+    const match = ftsMatch(terms)
     const where = whereOf(s.sql, s.t, filter)
     const fts = s.sql(s.t.fts)
     const order = s.sql`ORDER BY text_rank, m.created_at DESC, m.id ASC LIMIT ${depth}`
