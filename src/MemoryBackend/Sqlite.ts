@@ -16,6 +16,7 @@ import { Embedder } from "../Embedder.js"
 import { EmbeddingSpace, EmbeddingSpaceMismatch, InvalidInput, StorageError } from "../Errors.js"
 import { openSqlite } from "../internal/sqlite.js"
 import { single, storage, transaction } from "../internal/sqliteMemory/db.js"
+import { makeReadPool } from "../internal/sqliteMemory/readPool.js"
 import { whereOf } from "../internal/sqliteMemory/filter.js"
 import * as Reindex from "../internal/sqliteMemory/reindex.js"
 import { isPrefix, MemoryRow, migrations, rowToMemory, tableNames } from "../internal/sqliteMemory/schema.js"
@@ -56,21 +57,41 @@ export interface Options {
  */
 export interface FileOptions extends Options {
   readonly filename: string
+  /**
+   * Reader threads for search (default 2; 0 runs searches on the store's own connection). With two, the vector and
+   * text halves of a hybrid search run at the same time, and a search never blocks the caller's event loop. Not
+   * used for `:memory:`, which no second connection can see.
+   */
+  readonly readers?: number | undefined
 }
 
 const OPEN = "MemoryBackend.open"
+
+/** The number of the last migration in `migrations`. */
+const LATEST_MIGRATION = 2
+
+const busyMillis = (options: Options) => Math.max(0, Math.round(Duration.toMillis(options.busyTimeout ?? Duration.seconds(5))))
+const mmapBytes = (options: Options) => Math.max(0, Math.floor(options.mmapSize ?? 2 ** 30))
 
 /** Loads sqlite-vec, sets the pragmas, and migrates and records the embedding space under the write lock. */
 const open = (client: SqliteClient.SqliteClient, s: Store, options: Options) =>
   Effect.gen(function*() {
     const sql = s.sql
     yield* client.loadExtension(getLoadablePath())
-    const busy = Math.max(0, Math.round(Duration.toMillis(options.busyTimeout ?? Duration.seconds(5))))
     // Pragmas take no bound parameters; both values are numbers computed here.
-    yield* sql.unsafe(`PRAGMA busy_timeout = ${busy}`)
-    yield* sql.unsafe(`PRAGMA mmap_size = ${Math.max(0, Math.floor(options.mmapSize ?? 2 ** 30))}`)
+    yield* sql.unsafe(`PRAGMA busy_timeout = ${busyMillis(options)}`)
+    yield* sql.unsafe(`PRAGMA mmap_size = ${mmapBytes(options)}`)
     yield* sql`PRAGMA synchronous = NORMAL`
-    // Two processes opening a new file at once must not both create it.
+    // A store that is migrated and has its space recorded opens without the write lock, so opening never waits on
+    // (or delays) another process's writes; otherwise the write lock keeps two processes from both creating it.
+    const ready = yield* Effect.orElseSucceed(
+      Effect.map(
+        Effect.all([single(sql`SELECT coalesce(max(migration_id), 0) AS n FROM ${sql(s.t.migrations)}`), readGeneration(s)]),
+        ([latest, space]) => latest >= LATEST_MIGRATION && Option.isSome(space)
+      ),
+      () => false
+    )
+    if (ready) return
     yield* transaction(sql, "BEGIN IMMEDIATE")(Effect.gen(function*() {
       yield* Effect.provideService(
         Migrator.make({})({ loader: Migrator.fromRecord(migrations(sql, s.t)), table: s.t.migrations }),
@@ -100,13 +121,19 @@ const makeDriver = (s: Store, exactScanLimit: number): Driver => {
     modify: (id, next, vector) => write("MemoryBackend.update")(modifyRow(s, id, next, vector)),
     delete: (id) => write("MemoryBackend.delete")(deleteRow(s, id)),
     fact: (subject, predicate, decide) => write("MemoryBackend.storeFact")(writeFact(s, subject, predicate, decide)),
-    // One snapshot: the state row and the generation tables it names are read at one instant.
-    vectorCandidates: (filter, query, depth) =>
-      read("MemoryBackend.search")(Effect.gen(function*() {
+    vectorCandidates: (filter, query, depth) => {
+      const attempt = Effect.gen(function*() {
         const state = yield* readState(s, "MemoryBackend.search")
         if (!sameSpace(state.space, s.current)) return yield* mismatch(state.space)
         return yield* vectorCandidates(s, filter, query, depth, state.generation, exactScanLimit)
-      })),
+      })
+      // On one connection a snapshot sees the state row and the generation tables it names at one instant. Reader
+      // threads read them separately: a reindex that swapped generations in between fails the query, which then
+      // reads the new state and runs again.
+      return Option.isNone(s.readers)
+        ? read("MemoryBackend.search")(attempt)
+        : storage("MemoryBackend.search")(Effect.catchTag(attempt, "SqlError", () => attempt))
+    },
     textCandidates: (filter, terms, depth) => storage("MemoryBackend.search")(textCandidates(s, filter, terms, depth)),
     listPage: (filter, after, size) =>
       storage("MemoryBackend.list")(Effect.map(
@@ -135,29 +162,42 @@ const makeDriver = (s: Store, exactScanLimit: number): Driver => {
   }
 }
 
+const build = (options: Options, file: Option.Option<string>) =>
+  Effect.gen(function*() {
+    const prefix = options.prefix ?? "arawn_store"
+    if (!isPrefix(prefix)) {
+      return yield* new InvalidInput({ method: OPEN, message: `table prefix ${JSON.stringify(prefix)} must be an SQL identifier` })
+    }
+    const client = yield* SqliteClient.SqliteClient
+    const embedder = yield* Embedder
+    const base = {
+      sql: client,
+      t: tableNames(prefix),
+      current: new EmbeddingSpace({ model: embedder.model, dimensions: embedder.dimensions }),
+      code: makeCoder(embedder.dimensions),
+      readers: Option.none()
+    } satisfies Store
+    yield* open(client, base, options)
+    // Readers start once the file exists and is migrated.
+    const readers = yield* Effect.transposeOption(Option.map(file, (filename) =>
+      makeReadPool(filename, {
+        size: "readers" in options && typeof options.readers === "number" ? options.readers : 2,
+        busyMs: busyMillis(options),
+        mmapSize: mmapBytes(options)
+      })))
+    const store: Store = { ...base, readers }
+    return yield* makeService(makeDriver(store, Math.max(0, Math.floor(options.exactScanLimit ?? 2048))))
+  })
+
 /**
  * Builds the SQLite MemoryBackend on the `SqliteClient` in context: loads sqlite-vec into that connection, sets
  * `busy_timeout` and `mmap_size`, runs this store's own migrations (table `<prefix>_memory_migrations`) and records
- * the Embedder's identity when the store is new. Requires `SqliteClient` and `Embedder`.
+ * the Embedder's identity when the store is new. Searches run on that connection. Requires `SqliteClient` and
+ * `Embedder`.
  *
  * @category constructors
  */
-export const make = Effect.fnUntraced(function*(options: Options = {}) {
-  const prefix = options.prefix ?? "arawn_store"
-  if (!isPrefix(prefix)) {
-    return yield* new InvalidInput({ method: OPEN, message: `table prefix ${JSON.stringify(prefix)} must be an SQL identifier` })
-  }
-  const client = yield* SqliteClient.SqliteClient
-  const embedder = yield* Embedder
-  const store: Store = {
-    sql: client,
-    t: tableNames(prefix),
-    current: new EmbeddingSpace({ model: embedder.model, dimensions: embedder.dimensions }),
-    code: makeCoder(embedder.dimensions)
-  }
-  yield* open(client, store, options)
-  return yield* makeService(makeDriver(store, Math.max(0, Math.floor(options.exactScanLimit ?? 2048))))
-})
+export const make = (options: Options = {}) => Effect.scoped(build(options, Option.none()))
 
 /**
  * The SQLite MemoryBackend. With `filename` (a path, whose directory is created, or `:memory:`) it opens and owns its
@@ -191,7 +231,8 @@ export function layer(
         })
       }
       const client = yield* openSqlite(OPEN, { filename })
-      return yield* Effect.provideService(make(options), SqliteClient.SqliteClient, client)
+      const readers = options.readers !== 0 && filename !== ":memory:" && filename !== "" && !filename.startsWith("file:")
+      return yield* Effect.provideService(build(options, readers ? Option.some(filename) : Option.none()), SqliteClient.SqliteClient, client)
     })
   )
 }

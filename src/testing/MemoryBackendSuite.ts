@@ -531,7 +531,9 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
             const narrow = yield* m.search(query, { sessionId: s, mode, limit: 10 })
             const broad = yield* m.search(query, { sessionId: s, mode, limit: 100 })
             expect(narrow.map((h) => h.memory.id)).toEqual(broad.slice(0, 10).map((h) => h.memory.id))
-            expect(narrow.map((h) => h.score)).toEqual(broad.slice(0, 10).map((h) => h.score))
+            // Text statistics span the whole (shared) store, so other tests' writes may move scores a hair between
+            // the two calls; the order is what must not change.
+            narrow.forEach((h, i) => expect(h.score).toBeCloseTo(broad[i]!.score, 3))
           }
         }
       }))

@@ -7,7 +7,9 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError as SqlErrorClass } from "@effect/sql/SqlError"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as SqlSchema from "@effect/sql/SqlSchema"
-import { Effect, Exit, ParseResult, Schema } from "effect"
+import type * as Statement from "@effect/sql/Statement"
+import { Effect, Exit, Option, ParseResult, Schema } from "effect"
+import type { ReadPool } from "./readPool.js"
 import { StorageError } from "../../Errors.js"
 
 /** Every row `statement` returns, decoded by `Result`. */
@@ -16,6 +18,24 @@ export const all = <A, I, E>(
   statement: Effect.Effect<ReadonlyArray<unknown>, E>
 ): Effect.Effect<ReadonlyArray<A>, E | ParseResult.ParseError> =>
   SqlSchema.findAll({ Request: Schema.Void, Result, execute: () => statement })(undefined)
+
+/**
+ * `all` for a read-only statement, on a reader thread when the store has them (the statement is compiled here and
+ * its rows decoded here); a reader that cannot answer hands the statement back to the main connection.
+ */
+export const read = <A, I>(
+  readers: Option.Option<ReadPool>,
+  Result: Schema.Schema<A, I>,
+  statement: Statement.Statement<unknown>
+): Effect.Effect<ReadonlyArray<A>, SqlError | ParseResult.ParseError> =>
+  Option.match(readers, {
+    onNone: () => all(Result, statement),
+    onSome: (pool) =>
+      pool.all(statement.compile()).pipe(
+        Effect.flatMap(Schema.decodeUnknown(Schema.Array(Result))),
+        Effect.catchIf((e): e is Error => !ParseResult.isParseError(e), () => all(Result, statement))
+      )
+  })
 
 /** The single number a `SELECT ... AS n` returns (0 when it returns no row). */
 export const single = <E>(statement: Effect.Effect<ReadonlyArray<unknown>, E>) =>

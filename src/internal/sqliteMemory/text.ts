@@ -5,7 +5,7 @@
 import { Array as Arr, Effect } from "effect"
 import type { MemoryFilterInput } from "../memory.js"
 import type { TextCandidate } from "../ranking.js"
-import { all, single } from "./db.js"
+import { read, single } from "./db.js"
 import { whereOf } from "./filter.js"
 import { headOfRow, HEAD_SELECT, TextHeadRow } from "./schema.js"
 import type { Store } from "./vectors.js"
@@ -38,14 +38,15 @@ export const textCandidates = (s: Store, filter: MemoryFilterInput, terms: Reado
     // is most of the time on a large store. Only when the filter rejects too many of the best matches does the
     // join run over all of them.
     const pool = depth * 4
-    const best = yield* all(TextHeadRow, s.sql`WITH hits AS MATERIALIZED (
+    const best = yield* read(s.readers, TextHeadRow, s.sql`WITH hits AS MATERIALIZED (
           SELECT rowid, bm25(${fts}) AS text_rank FROM ${fts} WHERE ${fts} MATCH ${match} ORDER BY rank LIMIT ${pool}
         )
         SELECT ${s.sql.literal(HEAD_SELECT)}, hits.text_rank AS text_rank, (SELECT count(*) FROM hits) AS pool
         FROM hits CROSS JOIN ${s.sql(s.t.memories)} m ON m.pk = hits.rowid WHERE ${where} ${order}`)
     // Every match was in the pool (fewer than asked for): what passed the filter is all there is.
     const whole = best.length > 0 && (best[0]!.pool ?? pool) < pool
-    const rows = best.length >= depth || whole ? best : yield* all(
+    const rows = best.length >= depth || whole ? best : yield* read(
+      s.readers,
       TextHeadRow,
       s.sql`SELECT ${s.sql.literal(HEAD_SELECT)}, bm25(${fts}) AS text_rank
         FROM ${fts} CROSS JOIN ${s.sql(s.t.memories)} m ON m.pk = ${fts}.rowid

@@ -7,6 +7,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import { Array as Arr, Effect, Option } from "effect"
 import { EmbeddingSpace, EmbeddingSpaceMismatch, StorageError } from "../../Errors.js"
 import { all } from "./db.js"
+import type { ReadPool } from "./readPool.js"
 import { generationDdl, MetaRow, PARTITIONS } from "./schema.js"
 import type { TableNames } from "./schema.js"
 
@@ -30,6 +31,8 @@ export interface Store {
   readonly current: EmbeddingSpace
   /** SimHash code of a vector, for the bit index. */
   readonly code: (v: Float32Array) => Uint8Array
+  /** Reader threads for search queries, when the store is a file (`:memory:` has no second connection). */
+  readonly readers: Option.Option<ReadPool>
 }
 
 /** A vector to write: the memory's pk, its float vector and its code. */
