@@ -3,12 +3,13 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Schema } from "effect"
+import { DateTime, Duration, Option, ParseResult, Schema } from "effect"
 import { FusionWeights } from "./Embedder.js"
 import { EmbeddingSpace } from "./Errors.js"
 import { MemoryId, SessionId, WorkstreamId } from "./Ids.js"
 import { JsonObject } from "./Json.js"
 import { Tag } from "./Tag.js"
+import { Where } from "./Where.js"
 
 /** @category models */
 export const ContentType = Schema.Literal(
@@ -47,6 +48,37 @@ export const MemoryContent = Schema.String.pipe(
 
 /** @category models */
 export const Extra = JsonObject
+
+/** The namespace a memory belongs to when none is given. @category models */
+export const DEFAULT_NAMESPACE = "default"
+
+/**
+ * A namespace (tenant, user, agent): 1 to 128 characters, trimmed, without NUL. A service scoped to one
+ * (`MemoryBackend.scoped`) can neither read nor change another's memories.
+ *
+ * @category models
+ */
+export const Namespace = Schema.String.pipe(
+  Schema.filter((s) =>
+    (s.length >= 1 && s.length <= 128 && s.trim() === s && !s.includes("\u0000")) ||
+    `namespace ${JSON.stringify(s)} must be 1 to 128 characters, trimmed, without NUL`
+  )
+)
+
+/**
+ * A time to live: a positive, finite `Duration` or anything `Duration.decode` reads (milliseconds, "1 hour").
+ *
+ * @category inputs
+ */
+export const Ttl = Schema.transformOrFail(Schema.Unknown, Schema.DurationFromSelf, {
+  strict: true,
+  decode: (u, _, ast) =>
+    Option.match(Option.filter(Duration.decodeUnknown(u), (d) => Duration.isFinite(d) && Duration.toMillis(d) > 0), {
+      onNone: () => ParseResult.fail(new ParseResult.Type(ast, u, "ttl must be a positive, finite duration (e.g. \"30 days\" or milliseconds)")),
+      onSome: ParseResult.succeed
+    }),
+  encode: ParseResult.succeed
+})
 
 /** @category models */
 export class MemoryMetadata extends Schema.Class<MemoryMetadata>("MemoryMetadata")({
@@ -110,6 +142,7 @@ export type Citation = typeof Citation.Type
 /** @category models */
 export class Memory extends Schema.Class<Memory>("Memory")({
   id: MemoryId,
+  namespace: Schema.String,
   contentType: ContentType,
   content: Schema.String,
   sessionId: Schema.optional(SessionId),
@@ -120,7 +153,11 @@ export class Memory extends Schema.Class<Memory>("Memory")({
   createdAt: Schema.DateTimeUtc,
   updatedAt: Schema.DateTimeUtc,
   accessedAt: Schema.DateTimeUtc,
-  accessCount: Schema.NonNegativeInt
+  accessCount: Schema.NonNegativeInt,
+  /** From then on the memory is gone for every read (and `sweep` deletes it). */
+  expiresAt: Schema.optional(Schema.DateTimeUtc),
+  /** The time to live the expiry came from; with `extendOnAccess` a read moves `expiresAt` to now + this. */
+  ttlMillis: Schema.optional(Schema.Number)
 }) {}
 
 /** The metadata a caller may set; absent fields stay absent. @category inputs */
@@ -146,6 +183,11 @@ export const EmbeddingInput = Schema.Union(
 /** What `store` takes. @category inputs */
 export const NewMemory = Schema.Struct({
   id: Schema.optional(MemoryId),
+  /** Default `"default"`; a scoped service takes its own (and refuses another). */
+  namespace: Schema.optional(Namespace),
+  /** When the memory expires; or `ttl` from now (at most one of the two; else the layer's default, if any). */
+  expiresAt: Schema.optional(Schema.DateTimeUtcFromSelf),
+  ttl: Schema.optional(Ttl),
   contentType: Schema.optionalWith(ContentType, { default: () => "note" as const }),
   content: MemoryContent,
   sessionId: Schema.optional(SessionId),
@@ -172,6 +214,9 @@ export type NewMemory = typeof NewMemory.Encoded
 /** What `update` takes: present fields replace, `null` clears an optional field. @category inputs */
 export const MemoryPatch = Schema.Struct({
   contentType: Schema.optional(ContentType),
+  /** A new expiry (`null`: never expires); or `ttl` from now. */
+  expiresAt: Schema.optional(Schema.NullOr(Schema.DateTimeUtcFromSelf)),
+  ttl: Schema.optional(Ttl),
   content: Schema.optional(MemoryContent),
   sessionId: Schema.optional(Schema.NullOr(SessionId)),
   workstreamId: Schema.optional(Schema.NullOr(WorkstreamId)),
@@ -190,6 +235,10 @@ export type SearchMode = typeof SearchMode.Type
 const Unit = Schema.Number.pipe(Schema.between(0, 1))
 
 const filterFields = {
+  /** Only this namespace (a scoped service always adds its own). */
+  namespace: Schema.optional(Namespace),
+  /** Conditions on metadata fields with operators (see `Where`). */
+  where: Schema.optional(Where),
   contentTypes: Schema.optional(Schema.Array(ContentType)),
   sessionId: Schema.optional(SessionId),
   workstreamId: Schema.optional(WorkstreamId),

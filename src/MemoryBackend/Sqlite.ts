@@ -13,21 +13,16 @@ import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { getLoadablePath } from "sqlite-vec"
 import { Embedder } from "../Embedder.js"
-import { EmbeddingSpace, EmbeddingSpaceMismatch, InvalidInput, StorageError } from "../Errors.js"
+import { EmbeddingSpace, InvalidInput, StorageError } from "../Errors.js"
 import { openSqlite } from "../internal/sqlite.js"
-import { single, storage, transaction } from "../internal/sqliteMemory/db.js"
+import { single, transaction } from "../internal/sqliteMemory/db.js"
 import { makeReadPool } from "../internal/sqliteMemory/readPool.js"
-import { whereOf } from "../internal/sqliteMemory/filter.js"
-import * as Reindex from "../internal/sqliteMemory/reindex.js"
-import { isPrefix, MemoryRow, migrations, rowToMemory, tableNames } from "../internal/sqliteMemory/schema.js"
-import { textCandidates } from "../internal/sqliteMemory/text.js"
-import { vectorCandidates } from "../internal/sqliteMemory/vectorSearch.js"
+import { makeDriver } from "../internal/sqliteMemory/driver.js"
+import { isPrefix, migrations, tableNames } from "../internal/sqliteMemory/schema.js"
 import type { Store } from "../internal/sqliteMemory/vectors.js"
-import { createGeneration, readGeneration, readState, recordGeneration, sameSpace } from "../internal/sqliteMemory/vectors.js"
-import { deleteRow, insertRows, modifyRow, selectByIds, writeFact } from "../internal/sqliteMemory/writes.js"
-import { all } from "../internal/sqliteMemory/db.js"
+import { createGeneration, readGeneration, recordGeneration } from "../internal/sqliteMemory/vectors.js"
 import { makeCoder } from "../internal/simhash.js"
-import type { Driver } from "../MemoryBackend.js"
+import type { Options as KernelOptions } from "../MemoryBackend.js"
 import { make as makeService, MemoryBackend } from "../MemoryBackend.js"
 
 /**
@@ -35,7 +30,7 @@ import { make as makeService, MemoryBackend } from "../MemoryBackend.js"
  *
  * @category options
  */
-export interface Options {
+export interface Options extends KernelOptions {
   /** Prefix of every table (letters, digits, `_`); default `"arawn_store"`. */
   readonly prefix?: string | undefined
   /** How long a writer waits for another process's write lock before failing; default 5 seconds. */
@@ -105,63 +100,6 @@ const open = (client: SqliteClient.SqliteClient, s: Store, options: Options) =>
     }))
   }).pipe(Effect.mapError((cause) => new StorageError({ method: OPEN, cause })))
 
-/** The driver's primitives over one connection; every failure of SQLite or of a row's decoding is StorageError. */
-const makeDriver = (s: Store, exactScanLimit: number): Driver => {
-  const write = (method: string) => <A, E>(effect: Effect.Effect<A, E>) => storage(method)(transaction(s.sql, "BEGIN IMMEDIATE")(effect))
-  const read = (method: string) => <A, E>(effect: Effect.Effect<A, E>) => storage(method)(transaction(s.sql, "BEGIN")(effect))
-  const mismatch = (stored: EmbeddingSpace) => new EmbeddingSpaceMismatch({ stored, current: s.current })
-  const M = s.sql(s.t.memories)
-  return {
-    backend: "sqlite",
-    space: storage("MemoryBackend.stats")(Effect.map(readState(s, "MemoryBackend.stats"), (state) => state.space)),
-    insert: (rows) =>
-      write("MemoryBackend.store")(Effect.flatMap(readState(s, "MemoryBackend.store"), (state) => insertRows(s, state, rows))),
-    get: (id) => storage("MemoryBackend.get")(Effect.map(selectByIds(s, [id]), (rows) => Option.map(Option.fromNullable(rows[0]), rowToMemory))),
-    getMany: (ids) => storage("MemoryBackend.search")(Effect.map(selectByIds(s, ids), (rows) => rows.map(rowToMemory))),
-    modify: (id, next, vector) => write("MemoryBackend.update")(modifyRow(s, id, next, vector)),
-    delete: (id) => write("MemoryBackend.delete")(deleteRow(s, id)),
-    fact: (subject, predicate, decide) => write("MemoryBackend.storeFact")(writeFact(s, subject, predicate, decide)),
-    vectorCandidates: (filter, query, depth) => {
-      const attempt = Effect.gen(function*() {
-        const state = yield* readState(s, "MemoryBackend.search")
-        if (!sameSpace(state.space, s.current)) return yield* mismatch(state.space)
-        return yield* vectorCandidates(s, filter, query, depth, state.generation, exactScanLimit)
-      })
-      // On one connection a snapshot sees the state row and the generation tables it names at one instant. Reader
-      // threads read them separately: a reindex that swapped generations in between fails the query, which then
-      // reads the new state and runs again.
-      return Option.isNone(s.readers)
-        ? read("MemoryBackend.search")(attempt)
-        : storage("MemoryBackend.search")(Effect.catchTag(attempt, "SqlError", () => attempt))
-    },
-    textCandidates: (filter, terms, depth) => storage("MemoryBackend.search")(textCandidates(s, filter, terms, depth)),
-    listPage: (filter, after, size) =>
-      storage("MemoryBackend.list")(Effect.map(
-        all(MemoryRow, s.sql`SELECT m.* FROM ${M} m WHERE ${whereOf(s.sql, s.t, filter)} AND ${
-          Option.match(after, {
-            onNone: () => s.sql`1 = 1`,
-            onSome: (p) => s.sql`(m.created_at < ${p.createdAtMillis} OR (m.created_at = ${p.createdAtMillis} AND m.id < ${p.id}))`
-          })
-        } ORDER BY m.created_at DESC, m.id DESC LIMIT ${size}`),
-        (rows) => rows.map(rowToMemory)
-      )),
-    count: (filter) => storage("MemoryBackend.count")(single(s.sql`SELECT count(*) AS n FROM ${M} m WHERE ${whereOf(s.sql, s.t, filter)}`)),
-    counts: read("MemoryBackend.stats")(Effect.gen(function*() {
-      const state = yield* readState(s, "MemoryBackend.stats")
-      return {
-        memories: yield* single(s.sql`SELECT count(*) AS n FROM ${M}`),
-        vectors: yield* single(s.sql`SELECT count(*) AS n FROM ${s.sql(s.t.vectors(state.generation))}`)
-      }
-    })),
-    reindex: {
-      start: write("MemoryBackend.reindex")(Reindex.start(s)),
-      pending: (after, limit) => storage("MemoryBackend.reindex")(Reindex.pending(s, after, limit)),
-      write: (items) => write("MemoryBackend.reindex")(Reindex.write(s, items)),
-      finish: write("MemoryBackend.reindex")(Reindex.finish(s))
-    }
-  }
-}
-
 const build = (options: Options, file: Option.Option<string>) =>
   Effect.gen(function*() {
     const prefix = options.prefix ?? "arawn_store"
@@ -186,7 +124,7 @@ const build = (options: Options, file: Option.Option<string>) =>
         mmapSize: mmapBytes(options)
       })))
     const store: Store = { ...base, readers }
-    return yield* makeService(makeDriver(store, Math.max(0, Math.floor(options.exactScanLimit ?? 2048))))
+    return yield* makeService(makeDriver(store, Math.max(0, Math.floor(options.exactScanLimit ?? 2048))), options)
   })
 
 /**

@@ -1,8 +1,9 @@
-import { DateTime, Effect } from "effect"
+import { DateTime, Duration, Effect } from "effect"
 import { InvalidInput } from "../Errors.js"
 import type { MemoryId } from "../Ids.js"
 import { Confidence, Memory, MemoryMetadata } from "../Memory.js"
 import type { MemoryFilter, MemoryPatch, MetadataInput, NewMemory } from "../Memory.js"
+import * as Where from "../Where.js"
 import { setOrClear } from "./patch.js"
 import type { CandidateHead } from "./ranking.js"
 import { STOPWORDS } from "./text.js"
@@ -30,12 +31,59 @@ export const buildMetadata = (input: typeof MetadataInput.Type | undefined): Mem
     ...(input?.lineRange !== undefined ? { lineRange: input.lineRange } : {})
   }, true)
 
+/** When a memory expires, and the time to live it came from (absent: it never expires). */
+export interface Expiry {
+  readonly expiresAt?: DateTime.Utc
+  readonly ttlMillis?: number
+}
+
+const inTtl = (now: DateTime.Utc, ttl: Duration.Duration): Expiry => {
+  const ttlMillis = Duration.toMillis(ttl)
+  return { expiresAt: DateTime.unsafeMake(now.epochMillis + ttlMillis), ttlMillis }
+}
+
+/**
+ * The expiry a write asks for: `expiresAt`, or `ttl` from now, or else `fallback` (the layer's default for new
+ * memories, the current expiry for updates). Both at once, or an `expiresAt` not after now, is InvalidInput.
+ */
+export const resolveExpiry = (
+  method: string,
+  input: { readonly expiresAt?: DateTime.Utc | null | undefined; readonly ttl?: Duration.Duration | undefined },
+  now: DateTime.Utc,
+  fallback: Expiry
+): Effect.Effect<Expiry, InvalidInput> => {
+  if (input.expiresAt !== undefined && input.ttl !== undefined) {
+    return Effect.fail(new InvalidInput({ method, message: "give expiresAt or ttl, not both" }))
+  }
+  if (input.ttl !== undefined) return Effect.succeed(inTtl(now, input.ttl))
+  if (input.expiresAt === null) return Effect.succeed({})
+  if (input.expiresAt === undefined) return Effect.succeed(fallback)
+  return input.expiresAt.epochMillis > now.epochMillis
+    ? Effect.succeed({ expiresAt: input.expiresAt })
+    : Effect.fail(new InvalidInput({ method, message: "expiresAt must be later than now" }))
+}
+
+/** The layer's default expiry for a new memory. */
+export const defaultExpiry = (now: DateTime.Utc, ttl: Duration.Duration | undefined): Expiry =>
+  ttl === undefined ? {} : inTtl(now, ttl)
+
+/** Whether the memory is gone for reads at `nowMillis`. */
+export const isExpired = (m: { readonly expiresAt?: DateTime.Utc | undefined }, nowMillis: number): boolean =>
+  m.expiresAt !== undefined && m.expiresAt.epochMillis <= nowMillis
+
 /** A new memory as `store` writes it. */
-export const buildMemory = (input: NewMemoryInput, id: MemoryId, now: DateTime.Utc): Memory => {
+export const buildMemory = (
+  input: NewMemoryInput,
+  id: MemoryId,
+  now: DateTime.Utc,
+  namespace: string,
+  expiry: Expiry
+): Memory => {
   const created = input.createdAt ?? now
   const h = input.history
   return new Memory({
     id,
+    namespace,
     contentType: input.contentType,
     content: input.content,
     metadata: buildMetadata(input.metadata),
@@ -50,16 +98,18 @@ export const buildMemory = (input: NewMemoryInput, id: MemoryId, now: DateTime.U
     updatedAt: now,
     accessedAt: h?.accessedAt ?? created,
     accessCount: h?.accessCount ?? 0,
+    ...expiry,
     ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
     ...(input.workstreamId !== undefined ? { workstreamId: input.workstreamId } : {}),
     ...(input.citation !== undefined ? { citation: input.citation } : {})
   }, true)
 }
 
-/** The memory after `patch`: present fields replace, null clears, `updatedAt` moves to `now`. */
-export const applyPatch = (memory: Memory, patch: MemoryPatchInput, now: DateTime.Utc): Memory =>
+/** The memory after `patch` (its expiry resolved already): present fields replace, null clears, `updatedAt` moves to `now`. */
+export const applyPatch = (memory: Memory, patch: MemoryPatchInput, now: DateTime.Utc, expiry: Expiry): Memory =>
   new Memory({
     id: memory.id,
+    namespace: memory.namespace,
     contentType: patch.contentType ?? memory.contentType,
     content: patch.content ?? memory.content,
     metadata: patch.metadata !== undefined ? buildMetadata(patch.metadata) : memory.metadata,
@@ -70,10 +120,18 @@ export const applyPatch = (memory: Memory, patch: MemoryPatchInput, now: DateTim
     updatedAt: now,
     accessedAt: memory.accessedAt,
     accessCount: memory.accessCount,
+    ...expiry,
     ...setOrClear("sessionId", patch.sessionId, memory.sessionId),
     ...setOrClear("workstreamId", patch.workstreamId, memory.workstreamId),
     ...setOrClear("citation", patch.citation, memory.citation)
   })
+
+/** The memory with another expiry instant (its time to live unchanged). */
+export const withExpiry = (memory: Memory, expiresAt: DateTime.Utc): Memory => new Memory({ ...memory, expiresAt }, true)
+
+/** The memory with its expiry moved to `nowMillis` + its time to live (reads with `extendOnAccess`). */
+export const extended = (memory: Memory, nowMillis: number): Memory =>
+  memory.ttlMillis === undefined ? memory : withExpiry(memory, DateTime.unsafeMake(nowMillis + memory.ttlMillis))
 
 /** The memory reinforced once more at `now` (the fact was stated again). */
 export const reinforce = (memory: Memory, now: DateTime.Utc): Memory =>
@@ -95,15 +153,21 @@ export const supersede = (memory: Memory, by: MemoryId, now: DateTime.Utc): Memo
     updatedAt: now
   })
 
-/** Whether a memory passes a search/list filter. */
-export const matchesFilter = (m: Memory, f: MemoryFilterInput): boolean =>
+/** A filter as a driver applies it: decoded, with the instant that decides what has expired. */
+export type DriverFilter = MemoryFilterInput & { readonly nowMillis: number }
+
+/** Whether a memory passes a search/list filter (expired memories never do). */
+export const matchesFilter = (m: Memory, f: DriverFilter): boolean =>
+  !isExpired(m, f.nowMillis) &&
+  (f.namespace === undefined || m.namespace === f.namespace) &&
   (f.includeSuperseded || !m.confidence.superseded) &&
   (f.contentTypes === undefined || f.contentTypes.length === 0 || f.contentTypes.includes(m.contentType)) &&
   (f.sessionId === undefined || m.sessionId === f.sessionId) &&
   (f.workstreamId === undefined || m.workstreamId === f.workstreamId) &&
   (f.tags === undefined || f.tags.every((t) => m.metadata.tags.includes(t))) &&
   (f.since === undefined || m.createdAt.epochMillis >= f.since.epochMillis) &&
-  (f.until === undefined || m.createdAt.epochMillis <= f.until.epochMillis)
+  (f.until === undefined || m.createdAt.epochMillis <= f.until.epochMillis) &&
+  (f.where === undefined || Where.matches(f.where, m.metadata))
 
 /** A caller's precomputed embedding as a Float32Array, or InvalidInput when its length or values are wrong. */
 export const checkEmbedding = (

@@ -1,17 +1,18 @@
 /**
- * The in-process MemoryBackend driver behind `layerMemory`: a `Map` of rows with their vectors, an in-process
- * BM25 and exact cosine search. Every write is synchronous, so each primitive is atomic on its own.
+ * The in-process MemoryBackend driver behind `layerMemory`: a `Map` of rows with their vectors and history, an
+ * in-process BM25 and exact cosine search. Every primitive runs synchronously, so each is atomic on its own.
  */
 import { Effect, Option } from "effect"
 import type { Embedder } from "../Embedder.js"
 import { EmbeddingSpace } from "../Errors.js"
 import type { MemoryId } from "../Ids.js"
 import type { Memory } from "../Memory.js"
-import type { Driver, FactWrite, NewRow } from "../MemoryBackend.js"
+import type { Driver, FactKey, FactWrite, ListPosition, NewRow, Rewrite } from "../MemoryBackend.js"
 import { MemoryIdTaken } from "../MemoryBackend.js"
+import type { MemoryEvent } from "../MemoryEvent.js"
 import { Bm25Index } from "./bm25.js"
-import type { MemoryFilterInput } from "./memory.js"
-import { headOf, matchesFilter, newestFirst, searchTieBreak as tieBreak } from "./memory.js"
+import type { DriverFilter } from "./memory.js"
+import { headOf, isExpired, matchesFilter, newestFirst, searchTieBreak as tieBreak, withExpiry } from "./memory.js"
 import type { TextCandidate, VectorCandidate } from "./ranking.js"
 import { cosine } from "./ranking.js"
 import { stem } from "./text.js"
@@ -19,9 +20,13 @@ import { stem } from "./text.js"
 interface Row {
   memory: Memory
   vector: Float32Array
+  readonly events: Array<MemoryEvent>
   /** The reindex pass that last wrote this row's vector. */
   pass: number
 }
+
+const inNamespace = (m: Memory, namespace: Option.Option<string>) =>
+  Option.match(namespace, { onNone: () => true, onSome: (ns) => m.namespace === ns })
 
 /** A driver over process memory for the Embedder's space (which it can never be out of: nothing outlives it). */
 export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
@@ -30,49 +35,66 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
   const text = new Bm25Index<MemoryId>()
   let pass = 0
 
-  const put = (memory: Memory, vector: Float32Array) => {
-    rows.set(memory.id, { memory, vector, pass: 0 })
-    text.set(memory.id, memory.content)
+  const put = (row: NewRow) => {
+    rows.set(row.memory.id, { memory: row.memory, vector: row.vector, events: [...row.events], pass: 0 })
+    text.set(row.memory.id, row.memory.content)
   }
-  const pool = (filter: MemoryFilterInput) => Array.from(rows.values()).filter((r) => matchesFilter(r.memory, filter))
+  const rewrite = (r: Rewrite) => {
+    const row = rows.get(r.memory.id)
+    if (row === undefined) return
+    row.memory = r.memory
+    row.events.push(...r.events)
+  }
+  const pool = (filter: DriverFilter) => Array.from(rows.values()).filter((r) => matchesFilter(r.memory, filter))
   const firstTaken = (inserts: ReadonlyArray<NewRow>) => inserts.find((r) => rows.has(r.memory.id))
+  const remove = (id: MemoryId) => {
+    rows.delete(id)
+    text.delete(id)
+  }
 
   const insert = (inserts: ReadonlyArray<NewRow>) =>
     Effect.suspend(() => {
       const taken = firstTaken(inserts)
       if (taken !== undefined) return Effect.fail(new MemoryIdTaken({ id: taken.memory.id }))
-      for (const r of inserts) put(r.memory, r.vector)
+      inserts.forEach(put)
       return Effect.void
     })
 
-  const fact = (subject: string, predicate: string, decide: (live: ReadonlyArray<Memory>) => FactWrite) =>
+  const fact = (key: FactKey, decide: (live: ReadonlyArray<Memory>) => FactWrite) =>
     Effect.suspend(() => {
       const live = Array.from(rows.values(), (r) => r.memory)
-        .filter((m) => !m.confidence.superseded && m.metadata.subject === subject && m.metadata.predicate === predicate)
+        .filter((m) =>
+          m.namespace === key.namespace && !m.confidence.superseded && !isExpired(m, key.nowMillis) &&
+          m.metadata.subject === key.subject && m.metadata.predicate === key.predicate
+        )
         .sort(newestFirst)
       const written = decide(live)
       const taken = firstTaken(Option.toArray(written.insert))
       if (taken !== undefined) return Effect.fail(new MemoryIdTaken({ id: taken.memory.id }))
-      for (const m of written.updates) {
-        const row = rows.get(m.id)
-        if (row !== undefined) row.memory = m
-      }
-      for (const r of Option.toArray(written.insert)) put(r.memory, r.vector)
+      written.updates.forEach(rewrite)
+      Option.toArray(written.insert).forEach(put)
       return Effect.succeed(written)
     })
 
-  const modify = (id: MemoryId, next: (current: Memory) => Memory, vector: Option.Option<Float32Array>) =>
+  const modify = (id: MemoryId, next: (current: Memory) => Option.Option<Rewrite>, vector: Option.Option<Float32Array>) =>
     Effect.sync(() => {
       const row = rows.get(id)
       if (row === undefined) return Option.none<Memory>()
-      const updated = next(row.memory)
-      const changed = updated.content !== row.memory.content
-      put(updated, changed && Option.isSome(vector) ? vector.value : row.vector)
-      return Option.some(updated)
+      const written = next(row.memory)
+      if (Option.isNone(written)) return Option.none<Memory>()
+      const { events, memory } = written.value
+      if (memory.content !== row.memory.content) {
+        row.vector = Option.getOrElse(vector, () => row.vector)
+        row.pass = 0
+        text.set(id, memory.content)
+      }
+      row.memory = memory
+      row.events.push(...events)
+      return Option.some(memory)
     })
 
   // Rows are ranked on their bare signal first; heads are built for the `depth` kept, not for the whole pool.
-  const vectorCandidates = (filter: MemoryFilterInput, query: Float32Array, depth: number) =>
+  const vectorCandidates = (filter: DriverFilter, query: Float32Array, depth: number) =>
     Effect.sync(() =>
       pool(filter)
         .map((r) => ({ r, distance: 1 - cosine(query, r.vector) }))
@@ -81,7 +103,7 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
         .map(({ distance, r }): VectorCandidate => ({ ...headOf(r.memory), distance }))
     )
 
-  const textCandidates = (filter: MemoryFilterInput, terms: ReadonlyArray<string>, depth: number) =>
+  const textCandidates = (filter: DriverFilter, terms: ReadonlyArray<string>, depth: number) =>
     Effect.sync(() => {
       const stems = terms.map(stem)
       return pool(filter)
@@ -92,7 +114,7 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
         .map(({ r, score }): TextCandidate => ({ ...headOf(r.memory), score }))
     })
 
-  const listPage = (filter: MemoryFilterInput, after: Option.Option<{ createdAtMillis: number; id: MemoryId }>, size: number) =>
+  const listPage = (filter: DriverFilter, after: Option.Option<ListPosition>, size: number) =>
     Effect.sync(() => {
       const sorted = pool(filter).map((r) => r.memory).sort(newestFirst)
       const start = Option.match(after, {
@@ -107,6 +129,8 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
       return sorted.slice(start, start + size)
     })
 
+  const scopedRows = (namespace: Option.Option<string>) => Array.from(rows.values()).filter((r) => inNamespace(r.memory, namespace))
+
   return {
     backend: "memory",
     space: Effect.succeed(space),
@@ -114,25 +138,45 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
     get: (id) => Effect.sync(() => Option.map(Option.fromNullable(rows.get(id)), (r) => r.memory)),
     getMany: (ids) => Effect.sync(() => ids.flatMap((id) => Option.toArray(Option.map(Option.fromNullable(rows.get(id)), (r) => r.memory)))),
     modify,
-    delete: (id) =>
+    delete: (id, namespace) =>
       Effect.sync(() => {
-        rows.delete(id)
-        text.delete(id)
+        const row = rows.get(id)
+        if (row !== undefined && inNamespace(row.memory, namespace)) remove(id)
       }),
     fact,
     vectorCandidates,
     textCandidates,
     listPage,
     count: (filter) => Effect.sync(() => pool(filter).length),
-    counts: Effect.sync(() => ({ memories: rows.size, vectors: rows.size })),
-    reindex: {
-      start: Effect.sync(() => {
-        pass++
-        return { total: rows.size, done: 0 }
+    counts: (namespace) =>
+      Effect.sync(() => {
+        const n = scopedRows(namespace).length
+        return { memories: n, vectors: n }
       }),
-      pending: (after, limit) =>
+    history: (id) => Effect.sync(() => [...(rows.get(id)?.events ?? [])]),
+    sweep: (nowMillis, namespace) =>
+      Effect.sync(() => {
+        const expired = scopedRows(namespace).filter((r) => isExpired(r.memory, nowMillis))
+        expired.forEach((r) => remove(r.memory.id))
+        return expired.length
+      }),
+    extend: (items, nowMillis) =>
+      Effect.sync(() => {
+        for (const item of items) {
+          const row = rows.get(item.id)
+          if (row === undefined || isExpired(row.memory, nowMillis)) continue
+          row.memory = withExpiry(row.memory, item.expiresAt)
+        }
+      }),
+    reindex: {
+      start: (namespace) =>
+        Effect.sync(() => {
+          pass++
+          return { total: scopedRows(namespace).length, done: 0 }
+        }),
+      pending: (namespace, after, limit) =>
         Effect.sync(() =>
-          Array.from(rows.values())
+          scopedRows(namespace)
             .filter((r) => r.pass !== pass && Option.match(after, { onNone: () => true, onSome: (a) => r.memory.id > a }))
             .sort((a, b) => (a.memory.id < b.memory.id ? -1 : 1))
             .slice(0, limit)

@@ -1,22 +1,60 @@
 /**
- * The storage-independent steps of the MemoryBackend contract that `MemoryBackend.make` composes: checked
- * embedding, the storeFact decision, reading rows for a search page, and the reindex loop over driver primitives.
+ * The MemoryBackend contract over a driver: decoding, ids and time, namespaces and expiry, embedding and vector
+ * checks, history events and the storeFact decision happen here, once for every backend. `MemoryBackend.make` is
+ * the public door; the read methods live in `memoryReads.ts`.
  */
-import { Chunk, Effect, Option, Stream } from "effect"
+import { DateTime, Duration, Effect, Option, Schema } from "effect"
 import type { Embedder } from "../Embedder.js"
-import type { EmbeddingSpace, StorageError } from "../Errors.js"
-import { EmbeddingError } from "../Errors.js"
-import type { MemoryId } from "../Ids.js"
-import type { Memory, MemoryMatch, ReindexProgress, StoreFactResult } from "../Memory.js"
-import type { Driver, FactWrite, NewRow, ReindexDriver } from "../MemoryBackend.js"
-import { reinforce, supersede } from "./memory.js"
-import type { Scored } from "./ranking.js"
+import { EmbeddingError, InvalidInput, NotFound, StorageError } from "../Errors.js"
+import { MemoryId, nextId } from "../Ids.js"
+import { DEFAULT_NAMESPACE, MemoryPatch, Namespace, NewMemory, Ttl } from "../Memory.js"
+import type { Memory, StoreFactResult } from "../Memory.js"
+import type { Driver, MemoryBackend, MemoryIdTaken, NewRow, Options } from "../MemoryBackend.js"
+import { decodeInput } from "./decode.js"
+import type { Expiry, NewMemoryInput } from "./memory.js"
+import {
+  applyPatch,
+  buildMemory,
+  checkEmbedding,
+  defaultExpiry,
+  factKey,
+  isExpired,
+  requireDistinctIds,
+  resolveExpiry
+} from "./memory.js"
+import { decideFact, factResult, initialEvents, updatedEvents } from "./memoryEvents.js"
+import { readMethods } from "./memoryReads.js"
 
-export const sameSpace = (a: EmbeddingSpace, b: EmbeddingSpace): boolean =>
-  a.model === b.model && a.dimensions === b.dimensions
+/** Options with their defaults applied and their values decoded. */
+export interface Resolved {
+  readonly namespace: Option.Option<string>
+  readonly defaultTtl: Duration.Duration | undefined
+  readonly extendOnAccess: boolean
+}
+
+export const UNSCOPED: Resolved = { namespace: Option.none(), defaultTtl: undefined, extendOnAccess: false }
+
+const decodeNamespace = (method: string) => decodeInput(Namespace, method)
+const decodeTtl = decodeInput(Ttl, "MemoryBackend.open")
+
+export const resolveOptions = (options: Options): Effect.Effect<Resolved, InvalidInput> =>
+  Effect.all({
+    namespace: Effect.transposeOption(Option.map(Option.fromNullable(options.namespace), decodeNamespace("MemoryBackend.open"))),
+    defaultTtl: options.defaultTtl === undefined ? Effect.succeed(undefined) : decodeTtl(options.defaultTtl),
+    extendOnAccess: Effect.succeed(options.extendOnAccess === true)
+  })
+
+/** What every method of one service shares. */
+export interface Kernel {
+  readonly driver: Driver
+  readonly embedder: Embedder["Type"]
+  readonly embed: (texts: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Float32Array>, EmbeddingError>
+  readonly span: { readonly attributes: { readonly "arawn.backend": string } }
+  readonly scope: Resolved
+}
 
 /** The embedder's vectors, checked to be one per text and of its declared length (a remote model may not be). */
-export const embedChecked = (embedder: Embedder["Type"]) => (texts: ReadonlyArray<string>) =>
+const embedChecked = (embedder: Embedder["Type"]) => (texts: ReadonlyArray<string>) =>
   texts.length === 0
     ? Effect.succeed<ReadonlyArray<Float32Array>>([])
     : Effect.flatMap(embedder.embed(texts), (vectors) =>
@@ -28,75 +66,137 @@ export const embedChecked = (embedder: Embedder["Type"]) => (texts: ReadonlyArra
           })
         ))
 
-/**
- * The spec's storeFact rule over the live facts of one subject+predicate: identical content (trimmed,
- * case-sensitive) reinforces the newest such fact and inserts nothing; otherwise every live fact is superseded by
- * the new one, which is inserted.
- */
-export const decideFact = (live: ReadonlyArray<Memory>, row: NewRow, now: Memory["createdAt"]): FactWrite => {
-  const content = row.memory.content.trim()
-  const same = live.find((m) => m.content.trim() === content)
-  if (same !== undefined) return { updates: [reinforce(same, now)], insert: Option.none() }
-  return { updates: live.map((m) => supersede(m, row.memory.id, now)), insert: Option.some(row) }
-}
+/** A driver's StorageError names the primitive that failed; the caller sees the method it called. */
+export const retagError = (method: string) => <E>(e: E): E | StorageError =>
+  e instanceof StorageError && e.method !== method ? new StorageError({ method, cause: e.cause }) : e
+export const retag = (method: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.mapError(self, retagError(method))
 
-/** What storeFact reports for what was written. */
-export const factResult = (written: FactWrite, row: NewRow): StoreFactResult =>
-  Option.isNone(written.insert)
-    ? { id: written.updates[0]!.id, outcome: "reinforced", supersededIds: [] }
-    : {
-      id: row.memory.id,
-      outcome: written.updates.length > 0 ? "superseded" : "inserted",
-      supersededIds: written.updates.map((m) => m.id)
+/** Whether a read through this service may see `m`: unexpired, and of its namespace when it has one. */
+export const readable = (k: Kernel, m: Memory, nowMillis: number): boolean =>
+  !isExpired(m, nowMillis) && Option.match(k.scope.namespace, { onNone: () => true, onSome: (ns) => m.namespace === ns })
+
+const taken = (method: string) => (e: MemoryIdTaken) =>
+  new InvalidInput({ method, message: `memory id ${e.id} already exists` })
+
+/** One parse for a whole batch: half the cost of decoding each input on its own. */
+const decodeBatch = decodeInput(Schema.Array(NewMemory), "MemoryBackend.storeMany")
+const decodeNew = (method: string) => decodeInput(NewMemory, method)
+const decodeId = (method: string) => decodeInput(MemoryId, method)
+const decodePatch = decodeInput(MemoryPatch, "MemoryBackend.update")
+
+/** The namespace a new memory goes to: the service's own (another is refused), else the input's, else the default. */
+const namespaceOf = (k: Kernel, method: string, input: NewMemoryInput) =>
+  Option.match(k.scope.namespace, {
+    onNone: () => Effect.succeed(input.namespace ?? DEFAULT_NAMESPACE),
+    onSome: (ns) =>
+      input.namespace === undefined || input.namespace === ns
+        ? Effect.succeed(ns)
+        : Effect.fail(new InvalidInput({ method, message: `this service is confined to namespace ${JSON.stringify(ns)}` }))
+  })
+
+/** Ids, vectors, memories and their first events for a batch, made before the driver is called: a failure writes nothing. */
+const prepare = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput>) =>
+  Effect.gen(function*() {
+    yield* requireDistinctIds(method, inputs)
+    const embedded = yield* k.embed(inputs.filter((i) => i.embedding === undefined).map((i) => i.content))
+    let next = 0
+    const rows: Array<NewRow> = []
+    const now = yield* DateTime.now
+    const fallback = defaultExpiry(now, k.scope.defaultTtl)
+    for (const input of inputs) {
+      const vector = input.embedding !== undefined
+        ? yield* checkEmbedding(method, input.embedding, k.embedder.dimensions)
+        : embedded[next++]!
+      const expiry = yield* resolveExpiry(method, input, now, fallback)
+      const memory = buildMemory(input, input.id ?? (yield* nextId(MemoryId)), now, yield* namespaceOf(k, method, input), expiry)
+      rows.push({ memory, vector, events: initialEvents(input, memory, now) })
     }
+    return { rows, now }
+  })
 
-/** The page's rows, read in one call; a memory deleted since it was ranked is left out. */
-export const materialize = (driver: Driver, page: ReadonlyArray<Scored>) =>
-  page.length === 0
-    ? Effect.succeed<ReadonlyArray<MemoryMatch>>([])
-    : Effect.map(driver.getMany(page.map((s) => s.head.id)), (rows) => {
-      const byId = new Map<MemoryId, Memory>(rows.map((m) => [m.id, m]))
-      return page.flatMap((s) => {
-        const memory = byId.get(s.head.id)
-        return memory === undefined ? [] : [{ memory, score: s.score, explain: s.explain }]
-      })
+const insert = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput>) =>
+  Effect.flatMap(prepare(k, method, inputs), ({ rows }) =>
+    Effect.as(
+      Effect.catchTag(k.driver.insert(rows), "MemoryIdTaken", (e) => Effect.fail(taken(method)(e))),
+      rows.map((r) => r.memory.id)
+    ))
+
+/** The expiry an update asks for: `None` keeps the current one. */
+const patchExpiry = (method: string, patch: typeof MemoryPatch.Type, now: DateTime.Utc) =>
+  patch.expiresAt === undefined && patch.ttl === undefined
+    ? Effect.succeedNone
+    : Effect.asSome(resolveExpiry(method, patch, now, {}))
+
+/** store, storeMany, storeFact, update and delete. */
+const writeMethods = (k: Kernel) => {
+  const { driver, span } = k
+  const store = Effect.fn("MemoryBackend.store", span)(function*(raw: NewMemory) {
+    const method = "MemoryBackend.store"
+    return (yield* insert(k, method, [yield* decodeNew(method)(raw)]))[0]!
+  }, retag("MemoryBackend.store"))
+
+  const storeMany = Effect.fn("MemoryBackend.storeMany", span)(function*(raw: ReadonlyArray<NewMemory>) {
+    const inputs = yield* decodeBatch(raw)
+    return inputs.length === 0 ? [] : yield* insert(k, "MemoryBackend.storeMany", inputs)
+  }, retag("MemoryBackend.storeMany"))
+
+  const storeFact = Effect.fn("MemoryBackend.storeFact", span)(function*(raw: NewMemory) {
+    const method = "MemoryBackend.storeFact"
+    const { now, rows } = yield* prepare(k, method, [yield* decodeNew(method)(raw)])
+    const row = rows[0]!
+    const key = factKey(row.memory)
+    if (key === undefined) {
+      yield* Effect.catchTag(driver.insert(rows), "MemoryIdTaken", (e) => Effect.fail(taken(method)(e)))
+      return { id: row.memory.id, outcome: "inserted", supersededIds: [] } satisfies StoreFactResult
+    }
+    const factKeyOf = { namespace: row.memory.namespace, subject: key[0], predicate: key[1], nowMillis: now.epochMillis }
+    const written = yield* driver.fact(factKeyOf, (live) => decideFact(live, row, now)).pipe(
+      Effect.catchTag("MemoryIdTaken", (e) => Effect.fail(taken(method)(e)))
+    )
+    return factResult(written, row.memory.id)
+  }, retag("MemoryBackend.storeFact"))
+
+  const update = Effect.fn("MemoryBackend.update", span)(function*(rawId: MemoryId, rawPatch: MemoryPatch) {
+    const method = "MemoryBackend.update"
+    const id = yield* decodeId(method)(rawId)
+    const patch = yield* decodePatch(rawPatch)
+    // Embedding comes first, outside the driver's lock; the patch then applies to the row as it is at that moment,
+    // so a concurrent update is kept and a concurrent delete is not undone.
+    const vector = patch.content === undefined ? Option.none() : Option.some((yield* k.embed([patch.content]))[0]!)
+    const now = yield* DateTime.now
+    const expiry = yield* patchExpiry(method, patch, now)
+    const next = yield* driver.modify(id, (current) => {
+      // A memory this service may not read (another namespace's, an expired one) is as good as absent.
+      if (!readable(k, current, now.epochMillis)) return Option.none()
+      const keep: Expiry = { ...(current.expiresAt ? { expiresAt: current.expiresAt } : {}), ...(current.ttlMillis ? { ttlMillis: current.ttlMillis } : {}) }
+      const memory = applyPatch(current, patch, now, Option.getOrElse(expiry, () => keep))
+      return Option.some({ memory, events: updatedEvents(current, memory, now) })
+    }, vector)
+    return yield* Option.match(next, {
+      onNone: () => Effect.fail(new NotFound({ entity: "memory", id })),
+      onSome: Effect.succeed
     })
+  }, retag("MemoryBackend.update"))
 
-interface Pass {
-  readonly after: Option.Option<MemoryId>
-  readonly done: number
-  readonly finished: boolean
+  const delete_ = Effect.fn("MemoryBackend.delete", span)(function*(rawId: MemoryId) {
+    yield* driver.delete(yield* decodeId("MemoryBackend.delete")(rawId), k.scope.namespace)
+  }, retag("MemoryBackend.delete"))
+
+  return { store, storeMany, storeFact, update, delete: delete_ }
 }
 
-/**
- * Re-embeds what the driver reports pending, batch by batch, and finishes when a pass leaves nothing pending; a
- * pass that ends with memories still missing (written meanwhile) starts over. Progress counts toward `total`.
- */
-export const reindexStream = (
-  steps: ReindexDriver,
-  embed: (texts: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Float32Array>, EmbeddingError>,
-  batchSize: number
-): Stream.Stream<ReindexProgress, StorageError | EmbeddingError> =>
-  Stream.unwrap(Effect.map(steps.start, ({ done, total }) =>
-    Stream.unfoldChunkEffect<Pass, ReindexProgress, StorageError | EmbeddingError, never>(
-      { after: Option.none(), done, finished: false },
-      (pass) => {
-        if (pass.finished) return Effect.succeed(Option.none())
-        return Effect.flatMap(steps.pending(pass.after, batchSize), (batch) => {
-          if (batch.length === 0) {
-            return Effect.map(steps.finish, (complete) =>
-              complete
-                ? Option.some([Chunk.of({ done: total, total }), { after: Option.none(), done: total, finished: true }] as const)
-                : Option.some([Chunk.empty(), { after: Option.none(), done: pass.done, finished: false }] as const))
-          }
-          return Effect.flatMap(embed(batch.map((p) => p.content)), (vectors) =>
-            Effect.map(steps.write(batch.map((p, i) => ({ ...p, vector: vectors[i]! }))), () => {
-              const next = Math.min(total, pass.done + batch.length)
-              return Option.some([
-                Chunk.of({ done: next, total }),
-                { after: Option.some(batch[batch.length - 1]!.id), done: next, finished: false }
-              ] as const)
-            }))
-        })
-      }
-    )))
+/** The service over `driver` for `scope`; `scoped` builds the same over a narrower scope. */
+export const makeKernel = (driver: Driver, embedder: Embedder["Type"], scope: Resolved): MemoryBackend["Type"] => {
+  const k: Kernel = { driver, embedder, embed: embedChecked(embedder), span: { attributes: { "arawn.backend": driver.backend } }, scope }
+  const scoped = (raw: string) =>
+    Effect.flatMap(decodeNamespace("MemoryBackend.scoped")(raw), (namespace) =>
+      Option.match(scope.namespace, {
+        onSome: (own) =>
+          own === namespace
+            ? Effect.succeed(service)
+            : Effect.fail(new InvalidInput({ method: "MemoryBackend.scoped", message: `this service is confined to namespace ${JSON.stringify(own)}` })),
+        onNone: () => Effect.succeed(makeKernel(driver, embedder, { ...scope, namespace: Option.some(namespace) }))
+      }))
+  const service: MemoryBackend["Type"] = { ...writeMethods(k), ...readMethods(k), scoped }
+  return service
+}

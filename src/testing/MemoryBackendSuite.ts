@@ -530,10 +530,9 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
           for (const mode of ["text", "vector", "hybrid"] as const) {
             const narrow = yield* m.search(query, { sessionId: s, mode, limit: 10 })
             const broad = yield* m.search(query, { sessionId: s, mode, limit: 100 })
+            // Only the order is compared: text statistics span the whole store, which other tests share and write to
+            // between the two calls, so the scores themselves may move.
             expect(narrow.map((h) => h.memory.id)).toEqual(broad.slice(0, 10).map((h) => h.memory.id))
-            // Text statistics span the whole (shared) store, so other tests' writes may move scores a hair between
-            // the two calls; the order is what must not change.
-            narrow.forEach((h, i) => expect(h.score).toBeCloseTo(broad[i]!.score, 3))
           }
         }
       }))

@@ -3,12 +3,18 @@
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Fragment } from "@effect/sql/Statement"
-import type { MemoryFilterInput } from "../memory.js"
+import type { DriverFilter } from "../memory.js"
+import { compileWhere } from "./where.js"
 import type { TableNames } from "./schema.js"
 
-export const whereOf = (sql: SqlClient.SqlClient, t: TableNames, f: MemoryFilterInput): Fragment => {
-  // Unary plus keeps SQLite from driving the query by the barely selective superseded index.
-  const clauses: Array<Fragment> = [f.includeSuperseded ? sql`1 = 1` : sql`+m.superseded = 0`]
+export const whereOf = (sql: SqlClient.SqlClient, t: TableNames, f: DriverFilter): Fragment => {
+  // Unary plus keeps SQLite from driving the query by the barely selective superseded and expiry indexes.
+  const clauses: Array<Fragment> = [
+    f.includeSuperseded ? sql`1 = 1` : sql`+m.superseded = 0`,
+    sql`(m.expires_at IS NULL OR +m.expires_at > ${f.nowMillis})`
+  ]
+  if (f.namespace !== undefined) clauses.push(sql`m.namespace = ${f.namespace}`)
+  if (f.where !== undefined) clauses.push(compileWhere(sql, f.where))
   if (f.contentTypes !== undefined && f.contentTypes.length > 0) clauses.push(sql.in("m.content_type", f.contentTypes))
   if (f.sessionId !== undefined) clauses.push(sql`m.session_id = ${f.sessionId}`)
   if (f.workstreamId !== undefined) clauses.push(sql`m.workstream_id = ${f.workstreamId}`)

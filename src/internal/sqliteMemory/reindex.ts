@@ -25,7 +25,10 @@ const missing = (s: Store, g: number) =>
   s.sql`NOT EXISTS (SELECT 1 FROM ${s.sql(s.t.vectors(g))} t WHERE t.pk = m.pk)`
 
 /** The generation a reindex fills for the current space, created (and recorded) when none is under way. Write lock held. */
-export const start = (s: Store) =>
+const inNamespace = (s: Store, namespace: Option.Option<string>) =>
+  Option.match(namespace, { onNone: () => s.sql`1 = 1`, onSome: (ns) => s.sql`m.namespace = ${ns}` })
+
+export const start = (s: Store, namespace: Option.Option<string>) =>
   Effect.gen(function*() {
     const state = yield* readState(s, METHOD)
     let target = Option.getOrUndefined(state.target)
@@ -39,9 +42,9 @@ export const start = (s: Store) =>
       yield* createGeneration(s, target.generation)
       yield* recordGeneration(s, "target", target)
     }
-    const total = yield* single(s.sql`SELECT count(*) AS n FROM ${s.sql(s.t.memories)}`)
+    const total = yield* single(s.sql`SELECT count(*) AS n FROM ${s.sql(s.t.memories)} m WHERE ${inNamespace(s, namespace)}`)
     const done = yield* single(s.sql`SELECT count(*) AS n FROM ${s.sql(s.t.memories)} m
-      WHERE NOT (${missing(s, target.generation)})`)
+      WHERE ${inNamespace(s, namespace)} AND NOT (${missing(s, target.generation)})`)
     return { total, done }
   })
 
@@ -53,12 +56,12 @@ const requireTarget = (s: Store) =>
     }))
 
 /** Memories the target generation has no vector for yet, by id. */
-export const pending = (s: Store, after: Option.Option<MemoryId>, limit: number) =>
+export const pending = (s: Store, namespace: Option.Option<string>, after: Option.Option<MemoryId>, limit: number) =>
   Effect.gen(function*() {
     const target = yield* requireTarget(s)
     const from = Option.match(after, { onNone: () => s.sql`1 = 1`, onSome: (id) => s.sql`m.id > ${id}` })
     const rows = yield* all(PendingRow, s.sql`SELECT m.pk, m.id, m.content FROM ${s.sql(s.t.memories)} m
-      WHERE ${from} AND ${missing(s, target.generation)} ORDER BY m.id LIMIT ${limit}`)
+      WHERE ${from} AND ${inNamespace(s, namespace)} AND ${missing(s, target.generation)} ORDER BY m.id LIMIT ${limit}`)
     return rows.map((r): PendingVector => ({ id: r.id, content: r.content }))
   })
 

@@ -6,6 +6,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema } from "effect"
 import { MemoryId, SessionId, WorkstreamId } from "../../Ids.js"
 import { Citation, Confidence, ConfidenceSource, ContentType, Memory, MemoryMetadata } from "../../Memory.js"
+import { MemoryEventJson } from "../../MemoryEvent.js"
 import type { CandidateHead } from "../ranking.js"
 import { CODE_BITS } from "../simhash.js"
 
@@ -16,6 +17,7 @@ export const tableNames = (prefix: string) => ({
   fts: `${prefix}_memory_fts`,
   meta: `${prefix}_memory_meta`,
   vocabulary: `${prefix}_memory_vocabulary`,
+  events: `${prefix}_memory_events`,
   migrations: `${prefix}_memory_migrations`,
   vectors: (generation: number) => `${prefix}_memory_vectors_${generation}`,
   codes: (generation: number) => `${prefix}_memory_codes_${generation}`
@@ -72,7 +74,20 @@ export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => {
       `CREATE VIRTUAL TABLE ${q(t.fts)} USING fts5(content, content='', contentless_delete=1, tokenize='porter unicode61')`,
       `CREATE TABLE ${q(t.meta)} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`
     ]),
-    "0002_create_vocabulary": ddl([`CREATE VIRTUAL TABLE ${q(t.vocabulary)} USING fts5vocab(${q(t.fts)}, 'row')`])
+    "0002_create_vocabulary": ddl([`CREATE VIRTUAL TABLE ${q(t.vocabulary)} USING fts5vocab(${q(t.fts)}, 'row')`]),
+    "0003_namespaces_expiry_history": ddl([
+      `ALTER TABLE ${q(t.memories)} ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default'`,
+      `ALTER TABLE ${q(t.memories)} ADD COLUMN expires_at INTEGER`,
+      `ALTER TABLE ${q(t.memories)} ADD COLUMN ttl_millis INTEGER`,
+      `CREATE INDEX ${q(`${t.memories}_namespace`)} ON ${q(t.memories)} (namespace, created_at)`,
+      // Facts are looked up within a namespace.
+      `DROP INDEX ${q(`${t.memories}_fact`)}`,
+      `CREATE INDEX ${q(`${t.memories}_fact`)} ON ${q(t.memories)} (namespace, subject, predicate) WHERE subject IS NOT NULL`,
+      // Partial: only expiring memories are indexed, for sweep.
+      `CREATE INDEX ${q(`${t.memories}_expires`)} ON ${q(t.memories)} (expires_at) WHERE expires_at IS NOT NULL`,
+      `CREATE TABLE ${q(t.events)} (memory_pk INTEGER NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL,
+        PRIMARY KEY (memory_pk, seq)) WITHOUT ROWID`
+    ])
   }
 }
 
@@ -87,6 +102,7 @@ export const generationDdl = (t: TableNames, generation: number): ReadonlyArray<
 const memoryFields = {
   pk: Schema.Number,
   id: MemoryId,
+  namespace: Schema.String,
   content_type: ContentType,
   content: Schema.String,
   session_id: Schema.NullOr(SessionId),
@@ -101,7 +117,9 @@ const memoryFields = {
   created_at: Schema.DateTimeUtcFromNumber,
   updated_at: Schema.DateTimeUtcFromNumber,
   accessed_at: Schema.DateTimeUtcFromNumber,
-  access_count: Schema.NonNegativeInt
+  access_count: Schema.NonNegativeInt,
+  expires_at: Schema.NullOr(Schema.DateTimeUtcFromNumber),
+  ttl_millis: Schema.NullOr(Schema.Number)
 }
 
 /** A row of the memories table as read. */
@@ -113,6 +131,7 @@ export const rowToMemory = (r: MemoryRow): Memory =>
   new Memory(
     {
       id: r.id,
+      namespace: r.namespace,
       contentType: r.content_type,
       content: r.content,
       metadata: r.metadata,
@@ -132,7 +151,9 @@ export const rowToMemory = (r: MemoryRow): Memory =>
       accessCount: r.access_count,
       ...(r.session_id !== null ? { sessionId: r.session_id } : {}),
       ...(r.workstream_id !== null ? { workstreamId: r.workstream_id } : {}),
-      ...(r.citation !== null ? { citation: r.citation } : {})
+      ...(r.citation !== null ? { citation: r.citation } : {}),
+      ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}),
+      ...(r.ttl_millis !== null ? { ttlMillis: r.ttl_millis } : {})
     },
     true
   )
@@ -147,6 +168,7 @@ const encodeCitation = Schema.encodeSync(Schema.parseJson(Citation))
 export const memoryColumns = (pk: bigint, m: Memory) => ({
   pk,
   id: m.id,
+  namespace: m.namespace,
   content_type: m.contentType,
   content: m.content,
   session_id: m.sessionId ?? null,
@@ -161,7 +183,9 @@ export const memoryColumns = (pk: bigint, m: Memory) => ({
   created_at: m.createdAt.epochMillis,
   updated_at: m.updatedAt.epochMillis,
   accessed_at: m.accessedAt.epochMillis,
-  access_count: m.accessCount
+  access_count: m.accessCount,
+  expires_at: m.expiresAt?.epochMillis ?? null,
+  ttl_millis: m.ttlMillis ?? null
 })
 
 // --- candidate heads -----------------------------------------------------------------------------------------------
@@ -196,4 +220,5 @@ export const MetaRow = Schema.Struct({ key: Schema.String, value: Schema.String 
 export const PkRow = Schema.Struct({ pk: Schema.Number })
 export const IdRow = Schema.Struct({ id: MemoryId })
 export const PendingRow = Schema.Struct({ pk: Schema.Number, id: MemoryId, content: Schema.String })
-export const VocabRow = Schema.Struct({ term: Schema.String, doc: Schema.Number })
+export const EventRow = Schema.Struct({ event: MemoryEventJson })
+export const SeqRow = Schema.Struct({ memory_pk: Schema.Number, seq: Schema.Number })

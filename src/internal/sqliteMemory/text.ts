@@ -3,7 +3,7 @@
  * FTS5's bm25. Query words are always quoted, so user text never reaches FTS5 syntax.
  */
 import { Array as Arr, Effect } from "effect"
-import type { MemoryFilterInput } from "../memory.js"
+import type { DriverFilter } from "../memory.js"
 import type { TextCandidate } from "../ranking.js"
 import { read, single } from "./db.js"
 import { whereOf } from "./filter.js"
@@ -27,7 +27,7 @@ const ftsMatch = (terms: ReadonlyArray<string>): string => terms.map((t) => `"${
 export const storeSize = (s: Store) => single(s.sql`SELECT coalesce(max(pk), 0) AS n FROM ${s.sql(s.t.memories)}`)
 
 /** The best `depth` text matches that pass the filter, as candidate heads (no row is read whole). */
-export const textCandidates = (s: Store, filter: MemoryFilterInput, terms: ReadonlyArray<string>, depth: number) =>
+export const textCandidates = (s: Store, filter: DriverFilter, terms: ReadonlyArray<string>, depth: number) =>
   Effect.gen(function*() {
     if (terms.length === 0) return []
     const match = ftsMatch(terms)

@@ -3,7 +3,7 @@
  * index proposes candidates per partition and exact cosine ranks them.
  */
 import { Effect } from "effect"
-import type { MemoryFilterInput } from "../memory.js"
+import type { DriverFilter } from "../memory.js"
 import type { VectorCandidate } from "../ranking.js"
 import { read } from "./db.js"
 import { whereOf } from "./filter.js"
@@ -16,7 +16,7 @@ const MAX_K = 4096
 
 export const vectorCandidates = (
   s: Store,
-  filter: MemoryFilterInput,
+  filter: DriverFilter,
   query: Float32Array,
   depth: number,
   generation: number,

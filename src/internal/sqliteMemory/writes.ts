@@ -2,14 +2,16 @@
  * The store's write primitives, each meant to run inside one write transaction: rows, tags, text entries and
  * vectors change together or not at all.
  */
-import { Array as Arr, Effect, Option } from "effect"
+import { Array as Arr, Effect, Option, Schema } from "effect"
 import { StorageError } from "../../Errors.js"
 import type { MemoryId } from "../../Ids.js"
 import type { Memory } from "../../Memory.js"
-import type { FactWrite, NewRow } from "../../MemoryBackend.js"
+import type { FactKey, FactWrite, NewRow, Rewrite } from "../../MemoryBackend.js"
 import { MemoryIdTaken } from "../../MemoryBackend.js"
 import { all } from "./db.js"
-import { IdRow, MemoryRow, memoryColumns, PkRow, rowToMemory } from "./schema.js"
+import { MemoryEventJson } from "../../MemoryEvent.js"
+import type { MemoryEvent } from "../../MemoryEvent.js"
+import { IdRow, MemoryRow, memoryColumns, PkRow, rowToMemory, SeqRow } from "./schema.js"
 import { deleteText, storeSize, writeText } from "./text.js"
 import type { State, Store } from "./vectors.js"
 import { deleteVectors, INSERT_CHUNK, readState, writableGenerations, writeVectors } from "./vectors.js"
@@ -38,7 +40,28 @@ const writeTags = (s: Store, items: ReadonlyArray<readonly [pk: bigint, tags: Re
   )
 }
 
-/** Inserts new memories with their tags, text entries and vectors (MemoryIdTaken when an id is stored already). */
+const encodeEvent = Schema.encode(MemoryEventJson)
+
+/** Appends events after each memory's last one. */
+const writeEvents = (s: Store, items: ReadonlyArray<readonly [pk: bigint, events: ReadonlyArray<MemoryEvent>]>) =>
+  Effect.gen(function*() {
+    const owners = items.filter(([, events]) => events.length > 0)
+    if (owners.length === 0) return
+    const last = new Map(
+      (yield* all(SeqRow, s.sql`SELECT memory_pk, max(seq) AS seq FROM ${s.sql(s.t.events)}
+        WHERE ${s.sql.in("memory_pk", owners.map(([pk]) => pk))} GROUP BY memory_pk`)).map((r) => [BigInt(r.memory_pk), r.seq])
+    )
+    const rows: Array<{ memory_pk: bigint; seq: number; event: string }> = []
+    for (const [pk, events] of owners) {
+      let seq = last.get(pk) ?? 0
+      for (const event of events) rows.push({ memory_pk: pk, seq: ++seq, event: yield* encodeEvent(event) })
+    }
+    yield* Effect.forEach(Arr.chunksOf(rows, INSERT_CHUNK), (chunk) => s.sql`INSERT INTO ${s.sql(s.t.events)} ${s.sql.insert(chunk)}`, {
+      discard: true
+    })
+  })
+
+/** Inserts new memories with their tags, text entries, vectors and events (MemoryIdTaken when an id is stored already). */
 export const insertRows = (s: Store, state: State, rows: ReadonlyArray<NewRow>) =>
   Effect.gen(function*() {
     const generations = yield* writableGenerations(s, state)
@@ -53,6 +76,7 @@ export const insertRows = (s: Store, state: State, rows: ReadonlyArray<NewRow>) 
     yield* writeTags(s, rows.map((r, i) => [pks[i]!, r.memory.metadata.tags] as const))
     yield* writeText(s, rows.map((r, i) => [pks[i]!, r.memory.content] as const))
     yield* writeVectors(s, generations, rows.map((r, i) => [pks[i]!, r.vector, s.code(r.vector)] as const))
+    yield* writeEvents(s, rows.map((r, i) => [pks[i]!, r.events] as const))
   })
 
 /** Rewrites a stored row's columns (not its keys or creation time), and its tags when they changed. */
@@ -69,7 +93,7 @@ const updateRow = (s: Store, pk: bigint, before: Memory, after: Memory) =>
 export const modifyRow = (
   s: Store,
   id: MemoryId,
-  next: (current: Memory) => Memory,
+  next: (current: Memory) => Option.Option<Rewrite>,
   vector: Option.Option<Float32Array>
 ) =>
   Effect.gen(function*() {
@@ -78,7 +102,9 @@ export const modifyRow = (
     if (found === undefined) return Option.none<Memory>()
     const pk = BigInt(found.pk)
     const before = rowToMemory(found)
-    const after = next(before)
+    const written = next(before)
+    if (Option.isNone(written)) return Option.none<Memory>()
+    const after = written.value.memory
     if (after.content !== before.content) {
       if (Option.isNone(vector)) {
         return yield* new StorageError({ method: "MemoryBackend.update", cause: new Error("changed content without its vector") })
@@ -90,41 +116,68 @@ export const modifyRow = (
       yield* writeVectors(s, generations, [[pk, vector.value, s.code(vector.value)]])
     }
     yield* updateRow(s, pk, before, after)
+    yield* writeEvents(s, [[pk, written.value.events]])
     return Option.some(after)
   })
 
-export const deleteRow = (s: Store, id: MemoryId) =>
+/** Removes the memory of `pk` with its tags, text entry, vectors and history. */
+const removeRow = (s: Store, state: State, pk: bigint) =>
   Effect.gen(function*() {
-    const state = yield* readState(s, "MemoryBackend.delete")
-    const found = yield* all(PkRow, s.sql`SELECT pk FROM ${s.sql(s.t.memories)} WHERE id = ${id}`)
-    if (found.length === 0) return
-    const pk = BigInt(found[0]!.pk)
     yield* s.sql`DELETE FROM ${s.sql(s.t.memories)} WHERE pk = ${pk}`
     yield* s.sql`DELETE FROM ${s.sql(s.t.tags)} WHERE memory_pk = ${pk}`
+    yield* s.sql`DELETE FROM ${s.sql(s.t.events)} WHERE memory_pk = ${pk}`
     yield* deleteText(s, pk)
     yield* deleteVectors(s, state, [pk])
   })
 
-/** Reads the live facts of one subject+predicate and writes what `decide` makes of them. */
-export const writeFact = (
+const inNamespace = (s: Store, namespace: Option.Option<string>) =>
+  Option.match(namespace, { onNone: () => s.sql`1 = 1`, onSome: (ns) => s.sql`namespace = ${ns}` })
+
+export const deleteRow = (s: Store, id: MemoryId, namespace: Option.Option<string>) =>
+  Effect.gen(function*() {
+    const state = yield* readState(s, "MemoryBackend.delete")
+    const found = yield* all(PkRow, s.sql`SELECT pk FROM ${s.sql(s.t.memories)} WHERE id = ${id} AND ${inNamespace(s, namespace)}`)
+    if (found.length > 0) yield* removeRow(s, state, BigInt(found[0]!.pk))
+  })
+
+/** Deletes the memories (of `namespace`, when given) expired at `nowMillis`; returns how many. */
+export const sweepRows = (s: Store, nowMillis: number, namespace: Option.Option<string>) =>
+  Effect.gen(function*() {
+    const state = yield* readState(s, "MemoryBackend.sweep")
+    const expired = yield* all(PkRow, s.sql`SELECT pk FROM ${s.sql(s.t.memories)}
+      WHERE expires_at IS NOT NULL AND expires_at <= ${nowMillis} AND ${inNamespace(s, namespace)}`)
+    yield* Effect.forEach(expired, (r) => removeRow(s, state, BigInt(r.pk)), { discard: true })
+    return expired.length
+  })
+
+/** Moves each memory's expiry to the given instant, unless it has expired already. */
+export const extendRows = (
   s: Store,
-  subject: string,
-  predicate: string,
-  decide: (live: ReadonlyArray<Memory>) => FactWrite
+  items: ReadonlyArray<{ readonly id: MemoryId; readonly expiresAt: { readonly epochMillis: number } }>,
+  nowMillis: number
 ) =>
+  Effect.forEach(items, (item) =>
+    s.sql`UPDATE ${s.sql(s.t.memories)} SET expires_at = ${item.expiresAt.epochMillis}
+      WHERE id = ${item.id} AND expires_at > ${nowMillis}`, { discard: true })
+
+/** Reads the live facts of one key and writes what `decide` makes of them. */
+export const writeFact = (s: Store, key: FactKey, decide: (live: ReadonlyArray<Memory>) => FactWrite) =>
   Effect.gen(function*() {
     const state = yield* readState(s, "MemoryBackend.storeFact")
     yield* writableGenerations(s, state)
     const live = yield* all(MemoryRow, s.sql`SELECT m.* FROM ${s.sql(s.t.memories)} m
-      WHERE m.subject = ${subject} AND m.predicate = ${predicate} AND m.superseded = 0
+      WHERE m.namespace = ${key.namespace} AND m.subject = ${key.subject} AND m.predicate = ${key.predicate}
+        AND m.superseded = 0 AND (m.expires_at IS NULL OR m.expires_at > ${key.nowMillis})
       ORDER BY m.created_at DESC, m.id DESC`)
     const memories = live.map(rowToMemory)
     const before = new Map(live.map((r, i) => [r.id, { pk: BigInt(r.pk), memory: memories[i]! }] as const))
     const written = decide(memories)
     if (Option.isSome(written.insert)) yield* requireNewIds(s, [written.insert.value.memory.id])
-    for (const m of written.updates) {
-      const row = before.get(m.id)
-      if (row !== undefined) yield* updateRow(s, row.pk, row.memory, m)
+    for (const update of written.updates) {
+      const row = before.get(update.memory.id)
+      if (row === undefined) continue
+      yield* updateRow(s, row.pk, row.memory, update.memory)
+      yield* writeEvents(s, [[row.pk, update.events]])
     }
     if (Option.isSome(written.insert)) yield* insertRows(s, state, [written.insert.value])
     return written
