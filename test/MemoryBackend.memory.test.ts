@@ -4,5 +4,7 @@ import { MemoryBackendModel, MemoryBackendSuite } from "arawn-store/testing"
 
 const layer = MemoryBackend.layerMemory.pipe(Layer.provide(Embedder.layerHashing))
 
-MemoryBackendSuite.suite("MemoryBackend.layerMemory", layer)
+MemoryBackendSuite.suite("MemoryBackend.layerMemory", layer, {
+  withOptions: (options) => MemoryBackend.layerMemoryWith(options).pipe(Layer.provide(Embedder.layerHashing))
+})
 MemoryBackendModel.suite("MemoryBackend.layerMemory model", layer)

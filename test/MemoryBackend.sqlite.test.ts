@@ -24,7 +24,9 @@ const hashing64 = Embedder.layerHashingWith({ dimensions: 64 })
 const onFile = (filename: string, embedder = hashing384, options: SqliteMemory.Options = {}) =>
   SqliteMemory.layer({ ...options, filename }).pipe(Layer.provide(embedder))
 
-MemoryBackendSuite.suite("MemoryBackend/Sqlite (file)", onFile(join(dir, "suite.db")))
+MemoryBackendSuite.suite("MemoryBackend/Sqlite (file)", onFile(join(dir, "suite.db")), {
+  withOptions: (options) => onFile(file("options"), hashing384, options)
+})
 MemoryBackendSuite.suite("MemoryBackend/Sqlite (:memory:)", onFile(":memory:"))
 // Every filtered and unfiltered vector search goes through the bit index here, never the exact scan.
 MemoryBackendSuite.suite("MemoryBackend/Sqlite (:memory:, bit index only)", onFile(":memory:", hashing384, { exactScanLimit: 0 }))

@@ -79,8 +79,100 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
         )
         expect(ran).toBeGreaterThanOrEqual(total)
       })), { timeout: 600_000 })
+
+    it.effect(`two scoped namespaces never see or change each other's memories over ${isolationTotal(options)} random operations`, () =>
+      isolated(Effect.gen(function*() {
+        const runtime = yield* Effect.runtime<MemoryBackend>()
+        let ran = 0
+        yield* Effect.promise(() =>
+          fc.assert(
+            fc.asyncProperty(fc.array(crossCommand, { minLength: perRun, maxLength: perRun }), (commands) => {
+              ran += commands.length
+              return Runtime.runPromise(runtime)(runIsolation(commands))
+            }),
+            { numRuns: Math.ceil(isolationTotal(options) / perRun) }
+          )
+        )
+        expect(ran).toBeGreaterThanOrEqual(isolationTotal(options))
+      })), { timeout: 600_000 })
   })
 }
+
+const isolationTotal = (options: ModelOptions) => Math.max(1000, Math.ceil((options.operations ?? 2000) / 2))
+
+type CrossCommand = {
+  readonly side: 0 | 1
+  readonly op: "store" | "fact" | "update" | "delete" | "get"
+  readonly target: number
+  readonly word: number
+}
+
+const crossCommand: fc.Arbitrary<CrossCommand> = fc.record({
+  side: fc.constantFrom(0 as const, 1 as const),
+  op: fc.constantFrom("store" as const, "fact" as const, "update" as const, "delete" as const, "get" as const),
+  target: fc.nat(30),
+  word: fc.nat(3)
+})
+
+/** Two scoped services, each with its own model; every operation may aim at the other side's ids. */
+const runIsolation = (commands: ReadonlyArray<CrossCommand>) =>
+  Effect.gen(function*() {
+    const root = yield* MemoryBackend
+    const session = SessionId.make(uuid())
+    const sides = yield* Effect.all([root.scoped(`iso-${token()}`), root.scoped(`iso-${token()}`)])
+    const owned: [Map<MemoryId, string>, Map<MemoryId, string>] = [new Map(), new Map()]
+    const all = () => [...owned[0].keys(), ...owned[1].keys()]
+    const words = Array.from({ length: 4 }, () => token())
+    const views = Effect.forEach([0, 1] as const, (side) =>
+      Effect.map(Stream.runCollect(sides[side].list({ sessionId: session, includeSuperseded: true })), (seen) =>
+        expect(Chunk.toReadonlyArray(seen).map((x) => x.id).sort()).toEqual([...owned[side].keys()].sort())), { discard: true })
+    for (const [i, c] of commands.entries()) {
+      const m = sides[c.side]
+      const mine = owned[c.side]
+      const everyone = all()
+      const target = everyone.length === 0 ? MemoryId.make(uuid()) : everyone[c.target % everyone.length]!
+      switch (c.op) {
+        case "store": {
+          const content = `${words[c.word]} note`
+          mine.set(yield* m.store({ content, sessionId: session }), content)
+          break
+        }
+        case "fact": {
+          const content = `${words[c.word]} fact`
+          const r = yield* m.storeFact({ content, sessionId: session, metadata: { subject: "shared", predicate: "is" } })
+          for (const id of r.supersededIds) expect(mine.has(id)).toBe(true)
+          if (r.outcome !== "reinforced") mine.set(r.id, content)
+          else expect(mine.has(r.id)).toBe(true)
+          break
+        }
+        case "update": {
+          const r = yield* Effect.either(m.update(target, { content: `${words[c.word]} changed` }))
+          if (mine.has(target)) {
+            expect(r._tag).toBe("Right")
+            mine.set(target, `${words[c.word]} changed`)
+          } else expect(r._tag === "Left" && r.left._tag).toBe("NotFound")
+          break
+        }
+        case "delete": {
+          yield* m.delete(target)
+          mine.delete(target)
+          break
+        }
+        case "get": {
+          const got = yield* m.get(target)
+          expect(Option.map(got, (x) => x.content)).toEqual(Option.fromNullable(mine.get(target)))
+          break
+        }
+      }
+      // Each side sees exactly its own memories, whatever the other side did.
+      if (i % 5 === 4) yield* views
+    }
+    yield* views
+    for (const side of [0, 1] as const) {
+      const hits = yield* sides[side].search(words.join(" "), { sessionId: session, mode: "text", limit: 100, includeSuperseded: true })
+      for (const h of hits) expect(owned[side].has(h.memory.id)).toBe(true)
+    }
+  })
 
 const runModel = (commands: ReadonlyArray<Command>) =>
   Effect.gen(function*() {

@@ -9,6 +9,8 @@ import type { Layer } from "effect"
 import { MemoryId, SessionId } from "../Ids.js"
 import type { MemoryMatch, NewMemory } from "../Memory.js"
 import { MemoryBackend } from "../MemoryBackend.js"
+import type { Options } from "../MemoryBackend.js"
+import { expiryTests, historyTests, namespaceTests, optionTests, whereTests } from "./memoryFeatureTests.js"
 import { hostileJson, isolated, outcome, token, untyped, uuid } from "./internal.js"
 
 const sid = (): SessionId => SessionId.make(uuid())
@@ -33,16 +35,35 @@ const expectContract = (matches: ReadonlyArray<MemoryMatch>) => {
   }
 }
 
+/** What a backend lets the suite exercise beyond one shared store. @category suites */
+export interface SuiteOptions<E> {
+  /** A fresh store built with layer options (default time to live, sliding expiry): runs the option cases. */
+  readonly withOptions?: (options: Options) => Layer.Layer<MemoryBackend, E>
+}
+
 /**
  * Registers the suite for `storeLayer` under `name`. Tests run concurrently on one shared store, each with fresh
  * ids, its own session scope and its own TestClock.
  *
  * @category suites
  */
-export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>): void =>
+export const suite = <E, E2 = never>(
+  name: string,
+  storeLayer: Layer.Layer<MemoryBackend, E>,
+  features: SuiteOptions<E2> = {}
+): void =>
   layer(storeLayer, { timeout: Duration.minutes(2) })(name, (it) => {
     const test = (title: string, body: () => Effect.Effect<void, unknown, MemoryBackend>) =>
       it.effect(title, () => isolated(Effect.suspend(body)))
+
+    namespaceTests(test)
+    expiryTests(test)
+    historyTests(test)
+    whereTests(test)
+    if (features.withOptions !== undefined) {
+      const withOptions = features.withOptions
+      optionTests((title, options, body) => it.effect(title, () => isolated(Effect.provide(Effect.suspend(body), withOptions(options)))))
+    }
 
     const seed = (sessionId: SessionId, inputs: ReadonlyArray<Omit<NewMemory, "sessionId">>) =>
       Effect.flatMap(MemoryBackend, (m) => m.storeMany(inputs.map((i) => ({ ...i, sessionId }))))
