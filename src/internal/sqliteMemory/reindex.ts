@@ -6,7 +6,7 @@ import { Effect, Option } from "effect"
 import { StorageError } from "../../Errors.js"
 import type { MemoryId } from "../../Ids.js"
 import type { PendingVector } from "../../MemoryBackend.js"
-import { all, single } from "./db.js"
+import { all, single } from "../sql.js"
 import { PendingRow } from "./schema.js"
 import type { Generation, Store } from "./vectors.js"
 import {

@@ -5,7 +5,7 @@
 import { Effect } from "effect"
 import type { DriverFilter } from "../memory.js"
 import type { VectorCandidate } from "../ranking.js"
-import { read } from "./db.js"
+import { read } from "./read.js"
 import { whereOf } from "./filter.js"
 import { CountRow, headOfRow, HEAD_SELECT, PARTITIONS, VectorHeadRow } from "./schema.js"
 import type { Store } from "./vectors.js"

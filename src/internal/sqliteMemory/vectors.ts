@@ -6,7 +6,7 @@
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { Array as Arr, Effect, Option } from "effect"
 import { EmbeddingSpace, EmbeddingSpaceMismatch, StorageError } from "../../Errors.js"
-import { all } from "./db.js"
+import { all } from "../sql.js"
 import type { ReadPool } from "./readPool.js"
 import { generationDdl, MetaRow, PARTITIONS } from "./schema.js"
 import type { TableNames } from "./schema.js"

@@ -1,16 +1,14 @@
 /**
- * How the SQLite memory store talks to its connection: schema-decoded reads, transactions whose every failure is a
- * typed error (a failed COMMIT too: `SqlClient.withTransaction` turns that into a defect), and the mapping of
- * driver failures to `StorageError`.
+ * How the SQL drivers talk to their connection: schema-decoded reads, transactions whose every failure is a typed
+ * error (a failed COMMIT too: `SqlClient.withTransaction` turns that into a defect), and the mapping of driver
+ * failures to `StorageError`.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError as SqlErrorClass } from "@effect/sql/SqlError"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as SqlSchema from "@effect/sql/SqlSchema"
-import type * as Statement from "@effect/sql/Statement"
-import { Effect, Exit, Option, ParseResult, Schema } from "effect"
-import type { ReadPool } from "./readPool.js"
-import { StorageError } from "../../Errors.js"
+import { Effect, Exit, ParseResult, Schema } from "effect"
+import { StorageError } from "../Errors.js"
 
 /** Every row `statement` returns, decoded by `Result`. */
 export const all = <A, I, E>(
@@ -18,24 +16,6 @@ export const all = <A, I, E>(
   statement: Effect.Effect<ReadonlyArray<unknown>, E>
 ): Effect.Effect<ReadonlyArray<A>, E | ParseResult.ParseError> =>
   SqlSchema.findAll({ Request: Schema.Void, Result, execute: () => statement })(undefined)
-
-/**
- * `all` for a read-only statement, on a reader thread when the store has them (the statement is compiled here and
- * its rows decoded here); a reader that cannot answer hands the statement back to the main connection.
- */
-export const read = <A, I>(
-  readers: Option.Option<ReadPool>,
-  Result: Schema.Schema<A, I>,
-  statement: Statement.Statement<unknown>
-): Effect.Effect<ReadonlyArray<A>, SqlError | ParseResult.ParseError> =>
-  Option.match(readers, {
-    onNone: () => all(Result, statement),
-    onSome: (pool) =>
-      pool.all(statement.compile()).pipe(
-        Effect.flatMap(Schema.decodeUnknown(Schema.Array(Result))),
-        Effect.catchIf((e): e is Error => !ParseResult.isParseError(e), () => all(Result, statement))
-      )
-  })
 
 /** The single number a `SELECT ... AS n` returns (0 when it returns no row). */
 export const single = <E>(statement: Effect.Effect<ReadonlyArray<unknown>, E>) =>
@@ -58,7 +38,7 @@ export const storage = (method: string) =>
  * plain `BEGIN` gives a read snapshot. A failed COMMIT (disk full, I/O error) is a failure of the call, after
  * which the transaction is rolled back; a ROLLBACK that fails because SQLite already rolled back is ignored.
  */
-export const transaction = (sql: SqlClient.SqlClient, begin: "BEGIN" | "BEGIN IMMEDIATE") =>
+export const transaction = (sql: SqlClient.SqlClient, begin: string) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.scoped(Effect.gen(function*() {
