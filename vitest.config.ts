@@ -1,8 +1,17 @@
+import { defaultServerConditions } from "vite"
 import { defineConfig } from "vitest/config"
 
+// Tests import `arawn-store` by name and must get the TypeScript sources, not a dist that may be stale: the
+// package-specific `arawn-store:source` export condition points at src/ (consumers never enable it).
+const conditions = ["arawn-store:source", ...defaultServerConditions]
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ["test/**/*.test.ts"],
+    // Builds dist/ (incrementally) once before any test file: the CLI and package tests run the compiled output.
+    globalSetup: ["test/support/build.ts"],
     // The conformance suites share one Layer per backend and use fresh ids per test, so running the tests of a
     // file concurrently is part of what they prove.
     sequence: { concurrent: true },

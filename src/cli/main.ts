@@ -5,11 +5,16 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect } from "effect"
+import { Cause, Effect, Logger } from "effect"
 import { run } from "./app.js"
+import { stderrLogger } from "./output.js"
 
 run(process.argv).pipe(
   Effect.catchTag("Reported", (r) => Effect.sync(() => void (process.exitCode = r.exitCode))),
+  // Only a defect (a bug) is left: its trace goes to stderr through the same logger as every warning.
+  Effect.tapErrorCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError(cause))),
+  Effect.provide(Logger.replace(Logger.defaultLogger, stderrLogger)),
   Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain
+  // runMain's own logger and error report print to stdout: both are replaced above.
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )
