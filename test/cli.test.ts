@@ -83,7 +83,7 @@ describe("arawn-store (subprocess)", () => {
     ["an unknown workstream", ["workstream", "messages", "nope"], /workstream "?nope"? does not exist/],
     ["a limit out of range", ["memory", "search", "x", "--limit", "0"], /--limit must be a whole number from 1 to 1000/],
     ["a value that is not a number", ["memory", "list", "--limit", "many"], /'many' is not a integer/],
-    ["a missing argument", ["memory", "add"], /Missing argument <content>/],
+    ["a missing argument", ["workstream", "append", "scratch"], /Expected to find option: '--role'/],
     ["half a fact key", ["memory", "add", "x", "--subject", "a"], /--subject and --predicate go together/],
     ["an unknown content type", ["memory", "add", "x", "--type", "poem"], /Expected one of the following cases/],
     ["an import source that does not exist", ["import", "/nonexistent/arawn"], /\/nonexistent\/arawn/]

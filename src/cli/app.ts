@@ -11,6 +11,7 @@ import type { EmbeddingError, EmbeddingSpaceMismatch, InvalidInput, NotFound, St
 import { demo } from "./demo.js"
 import { importCommand } from "./import.js"
 import { memory } from "./memory.js"
+import { ANSI, colourAllowed } from "./output.js"
 import { root } from "./root.js"
 import { workstream } from "./workstream.js"
 
@@ -55,17 +56,24 @@ export const errorLine = (e: KnownError): string => {
   }
 }
 
-const ANSI = /\u001b\[[0-9;]*m/g
-
-/** @effect/cli prints its own parse errors as help documents: keep them to one line with a pointer to --help. */
-const oneLineErrors = Effect.map(Effect.console, (base): Console.Console => ({
-  ...base,
-  error: (...args: ReadonlyArray<unknown>) => {
-    const text = args.map(String).join(" ").replace(ANSI, "").split(/\n+/).map((l) => l.trim()).filter((l) => l !== "")
-      .join("; ")
-    return base.error(`arawn-store: ${text} (run with --help for usage)`)
+/**
+ * The console the commands print through. @effect/cli prints its own parse errors as help documents: they become
+ * one line with a pointer to --help. Its help text carries colour codes: they are dropped unless stdout is a
+ * terminal and `NO_COLOR` is unset.
+ */
+const cliConsole = Effect.map(Effect.console, (base): Console.Console => {
+  const plain = !colourAllowed()
+  return {
+    ...base,
+    log: (...args: ReadonlyArray<unknown>) =>
+      plain ? base.log(...args.map((a) => (typeof a === "string" ? a.replace(ANSI, "") : a))) : base.log(...args),
+    error: (...args: ReadonlyArray<unknown>) => {
+      const text = args.map(String).join(" ").replace(ANSI, "").split(/\n+/).map((l) => l.trim()).filter((l) => l !== "")
+        .join("; ")
+      return base.error(`arawn-store: ${text} (run with --help for usage)`)
+    }
   }
-}))
+})
 
 const failWith = (line: string, exitCode = 1) =>
   Effect.zipRight(Console.error(`arawn-store: ${line}`), Effect.fail(new Reported(exitCode)))
@@ -77,7 +85,7 @@ const failWith = (line: string, exitCode = 1) =>
  * @category run
  */
 export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, Reported, CliApp.CliApp.Environment> =>
-  Effect.flatMap(oneLineErrors, (console) => Effect.withConsole(cli(argv), console)).pipe(
+  Effect.flatMap(cliConsole, (console) => Effect.withConsole(cli(argv), console)).pipe(
     Effect.catchIf(ValidationError.isValidationError, () => Effect.fail(new Reported(2))),
     Effect.catchTags({
       InvalidInput: (e) => failWith(errorLine(e), 2),
@@ -85,7 +93,8 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, Reported, 
       StorageError: (e) => failWith(errorLine(e)),
       EmbeddingError: (e) => failWith(errorLine(e)),
       EmbeddingSpaceMismatch: (e) => failWith(errorLine(e)),
-      ImportIncomplete: (e) => failWith(e.message)
+      ImportIncomplete: (e) => failWith(e.message),
+      NoStore: (e) => failWith(e.message)
     }),
     Effect.catchIf(ConfigError.isConfigError, (e) => failWith(`configuration: ${String(e)}`, 2))
   )
