@@ -1,7 +1,12 @@
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { Console, Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
+import { commandPaths, run } from "../src/cli/app.js"
+import { ANSI } from "../src/cli/colour.js"
 import { cli, isOneLine } from "./support/cli.js"
 
 const scratchDirs: Array<string> = []
@@ -15,6 +20,44 @@ afterAll(() => {
 })
 
 const SLOW = 240_000
+
+/** What the command line itself prints for `<path> --help`, rendered in this process, colour codes dropped. */
+const renderHelp = (path: ReadonlyArray<string>) =>
+  Effect.runPromise(Effect.flatMap(Effect.console, (base) => {
+    let text = ""
+    const capture: Console.Console = {
+      ...base,
+      log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void (text += `${args.map(String).join(" ")}\n`))
+    }
+    return Effect.map(Effect.withConsole(run(["node", "arawn-store", ...path, "--help"]), capture), () => text.replace(ANSI, ""))
+  }).pipe(Effect.provide(NodeContext.layer)))
+
+describe("help served by the launcher", () => {
+  const built = JSON.parse(readFileSync(fileURLToPath(new URL("../dist/cli/help.json", import.meta.url)), "utf8")) as {
+    readonly texts: Record<string, string>
+  }
+
+  it("covers every command the root help lists", async () => {
+    const listed = (await renderHelp([])).split("\n").filter((l) => l.startsWith("  - "))
+      .map((l) => l.slice(4).split(/ (?=[[<(-])|\s{2,}/)[0]!.trim())
+    expect(commandPaths.slice(1).map((p) => p.join(" ")).sort()).toEqual([...listed].sort())
+    expect(Object.keys(built.texts).sort()).toEqual(commandPaths.map((p) => p.join(" ")).sort())
+  }, SLOW)
+
+  it("is, for every command, the text the command line renders", async () => {
+    for (const path of commandPaths) {
+      expect(built.texts[path.join(" ")]!.replace(ANSI, ""), path.join(" ")).toBe(await renderHelp(path))
+    }
+  }, SLOW)
+
+  it("reaches stdout as it is (colour dropped off a terminal) for a command and a subcommand", async () => {
+    for (const path of [[], ["workstream", "append"]]) {
+      const r = await cli([...path, "--help"])
+      expect(r.code).toBe(0)
+      expect(r.stdout).toBe(built.texts[path.join(" ")]!.replace(ANSI, ""))
+    }
+  }, SLOW)
+})
 
 describe("arawn-store (subprocess)", () => {
   it("--help lists the commands and the global options", async () => {

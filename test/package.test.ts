@@ -119,6 +119,7 @@ describe("the packed tarball", () => {
       "dist/index.d.ts",
       "dist/cli/arawn-store.js",
       "dist/cli/main.cjs",
+      "dist/cli/help.json",
       "src/index.ts"
     ]))
     for (const [subpath, target] of Object.entries(manifest.exports)) {

@@ -6,12 +6,12 @@
  */
 import { Command, ValidationError } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
-import { ConfigError, Console, Effect } from "effect"
+import { ConfigError, Console, Effect, HashMap } from "effect"
 import type { EmbeddingError, EmbeddingSpaceMismatch, InvalidInput, NotFound, StorageError } from "../Errors.js"
 import { demo } from "./demo.js"
 import { importCommand } from "./import.js"
 import { memory } from "./memory.js"
-import { ANSI, colourAllowed } from "./output.js"
+import { ANSI, colourAllowed } from "./colour.js"
 import { root } from "./root.js"
 import { workstream } from "./workstream.js"
 
@@ -25,6 +25,26 @@ export const command = root.pipe(
   ),
   Command.withSubcommands([memory, workstream, importCommand, demo])
 )
+
+const below = (group: string, subcommands: HashMap.HashMap<string, unknown>) =>
+  Array.from(HashMap.keys(subcommands), (name): ReadonlyArray<string> => [group, name]).sort()
+
+/**
+ * Every command path of the tree, the root's `[]` first. The build renders `<path> --help` for each of them once,
+ * and the launcher prints that text without loading the command line: @effect/cli's help renderer alone costs
+ * more than the whole startup budget.
+ *
+ * @category commands
+ */
+export const commandPaths: ReadonlyArray<ReadonlyArray<string>> = [
+  [],
+  ["memory"],
+  ...below("memory", Command.getSubcommands(memory)),
+  ["workstream"],
+  ...below("workstream", Command.getSubcommands(workstream)),
+  ["import"],
+  ["demo"]
+]
 
 const cli = Command.run(command, { name: "arawn-store", version: VERSION })
 

@@ -73,16 +73,7 @@ export const makeProgress = (label: string) => {
   }
 }
 
-/**
- * Whether stdout may carry colour codes: a terminal, and `NO_COLOR` unset or empty (https://no-color.org).
- *
- * @category formatting
- */
-export const colourAllowed = (): boolean =>
-  process.stdout.isTTY === true && (process.env["NO_COLOR"] === undefined || process.env["NO_COLOR"] === "")
-
-/** ANSI SGR sequences, as @effect/cli's help renderer writes them. @category formatting */
-export const ANSI = /\u001b\[[0-9;]*m/g
+export { ANSI, colourAllowed } from "./colour.js"
 
 /**
  * A logger for the command line: one `arawn-store: <level>: <message>` line per entry on stderr, so a warning (a
