@@ -3,9 +3,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { Console, Effect } from "effect"
+import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { commandPaths, run } from "../src/cli/app.js"
+import { commandPaths, renderHelp as render } from "../src/cli/app.js"
 import { ANSI } from "../src/cli/colour.js"
 import { cli, isOneLine } from "./support/cli.js"
 
@@ -23,14 +23,7 @@ const SLOW = 240_000
 
 /** What the command line itself prints for `<path> --help`, rendered in this process, colour codes dropped. */
 const renderHelp = (path: ReadonlyArray<string>) =>
-  Effect.runPromise(Effect.flatMap(Effect.console, (base) => {
-    let text = ""
-    const capture: Console.Console = {
-      ...base,
-      log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void (text += `${args.map(String).join(" ")}\n`))
-    }
-    return Effect.map(Effect.withConsole(run(["node", "arawn-store", ...path, "--help"]), capture), () => text.replace(ANSI, ""))
-  }).pipe(Effect.provide(NodeContext.layer)))
+  Effect.runPromise(Effect.map(render(path), (text) => text.replace(ANSI, "")).pipe(Effect.provide(NodeContext.layer)))
 
 describe("help served by the launcher", () => {
   const built = JSON.parse(readFileSync(fileURLToPath(new URL("../dist/cli/help.json", import.meta.url)), "utf8")) as {

@@ -118,3 +118,19 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, Reported, 
     }),
     Effect.catchIf(ConfigError.isConfigError, (e) => failWith(`configuration: ${String(e)}`, 2))
   )
+
+/**
+ * What `arawn-store <path> --help` prints, captured instead of printed (colour codes kept when colour is allowed):
+ * the build stores it for the launcher, and a test checks the stored text against it.
+ *
+ * @category run
+ */
+export const renderHelp = (path: ReadonlyArray<string>): Effect.Effect<string, Reported, CliApp.CliApp.Environment> =>
+  Effect.flatMap(Effect.console, (base) => {
+    let text = ""
+    const capture: Console.Console = {
+      ...base,
+      log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void (text += `${args.map(String).join(" ")}\n`))
+    }
+    return Effect.map(Effect.withConsole(run(["node", "arawn-store", ...path, "--help"]), capture), () => text)
+  })

@@ -7,23 +7,10 @@
  * @since 0.1.0
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { Console, Effect } from "effect"
-import { commandPaths, run } from "./app.js"
+import { Effect } from "effect"
+import { commandPaths, renderHelp } from "./app.js"
 
-const render = (path: ReadonlyArray<string>) =>
-  Effect.flatMap(Effect.console, (base) => {
-    let text = ""
-    const capture: Console.Console = {
-      ...base,
-      log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void (text += `${args.map(String).join(" ")}\n`))
-    }
-    return Effect.map(
-      Effect.withConsole(run(["node", "arawn-store", ...path, "--help"]), capture),
-      () => [path.join(" "), text] as const
-    )
-  })
-
-Effect.forEach(commandPaths, render).pipe(
+Effect.forEach(commandPaths, (path) => Effect.map(renderHelp(path), (text) => [path.join(" "), text] as const)).pipe(
   Effect.map((entries) => process.stdout.write(JSON.stringify(Object.fromEntries(entries)))),
   Effect.provide(NodeContext.layer),
   Effect.runPromise
