@@ -13,7 +13,8 @@
  * `<command> --help` is answered here, from text the build rendered (help.json), without loading the bundle:
  * @effect/cli's help renderer costs several hundred milliseconds per call.
  *
- * Only Node built-ins are imported here, so nothing but this file loads before the cache is consulted.
+ * Only Node built-ins (and the colour rule, bundled in) are imported here, so nothing but this file loads before
+ * the cache is consulted.
  *
  * @since 0.1.0
  */
