@@ -99,10 +99,8 @@ describe("content from stdin and files", () => {
     const dir = freshDir()
     // Multi-byte characters throughout, so a chunk boundary inside one would corrupt it. Few words: the test is
     // about the transport, not the cost of indexing 20 MB of prose.
-    let content = "start of a large paste "
     const piece = "-.…·,;".repeat(4096)
-    while (Buffer.byteLength(content) < 20 * 1024 * 1024) content += piece
-    content += " end"
+    const content = `start of a large paste ${piece.repeat(Math.ceil((20 * 1024 * 1024) / Buffer.byteLength(piece)))} end`
     const added = await cli(["--dir", dir, "--json", "memory", "add", "-"], {}, { input: content })
     expect(added.code, added.stderr).toBe(0)
     const { id, outcome } = JSON.parse(added.stdout)
