@@ -42,7 +42,7 @@ export const importCommand = Command.make("import", {
     Args.withDescription("The original runtime's data directory (holding memory.db, workstreams.db, workstreams/)")
   )
 }, (o) =>
-  withStore("write")(Effect.gen(function*() {
+  withStore("create")(Effect.gen(function*() {
     const Import = yield* load("the importer", () => import("../Import.js"))
     let bar: { phase: ImportPhase; progress: ReturnType<typeof makeProgress> } | undefined
     const last = yield* Import.stream(o.source).pipe(

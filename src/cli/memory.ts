@@ -133,7 +133,7 @@ const add = Command.make("add", {
       ...present("sessionId", sessionId),
       ...present("workstreamId", workstreamId)
     }
-    const result = yield* withMemories("write")(Effect.gen(function*() {
+    const result = yield* withMemories("create")(Effect.gen(function*() {
       const memories = yield* MemoryBackend
       if (isFact) return yield* memories.storeFact(input)
       const id = yield* memories.store(input)
@@ -157,7 +157,7 @@ const search = Command.make("search", {
   superseded: Options.boolean("include-superseded").pipe(Options.withDescription("Include superseded facts")),
   explain: Options.boolean("explain").pipe(Options.withDescription("Show why each result ranked where it did"))
 }, (o) =>
-  withMemories("read")(Effect.gen(function*() {
+  withMemories("open")(Effect.gen(function*() {
     const matches = yield* (yield* MemoryBackend).search(o.query, {
       limit: o.limit,
       mode: o.mode,
@@ -170,13 +170,13 @@ const search = Command.make("search", {
   }))).pipe(Command.withDescription("Search memories by meaning and by words"))
 
 const get = Command.make("get", { id: memoryIdArg }, (o) =>
-  withMemories("read")(Effect.gen(function*() {
+  withMemories("open")(Effect.gen(function*() {
     const m = yield* requireMemory("memory get", o.id)
     yield* (yield* jsonOutput) ? Effect.flatMap(encode(Memory, m), printJson) : showMemory(m)
   }))).pipe(Command.withDescription("Show one memory"))
 
 const delete_ = Command.make("delete", { id: memoryIdArg }, (o) =>
-  withMemories("read")(Effect.gen(function*() {
+  withMemories("open")(Effect.gen(function*() {
     const m = yield* requireMemory("memory delete", o.id)
     yield* (yield* MemoryBackend).delete(m.id)
     yield* (yield* jsonOutput) ? printJson({ deleted: m.id }) : Console.log(`deleted ${m.id}`)
@@ -187,7 +187,7 @@ const list = Command.make("list", {
   types: Options.choice("type", ContentType.literals).pipe(Options.withDescription("Only this content type (repeatable)"), Options.repeated),
   superseded: Options.boolean("include-superseded").pipe(Options.withDescription("Include superseded facts"))
 }, (o) =>
-  withMemories("read")(Effect.gen(function*() {
+  withMemories("open")(Effect.gen(function*() {
     const ms = Chunk.toReadonlyArray(
       yield* (yield* MemoryBackend).list({
         includeSuperseded: o.superseded,
@@ -199,7 +199,7 @@ const list = Command.make("list", {
   }))).pipe(Command.withDescription("List memories, newest first"))
 
 const stats = Command.make("stats", {}, () =>
-  withMemories("read")(Effect.gen(function*() {
+  withMemories("open")(Effect.gen(function*() {
     const s = yield* (yield* MemoryBackend).stats()
     if (yield* jsonOutput) return yield* printJson(s)
     yield* Console.log(fields([
@@ -211,7 +211,7 @@ const stats = Command.make("stats", {}, () =>
   }))).pipe(Command.withDescription("Counts, embedder and vector freshness"))
 
 const reindex = Command.make("reindex", {}, () =>
-  withMemories("read")(Effect.gen(function*() {
+  withMemories("open")(Effect.gen(function*() {
     const progress = makeProgress("re-embedding")
     const last = yield* (yield* MemoryBackend).reindex().pipe(
       Stream.tap((p) => progress.update(p.done, p.total)),

@@ -38,7 +38,7 @@ export const storeDir = Effect.flatMap(root, (g) =>
 /** Whether `--json` was given. @category options */
 export const jsonOutput = Effect.map(root, (g) => g.json)
 
-/** A command that only reads found no store directory (a typo in `--dir` must not look like an empty store). */
+/** A command that works on existing records found no store directory (a typo in `--dir` is not an empty store). */
 export class NoStore extends Schema.TaggedError<NoStore>()("NoStore", { dir: Schema.String }) {
   override get message(): string {
     return `no store at ${this.dir} (check --dir or ARAWN_STORE_DIR; 'memory add' or 'workstream create' starts one)`
@@ -46,15 +46,15 @@ export class NoStore extends Schema.TaggedError<NoStore>()("NoStore", { dir: Sch
 }
 
 /**
- * What a command needs of the store directory: `read` requires it to exist (and never creates it), `write`
- * creates it and its parents when it is missing.
+ * What a command needs of the store directory: `open` (reads, and changes to existing records) requires it to
+ * exist and never creates it; `create` (commands that add) creates it and its parents when it is missing.
  */
-export type Access = "read" | "write"
+export type Access = "open" | "create"
 
 const openDir = (access: Access) =>
   Effect.flatMap(storeDir, (given): Effect.Effect<string, NoStore | StorageError> => {
     const dir = resolve(given)
-    if (access === "read") return existsSync(dir) ? Effect.succeed(dir) : Effect.fail(new NoStore({ dir }))
+    if (access === "open") return existsSync(dir) ? Effect.succeed(dir) : Effect.fail(new NoStore({ dir }))
     return Effect.as(
       Effect.try({
         try: () => mkdirSync(dir, { recursive: true }),

@@ -66,7 +66,7 @@ const create = Command.make("create", {
   model: modelOption,
   tags: tagsOption
 }, (o) =>
-  withWorkstreams("write")(Effect.gen(function*() {
+  withWorkstreams("create")(Effect.gen(function*() {
     const id = yield* Effect.transposeOption(Option.map(o.id, (raw) => decodeId("workstream create", raw)))
     const input: NewWorkstream = {
       title: o.title,
@@ -83,7 +83,7 @@ const list = Command.make("list", {
   tag: Options.text("tag").pipe(Options.withDescription("Only workstreams with this tag"), Options.optional),
   limit: limitOption("Most workstreams").pipe(Options.withDefault(50))
 }, (o) =>
-  withWorkstreams("read")(Effect.gen(function*() {
+  withWorkstreams("open")(Effect.gen(function*() {
     const page = yield* (yield* WorkstreamStore).list({ limit: o.limit, ...present("state", o.state), ...present("tag", o.tag) })
     if (yield* jsonOutput) return yield* printJson(yield* Effect.forEach(page.items, (w) => encode(Workstream, w)))
     yield* Console.log(
@@ -95,7 +95,7 @@ const list = Command.make("list", {
   }))).pipe(Command.withDescription("List workstreams, most recently updated first"))
 
 const show = Command.make("show", { id: idArg }, (o) =>
-  withWorkstreams("read")(Effect.flatMap(requireWorkstream("workstream show", o.id), printWorkstream))).pipe(
+  withWorkstreams("open")(Effect.flatMap(requireWorkstream("workstream show", o.id), printWorkstream))).pipe(
     Command.withDescription("Show one workstream")
   )
 
@@ -108,7 +108,7 @@ const update = Command.make("update", {
   model: modelOption,
   tags: Options.text("tag").pipe(Options.withDescription("Replace the tags with these (repeatable)"), Options.repeated)
 }, (o) =>
-  withWorkstreams("read")(Effect.gen(function*() {
+  withWorkstreams("open")(Effect.gen(function*() {
     const method = "workstream update"
     const id = yield* decodeId(method, o.id)
     const patch: WorkstreamUpdate = {
@@ -128,7 +128,7 @@ const update = Command.make("update", {
   }))).pipe(Command.withDescription("Change a workstream's title, summary, state, model or tags"))
 
 const delete_ = Command.make("delete", { id: idArg }, (o) =>
-  withWorkstreams("read")(Effect.gen(function*() {
+  withWorkstreams("open")(Effect.gen(function*() {
     const w = yield* requireWorkstream("workstream delete", o.id)
     yield* (yield* WorkstreamStore).delete(w.id)
     yield* (yield* jsonOutput) ? printJson({ deleted: w.id }) : Console.log(`deleted ${w.id}`)
@@ -139,7 +139,7 @@ const promote = Command.make("promote-scratch", {
   model: modelOption,
   tags: tagsOption
 }, (o) =>
-  withWorkstreams("write")(Effect.gen(function*() {
+  withWorkstreams("create")(Effect.gen(function*() {
     const w = yield* (yield* WorkstreamStore).promoteScratch({ title: o.title, tags: o.tags, ...present("defaultModel", o.model) })
     yield* printWorkstream(w)
   }))).pipe(Command.withDescription("Move the scratch workstream's messages into a new workstream"))
@@ -156,7 +156,7 @@ const append = Command.make("append", {
     const id = yield* decodeId(method, o.id)
     const sessionId = yield* Effect.transposeOption(Option.map(o.session, decodeInput(SessionId, method)))
     const content = yield* readContent(method, o.content, o.file)
-    const m = yield* withWorkstreams("write")(Effect.gen(function*() {
+    const m = yield* withWorkstreams("create")(Effect.gen(function*() {
       const store = yield* WorkstreamStore
       // Scratch is the default thread: the first message to it creates it.
       if (id === SCRATCH_ID) yield* store.ensureScratch()
@@ -170,7 +170,7 @@ const messages = Command.make("messages", {
   limit: limitOption("Only the last N").pipe(Options.optional),
   before: Options.integer("before").pipe(Options.withDescription("Only messages before this seq"), Options.optional)
 }, (o) =>
-  withWorkstreams("read")(Effect.gen(function*() {
+  withWorkstreams("open")(Effect.gen(function*() {
     const id = yield* decodeId("workstream messages", o.id)
     const ms = yield* (yield* WorkstreamStore).loadMessages(id, { ...present("limit", o.limit), ...present("beforeSeq", o.before) })
     if (yield* jsonOutput) return yield* printJson(yield* Effect.forEach(ms, (m) => encode(Message, m)))
