@@ -4,9 +4,9 @@
  */
 import { execFile } from "node:child_process"
 import { createHash } from "node:crypto"
-import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
 import { BIN, cli, isOneLine } from "./support/cli.js"
@@ -62,6 +62,22 @@ describe("each command opens only the backend it uses", () => {
     const b = freshDir()
     expect((await cli(["--dir", b, "memory", "add", "only a memory"])).code).toBe(0)
     expect(existsSync(join(b, "workstreams.db"))).toBe(false)
+  }, SLOW)
+
+  it("no native module loads at startup: without node_modules --version runs, memory stats says the install is broken", async () => {
+    // The bundle alone, in a directory with no node_modules above it: better-sqlite3 cannot be found.
+    const alone = freshDir()
+    copyFileSync(join(dirname(BIN), "main.cjs"), join(alone, "main.cjs"))
+    const run = (args: ReadonlyArray<string>) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [join(alone, "main.cjs"), ...args], { env: { ...process.env, NO_COLOR: "1" } }, (error, stdout, stderr) =>
+          resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })))
+    const version = await run(["--version"])
+    expect(version.code, version.stderr).toBe(0)
+    const stats = await run(["--dir", freshDir(), "memory", "stats"])
+    expect(stats.code).toBe(1)
+    expect(isOneLine(stats.stderr), stats.stderr).toBe(true)
+    expect(stats.stderr).toMatch(/loading the SQLite memory store failed: .*better-sqlite3.*reinstall arawn-store/)
   }, SLOW)
 })
 

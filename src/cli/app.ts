@@ -12,6 +12,7 @@ import { demo } from "./demo.js"
 import { importCommand } from "./import.js"
 import { memory } from "./memory.js"
 import { ANSI, colourAllowed } from "./colour.js"
+import { LOADING } from "./layers.js"
 import { root } from "./root.js"
 import { workstream } from "./workstream.js"
 
@@ -68,8 +69,13 @@ export const errorLine = (e: KnownError): string => {
       return e.message
     case "NotFound":
       return `${e.entity} ${e.id} does not exist${HINTS[e.entity] !== undefined ? `; ${HINTS[e.entity]}` : ""}`
-    case "StorageError":
-      return `${e.message} (check the store directory: --dir or ARAWN_STORE_DIR)`
+    case "StorageError": {
+      // A driver's message may run on over lines (a require stack, a SQL excerpt): the first says what failed.
+      const first = e.message.split("\n")[0]
+      return e.method.startsWith(LOADING)
+        ? `${first} (the installation is incomplete: reinstall arawn-store)`
+        : `${first} (check the store directory: --dir or ARAWN_STORE_DIR)`
+    }
     case "EmbeddingError":
     case "EmbeddingSpaceMismatch":
       return e.message

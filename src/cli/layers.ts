@@ -10,9 +10,12 @@ import { Effect, Layer } from "effect"
 import * as Embedder from "../Embedder.js"
 import { StorageError } from "../Errors.js"
 
+/** How the `method` of a StorageError from `load` starts. @category errors */
+export const LOADING = "loading "
+
 /** Imports a module on first use; a module that cannot load (a broken install) is a StorageError naming it. */
 export const load = <A>(what: string, f: () => Promise<A>): Effect.Effect<A, StorageError> =>
-  Effect.tryPromise({ try: f, catch: (cause) => new StorageError({ method: `loading ${what}`, cause }) })
+  Effect.tryPromise({ try: f, catch: (cause) => new StorageError({ method: `${LOADING}${what}`, cause }) })
 
 /**
  * The store's memories in `<dir>/memory.db` (SQLite), embedded with the offline hashing Embedder.
