@@ -1,8 +1,20 @@
+import { defaultServerConditions } from "vite"
 import { defineConfig } from "vitest/config"
 
+// Tests import `arawn-store` by name and must get the TypeScript sources, not a dist that may be stale: the
+// package-specific `arawn-store:source` export condition points at src/ (consumers never enable it).
+const conditions = ["arawn-store:source", ...defaultServerConditions]
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ["test/**/*.test.ts"],
+    // Builds dist/ (incrementally) once before any test file: the CLI and package tests run the compiled output.
+    globalSetup: ["test/support/build.ts"],
+    // vitest's default on 2 cores is one worker, i.e. one file at a time; the CLI, package and crash tests spend
+    // most of their time waiting for child processes, so two files at a time finish the suite much sooner.
+    maxWorkers: 2,
     // The conformance suites share one Layer per backend and use fresh ids per test, so running the tests of a
     // file concurrently is part of what they prove.
     sequence: { concurrent: true },

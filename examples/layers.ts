@@ -1,5 +1,8 @@
 import { Layer } from "effect"
-import { Embedder, LocalWorkstreamStore, LruSessionStore, SqliteMemoryBackend } from "arawn-store"
+import { Embedder } from "arawn-store"
+import * as SqliteMemoryBackend from "arawn-store/MemoryBackend/Sqlite"
+import * as LruSessionStore from "arawn-store/SessionStore/Lru"
+import * as LocalWorkstreamStore from "arawn-store/WorkstreamStore/Local"
 
 export const Live = Layer.mergeAll(
   SqliteMemoryBackend.layer({ filename: ".arawn-store/memory.db" }).pipe(Layer.provide(Embedder.layerHashing)),

@@ -6,17 +6,10 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Console, DateTime, Effect, Layer, Option } from "effect"
-import {
-  Embedder,
-  Ids,
-  LocalWorkstreamStore,
-  LruSessionStore,
-  MemoryBackend,
-  Session,
-  SessionStore,
-  SqliteMemoryBackend,
-  WorkstreamStore
-} from "arawn-store"
+import { Embedder, Ids, MemoryBackend, Session, SessionStore, WorkstreamStore } from "arawn-store"
+import * as SqliteMemoryBackend from "arawn-store/MemoryBackend/Sqlite"
+import * as LruSessionStore from "arawn-store/SessionStore/Lru"
+import * as LocalWorkstreamStore from "arawn-store/WorkstreamStore/Local"
 
 const memories = [
   { content: "The project builds with esbuild and type-checks with tsc --noEmit", contentType: "fact", source: "stated" },

@@ -1,15 +1,12 @@
 /**
- * Turns text into vectors for `MemoryBackend`'s vector search.
+ * Turns text into vectors for `MemoryBackend`'s vector search: the `Embedder` tag and the offline hashing embedder.
+ * An embedder over an OpenAI-compatible server lives in `arawn-store/Embedder/OpenAi`, so that only programs that
+ * use it load `@effect/ai`.
  *
  * @since 0.1.0
  */
-import * as EmbeddingModel from "@effect/ai/EmbeddingModel"
-import * as OpenAiClient from "@effect/ai-openai/OpenAiClient"
-import * as OpenAiEmbeddingModel from "@effect/ai-openai/OpenAiEmbeddingModel"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Config, Context, Effect, Layer, Schema } from "effect"
-import type { ConfigError, Redacted } from "effect"
-import { EmbeddingError } from "./Errors.js"
+import { Context, Effect, Layer, Schema } from "effect"
+import type { EmbeddingError } from "./Errors.js"
 import { fnv1a, stem, STOPWORDS, words } from "./internal/text.js"
 
 const Weight = Schema.Number.pipe(Schema.nonNegative(), Schema.finite())
@@ -106,111 +103,3 @@ export const layerHashing: Layer.Layer<Embedder> = Layer.sync(Embedder, () => ma
 /** @category layers */
 export const layerHashingWith = (options: HashingOptions): Layer.Layer<Embedder> =>
   Layer.sync(Embedder, () => makeHashing(options))
-
-/** @category constructors */
-export interface EmbeddingModelOptions {
-  /** The model name; with `dimensions` it identifies the embedding space the store records. */
-  readonly model: string
-  /** Length every vector must have; a server answering with another length fails with `EmbeddingError`. */
-  readonly dimensions: number
-  /** Default hybrid fusion weights; a semantic model earns the larger vector share (default 0.6 / 0.4). */
-  readonly weights?: FusionWeights
-}
-
-const invalid = (message: string) => new EmbeddingError({ cause: new Error(message) })
-
-/** Checks a server's vector and scales it to unit length, so cosine distance is all a store needs. */
-const normalise = (vector: ReadonlyArray<number>, dimensions: number, index: number) => {
-  if (vector.length !== dimensions) {
-    return Effect.fail(invalid(`vector ${index} has ${vector.length} dimensions, expected ${dimensions}`))
-  }
-  let norm = 0
-  for (const x of vector) norm += x * x
-  if (!Number.isFinite(norm) || norm === 0) {
-    return Effect.fail(invalid(`vector ${index} is zero or not finite`))
-  }
-  const inv = 1 / Math.sqrt(norm)
-  const out = new Float32Array(dimensions)
-  for (let i = 0; i < dimensions; i++) out[i] = vector[i]! * inv
-  return Effect.succeed(out)
-}
-
-/**
- * Adapts `@effect/ai`'s `EmbeddingModel` into an Embedder: one `embedMany` per call (the model batches it into as
- * few requests as its batch size allows), vectors checked against `dimensions` and L2-normalised, and any failure
- * (HTTP error status, unreachable server, malformed or wrong-length vectors) an `EmbeddingError`.
- *
- * @category constructors
- */
-export const makeEmbeddingModel = (
-  options: EmbeddingModelOptions
-): Effect.Effect<Embedder["Type"], never, EmbeddingModel.EmbeddingModel> =>
-  Effect.map(EmbeddingModel.EmbeddingModel, (model): Embedder["Type"] => ({
-    model: options.model,
-    dimensions: options.dimensions,
-    weights: options.weights ?? { vector: 0.6, text: 0.4 },
-    embed: (texts) =>
-      texts.length === 0 ? Effect.succeed([]) : model.embedMany(texts).pipe(
-        Effect.mapError((cause) => new EmbeddingError({ cause })),
-        Effect.flatMap((vectors) =>
-          vectors.length !== texts.length
-            ? Effect.fail(invalid(`${vectors.length} vectors for ${texts.length} texts`))
-            : Effect.forEach(vectors, (v, i) => normalise(v, options.dimensions, i))
-        ),
-        Effect.withSpan("Embedder.embed", {
-          attributes: { "embedder.model": options.model, "embedder.texts": texts.length }
-        })
-      )
-  }))
-
-/**
- * An Embedder over any `@effect/ai` EmbeddingModel the caller provides (OpenAI, or another provider's layer).
- * Requires `EmbeddingModel`.
- *
- * @category layers
- */
-export const layerEmbeddingModel = (
-  options: EmbeddingModelOptions
-): Layer.Layer<Embedder, never, EmbeddingModel.EmbeddingModel> => Layer.effect(Embedder, makeEmbeddingModel(options))
-
-/** @category constructors */
-export interface OpenAiOptions extends EmbeddingModelOptions {
-  /** Base URL of an OpenAI-compatible API, e.g. `http://127.0.0.1:11434/v1`; default OpenAI's. */
-  readonly apiUrl?: string
-  readonly apiKey?: Redacted.Redacted
-  /** Most texts per HTTP request (default 2048, OpenAI's limit); larger calls are split. */
-  readonly maxBatchSize?: number
-  /**
-   * Send `dimensions` in the request so the server shortens its vectors (OpenAI's text-embedding-3 models).
-   * Off by default: other models and servers reject the parameter.
-   */
-  readonly requestDimensions?: boolean
-}
-
-/**
- * An Embedder for any server speaking OpenAI's `/embeddings` API: `@effect/ai-openai`'s client and batched
- * embedding model over Node's HTTP client. Requires nothing; an unreachable server surfaces as `EmbeddingError`
- * on the first `embed`, not when the layer is built.
- *
- * @category layers
- */
-export const layerOpenAi = (options: OpenAiOptions): Layer.Layer<Embedder> =>
-  layerEmbeddingModel(options).pipe(
-    Layer.provide(OpenAiEmbeddingModel.layerBatched({
-      model: options.model,
-      config: {
-        ...(options.maxBatchSize !== undefined ? { maxBatchSize: options.maxBatchSize } : {}),
-        ...(options.requestDimensions === true ? { dimensions: options.dimensions } : {})
-      }
-    })),
-    Layer.provide(OpenAiClient.layer({ apiUrl: options.apiUrl, apiKey: options.apiKey })),
-    Layer.provide(NodeHttpClient.layerUndici)
-  )
-
-/**
- * `layerOpenAi` with its options read from `Config` (e.g. `Config.redacted("OPENAI_API_KEY")` for the key).
- *
- * @category layers
- */
-export const layerOpenAiConfig = (config: Config.Config.Wrap<OpenAiOptions>): Layer.Layer<Embedder, ConfigError.ConfigError> =>
-  Layer.unwrapEffect(Effect.map(Config.unwrap(config), (options) => layerOpenAi(options)))

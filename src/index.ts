@@ -1,5 +1,9 @@
 /**
- * arawn-store: the storage layer of an agent runtime, as Effect services.
+ * arawn-store: the storage layer of an agent runtime, as Effect services. This entry holds the contracts (the
+ * service tags), the domain types, the errors and the in-memory `layerMemory` of each service; it loads no native
+ * module and no network client. Each backend is a subpath of its own (`arawn-store/MemoryBackend/Sqlite`,
+ * `arawn-store/WorkstreamStore/Local`, `arawn-store/SessionStore/Lru`, `arawn-store/SessionStore/Redis`,
+ * `arawn-store/Embedder/OpenAi`), as is the importer of the original runtime's data (`arawn-store/Import`).
  *
  * @since 0.1.0
  */
@@ -7,7 +11,6 @@ export * as Embedder from "./Embedder.js"
 export * as Errors from "./Errors.js"
 export * as Ids from "./Ids.js"
 export * as Json from "./Json.js"
-export * as Import from "./Import.js"
 export * as Memory from "./Memory.js"
 export * as MemoryBackend from "./MemoryBackend.js"
 export * as Session from "./Session.js"
@@ -15,7 +18,3 @@ export * as SessionStore from "./SessionStore.js"
 export * as Tag from "./Tag.js"
 export * as Workstream from "./Workstream.js"
 export * as WorkstreamStore from "./WorkstreamStore.js"
-export * as LocalWorkstreamStore from "./WorkstreamStore/Local.js"
-export * as LruSessionStore from "./SessionStore/Lru.js"
-export * as RedisSessionStore from "./SessionStore/Redis.js"
-export * as SqliteMemoryBackend from "./MemoryBackend/Sqlite.js"

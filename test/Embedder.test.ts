@@ -4,6 +4,7 @@ import type { Server } from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Config, ConfigProvider, Effect, Layer, Redacted } from "effect"
 import { Embedder, MemoryBackend } from "arawn-store"
+import * as OpenAi from "arawn-store/Embedder/OpenAi"
 
 const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0))
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0)
@@ -53,6 +54,9 @@ let apiUrl = ""
 const fakeVector = (text: string, dims: number) =>
   Array.from({ length: dims }, (_, i) => ((text.charCodeAt(i % Math.max(1, text.length)) || 1) % 7) + i + 1)
 
+/** How long a stalling model keeps the client waiting: far longer than the timeouts the tests set. */
+const STALL_MS = 4_000
+
 beforeAll(async () => {
   server = createServer((req, res) => {
     let body = ""
@@ -60,24 +64,36 @@ beforeAll(async () => {
     req.on("end", () => {
       const json = JSON.parse(body) as { input: string | Array<string>; model: string; dimensions?: number }
       const inputs = typeof json.input === "string" ? [json.input] : json.input
+      // How many requests for this model came before this one: "...-once" models misbehave on the first only.
+      const earlier = requests.filter((r) => r.model === json.model).length
       requests.push({ inputs, model: json.model, dimensions: json.dimensions, authorization: req.headers.authorization })
       if (req.url !== "/v1/embeddings" || req.method !== "POST") {
         res.writeHead(404).end()
         return
       }
-      if (json.model === "broken") {
-        res.writeHead(500, { "content-type": "application/json" })
-        res.end(JSON.stringify({ error: { message: "model crashed", type: "server_error" } }))
-        return
+      const fail = (status: number, message: string) => {
+        res.writeHead(status, { "content-type": "application/json" })
+        res.end(JSON.stringify({ error: { message, type: "server_error" } }))
       }
+      if (json.model.startsWith("broken")) return fail(500, "model crashed")
+      if (json.model.startsWith("rejecting")) return fail(400, "bad request")
+      if (json.model.startsWith("unavailable-once") && earlier === 0) return fail(503, "warming up")
       const dims = json.model === "wrong-dims" ? 9 : 8
-      res.writeHead(200, { "content-type": "application/json" })
-      res.end(JSON.stringify({
+      const payload = JSON.stringify({
         object: "list",
         model: json.model,
         data: inputs.map((text, index) => ({ object: "embedding", index, embedding: fakeVector(text, dims) })),
         usage: { prompt_tokens: inputs.length, total_tokens: inputs.length }
-      }))
+      })
+      const stall = json.model.startsWith("stall-headers") && (earlier === 0 || !json.model.includes("once"))
+      const stallBody = json.model.startsWith("stall-body")
+      setTimeout(() => {
+        res.writeHead(200, { "content-type": "application/json" })
+        if (stallBody) {
+          res.write(payload.slice(0, 10))
+          setTimeout(() => res.end(payload.slice(10)), STALL_MS)
+        } else res.end(payload)
+      }, stall ? STALL_MS : 0)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
@@ -86,13 +102,13 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
-describe("Embedder.layerOpenAi against a local OpenAI-compatible server", () => {
-  const remote = (model: string, extra: Partial<Embedder.OpenAiOptions> = {}) =>
-    Embedder.layerOpenAi({ apiUrl, apiKey: Redacted.make("sk-test"), model, dimensions: 8, ...extra })
+describe("OpenAi.layerOpenAi against a local OpenAI-compatible server", () => {
+  const remote = (model: string, extra: Partial<OpenAi.OpenAiOptions> = {}) =>
+    OpenAi.layerOpenAi({ apiUrl, apiKey: Redacted.make("sk-test"), model, dimensions: 8, ...extra })
   const embedWith = (layer: Layer.Layer<Embedder.Embedder>, texts: ReadonlyArray<string>) =>
     Effect.flatMap(Embedder.Embedder, (e) => e.embed(texts)).pipe(Effect.provide(layer))
 
-  it.effect("returns one unit vector per text in order, from one batched request with the key", () =>
+  it.live("returns one unit vector per text in order, from one batched request with the key", () =>
     Effect.gen(function*() {
       const model = "m-batch"
       const texts = ["alpha", "beta", "gamma delta"]
@@ -114,7 +130,7 @@ describe("Embedder.layerOpenAi against a local OpenAI-compatible server", () => 
       expect(yield* embedWith(remote(model), [])).toEqual([])
     }))
 
-  it.effect("splits a call into requests of maxBatchSize and sends dimensions only when asked", () =>
+  it.live("splits a call into requests of maxBatchSize and sends dimensions only when asked", () =>
     Effect.gen(function*() {
       const model = "m-split"
       const texts = Array.from({ length: 5 }, (_, i) => `text ${i}`)
@@ -125,30 +141,75 @@ describe("Embedder.layerOpenAi against a local OpenAI-compatible server", () => 
       expect(seen.every((r) => r.dimensions === 8)).toBe(true)
     }))
 
-  it.effect("an error status from the server is an EmbeddingError", () =>
+  it.live("a server error is retried, and still failing after the retries is an EmbeddingError", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(embedWith(remote("broken"), ["x"]))
+      const model = "broken-retried"
+      const error = yield* Effect.flip(embedWith(remote(model, { retries: 2 }), ["x"]))
       expect(error._tag).toBe("EmbeddingError")
+      expect(requests.filter((r) => r.model === model).length).toBe(3)
     }))
 
-  it.effect("vectors of the wrong length are an EmbeddingError naming the mismatch", () =>
+  it.live("a status that is not transient (400) fails at once, without a retry", () =>
+    Effect.gen(function*() {
+      const model = "rejecting"
+      const error = yield* Effect.flip(embedWith(remote(model), ["x"]))
+      expect(error._tag).toBe("EmbeddingError")
+      expect(requests.filter((r) => r.model === model).length).toBe(1)
+    }))
+
+  it.live("a transient 503 is retried and the call succeeds", () =>
+    Effect.gen(function*() {
+      const model = "unavailable-once"
+      const vectors = yield* embedWith(remote(model), ["x", "y"])
+      expect(vectors.length).toBe(2)
+      expect(requests.filter((r) => r.model === model).length).toBe(2)
+    }))
+
+  it.live("a request over its timeout is abandoned and retried; the retry succeeds", () =>
+    Effect.gen(function*() {
+      const model = "stall-headers-once"
+      const vectors = yield* embedWith(remote(model, { timeout: "1 second", retries: 1 }), ["x"])
+      expect(vectors[0]!.length).toBe(8)
+      expect(requests.filter((r) => r.model === model).length).toBe(2)
+    }))
+
+  it.live("a server that never answers in time is an EmbeddingError after timeout x (1 + retries)", () =>
+    Effect.gen(function*() {
+      const model = "stall-headers"
+      const started = Date.now()
+      const error = yield* Effect.flip(embedWith(remote(model, { timeout: "1 second", retries: 1 }), ["x"]))
+      expect(error._tag).toBe("EmbeddingError")
+      expect(requests.filter((r) => r.model === model).length).toBe(2)
+      // Two attempts of 1 s and a backoff, well short of even one stalled answer.
+      expect(Date.now() - started).toBeLessThan(STALL_MS - 500)
+    }))
+
+  it.live("the timeout covers the body: headers in time but a stalled body still times out", () =>
+    Effect.gen(function*() {
+      const model = "stall-body"
+      const error = yield* Effect.flip(embedWith(remote(model, { timeout: "1 second", retries: 0 }), ["x"]))
+      expect(error._tag).toBe("EmbeddingError")
+      expect(String(error.cause)).toContain("no complete response within")
+    }))
+
+  it.live("vectors of the wrong length are an EmbeddingError naming the mismatch", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(embedWith(remote("wrong-dims"), ["x", "y"]))
       expect(error._tag).toBe("EmbeddingError")
       expect(error.message).toContain("9 dimensions, expected 8")
     }))
 
-  it.effect("an unreachable server is an EmbeddingError", () =>
+  it.live("an unreachable server is an EmbeddingError", () =>
     Effect.gen(function*() {
-      const layer = Embedder.layerOpenAi({ apiUrl: "http://127.0.0.1:1/v1", model: "m", dimensions: 8 })
+      const layer = OpenAi.layerOpenAi({ apiUrl: "http://127.0.0.1:1/v1", model: "m", dimensions: 8, retries: 1 })
       expect((yield* Effect.flip(embedWith(layer, ["x"])))._tag).toBe("EmbeddingError")
     }))
 
-  it.effect("layerOpenAiConfig reads its options from Config, and a semantic model prefers vectors", () =>
+  it.live("layerOpenAiConfig reads its options from Config, and a semantic model prefers vectors", () =>
     Effect.gen(function*() {
       const { e, vectors } = yield* Effect.provide(
         Effect.flatMap(Embedder.Embedder, (e) => Effect.map(e.embed(["z"]), (vectors) => ({ e, vectors }))),
-        Embedder.layerOpenAiConfig({
+        OpenAi.layerOpenAiConfig({
           apiUrl: Config.string("URL"),
           apiKey: Config.redacted("KEY"),
           model: Config.string("MODEL"),
@@ -161,7 +222,7 @@ describe("Embedder.layerOpenAi against a local OpenAI-compatible server", () => 
       expect(vectors[0]!.length).toBe(8)
     }))
 
-  it.effect("drives a MemoryBackend: storeMany embeds in one request and vector search finds the text", () =>
+  it.live("drives a MemoryBackend: storeMany embeds in one request and vector search finds the text", () =>
     Effect.gen(function*() {
       const model = "m-backend"
       const found = yield* Effect.gen(function*() {

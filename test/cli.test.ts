@@ -1,7 +1,12 @@
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
+import { commandPaths, renderHelp as render } from "../src/cli/app.js"
+import { ANSI } from "../src/cli/colour.js"
 import { cli, isOneLine } from "./support/cli.js"
 
 const scratchDirs: Array<string> = []
@@ -15,6 +20,37 @@ afterAll(() => {
 })
 
 const SLOW = 240_000
+
+/** What the command line itself prints for `<path> --help`, rendered in this process, colour codes dropped. */
+const renderHelp = (path: ReadonlyArray<string>) =>
+  Effect.runPromise(Effect.map(render(path), (text) => text.replace(ANSI, "")).pipe(Effect.provide(NodeContext.layer)))
+
+describe("help served by the launcher", () => {
+  const built = JSON.parse(readFileSync(fileURLToPath(new URL("../dist/cli/help.json", import.meta.url)), "utf8")) as {
+    readonly texts: Record<string, string>
+  }
+
+  it("covers every command the root help lists", async () => {
+    const listed = (await renderHelp([])).split("\n").filter((l) => l.startsWith("  - "))
+      .map((l) => l.slice(4).split(/ (?=[[<(-])|\s{2,}/)[0]!.trim())
+    expect(commandPaths.slice(1).map((p) => p.join(" ")).sort()).toEqual([...listed].sort())
+    expect(Object.keys(built.texts).sort()).toEqual(commandPaths.map((p) => p.join(" ")).sort())
+  }, SLOW)
+
+  it("is, for every command, the text the command line renders", async () => {
+    for (const path of commandPaths) {
+      expect(built.texts[path.join(" ")]!.replace(ANSI, ""), path.join(" ")).toBe(await renderHelp(path))
+    }
+  }, SLOW)
+
+  it("reaches stdout as it is (colour dropped off a terminal) for a command and a subcommand", async () => {
+    for (const path of [[], ["workstream", "append"]]) {
+      const r = await cli([...path, "--help"])
+      expect(r.code).toBe(0)
+      expect(r.stdout).toBe(built.texts[path.join(" ")]!.replace(ANSI, ""))
+    }
+  }, SLOW)
+})
 
 describe("arawn-store (subprocess)", () => {
   it("--help lists the commands and the global options", async () => {
@@ -83,7 +119,7 @@ describe("arawn-store (subprocess)", () => {
     ["an unknown workstream", ["workstream", "messages", "nope"], /workstream "?nope"? does not exist/],
     ["a limit out of range", ["memory", "search", "x", "--limit", "0"], /--limit must be a whole number from 1 to 1000/],
     ["a value that is not a number", ["memory", "list", "--limit", "many"], /'many' is not a integer/],
-    ["a missing argument", ["memory", "add"], /Missing argument <content>/],
+    ["a missing argument", ["workstream", "append", "scratch"], /Expected to find option: '--role'/],
     ["half a fact key", ["memory", "add", "x", "--subject", "a"], /--subject and --predicate go together/],
     ["an unknown content type", ["memory", "add", "x", "--type", "poem"], /Expected one of the following cases/],
     ["an import source that does not exist", ["import", "/nonexistent/arawn"], /\/nonexistent\/arawn/]

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { Embedder, MemoryBackend, SqliteMemoryBackend } from "arawn-store"
+import { Embedder, MemoryBackend } from "arawn-store"
+import * as SqliteMemoryBackend from "arawn-store/MemoryBackend/Sqlite"
 import { MemoryQuality } from "arawn-store/testing"
 
 const fixtureJson: unknown = JSON.parse(readFileSync(new URL("./fixtures/memory-quality.json", import.meta.url), "utf8"))

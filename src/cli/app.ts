@@ -6,11 +6,13 @@
  */
 import { Command, ValidationError } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
-import { ConfigError, Console, Effect } from "effect"
+import { ConfigError, Console, Effect, HashMap } from "effect"
 import type { EmbeddingError, EmbeddingSpaceMismatch, InvalidInput, NotFound, StorageError } from "../Errors.js"
 import { demo } from "./demo.js"
 import { importCommand } from "./import.js"
 import { memory } from "./memory.js"
+import { ANSI, colourAllowed } from "./colour.js"
+import { LOADING } from "./layers.js"
 import { root } from "./root.js"
 import { workstream } from "./workstream.js"
 
@@ -24,6 +26,26 @@ export const command = root.pipe(
   ),
   Command.withSubcommands([memory, workstream, importCommand, demo])
 )
+
+const below = (group: string, subcommands: HashMap.HashMap<string, unknown>) =>
+  Array.from(HashMap.keys(subcommands), (name): ReadonlyArray<string> => [group, name]).sort()
+
+/**
+ * Every command path of the tree, the root's `[]` first. The build renders `<path> --help` for each of them once,
+ * and the launcher prints that text without loading the command line: @effect/cli's help renderer alone costs
+ * more than the whole startup budget.
+ *
+ * @category commands
+ */
+export const commandPaths: ReadonlyArray<ReadonlyArray<string>> = [
+  [],
+  ["memory"],
+  ...below("memory", Command.getSubcommands(memory)),
+  ["workstream"],
+  ...below("workstream", Command.getSubcommands(workstream)),
+  ["import"],
+  ["demo"]
+]
 
 const cli = Command.run(command, { name: "arawn-store", version: VERSION })
 
@@ -47,25 +69,37 @@ export const errorLine = (e: KnownError): string => {
       return e.message
     case "NotFound":
       return `${e.entity} ${e.id} does not exist${HINTS[e.entity] !== undefined ? `; ${HINTS[e.entity]}` : ""}`
-    case "StorageError":
-      return `${e.message} (check the store directory: --dir or ARAWN_STORE_DIR)`
+    case "StorageError": {
+      // A driver's message may run on over lines (a require stack, a SQL excerpt): the first says what failed.
+      const first = e.message.split("\n")[0]
+      return e.method.startsWith(LOADING)
+        ? `${first} (the installation is incomplete: reinstall arawn-store)`
+        : `${first} (check the store directory: --dir or ARAWN_STORE_DIR)`
+    }
     case "EmbeddingError":
     case "EmbeddingSpaceMismatch":
       return e.message
   }
 }
 
-const ANSI = /\u001b\[[0-9;]*m/g
-
-/** @effect/cli prints its own parse errors as help documents: keep them to one line with a pointer to --help. */
-const oneLineErrors = Effect.map(Effect.console, (base): Console.Console => ({
-  ...base,
-  error: (...args: ReadonlyArray<unknown>) => {
-    const text = args.map(String).join(" ").replace(ANSI, "").split(/\n+/).map((l) => l.trim()).filter((l) => l !== "")
-      .join("; ")
-    return base.error(`arawn-store: ${text} (run with --help for usage)`)
+/**
+ * The console the commands print through. @effect/cli prints its own parse errors as help documents: they become
+ * one line with a pointer to --help. Its help text carries colour codes: they are dropped unless stdout is a
+ * terminal and `NO_COLOR` is unset.
+ */
+const cliConsole = Effect.map(Effect.console, (base): Console.Console => {
+  const plain = !colourAllowed()
+  return {
+    ...base,
+    log: (...args: ReadonlyArray<unknown>) =>
+      plain ? base.log(...args.map((a) => (typeof a === "string" ? a.replace(ANSI, "") : a))) : base.log(...args),
+    error: (...args: ReadonlyArray<unknown>) => {
+      const text = args.map(String).join(" ").replace(ANSI, "").split(/\n+/).map((l) => l.trim()).filter((l) => l !== "")
+        .join("; ")
+      return base.error(`arawn-store: ${text} (run with --help for usage)`)
+    }
   }
-}))
+})
 
 const failWith = (line: string, exitCode = 1) =>
   Effect.zipRight(Console.error(`arawn-store: ${line}`), Effect.fail(new Reported(exitCode)))
@@ -77,7 +111,7 @@ const failWith = (line: string, exitCode = 1) =>
  * @category run
  */
 export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, Reported, CliApp.CliApp.Environment> =>
-  Effect.flatMap(oneLineErrors, (console) => Effect.withConsole(cli(argv), console)).pipe(
+  Effect.flatMap(cliConsole, (console) => Effect.withConsole(cli(argv), console)).pipe(
     Effect.catchIf(ValidationError.isValidationError, () => Effect.fail(new Reported(2))),
     Effect.catchTags({
       InvalidInput: (e) => failWith(errorLine(e), 2),
@@ -85,7 +119,24 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, Reported, 
       StorageError: (e) => failWith(errorLine(e)),
       EmbeddingError: (e) => failWith(errorLine(e)),
       EmbeddingSpaceMismatch: (e) => failWith(errorLine(e)),
-      ImportIncomplete: (e) => failWith(e.message)
+      ImportIncomplete: (e) => failWith(e.message),
+      NoStore: (e) => failWith(e.message)
     }),
     Effect.catchIf(ConfigError.isConfigError, (e) => failWith(`configuration: ${String(e)}`, 2))
   )
+
+/**
+ * What `arawn-store <path> --help` prints, captured instead of printed (colour codes kept when colour is allowed):
+ * the build stores it for the launcher, and a test checks the stored text against it.
+ *
+ * @category run
+ */
+export const renderHelp = (path: ReadonlyArray<string>): Effect.Effect<string, Reported, CliApp.CliApp.Environment> =>
+  Effect.flatMap(Effect.console, (base) => {
+    let text = ""
+    const capture: Console.Console = {
+      ...base,
+      log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void (text += `${args.map(String).join(" ")}\n`))
+    }
+    return Effect.map(Effect.withConsole(run(["node", "arawn-store", ...path, "--help"]), capture), () => text)
+  })

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Command } from "@effect/cli"
-import { existsSync, mkdtempSync, readdirSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { Clock, Console, DateTime, Effect, Option } from "effect"
@@ -19,7 +19,7 @@ import { SessionStore } from "../SessionStore.js"
 import { Message } from "../Workstream.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
 import * as Fixture from "./demo-fixture.js"
-import { embedded, persistent } from "./layers.js"
+import { embedded } from "./layers.js"
 import { matchJson, matchTable } from "./memory.js"
 import { encode, printJson } from "./output.js"
 import { explicitDir, jsonOutput } from "./root.js"
@@ -37,7 +37,13 @@ const targetDir = Effect.flatMap(explicitDir, Option.match({
           message: `the demo seeds a fresh store, but ${dir} is not empty: give an empty or new --dir, or none for a temp dir`
         })
       )
-      : Effect.succeed(resolve(dir)),
+      : Effect.try({
+        try: () => {
+          mkdirSync(dir, { recursive: true })
+          return resolve(dir)
+        },
+        catch: (cause) => new StorageError({ method: "demo", cause })
+      }),
   onNone: (): Effect.Effect<string, InvalidInput | StorageError> =>
     Effect.try({
       try: () => mkdtempSync(join(tmpdir(), "arawn-store-demo-")),
@@ -137,14 +143,14 @@ const run = (dir: string) =>
     const messageCount = Fixture.workstreams.reduce((n, w) => n + w.messages.length, 0)
     yield* say(
       `Seeded ${seeded.memories} memories (${seeded.superseded} superseded by newer facts) and ${seeded.workstreams.length} ` +
-        `workstreams (${messageCount} messages) in ${t1 - t0} ms\nStore: ${dir}${persistent ? "" : " (memories: in-memory stand-in, not kept)"}`
+        `workstreams (${messageCount} messages) in ${t1 - t0} ms\nStore: ${dir}`
     )
     const memories = yield* MemoryBackend
     const searches = []
     for (const question of Fixture.questions) {
       const matches = yield* memories.search(question, { limit: 5 })
       searches.push({ question, matches: yield* Effect.forEach(matches, matchJson) })
-      yield* say(`\n? ${question}   (hybrid search, score = 0.6 relevance + 0.4 confidence)\n${matchTable(matches, true, false)}`)
+      yield* say(`\n? ${question}   (hybrid search, score = relevance x (0.8 + 0.2 confidence))\n${matchTable(matches, true, false)}`)
     }
     const ws = seeded.workstreams[0]!
     const last = yield* (yield* WorkstreamStore).loadMessages(ws.id, { limit: 4 })
@@ -155,10 +161,8 @@ const run = (dir: string) =>
         session.identical ? "the same session" : "A DIFFERENT SESSION"
       }; ${session.cached} session cached`
     )
-    if (persistent) {
-      yield* say(`\nExplore it (from a checkout, 'npm run cli -- ' instead of 'arawn-store '):\n  arawn-store --dir ${dir} memory search "deploy migration" --explain\n` +
-        `  arawn-store --dir ${dir} workstream list`)
-    }
+    yield* say(`\nExplore it (from a checkout, 'npm run cli -- ' instead of 'arawn-store '):\n  arawn-store --dir ${dir} memory search "deploy migration" --explain\n` +
+      `  arawn-store --dir ${dir} workstream list`)
     if (json) {
       yield* printJson({
         dir,

@@ -5,8 +5,8 @@
  */
 import { Args, Command } from "@effect/cli"
 import { Console, Effect, Option, Schema, Stream } from "effect"
-import * as Import from "../Import.js"
 import type { ImportPhase, ImportReport } from "../Import.js"
+import { load } from "./layers.js"
 import { clip, makeProgress, printJson, table } from "./output.js"
 import { jsonOutput, withStore } from "./root.js"
 
@@ -42,7 +42,8 @@ export const importCommand = Command.make("import", {
     Args.withDescription("The original runtime's data directory (holding memory.db, workstreams.db, workstreams/)")
   )
 }, (o) =>
-  withStore(Effect.gen(function*() {
+  withStore("create")(Effect.gen(function*() {
+    const Import = yield* load("the importer", () => import("../Import.js"))
     let bar: { phase: ImportPhase; progress: ReturnType<typeof makeProgress> } | undefined
     const last = yield* Import.stream(o.source).pipe(
       Stream.tap((e) =>

@@ -1,46 +1,49 @@
 /**
  * The one place the command line chooses its backends. Everything else in `src/cli` programs against the service
- * tags only.
+ * tags only. Each backend module is imported when a command first builds its layer, not when the program starts:
+ * `--help` never loads SQLite, and a workstream command never opens `memory.db`.
  *
  * @since 0.1.0
  */
-import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Layer } from "effect"
 import * as Embedder from "../Embedder.js"
 import { StorageError } from "../Errors.js"
-import * as SqliteMemoryBackend from "../MemoryBackend/Sqlite.js"
-import * as LruSessionStore from "../SessionStore/Lru.js"
-import * as LocalWorkstreamStore from "../WorkstreamStore/Local.js"
 
-/** Creates the store directory (and parents) so a first command on a fresh path works. */
-const ensureDir = (dir: string) =>
-  Layer.effectDiscard(
-    Effect.try({
-      try: () => mkdirSync(dir, { recursive: true }),
-      catch: (cause) => new StorageError({ method: "cli.ensureDir", cause })
-    })
-  )
+/** How the `method` of a StorageError from `load` starts. @category errors */
+export const LOADING = "loading "
+
+/** Imports a module on first use; a module that cannot load (a broken install) is a StorageError naming it. */
+export const load = <A>(what: string, f: () => Promise<A>): Effect.Effect<A, StorageError> =>
+  Effect.tryPromise({ try: f, catch: (cause) => new StorageError({ method: `${LOADING}${what}`, cause }) })
 
 /**
- * The embedded store rooted at `dir`: memories in `<dir>/memory.db` (SQLite, embedded with the offline hashing
- * Embedder), workstreams in `<dir>/workstreams.db` + `<dir>/workstreams/<id>/messages.jsonl`, and an in-process LRU
- * SessionStore (sessions live as long as the process).
+ * The store's memories in `<dir>/memory.db` (SQLite), embedded with the offline hashing Embedder.
  *
  * @category layers
  */
-export const embedded = (dir: string) =>
-  Layer.mergeAll(
-    SqliteMemoryBackend.layer({ filename: join(dir, "memory.db") }),
-    LocalWorkstreamStore.layer({ dir }),
-    LruSessionStore.layer({ capacity: 10_000 })
-  ).pipe(
-    Layer.provideMerge(Embedder.layerHashing),
-    Layer.provideMerge(ensureDir(dir))
+export const memories = (dir: string) =>
+  Layer.unwrapEffect(
+    Effect.map(
+      load("the SQLite memory store", () => import("../MemoryBackend/Sqlite.js")),
+      (Sqlite) => Sqlite.layer({ filename: join(dir, "memory.db") })
+    )
+  ).pipe(Layer.provide(Embedder.layerHashing))
+
+/**
+ * The store's workstreams: `<dir>/workstreams.db` + `<dir>/workstreams/<id>/messages.jsonl`.
+ *
+ * @category layers
+ */
+export const workstreams = (dir: string) =>
+  Layer.unwrapEffect(
+    Effect.map(load("the workstream store", () => import("../WorkstreamStore/Local.js")), (Local) => Local.layer({ dir }))
   )
 
-/** Whether `embedded` keeps memories and workstreams on disk between runs. @category layers */
-export const persistent = true
+/** An in-process LRU SessionStore (sessions live as long as the process). @category layers */
+export const sessions = Layer.unwrapEffect(
+  Effect.map(load("the session cache", () => import("../SessionStore/Lru.js")), (Lru) => Lru.layer({ capacity: 10_000 }))
+)
 
-/** The services every command may use. @category models */
-export type Services = Layer.Layer.Success<ReturnType<typeof embedded>>
+/** The whole embedded store rooted at `dir`. @category layers */
+export const embedded = (dir: string) => Layer.mergeAll(memories(dir), workstreams(dir), sessions)

@@ -3,13 +3,21 @@
  *
  * @since 0.1.0
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect } from "effect"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import { Cause, Effect, Layer, Logger } from "effect"
 import { run } from "./app.js"
+import { stderrLogger } from "./output.js"
 
 run(process.argv).pipe(
   Effect.catchTag("Reported", (r) => Effect.sync(() => void (process.exitCode = r.exitCode))),
-  Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain
+  // Only a defect (a bug) is left: its trace goes to stderr through the same logger as every warning.
+  Effect.tapErrorCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError(cause))),
+  Effect.provide(Logger.replace(Logger.defaultLogger, stderrLogger)),
+  // What @effect/cli needs (CliApp.Environment), not all of NodeContext: no process spawner, no worker pool to load.
+  Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)),
+  // runMain's own logger and error report print to stdout: both are replaced above.
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )

@@ -8,11 +8,12 @@ import { Chunk, Console, DateTime, Effect, Option, Stream } from "effect"
 import { InvalidInput, NotFound } from "../Errors.js"
 import { MemoryId, SessionId, WorkstreamId } from "../Ids.js"
 import { decodeInput } from "../internal/decode.js"
-import type { MemoryMatch, NewMemory } from "../Memory.js"
+import type { MemoryMatch, NewMemory, StoreFactResult } from "../Memory.js"
 import { confidenceScore, ConfidenceSource, ContentType, Memory } from "../Memory.js"
 import { MemoryBackend } from "../MemoryBackend.js"
 import { clip, encode, fields, formatTime, makeProgress, printJson, table } from "./output.js"
-import { jsonOutput, limitOption, withStore } from "./root.js"
+import { contentArg, fileOption, readContent } from "./input.js"
+import { jsonOutput, limitOption, withMemories } from "./root.js"
 
 const memoryIdArg = Args.text({ name: "id" }).pipe(Args.withDescription("Memory id (a UUID)"))
 
@@ -85,11 +86,18 @@ export const matchTable = (matches: ReadonlyArray<MemoryMatch>, explain: boolean
 export const matchJson = (m: MemoryMatch) =>
   Effect.map(encode(Memory, m.memory), (memory) => ({ score: m.score, explain: m.explain, memory }))
 
+/** The line `memory add` prints for what happened to the memory. @category formatting */
+export const outcomeLine = (r: StoreFactResult): string =>
+  r.outcome === "superseded"
+    ? `inserted ${r.id}; superseded ${r.supersededIds.join(", ")}`
+    : `${r.outcome} ${r.id}`
+
 const add = Command.make("add", {
-  content: Args.text({ name: "content" }).pipe(Args.withDescription("What to remember")),
+  content: contentArg("What to remember"),
+  file: fileOption,
   type: Options.choice("type", ContentType.literals).pipe(
-    Options.withDescription("Content type"),
-    Options.withDefault("note" as const)
+    Options.withDescription("Content type (default: fact with --subject/--predicate, else note)"),
+    Options.optional
   ),
   tags: Options.text("tag").pipe(Options.withDescription("A tag (repeatable)"), Options.repeated),
   subject: Options.text("subject").pipe(
@@ -100,37 +108,39 @@ const add = Command.make("add", {
   session: Options.text("session").pipe(Options.withDescription("Session id (a UUID)"), Options.optional),
   workstream: Options.text("workstream").pipe(Options.withDescription("Workstream id"), Options.optional),
   source: Options.choice("source", ConfidenceSource.literals).pipe(
-    Options.withDescription("Where the claim came from; sets its base confidence"),
-    Options.withDefault("stated" as const)
+    Options.withDescription(
+      "Where the claim came from; sets its base confidence (default: inferred, as in the library: a claim earns " +
+        "more only when someone says where it came from)"
+    ),
+    Options.optional
   )
 }, (o) =>
-  withStore(Effect.gen(function*() {
+  Effect.gen(function*() {
     const method = "memory add"
     if (Option.isSome(o.subject) !== Option.isSome(o.predicate)) {
       return yield* new InvalidInput({ method, message: "--subject and --predicate go together: give both or neither" })
     }
     const sessionId = yield* Effect.transposeOption(Option.map(o.session, decodeInput(SessionId, method)))
     const workstreamId = yield* Effect.transposeOption(Option.map(o.workstream, decodeInput(WorkstreamId, method)))
+    const content = yield* readContent(method, o.content, o.file)
+    const isFact = Option.isSome(o.subject)
     const input: NewMemory = {
-      content: o.content,
-      contentType: o.type,
-      source: o.source,
+      content,
+      contentType: Option.getOrElse(o.type, () => (isFact ? "fact" as const : "note" as const)),
+      // No CLI default of its own: an omitted --source gets the library's (inferred).
+      ...present("source", o.source),
       metadata: { tags: o.tags, ...present("subject", o.subject), ...present("predicate", o.predicate) },
       ...present("sessionId", sessionId),
       ...present("workstreamId", workstreamId)
     }
-    const memories = yield* MemoryBackend
-    const json = yield* jsonOutput
-    if (Option.isSome(o.subject)) {
-      const r = yield* memories.storeFact(input)
-      if (json) return yield* printJson(r)
-      yield* Console.log(`${r.outcome} ${r.id}`)
-      for (const old of r.supersededIds) yield* Console.log(`superseded ${old}`)
-      return
-    }
-    const id = yield* memories.store(input)
-    yield* json ? printJson({ id }) : Console.log(`stored ${id}`)
-  }))).pipe(Command.withDescription("Store a memory (a fact when --subject and --predicate are given)"))
+    const result = yield* withMemories("create")(Effect.gen(function*() {
+      const memories = yield* MemoryBackend
+      if (isFact) return yield* memories.storeFact(input)
+      const id = yield* memories.store(input)
+      return { id, outcome: "inserted", supersededIds: [] } satisfies StoreFactResult
+    }))
+    yield* (yield* jsonOutput) ? printJson(result) : Console.log(outcomeLine(result))
+  })).pipe(Command.withDescription("Store a memory (a fact when --subject and --predicate are given)"))
 
 const search = Command.make("search", {
   query: Args.text({ name: "query" }).pipe(Args.withDescription("What to look for, in plain words")),
@@ -147,7 +157,7 @@ const search = Command.make("search", {
   superseded: Options.boolean("include-superseded").pipe(Options.withDescription("Include superseded facts")),
   explain: Options.boolean("explain").pipe(Options.withDescription("Show why each result ranked where it did"))
 }, (o) =>
-  withStore(Effect.gen(function*() {
+  withMemories("open")(Effect.gen(function*() {
     const matches = yield* (yield* MemoryBackend).search(o.query, {
       limit: o.limit,
       mode: o.mode,
@@ -160,13 +170,13 @@ const search = Command.make("search", {
   }))).pipe(Command.withDescription("Search memories by meaning and by words"))
 
 const get = Command.make("get", { id: memoryIdArg }, (o) =>
-  withStore(Effect.gen(function*() {
+  withMemories("open")(Effect.gen(function*() {
     const m = yield* requireMemory("memory get", o.id)
     yield* (yield* jsonOutput) ? Effect.flatMap(encode(Memory, m), printJson) : showMemory(m)
   }))).pipe(Command.withDescription("Show one memory"))
 
 const delete_ = Command.make("delete", { id: memoryIdArg }, (o) =>
-  withStore(Effect.gen(function*() {
+  withMemories("open")(Effect.gen(function*() {
     const m = yield* requireMemory("memory delete", o.id)
     yield* (yield* MemoryBackend).delete(m.id)
     yield* (yield* jsonOutput) ? printJson({ deleted: m.id }) : Console.log(`deleted ${m.id}`)
@@ -177,7 +187,7 @@ const list = Command.make("list", {
   types: Options.choice("type", ContentType.literals).pipe(Options.withDescription("Only this content type (repeatable)"), Options.repeated),
   superseded: Options.boolean("include-superseded").pipe(Options.withDescription("Include superseded facts"))
 }, (o) =>
-  withStore(Effect.gen(function*() {
+  withMemories("open")(Effect.gen(function*() {
     const ms = Chunk.toReadonlyArray(
       yield* (yield* MemoryBackend).list({
         includeSuperseded: o.superseded,
@@ -189,7 +199,7 @@ const list = Command.make("list", {
   }))).pipe(Command.withDescription("List memories, newest first"))
 
 const stats = Command.make("stats", {}, () =>
-  withStore(Effect.gen(function*() {
+  withMemories("open")(Effect.gen(function*() {
     const s = yield* (yield* MemoryBackend).stats()
     if (yield* jsonOutput) return yield* printJson(s)
     yield* Console.log(fields([
@@ -201,7 +211,7 @@ const stats = Command.make("stats", {}, () =>
   }))).pipe(Command.withDescription("Counts, embedder and vector freshness"))
 
 const reindex = Command.make("reindex", {}, () =>
-  withStore(Effect.gen(function*() {
+  withMemories("open")(Effect.gen(function*() {
     const progress = makeProgress("re-embedding")
     const last = yield* (yield* MemoryBackend).reindex().pipe(
       Stream.tap((p) => progress.update(p.done, p.total)),

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Console, DateTime, Effect, Schema } from "effect"
+import { Cause, Console, DateTime, Effect, Logger, Schema } from "effect"
 import { StorageError } from "../Errors.js"
 
 /** Cuts `text` to `width` characters on one line, marking the cut with an ellipsis. @category formatting */
@@ -72,3 +72,20 @@ export const makeProgress = (label: string) => {
     })
   }
 }
+
+export { ANSI, colourAllowed } from "./colour.js"
+
+/**
+ * A logger for the command line: one `arawn-store: <level>: <message>` line per entry on stderr, so a warning (a
+ * repaired log, say) never lands in the output a script parses. A cause is printed under it.
+ *
+ * @category logging
+ */
+export const stderrLogger = Logger.make(({ annotations, cause, logLevel, message }) => {
+  const text = (m: unknown) => (typeof m === "string" ? m : JSON.stringify(m))
+  const parts = (Array.isArray(message) ? message : [message]).map(text)
+  const context = Array.from(annotations, ([k, v]) => `${k}=${text(v)}`)
+  const where = context.length > 0 ? ` (${context.join(", ")})` : ""
+  const detail = Cause.isEmpty(cause) ? "" : `\n${Cause.pretty(cause, { renderErrorCause: true })}`
+  process.stderr.write(`arawn-store: ${logLevel._tag.toLowerCase()}: ${parts.join(" ")}${where}${detail}\n`)
+})

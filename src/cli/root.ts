@@ -1,12 +1,15 @@
 /**
- * The top-level command and its global options, which every subcommand reads.
+ * The top-level command and its global options, which every subcommand reads, and how a command gets the store
+ * it works on.
  *
  * @since 0.1.0
  */
 import { Command, Options } from "@effect/cli"
-import { Config, Effect, Option, Schema } from "effect"
-import type { WriteError } from "../MemoryBackend.js"
-import { embedded } from "./layers.js"
+import { existsSync, mkdirSync } from "node:fs"
+import { resolve } from "node:path"
+import { Config, Effect, Layer, Option, Schema } from "effect"
+import { StorageError } from "../Errors.js"
+import * as Layers from "./layers.js"
 
 /** Where the store lives when `--dir` is not given and `ARAWN_STORE_DIR` is unset. @category constants */
 export const DEFAULT_DIR = "./.arawn-store"
@@ -16,7 +19,6 @@ const dir = Options.text("dir").pipe(
   Options.withDescription(`Store directory (default: $ARAWN_STORE_DIR, else ${DEFAULT_DIR})`),
   Options.optional
 )
-
 const json = Options.boolean("json").pipe(Options.withDescription("Print results as JSON instead of tables"))
 
 /** The root command; subcommands yield it to read the global options. @category commands */
@@ -36,12 +38,45 @@ export const storeDir = Effect.flatMap(root, (g) =>
 /** Whether `--json` was given. @category options */
 export const jsonOutput = Effect.map(root, (g) => g.json)
 
-/** Runs `effect` against the embedded store in the chosen directory. @category layers */
-export const withStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(storeDir, (d) => Effect.provide(effect, embedded(d)))
+/** A command that works on existing records found no store directory (a typo in `--dir` is not an empty store). */
+export class NoStore extends Schema.TaggedError<NoStore>()("NoStore", { dir: Schema.String }) {
+  override get message(): string {
+    return `no store at ${this.dir} (check --dir or ARAWN_STORE_DIR; 'memory add' or 'workstream create' starts one)`
+  }
+}
 
-/** Errors a store command may end with. @category errors */
-export type StoreError = WriteError
+/**
+ * What a command needs of the store directory: `open` (reads, and changes to existing records) requires it to
+ * exist and never creates it; `create` (commands that add) creates it and its parents when it is missing.
+ */
+export type Access = "open" | "create"
+
+const openDir = (access: Access) =>
+  Effect.flatMap(storeDir, (given): Effect.Effect<string, NoStore | StorageError> => {
+    const dir = resolve(given)
+    if (access === "open") return existsSync(dir) ? Effect.succeed(dir) : Effect.fail(new NoStore({ dir }))
+    return Effect.as(
+      Effect.try({
+        try: () => mkdirSync(dir, { recursive: true }),
+        catch: (cause) => new StorageError({ method: "cli.openDir", cause })
+      }),
+      dir
+    )
+  })
+
+const withLayer = <ROut, E2>(access: Access, layer: (dir: string) => Layer.Layer<ROut, E2>) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(openDir(access), (d) => Effect.provide(effect, layer(d)))
+
+/** Runs `effect` with the store's memories (SQLite, loaded only now). @category layers */
+export const withMemories = (access: Access) => withLayer(access, Layers.memories)
+
+/** Runs `effect` with the store's workstreams (JSONL logs + index, loaded only now). @category layers */
+export const withWorkstreams = (access: Access) => withLayer(access, Layers.workstreams)
+
+/** Runs `effect` with memories and workstreams (the importer). @category layers */
+export const withStore = (access: Access) =>
+  withLayer(access, (d) => Layer.merge(Layers.memories(d), Layers.workstreams(d)))
 
 const Limit = Schema.Int.pipe(Schema.between(1, 1000, { message: () => "--limit must be a whole number from 1 to 1000" }))
 

@@ -12,7 +12,8 @@ import type { NewWorkstream, WorkstreamUpdate } from "../Workstream.js"
 import { Message, MessageRole, Workstream, WorkstreamState } from "../Workstream.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
 import { clip, encode, fields, formatTime, printJson, table } from "./output.js"
-import { jsonOutput, limitOption, withStore } from "./root.js"
+import { contentArg, fileOption, readContent } from "./input.js"
+import { jsonOutput, limitOption, withWorkstreams } from "./root.js"
 
 const idArg = Args.text({ name: "id" }).pipe(Args.withDescription("Workstream id (or scratch)"))
 
@@ -65,7 +66,7 @@ const create = Command.make("create", {
   model: modelOption,
   tags: tagsOption
 }, (o) =>
-  withStore(Effect.gen(function*() {
+  withWorkstreams("create")(Effect.gen(function*() {
     const id = yield* Effect.transposeOption(Option.map(o.id, (raw) => decodeId("workstream create", raw)))
     const input: NewWorkstream = {
       title: o.title,
@@ -82,7 +83,7 @@ const list = Command.make("list", {
   tag: Options.text("tag").pipe(Options.withDescription("Only workstreams with this tag"), Options.optional),
   limit: limitOption("Most workstreams").pipe(Options.withDefault(50))
 }, (o) =>
-  withStore(Effect.gen(function*() {
+  withWorkstreams("open")(Effect.gen(function*() {
     const page = yield* (yield* WorkstreamStore).list({ limit: o.limit, ...present("state", o.state), ...present("tag", o.tag) })
     if (yield* jsonOutput) return yield* printJson(yield* Effect.forEach(page.items, (w) => encode(Workstream, w)))
     yield* Console.log(
@@ -94,7 +95,7 @@ const list = Command.make("list", {
   }))).pipe(Command.withDescription("List workstreams, most recently updated first"))
 
 const show = Command.make("show", { id: idArg }, (o) =>
-  withStore(Effect.flatMap(requireWorkstream("workstream show", o.id), printWorkstream))).pipe(
+  withWorkstreams("open")(Effect.flatMap(requireWorkstream("workstream show", o.id), printWorkstream))).pipe(
     Command.withDescription("Show one workstream")
   )
 
@@ -107,7 +108,7 @@ const update = Command.make("update", {
   model: modelOption,
   tags: Options.text("tag").pipe(Options.withDescription("Replace the tags with these (repeatable)"), Options.repeated)
 }, (o) =>
-  withStore(Effect.gen(function*() {
+  withWorkstreams("open")(Effect.gen(function*() {
     const method = "workstream update"
     const id = yield* decodeId(method, o.id)
     const patch: WorkstreamUpdate = {
@@ -127,7 +128,7 @@ const update = Command.make("update", {
   }))).pipe(Command.withDescription("Change a workstream's title, summary, state, model or tags"))
 
 const delete_ = Command.make("delete", { id: idArg }, (o) =>
-  withStore(Effect.gen(function*() {
+  withWorkstreams("open")(Effect.gen(function*() {
     const w = yield* requireWorkstream("workstream delete", o.id)
     yield* (yield* WorkstreamStore).delete(w.id)
     yield* (yield* jsonOutput) ? printJson({ deleted: w.id }) : Console.log(`deleted ${w.id}`)
@@ -138,34 +139,38 @@ const promote = Command.make("promote-scratch", {
   model: modelOption,
   tags: tagsOption
 }, (o) =>
-  withStore(Effect.gen(function*() {
+  withWorkstreams("create")(Effect.gen(function*() {
     const w = yield* (yield* WorkstreamStore).promoteScratch({ title: o.title, tags: o.tags, ...present("defaultModel", o.model) })
     yield* printWorkstream(w)
   }))).pipe(Command.withDescription("Move the scratch workstream's messages into a new workstream"))
 
 const append = Command.make("append", {
   id: idArg,
-  content: Args.text({ name: "content" }).pipe(Args.withDescription("Message text")),
+  content: contentArg("Message text"),
+  file: fileOption,
   role: Options.choice("role", MessageRole.literals).pipe(Options.withDescription("Who said it")),
   session: Options.text("session").pipe(Options.withDescription("Session id (a UUID)"), Options.optional)
 }, (o) =>
-  withStore(Effect.gen(function*() {
+  Effect.gen(function*() {
     const method = "workstream append"
     const id = yield* decodeId(method, o.id)
     const sessionId = yield* Effect.transposeOption(Option.map(o.session, decodeInput(SessionId, method)))
-    const store = yield* WorkstreamStore
-    // Scratch is the default thread: the first message to it creates it.
-    if (id === SCRATCH_ID) yield* store.ensureScratch()
-    const m = yield* store.storeMessage(id, { role: o.role, content: o.content, ...present("sessionId", sessionId) })
+    const content = yield* readContent(method, o.content, o.file)
+    const m = yield* withWorkstreams("create")(Effect.gen(function*() {
+      const store = yield* WorkstreamStore
+      // Scratch is the default thread: the first message to it creates it.
+      if (id === SCRATCH_ID) yield* store.ensureScratch()
+      return yield* store.storeMessage(id, { role: o.role, content, ...present("sessionId", sessionId) })
+    }))
     yield* (yield* jsonOutput) ? Effect.flatMap(encode(Message, m), printJson) : Console.log(`appended #${m.seq} ${m.id}`)
-  }))).pipe(Command.withDescription("Append a message to a workstream's log"))
+  })).pipe(Command.withDescription("Append a message to a workstream's log"))
 
 const messages = Command.make("messages", {
   id: idArg,
   limit: limitOption("Only the last N").pipe(Options.optional),
   before: Options.integer("before").pipe(Options.withDescription("Only messages before this seq"), Options.optional)
 }, (o) =>
-  withStore(Effect.gen(function*() {
+  withWorkstreams("open")(Effect.gen(function*() {
     const id = yield* decodeId("workstream messages", o.id)
     const ms = yield* (yield* WorkstreamStore).loadMessages(id, { ...present("limit", o.limit), ...present("beforeSeq", o.before) })
     if (yield* jsonOutput) return yield* printJson(yield* Effect.forEach(ms, (m) => encode(Message, m)))
