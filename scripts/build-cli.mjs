@@ -28,6 +28,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const outdir = join(root, "dist", "cli")
 const external = ["better-sqlite3", "sqlite-vec", "ioredis"]
 const common = { absWorkingDir: root, bundle: true, platform: "node", target: "node20", legalComments: "none", logLevel: "warning", write: false }
+// The library resolves packages next to itself with createRequire(import.meta.url) (the SQLite store's reader
+// threads load better-sqlite3 by path); in a CommonJS bundle that URL is the bundle's own file.
+const commonjs = {
+  format: "cjs",
+  external,
+  define: { "import.meta.url": "__arawnModuleUrl" },
+  banner: { js: "const __arawnModuleUrl = require(\"node:url\").pathToFileURL(__filename).href;" }
+}
 
 let written = 0
 const writeIfChanged = (path, contents) => {
@@ -48,7 +56,7 @@ const bundle = async (entry, outfile, options) => {
   return result.outputFiles[0].contents
 }
 
-const main = await bundle("src/cli/main.ts", join(outdir, "main.cjs"), { format: "cjs", external })
+const main = await bundle("src/cli/main.ts", join(outdir, "main.cjs"), commonjs)
 writeIfChanged(join(outdir, "main.cjs"), main)
 const hash = createHash("sha256").update(main).digest("hex").slice(0, 16)
 
@@ -61,7 +69,7 @@ try {
 }
 if (help?.bundle !== hash) {
   const renderer = join(outdir, `.help-texts-${process.pid}.cjs`)
-  writeFileSync(renderer, await bundle("src/cli/help-texts.ts", renderer, { format: "cjs", external }))
+  writeFileSync(renderer, await bundle("src/cli/help-texts.ts", renderer, commonjs))
   try {
     const env = { ...process.env, FORCE_COLOR: "1" }
     delete env.NO_COLOR

@@ -26,7 +26,8 @@ export const memories = (dir: string) =>
   Layer.unwrapEffect(
     Effect.map(
       load("the SQLite memory store", () => import("../MemoryBackend/Sqlite.js")),
-      (Sqlite) => Sqlite.layer({ filename: join(dir, "memory.db") })
+      // One command runs at most one search: starting reader threads would cost more than it saves.
+      (Sqlite) => Sqlite.layer({ filename: join(dir, "memory.db"), readers: 0 })
     )
   ).pipe(Layer.provide(Embedder.layerHashing))
 
