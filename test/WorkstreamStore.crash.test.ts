@@ -9,6 +9,7 @@ import { WorkstreamStore } from "arawn-store"
 import { SCRATCH_ID } from "../src/Ids.js"
 import type { WorkstreamId } from "../src/Ids.js"
 import * as Local from "../src/WorkstreamStore/Local.js"
+import type { PromoteStep } from "../src/internal/local/promote.js"
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 const CHILD = fileURLToPath(new URL("./support/workstream-crash-child.ts", import.meta.url))
@@ -123,7 +124,7 @@ describe("WorkstreamStore/Local crash safety", () => {
       expect(acknowledged.size).toBeGreaterThan(20)
     }), { timeout: 300_000 })
 
-  const steps: ReadonlyArray<readonly [Local.PromoteStep | "none", "scratch" | "promoted"]> = [
+  const steps: ReadonlyArray<readonly [PromoteStep | "none", "scratch" | "promoted"]> = [
     ["intent", "scratch"],
     ["written", "scratch"],
     ["renamed", "scratch"],

@@ -35,6 +35,11 @@ export class LineScanner {
     this.carryOffset = start
   }
 
+  /** The byte offset up to which the file has been read. */
+  get position(): number {
+    return this.pos
+  }
+
   async next(): Promise<ReadonlyArray<RawLine> | undefined> {
     if (this.done) return undefined
     if (this.pos >= this.end) {
@@ -59,6 +64,12 @@ export class LineScanner {
     this.carryOffset = base + from
     return lines
   }
+}
+
+/** Whether a line holds only spaces, tabs and carriage returns (the original skips such lines). */
+export const isBlank = (bytes: Buffer): boolean => {
+  for (const b of bytes) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false
+  return true
 }
 
 /** A byte range of one line (newline excluded). */
