@@ -52,9 +52,16 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
   readonly update: (id: WorkstreamId, update: WorkstreamUpdate) => Effect.Effect<Workstream, NotFound | InvalidInput | StorageError>
   /** Hard-deletes metadata, tags and the log; idempotent; deleting scratch is InvalidInput. */
   readonly delete: (id: WorkstreamId) => Effect.Effect<void, InvalidInput | StorageError>
-  /** Appends one message (id, next seq, timestamp assigned); durable when it succeeds; NotFound when unknown. */
+  /**
+   * Appends one message (id, next seq, timestamp assigned); durable when it succeeds; NotFound when unknown; an id
+   * the workstream already holds is InvalidInput.
+   */
   readonly storeMessage: (id: WorkstreamId, input: NewMessage) => Effect.Effect<Message, NotFound | InvalidInput | StorageError>
-  /** Appends all or none, with consecutive seqs in input order; an empty batch is a no-op. */
+  /**
+   * Appends all or none, with consecutive seqs in input order; an empty batch is a no-op. Message ids are unique per
+   * workstream: an id the workstream already holds, or one given twice in the batch, is InvalidInput and nothing is
+   * written (another workstream may hold the same id, e.g. a copy of an imported log).
+   */
   readonly storeMessages: (
     id: WorkstreamId,
     inputs: ReadonlyArray<NewMessage>

@@ -467,3 +467,44 @@ describe("WorkstreamStore/Local reads the original's lines by the one log codec"
       }))
     }))
 })
+
+describe("WorkstreamStore/Local and duplicate message ids", () => {
+  it.effect("a log that already holds one id twice still opens, loads and rebuilds; appending that id again is refused", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const [first] = linesOf(FIXTURE.pathname)
+      mkdirSync(join(dir, "workstreams", "dups"), { recursive: true })
+      writeFileSync(logOf(dir, "dups"), `${first}\n${first}\n`)
+      const id = MessageId.make(JSON.parse(first!).id)
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        expect((yield* s.create({ id: "dups", title: "dups" })).messageCount).toBe(2)
+        expect((yield* s.loadMessages(wid("dups"))).map((m) => [m.seq, m.id])).toEqual([[1, id], [2, id]])
+        expect((yield* Local.rebuildIndex(wid("dups"))).indexed).toBe(2)
+        expect((yield* Effect.flip(s.storeMessage(wid("dups"), { role: "user", content: "x", id })))._tag).toBe("InvalidInput")
+        expect((yield* s.storeMessage(wid("dups"), { role: "user", content: "x" })).seq).toBe(3)
+      }))
+      expect(yield* within(dir, Effect.flatMap(store, (s) => s.loadMessages(wid("dups"))))).toHaveLength(3)
+    }))
+
+  it.effect("a store made before message ids were indexed opens, is reindexed from its logs and refuses their ids", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const ws = yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ title: "old" })
+        yield* s.storeMessages(ws.id, [{ role: "user", content: "a" }, { role: "user", content: "b" }])
+        return ws
+      }))
+      const [kept] = yield* within(dir, Effect.flatMap(store, (s) => s.loadMessages(ws.id)))
+      // As a store before migration 0003 left it: no message_id column, no record of the migration.
+      yield* rawSql(dir, "DROP INDEX arawn_store_workstream_messages_id")
+      yield* rawSql(dir, "ALTER TABLE arawn_store_workstream_messages DROP COLUMN message_id")
+      yield* rawSql(dir, "DELETE FROM arawn_store_workstream_migrations WHERE migration_id = 3")
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        expect((yield* s.loadMessages(ws.id)).map((m) => m.content)).toEqual(["a", "b"])
+        expect((yield* Effect.flip(s.storeMessage(ws.id, { role: "user", content: "c", id: kept!.id })))._tag).toBe("InvalidInput")
+      }))
+    }))
+})

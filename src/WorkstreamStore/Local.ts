@@ -19,7 +19,6 @@ import { decodeInput } from "../internal/decode.js"
 import { appendLocked } from "../internal/local/append.js"
 import { finishDeletion } from "../internal/local/cleanup.js"
 import { db, io, paths } from "../internal/local/files.js"
-import { makeLocks } from "../internal/local/locks.js"
 import { promote } from "../internal/local/promote.js"
 import { makeQueries } from "../internal/local/queries.js"
 import { load } from "../internal/local/read.js"
@@ -28,7 +27,7 @@ import type { MalformedLine, RebuildReport } from "../internal/local/reconcile.j
 import { recoverOnOpen } from "../internal/local/recovery.js"
 import { isValidPrefix, migrations, tables } from "../internal/local/schema.js"
 import type { Local } from "../internal/local/store.js"
-import { durably } from "../internal/local/store.js"
+import { makeWriter } from "../internal/local/writer.js"
 import { HandlePool, sizeOf } from "../internal/logfile.js"
 import { openSqlite } from "../internal/sqlite.js"
 import type { Driver } from "../WorkstreamStore.js"
@@ -68,6 +67,25 @@ const BACKEND = "local"
 const SPAN = { attributes: { "arawn.backend": BACKEND } }
 const decodeId = decodeInput(WorkstreamId, "WorkstreamStore.rebuildIndex")
 
+/** The write connection (busy timeout 0: the write lock waits on a timer, see `writer.ts`) and the read connection. */
+const connect = (method: string, file: string, busyMs: number) =>
+  Effect.gen(function*() {
+    const sql = yield* openSqlite(method, { filename: file })
+    const reader = yield* openSqlite(method, { filename: file })
+    yield* db(method)(Effect.all([
+      // Pragmas take no bound parameters; the values are integers computed here.
+      sql.unsafe("PRAGMA busy_timeout = 0"),
+      // The index is rebuilt from the fsynced JSONL, so its commits need not fsync; metadata commits switch to
+      // `synchronous = FULL` for their transaction (see `writer.ts`).
+      sql`PRAGMA synchronous = NORMAL`,
+      sql`PRAGMA foreign_keys = ON`,
+      // A reader waits only in SQLite's rare WAL recovery after a crash, never on a writer.
+      reader.unsafe(`PRAGMA busy_timeout = ${busyMs}`),
+      reader`PRAGMA foreign_keys = ON`
+    ]))
+    return { sql, reader }
+  })
+
 /** Opens the database, runs the migrations and recovers what a crash interrupted. */
 const open = Effect.fnUntraced(function*(options: Options) {
   const method = "WorkstreamStore.open"
@@ -78,48 +96,47 @@ const open = Effect.fnUntraced(function*(options: Options) {
   const t = tables(prefix)
   const p = paths(options.dir)
   yield* io(method, () => fs.mkdir(p.logsDir, { recursive: true }))
-  const sql = yield* openSqlite(method, { filename: path.join(p.root, "workstreams.db") })
   const busyMs = Math.max(0, Math.round(Duration.toMillis(Duration.decode(options.busyTimeout ?? Duration.seconds(5)))))
-  yield* db(method)(Effect.all([
-    // A pragma takes no bound parameters; the value is an integer computed above.
-    sql.unsafe(`PRAGMA busy_timeout = ${busyMs}`),
-    // The index is rebuilt from the fsynced JSONL, so its commits need not fsync; metadata commits are made
-    // durable with an explicit checkpoint (see `durably`).
-    sql`PRAGMA synchronous = NORMAL`,
-    sql`PRAGMA foreign_keys = ON`
-  ]))
-  yield* Migrator.make({})({ loader: Migrator.fromRecord(migrations(sql, t)), table: t.migrations }).pipe(
-    Effect.provideService(SqlClient.SqlClient, sql),
-    db(method)
+  const { reader, sql } = yield* connect(method, path.join(p.root, "workstreams.db"), busyMs)
+  const writer = yield* makeWriter(sql, busyMs)
+  // Under the write lock: two processes opening a new directory at once must not both run the migrations.
+  yield* writer.exclusive(
+    method,
+    Migrator.make({})({ loader: Migrator.fromRecord(migrations(sql, t)), table: t.migrations }).pipe(
+      Effect.provideService(SqlClient.SqlClient, sql),
+      db(method)
+    ),
+    true
   )
   const pool = new HandlePool(64)
   yield* Effect.addFinalizer(() =>
     Effect.catchAll(io(method, () => pool.closeAll()), (e) => Effect.logWarning("closing workstream logs failed", e.message))
   )
-  const local: Local = { sql, q: makeQueries(sql, t), paths: p, pool, locks: yield* makeLocks, states: new Map() }
+  const local: Local = { sql, q: makeQueries(sql, t), r: makeQueries(reader, t), paths: p, pool, writer }
   yield* recoverOnOpen(local, method)
   return local
 })
 
 const method = (name: string) => `WorkstreamStore.${name}`
 
-/** The driver's primitives over an open store. */
+/** The driver's primitives over an open store: every write under the write lock, every read without it. */
 const driver = (local: Local): Driver => {
-  const { locks, q } = local
-  const insert: Driver["insert"] = (ws) =>
-    locks.withLock(ws.id)(Effect.gen(function*() {
-      const m = method(ws.isScratch ? "ensureScratch" : "create")
+  const { q, r, writer } = local
+  const insert: Driver["insert"] = (ws) => {
+    const m = method(ws.isScratch ? "ensureScratch" : "create")
+    return writer.exclusive(m, Effect.gen(function*() {
       if (yield* db(m)(q.isDeleting(ws.id))) yield* finishDeletion(local, m, ws.id)
       if (Option.isSome(yield* db(m)(q.logState(ws.id)))) return Option.none()
-      yield* db(m)(durably(local)(q.insertWorkstream(ws)))
+      yield* db(m)(q.insertWorkstream(ws))
       // A log already at this path (e.g. one the original runtime wrote) is adopted, not overwritten.
       if ((yield* io(m, () => sizeOf(local.paths.logOf(ws.id)))) === 0) return Option.some(ws)
       yield* Effect.catchTag(reconcile(local, m, ws.id, false), "NotFound", () => Effect.void)
       return Option.some(Option.getOrElse(yield* db(m)(q.workstream(ws.id)), () => ws))
-    }))
+    }), true)
+  }
 
   const update: Driver["update"] = (id, modify) =>
-    locks.withLock(id)(Effect.gen(function*() {
+    writer.exclusive(method("update"), Effect.gen(function*() {
       const m = method("update")
       const found = yield* db(m)(q.row(id))
       if (Option.isNone(found)) return Option.none()
@@ -127,35 +144,35 @@ const driver = (local: Local): Driver => {
       const next = modify(current)
       if (Either.isLeft(next)) return yield* Effect.fail(next.left)
       const sameTags = next.right.tags.join("\u0000") === current.tags.join("\u0000")
-      yield* db(m)(durably(local)(Effect.zipRight(
-        q.updateMetadata(key, next.right),
-        sameTags ? Effect.void : q.replaceTags(key, next.right.tags)
-      )))
+      yield* db(m)(Effect.zipRight(q.updateMetadata(key, next.right), sameTags ? Effect.void : q.replaceTags(key, next.right.tags)))
       return Option.some(next.right)
-    }))
+    }), true)
 
-  const delete_: Driver["delete"] = (id) =>
-    locks.withLock(id)(Effect.uninterruptible(Effect.gen(function*() {
-      const m = method("delete")
+  const delete_: Driver["delete"] = (id) => {
+    const m = method("delete")
+    // The intent is committed with the metadata removal, so a crash before the directory is gone finishes on open;
+    // the directory goes in a second transaction, never outside the lock (a create of the same id may follow).
+    const removeMetadata = Effect.gen(function*() {
       const found = yield* db(m)(q.logState(id))
-      if (Option.isNone(found)) return
-      // The intent is recorded with the metadata removal, so a crash before the directory is gone finishes on open.
-      yield* db(m)(durably(local)(Effect.all([q.clearIndex(found.value.key), q.deleteWorkstream(found.value.key), q.markDeleting(id)], {
-        discard: true
-      })))
-      yield* finishDeletion(local, m, id)
-    })))
+      if (Option.isNone(found)) return false
+      yield* db(m)(Effect.all([q.clearIndex(found.value.key), q.deleteWorkstream(found.value.key), q.markDeleting(id)], { discard: true }))
+      return true
+    })
+    const removeLog = Effect.gen(function*() {
+      if (yield* db(m)(q.isDeleting(id))) yield* finishDeletion(local, m, id)
+    })
+    return Effect.flatMap(writer.exclusive(m, removeMetadata, true), (removed) => removed ? writer.exclusive(m, removeLog, true) : Effect.void)
+  }
 
   return {
     backend: BACKEND,
     insert,
-    get: (id) => db(method("get"))(q.workstream(id)),
-    list: (query) => db(method("list"))(q.list(query)),
+    get: (id) => db(method("get"))(r.workstream(id)),
+    list: (query) => db(method("list"))(r.list(query)),
     update,
     delete: delete_,
     append: (id, request) =>
-      locks.withLock(id)(Effect.uninterruptible(appendLocked(local, method("storeMessages"), id, request))).pipe(
-        Effect.map((messages) => ({ _tag: "Appended", messages }) as const),
+      writer.exclusive(method("storeMessages"), appendLocked(local, method("storeMessages"), id, request)).pipe(
         Effect.catchTag("NotFound", () => Effect.succeed({ _tag: "NotFound" } as const))
       ),
     load: (id, query) =>
@@ -163,7 +180,7 @@ const driver = (local: Local): Driver => {
         Effect.map(Option.some),
         Effect.catchTag("NotFound", () => Effect.succeed(Option.none()))
       ),
-    promote: (request) => locks.withLock(request.source)(Effect.uninterruptible(promote(local, method("promoteScratch"), request)))
+    promote: (request) => promote(local, method("promoteScratch"), request)
   }
 }
 
@@ -178,7 +195,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const local = yield* open(options)
   const rebuild = Effect.fn("WorkstreamStore.rebuildIndex", SPAN)(function*(rawId: WorkstreamId) {
     const id = yield* decodeId(rawId)
-    return yield* local.locks.withLock(id)(Effect.uninterruptible(reconcile(local, "WorkstreamStore.rebuildIndex", id, true)))
+    return yield* local.writer.exclusive("WorkstreamStore.rebuildIndex", reconcile(local, "WorkstreamStore.rebuildIndex", id, true))
   })
   const index: WorkstreamIndex["Type"] = { rebuildIndex: rebuild }
   return { store: makeStore(driver(local)), index }

@@ -157,40 +157,69 @@ export class HandlePool {
 
   /** A handle to `file` (created when `create`), or `undefined` when it does not exist and `create` is false. */
   async acquire(file: string, create: boolean): Promise<{ readonly fh: FileHandle; readonly release: () => Promise<void> } | undefined> {
-    let entry = this.entries.get(file)
-    if (entry === undefined) {
-      const flags = create ? fsConstants.O_RDWR | fsConstants.O_CREAT : fsConstants.O_RDWR
-      const opened = fs.open(file, flags)
-      // Counted as used before the first await, so another caller's eviction cannot close it under us.
-      entry = { handle: opened, users: 1, retired: false }
-      this.entries.set(file, entry)
+    for (;;) {
+      let entry = this.entries.get(file)
+      if (entry === undefined) {
+        const flags = create ? fsConstants.O_RDWR | fsConstants.O_CREAT : fsConstants.O_RDWR
+        // Counted as used before the first await, so another caller's eviction cannot close it under us.
+        entry = { handle: fs.open(file, flags), users: 1, retired: false }
+        this.entries.set(file, entry)
+      } else {
+        // Most recently used last, so eviction takes the oldest.
+        this.entries.delete(file)
+        this.entries.set(file, entry)
+        entry.users++
+      }
+      const current = entry
+      let fh: FileHandle
       try {
-        await opened
+        fh = await current.handle
       } catch (e) {
-        entry.users--
-        if (this.entries.get(file) === entry) this.entries.delete(file)
-        if (!create && isNotFound(e)) return undefined
+        current.users--
+        if (this.entries.get(file) === current) this.entries.delete(file)
+        // An open without O_CREAT that this caller joined found no file: a creating caller opens it anew.
+        if (isNotFound(e)) {
+          if (create) continue
+          return undefined
+        }
         throw e
       }
       await this.evict()
-    } else {
-      // Most recently used last, so eviction takes the oldest.
-      this.entries.delete(file)
-      this.entries.set(file, entry)
-      entry.users++
-    }
-    const current = entry
-    const fh = await current.handle
-    let released = false
-    return {
-      fh,
-      release: async () => {
-        if (released) return
-        released = true
-        current.users--
-        if (current.retired && current.users === 0) await fh.close()
+      let released = false
+      return {
+        fh,
+        release: async () => {
+          if (released) return
+          released = true
+          current.users--
+          if (current.retired && current.users === 0) await fh.close()
+        }
       }
     }
+  }
+
+  /**
+   * `acquire`, but never a handle to a file no longer at `file` (another process deleted or replaced it since the
+   * handle was opened): the handle's inode is checked against the path's, and a stale one is retired. Returns the
+   * size of the file as well.
+   */
+  async acquireCurrent(
+    file: string,
+    create: boolean
+  ): Promise<{ readonly fh: FileHandle; readonly size: number; readonly release: () => Promise<void> } | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const lease = await this.acquire(file, create)
+      if (lease === undefined) return undefined
+      const [held, current] = await Promise.all([
+        lease.fh.stat(),
+        fs.stat(file).catch((e) => isNotFound(e) ? undefined : Promise.reject(e))
+      ])
+      if (current !== undefined && current.ino === held.ino && current.dev === held.dev) return { ...lease, size: held.size }
+      await lease.release()
+      await this.retire(file)
+      if (current === undefined && !create) return undefined
+    }
+    throw new Error(`${file} was replaced three times while it was being opened`)
   }
 
   /** Forgets `file`'s handle, closing it now or when its last user releases it. */

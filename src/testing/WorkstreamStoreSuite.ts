@@ -343,6 +343,24 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
         expect(Option.getOrThrow(yield* s.get(ws.id)).messageCount).toBe(50)
       }))
 
+    // Found by the model-based run: a load racing the first append of a workstream failed on the log not being
+    // there yet, and an append joining that load's open of the missing log failed too.
+    test("loads racing the first appends of a new workstream see a prefix and never fail", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        for (let round = 0; round < 5; round++) {
+          const ws = yield* fresh()
+          const results = yield* Effect.all([
+            s.storeMessages(ws.id, [{ role: "user", content: "a" }]),
+            s.loadMessages(ws.id),
+            s.storeMessages(ws.id, [{ role: "user", content: "b" }]),
+            s.loadMessages(ws.id, { limit: 2 })
+          ], { concurrency: "unbounded" })
+          for (const loaded of [results[1], results[3]]) expect(loaded.map((m) => m.seq)).toEqual(loaded.map((_, i) => i + 1))
+          expect(seqs(yield* s.loadMessages(ws.id))).toEqual([1, 2])
+        }
+      }))
+
     test("content and metadata round-trip exactly: unicode, newlines, quotes, empty, large", () =>
       Effect.gen(function*() {
         const s = yield* WorkstreamStore
@@ -410,6 +428,49 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
         }
         expect(yield* s.loadMessages(ws.id)).toEqual([])
         expect(Option.getOrThrow(yield* s.get(ws.id)).messageCount).toBe(0)
+      }))
+
+    test("a message id the workstream holds, or one given twice in a batch, is InvalidInput and nothing is written", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        const [kept] = yield* s.storeMessages(ws.id, [{ role: "user", content: "first" }])
+        const again = yield* Effect.flip(s.storeMessage(ws.id, { role: "user", content: "again", id: kept!.id }))
+        expect(again._tag).toBe("InvalidInput")
+        expect(again.message).toContain(kept!.id)
+        const id = uuid()
+        expect(yield* outcome(s.storeMessages(ws.id, [{ role: "user", content: "a", id }, { role: "user", content: "b", id }])))
+          .toBe("InvalidInput")
+        expect(yield* outcome(s.storeMessages(ws.id, [{ role: "user", content: "new" }, { role: "user", content: "old", id: kept!.id }])))
+          .toBe("InvalidInput")
+        expect((yield* s.loadMessages(ws.id)).map((m) => m.content)).toEqual(["first"])
+        expect(Option.getOrThrow(yield* s.get(ws.id)).messageCount).toBe(1)
+        expect((yield* s.storeMessage(ws.id, { role: "user", content: "fresh id", id })).seq).toBe(2)
+      }))
+
+    test("message ids are unique per workstream: another workstream may hold the same id", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const [a, b] = [yield* fresh(), yield* fresh()]
+        const id = uuid()
+        yield* s.storeMessage(a.id, { role: "user", content: "in a", id })
+        expect((yield* s.storeMessage(b.id, { role: "user", content: "in b", id })).id).toBe(id)
+        expect(yield* outcome(s.storeMessage(b.id, { role: "user", content: "in b again", id }))).toBe("InvalidInput")
+      }))
+
+    test("concurrent appends of the same new id: exactly one succeeds", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        const id = uuid()
+        const outcomes = yield* Effect.forEach(
+          Array.from({ length: 6 }, (_, i) => i),
+          (i) => outcome(s.storeMessage(ws.id, { role: "user", content: `racer ${i}`, id })),
+          { concurrency: "unbounded" }
+        )
+        expect(outcomes.filter((o) => o === "success").length).toBe(1)
+        expect(outcomes.filter((o) => o === "InvalidInput").length).toBe(5)
+        expect((yield* s.loadMessages(ws.id)).map((m) => m.id)).toEqual([id])
       }))
 
     test("storeMessages to an unknown workstream is NotFound and creates nothing", () =>

@@ -8,4 +8,5 @@
 export * as MemoryBackendSuite from "./MemoryBackendSuite.js"
 export * as SessionStoreSuite from "./SessionStoreSuite.js"
 export * as WorkstreamStoreSuite from "./WorkstreamStoreSuite.js"
+export * as WorkstreamStoreModel from "./WorkstreamStoreModel.js"
 export * as MemoryQuality from "./MemoryQuality.js"

@@ -60,30 +60,44 @@ export const withFile = <A, E, R>(
     closeQuietly
   )
 
-/** Runs `use` with a pooled handle to `file` (`undefined` when it does not exist and `create` is false). */
+/** An open log and its size at the time it was opened. */
+export interface OpenLog {
+  readonly fh: FileHandle
+  readonly size: number
+}
+
+/**
+ * Runs `use` with a pooled handle to the file now at `file` (`undefined` when it does not exist and `create` is
+ * false), never one left open on a file another process has since removed.
+ */
 export const withPooled = <A, E, R>(
   pool: HandlePool,
   method: string,
   file: string,
   create: boolean,
-  use: (fh: FileHandle | undefined) => Effect.Effect<A, E, R>
+  use: (log: OpenLog | undefined) => Effect.Effect<A, E, R>
 ) =>
   Effect.acquireUseRelease(
-    io(method, () => pool.acquire(file, create)),
-    (lease) => use(lease?.fh),
+    io(method, () => pool.acquireCurrent(file, create)),
+    (lease) => use(lease),
     (lease) =>
       lease === undefined
         ? Effect.void
         : Effect.catchAll(io(method, lease.release), (e) => Effect.logWarning("releasing a log handle failed", e.message))
   )
 
-/** Removes a workstream's log directory (closing its pooled handle first) and makes the removal durable. */
-export const removeDir = (pool: HandlePool, p: Paths, method: string, id: WorkstreamId) =>
+/** Removes a log directory (closing its pooled handle first) and makes the removal durable. */
+export const removeDir = (pool: HandlePool, p: Paths, method: string, dir: string) =>
   io(method, async () => {
-    await pool.retire(p.logOf(id))
-    await fs.rm(p.dirOf(id), { recursive: true, force: true })
+    await pool.retire(path.join(dir, "messages.jsonl"))
+    await fs.rm(dir, { recursive: true, force: true })
     await fsyncDir(p.logsDir)
   })
+
+/** Where a promotion writes its target's log before the commit: a name no workstream id can take. */
+export const stagingOf = (p: Paths, target: WorkstreamId) => path.join(p.logsDir, `${STAGING}${target}`)
+
+export const STAGING = ".promote-"
 
 /** Empties a log in place, durably; nothing when it does not exist. */
 export const truncateLog = (method: string, file: string, size = 0) =>

@@ -1,11 +1,15 @@
 /**
- * `promoteScratch` as explicit steps, each leaving the store recoverable if the process dies right after it:
- * 1. intent: a `writing` promotion row, durably (recovery on open rolls it back);
- * 2. written: the source log copied to `<target>/messages.jsonl.tmp` with every `workstream_id` rewritten;
- * 3. renamed: the copy moved into place;
- * 4. committed: ONE transaction inserts the target with its index, empties the source's index and counters and
- *    marks the promotion committed (from here on, the promotion has happened);
- * 5. truncated: the source log emptied and the promotion row dropped (finished on the next read or open if not).
+ * `promoteScratch` as explicit steps, each leaving the store recoverable if the process dies right after it, and
+ * each under the write lock, so no other process appends to the source meanwhile:
+ * 1. written: the source log copied to a staging directory (`workstreams/.promote-<id>/`, a name no workstream
+ *    can take) with every `workstream_id` rewritten, fsynced; a crash here leaves only that directory, which the
+ *    next holder of the lock on open removes;
+ * 2. committed: in the SAME transaction, durably, the target with its index, the source's index and counters
+ *    emptied, and a `committed` promotion row (from here on, the promotion has happened);
+ * 3. renamed: the staging directory moved into place as the target's;
+ * 4. truncated: the source log emptied and the promotion row dropped, durably.
+ * Steps 3 and 4 run in a second transaction; any reader or writer of either workstream that finds the row finishes
+ * them first, under the lock, so an append to the source never lands in bytes about to be cut.
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -16,15 +20,14 @@ import type { Workstream } from "../../Workstream.js"
 import type { PromoteRequest } from "../../WorkstreamStore.js"
 import { parseLine, rewriteWorkstreamId } from "../jsonl.js"
 import { fsyncDir, LineScanner, sizeOf } from "../logfile.js"
-import { finishPromotions, removeTarget } from "./cleanup.js"
-import { closeQuietly, db, io, withFile } from "./files.js"
+import { finishPromotion } from "./cleanup.js"
+import { closeQuietly, db, io, removeDir, stagingOf, withFile } from "./files.js"
 import { reconcile } from "./reconcile.js"
 import type { IndexEntry, LogState } from "./schema.js"
 import type { Local } from "./store.js"
-import { durably } from "./store.js"
 
 /** The steps of `promoteScratch`, in order, for crash tests. */
-export type PromoteStep = "intent" | "written" | "renamed" | "committed" | "truncated"
+export type PromoteStep = "written" | "committed" | "renamed" | "truncated"
 
 /** Called after each step of `promoteScratch`; crash tests provide one that kills the process at a chosen step. */
 export class PromoteHook extends Context.Reference<PromoteHook>()("arawn-store/WorkstreamStore/Local/PromoteHook", {
@@ -76,7 +79,8 @@ const copyRewritten = (local: Local, method: string, source: WorkstreamId, state
                     offset: bytes,
                     length: out.length - 1,
                     timestampMs: parsed.right.timestampMs,
-                    sessionId: parsed.right.sessionId ?? null
+                    sessionId: parsed.right.sessionId ?? null,
+                    id: parsed.right.id
                   })
                 }
                 parts.push(out)
@@ -93,33 +97,29 @@ const copyRewritten = (local: Local, method: string, source: WorkstreamId, state
       closeQuietly
     ))
 
-/** Steps 2 and 3: the rewritten copy, in place and durable. */
-const writeTarget = (local: Local, method: string, source: WorkstreamId, state: LogState, target: WorkstreamId) =>
+/** Step 1: the rewritten copy in the staging directory, durable. */
+const writeStaged = (local: Local, method: string, source: WorkstreamId, state: LogState, target: WorkstreamId) =>
   Effect.gen(function*() {
-    const hook = yield* PromoteHook
-    const dir = local.paths.dirOf(target)
-    const temp = path.join(dir, "messages.jsonl.tmp")
+    const dir = stagingOf(local.paths, target)
+    const file = path.join(dir, "messages.jsonl")
     yield* io(method, () => fs.mkdir(dir, { recursive: true }))
-    const copied = yield* copyRewritten(local, method, source, state, target, temp)
+    const copied = yield* copyRewritten(local, method, source, state, target, file)
     if (copied.entries.length !== state.message_count) {
       return yield* new StorageError({
         method,
         cause: new Error(`${source} holds ${copied.entries.length} messages but its index ${state.message_count}`)
       })
     }
-    yield* hook.reached("written")
     yield* io(method, async () => {
-      await fs.rename(temp, local.paths.logOf(target))
       await fsyncDir(dir)
       await fsyncDir(local.paths.logsDir)
     })
-    yield* hook.reached("renamed")
     return copied
   })
 
-/** Step 4, the commit point: the target, its index and the emptied source, all at once. */
-const commit = (local: Local, method: string, source: LogState, ws: Workstream, copied: Copied, now: DateTime.Utc) =>
-  db(method)(durably(local)(Effect.gen(function*() {
+/** Step 2, the commit point: the target, its index and the emptied source, all at once. */
+const commit = (local: Local, method: string, source: { readonly key: number; readonly id: WorkstreamId }, ws: Workstream, copied: Copied, now: DateTime.Utc) =>
+  db(method)(Effect.gen(function*() {
     const key = yield* local.q.insertWorkstream(ws)
     yield* local.q.setCounters(key, {
       message_count: copied.entries.length,
@@ -130,30 +130,32 @@ const commit = (local: Local, method: string, source: LogState, ws: Workstream, 
     yield* local.q.insertIndex(key, copied.entries)
     yield* local.q.clearIndex(source.key)
     yield* local.q.setCounters(source.key, { message_count: 0, log_bytes: 0, log_lines: 0, last_message_at: null }, now.epochMillis)
-    yield* local.q.commitPromotion(ws.id)
-  })))
+    yield* local.q.recordPromotion(ws.id, source.id)
+  }))
 
-/** Moves the whole log of `request.source` into a new workstream; call with the source's lock held. */
+/** Moves the whole log of `request.source` into a new workstream. */
 export const promote = (local: Local, method: string, request: PromoteRequest) =>
   Effect.gen(function*() {
     const hook = yield* PromoteHook
-    const found = yield* settledSource(local, method, request.source)
-    if (Option.isNone(found)) return Option.none<Workstream>()
-    const source = found.value
-    const lastMessageAt = DateTime.unsafeMake(source.last_message_at ?? 0)
-    const ws = request.target({ count: source.message_count, lastMessageAt })
-    yield* db(method)(durably(local)(local.q.recordPromotion(ws.id, request.source)))
-    yield* hook.reached("intent")
-    const rollback = Effect.ignore(Effect.zipRight(removeTarget(local, method, ws.id), db(method)(local.q.forgetPromotion(ws.id))))
-    const copied = yield* writeTarget(local, method, request.source, source, ws.id).pipe(Effect.tapError(() => rollback))
-    yield* commit(local, method, source, ws, copied, request.now).pipe(
-      Effect.tapError(() => rollback),
-      Effect.ensuring(Effect.sync(() => local.states.delete(request.source)))
-    )
+    const promoted = yield* local.writer.exclusive(method, Effect.gen(function*() {
+      const found = yield* settledSource(local, method, request.source)
+      if (Option.isNone(found)) return Option.none<Workstream>()
+      const source = found.value
+      const ws = request.target({ count: source.message_count, lastMessageAt: DateTime.unsafeMake(source.last_message_at ?? 0) })
+      const copied = yield* writeStaged(local, method, request.source, source, ws.id)
+      yield* hook.reached("written")
+      yield* commit(local, method, { key: source.key, id: request.source }, ws, copied, request.now).pipe(
+        Effect.tapError(() => Effect.ignore(removeDir(local.pool, local.paths, method, stagingOf(local.paths, ws.id))))
+      )
+      return Option.some(ws)
+    }), true)
+    if (Option.isNone(promoted)) return promoted
     yield* hook.reached("committed")
-    // From here the promotion is done; emptying the source's log is finished on the next read or open if this fails.
-    yield* Effect.catchAll(finishPromotions(local, method, { source: request.source, quiet: true }), (e) =>
-      Effect.logWarning("emptying the scratch log after promotion failed; it will be retried", e.message))
+    // From here the promotion has happened; if finishing it fails, the next reader or writer of either finishes it.
+    yield* Effect.catchAll(
+      local.writer.exclusive(method, finishPromotion(local, method, promoted.value.id, request.source, hook.reached), true),
+      (e) => Effect.logWarning("finishing a promotion failed; the next read or write of scratch retries", e.message)
+    )
     yield* hook.reached("truncated")
-    return Option.some(ws)
+    return promoted
   })

@@ -75,7 +75,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     Request: Schema.Number,
     Result: IndexRow,
     execute: (key) =>
-      sql`SELECT seq, byte_offset, byte_length FROM ${messages} WHERE ws_key = ${key} ORDER BY seq DESC LIMIT 1`
+      sql`SELECT seq, byte_offset, byte_length, message_id FROM ${messages} WHERE ws_key = ${key} ORDER BY seq DESC LIMIT 1`
   })
 
   const indexRows = SqlSchema.findAll({
@@ -91,8 +91,8 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
       // rare session; the session index finds its last `limit` lines directly.
       const source = o.sessionId === undefined ? messages : sql`${messages} INDEXED BY ${sql(t.sessionIndex)}`
       return o.limit === undefined
-        ? sql`SELECT seq, byte_offset, byte_length FROM ${source} WHERE ${sql.and(conditions)} ORDER BY seq ASC`
-        : sql`SELECT seq, byte_offset, byte_length FROM ${source} WHERE ${sql.and(conditions)}
+        ? sql`SELECT seq, byte_offset, byte_length, message_id FROM ${source} WHERE ${sql.and(conditions)} ORDER BY seq ASC`
+        : sql`SELECT seq, byte_offset, byte_length, message_id FROM ${source} WHERE ${sql.and(conditions)}
             ORDER BY seq DESC LIMIT ${o.limit}`
     }
   })
@@ -115,6 +115,15 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     execute: (id) => sql`SELECT workstream_id FROM ${sql(t.deletions)} WHERE workstream_id = ${id}`
   })
 
+  // The ids travel as one JSON array, so one constant statement serves every batch size.
+  const taken = SqlSchema.findOne({
+    Request: Typed<{ readonly key: number; readonly ids: ReadonlyArray<string> }>(),
+    Result: Schema.Struct({ message_id: Schema.String }),
+    execute: ({ ids, key }) =>
+      sql`SELECT message_id FROM ${messages}
+        WHERE ws_key = ${key} AND message_id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) LIMIT 1`
+  })
+
   const openChecks = SqlSchema.findAll({
     Request: Schema.Void,
     Result: OpenCheckRow,
@@ -135,6 +144,8 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     promotions: promotions(undefined),
     deletions: deletions(undefined),
     isDeleting: (id: WorkstreamId) => Effect.map(deleting(id), Option.isSome),
+    /** The first of `ids` the workstream already holds. */
+    taken: (key: number, ids: ReadonlyArray<string>) => Effect.map(taken({ key, ids }), Option.map((r) => r.message_id)),
     openChecks: openChecks(undefined)
   }
 }
@@ -183,10 +194,11 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
   const insertIndex = (key: number, entries: ReadonlyArray<IndexEntry>, appendedAt: number | null = null) => {
     const all = chunks(entries, INSERT_CHUNK)
     return Effect.forEach(all, (chunk, i) =>
-      sql`INSERT INTO ${messages} (ws_key, seq, byte_offset, byte_length, timestamp_ms, session_id, appended_at)
-          SELECT ${key}, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4,
+      sql`INSERT INTO ${messages}
+            (ws_key, seq, byte_offset, byte_length, timestamp_ms, session_id, message_id, appended_at)
+          SELECT ${key}, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
             CASE WHEN j.key = ${chunk.length - 1} THEN ${i === all.length - 1 ? appendedAt : null} END
-          FROM json_each(${JSON.stringify(chunk.map((e) => [e.seq, e.offset, e.length, e.timestampMs, e.sessionId]))}) AS j`, {
+          FROM json_each(${JSON.stringify(chunk.map((e) => [e.seq, e.offset, e.length, e.timestampMs, e.sessionId, e.id]))}) AS j`, {
       discard: true
     })
   }
@@ -202,9 +214,7 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     markDeleting: (id: WorkstreamId) => sql`INSERT OR REPLACE INTO ${sql(t.deletions)} (workstream_id) VALUES (${id})`,
     unmarkDeleting: (id: WorkstreamId) => sql`DELETE FROM ${sql(t.deletions)} WHERE workstream_id = ${id}`,
     recordPromotion: (target: WorkstreamId, source: WorkstreamId) =>
-      sql`INSERT INTO ${sql(t.promotions)} ${sql.insert({ target_id: target, source_id: source, state: "writing" })}`,
-    commitPromotion: (target: WorkstreamId) =>
-      sql`UPDATE ${sql(t.promotions)} SET state = 'committed' WHERE target_id = ${target}`,
+      sql`INSERT INTO ${sql(t.promotions)} ${sql.insert({ target_id: target, source_id: source, state: "committed" })}`,
     forgetPromotion: (target: WorkstreamId) => sql`DELETE FROM ${sql(t.promotions)} WHERE target_id = ${target}`
   }
 }

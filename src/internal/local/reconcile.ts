@@ -65,7 +65,8 @@ const rebuildReason = (local: Local, method: string, id: WorkstreamId, key: numb
   })
 
 /**
- * Brings the index of `id` level with its log (from scratch when `full`). Call with the workstream's lock held.
+ * Brings the index of `id` level with its log (from scratch when `full`). Call under the write lock: no other
+ * connection then writes a log, so bytes past the indexed end are a crash's leftovers, never a write in flight.
  */
 export const reconcile = (
   local: Local,
@@ -73,10 +74,8 @@ export const reconcile = (
   id: WorkstreamId,
   full: boolean
 ): Effect.Effect<RebuildReport, NotFound | StorageError> =>
-  Effect.ensuring(
-    Effect.gen(function*() {
-      local.states.delete(id)
-      yield* finishPromotions(local, method, { source: id })
+  Effect.gen(function*() {
+      yield* finishPromotions(local, method, { id })
       const found = yield* db(method)(local.q.logState(id))
       if (Option.isNone(found)) return yield* new NotFound({ entity: "workstream", id })
       const key = found.value.key
@@ -98,9 +97,7 @@ export const reconcile = (
         fh === undefined
           ? Effect.succeed<RebuildReport>({ indexed: counters.message_count, malformed: [], repairedTail: Option.none() })
           : indexTail(local, method, id, key, fh, counters, size))
-    }),
-    Effect.sync(() => local.states.delete(id))
-  )
+    })
 
 /** What `indexTail` carries from line to line. */
 interface Progress {
@@ -179,7 +176,8 @@ const indexLine = (
     offset: line.offset,
     length: line.bytes.length,
     timestampMs: result.right.timestampMs,
-    sessionId: result.right.sessionId ?? null
+    sessionId: result.right.sessionId ?? null,
+    id: result.right.id
   })
   p.counters = { message_count: seq, log_bytes: next, log_lines: lineNumber, last_message_at: result.right.timestampMs }
   return completed

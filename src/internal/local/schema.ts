@@ -18,6 +18,7 @@ export interface Tables {
   readonly recencyIndex: string
   readonly tagIndex: string
   readonly sessionIndex: string
+  readonly idIndex: string
   readonly appendTrigger: string
 }
 
@@ -36,6 +37,7 @@ export const tables = (prefix: string): Tables => ({
   recencyIndex: `${prefix}_workstreams_recency`,
   tagIndex: `${prefix}_workstream_tags_tag`,
   sessionIndex: `${prefix}_workstream_messages_session`,
+  idIndex: `${prefix}_workstream_messages_id`,
   appendTrigger: `${prefix}_workstream_messages_appended`
 })
 
@@ -98,6 +100,14 @@ export const migrations = (sql: SqlClient.SqlClient, t: Tables) => ({
           updated_at = NEW.appended_at
         WHERE key = NEW.ws_key;
       END`
+  ], { discard: true }),
+  // Message ids enter the index so an append can refuse one the workstream already holds and a read can check
+  // that the line at an offset is still the message indexed there. Not unique: logs written before may hold
+  // duplicates and must still load. The index is cleared so every workstream is rebuilt from its log on open.
+  "0003_message_ids": Effect.all([
+    sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN message_id TEXT`,
+    sql`CREATE INDEX ${sql(t.idIndex)} ON ${sql(t.messages)} (ws_key, message_id)`,
+    sql`DELETE FROM ${sql(t.messages)}`
   ], { discard: true })
 })
 
@@ -161,11 +171,17 @@ export type LogCounters = Omit<LogState, "key">
 export const EMPTY_LOG: LogCounters = { message_count: 0, log_bytes: 0, log_lines: 0, last_message_at: null }
 
 /** One row of `<prefix>_workstream_messages` as reads need it. */
-export const IndexRow = Schema.Struct({ seq: Schema.Number, byte_offset: Schema.Number, byte_length: Schema.Number })
+export const IndexRow = Schema.Struct({
+  seq: Schema.Number,
+  byte_offset: Schema.Number,
+  byte_length: Schema.Number,
+  message_id: Schema.NullOr(Schema.String)
+})
 export type IndexRow = typeof IndexRow.Type
 
 /** One message's index entry, as appends and rebuilds write it. */
 export interface IndexEntry {
+  readonly id: string
   readonly seq: number
   readonly offset: number
   readonly length: number
@@ -173,7 +189,10 @@ export interface IndexEntry {
   readonly sessionId: string | null
 }
 
-/** `<prefix>_workstream_promotions`: a promotion under way (`writing`) or committed but not yet cleaned up. */
+/**
+ * `<prefix>_workstream_promotions`: a committed promotion whose target log may still be in its staging directory
+ * and whose source log may not be emptied yet (`writing` rows are from stores before staging; rolled back).
+ */
 export const PromotionRow = Schema.Struct({
   target_id: WorkstreamId,
   source_id: WorkstreamId,
