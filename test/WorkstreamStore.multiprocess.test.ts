@@ -133,4 +133,53 @@ describe("WorkstreamStore/Local with several processes on one directory", () => 
           `concurrent reads, 0 torn; ${((Date.now() - started) / 1000).toFixed(1)} s`
       )
     }), { timeout: 180_000 })
+
+  it.live("processes appending to scratch while another promotes it: every acknowledged message lands in exactly one workstream", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "arawn-ws-mp-promote-"))
+      const layer = Local.layer({ dir, busyTimeout: "30 seconds" })
+      const scratch = WorkstreamId.make("scratch")
+      yield* Effect.provide(Effect.flatMap(WorkstreamStore.WorkstreamStore, (s) => s.ensureScratch()), layer)
+      const { promoted, runs } = yield* Effect.provide(
+        Effect.gen(function*() {
+          const s = yield* WorkstreamStore.WorkstreamStore
+          const promoted: Array<WorkstreamId> = []
+          const promoter = yield* Effect.fork(Effect.forever(Effect.gen(function*() {
+            yield* Effect.sleep("150 millis")
+            const done = yield* Effect.either(s.promoteScratch({ title: "promoted" }))
+            if (done._tag === "Right") promoted.push(done.right.id)
+          })))
+          const runs = yield* Effect.forEach(
+            [0, 1, 2],
+            (i) => runChild(child.command, [dir, String(i), "80", `${scratch},${scratch}`], {
+              ...(i === 2 ? { killAfterFirstAck: 400 } : {}),
+              guardMs: 120_000
+            }),
+            { concurrency: "unbounded" }
+          )
+          yield* Fiber.interrupt(promoter)
+          return { promoted, runs }
+        }),
+        layer
+      )
+      const acked = runs.flatMap((r) => acksOf(r.stdout)).map((a) => a.id)
+      const logs = yield* Effect.provide(
+        Effect.flatMap(WorkstreamStore.WorkstreamStore, (s) =>
+          Effect.forEach([scratch, ...promoted], (id) =>
+            Effect.map(Effect.zip(s.loadMessages(id), s.get(id)), ([messages, ws]) => ({ messages, ws: Option.getOrThrow(ws) })))),
+        layer
+      )
+      const seen = new Map<string, number>()
+      for (const { messages, ws } of logs) {
+        expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => i + 1))
+        expect(ws.messageCount).toBe(messages.length)
+        for (const m of messages) seen.set(m.id, (seen.get(m.id) ?? 0) + 1)
+      }
+      expect(promoted.length).toBeGreaterThanOrEqual(2)
+      for (const id of acked) expect(seen.get(id), id).toBe(1)
+      console.log(
+        `multi-process promote: 3 processes x 80 messages into scratch (1 SIGKILLed) while the parent promoted it ` +
+          `${promoted.length} times; ${acked.length} acknowledged, ${[...seen.values()].reduce((a, b) => a + b, 0)} present, each once`
+      )
+    }), { timeout: 180_000 })
 })

@@ -15,6 +15,8 @@ export interface PromotionScope {
   readonly id?: WorkstreamId
   /** Skip the warning (the caller's own promotion). */
   readonly quiet?: boolean
+  /** Called between the steps (crash tests). */
+  readonly reached?: (step: "renamed") => Effect.Effect<void>
 }
 
 const exists = (file: string) => fs.stat(file).then(() => true, () => false)
@@ -41,12 +43,15 @@ export const finishPromotion = (local: Local, method: string, target: Workstream
     yield* db(method)(local.q.forgetPromotion(target))
   })
 
-/** Completes committed promotions (within `where`); rolls back `writing` ones, which only stores before staging made. */
+/**
+ * Completes committed promotions (within `where`); rolls back `writing` ones, which only stores before staging
+ * made. Only a row still present is finished: once someone finished it, the source may hold new messages.
+ */
 export const finishPromotions = (local: Local, method: string, where: PromotionScope) =>
   Effect.gen(function*() {
     for (const p of yield* db(method)(local.q.promotions)) {
       if (where.id !== undefined && p.source_id !== where.id && p.target_id !== where.id) continue
-      if (p.state === "committed") yield* finishPromotion(local, method, p.target_id, p.source_id)
+      if (p.state === "committed") yield* finishPromotion(local, method, p.target_id, p.source_id, where.reached)
       else {
         yield* removeDir(local.pool, local.paths, method, local.paths.dirOf(p.target_id))
         yield* db(method)(local.q.forgetPromotion(p.target_id))

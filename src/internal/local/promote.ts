@@ -20,7 +20,7 @@ import type { Workstream } from "../../Workstream.js"
 import type { PromoteRequest } from "../../WorkstreamStore.js"
 import { parseLine, rewriteWorkstreamId } from "../jsonl.js"
 import { fsyncDir, LineScanner, sizeOf } from "../logfile.js"
-import { finishPromotion } from "./cleanup.js"
+import { finishPromotions } from "./cleanup.js"
 import { closeQuietly, db, io, removeDir, stagingOf, withFile } from "./files.js"
 import { reconcile } from "./reconcile.js"
 import type { IndexEntry, LogState } from "./schema.js"
@@ -153,7 +153,7 @@ export const promote = (local: Local, method: string, request: PromoteRequest) =
     yield* hook.reached("committed")
     // From here the promotion has happened; if finishing it fails, the next reader or writer of either finishes it.
     yield* Effect.catchAll(
-      local.writer.exclusive(method, finishPromotion(local, method, promoted.value.id, request.source, hook.reached), true),
+      local.writer.exclusive(method, finishPromotions(local, method, { id: promoted.value.id, quiet: true, reached: hook.reached }), true),
       (e) => Effect.logWarning("finishing a promotion failed; the next read or write of scratch retries", e.message)
     )
     yield* hook.reached("truncated")
