@@ -91,6 +91,11 @@ export type LoadQuery = typeof LoadOptions.Type
 export interface AppendRequest {
   /** The batch's message ids, in order and distinct. */
   readonly ids: ReadonlyArray<MessageId>
+  /**
+   * The ids among them the caller chose: a driver refuses the batch when the workstream holds any of them. The
+   * others were minted by `IdGenerator` for this batch, fresh by its contract, so a driver may skip looking them up.
+   */
+  readonly given: ReadonlyArray<MessageId>
   /** The batch as messages of this workstream at consecutive seqs from `firstSeq` (pure). */
   readonly seal: (firstSeq: number) => ReadonlyArray<Message>
   /** The time the batch was made: the workstream's new `updatedAt`. */
@@ -248,6 +253,7 @@ const messageMethods = (driver: Driver, span: Span) => {
       }
       const result = yield* driver.append(id, {
         ids: unsealed.map((u) => u.id),
+        given: inputs.flatMap((input) => (input.id !== undefined ? [input.id] : [])),
         seal: (firstSeq) => seal(id, unsealed, firstSeq),
         now
       })

@@ -415,6 +415,7 @@ describe("WorkstreamStore/Local table prefix", () => {
       const names = yield* rawSql(dir, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
       expect(names.map((r) => String(Reflect.get(r, "name"))).filter((n) => n.startsWith("tenant_a_"))).toEqual([
         "tenant_a_workstream_deletions",
+        "tenant_a_workstream_message_ids",
         "tenant_a_workstream_messages",
         "tenant_a_workstream_migrations",
         "tenant_a_workstream_promotions",
@@ -497,9 +498,10 @@ describe("WorkstreamStore/Local and duplicate message ids", () => {
         return ws
       }))
       const [kept] = yield* within(dir, Effect.flatMap(store, (s) => s.loadMessages(ws.id)))
-      // As a store before migration 0003 left it: no message_id column, no record of the migration.
-      yield* rawSql(dir, "DROP INDEX arawn_store_workstream_messages_id")
+      // As a store before migration 0003 left it: no message ids anywhere, no record of the migration.
+      yield* rawSql(dir, "DROP TABLE arawn_store_workstream_message_ids")
       yield* rawSql(dir, "ALTER TABLE arawn_store_workstream_messages DROP COLUMN message_id")
+      yield* rawSql(dir, "ALTER TABLE arawn_store_workstreams DROP COLUMN ids_indexed")
       yield* rawSql(dir, "DELETE FROM arawn_store_workstream_migrations WHERE migration_id = 3")
       yield* within(dir, Effect.gen(function*() {
         const s = yield* store

@@ -163,10 +163,13 @@ describe("WorkstreamStore/Local with several processes on one directory", () => 
         layer
       )
       const acked = runs.flatMap((r) => acksOf(r.stdout)).map((a) => a.id)
+      // Every workstream, not only the promotions the parent saw complete: interrupting the promoter at the end may
+      // cut off a promotion that committed before its caller heard of it.
       const logs = yield* Effect.provide(
         Effect.flatMap(WorkstreamStore.WorkstreamStore, (s) =>
-          Effect.forEach([scratch, ...promoted], (id) =>
-            Effect.map(Effect.zip(s.loadMessages(id), s.get(id)), ([messages, ws]) => ({ messages, ws: Option.getOrThrow(ws) })))),
+          Effect.flatMap(s.list({ limit: 1000 }), (all) =>
+            Effect.forEach(all.items, (w) =>
+              Effect.map(Effect.zip(s.loadMessages(w.id), s.get(w.id)), ([messages, ws]) => ({ messages, ws: Option.getOrThrow(ws) }))))),
         layer
       )
       const seen = new Map<string, number>()

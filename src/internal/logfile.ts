@@ -144,6 +144,8 @@ interface PoolEntry {
   readonly handle: Promise<FileHandle>
   users: number
   retired: boolean
+  /** The opened file's identity, read once after opening. */
+  identity?: Promise<{ readonly ino: number; readonly dev: number }>
 }
 
 /**
@@ -200,8 +202,8 @@ export class HandlePool {
 
   /**
    * `acquire`, but never a handle to a file no longer at `file` (another process deleted or replaced it since the
-   * handle was opened): the handle's inode is checked against the path's, and a stale one is retired. Returns the
-   * size of the file as well.
+   * handle was opened): one `stat` of the path is compared with the handle's identity (read once when it was
+   * opened), and a stale handle is retired. Returns the file's size from that `stat` as well.
    */
   async acquireCurrent(
     file: string,
@@ -210,11 +212,14 @@ export class HandlePool {
     for (let attempt = 0; attempt < 3; attempt++) {
       const lease = await this.acquire(file, create)
       if (lease === undefined) return undefined
+      const entry = this.entries.get(file)
+      const identity = entry?.identity ?? lease.fh.stat().then((st) => ({ ino: st.ino, dev: st.dev }))
+      if (entry !== undefined) entry.identity = identity
       const [held, current] = await Promise.all([
-        lease.fh.stat(),
+        identity,
         fs.stat(file).catch((e) => isNotFound(e) ? undefined : Promise.reject(e))
       ])
-      if (current !== undefined && current.ino === held.ino && current.dev === held.dev) return { ...lease, size: held.size }
+      if (current !== undefined && current.ino === held.ino && current.dev === held.dev) return { ...lease, size: current.size }
       await lease.release()
       await this.retire(file)
       if (current === undefined && !create) return undefined

@@ -9,12 +9,15 @@ import { Effect, Option } from "effect"
 import { MessageId } from "../../Ids.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { Message } from "../../Workstream.js"
-import type { AppendRequest } from "../../WorkstreamStore.js"
+import type { NotFound, StorageError } from "../../Errors.js"
+import type { AppendRequest, AppendResult } from "../../WorkstreamStore.js"
 import { encodeMessage } from "../jsonl.js"
 import { fsyncDir } from "../logfile.js"
-import { db, io } from "./files.js"
-import type { IndexEntry } from "./schema.js"
-import { settledState } from "./state.js"
+import { db, io, withPooled } from "./files.js"
+import type { OpenLog } from "./files.js"
+import type { IndexEntry, LogState } from "./schema.js"
+import { reconcile } from "./reconcile.js"
+import { requireLogState } from "./state.js"
 import type { Local } from "./store.js"
 
 /** The batch as bytes and index entries, starting at byte `start`. */
@@ -31,24 +34,18 @@ const encode = (messages: ReadonlyArray<Message>, start: number) => {
 }
 
 /** One positioned write at `start` and one fsync; a partial write is cut back so the log ends where the index does. */
-const writeAt = (local: Local, method: string, id: WorkstreamId, bytes: Buffer, start: number) =>
+const writeAt = (local: Local, method: string, id: WorkstreamId, log: OpenLog, bytes: Buffer, start: number) =>
   io(method, async () => {
-    const { dirOf, logOf, logsDir } = local.paths
-    if (start === 0) await fs.mkdir(dirOf(id), { recursive: true })
-    const lease = (await local.pool.acquireCurrent(logOf(id), true))!
+    const { dirOf, logsDir } = local.paths
+    let written = 0
     try {
-      let written = 0
-      try {
-        while (written < bytes.length) {
-          written += (await lease.fh.write(bytes, written, bytes.length - written, start + written)).bytesWritten
-        }
-        await lease.fh.sync()
-      } catch (e) {
-        await lease.fh.truncate(start).catch(() => undefined)
-        throw e
+      while (written < bytes.length) {
+        written += (await log.fh.write(bytes, written, bytes.length - written, start + written)).bytesWritten
       }
-    } finally {
-      await lease.release()
+      await log.fh.sync()
+    } catch (e) {
+      await log.fh.truncate(start).catch(() => undefined)
+      throw e
     }
     if (start === 0) {
       await fsyncDir(dirOf(id))
@@ -68,19 +65,43 @@ const cutBack = (local: Local, method: string, id: WorkstreamId, start: number) 
     }
   }))
 
+/**
+ * The log opened for writing and the log state, once the index is level with the log (a crashed writer may have
+ * left lines past the indexed end).
+ */
+const openForAppend = (local: Local, method: string, id: WorkstreamId, use: (log: OpenLog, state: LogState) => Effect.Effect<AppendResult, StorageError>) =>
+  Effect.gen(function*() {
+    const first = yield* requireLogState(local, method, id)
+    if (first.log_bytes === 0) yield* io(method, () => fs.mkdir(local.paths.dirOf(id), { recursive: true }))
+    const attempt = (state: LogState, settle: boolean): Effect.Effect<AppendResult, StorageError | NotFound> =>
+      withPooled(local.pool, method, local.paths.logOf(id), true, (log) =>
+        log!.size === state.log_bytes || !settle ? use(log!, state) : Effect.succeed(undefined)).pipe(
+          Effect.flatMap((done) =>
+            done !== undefined ? Effect.succeed(done) : Effect.zipRight(
+              reconcile(local, method, id, false),
+              Effect.flatMap(requireLogState(local, method, id), (settled) => attempt(settled, false))
+            )
+          )
+        )
+    return yield* attempt(first, true)
+  })
+
 /** Appends the batch; call under the write lock. NotFound when the workstream does not exist. */
 export const appendLocked = (local: Local, method: string, id: WorkstreamId, request: AppendRequest) =>
-  Effect.gen(function*() {
-    const state = yield* settledState(local, method, id)
-    const taken = yield* db(method)(local.q.taken(state.key, request.ids))
-    if (Option.isSome(taken)) return { _tag: "DuplicateId", id: MessageId.make(taken.value) } as const
-    const messages = request.seal(state.message_count + 1)
-    const { bytes, entries } = encode(messages, state.log_bytes)
-    yield* writeAt(local, method, id, bytes, state.log_bytes)
-    // A single statement is atomic on its own (see the 0002 trigger); large batches take several, inside the
-    // write lock's transaction all the same.
-    yield* db(method)(local.q.insertIndex(state.key, entries, request.now.epochMillis)).pipe(
-      Effect.tapError(() => cutBack(local, method, id, state.log_bytes))
-    )
-    return { _tag: "Appended", messages } as const
-  })
+  openForAppend(local, method, id, (log, state) =>
+    Effect.gen(function*() {
+      if (request.given.length > 0) {
+        yield* db(method)(local.q.indexIds(state.key))
+        const taken = yield* db(method)(local.q.taken(state.key, request.given))
+        if (Option.isSome(taken)) return { _tag: "DuplicateId", id: MessageId.make(taken.value) } as const
+      }
+      const messages = request.seal(state.message_count + 1)
+      const { bytes, entries } = encode(messages, state.log_bytes)
+      yield* writeAt(local, method, id, log, bytes, state.log_bytes)
+      // A single statement is atomic on its own (see the 0002 trigger); large batches take several, inside the
+      // write lock's transaction all the same.
+      yield* db(method)(local.q.insertIndex(state.key, entries, request.now.epochMillis)).pipe(
+        Effect.tapError(() => cutBack(local, method, id, state.log_bytes))
+      )
+      return { _tag: "Appended", messages } as const
+    }))

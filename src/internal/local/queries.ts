@@ -120,7 +120,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     Request: Typed<{ readonly key: number; readonly ids: ReadonlyArray<string> }>(),
     Result: Schema.Struct({ message_id: Schema.String }),
     execute: ({ ids, key }) =>
-      sql`SELECT message_id FROM ${messages}
+      sql`SELECT message_id FROM ${sql(t.ids)}
         WHERE ws_key = ${key} AND message_id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) LIMIT 1`
   })
 
@@ -209,7 +209,21 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     setCounters,
     insertIndex,
     updateMetadata: (key: number, ws: Workstream) => sql`UPDATE ${w} SET ${sql.update(metadataColumns(ws))} WHERE key = ${key}`,
-    clearIndex: (key: number) => sql`DELETE FROM ${messages} WHERE ws_key = ${key}`,
+    clearIndex: (key: number) =>
+      Effect.all([
+        sql`DELETE FROM ${messages} WHERE ws_key = ${key}`,
+        sql`DELETE FROM ${sql(t.ids)} WHERE ws_key = ${key}`,
+        sql`UPDATE ${w} SET ids_indexed = 0 WHERE key = ${key}`
+      ], { discard: true }),
+    /** Brings `<prefix>_workstream_message_ids` of one workstream level with its index (see migration 0003). */
+    indexIds: (key: number) =>
+      Effect.zipRight(
+        sql`INSERT INTO ${sql(t.ids)} (ws_key, message_id, seq)
+          SELECT m.ws_key, m.message_id, m.seq FROM ${messages} m
+          WHERE m.ws_key = ${key} AND m.message_id IS NOT NULL
+            AND m.seq > (SELECT ids_indexed FROM ${w} WHERE key = ${key})`,
+        sql`UPDATE ${w} SET ids_indexed = message_count WHERE key = ${key}`
+      ),
     deleteWorkstream: (key: number) => sql`DELETE FROM ${w} WHERE key = ${key}`,
     markDeleting: (id: WorkstreamId) => sql`INSERT OR REPLACE INTO ${sql(t.deletions)} (workstream_id) VALUES (${id})`,
     unmarkDeleting: (id: WorkstreamId) => sql`DELETE FROM ${sql(t.deletions)} WHERE workstream_id = ${id}`,

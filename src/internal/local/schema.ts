@@ -18,7 +18,7 @@ export interface Tables {
   readonly recencyIndex: string
   readonly tagIndex: string
   readonly sessionIndex: string
-  readonly idIndex: string
+  readonly ids: string
   readonly appendTrigger: string
 }
 
@@ -37,7 +37,7 @@ export const tables = (prefix: string): Tables => ({
   recencyIndex: `${prefix}_workstreams_recency`,
   tagIndex: `${prefix}_workstream_tags_tag`,
   sessionIndex: `${prefix}_workstream_messages_session`,
-  idIndex: `${prefix}_workstream_messages_id`,
+  ids: `${prefix}_workstream_message_ids`,
   appendTrigger: `${prefix}_workstream_messages_appended`
 })
 
@@ -101,12 +101,20 @@ export const migrations = (sql: SqlClient.SqlClient, t: Tables) => ({
         WHERE key = NEW.ws_key;
       END`
   ], { discard: true }),
-  // Message ids enter the index so an append can refuse one the workstream already holds and a read can check
-  // that the line at an offset is still the message indexed there. Not unique: logs written before may hold
+  // Message ids enter the index, so a read can check that the line at an offset is still the message indexed
+  // there, and `<prefix>_workstream_message_ids` finds a taken id. That table is filled lazily, up to
+  // `ids_indexed` (a seq), by the first append that gives ids of its own: ids the store minted are fresh, so an
+  // append of those alone pays for no random-order index insert. Not unique: logs written before may hold
   // duplicates and must still load. The index is cleared so every workstream is rebuilt from its log on open.
   "0003_message_ids": Effect.all([
     sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN message_id TEXT`,
-    sql`CREATE INDEX ${sql(t.idIndex)} ON ${sql(t.messages)} (ws_key, message_id)`,
+    sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN ids_indexed INTEGER NOT NULL DEFAULT 0`,
+    sql`CREATE TABLE ${sql(t.ids)} (
+      ws_key INTEGER NOT NULL,
+      message_id TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      PRIMARY KEY (ws_key, message_id, seq)
+    ) WITHOUT ROWID`,
     sql`DELETE FROM ${sql(t.messages)}`
   ], { discard: true })
 })

@@ -30,14 +30,14 @@ const pause = (ms: number) => Effect.promise(() => new Promise<void>((resolve) =
 export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number) =>
   Effect.map(Effect.makeSemaphore(1), (lock): Writer => {
     const exec = (method: string, conn: Connection, statement: string) =>
-      Effect.mapError(conn.executeUnprepared(statement, [], undefined), (cause) => new StorageError({ method, cause }))
+      Effect.mapError(conn.execute(statement, [], undefined), (cause) => new StorageError({ method, cause }))
 
     /** `BEGIN IMMEDIATE`, retried while another connection holds the lock (once only unless `wait`); false if not granted. */
     const begin = (method: string, conn: Connection, wait: boolean) =>
       Effect.gen(function*() {
         let waited = 0
         for (let delay = 1;; delay = Math.min(delay * 2, 50)) {
-          const started = yield* Effect.either(conn.executeUnprepared("BEGIN IMMEDIATE", [], undefined))
+          const started = yield* Effect.either(conn.execute("BEGIN IMMEDIATE", [], undefined))
           if (started._tag === "Right") return true
           if (!isBusy(started.left)) return yield* new StorageError({ method, cause: started.left })
           if (!wait) return false
