@@ -3,7 +3,7 @@
  * Promise-based; the store wraps each call in an Effect with its method name.
  */
 import type { FileHandle } from "node:fs/promises"
-import { constants as fsConstants } from "node:fs"
+import { constants as fsConstants, fstatSync, statSync } from "node:fs"
 import * as fs from "node:fs/promises"
 
 /** One physical line: its byte offset, its bytes without the newline, and whether a newline ended it. */
@@ -136,6 +136,15 @@ export const sizeOf = async (file: string): Promise<number> => {
   }
 }
 
+const statIfExists = (file: string) => {
+  try {
+    return statSync(file)
+  } catch (e) {
+    if (isNotFound(e)) return undefined
+    throw e
+  }
+}
+
 /** Whether a Node error is ENOENT. */
 export const isNotFound = (e: unknown): boolean =>
   typeof e === "object" && e !== null && "code" in e && e.code === "ENOENT"
@@ -145,7 +154,7 @@ interface PoolEntry {
   users: number
   retired: boolean
   /** The opened file's identity, read once after opening. */
-  identity?: Promise<{ readonly ino: number; readonly dev: number }>
+  identity?: { readonly ino: number; readonly dev: number }
 }
 
 /**
@@ -213,12 +222,11 @@ export class HandlePool {
       const lease = await this.acquire(file, create)
       if (lease === undefined) return undefined
       const entry = this.entries.get(file)
-      const identity = entry?.identity ?? lease.fh.stat().then((st) => ({ ino: st.ino, dev: st.dev }))
-      if (entry !== undefined) entry.identity = identity
-      const [held, current] = await Promise.all([
-        identity,
-        fs.stat(file).catch((e) => isNotFound(e) ? undefined : Promise.reject(e))
-      ])
+      // Synchronous on purpose: a stat is a cached metadata syscall of microseconds, while a round trip through
+      // libuv's thread pool costs far more on a loaded machine, on every append and read.
+      const held = entry?.identity ?? fstatSync(lease.fh.fd)
+      if (entry !== undefined) entry.identity = held
+      const current = statIfExists(file)
       if (current !== undefined && current.ino === held.ino && current.dev === held.dev) return { ...lease, size: current.size }
       await lease.release()
       await this.retire(file)
