@@ -98,7 +98,8 @@ const open = Effect.fnUntraced(function*(options: Options) {
   yield* io(method, () => fs.mkdir(p.logsDir, { recursive: true }))
   const busyMs = Math.max(0, Math.round(Duration.toMillis(Duration.decode(options.busyTimeout ?? Duration.seconds(5)))))
   const { reader, sql } = yield* connect(method, path.join(p.root, "workstreams.db"), busyMs)
-  const writer = yield* makeWriter(sql, busyMs)
+  const states: Local["states"] = new Map()
+  const writer = yield* makeWriter(sql, busyMs, () => states.clear())
   // Under the write lock: two processes opening a new directory at once must not both run the migrations.
   yield* writer.exclusive(
     method,
@@ -112,7 +113,7 @@ const open = Effect.fnUntraced(function*(options: Options) {
   yield* Effect.addFinalizer(() =>
     Effect.catchAll(io(method, () => pool.closeAll()), (e) => Effect.logWarning("closing workstream logs failed", e.message))
   )
-  const local: Local = { sql, q: makeQueries(sql, t), r: makeQueries(reader, t), paths: p, pool, writer }
+  const local: Local = { sql, q: makeQueries(sql, t), r: makeQueries(reader, t), paths: p, pool, writer, states }
   yield* recoverOnOpen(local, method)
   return local
 })
@@ -127,6 +128,7 @@ const driver = (local: Local): Driver => {
     return writer.exclusive(m, Effect.gen(function*() {
       if (yield* db(m)(q.isDeleting(ws.id))) yield* finishDeletion(local, m, ws.id)
       if (Option.isSome(yield* db(m)(q.logState(ws.id)))) return Option.none()
+      local.states.delete(ws.id)
       yield* db(m)(q.insertWorkstream(ws))
       // A log already at this path (e.g. one the original runtime wrote) is adopted, not overwritten.
       if ((yield* io(m, () => sizeOf(local.paths.logOf(ws.id)))) === 0) return Option.some(ws)
@@ -155,6 +157,7 @@ const driver = (local: Local): Driver => {
     const removeMetadata = Effect.gen(function*() {
       const found = yield* db(m)(q.logState(id))
       if (Option.isNone(found)) return false
+      local.states.delete(id)
       yield* db(m)(Effect.all([q.clearIndex(found.value.key), q.deleteWorkstream(found.value.key), q.markDeleting(id)], { discard: true }))
       return true
     })

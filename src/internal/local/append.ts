@@ -71,14 +71,14 @@ const cutBack = (local: Local, method: string, id: WorkstreamId, start: number) 
  */
 const openForAppend = (local: Local, method: string, id: WorkstreamId, use: (log: OpenLog, state: LogState) => Effect.Effect<AppendResult, StorageError>) =>
   Effect.gen(function*() {
-    const first = yield* requireLogState(local, method, id)
+    const first = local.states.get(id) ?? (yield* requireLogState(local, method, id))
     if (first.log_bytes === 0) yield* io(method, () => fs.mkdir(local.paths.dirOf(id), { recursive: true }))
     const attempt = (state: LogState, settle: boolean): Effect.Effect<AppendResult, StorageError | NotFound> =>
       withPooled(local.pool, method, local.paths.logOf(id), true, (log) =>
         log!.size === state.log_bytes || !settle ? use(log!, state) : Effect.succeed(undefined)).pipe(
           Effect.flatMap((done) =>
             done !== undefined ? Effect.succeed(done) : Effect.zipRight(
-              reconcile(local, method, id, false),
+              Effect.zipRight(Effect.sync(() => local.states.delete(id)), reconcile(local, method, id, false)),
               Effect.flatMap(requireLogState(local, method, id), (settled) => attempt(settled, false))
             )
           )
@@ -103,5 +103,14 @@ export const appendLocked = (local: Local, method: string, id: WorkstreamId, req
       yield* db(method)(local.q.insertIndex(state.key, entries, request.now.epochMillis)).pipe(
         Effect.tapError(() => cutBack(local, method, id, state.log_bytes))
       )
+      const last = messages[messages.length - 1]!
+      // What the 0002 trigger just wrote; if the commit fails, the writer empties the cache.
+      local.states.set(id, {
+        key: state.key,
+        message_count: last.seq,
+        log_bytes: state.log_bytes + bytes.length,
+        log_lines: state.log_lines + messages.length,
+        last_message_at: last.timestamp.epochMillis
+      })
       return { _tag: "Appended", messages } as const
     }))

@@ -37,6 +37,8 @@ const install = (local: Local, method: string, target: WorkstreamId) =>
 /** The step after a promotion's commit: the target's log moved into place, then the source's log emptied. */
 export const finishPromotion = (local: Local, method: string, target: WorkstreamId, source: WorkstreamId, reached: (step: "renamed") => Effect.Effect<void> = () => Effect.void) =>
   Effect.gen(function*() {
+    local.states.delete(target)
+    local.states.delete(source)
     yield* install(local, method, target)
     yield* reached("renamed")
     yield* truncateLog(method, local.paths.logOf(source))
@@ -78,4 +80,4 @@ export const sweepStaging = (local: Local, method: string) =>
 
 /** Removes the log directory of a deleted workstream, then its deletion record. */
 export const finishDeletion = (local: Local, method: string, id: WorkstreamId) =>
-  Effect.zipRight(removeDir(local.pool, local.paths, method, local.paths.dirOf(id)), db(method)(local.q.unmarkDeleting(id)))
+  Effect.zipRight(Effect.sync(() => local.states.delete(id)), Effect.zipRight(removeDir(local.pool, local.paths, method, local.paths.dirOf(id)), db(method)(local.q.unmarkDeleting(id))))

@@ -142,6 +142,7 @@ export const promote = (local: Local, method: string, request: PromoteRequest) =
       if (Option.isNone(found)) return Option.none<Workstream>()
       const source = found.value
       const ws = request.target({ count: source.message_count, lastMessageAt: DateTime.unsafeMake(source.last_message_at ?? 0) })
+      local.states.delete(request.source)
       const copied = yield* writeStaged(local, method, request.source, source, ws.id)
       yield* hook.reached("written")
       yield* commit(local, method, { key: source.key, id: request.source }, ws, copied, request.now).pipe(

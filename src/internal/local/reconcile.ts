@@ -75,6 +75,7 @@ export const reconcile = (
   full: boolean
 ): Effect.Effect<RebuildReport, NotFound | StorageError> =>
   Effect.gen(function*() {
+      local.states.delete(id)
       yield* finishPromotions(local, method, { id })
       const found = yield* db(method)(local.q.logState(id))
       if (Option.isNone(found)) return yield* new NotFound({ entity: "workstream", id })

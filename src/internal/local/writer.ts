@@ -5,10 +5,16 @@
  * queues the fibers of this connection first. Waiting for another process never blocks the event loop: the
  * connection's own busy timeout is 0, and a refused `BEGIN IMMEDIATE` is retried after a timer, until
  * `busyTimeout` has passed.
+ *
+ * The holder also learns whether anything it may have cached is stale: `PRAGMA data_version` changes exactly when
+ * another connection (another process) committed since this connection last looked, and a transaction of this
+ * connection that rolled back may have left a cache ahead of the database; either way `onStale` runs, still under
+ * the lock.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { Connection } from "@effect/sql/SqlConnection"
-import { Effect, Exit, Option } from "effect"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import { Effect, Exit, Option, Schema } from "effect"
 import { StorageError } from "../../Errors.js"
 
 export interface Writer {
@@ -27,8 +33,19 @@ const isBusy = (e: unknown): boolean => {
 // A real timer, not `Effect.sleep`: a TestClock must not be able to stall a store waiting for another process.
 const pause = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
 
-export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number) =>
+const DataVersion = Schema.Struct({ data_version: Schema.Number })
+
+export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number, onStale: () => void = () => undefined) =>
   Effect.map(Effect.makeSemaphore(1), (lock): Writer => {
+    let seen: number | undefined
+    const dataVersion = SqlSchema.single({ Request: Schema.Void, Result: DataVersion, execute: () => sql`PRAGMA data_version` })
+    /** Runs `onStale` when another connection committed since the last look. */
+    const checkVersion = (method: string) =>
+      Effect.map(Effect.mapError(dataVersion(undefined), (cause) => new StorageError({ method, cause })), ({ data_version }) => {
+        if (data_version !== seen) onStale()
+        seen = data_version
+      })
+
     const exec = (method: string, conn: Connection, statement: string) =>
       Effect.mapError(conn.execute(statement, [], undefined), (cause) => new StorageError({ method, cause }))
 
@@ -61,9 +78,14 @@ export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number) =>
           if (durable) yield* exec(method, conn, "PRAGMA synchronous = NORMAL")
           return Option.none<A>()
         }
-        const exit = yield* Effect.exit(Effect.provideService(self, SqlClient.TransactionConnection, [conn, 0]))
+        const exit = yield* Effect.exit(Effect.provideService(
+          Effect.zipRight(checkVersion(method), self),
+          SqlClient.TransactionConnection,
+          [conn, 0]
+        ))
         const end = yield* Effect.exit(exec(method, conn, Exit.isSuccess(exit) ? "COMMIT" : "ROLLBACK"))
         if (Exit.isFailure(end) && Exit.isSuccess(exit)) yield* Effect.ignore(exec(method, conn, "ROLLBACK"))
+        if (Exit.isFailure(exit) || Exit.isFailure(end)) onStale()
         if (durable) yield* Effect.ignore(exec(method, conn, "PRAGMA synchronous = NORMAL"))
         if (Exit.isFailure(end)) return yield* Effect.failCause(end.cause)
         return Option.some(yield* exit)
