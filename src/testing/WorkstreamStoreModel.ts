@@ -252,21 +252,66 @@ const concurrent = (run: Run, ops: ReadonlyArray<Op>) =>
 const firstSeq = (d: Effect.Effect.Success<ReturnType<typeof append>>) =>
   d.result.tag === "success" ? d.result.value[0]?.seq ?? 0 : Number.MAX_SAFE_INTEGER
 
+const createOp = (run: Run, op: Extract<Op, { _tag: "create" }>) =>
+  Effect.gen(function*() {
+    const s = yield* WorkstreamStore
+    const id = run.ids[op.ws]!
+    const result = yield* outcomeOf(s.create({ id, title: `t${op.ws}`, tags: run.tagsOf(op.tags) }))
+    if (run.model.has(id)) return expect(result.tag).toBe("InvalidInput")
+    const ws: ModelWs = { title: `t${op.ws}`, state: "active", tags: run.tagsOf(op.tags), updatedAt: run.now, messages: [] }
+    run.model.set(id, ws)
+    expect(result.tag).toBe("success")
+    if (result.tag === "success") expectWorkstream(result.value, ws, id)
+    return
+  })
+
+const updateOp = (run: Run, op: Extract<Op, { _tag: "update" }>) =>
+  Effect.gen(function*() {
+    const s = yield* WorkstreamStore
+    const id = run.idOf(op.ws)
+    const state = op.state < STATES.length ? STATES[op.state]! : undefined
+    const patch = {
+      ...(op.title ? { title: `u${run.ops}` } : {}),
+      ...(state !== undefined ? { state } : {}),
+      ...(op.tags > 0 ? { tags: run.tagsOf(op.tags - 1) } : {})
+    }
+    const result = yield* outcomeOf(s.update(id, patch))
+    const ws = run.model.get(id)
+    if (id === SCRATCH_ID && state === "archived") return expect(result.tag).toBe("InvalidInput")
+    if (ws === undefined) return expect(result.tag).toBe("NotFound")
+    if (patch.title !== undefined) ws.title = patch.title
+    if (state !== undefined) ws.state = state
+    if (patch.tags !== undefined) ws.tags = patch.tags
+    ws.updatedAt = run.now
+    expect(result.tag).toBe("success")
+    if (result.tag === "success") expectWorkstream(result.value, ws, id)
+    return
+  })
+
+const promoteOp = (run: Run) =>
+  Effect.gen(function*() {
+    const s = yield* WorkstreamStore
+    const result = yield* outcomeOf(s.promoteScratch({ title: `p${run.ops}`, tags: [run.tag] }))
+    const scratch = run.model.get(SCRATCH_ID)
+    if (scratch === undefined || scratch.messages.length === 0) return expect(result.tag).toBe("InvalidInput")
+    expect(result.tag).toBe("success")
+    if (result.tag !== "success") return
+    const moved: ModelWs = { title: `p${run.ops}`, state: "active", tags: [run.tag], updatedAt: run.now, messages: scratch.messages }
+    expectWorkstream(result.value, moved, result.value.id)
+    expectMessages(yield* s.loadMessages(result.value.id), moved.messages)
+    run.model.set(result.value.id, moved)
+    scratch.messages = []
+    scratch.updatedAt = run.now
+    return
+  })
+
 const step = (run: Run, op: Op): Effect.Effect<void, unknown, WorkstreamStore> =>
   Effect.gen(function*() {
     const s = yield* WorkstreamStore
     run.ops++
     switch (op._tag) {
-      case "create": {
-        const id = run.ids[op.ws]!
-        const result = yield* outcomeOf(s.create({ id, title: `t${op.ws}`, tags: run.tagsOf(op.tags) }))
-        if (run.model.has(id)) return expect(result.tag).toBe("InvalidInput")
-        const ws: ModelWs = { title: `t${op.ws}`, state: "active", tags: run.tagsOf(op.tags), updatedAt: run.now, messages: [] }
-        run.model.set(id, ws)
-        expect(result.tag).toBe("success")
-        if (result.tag === "success") expectWorkstream(result.value, ws, id)
-        return
-      }
+      case "create":
+        return yield* createOp(run, op)
       case "get": {
         const id = run.idOf(op.ws)
         const found = yield* s.get(id)
@@ -283,26 +328,8 @@ const step = (run: Run, op: Op): Effect.Effect<void, unknown, WorkstreamStore> =
         expect(listed.items.map((w) => w.id)).toEqual(expected.map((x) => x.id))
         return
       }
-      case "update": {
-        const id = run.idOf(op.ws)
-        const state = op.state < STATES.length ? STATES[op.state]! : undefined
-        const patch = {
-          ...(op.title ? { title: `u${run.ops}` } : {}),
-          ...(state !== undefined ? { state } : {}),
-          ...(op.tags > 0 ? { tags: run.tagsOf(op.tags - 1) } : {})
-        }
-        const result = yield* outcomeOf(s.update(id, patch))
-        const ws = run.model.get(id)
-        if (id === SCRATCH_ID && state === "archived") return expect(result.tag).toBe("InvalidInput")
-        if (ws === undefined) return expect(result.tag).toBe("NotFound")
-        if (patch.title !== undefined) ws.title = patch.title
-        if (state !== undefined) ws.state = state
-        if (patch.tags !== undefined) ws.tags = patch.tags
-        ws.updatedAt = run.now
-        expect(result.tag).toBe("success")
-        if (result.tag === "success") expectWorkstream(result.value, ws, id)
-        return
-      }
+      case "update":
+        return yield* updateOp(run, op)
       case "delete": {
         const id = run.ids[op.ws]!
         yield* s.delete(id)
@@ -323,20 +350,8 @@ const step = (run: Run, op: Op): Effect.Effect<void, unknown, WorkstreamStore> =
         }
         return
       }
-      case "promote": {
-        const result = yield* outcomeOf(s.promoteScratch({ title: `p${run.ops}`, tags: [run.tag] }))
-        const scratch = run.model.get(SCRATCH_ID)
-        if (scratch === undefined || scratch.messages.length === 0) return expect(result.tag).toBe("InvalidInput")
-        expect(result.tag).toBe("success")
-        if (result.tag !== "success") return
-        const moved: ModelWs = { title: `p${run.ops}`, state: "active", tags: [run.tag], updatedAt: run.now, messages: scratch.messages }
-        expectWorkstream(result.value, moved, result.value.id)
-        expectMessages(yield* s.loadMessages(result.value.id), moved.messages)
-        run.model.set(result.value.id, moved)
-        scratch.messages = []
-        scratch.updatedAt = run.now
-        return
-      }
+      case "promote":
+        return yield* promoteOp(run)
       case "tick": {
         yield* TestClock.adjust(Duration.seconds(1))
         run.now += 1000
