@@ -1,26 +1,31 @@
 /**
  * Long-lived conversation threads and their append-only message logs.
  *
+ * The module holds the contract (`WorkstreamStore`), the `Driver` a backend implements, and `make(driver)`, the
+ * kernel that turns a driver into the service: it decodes every input once, mints ids and timestamps (from
+ * `IdGenerator` and `Clock`), applies the scratch rules and update patches, builds the promoted workstream, pages
+ * lists, and wraps every method in its span. A driver only stores decoded values.
+ *
  * @since 0.1.0
  */
 import { Context, DateTime, Effect, Either, Layer, Option } from "effect"
-import type { StorageError } from "./Errors.js"
-import { InvalidInput, NotFound } from "./Errors.js"
-import { IdGenerator, MessageId, nextId, SCRATCH_ID, WorkstreamId } from "./Ids.js"
+import { InvalidInput, NotFound, StorageError } from "./Errors.js"
+import type { MessageId } from "./Ids.js"
+import { nextId, SCRATCH_ID, WorkstreamId } from "./Ids.js"
 import { decodeCursor } from "./internal/cursor.js"
-import { decodeEither, decodeInput } from "./internal/decode.js"
+import { makeMemoryDriver } from "./internal/workstreamMemory.js"
 import {
-  after,
   applyUpdate,
   buildWorkstream,
-  byRecency,
-  emptied,
-  messageMatches,
+  decodeMessages,
+  decoders,
+  mint,
   page,
+  repeatedId,
+  seal,
   withAppended
 } from "./internal/workstream.js"
-import type { WorkstreamPage } from "./Workstream.js"
-import {
+import type {
   ListOptions,
   LoadOptions,
   Message,
@@ -28,6 +33,8 @@ import {
   NewWorkstream,
   PromoteInput,
   Workstream,
+  WorkstreamPage,
+  WorkstreamState,
   WorkstreamUpdate
 } from "./Workstream.js"
 
@@ -45,9 +52,16 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
   readonly update: (id: WorkstreamId, update: WorkstreamUpdate) => Effect.Effect<Workstream, NotFound | InvalidInput | StorageError>
   /** Hard-deletes metadata, tags and the log; idempotent; deleting scratch is InvalidInput. */
   readonly delete: (id: WorkstreamId) => Effect.Effect<void, InvalidInput | StorageError>
-  /** Appends one message (id, next seq, timestamp assigned); durable when it succeeds; NotFound when unknown. */
+  /**
+   * Appends one message (id, next seq, timestamp assigned); durable when it succeeds; NotFound when unknown; an id
+   * the workstream already holds is InvalidInput.
+   */
   readonly storeMessage: (id: WorkstreamId, input: NewMessage) => Effect.Effect<Message, NotFound | InvalidInput | StorageError>
-  /** Appends all or none, with consecutive seqs in input order; an empty batch is a no-op. */
+  /**
+   * Appends all or none, with consecutive seqs in input order; an empty batch is a no-op. Message ids are unique per
+   * workstream: an id the workstream already holds, or one given twice in the batch, is InvalidInput and nothing is
+   * written (another workstream may hold the same id, e.g. a copy of an imported log).
+   */
   readonly storeMessages: (
     id: WorkstreamId,
     inputs: ReadonlyArray<NewMessage>
@@ -61,221 +75,252 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
   readonly promoteScratch: (input: PromoteInput) => Effect.Effect<Workstream, InvalidInput | StorageError>
 }>() {}
 
-/** @internal */
-export const decoders = {
-  id: (method: string) => decodeInput(WorkstreamId, method),
-  create: decodeInput(NewWorkstream, "WorkstreamStore.create"),
-  update: decodeInput(WorkstreamUpdate, "WorkstreamStore.update"),
-  list: decodeInput(ListOptions, "WorkstreamStore.list"),
-  message: (method: string) => decodeInput(NewMessage, method),
-  load: decodeInput(LoadOptions, "WorkstreamStore.loadMessages"),
-  promote: decodeInput(PromoteInput, "WorkstreamStore.promoteScratch")
+/** What `Driver.list` reads: matching workstreams in list order, strictly after `after`, at most `limit`. @category drivers */
+export interface ListQuery {
+  readonly state?: WorkstreamState | undefined
+  readonly tag?: string | undefined
+  /** The last item of the previous page: only workstreams after it in (updatedAt desc, id asc) order. */
+  readonly after?: { readonly updatedAtMillis: number; readonly id: string } | undefined
+  readonly limit: number
 }
 
-/** Scratch is the fallback thread: it can be neither archived nor deleted. @internal */
-export const guardScratch = (method: string, id: WorkstreamId, archiving: boolean) =>
-  id === SCRATCH_ID && archiving
-    ? Effect.fail(new InvalidInput({ method, message: "the scratch workstream cannot be archived or deleted" }))
-    : Effect.void
+/** What `Driver.load` reads (decoded `LoadOptions`): the last `limit` matching messages, oldest to newest. @category drivers */
+export type LoadQuery = typeof LoadOptions.Type
 
-/** The last `limit` of `matching` (all without a limit). @internal */
-export const lastN = <A>(matching: ReadonlyArray<A>, limit: number | undefined): ReadonlyArray<A> =>
-  limit === undefined || matching.length <= limit ? matching : matching.slice(matching.length - limit)
+/** One batch for `Driver.append`; ids and timestamps are final, seqs are the driver's to assign. @category drivers */
+export interface AppendRequest {
+  /** The batch's message ids, in order and distinct. */
+  readonly ids: ReadonlyArray<MessageId>
+  /**
+   * The ids among them the caller chose: a driver refuses the batch when the workstream holds any of them. The
+   * others were minted by `IdGenerator` for this batch, fresh by its contract, so a driver may skip looking them up.
+   */
+  readonly given: ReadonlyArray<MessageId>
+  /** The batch as messages of this workstream at consecutive seqs from `firstSeq` (pure). */
+  readonly seal: (firstSeq: number) => ReadonlyArray<Message>
+  /** The time the batch was made: the workstream's new `updatedAt`. */
+  readonly now: DateTime.Utc
+}
 
-/** Decodes a batch of new messages, naming the failing index. @internal */
-export const decodeMessages = (method: string, inputs: ReadonlyArray<NewMessage>) =>
-  Effect.suspend(() => {
-    // Synchronous per item: appends decode every message, so per-item Effects would dominate a batch's cost.
-    const out: Array<typeof NewMessage.Type> = []
-    for (const [i, input] of inputs.entries()) {
-      const decoded = decodeNewMessage(input)
-      if (Either.isLeft(decoded)) {
-        return Effect.fail(new InvalidInput({ method, message: `message ${i}: ${decoded.left}` }))
-      }
-      out.push(decoded.right)
-    }
-    return Effect.succeed(out)
-  })
+/** @category drivers */
+export type AppendResult =
+  | { readonly _tag: "Appended"; readonly messages: ReadonlyArray<Message> }
+  | { readonly _tag: "NotFound" }
+  /** A message of the workstream already has this id: nothing was written. */
+  | { readonly _tag: "DuplicateId"; readonly id: MessageId }
 
-const decodeNewMessage = decodeEither(NewMessage)
-
-/** Stamps decoded inputs as messages of `wsId` starting at `firstSeq`. @internal */
-export const stampMessages = (
-  wsId: WorkstreamId,
-  firstSeq: number,
-  inputs: ReadonlyArray<typeof NewMessage.Type>
-) =>
-  Effect.gen(function*() {
-    const now = yield* DateTime.now
-    const ids = yield* IdGenerator
-    const out: Array<Message> = []
-    for (const [i, input] of inputs.entries()) {
-      out.push(
-        // Every field is already decoded (the input) or minted here (ids are UUIDs by IdGenerator's contract), so
-        // validating again would only add ~5us a message to every append.
-        new Message(
-          {
-            id: input.id ?? MessageId.make(yield* ids.next, true),
-            workstreamId: wsId,
-            seq: firstSeq + i,
-            role: input.role,
-            content: input.content,
-            timestamp: input.timestamp ?? now,
-            ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
-            ...(input.metadata !== undefined ? { metadata: input.metadata } : {})
-          },
-          true
-        )
-      )
-    }
-    return { messages: out, now }
-  })
+/** One `Driver.promote`: move the whole log of `source` into a new workstream. @category drivers */
+export interface PromoteRequest {
+  readonly source: WorkstreamId
+  /** The new workstream's record, given what moved (pure; its id is fresh). */
+  readonly target: (moved: { readonly count: number; readonly lastMessageAt: DateTime.Utc }) => Workstream
+  /** The source's new `updatedAt`. */
+  readonly now: DateTime.Utc
+}
 
 /**
- * An in-process WorkstreamStore over `Map`s: the test double for callers' own specs. Time comes from `Clock`, ids
- * from `IdGenerator`; it passes the same conformance suite as the local JSONL backend.
+ * The storage primitives a WorkstreamStore backend supplies, over decoded values only. Each primitive is atomic on
+ * its own: `append` assigns seqs under the same lock (or transaction) that writes the batch, `update` runs
+ * `modify` as one read-modify-write, and `promote` moves a log all or nothing.
+ *
+ * @category drivers
+ */
+export interface Driver {
+  /** The backend's name, the `arawn.backend` attribute of every span. */
+  readonly backend: string
+  /** Stores a new workstream with an empty log (or the log it adopts) and returns it as stored; `None` when the id is taken. */
+  readonly insert: (workstream: Workstream) => Effect.Effect<Option.Option<Workstream>, StorageError>
+  /** The workstream with its current counters; `None` when absent. */
+  readonly get: (id: WorkstreamId) => Effect.Effect<Option.Option<Workstream>, StorageError>
+  /** Matching workstreams ordered by updatedAt desc then id asc. */
+  readonly list: (query: ListQuery) => Effect.Effect<ReadonlyArray<Workstream>, StorageError>
+  /**
+   * Replaces the workstream by `modify(current)` atomically (its counters stay the driver's); `None` when absent.
+   * A `Left` from `modify` fails the update with nothing written.
+   */
+  readonly update: <E>(
+    id: WorkstreamId,
+    modify: (current: Workstream) => Either.Either<Workstream, E>
+  ) => Effect.Effect<Option.Option<Workstream>, E | StorageError>
+  /** Removes the workstream, its tags and its log; a no-op when absent. */
+  readonly delete: (id: WorkstreamId) => Effect.Effect<void, StorageError>
+  /** Appends the batch at the log's next seq, durably, bumping messageCount, lastMessageAt and updatedAt. */
+  readonly append: (id: WorkstreamId, request: AppendRequest) => Effect.Effect<AppendResult, StorageError>
+  /** The matching messages; `None` when the workstream is absent. */
+  readonly load: (id: WorkstreamId, query: LoadQuery) => Effect.Effect<Option.Option<ReadonlyArray<Message>>, StorageError>
+  /** Moves every message of `source` into the new workstream and empties `source`; `None` when it has none. */
+  readonly promote: (request: PromoteRequest) => Effect.Effect<Option.Option<Workstream>, StorageError>
+}
+
+const scratchRecord = (now: DateTime.Utc) =>
+  buildWorkstream({ title: "Scratch", state: "active", tags: [] }, SCRATCH_ID, now, true)
+
+/**
+ * The WorkstreamStore over `driver`: every rule of the contract that does not depend on storage lives here, once.
  *
  * @category constructors
  */
-export const makeMemory: Effect.Effect<WorkstreamStore["Type"]> = Effect.sync(() => {
-  const workstreams = new Map<WorkstreamId, Workstream>()
-  const logs = new Map<WorkstreamId, Array<Message>>()
+export const make = (driver: Driver): WorkstreamStore["Type"] => {
+  const span = { attributes: { "arawn.backend": driver.backend } }
+  return { ...workstreamMethods(driver, span), ...messageMethods(driver, span) }
+}
 
-  const requireWorkstream = (id: WorkstreamId) => {
-    const ws = workstreams.get(id)
-    return ws === undefined ? Effect.fail(new NotFound({ entity: "workstream", id })) : Effect.succeed(ws)
-  }
+type Span = { readonly attributes: { readonly "arawn.backend": string } }
 
-  const create = Effect.fn("WorkstreamStore.create")(function*(raw: NewWorkstream) {
+const notFound = (id: WorkstreamId) => new NotFound({ entity: "workstream", id })
+
+/** create, ensureScratch, get, list, update and delete over `driver`. */
+const workstreamMethods = (driver: Driver, span: Span) => {
+  const create = Effect.fn("WorkstreamStore.create", span)(function*(raw: NewWorkstream) {
+    const method = "WorkstreamStore.create"
     const input = yield* decoders.create(raw)
     if (input.id === SCRATCH_ID) {
-      return yield* new InvalidInput({ method: "WorkstreamStore.create", message: "use ensureScratch for the scratch workstream" })
-    }
-    if (input.id !== undefined && workstreams.has(input.id)) {
-      return yield* new InvalidInput({ method: "WorkstreamStore.create", message: `workstream ${input.id} already exists` })
+      return yield* new InvalidInput({ method, message: "use ensureScratch for the scratch workstream" })
     }
     const id = input.id ?? (yield* nextId(WorkstreamId))
-    const ws = buildWorkstream(input, id, yield* DateTime.now)
-    workstreams.set(id, ws)
-    logs.set(id, [])
-    return ws
+    const stored = yield* driver.insert(buildWorkstream(input, id, yield* DateTime.now))
+    if (Option.isNone(stored)) return yield* new InvalidInput({ method, message: `workstream ${id} already exists` })
+    return stored.value
   })
 
-  const ensureScratch = Effect.fn("WorkstreamStore.ensureScratch")(function*() {
-    const existing = workstreams.get(SCRATCH_ID)
-    if (existing !== undefined) return existing
-    const ws = buildWorkstream({ title: "Scratch", state: "active", tags: [] }, SCRATCH_ID, yield* DateTime.now, true)
-    workstreams.set(SCRATCH_ID, ws)
-    logs.set(SCRATCH_ID, [])
-    return ws
+  const ensureScratch = Effect.fn("WorkstreamStore.ensureScratch", span)(function*() {
+    const existing = yield* driver.get(SCRATCH_ID)
+    if (Option.isSome(existing)) return existing.value
+    const created = yield* driver.insert(scratchRecord(yield* DateTime.now))
+    if (Option.isSome(created)) return created.value
+    // Another caller created it between the two reads; scratch is never deleted, so it is there now.
+    const raced = yield* driver.get(SCRATCH_ID)
+    if (Option.isSome(raced)) return raced.value
+    return yield* new StorageError({ method: "WorkstreamStore.ensureScratch", cause: new Error("scratch was taken but cannot be read") })
   })
 
-  const get = Effect.fn("WorkstreamStore.get")(function*(rawId: WorkstreamId) {
-    const id = yield* decoders.id("WorkstreamStore.get")(rawId)
-    return Option.fromNullable(workstreams.get(id))
+  const get = Effect.fn("WorkstreamStore.get", span)(function*(rawId: WorkstreamId) {
+    return yield* driver.get(yield* decoders.id("WorkstreamStore.get")(rawId))
   })
 
-  const list = Effect.fn("WorkstreamStore.list")(function*(raw?: typeof ListOptions.Encoded) {
+  const list = Effect.fn("WorkstreamStore.list", span)(function*(raw?: ListOptions) {
     const o = yield* decoders.list(raw ?? {})
-    const position = o.cursor === undefined ? undefined : yield* decodeCursor("WorkstreamStore.list", o.cursor)
-    const sorted = Array.from(workstreams.values())
-      .filter((ws) =>
-        (o.state === undefined || ws.state === o.state) &&
-        (o.tag === undefined || ws.tags.includes(o.tag)) &&
-        (position === undefined || after(ws, position))
-      )
-      .sort(byRecency)
-    return page(sorted, o.limit)
+    const at = o.cursor === undefined ? undefined : yield* decodeCursor("WorkstreamStore.list", o.cursor)
+    const rows = yield* driver.list({
+      state: o.state,
+      tag: o.tag,
+      after: at === undefined ? undefined : { updatedAtMillis: at.millis, id: at.id },
+      limit: o.limit + 1
+    })
+    return page(rows, o.limit)
   })
 
-  const update = Effect.fn("WorkstreamStore.update")(function*(rawId: WorkstreamId, raw: WorkstreamUpdate) {
-    const id = yield* decoders.id("WorkstreamStore.update")(rawId)
+  const update = Effect.fn("WorkstreamStore.update", span)(function*(rawId: WorkstreamId, raw: WorkstreamUpdate) {
+    const method = "WorkstreamStore.update"
+    const id = yield* decoders.id(method)(rawId)
     const patch = yield* decoders.update(raw)
-    yield* guardScratch("WorkstreamStore.update", id, patch.state === "archived")
-    const ws = yield* requireWorkstream(id)
-    const next = applyUpdate(ws, patch, yield* DateTime.now)
-    workstreams.set(id, next)
-    return next
+    if (id === SCRATCH_ID && patch.state === "archived") {
+      return yield* new InvalidInput({ method, message: "the scratch workstream cannot be archived or deleted" })
+    }
+    const now = yield* DateTime.now
+    const updated = yield* driver.update(id, (current) => Either.right(applyUpdate(current, patch, now)))
+    if (Option.isNone(updated)) return yield* notFound(id)
+    return updated.value
   })
 
-  const delete_ = Effect.fn("WorkstreamStore.delete")(function*(rawId: WorkstreamId) {
-    const id = yield* decoders.id("WorkstreamStore.delete")(rawId)
-    yield* guardScratch("WorkstreamStore.delete", id, true)
-    workstreams.delete(id)
-    logs.delete(id)
+  const delete_ = Effect.fn("WorkstreamStore.delete", span)(function*(rawId: WorkstreamId) {
+    const method = "WorkstreamStore.delete"
+    const id = yield* decoders.id(method)(rawId)
+    if (id === SCRATCH_ID) {
+      return yield* new InvalidInput({ method, message: "the scratch workstream cannot be archived or deleted" })
+    }
+    yield* driver.delete(id)
   })
 
+  return { create, ensureScratch, get, list, update, delete: delete_ }
+}
+
+/** The message methods and promoteScratch over `driver`. */
+const messageMethods = (driver: Driver, span: Span) => {
   const append = (method: string, rawId: WorkstreamId, raw: ReadonlyArray<NewMessage>) =>
     Effect.gen(function*() {
       const id = yield* decoders.id(method)(rawId)
       const inputs = yield* decodeMessages(method, raw)
-      const ws = yield* requireWorkstream(id)
-      if (inputs.length === 0) return []
-      const log = logs.get(id) ?? []
-      const { messages, now } = yield* stampMessages(id, log.length + 1, inputs)
-      log.push(...messages)
-      logs.set(id, log)
-      workstreams.set(id, withAppended(ws, messages.length, messages[messages.length - 1]!.timestamp, now))
-      return messages
+      if (inputs.length === 0) {
+        if (Option.isNone(yield* driver.get(id))) return yield* notFound(id)
+        return []
+      }
+      const now = yield* DateTime.now
+      const unsealed = yield* mint(inputs, now)
+      const repeated = repeatedId(unsealed)
+      if (repeated !== undefined) {
+        return yield* new InvalidInput({ method, message: `message id ${repeated} appears twice in the batch` })
+      }
+      const result = yield* driver.append(id, {
+        ids: unsealed.map((u) => u.id),
+        given: inputs.flatMap((input) => (input.id !== undefined ? [input.id] : [])),
+        seal: (firstSeq) => seal(id, unsealed, firstSeq),
+        now
+      })
+      switch (result._tag) {
+        case "Appended":
+          return result.messages
+        case "NotFound":
+          return yield* notFound(id)
+        case "DuplicateId":
+          return yield* new InvalidInput({ method, message: `message id ${result.id} already exists in workstream ${id}` })
+      }
     })
 
-  const storeMessage = Effect.fn("WorkstreamStore.storeMessage")(function*(id: WorkstreamId, input: NewMessage) {
+  const storeMessage = Effect.fn("WorkstreamStore.storeMessage", span)(function*(id: WorkstreamId, input: NewMessage) {
     const [message] = yield* append("WorkstreamStore.storeMessage", id, [input])
     return message!
   })
 
-  const storeMessages = Effect.fn("WorkstreamStore.storeMessages")(
+  const storeMessages = Effect.fn("WorkstreamStore.storeMessages", span)(
     function*(id: WorkstreamId, inputs: ReadonlyArray<NewMessage>) {
       return yield* append("WorkstreamStore.storeMessages", id, inputs)
     }
   )
 
-  const loadMessages = Effect.fn("WorkstreamStore.loadMessages")(function*(rawId: WorkstreamId, raw?: LoadOptions) {
+  const loadMessages = Effect.fn("WorkstreamStore.loadMessages", span)(function*(rawId: WorkstreamId, raw?: LoadOptions) {
     const id = yield* decoders.id("WorkstreamStore.loadMessages")(rawId)
-    const o = yield* decoders.load(raw ?? {})
-    yield* requireWorkstream(id)
-    return lastN((logs.get(id) ?? []).filter((m) => messageMatches(m, o)), o.limit)
+    const query = yield* decoders.load(raw ?? {})
+    const loaded = yield* driver.load(id, query)
+    if (Option.isNone(loaded)) return yield* notFound(id)
+    return loaded.value
   })
 
-  const promoteScratch = Effect.fn("WorkstreamStore.promoteScratch")(function*(raw: PromoteInput) {
+  const promoteScratch = Effect.fn("WorkstreamStore.promoteScratch", span)(function*(raw: PromoteInput) {
     const input = yield* decoders.promote(raw)
-    const scratch = workstreams.get(SCRATCH_ID)
-    const moved = logs.get(SCRATCH_ID) ?? []
-    if (scratch === undefined || moved.length === 0) {
+    const id = yield* nextId(WorkstreamId)
+    const now = yield* DateTime.now
+    const fields = {
+      title: input.title,
+      state: "active" as const,
+      tags: input.tags,
+      ...(input.defaultModel !== undefined ? { defaultModel: input.defaultModel } : {})
+    }
+    const promoted = yield* driver.promote({
+      source: SCRATCH_ID,
+      now,
+      target: (moved) => withAppended(buildWorkstream(fields, id, now), moved.count, moved.lastMessageAt, now)
+    })
+    if (Option.isNone(promoted)) {
       return yield* new InvalidInput({
         method: "WorkstreamStore.promoteScratch",
         message: "the scratch workstream has no messages to promote"
       })
     }
-    const id = yield* nextId(WorkstreamId)
-    const now = yield* DateTime.now
-    const messages = moved.map((m) => new Message({ ...m, workstreamId: id }))
-    const ws = withAppended(
-      buildWorkstream({ title: input.title, state: "active", tags: input.tags, ...(input.defaultModel !== undefined ? { defaultModel: input.defaultModel } : {}) }, id, now),
-      messages.length,
-      messages[messages.length - 1]!.timestamp,
-      now
-    )
-    workstreams.set(id, ws)
-    logs.set(id, messages)
-    logs.set(SCRATCH_ID, [])
-    workstreams.set(SCRATCH_ID, emptied(scratch, now))
-    return ws
+    return promoted.value
   })
 
-  return {
-    create,
-    ensureScratch,
-    get,
-    list,
-    update,
-    delete: delete_,
-    storeMessage,
-    storeMessages,
-    loadMessages,
-    promoteScratch
-  } satisfies WorkstreamStore["Type"]
-})
+  return { storeMessage, storeMessages, loadMessages, promoteScratch }
+}
+
+/**
+ * An in-process WorkstreamStore over `Map`s (`make` over an in-memory driver): the test double for callers' own
+ * specs, fresh and empty each time. Time comes from `Clock`, ids from `IdGenerator`; it passes the same
+ * conformance suite as the local JSONL backend.
+ *
+ * @category constructors
+ */
+export const makeMemory: Effect.Effect<WorkstreamStore["Type"]> = Effect.sync(() => make(makeMemoryDriver()))
 
 /**
  * The in-memory WorkstreamStore (see `makeMemory`), fresh and empty each time the layer is built.

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { mkdtempSync, rmSync } from "node:fs"
+import { appendFileSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Chunk, DateTime, Effect, Layer, Option, Stream } from "effect"
@@ -187,4 +187,39 @@ describe("Import", () => {
       expect(error._tag).toBe("InvalidInput")
       expect(error.message).toContain("no memory.db")
     }).pipe(Effect.provide(freshStore())))
+})
+
+describe("Import reads logs by the local store's codec, a chunk at a time", () => {
+  it.effect("the same lines are malformed for Import as for the store; progress counts bytes up to the logs' total", () =>
+    withDataDir((dir) =>
+      Effect.gen(function*() {
+        const log = join(dir, "workstreams", Fixture.ids.workstream, "messages.jsonl")
+        const base = { workstream_id: Fixture.ids.workstream, session_id: null, role: "user", content: "x" }
+        const extra = [
+          { ...base, id: "0c0ffee0-0000-4000-8000-000000000001", timestamp: "March 6 2026" },
+          { ...base, id: "not-a-uuid", timestamp: "2026-03-06T03:03:16Z" },
+          { ...base, id: "0C0FFEE0-0000-4000-8000-000000000002", session_id: "cli-7", timestamp: "2026-03-06T03:03:16Z" }
+        ]
+        for (let i = 0; i < 1200; i++) extra.push({ ...base, id: `0c0ffee0-0000-4000-8000-${String(1000 + i).padStart(12, "0")}`, timestamp: "2026-03-06T03:03:17Z" })
+        appendFileSync(log, extra.map((l) => JSON.stringify(l)).join("\n") + "\n")
+        const events = Chunk.toReadonlyArray(yield* Stream.runCollect(Import.stream(dir, { messageBatchSize: 100 })))
+        const progress = events.flatMap((e) => (e._tag === "Progress" && e.phase === "messages" ? [e] : []))
+        expect(progress.length).toBeGreaterThan(10)
+        expect(progress.map((e) => e.done)).toEqual([...progress.map((e) => e.done)].sort((a, b) => a - b))
+        const total = statSync(log).size + statSync(join(dir, "workstreams", "scratch", "messages.jsonl")).size
+        expect(progress[progress.length - 1]!.done).toBe(total)
+        expect(progress.every((e) => e.total === total)).toBe(true)
+        const last = events[events.length - 1]!
+        if (last._tag !== "Done") throw new Error("no report")
+        const failed = last.report.failures.filter((f) => f.entity === "message")
+        expect(failed.map((f) => f.id)).toEqual([`${Fixture.ids.workstream}:5`, `${Fixture.ids.workstream}:6`])
+        expect(failed[0]!.reason).toContain("RFC 3339")
+        expect(last.report.messages.imported).toBe(Fixture.messageCounts.workstream + Fixture.messageCounts.scratch + 1201)
+        const stored = yield* Effect.flatMap(WorkstreamStore.WorkstreamStore, (s) =>
+          s.loadMessages(WorkstreamId.make(Fixture.ids.workstream), { limit: 1201 }))
+        expect(stored[0]!.id).toBe("0c0ffee0-0000-4000-8000-000000000002")
+        expect(stored[0]!.sessionId).toBeUndefined()
+        expect(stored[0]!.metadata).toEqual({ session_id: "cli-7" })
+      }).pipe(Effect.provide(inMemory()))
+    ))
 })

@@ -1,5 +1,4 @@
-import { spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -9,34 +8,13 @@ import { WorkstreamStore } from "arawn-store"
 import { SCRATCH_ID } from "../src/Ids.js"
 import type { WorkstreamId } from "../src/Ids.js"
 import * as Local from "../src/WorkstreamStore/Local.js"
+import { bundled, runChild } from "./support/workstream-children.js"
+import type { PromoteStep } from "../src/internal/local/promote.js"
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url))
 const CHILD = fileURLToPath(new URL("./support/workstream-crash-child.ts", import.meta.url))
+const child = bundled(CHILD, "workstream-crash-child")
+afterAll(child.cleanup)
 
-/**
- * The child as one bundled file when esbuild (tsx's compiler) is importable: it starts in ~0.2 s instead of ~2.5 s
- * under `--import tsx`, which matters over 20+ runs. Falls back to tsx.
- */
-const outfile = join(ROOT, "tmp", `workstream-crash-child-${process.pid}.mjs`)
-afterAll(() => rmSync(outfile, { force: true }))
-const childCommand = Effect.promise(async (): Promise<ReadonlyArray<string>> => {
-  try {
-    const esbuild = await import("esbuild")
-    mkdirSync(join(ROOT, "tmp"), { recursive: true })
-    await esbuild.build({
-      entryPoints: [CHILD],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      outfile,
-      external: ["better-sqlite3"],
-      logLevel: "silent"
-    })
-    return [outfile]
-  } catch {
-    return ["--import", "tsx", CHILD]
-  }
-}).pipe(Effect.cached, Effect.runSync)
 const store = WorkstreamStore.WorkstreamStore
 
 const within = <A, E>(dir: string, body: Effect.Effect<A, E, WorkstreamStore.WorkstreamStore>) =>
@@ -49,33 +27,8 @@ interface Ack {
 }
 
 /** Runs the child; `killAfterFirstAck` (ms) SIGKILLs it that long after its first acknowledgement. */
-const runChild = (args: ReadonlyArray<string>, options: { readonly env?: Record<string, string>; readonly killAfterFirstAck?: number }) =>
-  Effect.flatMap(childCommand, (command) => Effect.async<{ readonly stdout: string; readonly stderr: string; readonly signal: NodeJS.Signals | null; readonly code: number | null }>((resume) => {
-    const child = spawn(process.execPath, [...command, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    let armed = false
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8")
-      if (!armed && options.killAfterFirstAck !== undefined && stdout.includes("ack ")) {
-        armed = true
-        setTimeout(() => child.kill("SIGKILL"), options.killAfterFirstAck)
-      }
-    })
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8")
-    })
-    // A child that never acknowledges anything must not hang the test.
-    const guard = setTimeout(() => child.kill("SIGKILL"), 60_000)
-    child.on("exit", (code, signal) => {
-      clearTimeout(guard)
-      resume(Effect.succeed({ stdout, stderr, signal, code }))
-    })
-  }))
+const runCrashChild = (args: ReadonlyArray<string>, options: { readonly env?: Record<string, string>; readonly killAfterFirstAck?: number }) =>
+  runChild(child.command, args, options)
 
 const acksOf = (stdout: string): Array<Ack> =>
   stdout.split("\n").filter((l) => l.startsWith("ack ") && l.split(" ").length === 4).map((l) => {
@@ -98,7 +51,7 @@ describe("WorkstreamStore/Local crash safety", () => {
       const acknowledged = new Map<number, Ack>()
       let killedMidRun = 0
       for (let run = 0; run < 20; run++) {
-        const result = yield* runChild(["append", dir, ws.id, String(run)], { killAfterFirstAck: Math.floor(Math.random() * 250) })
+        const result = yield* runCrashChild(["append", dir, ws.id, String(run)], { killAfterFirstAck: Math.floor(Math.random() * 250) })
         expect(result.stderr).toBe("")
         if (result.signal === "SIGKILL") killedMidRun++
         for (const ack of acksOf(result.stdout)) {
@@ -123,11 +76,10 @@ describe("WorkstreamStore/Local crash safety", () => {
       expect(acknowledged.size).toBeGreaterThan(20)
     }), { timeout: 300_000 })
 
-  const steps: ReadonlyArray<readonly [Local.PromoteStep | "none", "scratch" | "promoted"]> = [
-    ["intent", "scratch"],
+  const steps: ReadonlyArray<readonly [PromoteStep | "none", "scratch" | "promoted"]> = [
     ["written", "scratch"],
-    ["renamed", "scratch"],
     ["committed", "promoted"],
+    ["renamed", "promoted"],
     ["truncated", "promoted"],
     ["none", "promoted"]
   ]
@@ -140,7 +92,7 @@ describe("WorkstreamStore/Local crash safety", () => {
           yield* s.ensureScratch()
           return yield* s.storeMessages(SCRATCH_ID, [1, 2, 3, 4, 5].map((i) => ({ role: "user" as const, content: `idea ${i}` })))
         }))
-        const result = yield* runChild(["promote", dir], step === "none" ? {} : { env: { ARAWN_CRASH_AT: step } })
+        const result = yield* runCrashChild(["promote", dir], step === "none" ? {} : { env: { ARAWN_CRASH_AT: step } })
         expect(result.signal).toBe(step === "none" ? null : "SIGKILL")
         const after = yield* within(dir, Effect.gen(function*() {
           const s = yield* store

@@ -400,3 +400,113 @@ describe("WorkstreamStore/Local on a damaged directory", () => {
       }
     }))
 })
+
+describe("WorkstreamStore/Local table prefix", () => {
+  it.effect("a custom prefix keeps its own tables beside the default ones; a prefix that is not an SQL identifier is InvalidInput", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const mine = yield* Effect.provide(
+        Effect.flatMap(store, (s) => Effect.zipRight(s.create({ id: "shared_id", title: "mine" }), s.list())),
+        Local.layer({ dir, prefix: "tenant_a" })
+      )
+      expect(mine.items.map((w) => w.title)).toEqual(["mine"])
+      const theirs = yield* within(dir, Effect.flatMap(store, (s) => s.list()))
+      expect(theirs.items).toEqual([])
+      const names = yield* rawSql(dir, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      expect(names.map((r) => String(Reflect.get(r, "name"))).filter((n) => n.startsWith("tenant_a_"))).toEqual([
+        "tenant_a_workstream_deletions",
+        "tenant_a_workstream_message_ids",
+        "tenant_a_workstream_messages",
+        "tenant_a_workstream_migrations",
+        "tenant_a_workstream_promotions",
+        "tenant_a_workstream_tags",
+        "tenant_a_workstreams"
+      ])
+      for (const prefix of ["1abc", "a-b", "a b", "x; DROP TABLE y", ""]) {
+        const exit = yield* Effect.exit(Effect.scoped(Layer.build(Local.layer({ dir, prefix }))))
+        expect(exit._tag === "Failure" && exit.cause._tag === "Fail" ? exit.cause.error._tag : "no failure").toBe("InvalidInput")
+      }
+    }))
+})
+
+describe("WorkstreamStore/Local reads the original's lines by the one log codec", () => {
+  it.effect("RFC 3339 only, UUID ids in any case, a non-UUID session kept in metadata, non-object metadata kept raw", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const line = (fields: Record<string, unknown>) =>
+        JSON.stringify({ workstream_id: "codec", session_id: null, role: "user", content: "c", timestamp: "2026-03-06T03:03:16Z", ...fields })
+      mkdirSync(join(dir, "workstreams", "codec"), { recursive: true })
+      writeFileSync(logOf(dir, "codec"), [
+        line({ id: "5F0C6A3E-8D7B-4C21-9A4E-2B6F1D3C9E01", timestamp: "2026-03-06T04:03:16.5+01:00" }),
+        line({ id: "6f0c6a3e-8d7b-4c21-9a4e-2b6f1d3c9e01", timestamp: "March 6 2026" }),
+        line({ id: "7f0c6a3e-8d7b-4c21-9a4e-2b6f1d3c9e01", timestamp: "2026-02-30T00:00:00Z" }),
+        line({ id: "not-a-uuid" }),
+        line({ id: "8f0c6a3e-8d7b-4c21-9a4e-2b6f1d3c9e01", session_id: "cli-session-7", metadata: "{\"k\":1}" }),
+        line({ id: "9f0c6a3e-8d7b-4c21-9a4e-2b6f1d3c9e01", metadata: "[1,2]" }),
+        line({ id: "af0c6a3e-8d7b-4c21-9a4e-2b6f1d3c9e01", metadata: "not json" }),
+        ""
+      ].join("\n"))
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        yield* s.create({ id: "codec", title: "codec" })
+        const report = yield* Local.rebuildIndex(wid("codec"))
+        expect(report.malformed.map((m) => [m.lineNumber, m.reason.split(" ")[0]])).toEqual([[2, "bad"], [3, "bad"], [4, "not"]])
+        const messages = yield* s.loadMessages(wid("codec"))
+        expect(messages.map((m) => m.id)).toEqual([
+          "5f0c6a3e-8d7b-4c21-9a4e-2b6f1d3c9e01",
+          "8f0c6a3e-8d7b-4c21-9a4e-2b6f1d3c9e01",
+          "9f0c6a3e-8d7b-4c21-9a4e-2b6f1d3c9e01",
+          "af0c6a3e-8d7b-4c21-9a4e-2b6f1d3c9e01"
+        ])
+        expect(DateTime.formatIso(messages[0]!.timestamp)).toBe("2026-03-06T03:03:16.500Z")
+        expect(messages[1]!.sessionId).toBeUndefined()
+        expect(messages[1]!.metadata).toEqual({ k: 1, session_id: "cli-session-7" })
+        expect(messages[2]!.metadata).toEqual({ raw: "[1,2]" })
+        expect(messages[3]!.metadata).toEqual({ raw: "not json" })
+        // The non-UUID session is no session: filtering by a real one never matches it.
+        expect(yield* s.loadMessages(wid("codec"), { sessionId: SessionId.make("0b1e6c2a-4f3d-4e5a-8b7c-9d0e1f2a3b4c") })).toEqual([])
+      }))
+    }))
+})
+
+describe("WorkstreamStore/Local and duplicate message ids", () => {
+  it.effect("a log that already holds one id twice still opens, loads and rebuilds; appending that id again is refused", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const [first] = linesOf(FIXTURE.pathname)
+      mkdirSync(join(dir, "workstreams", "dups"), { recursive: true })
+      writeFileSync(logOf(dir, "dups"), `${first}\n${first}\n`)
+      const id = MessageId.make(JSON.parse(first!).id)
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        expect((yield* s.create({ id: "dups", title: "dups" })).messageCount).toBe(2)
+        expect((yield* s.loadMessages(wid("dups"))).map((m) => [m.seq, m.id])).toEqual([[1, id], [2, id]])
+        expect((yield* Local.rebuildIndex(wid("dups"))).indexed).toBe(2)
+        expect((yield* Effect.flip(s.storeMessage(wid("dups"), { role: "user", content: "x", id })))._tag).toBe("InvalidInput")
+        expect((yield* s.storeMessage(wid("dups"), { role: "user", content: "x" })).seq).toBe(3)
+      }))
+      expect(yield* within(dir, Effect.flatMap(store, (s) => s.loadMessages(wid("dups"))))).toHaveLength(3)
+    }))
+
+  it.effect("a store made before message ids were indexed opens, is reindexed from its logs and refuses their ids", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const ws = yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ title: "old" })
+        yield* s.storeMessages(ws.id, [{ role: "user", content: "a" }, { role: "user", content: "b" }])
+        return ws
+      }))
+      const [kept] = yield* within(dir, Effect.flatMap(store, (s) => s.loadMessages(ws.id)))
+      // As a store before migration 0003 left it: no message ids anywhere, no record of the migration.
+      yield* rawSql(dir, "DROP TABLE arawn_store_workstream_message_ids")
+      yield* rawSql(dir, "ALTER TABLE arawn_store_workstream_messages DROP COLUMN message_id")
+      yield* rawSql(dir, "ALTER TABLE arawn_store_workstreams DROP COLUMN ids_indexed")
+      yield* rawSql(dir, "DELETE FROM arawn_store_workstream_migrations WHERE migration_id = 3")
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        expect((yield* s.loadMessages(ws.id)).map((m) => m.content)).toEqual(["a", "b"])
+        expect((yield* Effect.flip(s.storeMessage(ws.id, { role: "user", content: "c", id: kept!.id })))._tag).toBe("InvalidInput")
+      }))
+    }))
+})

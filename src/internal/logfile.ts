@@ -3,7 +3,7 @@
  * Promise-based; the store wraps each call in an Effect with its method name.
  */
 import type { FileHandle } from "node:fs/promises"
-import { constants as fsConstants } from "node:fs"
+import { constants as fsConstants, fstatSync, statSync } from "node:fs"
 import * as fs from "node:fs/promises"
 
 /** One physical line: its byte offset, its bytes without the newline, and whether a newline ended it. */
@@ -35,6 +35,11 @@ export class LineScanner {
     this.carryOffset = start
   }
 
+  /** The byte offset up to which the file has been read. */
+  get position(): number {
+    return this.pos
+  }
+
   async next(): Promise<ReadonlyArray<RawLine> | undefined> {
     if (this.done) return undefined
     if (this.pos >= this.end) {
@@ -59,6 +64,12 @@ export class LineScanner {
     this.carryOffset = base + from
     return lines
   }
+}
+
+/** Whether a line holds only spaces, tabs and carriage returns (the original skips such lines). */
+export const isBlank = (bytes: Buffer): boolean => {
+  for (const b of bytes) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false
+  return true
 }
 
 /** A byte range of one line (newline excluded). */
@@ -125,6 +136,15 @@ export const sizeOf = async (file: string): Promise<number> => {
   }
 }
 
+const statIfExists = (file: string) => {
+  try {
+    return statSync(file)
+  } catch (e) {
+    if (isNotFound(e)) return undefined
+    throw e
+  }
+}
+
 /** Whether a Node error is ENOENT. */
 export const isNotFound = (e: unknown): boolean =>
   typeof e === "object" && e !== null && "code" in e && e.code === "ENOENT"
@@ -133,6 +153,8 @@ interface PoolEntry {
   readonly handle: Promise<FileHandle>
   users: number
   retired: boolean
+  /** The opened file's identity, read once after opening. */
+  identity?: { readonly ino: number; readonly dev: number }
 }
 
 /**
@@ -146,40 +168,71 @@ export class HandlePool {
 
   /** A handle to `file` (created when `create`), or `undefined` when it does not exist and `create` is false. */
   async acquire(file: string, create: boolean): Promise<{ readonly fh: FileHandle; readonly release: () => Promise<void> } | undefined> {
-    let entry = this.entries.get(file)
-    if (entry === undefined) {
-      const flags = create ? fsConstants.O_RDWR | fsConstants.O_CREAT : fsConstants.O_RDWR
-      const opened = fs.open(file, flags)
-      // Counted as used before the first await, so another caller's eviction cannot close it under us.
-      entry = { handle: opened, users: 1, retired: false }
-      this.entries.set(file, entry)
+    for (;;) {
+      let entry = this.entries.get(file)
+      if (entry === undefined) {
+        const flags = create ? fsConstants.O_RDWR | fsConstants.O_CREAT : fsConstants.O_RDWR
+        // Counted as used before the first await, so another caller's eviction cannot close it under us.
+        entry = { handle: fs.open(file, flags), users: 1, retired: false }
+        this.entries.set(file, entry)
+      } else {
+        // Most recently used last, so eviction takes the oldest.
+        this.entries.delete(file)
+        this.entries.set(file, entry)
+        entry.users++
+      }
+      const current = entry
+      let fh: FileHandle
       try {
-        await opened
+        fh = await current.handle
       } catch (e) {
-        entry.users--
-        if (this.entries.get(file) === entry) this.entries.delete(file)
-        if (!create && isNotFound(e)) return undefined
+        current.users--
+        if (this.entries.get(file) === current) this.entries.delete(file)
+        // An open without O_CREAT that this caller joined found no file: a creating caller opens it anew.
+        if (isNotFound(e)) {
+          if (create) continue
+          return undefined
+        }
         throw e
       }
       await this.evict()
-    } else {
-      // Most recently used last, so eviction takes the oldest.
-      this.entries.delete(file)
-      this.entries.set(file, entry)
-      entry.users++
-    }
-    const current = entry
-    const fh = await current.handle
-    let released = false
-    return {
-      fh,
-      release: async () => {
-        if (released) return
-        released = true
-        current.users--
-        if (current.retired && current.users === 0) await fh.close()
+      let released = false
+      return {
+        fh,
+        release: async () => {
+          if (released) return
+          released = true
+          current.users--
+          if (current.retired && current.users === 0) await fh.close()
+        }
       }
     }
+  }
+
+  /**
+   * `acquire`, but never a handle to a file no longer at `file` (another process deleted or replaced it since the
+   * handle was opened): one `stat` of the path is compared with the handle's identity (read once when it was
+   * opened), and a stale handle is retired. Returns the file's size from that `stat` as well.
+   */
+  async acquireCurrent(
+    file: string,
+    create: boolean
+  ): Promise<{ readonly fh: FileHandle; readonly size: number; readonly release: () => Promise<void> } | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const lease = await this.acquire(file, create)
+      if (lease === undefined) return undefined
+      const entry = this.entries.get(file)
+      // Synchronous on purpose: a stat is a cached metadata syscall of microseconds, while a round trip through
+      // libuv's thread pool costs far more on a loaded machine, on every append and read.
+      const held = entry?.identity ?? fstatSync(lease.fh.fd)
+      if (entry !== undefined) entry.identity = held
+      const current = statIfExists(file)
+      if (current !== undefined && current.ino === held.ino && current.dev === held.dev) return { ...lease, size: current.size }
+      await lease.release()
+      await this.retire(file)
+      if (current === undefined && !create) return undefined
+    }
+    throw new Error(`${file} was replaced three times while it was being opened`)
   }
 
   /** Forgets `file`'s handle, closing it now or when its last user releases it. */

@@ -1,11 +1,27 @@
-import { DateTime, Option } from "effect"
-import type { SessionId, WorkstreamId } from "../Ids.js"
+/**
+ * The storage-independent rules of `WorkstreamStore`: record construction, patch application, list order and
+ * pages, load filters, input decoding and message stamping. Used by the kernel and by drivers alike.
+ */
+import { DateTime, Effect, Either, Option } from "effect"
+import { InvalidInput } from "../Errors.js"
+import { IdGenerator, MessageId, WorkstreamId } from "../Ids.js"
+import type { SessionId } from "../Ids.js"
+import { decodeEither, decodeInput } from "./decode.js"
 import { normaliseTags } from "./memory.js"
 import type { Position } from "./cursor.js"
 import { encodeCursor } from "./cursor.js"
 import { setOrClear } from "./patch.js"
-import { Workstream } from "../Workstream.js"
-import type { LoadOptions, NewWorkstream, WorkstreamPage, WorkstreamUpdate } from "../Workstream.js"
+import {
+  ListOptions,
+  LoadOptions,
+  Message,
+  NewMessage,
+  NewWorkstream,
+  PromoteInput,
+  Workstream,
+  WorkstreamUpdate
+} from "../Workstream.js"
+import type { WorkstreamPage } from "../Workstream.js"
 
 export type NewWorkstreamInput = typeof NewWorkstream.Type
 export type WorkstreamUpdateInput = typeof WorkstreamUpdate.Type
@@ -85,3 +101,81 @@ export const messageMatches = (
   (o.afterSeq === undefined || m.seq > o.afterSeq) &&
   (o.since === undefined || m.timestamp.epochMillis >= o.since.epochMillis) &&
   (o.sessionId === undefined || m.sessionId === o.sessionId)
+
+// --- kernel helpers: decoding and stamping, shared by `WorkstreamStore.make` only ---------------------------------
+
+export const decoders = {
+  id: (method: string) => decodeInput(WorkstreamId, method),
+  create: decodeInput(NewWorkstream, "WorkstreamStore.create"),
+  update: decodeInput(WorkstreamUpdate, "WorkstreamStore.update"),
+  list: decodeInput(ListOptions, "WorkstreamStore.list"),
+  load: decodeInput(LoadOptions, "WorkstreamStore.loadMessages"),
+  promote: decodeInput(PromoteInput, "WorkstreamStore.promoteScratch")
+}
+
+/** The last `limit` of `matching` (all without a limit). */
+export const lastN = <A>(matching: ReadonlyArray<A>, limit: number | undefined): ReadonlyArray<A> =>
+  limit === undefined || matching.length <= limit ? matching : matching.slice(matching.length - limit)
+
+const decodeNewMessage = decodeEither(NewMessage)
+
+export type NewMessageInput = typeof NewMessage.Type
+
+/** Decodes a batch of new messages, naming the failing index. */
+export const decodeMessages = (method: string, inputs: ReadonlyArray<unknown>) =>
+  Effect.suspend(() => {
+    // Synchronous per item: appends decode every message, so per-item Effects would dominate a batch's cost.
+    const out: Array<NewMessageInput> = []
+    for (const [i, input] of inputs.entries()) {
+      const decoded = decodeNewMessage(input)
+      if (Either.isLeft(decoded)) {
+        return Effect.fail(new InvalidInput({ method, message: `message ${i}: ${decoded.left}` }))
+      }
+      out.push(decoded.right)
+    }
+    return Effect.succeed<ReadonlyArray<NewMessageInput>>(out)
+  })
+
+/** A message with everything but its seq: what the kernel mints before the driver places it in the log. */
+export interface Unsealed {
+  readonly id: MessageId
+  readonly role: NewMessageInput["role"]
+  readonly content: string
+  readonly timestamp: DateTime.Utc
+  readonly sessionId?: SessionId
+  readonly metadata?: NewMessageInput["metadata"]
+}
+
+/** Gives every input its id (from `IdGenerator` unless given) and timestamp (`now` unless given). */
+export const mint = (inputs: ReadonlyArray<NewMessageInput>, now: DateTime.Utc) =>
+  Effect.gen(function*() {
+    const ids = yield* IdGenerator
+    const out: Array<Unsealed> = []
+    for (const input of inputs) {
+      out.push({
+        id: input.id ?? MessageId.make(yield* ids.next, true),
+        role: input.role,
+        content: input.content,
+        timestamp: input.timestamp ?? now,
+        ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
+        ...(input.metadata !== undefined ? { metadata: input.metadata } : {})
+      })
+    }
+    return out
+  })
+
+/** The minted messages as messages of `wsId` at consecutive seqs from `firstSeq`. */
+export const seal = (wsId: WorkstreamId, unsealed: ReadonlyArray<Unsealed>, firstSeq: number): ReadonlyArray<Message> =>
+  // Every field is already decoded or minted (ids are UUIDs by IdGenerator's contract), so validating again would
+  // only add ~5us a message to every append.
+  unsealed.map((u, i) => new Message({ ...u, workstreamId: wsId, seq: firstSeq + i }, true))
+
+/** The first id that appears twice in the batch, if any. */
+export const repeatedId = (unsealed: ReadonlyArray<Unsealed>): MessageId | undefined => {
+  const seen = new Set<string>()
+  for (const u of unsealed) {
+    if (seen.has(u.id)) return u.id
+    seen.add(u.id)
+  }
+  return undefined
+}

@@ -7,6 +7,7 @@ import { Effect, Layer } from "effect"
 import { WorkstreamStore } from "../../src/WorkstreamStore.js"
 import type { WorkstreamId } from "../../src/Ids.js"
 import * as Local from "../../src/WorkstreamStore/Local.js"
+import { PromoteHook } from "../../src/internal/local/promote.js"
 
 const [mode, dir, wsId, run] = process.argv.slice(2)
 
@@ -32,7 +33,7 @@ const promote = Effect.gen(function*() {
 })
 
 const crashAt = process.env["ARAWN_CRASH_AT"]
-const hook = Layer.succeed(Local.PromoteHook, {
+const hook = Layer.succeed(PromoteHook, {
   reached: (step) =>
     Effect.sync(() => {
       if (step === crashAt) process.kill(process.pid, "SIGKILL")

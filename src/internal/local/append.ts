@@ -1,0 +1,116 @@
+/**
+ * An append, under the write lock: the log state read (and caught up) inside the lock, the batch's ids checked
+ * against the workstream's, the batch encoded in the original's line format and written at the indexed end with
+ * one positioned write and one fsync, then indexed in one statement (whose trigger moves the counters) committed
+ * with the lock's transaction. A failure at any point cuts the log back to where the index ends.
+ */
+import * as fs from "node:fs/promises"
+import { Effect, Option } from "effect"
+import { MessageId } from "../../Ids.js"
+import type { WorkstreamId } from "../../Ids.js"
+import type { Message } from "../../Workstream.js"
+import type { NotFound, StorageError } from "../../Errors.js"
+import type { AppendRequest, AppendResult } from "../../WorkstreamStore.js"
+import { encodeMessage } from "../jsonl.js"
+import { fsyncDir } from "../logfile.js"
+import { db, io, withPooled } from "./files.js"
+import type { OpenLog } from "./files.js"
+import type { IndexEntry, LogState } from "./schema.js"
+import { reconcile } from "./reconcile.js"
+import { requireLogState } from "./state.js"
+import type { Local } from "./store.js"
+
+/** The batch as bytes and index entries, starting at byte `start`. */
+const encode = (messages: ReadonlyArray<Message>, start: number) => {
+  const encoded = messages.map(encodeMessage)
+  const entries: Array<IndexEntry> = []
+  let offset = start
+  for (const [i, m] of messages.entries()) {
+    const length = Buffer.byteLength(encoded[i]!, "utf8") - 1
+    entries.push({ id: m.id, seq: m.seq, offset, length, timestampMs: m.timestamp.epochMillis, sessionId: m.sessionId ?? null })
+    offset += length + 1
+  }
+  return { bytes: Buffer.from(encoded.join(""), "utf8"), entries }
+}
+
+/** One positioned write at `start` and one fsync; a partial write is cut back so the log ends where the index does. */
+const writeAt = (local: Local, method: string, id: WorkstreamId, log: OpenLog, bytes: Buffer, start: number) =>
+  io(method, async () => {
+    const { dirOf, logsDir } = local.paths
+    let written = 0
+    try {
+      while (written < bytes.length) {
+        written += (await log.fh.write(bytes, written, bytes.length - written, start + written)).bytesWritten
+      }
+      await log.fh.sync()
+    } catch (e) {
+      await log.fh.truncate(start).catch(() => undefined)
+      throw e
+    }
+    if (start === 0) {
+      await fsyncDir(dirOf(id))
+      await fsyncDir(logsDir)
+    }
+  })
+
+const cutBack = (local: Local, method: string, id: WorkstreamId, start: number) =>
+  Effect.ignore(io(method, async () => {
+    const lease = await local.pool.acquireCurrent(local.paths.logOf(id), false)
+    if (lease === undefined) return
+    try {
+      await lease.fh.truncate(start)
+      await lease.fh.sync()
+    } finally {
+      await lease.release()
+    }
+  }))
+
+/**
+ * The log opened for writing and the log state, once the index is level with the log (a crashed writer may have
+ * left lines past the indexed end).
+ */
+const openForAppend = (local: Local, method: string, id: WorkstreamId, use: (log: OpenLog, state: LogState) => Effect.Effect<AppendResult, StorageError>) =>
+  Effect.gen(function*() {
+    const first = local.states.get(id) ?? (yield* requireLogState(local, method, id))
+    if (first.log_bytes === 0) yield* io(method, () => fs.mkdir(local.paths.dirOf(id), { recursive: true }))
+    const attempt = (state: LogState, settle: boolean): Effect.Effect<AppendResult, StorageError | NotFound> =>
+      withPooled(local.pool, method, local.paths.logOf(id), true, (log) =>
+        log!.size === state.log_bytes || !settle ? use(log!, state) : Effect.succeed(undefined)).pipe(
+          Effect.flatMap((done) =>
+            done !== undefined ? Effect.succeed(done) : Effect.zipRight(
+              Effect.zipRight(Effect.sync(() => local.states.delete(id)), reconcile(local, method, id, false)),
+              Effect.flatMap(requireLogState(local, method, id), (settled) => attempt(settled, false))
+            )
+          )
+        )
+    return yield* attempt(first, true)
+  })
+
+/** Appends the batch; call under the write lock. NotFound when the workstream does not exist. */
+export const appendLocked = (local: Local, method: string, id: WorkstreamId, request: AppendRequest) =>
+  openForAppend(local, method, id, (log, state) =>
+    Effect.gen(function*() {
+      if (request.given.length > 0) {
+        yield* db(method)(local.q.indexIds(state.key))
+        const taken = yield* db(method)(local.q.taken(state.key, request.given))
+        if (Option.isSome(taken)) return { _tag: "DuplicateId", id: MessageId.make(taken.value) } as const
+      }
+      const messages = request.seal(state.message_count + 1)
+      const { bytes, entries } = encode(messages, state.log_bytes)
+      yield* writeAt(local, method, id, log, bytes, state.log_bytes)
+      // A single statement is atomic on its own (see the 0002 trigger); large batches take several, inside the
+      // write lock's transaction all the same.
+      yield* db(method)(local.q.insertIndex(state.key, entries, request.now.epochMillis)).pipe(
+        Effect.tapError(() => cutBack(local, method, id, state.log_bytes))
+      )
+      const last = messages[messages.length - 1]!
+      // What the 0002 trigger just wrote; if the commit fails, the writer empties the cache.
+      local.states.set(id, {
+        key: state.key,
+        message_count: last.seq,
+        log_bytes: state.log_bytes + bytes.length,
+        log_lines: state.log_lines + messages.length,
+        last_message_at: last.timestamp.epochMillis
+      })
+      return { _tag: "Appended", messages } as const
+    }))

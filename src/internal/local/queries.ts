@@ -1,0 +1,240 @@
+/**
+ * Every statement of the local store, as `sql` templates over the prefixed tables; every read goes through
+ * `SqlSchema` with the row codecs of `schema.ts`.
+ */
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import { Effect, Option, Schema } from "effect"
+import type { WorkstreamId } from "../../Ids.js"
+import type { Workstream } from "../../Workstream.js"
+import type { ListQuery, LoadQuery } from "../../WorkstreamStore.js"
+import { normaliseTags } from "../memory.js"
+import type { IndexEntry, LogCounters, Tables } from "./schema.js"
+import {
+  DeletionRow,
+  IndexRow,
+  LogStateRow,
+  metadataColumns,
+  OpenCheckRow,
+  PromotionRow,
+  toWorkstream,
+  Typed,
+  WorkstreamRow
+} from "./schema.js"
+
+/** Rows per index insert: the batch travels as one JSON array, so one constant statement serves every size. */
+export const INSERT_CHUNK = 20_000
+
+const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/** Every read, each through `SqlSchema` and its row codec. */
+const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
+  const w = sql(t.workstreams)
+  const tagsTable = sql(t.tags)
+  const messages = sql(t.messages)
+
+  const workstreamColumns = sql`w.key, w.id, w.title, w.summary, w.state, w.is_scratch, w.default_model,
+    w.created_at, w.updated_at, w.message_count, w.last_message_at,
+    (SELECT json_group_array(tag) FROM ${tagsTable} t WHERE t.ws_key = w.key) AS tags`
+
+  const workstream = SqlSchema.findOne({
+    Request: Typed<WorkstreamId>(),
+    Result: WorkstreamRow,
+    execute: (id) => sql`SELECT ${workstreamColumns} FROM ${w} w WHERE w.id = ${id}`
+  })
+
+  const list = SqlSchema.findAll({
+    Request: Typed<ListQuery>(),
+    Result: WorkstreamRow,
+    execute: (q) => {
+      const conditions = [sql`1 = 1`]
+      if (q.state !== undefined) conditions.push(sql`w.state = ${q.state}`)
+      if (q.tag !== undefined) {
+        conditions.push(sql`EXISTS (SELECT 1 FROM ${tagsTable} t WHERE t.ws_key = w.key AND t.tag = ${q.tag})`)
+      }
+      if (q.after !== undefined) {
+        const { id, updatedAtMillis: at } = q.after
+        conditions.push(sql`(w.updated_at < ${at} OR (w.updated_at = ${at} AND w.id > ${id}))`)
+      }
+      return sql`SELECT ${workstreamColumns} FROM ${w} w WHERE ${sql.and(conditions)}
+        ORDER BY w.updated_at DESC, w.id ASC LIMIT ${q.limit}`
+    }
+  })
+
+  const logState = SqlSchema.findOne({
+    Request: Typed<WorkstreamId>(),
+    Result: LogStateRow,
+    execute: (id) => sql`SELECT key, message_count, log_bytes, log_lines, last_message_at FROM ${w} WHERE id = ${id}`
+  })
+
+  const lastIndexed = SqlSchema.findOne({
+    Request: Schema.Number,
+    Result: IndexRow,
+    execute: (key) =>
+      sql`SELECT seq, byte_offset, byte_length, message_id FROM ${messages} WHERE ws_key = ${key} ORDER BY seq DESC LIMIT 1`
+  })
+
+  const indexRows = SqlSchema.findAll({
+    Request: Typed<{ readonly key: number; readonly query: LoadQuery }>(),
+    Result: IndexRow,
+    execute: ({ key, query: o }) => {
+      const conditions = [sql`ws_key = ${key}`]
+      if (o.beforeSeq !== undefined) conditions.push(sql`seq < ${o.beforeSeq}`)
+      if (o.afterSeq !== undefined) conditions.push(sql`seq > ${o.afterSeq}`)
+      if (o.since !== undefined) conditions.push(sql`timestamp_ms >= ${o.since.epochMillis}`)
+      if (o.sessionId !== undefined) conditions.push(sql`session_id = ${o.sessionId}`)
+      // Without statistics SQLite prefers walking the primary key and filtering, which scans the whole log for a
+      // rare session; the session index finds its last `limit` lines directly.
+      const source = o.sessionId === undefined ? messages : sql`${messages} INDEXED BY ${sql(t.sessionIndex)}`
+      return o.limit === undefined
+        ? sql`SELECT seq, byte_offset, byte_length, message_id FROM ${source} WHERE ${sql.and(conditions)} ORDER BY seq ASC`
+        : sql`SELECT seq, byte_offset, byte_length, message_id FROM ${source} WHERE ${sql.and(conditions)}
+            ORDER BY seq DESC LIMIT ${o.limit}`
+    }
+  })
+
+  const promotions = SqlSchema.findAll({
+    Request: Schema.Void,
+    Result: PromotionRow,
+    execute: () => sql`SELECT target_id, source_id, state FROM ${sql(t.promotions)}`
+  })
+
+  const deletions = SqlSchema.findAll({
+    Request: Schema.Void,
+    Result: DeletionRow,
+    execute: () => sql`SELECT workstream_id FROM ${sql(t.deletions)}`
+  })
+
+  const deleting = SqlSchema.findOne({
+    Request: Typed<WorkstreamId>(),
+    Result: DeletionRow,
+    execute: (id) => sql`SELECT workstream_id FROM ${sql(t.deletions)} WHERE workstream_id = ${id}`
+  })
+
+  // The ids travel as one JSON array, so one constant statement serves every batch size.
+  const taken = SqlSchema.findOne({
+    Request: Typed<{ readonly key: number; readonly ids: ReadonlyArray<string> }>(),
+    Result: Schema.Struct({ message_id: Schema.String }),
+    execute: ({ ids, key }) =>
+      sql`SELECT message_id FROM ${sql(t.ids)}
+        WHERE ws_key = ${key} AND message_id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) LIMIT 1`
+  })
+
+  const openChecks = SqlSchema.findAll({
+    Request: Schema.Void,
+    Result: OpenCheckRow,
+    execute: () =>
+      sql`SELECT w.id, w.log_bytes, w.message_count,
+          (SELECT MAX(seq) FROM ${messages} m WHERE m.ws_key = w.key) AS max_seq
+        FROM ${w} w`
+  })
+
+  return {
+    workstream: (id: WorkstreamId) => Effect.map(workstream(id), Option.map(toWorkstream)),
+    /** The record with its row key. */
+    row: (id: WorkstreamId) => Effect.map(workstream(id), Option.map((row) => ({ key: row.key, workstream: toWorkstream(row) }))),
+    list: (q: ListQuery) => Effect.map(list(q), (rows) => rows.map(toWorkstream)),
+    logState,
+    lastIndexed,
+    indexRows,
+    promotions: promotions(undefined),
+    deletions: deletions(undefined),
+    isDeleting: (id: WorkstreamId) => Effect.map(deleting(id), Option.isSome),
+    /** The first of `ids` the workstream already holds. */
+    taken: (key: number, ids: ReadonlyArray<string>) => Effect.map(taken({ key, ids }), Option.map((r) => r.message_id)),
+    openChecks: openChecks(undefined)
+  }
+}
+
+/** Every write. */
+const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
+  const w = sql(t.workstreams)
+  const tagsTable = sql(t.tags)
+  const messages = sql(t.messages)
+
+  const insertKey = SqlSchema.single({
+    Request: Typed<Workstream>(),
+    Result: Schema.Struct({ key: Schema.Number }),
+    execute: (ws) =>
+      sql`INSERT INTO ${w} ${
+        sql.insert({
+          id: ws.id,
+          is_scratch: ws.isScratch ? 1 : 0,
+          created_at: ws.createdAt.epochMillis,
+          ...metadataColumns(ws),
+          ...EMPTY_COUNTERS
+        })
+      } RETURNING key`
+  })
+
+  const replaceTags = (key: number, tags: ReadonlyArray<string>) =>
+    Effect.zipRight(
+      sql`DELETE FROM ${tagsTable} WHERE ws_key = ${key}`,
+      tags.length === 0
+        ? Effect.void
+        : sql`INSERT INTO ${tagsTable} ${sql.insert(normaliseTags(tags).map((tag) => ({ ws_key: key, tag })))}`
+    )
+
+  /** Inserts the record (empty log) with its tags; returns its key. */
+  const insertWorkstream = (ws: Workstream) =>
+    Effect.tap(insertKey(ws), ({ key }) => replaceTags(key, ws.tags)).pipe(Effect.map(({ key }) => key))
+
+  const setCounters = (key: number, s: LogCounters, updatedAt?: number) =>
+    sql`UPDATE ${w} SET ${
+      sql.update({ ...s, ...(updatedAt !== undefined ? { updated_at: updatedAt } : {}) })
+    } WHERE key = ${key}`
+
+  // One constant statement whatever the batch size: the rows travel as one JSON array that SQLite unpacks, which
+  // costs far less than binding six parameters a row through a statement compiled per batch size. `appendedAt`
+  // marks the last row of an append, whose trigger updates the workstream's counters in the same statement.
+  const insertIndex = (key: number, entries: ReadonlyArray<IndexEntry>, appendedAt: number | null = null) => {
+    const all = chunks(entries, INSERT_CHUNK)
+    return Effect.forEach(all, (chunk, i) =>
+      sql`INSERT INTO ${messages}
+            (ws_key, seq, byte_offset, byte_length, timestamp_ms, session_id, message_id, appended_at)
+          SELECT ${key}, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
+            CASE WHEN j.key = ${chunk.length - 1} THEN ${i === all.length - 1 ? appendedAt : null} END
+          FROM json_each(${JSON.stringify(chunk.map((e) => [e.seq, e.offset, e.length, e.timestampMs, e.sessionId, e.id]))}) AS j`, {
+      discard: true
+    })
+  }
+
+  return {
+    insertWorkstream,
+    replaceTags,
+    setCounters,
+    insertIndex,
+    updateMetadata: (key: number, ws: Workstream) => sql`UPDATE ${w} SET ${sql.update(metadataColumns(ws))} WHERE key = ${key}`,
+    clearIndex: (key: number) =>
+      Effect.all([
+        sql`DELETE FROM ${messages} WHERE ws_key = ${key}`,
+        sql`DELETE FROM ${sql(t.ids)} WHERE ws_key = ${key}`,
+        sql`UPDATE ${w} SET ids_indexed = 0 WHERE key = ${key}`
+      ], { discard: true }),
+    /** Brings `<prefix>_workstream_message_ids` of one workstream level with its index (see migration 0003). */
+    indexIds: (key: number) =>
+      Effect.zipRight(
+        sql`INSERT INTO ${sql(t.ids)} (ws_key, message_id, seq)
+          SELECT m.ws_key, m.message_id, m.seq FROM ${messages} m
+          WHERE m.ws_key = ${key} AND m.message_id IS NOT NULL
+            AND m.seq > (SELECT ids_indexed FROM ${w} WHERE key = ${key})`,
+        sql`UPDATE ${w} SET ids_indexed = message_count WHERE key = ${key}`
+      ),
+    deleteWorkstream: (key: number) => sql`DELETE FROM ${w} WHERE key = ${key}`,
+    markDeleting: (id: WorkstreamId) => sql`INSERT OR REPLACE INTO ${sql(t.deletions)} (workstream_id) VALUES (${id})`,
+    unmarkDeleting: (id: WorkstreamId) => sql`DELETE FROM ${sql(t.deletions)} WHERE workstream_id = ${id}`,
+    recordPromotion: (target: WorkstreamId, source: WorkstreamId) =>
+      sql`INSERT INTO ${sql(t.promotions)} ${sql.insert({ target_id: target, source_id: source, state: "committed" })}`,
+    forgetPromotion: (target: WorkstreamId) => sql`DELETE FROM ${sql(t.promotions)} WHERE target_id = ${target}`
+  }
+}
+
+export const makeQueries = (sql: SqlClient.SqlClient, t: Tables) => ({ ...readQueries(sql, t), ...writeQueries(sql, t) })
+
+const EMPTY_COUNTERS = { message_count: 0, log_bytes: 0, log_lines: 0, last_message_at: null }
+
+export type Queries = ReturnType<typeof makeQueries>

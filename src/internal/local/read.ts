@@ -1,0 +1,104 @@
+/**
+ * Reads: the index finds the matching lines, one positioned read per run of nearby lines fetches them, and each is
+ * parsed by the log codec and checked to be the message the index names. Reads take no lock: they see the index as
+ * of one committed write (a batch is in the index whole or not at all), and since the bytes of committed lines
+ * never change in place, a line that does not match means a promotion, delete or rebuild moved the log meanwhile;
+ * the read then starts over, and in the end settles under the write lock.
+ */
+import { Effect, Either, Option } from "effect"
+import type { StorageError } from "../../Errors.js"
+import type { NotFound } from "../../Errors.js"
+import type { WorkstreamId } from "../../Ids.js"
+import type { Message } from "../../Workstream.js"
+import type { LoadQuery } from "../../WorkstreamStore.js"
+import { parseLine, toMessage } from "../jsonl.js"
+import { readRanges } from "../logfile.js"
+import { db, io, withPooled } from "./files.js"
+import type { Queries } from "./queries.js"
+import { reconcile } from "./reconcile.js"
+import type { IndexRow } from "./schema.js"
+import { requireLogState } from "./state.js"
+import type { Local } from "./store.js"
+
+type Read =
+  /** Every line matched: the messages, and whether the log holds bytes past the indexed end. */
+  | { readonly _tag: "Read"; readonly messages: ReadonlyArray<Message>; readonly tail: boolean }
+  /** The log is shorter than the index, or a line is not the message indexed there. */
+  | { readonly _tag: "Moved" }
+
+const MOVED: Read = { _tag: "Moved" }
+const ATTEMPTS = 3
+
+/** The messages of `rows`; `None` at the first line that is not the message indexed there (unless `lenient`). */
+const decodeRows = (id: WorkstreamId, rows: ReadonlyArray<IndexRow>, buffers: ReadonlyArray<Buffer>, lenient: boolean) =>
+  Effect.gen(function*() {
+    const out: Array<Message> = []
+    for (const [i, row] of rows.entries()) {
+      const parsed = parseLine(buffers[i]!)
+      const matches = Either.isRight(parsed) && (row.message_id === null || parsed.right.id === row.message_id)
+      if (Either.isRight(parsed) && matches) out.push(toMessage(parsed.right, id, row.seq))
+      else if (!lenient) return Option.none<ReadonlyArray<Message>>()
+      else {
+        // Under the lock nothing moves: the log was edited in place, which only a full rebuild repairs.
+        yield* Effect.logWarning("skipped an indexed line that is no longer the message indexed there; run rebuildIndex")
+          .pipe(Effect.annotateLogs({ workstream: id, seq: row.seq, offset: row.byte_offset }))
+      }
+    }
+    return Option.some<ReadonlyArray<Message>>(out)
+  })
+
+/** One read through `queries` (the read connection, or the write connection under the lock when `locked`). */
+const readOnce = (local: Local, method: string, id: WorkstreamId, query: LoadQuery, queries: Queries, locked: boolean) =>
+  Effect.gen(function*() {
+    const state = yield* requireLogState(local, method, id, queries)
+    return yield* withPooled(local.pool, method, local.paths.logOf(id), false, (log) =>
+      Effect.gen(function*() {
+        const size = log?.size ?? 0
+        if (size < state.log_bytes) return MOVED
+        if (log === undefined || state.message_count === 0) {
+          return { _tag: "Read", messages: [], tail: size > state.log_bytes } as const
+        }
+        const found = yield* db(method)(queries.indexRows({ key: state.key, query }))
+        const rows = query.limit === undefined ? found : [...found].reverse()
+        const read = yield* Effect.either(io(method, () =>
+          readRanges(log.fh, rows.map((r) => ({ offset: r.byte_offset, length: r.byte_length })))))
+        if (Either.isLeft(read)) return locked ? yield* read.left : MOVED
+        const messages = yield* decodeRows(id, rows, read.right, locked)
+        return Option.match(messages, {
+          onNone: (): Read => MOVED,
+          onSome: (messages): Read => ({ _tag: "Read", messages, tail: size > state.log_bytes })
+        })
+      }))
+  })
+
+/** The read under the write lock, after the index is level with the log; what it finds is final. */
+const settledRead = (local: Local, method: string, id: WorkstreamId, query: LoadQuery) =>
+  local.writer.exclusive(
+    method,
+    Effect.gen(function*() {
+      yield* reconcile(local, method, id, false)
+      const read = yield* readOnce(local, method, id, query, local.q, true)
+      return read._tag === "Read" ? read.messages : []
+    })
+  )
+
+/**
+ * `loadMessages`. Lines past the indexed end are a write in flight (served without them) or a crash's leftovers;
+ * when the write lock is free they are the latter, and are indexed or cut off before the read.
+ */
+export const load = (
+  local: Local,
+  method: string,
+  id: WorkstreamId,
+  query: LoadQuery
+): Effect.Effect<ReadonlyArray<Message>, NotFound | StorageError> =>
+  Effect.gen(function*() {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const read = yield* readOnce(local, method, id, query, local.r, false)
+      if (read._tag === "Moved") continue
+      if (!read.tail) return read.messages
+      const repaired = yield* local.writer.tryExclusive(method, reconcile(local, method, id, false))
+      if (Option.isNone(repaired)) return read.messages
+    }
+    return yield* settledRead(local, method, id, query)
+  })

@@ -1,0 +1,222 @@
+/**
+ * The local store's tables behind a configurable prefix, their migrations, and one row codec per table. Table
+ * names with the default prefix (`arawn_store`) are those of every store made before the prefix existed.
+ */
+import type * as SqlClient from "@effect/sql/SqlClient"
+import { DateTime, Effect, Schema } from "effect"
+import { WorkstreamId } from "../../Ids.js"
+import { Workstream, WorkstreamState } from "../../Workstream.js"
+import { normaliseTags } from "../memory.js"
+
+export interface Tables {
+  readonly workstreams: string
+  readonly tags: string
+  readonly messages: string
+  readonly promotions: string
+  readonly deletions: string
+  readonly migrations: string
+  readonly recencyIndex: string
+  readonly tagIndex: string
+  readonly sessionIndex: string
+  readonly ids: string
+  readonly appendTrigger: string
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** Whether `prefix` can start a table name unquoted (letters, digits, underscores; no leading digit). */
+export const isValidPrefix = (prefix: string): boolean => IDENTIFIER.test(prefix) && prefix.length <= 64
+
+export const tables = (prefix: string): Tables => ({
+  workstreams: `${prefix}_workstreams`,
+  tags: `${prefix}_workstream_tags`,
+  messages: `${prefix}_workstream_messages`,
+  promotions: `${prefix}_workstream_promotions`,
+  deletions: `${prefix}_workstream_deletions`,
+  migrations: `${prefix}_workstream_migrations`,
+  recencyIndex: `${prefix}_workstreams_recency`,
+  tagIndex: `${prefix}_workstream_tags_tag`,
+  sessionIndex: `${prefix}_workstream_messages_session`,
+  ids: `${prefix}_workstream_message_ids`,
+  appendTrigger: `${prefix}_workstream_messages_appended`
+})
+
+/** The migrations, in order; their keys are recorded in `<prefix>_workstream_migrations`. */
+export const migrations = (sql: SqlClient.SqlClient, t: Tables) => ({
+  "0001_create_workstreams": Effect.all([
+    sql`CREATE TABLE ${sql(t.workstreams)} (
+      key INTEGER PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      title TEXT NOT NULL,
+      summary TEXT,
+      is_scratch INTEGER NOT NULL DEFAULT 0,
+      state TEXT NOT NULL,
+      default_model TEXT,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      message_count INTEGER NOT NULL DEFAULT 0,
+      last_message_at INTEGER,
+      log_bytes INTEGER NOT NULL DEFAULT 0,
+      log_lines INTEGER NOT NULL DEFAULT 0
+    )`,
+    sql`CREATE INDEX ${sql(t.recencyIndex)} ON ${sql(t.workstreams)} (updated_at DESC, id)`,
+    sql`CREATE TABLE ${sql(t.tags)} (
+      ws_key INTEGER NOT NULL REFERENCES ${sql(t.workstreams)}(key) ON DELETE CASCADE,
+      tag TEXT NOT NULL,
+      PRIMARY KEY (ws_key, tag)
+    ) WITHOUT ROWID`,
+    sql`CREATE INDEX ${sql(t.tagIndex)} ON ${sql(t.tags)} (tag, ws_key)`,
+    sql`CREATE TABLE ${sql(t.messages)} (
+      ws_key INTEGER NOT NULL,
+      seq INTEGER NOT NULL,
+      byte_offset INTEGER NOT NULL,
+      byte_length INTEGER NOT NULL,
+      timestamp_ms INTEGER NOT NULL,
+      session_id TEXT,
+      PRIMARY KEY (ws_key, seq)
+    ) WITHOUT ROWID`,
+    sql`CREATE INDEX ${sql(t.sessionIndex)} ON ${sql(t.messages)} (ws_key, session_id, seq)`,
+    sql`CREATE TABLE ${sql(t.promotions)} (
+      target_id TEXT PRIMARY KEY,
+      source_id TEXT NOT NULL,
+      state TEXT NOT NULL
+    )`,
+    sql`CREATE TABLE ${sql(t.deletions)} (workstream_id TEXT PRIMARY KEY)`
+  ], { discard: true }),
+  // An append indexes its batch in ONE statement: the batch's last row carries `appended_at`, and this trigger
+  // moves the workstream's counters with it. Rows written by index rebuilds leave it NULL and set the counters
+  // themselves.
+  "0002_append_trigger": Effect.all([
+    sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN appended_at INTEGER`,
+    sql`CREATE TRIGGER ${sql(t.appendTrigger)}
+      AFTER INSERT ON ${sql(t.messages)}
+      WHEN NEW.appended_at IS NOT NULL
+      BEGIN
+        UPDATE ${sql(t.workstreams)} SET
+          log_lines = log_lines + NEW.seq - message_count,
+          message_count = NEW.seq,
+          log_bytes = NEW.byte_offset + NEW.byte_length + 1,
+          last_message_at = NEW.timestamp_ms,
+          updated_at = NEW.appended_at
+        WHERE key = NEW.ws_key;
+      END`
+  ], { discard: true }),
+  // Message ids enter the index, so a read can check that the line at an offset is still the message indexed
+  // there, and `<prefix>_workstream_message_ids` finds a taken id. That table is filled lazily, up to
+  // `ids_indexed` (a seq), by the first append that gives ids of its own: ids the store minted are fresh, so an
+  // append of those alone pays for no random-order index insert. Not unique: logs written before may hold
+  // duplicates and must still load. The index is cleared so every workstream is rebuilt from its log on open.
+  "0003_message_ids": Effect.all([
+    sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN message_id TEXT`,
+    sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN ids_indexed INTEGER NOT NULL DEFAULT 0`,
+    sql`CREATE TABLE ${sql(t.ids)} (
+      ws_key INTEGER NOT NULL,
+      message_id TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      PRIMARY KEY (ws_key, message_id, seq)
+    ) WITHOUT ROWID`,
+    sql`DELETE FROM ${sql(t.messages)}`
+  ], { discard: true })
+})
+
+// --- row codecs ------------------------------------------------------------------------------------------------
+
+/** `<prefix>_workstreams` joined with its tags (as a JSON array). */
+export const WorkstreamRow = Schema.Struct({
+  key: Schema.Number,
+  id: WorkstreamId,
+  title: Schema.String,
+  summary: Schema.NullOr(Schema.String),
+  state: WorkstreamState,
+  is_scratch: Schema.Number,
+  default_model: Schema.NullOr(Schema.String),
+  tags: Schema.parseJson(Schema.Array(Schema.String)),
+  created_at: Schema.Number,
+  updated_at: Schema.Number,
+  message_count: Schema.Number,
+  last_message_at: Schema.NullOr(Schema.Number)
+})
+
+export const toWorkstream = (row: typeof WorkstreamRow.Type): Workstream =>
+  // The row was decoded by WorkstreamRow, so the constructor's own validation would only repeat it.
+  new Workstream(
+    {
+      id: row.id,
+      title: row.title,
+      state: row.state,
+      isScratch: row.is_scratch !== 0,
+      tags: normaliseTags(row.tags),
+      createdAt: DateTime.unsafeMake(row.created_at),
+      updatedAt: DateTime.unsafeMake(row.updated_at),
+      messageCount: row.message_count,
+      ...(row.summary !== null ? { summary: row.summary } : {}),
+      ...(row.default_model !== null ? { defaultModel: row.default_model } : {}),
+      ...(row.last_message_at !== null ? { lastMessageAt: DateTime.unsafeMake(row.last_message_at) } : {})
+    },
+    true
+  )
+
+/** The metadata columns of `<prefix>_workstreams` (counters aside) for a record. */
+export const metadataColumns = (ws: Workstream) => ({
+  title: ws.title,
+  summary: ws.summary ?? null,
+  state: ws.state,
+  default_model: ws.defaultModel ?? null,
+  updated_at: ws.updatedAt.epochMillis
+})
+
+/** The log counters of one workstream (`<prefix>_workstreams`). */
+export const LogStateRow = Schema.Struct({
+  key: Schema.Number,
+  message_count: Schema.Number,
+  log_bytes: Schema.Number,
+  log_lines: Schema.Number,
+  last_message_at: Schema.NullOr(Schema.Number)
+})
+export type LogState = typeof LogStateRow.Type
+export type LogCounters = Omit<LogState, "key">
+
+export const EMPTY_LOG: LogCounters = { message_count: 0, log_bytes: 0, log_lines: 0, last_message_at: null }
+
+/** One row of `<prefix>_workstream_messages` as reads need it. */
+export const IndexRow = Schema.Struct({
+  seq: Schema.Number,
+  byte_offset: Schema.Number,
+  byte_length: Schema.Number,
+  message_id: Schema.NullOr(Schema.String)
+})
+export type IndexRow = typeof IndexRow.Type
+
+/** One message's index entry, as appends and rebuilds write it. */
+export interface IndexEntry {
+  readonly id: string
+  readonly seq: number
+  readonly offset: number
+  readonly length: number
+  readonly timestampMs: number
+  readonly sessionId: string | null
+}
+
+/**
+ * `<prefix>_workstream_promotions`: a committed promotion whose target log may still be in its staging directory
+ * and whose source log may not be emptied yet (`writing` rows are from stores before staging; rolled back).
+ */
+export const PromotionRow = Schema.Struct({
+  target_id: WorkstreamId,
+  source_id: WorkstreamId,
+  state: Schema.Literal("writing", "committed")
+})
+
+/** `<prefix>_workstream_deletions`: a delete whose log directory may still exist. */
+export const DeletionRow = Schema.Struct({ workstream_id: WorkstreamId })
+
+/** What recovery on open checks per workstream. */
+export const OpenCheckRow = Schema.Struct({
+  id: WorkstreamId,
+  log_bytes: Schema.Number,
+  message_count: Schema.Number,
+  max_seq: Schema.NullOr(Schema.Number)
+})
+
+/** An already-typed request value: the kernel decoded it, so encoding it again would only cost time. */
+export const Typed = <A>() => Schema.declare((_: unknown): _ is A => true)

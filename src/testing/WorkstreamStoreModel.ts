@@ -1,0 +1,426 @@
+/**
+ * A model-based property test of a WorkstreamStore: random sequences of operations (create, get, list, update,
+ * delete, append batches, loads with filters, ensureScratch, promoteScratch, ticks of the clock, and groups of
+ * appends and loads run by concurrent fibers) are run against one Layer and, step by step, against a pure
+ * reference model; every result must be the model's.
+ *
+ * @since 0.1.0
+ */
+import { expect, layer } from "@effect/vitest"
+import { Clock, Duration, Effect, Either, FastCheck as fc, Option, Runtime, TestClock } from "effect"
+import type { Layer } from "effect"
+import { SCRATCH_ID, WorkstreamId } from "../Ids.js"
+import type { SessionId } from "../Ids.js"
+import type { Message, Workstream } from "../Workstream.js"
+import { WorkstreamStore } from "../WorkstreamStore.js"
+import { isolated, token, untyped, uuid } from "./internal.js"
+
+/** How much to run: `runs` sequences of `opsPerRun` operations (default 20 x 100). @category options */
+export interface ModelOptions {
+  readonly runs?: number
+  readonly opsPerRun?: number
+  /** A fast-check seed, to replay a failing run. */
+  readonly seed?: number
+}
+
+const POOL = 4
+const SESSIONS: ReadonlyArray<SessionId> = [untyped("5a1e0000-0000-4000-8000-000000000001"), untyped("5a1e0000-0000-4000-8000-000000000002")]
+
+type IdChoice = "auto" | "fresh" | "existing" | "repeat"
+interface NewMsg {
+  readonly id: IdChoice
+  readonly session: number
+}
+type Op =
+  | { readonly _tag: "create"; readonly ws: number; readonly tags: number }
+  | { readonly _tag: "get"; readonly ws: number }
+  | { readonly _tag: "list" }
+  | { readonly _tag: "update"; readonly ws: number; readonly title: boolean; readonly state: number; readonly tags: number }
+  | { readonly _tag: "delete"; readonly ws: number }
+  | { readonly _tag: "append"; readonly ws: number; readonly batch: ReadonlyArray<NewMsg> }
+  | { readonly _tag: "load"; readonly ws: number; readonly limit: number; readonly before: number; readonly after: number; readonly session: number }
+  | { readonly _tag: "ensureScratch" }
+  | { readonly _tag: "promote" }
+  | { readonly _tag: "tick" }
+  | { readonly _tag: "concurrent"; readonly ops: ReadonlyArray<Op> }
+
+/** Workstream `POOL` is scratch; the others are the run's own ids. */
+const wsArb = fc.integer({ min: 0, max: POOL })
+const msgArb = fc.record({
+  id: fc.constantFrom<IdChoice>("auto", "auto", "auto", "fresh", "existing", "repeat"),
+  session: fc.integer({ min: 0, max: 2 })
+})
+const appendArb = fc.record({ _tag: fc.constant("append" as const), ws: wsArb, batch: fc.array(msgArb, { minLength: 1, maxLength: 3 }) })
+const loadArb = fc.record({
+  _tag: fc.constant("load" as const),
+  ws: wsArb,
+  limit: fc.integer({ min: 0, max: 4 }),
+  before: fc.integer({ min: 0, max: 8 }),
+  after: fc.integer({ min: 0, max: 8 }),
+  session: fc.integer({ min: 0, max: 2 })
+})
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ _tag: fc.constant("create" as const), ws: fc.integer({ min: 0, max: POOL - 1 }), tags: fc.integer({ min: 0, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("get" as const), ws: wsArb }) },
+  { weight: 1, arbitrary: fc.constant({ _tag: "list" as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      _tag: fc.constant("update" as const),
+      ws: wsArb,
+      title: fc.boolean(),
+      state: fc.integer({ min: 0, max: 3 }),
+      tags: fc.integer({ min: 0, max: 3 })
+    })
+  },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("delete" as const), ws: fc.integer({ min: 0, max: POOL - 1 }) }) },
+  { weight: 6, arbitrary: appendArb },
+  { weight: 3, arbitrary: loadArb },
+  { weight: 1, arbitrary: fc.constant({ _tag: "ensureScratch" as const }) },
+  { weight: 1, arbitrary: fc.constant({ _tag: "promote" as const }) },
+  { weight: 1, arbitrary: fc.constant({ _tag: "tick" as const }) },
+  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("concurrent" as const), ops: fc.array(fc.oneof(appendArb, appendArb, loadArb), { minLength: 2, maxLength: 4 }) }) }
+)
+
+// --- the reference model -----------------------------------------------------------------------------------------
+
+interface ModelMessage {
+  readonly id: string
+  readonly seq: number
+  readonly content: string
+  readonly sessionId: SessionId | undefined
+}
+interface ModelWs {
+  title: string
+  state: Workstream["state"]
+  tags: ReadonlyArray<string>
+  updatedAt: number
+  messages: Array<ModelMessage>
+}
+
+const STATES = ["active", "paused", "archived"] as const
+
+/** The state of one run: the model, the run's ids and tag, and a counter for unique contents. */
+class Run {
+  readonly model = new Map<string, ModelWs>()
+  readonly tag = token()
+  readonly ids = Array.from({ length: POOL }, (_, i) => WorkstreamId.make(`${this.tag}_w${i}`))
+  now = 0
+  contents = 0
+  ops = 0
+
+  idOf(ws: number): WorkstreamId {
+    return ws === POOL ? SCRATCH_ID : this.ids[ws]!
+  }
+  tagsOf(n: number): ReadonlyArray<string> {
+    return [this.tag, ...["x", "y", "z"].slice(0, n)].sort()
+  }
+}
+
+const expectWorkstream = (actual: Workstream, expected: ModelWs, id: string) => {
+  expect({ id: actual.id, title: actual.title, state: actual.state, tags: actual.tags, count: actual.messageCount, at: actual.updatedAt.epochMillis })
+    .toEqual({ id, title: expected.title, state: expected.state, tags: expected.tags, count: expected.messages.length, at: expected.updatedAt })
+}
+
+const expectMessages = (actual: ReadonlyArray<Message>, expected: ReadonlyArray<ModelMessage>) =>
+  expect(actual.map((m) => [m.seq, m.id, m.content, m.sessionId])).toEqual(expected.map((m) => [m.seq, m.id, m.content, m.sessionId]))
+
+type Outcome<A, T extends string> = { readonly tag: "success"; readonly value: A } | { readonly tag: T; readonly value?: never }
+
+const outcomeOf = <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.map(Effect.either(self), (e): Outcome<A, E["_tag"]> => Either.isLeft(e) ? { tag: e.left._tag } : { tag: "success", value: e.right })
+
+// --- one step --------------------------------------------------------------------------------------------------
+
+/** The batch's inputs, and whether the model must refuse it (an id the workstream holds, or one given twice). */
+const inputsOf = (run: Run, ws: ModelWs | undefined, batch: ReadonlyArray<NewMsg>) => {
+  const existing = ws?.messages ?? []
+  const inputs = batch.map((m, i) => {
+    const id = m.id === "fresh" ? uuid() : m.id === "existing" && existing.length > 0
+      ? existing[(run.contents + i) % existing.length]!.id
+      : undefined
+    return {
+      role: "user" as const,
+      content: `m${run.contents++}`,
+      ...(id !== undefined ? { id } : {}),
+      ...(m.session < SESSIONS.length ? { sessionId: SESSIONS[m.session]! } : {})
+    }
+  })
+  // "repeat" gives a message the id of the batch's first one: a batch that names one id twice.
+  const repeat = batch.findIndex((m, i) => i > 0 && m.id === "repeat")
+  const withRepeat: Array<(typeof inputs)[number]> = [...inputs]
+  if (repeat > 0) {
+    const shared = inputs[0]!.id ?? uuid()
+    withRepeat[0] = { ...inputs[0]!, id: shared }
+    withRepeat[repeat] = { ...inputs[repeat]!, id: shared }
+  }
+  const given = withRepeat.flatMap((x) => (x.id !== undefined ? [x.id] : []))
+  const taken = new Set(existing.map((m) => m.id))
+  // A batch naming one id twice is refused before the workstream is looked up; a taken id only if it exists.
+  const repeated = new Set(given).size !== given.length
+  const refused = repeated || given.some((id) => taken.has(id))
+  return { inputs: withRepeat, refused, repeated }
+}
+
+const append = (run: Run, op: Extract<Op, { _tag: "append" }>) =>
+  Effect.gen(function*() {
+    const s = yield* WorkstreamStore
+    const id = run.idOf(op.ws)
+    const { inputs, refused, repeated } = inputsOf(run, run.model.get(id), op.batch)
+    const result = yield* outcomeOf(s.storeMessages(id, inputs))
+    return { id, inputs, refused, repeated, result }
+  })
+
+/** Applies an append's outcome to the model after checking it; appends of one concurrent group apply in seq order. */
+const applyAppend = (run: Run, done: Effect.Effect.Success<ReturnType<typeof append>>) => {
+  const ws = run.model.get(done.id)
+  if (done.repeated) return expect(done.result.tag).toBe("InvalidInput")
+  if (ws === undefined) return expect(done.result.tag).toBe("NotFound")
+  if (done.refused) return expect(done.result.tag).toBe("InvalidInput")
+  expect(done.result.tag).toBe("success")
+  if (done.result.tag !== "success") return
+  const stored = done.result.value
+  expect(stored.map((m) => m.seq)).toEqual(stored.map((_, i) => ws.messages.length + 1 + i))
+  expect(stored.map((m) => m.content)).toEqual(done.inputs.map((x) => x.content))
+  ws.messages.push(...stored.map((m) => ({ id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId })))
+  ws.updatedAt = run.now
+}
+
+const load = (run: Run, op: Extract<Op, { _tag: "load" }>) =>
+  Effect.gen(function*() {
+    const s = yield* WorkstreamStore
+    const id = run.idOf(op.ws)
+    const query = {
+      ...(op.limit > 0 ? { limit: op.limit } : {}),
+      ...(op.before > 0 ? { beforeSeq: op.before } : {}),
+      ...(op.after > 0 ? { afterSeq: op.after } : {}),
+      ...(op.session < SESSIONS.length ? { sessionId: SESSIONS[op.session]! } : {})
+    }
+    const result = yield* outcomeOf(s.loadMessages(id, query))
+    return { id, op, result }
+  })
+
+const checkLoad = (run: Run, done: Effect.Effect.Success<ReturnType<typeof load>>) => {
+  const ws = run.model.get(done.id)
+  if (ws === undefined) return expect(done.result.tag).toBe("NotFound")
+  expect(done.result.tag).toBe("success")
+  const { op } = done
+  const matching = ws.messages.filter((m) =>
+    (op.before === 0 || m.seq < op.before) && (op.after === 0 || m.seq > op.after) &&
+    (op.session >= SESSIONS.length || m.sessionId === SESSIONS[op.session])
+  )
+  if (done.result.tag === "success") expectMessages(done.result.value, op.limit > 0 ? matching.slice(-op.limit) : matching)
+}
+
+/** A group of appends and loads run by concurrent fibers: appends serialize in some order, loads see a prefix. */
+const concurrent = (run: Run, ops: ReadonlyArray<Op>) =>
+  Effect.gen(function*() {
+    const appends = ops.filter((o): o is Extract<Op, { _tag: "append" }> => o._tag === "append")
+    // Ids are drawn before the group starts, against the model as it stands, so a refusal is decidable whatever
+    // order the fibers run in: the group's given ids are made distinct from each other.
+    const results = yield* Effect.all(
+      ops.map((o) => o._tag === "append" ? Effect.map(append(run, o), (a) => ({ kind: "append" as const, a })) : Effect.map(load(run, o as Extract<Op, { _tag: "load" }>), (l) => ({ kind: "load" as const, l }))),
+      { concurrency: "unbounded" }
+    )
+    const done = results.flatMap((r) => (r.kind === "append" ? [r.a] : []))
+    const refusedAcross = done.filter((d) => d.result.tag === "InvalidInput" && !d.refused)
+    // Two fibers giving the same fresh id to one workstream: exactly one may win, the others are refused.
+    for (const d of refusedAcross) {
+      const mine = new Set(d.inputs.flatMap((x) => (x.id !== undefined ? [x.id] : [])))
+      const rival = done.some((o) => o !== d && o.id === d.id && o.result.tag === "success" && o.inputs.some((x) => x.id !== undefined && mine.has(x.id)))
+      expect(rival).toBe(true)
+    }
+    const ordered = done
+      .filter((d) => !refusedAcross.includes(d))
+      .sort((x, y) => firstSeq(x) - firstSeq(y))
+    for (const d of ordered) applyAppend(run, d)
+    for (const r of results) {
+      if (r.kind !== "load") continue
+      const ws = run.model.get(r.l.id)
+      if (ws === undefined || r.l.result.tag !== "success") {
+        expect(r.l.result.tag).toBe(ws === undefined ? "NotFound" : "success")
+        continue
+      }
+      // A load saw the log as of some moment of the group: every message it returns is the model's, in order.
+      const byId = new Map(ws.messages.map((m) => [m.seq, m] as const))
+      for (const m of r.l.result.value) expect(byId.get(m.seq)?.id).toBe(m.id)
+      expect(r.l.result.value.map((m) => m.seq)).toEqual([...r.l.result.value.map((m) => m.seq)].sort((a, b) => a - b))
+    }
+    run.ops += appends.length
+  })
+
+const firstSeq = (d: Effect.Effect.Success<ReturnType<typeof append>>) =>
+  d.result.tag === "success" ? d.result.value[0]?.seq ?? 0 : Number.MAX_SAFE_INTEGER
+
+const createOp = (run: Run, op: Extract<Op, { _tag: "create" }>) =>
+  Effect.gen(function*() {
+    const s = yield* WorkstreamStore
+    const id = run.ids[op.ws]!
+    const result = yield* outcomeOf(s.create({ id, title: `t${op.ws}`, tags: run.tagsOf(op.tags) }))
+    if (run.model.has(id)) return expect(result.tag).toBe("InvalidInput")
+    const ws: ModelWs = { title: `t${op.ws}`, state: "active", tags: run.tagsOf(op.tags), updatedAt: run.now, messages: [] }
+    run.model.set(id, ws)
+    expect(result.tag).toBe("success")
+    if (result.tag === "success") expectWorkstream(result.value, ws, id)
+    return
+  })
+
+const updateOp = (run: Run, op: Extract<Op, { _tag: "update" }>) =>
+  Effect.gen(function*() {
+    const s = yield* WorkstreamStore
+    const id = run.idOf(op.ws)
+    const state = op.state < STATES.length ? STATES[op.state]! : undefined
+    const patch = {
+      ...(op.title ? { title: `u${run.ops}` } : {}),
+      ...(state !== undefined ? { state } : {}),
+      ...(op.tags > 0 ? { tags: run.tagsOf(op.tags - 1) } : {})
+    }
+    const result = yield* outcomeOf(s.update(id, patch))
+    const ws = run.model.get(id)
+    if (id === SCRATCH_ID && state === "archived") return expect(result.tag).toBe("InvalidInput")
+    if (ws === undefined) return expect(result.tag).toBe("NotFound")
+    if (patch.title !== undefined) ws.title = patch.title
+    if (state !== undefined) ws.state = state
+    if (patch.tags !== undefined) ws.tags = patch.tags
+    ws.updatedAt = run.now
+    expect(result.tag).toBe("success")
+    if (result.tag === "success") expectWorkstream(result.value, ws, id)
+    return
+  })
+
+const promoteOp = (run: Run) =>
+  Effect.gen(function*() {
+    const s = yield* WorkstreamStore
+    const result = yield* outcomeOf(s.promoteScratch({ title: `p${run.ops}`, tags: [run.tag] }))
+    const scratch = run.model.get(SCRATCH_ID)
+    if (scratch === undefined || scratch.messages.length === 0) return expect(result.tag).toBe("InvalidInput")
+    expect(result.tag).toBe("success")
+    if (result.tag !== "success") return
+    const moved: ModelWs = { title: `p${run.ops}`, state: "active", tags: [run.tag], updatedAt: run.now, messages: scratch.messages }
+    expectWorkstream(result.value, moved, result.value.id)
+    expectMessages(yield* s.loadMessages(result.value.id), moved.messages)
+    run.model.set(result.value.id, moved)
+    scratch.messages = []
+    scratch.updatedAt = run.now
+    return
+  })
+
+const step = (run: Run, op: Op): Effect.Effect<void, unknown, WorkstreamStore> =>
+  Effect.gen(function*() {
+    const s = yield* WorkstreamStore
+    run.ops++
+    switch (op._tag) {
+      case "create":
+        return yield* createOp(run, op)
+      case "get": {
+        const id = run.idOf(op.ws)
+        const found = yield* s.get(id)
+        const ws = run.model.get(id)
+        expect(Option.isSome(found)).toBe(ws !== undefined)
+        if (Option.isSome(found) && ws !== undefined) expectWorkstream(found.value, ws, id)
+        return
+      }
+      case "list": {
+        const listed = yield* s.list({ tag: run.tag, limit: 1000 })
+        const expected = Array.from(run.model, ([id, ws]) => ({ id, ws }))
+          .filter((x) => x.ws.tags.includes(run.tag))
+          .sort((a, b) => b.ws.updatedAt - a.ws.updatedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        expect(listed.items.map((w) => w.id)).toEqual(expected.map((x) => x.id))
+        return
+      }
+      case "update":
+        return yield* updateOp(run, op)
+      case "delete": {
+        const id = run.ids[op.ws]!
+        yield* s.delete(id)
+        run.model.delete(id)
+        return
+      }
+      case "append":
+        return applyAppend(run, yield* append(run, op))
+      case "load":
+        return checkLoad(run, yield* load(run, op))
+      case "ensureScratch": {
+        const scratch = yield* s.ensureScratch()
+        const ws = run.model.get(SCRATCH_ID)
+        if (ws !== undefined) expectWorkstream(scratch, ws, SCRATCH_ID)
+        else {
+          run.model.set(SCRATCH_ID, { title: scratch.title, state: scratch.state, tags: scratch.tags, updatedAt: run.now, messages: [] })
+          expect(scratch.messageCount).toBe(0)
+        }
+        return
+      }
+      case "promote":
+        return yield* promoteOp(run)
+      case "tick": {
+        yield* TestClock.adjust(Duration.seconds(1))
+        run.now += 1000
+        return
+      }
+      case "concurrent":
+        return yield* concurrent(run, op.ops)
+    }
+  })
+
+/** Seeds a run's model with scratch as the store has it (scratch is shared by every run on one store). */
+const begin = (run: Run) =>
+  Effect.gen(function*() {
+    const s = yield* WorkstreamStore
+    const scratch = yield* s.ensureScratch()
+    const messages = yield* s.loadMessages(SCRATCH_ID)
+    run.now = yield* Clock.currentTimeMillis
+    run.model.set(SCRATCH_ID, {
+      title: scratch.title,
+      state: scratch.state,
+      tags: scratch.tags,
+      updatedAt: scratch.updatedAt.epochMillis,
+      messages: messages.map((m) => ({ id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId }))
+    })
+  })
+
+/** Runs `ops` against the store in context and the model; fails at the first disagreement. */
+export const check = (ops: ReadonlyArray<Op>) =>
+  Effect.gen(function*() {
+    const run = new Run()
+    yield* begin(run)
+    for (const op of ops) yield* step(run, op)
+    // Whatever happened, each workstream's log is gap-free and its count right.
+    const s = yield* WorkstreamStore
+    for (const [id, ws] of run.model) {
+      const got = yield* s.get(WorkstreamId.make(id))
+      expectWorkstream(Option.getOrThrow(got), ws, id)
+      expectMessages(yield* s.loadMessages(WorkstreamId.make(id)), ws.messages)
+    }
+    return run.ops
+  })
+
+/** The operations of one run, for replaying a shrunk counterexample as a plain test. @category models */
+export type Operation = Op
+
+/**
+ * Registers the model-based run for `storeLayer` under `name`: `runs` sequences of `opsPerRun` operations (the
+ * environment variable `ARAWN_MODEL_OPS` raises the total, e.g. `ARAWN_MODEL_OPS=10000`). The layer must not be
+ * shared with other suites (runs use the store's `scratch` workstream).
+ *
+ * @category suites
+ */
+export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, E>, options: ModelOptions = {}): void =>
+  layer(storeLayer, { timeout: Duration.minutes(10) })(name, (it) => {
+    const opsPerRun = options.opsPerRun ?? 100
+    const total = Number(process.env["ARAWN_MODEL_OPS"] ?? 0)
+    const runs = Math.max(options.runs ?? 20, Math.ceil(total / opsPerRun))
+    it.effect(`${runs} random runs of ${opsPerRun} operations agree with the reference model`, () =>
+      isolated(Effect.gen(function*() {
+        const runtime = yield* Effect.runtime<WorkstreamStore>()
+        let executed = 0
+        // Lengths vary (from 1, so a failure shrinks to a short sequence); rounds repeat until the total is run.
+        const property = fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 2 * opsPerRun, size: "max" }), async (ops) => {
+          executed += await Runtime.runPromise(runtime)(check(ops))
+        })
+        for (let round = 0; executed < runs * opsPerRun; round++) {
+          const seed = options.seed === undefined ? {} : { seed: options.seed + round }
+          yield* Effect.promise(() => fc.assert(property, { numRuns: runs, ...seed }))
+        }
+        expect(executed).toBeGreaterThanOrEqual(runs * opsPerRun)
+      })), { timeout: 600_000 })
+  })

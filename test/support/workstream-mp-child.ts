@@ -1,0 +1,39 @@
+/**
+ * Child process for the multi-process test: `<dir> <child> <count> <ws,ws,...>` appends `count` messages in
+ * batches of 1-4 to workstreams picked from the list (the first one half the time), printing
+ * `ack <ws> <seq> <id> <batch>/<size>` for each message once its batch is acknowledged, then `done`.
+ */
+import { Effect } from "effect"
+import { randomUUID } from "node:crypto"
+import type { WorkstreamId } from "../../src/Ids.js"
+import { WorkstreamStore } from "../../src/WorkstreamStore.js"
+import * as Local from "../../src/WorkstreamStore/Local.js"
+
+const [dir, child, count, list] = process.argv.slice(2)
+const targets = list!.split(",") as Array<WorkstreamId>
+
+const program = Effect.gen(function*() {
+  const store = yield* WorkstreamStore
+  let sent = 0
+  for (let k = 0; sent < Number(count); k++) {
+    const size = 1 + ((k * 7 + Number(child) * 3) % 4)
+    const ws = k % 2 === 0 ? targets[0]! : targets[1 + ((k + Number(child)) % (targets.length - 1))]!
+    const batch = Array.from({ length: size }, (_, i) => ({
+      role: "user" as const,
+      id: randomUUID(),
+      content: `c${child}-b${k}:${i}/${size}:`.padEnd(40 + ((k * 131 + i * 17) % 2000), "x")
+    }))
+    const stored = yield* store.storeMessages(ws, batch)
+    process.stdout.write(stored.map((m) => `ack ${ws} ${m.seq} ${m.id} c${child}-b${k}/${size}\n`).join(""))
+    sent += size
+  }
+  process.stdout.write("done\n")
+})
+
+Effect.runPromise(Effect.provide(program, Local.layer({ dir: dir!, busyTimeout: "30 seconds" }))).then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`${String(e)}\n`)
+    process.exit(1)
+  }
+)
