@@ -11,7 +11,8 @@ import { SessionId, TurnId, WorkstreamId } from "../Ids.js"
 import { Session, Turn } from "../Session.js"
 import type { CacheOptions } from "../SessionStore.js"
 import { SessionStore } from "../SessionStore.js"
-import { outcome, untyped, uuid } from "./internal.js"
+import { MAX_DEPTH } from "../Json.js"
+import { hostileJson, outcome, untyped, uuid } from "./internal.js"
 
 /** What a backend supports beyond the core contract. @category suites */
 export interface Features {
@@ -131,6 +132,58 @@ export const suite = <E>(
         const broken = { ...good, turns: [{ ...good.turns[0]!, startedAt: "yesterday" }] } satisfies Record<string, unknown>
         expect(yield* outcome(s.put(good.id, untyped(broken)))).toBe("InvalidInput")
         expect(yield* s.contains(good.id)).toBe(false)
+      }))
+
+    test("free-form fields that are cyclic or nested past the depth limit are InvalidInput, and nothing is stored", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        // Session metadata has no size limit of its own: only the shapes that cannot be walked safely are refused.
+        const hostile = hostileJson().filter((value) => typeof value === "object")
+        expect(hostile.length).toBe(3)
+        for (const value of hostile) {
+          const base = sampleSession()
+          const turn = base.turns[0]!
+          const variants: ReadonlyArray<Session> = [
+            ...(Array.isArray(value) ? [] : [new Session({ ...base, metadata: untyped(value) })]),
+            new Session({ ...base, metadata: { nested: value } }),
+            new Session({
+              ...base,
+              turns: [new Turn({ ...turn, toolCalls: [{ id: "call_1", name: "grep", arguments: value }] })]
+            })
+          ]
+          for (const session of variants) {
+            expect(yield* outcome(s.put(session.id, session))).toBe("InvalidInput")
+            expect(yield* s.contains(session.id)).toBe(false)
+          }
+        }
+        expect(yield* s.size()).toBe(0)
+      }))
+
+    test("free-form fields nested exactly to the depth limit are stored and read back; one level more is refused", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        // The field itself is depth 0, as for Json.JsonValue: MAX_DEPTH containers in all.
+        const chain = (levels: number) => {
+          let value: unknown = "bottom"
+          for (let i = 0; i < levels; i++) value = i % 2 === 0 ? [value] : { d: value }
+          return value
+        }
+        const ok = new Session({ ...sampleSession(), metadata: { d: chain(MAX_DEPTH - 1) } })
+        yield* s.put(ok.id, ok)
+        expect(Option.getOrThrow(yield* s.get(ok.id)).metadata).toEqual(ok.metadata)
+        const deeper = new Session({ ...sampleSession(), metadata: { d: chain(MAX_DEPTH) } })
+        expect(yield* outcome(s.put(deeper.id, deeper))).toBe("InvalidInput")
+        expect(yield* s.contains(deeper.id)).toBe(false)
+      }))
+
+    test("a Session-shaped plain object is InvalidInput, even with cyclic metadata", () =>
+      Effect.gen(function*() {
+        const s = yield* SessionStore
+        const cyclic: Record<string, unknown> = {}
+        cyclic["self"] = cyclic
+        const plain = { ...sampleSession(), metadata: cyclic }
+        expect(yield* outcome(s.put(plain.id, untyped(plain)))).toBe("InvalidInput")
+        expect(yield* s.contains(plain.id)).toBe(false)
       }))
 
     test("remove returns the session once, then None; contains turns false", () =>
