@@ -2,7 +2,7 @@ import { expect, it } from "@effect/vitest"
 import { describe } from "vitest"
 import { Config, ConfigProvider, Duration, Effect, Layer, Option, TestClock } from "effect"
 import { Session, SessionStore } from "arawn-store"
-import { SessionStoreSuite } from "arawn-store/testing"
+import { SessionStoreModel, SessionStoreSuite } from "arawn-store/testing"
 import * as Lru from "../src/SessionStore/Lru.js"
 
 const { sampleSession } = SessionStoreSuite
@@ -11,6 +11,11 @@ SessionStoreSuite.suite("SessionStore/Lru", Lru.layer, { capacity: true, clock: 
 SessionStoreSuite.suite("SessionStore/Lru (tracing: false)", (options) => Lru.layer({ ...options, tracing: false }), {
   capacity: true,
   clock: "test"
+})
+
+// ARAWN_MODEL_OPS=20000 for a bench-sized run.
+SessionStoreModel.suite("SessionStore/Lru", Lru.layer, { capacity: true, clock: "test" }, {
+  operations: Number(process.env.ARAWN_MODEL_OPS) || undefined
 })
 
 describe("SessionStore/Lru specifics", () => {

@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks"
 import { Config, ConfigProvider, Duration, Effect, Either, Fiber, Layer, Option, Schema } from "effect"
 import { Redis as IORedis } from "ioredis"
 import { Ids, Session, SessionStore } from "arawn-store"
-import { SessionStoreSuite } from "arawn-store/testing"
+import { SessionStoreModel, SessionStoreSuite } from "arawn-store/testing"
 import * as Redis from "../src/SessionStore/Redis.js"
 
 const host = "127.0.0.1"
@@ -124,6 +124,10 @@ describe.skipIf(skipRedisUnreachableAndOptional)("SessionStore/Redis", () => {
   }
 
   SessionStoreSuite.suite("conformance", make, { capacity: false, clock: "live" })
+  // ARAWN_MODEL_OPS=20000 for a bench-sized run.
+  SessionStoreModel.suite("conformance", make, { capacity: false, clock: "live" }, {
+    operations: Number(process.env.ARAWN_MODEL_OPS) || undefined
+  })
 
   it.live("a stored value that does not decode, or holds another session, is corrupt the same way for every method", () =>
     Effect.gen(function*() {

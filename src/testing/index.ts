@@ -7,5 +7,6 @@
  */
 export * as MemoryBackendSuite from "./MemoryBackendSuite.js"
 export * as SessionStoreSuite from "./SessionStoreSuite.js"
+export * as SessionStoreModel from "./SessionStoreModel.js"
 export * as WorkstreamStoreSuite from "./WorkstreamStoreSuite.js"
 export * as MemoryQuality from "./MemoryQuality.js"
