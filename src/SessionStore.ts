@@ -112,17 +112,26 @@ export interface MakeOptions {
   readonly tracing?: boolean | undefined
 }
 
-type Method<Args extends Array<unknown>, A, E> = (...args: Args) => Effect.Effect<A, E>
-
-/** Wraps each method in its span, or in nothing when tracing is off. */
-const instrument = (driver: Pick<Driver, "backend" | "attributes">, options: MakeOptions) => {
-  // No call-site stack on the spans: Effect.fn registers one per call in a WeakMap, which on an in-process cache
-  // costs more than the operation. The span name already says which method failed.
+/**
+ * The service with one span per method, named as on every backend, the backend in `arawn.backend` (or `methods`
+ * as they are when tracing is off).
+ */
+const serve = (
+  methods: SessionStore["Type"],
+  driver: Pick<Driver, "backend" | "attributes">,
+  options: MakeOptions
+): SessionStore["Type"] => {
+  if (options.tracing === false) return methods
+  // No call-site stack on the spans: with one, Effect registers a stack capture per call in a WeakMap, which on
+  // an in-process cache costs more than the operation. The span name already says which method failed.
   const span = { attributes: { ...driver.attributes, "arawn.backend": driver.backend }, captureStackTrace: false }
-  return options.tracing === false
-    ? <Args extends Array<unknown>, A, E>(_name: string, body: Method<Args, A, E>): Method<Args, A, E> => body
-    : <Args extends Array<unknown>, A, E>(name: string, body: Method<Args, A, E>): Method<Args, A, E> =>
-      Effect.fn(name, span)(body)
+  return {
+    get: Effect.fn("SessionStore.get", span)(methods.get),
+    put: Effect.fn("SessionStore.put", span)(methods.put),
+    remove: Effect.fn("SessionStore.remove", span)(methods.remove),
+    contains: Effect.fn("SessionStore.contains", span)(methods.contains),
+    size: Effect.fn("SessionStore.size", span)(methods.size)
+  }
 }
 
 const ids = {
@@ -137,20 +146,18 @@ const ids = {
  *
  * @category constructors
  */
-export const make = (driver: Driver, options: MakeOptions = {}): SessionStore["Type"] => {
-  const method = instrument(driver, options)
-  return {
-    get: method("SessionStore.get", (raw: SessionId) =>
+export const make = (driver: Driver, options: MakeOptions = {}): SessionStore["Type"] =>
+  serve({
+    get: (raw) =>
       Effect.flatMap(ids.get(raw), (id) =>
-        Effect.map(driver.get(id), (stored) => Option.isSome(stored) ? Option.some(snapshot(stored.value)) : stored))),
-    put: method("SessionStore.put", (raw: SessionId, session: Session) =>
+        Effect.map(driver.get(id), (stored) => Option.isSome(stored) ? Option.some(snapshot(stored.value)) : stored)),
+    put: (raw, session) =>
       Effect.flatMap(ids.put(raw), (id) =>
-        Effect.flatMap(prepare("SessionStore.put", id, session), (copy) => driver.set(id, copy)))),
-    remove: method("SessionStore.remove", (raw: SessionId) => Effect.flatMap(ids.remove(raw), (id) => driver.remove(id))),
-    contains: method("SessionStore.contains", (raw: SessionId) => Effect.flatMap(ids.contains(raw), (id) => driver.has(id))),
-    size: method("SessionStore.size", () => driver.size)
-  }
-}
+        Effect.flatMap(prepare("SessionStore.put", id, session), (copy) => driver.set(id, copy))),
+    remove: (raw) => Effect.flatMap(ids.remove(raw), (id) => driver.remove(id)),
+    contains: (raw) => Effect.flatMap(ids.contains(raw), (id) => driver.has(id)),
+    size: () => driver.size
+  }, driver, options)
 
 /**
  * The service over a driver that holds JSON text: `put` encodes with the Session schema, `get` and `remove`
@@ -158,28 +165,26 @@ export const make = (driver: Driver, options: MakeOptions = {}): SessionStore["T
  *
  * @category constructors
  */
-export const makeEncoded = (driver: EncodedDriver, options: MakeOptions = {}): SessionStore["Type"] => {
-  const method = instrument(driver, options)
-  return {
-    get: method("SessionStore.get", (raw: SessionId) =>
+export const makeEncoded = (driver: EncodedDriver, options: MakeOptions = {}): SessionStore["Type"] =>
+  serve({
+    get: (raw) =>
       Effect.flatMap(ids.get(raw), (id) =>
         Effect.flatMap(driver.get(id), (text) =>
           Option.isNone(text)
             ? Effect.succeedNone
-            : Effect.asSome(decodeStored("SessionStore.get", id, driver.locate(id), text.value))))),
-    put: method("SessionStore.put", (raw: SessionId, session: Session) =>
+            : Effect.asSome(decodeStored("SessionStore.get", id, driver.locate(id), text.value)))),
+    put: (raw, session) =>
       Effect.flatMap(ids.put(raw), (id) =>
         Effect.flatMap(
           Effect.flatMap(prepare("SessionStore.put", id, session), (copy) => encode("SessionStore.put", copy)),
           (text) => driver.set(id, text)
-        ))),
-    remove: method("SessionStore.remove", (raw: SessionId) =>
+        )),
+    remove: (raw) =>
       Effect.flatMap(ids.remove(raw), (id) =>
-        driver.remove(id, (text) => decodeStored("SessionStore.remove", id, driver.locate(id), text)))),
-    contains: method("SessionStore.contains", (raw: SessionId) => Effect.flatMap(ids.contains(raw), (id) => driver.has(id))),
-    size: method("SessionStore.size", () => driver.size)
-  }
-}
+        driver.remove(id, (text) => decodeStored("SessionStore.remove", id, driver.locate(id), text))),
+    contains: (raw) => Effect.flatMap(ids.contains(raw), (id) => driver.has(id)),
+    size: () => driver.size
+  }, driver, options)
 
 /**
  * An in-process SessionStore over a `Map`, with capacity and a sliding TTL read from Effect's `Clock` (so
