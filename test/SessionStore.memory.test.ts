@@ -1,4 +1,5 @@
-import { SessionStore } from "arawn-store"
+import { expect, it } from "vitest"
+import { Session, SessionStore } from "arawn-store"
 import { SessionStoreModel, SessionStoreSuite } from "arawn-store/testing"
 
 SessionStoreSuite.suite("SessionStore.layerMemory", SessionStore.layerMemoryWith, { capacity: true, clock: "test" })
@@ -6,4 +7,13 @@ SessionStoreSuite.suite("SessionStore.layerMemory", SessionStore.layerMemoryWith
 // ARAWN_MODEL_OPS=20000 for a bench-sized run.
 SessionStoreModel.suite("SessionStore.layerMemory", SessionStore.layerMemoryWith, { capacity: true, clock: "test" }, {
   operations: Number(process.env.ARAWN_MODEL_OPS) || undefined
+})
+
+it("the kernel's copies know every field of Session and Turn (a new field needs a look at prepare and snapshot)", () => {
+  expect(Object.keys(Session.Session.fields)).toEqual([
+    "id", "workstreamId", "turns", "metadata", "contextPreamble", "createdAt", "updatedAt"
+  ])
+  expect(Object.keys(Session.Turn.fields)).toEqual([
+    "id", "userMessage", "assistantResponse", "toolCalls", "toolResults", "startedAt", "completedAt"
+  ])
 })

@@ -194,6 +194,50 @@ const inputs = (ctx: Cases): void => {
       expect(yield* s.contains(good.id)).toBe(false)
     }))
 
+  ctx.test("a Session-shaped plain object is InvalidInput, even with cyclic metadata", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const cyclic: Record<string, unknown> = {}
+      cyclic["self"] = cyclic
+      const plain = { ...sampleSession(), metadata: cyclic }
+      expect(yield* outcome(s.put(plain.id, untyped(plain)))).toBe("InvalidInput")
+      expect(yield* s.contains(plain.id)).toBe(false)
+    }))
+}
+
+/** Free-form fields (metadata, tool-call arguments): stored as their JSON form, within the depth limit. */
+const freeForm = (ctx: Cases): void => {
+  ctx.test("free-form fields are stored as their JSON form, as the JSON codec of any backend would keep them", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const base = ctx.sample(sid())
+      const metadata = {
+        at: new Date(0),
+        gone: undefined,
+        big: -0,
+        nested: { list: [1, "two", { three: 3 }, undefined] },
+        parsed: JSON.parse(`{"__proto__": {"polluted": true}, "kept": 1}`)
+      }
+      const session = new Session({ ...base, metadata })
+      yield* s.put(session.id, session)
+      const got = Option.getOrThrow(yield* s.get(session.id))
+      expect(got.metadata).toStrictEqual(JSON.parse(JSON.stringify(metadata)))
+      expect(Object.keys(got.metadata)).toEqual(["at", "big", "nested", "parsed"])
+      const parsed = got.metadata.parsed
+      expect(typeof parsed === "object" && parsed !== null && Object.getPrototypeOf(parsed)).toBe(Object.prototype)
+    }))
+
+  ctx.test("free-form values JSON cannot encode (a BigInt, a toJSON that throws) are InvalidInput", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const throwing = { toJSON: () => { throw new Error("not today") } }
+      for (const value of [BigInt(1), throwing]) {
+        const session = new Session({ ...ctx.sample(sid()), metadata: { value } })
+        expect(yield* outcome(s.put(session.id, session))).toBe("InvalidInput")
+        expect(yield* s.contains(session.id)).toBe(false)
+      }
+    }))
+
   ctx.test("free-form fields that are cyclic or nested past the depth limit are InvalidInput, and nothing is stored", () =>
     Effect.gen(function*() {
       const s = yield* SessionStore
@@ -235,16 +279,6 @@ const inputs = (ctx: Cases): void => {
       expect(yield* outcome(s.put(deeper.id, deeper))).toBe("InvalidInput")
       expect(yield* s.contains(deeper.id)).toBe(false)
     }))
-
-  ctx.test("a Session-shaped plain object is InvalidInput, even with cyclic metadata", () =>
-    Effect.gen(function*() {
-      const s = yield* SessionStore
-      const cyclic: Record<string, unknown> = {}
-      cyclic["self"] = cyclic
-      const plain = { ...sampleSession(), metadata: cyclic }
-      expect(yield* outcome(s.put(plain.id, untyped(plain)))).toBe("InvalidInput")
-      expect(yield* s.contains(plain.id)).toBe(false)
-    }))
 }
 
 /**
@@ -275,6 +309,7 @@ export const suite = <E>(
     contract(cases)
     isolation(cases, make)
     inputs(cases)
+    freeForm(cases)
     if (features.capacity) capacity(cases)
     expiry(cases)
   })

@@ -2,19 +2,17 @@ import { Either, ParseResult, Schema } from "effect"
 import { InvalidInput, StorageError } from "../../Errors.js"
 import { SessionId } from "../../Ids.js"
 import { Session, Turn } from "../../Session.js"
-import { depthProblem, formatIssues } from "../decode.js"
+import { decodeEither, depthProblem, formatIssues } from "../decode.js"
 import { copyJson, jsonForm, NotJson, tooDeep } from "./json.js"
 
 const isSessionId = Schema.is(SessionId)
-const decodeSessionId = Schema.decodeUnknownEither(SessionId)
+const decodeSessionId = decodeEither(SessionId)
 
-/** Validates an id; a valid one (the common case) is checked without running the decoder or allocating. */
-export const decodeId = (method: string) => (id: unknown): Either.Either<SessionId, InvalidInput> => {
-  if (isSessionId(id)) return Either.right(id)
-  const deep = depthProblem(id)
-  const message = deep ?? Either.match(decodeSessionId(id), { onLeft: formatIssues, onRight: () => "invalid session id" })
-  return Either.left(new InvalidInput({ method, message }))
-}
+/** Validates an id; a valid one (the common case) is checked without running the decoder. */
+export const decodeId = (method: string) => (id: unknown): Either.Either<SessionId, InvalidInput> =>
+  isSessionId(id)
+    ? Either.right(id)
+    : Either.mapLeft(decodeSessionId(id), (message) => new InvalidInput({ method, message }))
 
 // Session and Turn instances were validated field by field when they were constructed; checking the class of the
 // value (what validating a Schema.Class does) is what is left to do for a put.
@@ -52,8 +50,8 @@ export const prepare = (method: string, id: SessionId, session: Session): Either
       metadata: jsonForm(s.metadata, ["metadata"])
     }))
   } catch (e) {
-    if (e instanceof NotJson) return invalid(method, e.message)
-    throw e
+    // Only the caller's value can throw here (a getter or toJSON that throws, an instance mutated out of shape).
+    return invalid(method, e instanceof NotJson ? e.message : `session could not be copied: ${e instanceof Error ? e.message : String(e)}`)
   }
 }
 
