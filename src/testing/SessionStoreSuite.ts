@@ -212,7 +212,7 @@ const freeForm = (ctx: Cases): void => {
       const s = yield* SessionStore
       const base = ctx.sample(sid())
       const metadata = {
-        at: new Date(0),
+        at: DateTime.toDateUtc(DateTime.unsafeMake(0)),
         gone: undefined,
         big: -0,
         nested: { list: [1, "two", { three: 3 }, undefined] },
