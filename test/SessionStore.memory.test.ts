@@ -9,11 +9,13 @@ SessionStoreModel.suite("SessionStore.layerMemory", SessionStore.layerMemoryWith
   operations: Number(process.env.ARAWN_MODEL_OPS) || undefined
 })
 
-it("the kernel's copies know every field of Session and Turn (a new field needs a look at prepare and snapshot)", () => {
+it("the kernel's copies know every field of Session, Turn, ToolCall and ToolResult (a new one needs a look at copySession)", () => {
   expect(Object.keys(Session.Session.fields)).toEqual([
     "id", "workstreamId", "turns", "metadata", "contextPreamble", "createdAt", "updatedAt"
   ])
   expect(Object.keys(Session.Turn.fields)).toEqual([
     "id", "userMessage", "assistantResponse", "toolCalls", "toolResults", "startedAt", "completedAt"
   ])
+  expect(Object.keys(Session.ToolCall.fields)).toEqual(["id", "name", "arguments"])
+  expect(Object.keys(Session.ToolResult.fields)).toEqual(["toolCallId", "success", "content"])
 })

@@ -227,12 +227,13 @@ const freeForm = (ctx: Cases): void => {
       expect(typeof parsed === "object" && parsed !== null && Object.getPrototypeOf(parsed)).toBe(Object.prototype)
     }))
 
-  ctx.test("free-form values JSON cannot encode (a BigInt, a toJSON that throws) are InvalidInput", () =>
+  ctx.test("free-form values JSON cannot encode, or metadata whose JSON form is no object, are InvalidInput", () =>
     Effect.gen(function*() {
       const s = yield* SessionStore
       const throwing = { toJSON: () => { throw new Error("not today") } }
-      for (const value of [BigInt(1), throwing]) {
-        const session = new Session({ ...ctx.sample(sid()), metadata: { value } })
+      const metadata: ReadonlyArray<Record<string, unknown>> = [{ value: BigInt(1) }, { value: throwing }, { toJSON: () => "flat" }]
+      for (const m of metadata) {
+        const session = new Session({ ...ctx.sample(sid()), metadata: m })
         expect(yield* outcome(s.put(session.id, session))).toBe("InvalidInput")
         expect(yield* s.contains(session.id)).toBe(false)
       }

@@ -20,13 +20,70 @@ const validSession = Schema.validateEither(Session)
 
 const invalid = (method: string, message: string) => Either.left(new InvalidInput({ method, message }))
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/** Metadata whose JSON form is not an object (its own `toJSON` made it something else) cannot be stored. */
+const isRecord = (u: unknown): u is { readonly [key: string]: unknown } =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+const record = (value: unknown): { readonly [key: string]: unknown } => {
+  if (!isRecord(value)) {
+    const e = new NotJson("must be an object of JSON values (its toJSON must not turn it into anything else)")
+    e.path.push("metadata")
+    throw e
+  }
+  return value
+}
+
+/** How a copy treats a free-form field: `turn` and `call` say where it is (-1 for the session's metadata). */
+type FreeForm = (value: unknown, turn: number, call: number) => unknown
+
+/**
+ * A copy of `session` in which every array and object is new and strings and `DateTime`s (immutable) are shared,
+ * free-form fields going through `freeForm`. Instances are made from their prototypes with their fields set one by
+ * one, in schema order: the Schema class constructors would validate again, and `Object.assign` onto
+ * `Object.create` is several times slower. It follows the fields of Session, Turn, ToolCall and ToolResult; a test
+ * pins their lists so a new field gets a look here.
+ */
+const copySession = (session: Session, freeForm: FreeForm): Session => {
+  const out: Mutable<Session> = Object.create(Session.prototype)
+  out.id = session.id
+  out.workstreamId = session.workstreamId
+  out.turns = session.turns.map((turn, t) => {
+    const copy: Mutable<Turn> = Object.create(Turn.prototype)
+    copy.id = turn.id
+    copy.userMessage = turn.userMessage
+    if (turn.assistantResponse !== undefined) copy.assistantResponse = turn.assistantResponse
+    copy.toolCalls = turn.toolCalls.map((call, c) => ({ id: call.id, name: call.name, arguments: freeForm(call.arguments, t, c) }))
+    copy.toolResults = turn.toolResults.map((r) => ({ toolCallId: r.toolCallId, success: r.success, content: r.content }))
+    copy.startedAt = turn.startedAt
+    if (turn.completedAt !== undefined) copy.completedAt = turn.completedAt
+    return copy
+  })
+  out.metadata = record(freeForm(session.metadata, -1, -1))
+  if (session.contextPreamble !== undefined) out.contextPreamble = session.contextPreamble
+  out.createdAt = session.createdAt
+  out.updatedAt = session.updatedAt
+  return out
+}
+
+const fieldPath = (turn: number, call: number): ReadonlyArray<string> =>
+  turn < 0 ? ["metadata"] : ["turns", String(turn), "toolCalls", String(call), "arguments"]
+
+const toJsonForm: FreeForm = (value, turn, call) => {
+  try {
+    return jsonForm(value)
+  } catch (e) {
+    if (e instanceof NotJson) e.path.unshift(...fieldPath(turn, call))
+    throw e
+  }
+}
+
 /**
  * What `put` hands a driver: `session` checked against its key and the Session schema, as a private copy that
- * shares nothing mutable with the caller. Typed fields are copied as they are (strings and `DateTime`s are
- * immutable); free-form fields (metadata, tool-call arguments) are replaced by their JSON form, so every backend
- * keeps exactly what the JSON codec would, and a value nested past `MAX_DEPTH` (or cyclic, or holding a BigInt) is
- * InvalidInput. Instances are built from their prototypes: the Schema class constructors would validate again, at
- * several times the cost of the copy.
+ * shares nothing mutable with the caller, its free-form fields (metadata, tool-call arguments) replaced by their
+ * JSON form, so every backend keeps exactly what the JSON codec would; a value nested past `MAX_DEPTH` (or
+ * cyclic, or holding a BigInt) is InvalidInput.
  */
 export const prepare = (method: string, id: SessionId, session: Session): Either.Either<Session, InvalidInput> => {
   const valid = validSession(session)
@@ -37,40 +94,15 @@ export const prepare = (method: string, id: SessionId, session: Session): Either
   const s = valid.right
   if (s.id !== id) return invalid(method, `session id ${s.id} does not match the key ${id}`)
   try {
-    return Either.right(Object.assign(Object.create(Session.prototype), s, {
-      turns: s.turns.map((turn, t) =>
-        Object.assign(Object.create(Turn.prototype), turn, {
-          toolCalls: turn.toolCalls.map((call, c) => ({
-            ...call,
-            arguments: jsonForm(call.arguments, ["turns", String(t), "toolCalls", String(c), "arguments"])
-          })),
-          toolResults: turn.toolResults.map((result) => ({ ...result }))
-        })
-      ),
-      metadata: jsonForm(s.metadata, ["metadata"])
-    }))
+    return Either.right(copySession(s, toJsonForm))
   } catch (e) {
     // Only the caller's value can throw here (a getter or toJSON that throws, an instance mutated out of shape).
     return invalid(method, e instanceof NotJson ? e.message : `session could not be copied: ${e instanceof Error ? e.message : String(e)}`)
   }
 }
 
-const copyTurn = (turn: Turn): Turn =>
-  Object.assign(Object.create(Turn.prototype), turn, {
-    toolCalls: turn.toolCalls.map((call) => ({ ...call, arguments: copyJson(call.arguments) })),
-    toolResults: turn.toolResults.map((result) => ({ ...result }))
-  })
-
-/**
- * A detached copy of a session a driver holds (one `prepare` made): every array and object is new, strings and
- * `DateTime`s are shared. An order of magnitude cheaper than decoding JSON again. It follows the shape of
- * `Session` and `Turn`; a test pins their field lists so a new field gets a look here and in `prepare`.
- */
-export const snapshot = (session: Session): Session =>
-  Object.assign(Object.create(Session.prototype), session, {
-    turns: session.turns.map(copyTurn),
-    metadata: copyJson(session.metadata)
-  })
+/** A detached copy of a session a driver holds (one `prepare` made): an order of magnitude cheaper than decoding. */
+export const snapshot = (session: Session): Session => copySession(session, copyJson)
 
 const encodeJson = Schema.encodeEither(Schema.parseJson(Session))
 const decodeUnknown = Schema.decodeUnknownEither(Session)

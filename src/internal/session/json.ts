@@ -2,7 +2,8 @@ import { MAX_DEPTH } from "../../Json.js"
 
 /** Why a free-form field cannot be stored, with the path at which it broke the rule. */
 export class NotJson {
-  constructor(readonly path: ReadonlyArray<string>, readonly rule: string) {}
+  readonly path: Array<string> = []
+  constructor(readonly rule: string) {}
   get message(): string {
     return `${this.path.slice(0, 4).join(".")}: ${this.rule}`
   }
@@ -11,25 +12,33 @@ export class NotJson {
 const TOO_DEEP = `must be nested at most ${MAX_DEPTH} levels deep (a cyclic value never is)`
 const BIGINT = "must be JSON-encodable (a BigInt is not)"
 
-/** What `JSON.stringify` does with a value before looking at it: `toJSON`, then unboxing. */
-const prepared = (value: unknown, key: string): unknown => {
-  if (typeof value === "object" && value !== null) {
-    const toJSON: unknown = Reflect.get(value, "toJSON")
-    if (typeof toJSON === "function") value = toJSON.call(value, key)
-    if (value instanceof Number) return Number(value)
-    if (value instanceof String) return String(value)
-    if (value instanceof Boolean) return value.valueOf()
+/** What `JSON.stringify` does with an object before looking at it: `toJSON`, then unboxing. */
+const prepared = (value: object, key: string): unknown => {
+  const toJSON: unknown = Reflect.get(value, "toJSON")
+  const out: unknown = typeof toJSON === "function" ? toJSON.call(value, key) : value
+  if (out instanceof Number) return Number(out)
+  if (out instanceof String) return String(out)
+  if (out instanceof Boolean) return out.valueOf()
+  return out
+}
+
+/** `form` of one nested value; a failure below it learns the key it sits under on the way out. */
+const nested = (value: unknown, key: string, depth: number): unknown => {
+  try {
+    return form(value, key, depth)
+  } catch (e) {
+    if (e instanceof NotJson) e.path.unshift(key)
+    throw e
   }
-  return value
 }
 
 /**
  * The value `JSON.parse(JSON.stringify(value))` would give (undefined where stringify omits a property), built in
- * one walk that stops at `MAX_DEPTH`: a cyclic or pathologically deep value is refused with the path to it
- * instead of overflowing the stack, and nothing of the input is shared with the result.
+ * one walk that stops at `MAX_DEPTH`: a cyclic or pathologically deep value is refused instead of overflowing the
+ * stack, and nothing of the input is shared with the result.
  */
-const form = (input: unknown, key: string, depth: number, path: Array<string>): unknown => {
-  const value = prepared(input, key)
+const form = (input: unknown, key: string, depth: number): unknown => {
+  const value = typeof input === "object" && input !== null ? prepared(input, key) : input
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -38,28 +47,22 @@ const form = (input: unknown, key: string, depth: number, path: Array<string>): 
       // JSON has no -0, NaN or Infinity: stringify writes 0 and null.
       return Number.isFinite(value) ? value + 0 : null
     case "bigint":
-      throw new NotJson([...path], BIGINT)
+      throw new NotJson(BIGINT)
     case "object":
       break
     default:
       return undefined
   }
   if (value === null) return null
-  if (depth >= MAX_DEPTH) throw new NotJson([...path], TOO_DEEP)
+  if (depth >= MAX_DEPTH) throw new NotJson(TOO_DEEP)
   if (Array.isArray(value)) {
     const out = new Array<unknown>(value.length)
-    for (let i = 0; i < value.length; i++) {
-      path.push(String(i))
-      out[i] = form(value[i], String(i), depth + 1, path) ?? null
-      path.pop()
-    }
+    for (let i = 0; i < value.length; i++) out[i] = nested(value[i], String(i), depth + 1) ?? null
     return out
   }
   const out: Record<string, unknown> = {}
   for (const k of Object.keys(value)) {
-    path.push(k)
-    const v = form(Reflect.get(value, k), k, depth + 1, path)
-    path.pop()
+    const v = nested(Reflect.get(value, k), k, depth + 1)
     if (v === undefined) continue
     // JSON.parse makes "__proto__" an ordinary key; assigning it would set the copy's prototype instead.
     if (k === "__proto__") Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
@@ -73,7 +76,7 @@ const form = (input: unknown, key: string, depth: number, path: Array<string>): 
  * rule it breaks: nesting past `MAX_DEPTH` (cycles included) or a BigInt. The field itself is depth 0, as for
  * `Json.JsonValue`; sessions set no size limit of their own.
  */
-export const jsonForm = (value: unknown, path: ReadonlyArray<string>): unknown => form(value, "", 0, [...path])
+export const jsonForm = (value: unknown): unknown => form(value, "", 0)
 
 /** A copy of a value already in JSON form (as `jsonForm` made it, or `JSON.parse` read it). */
 export const copyJson = (value: unknown): unknown => {
