@@ -132,12 +132,16 @@ describe.skipIf(skipRedisUnreachableAndOptional)("SessionStore/Redis", () => {
   it.live("a stored value that does not decode, or holds another session, is corrupt the same way for every method", () =>
     Effect.gen(function*() {
       const prefix = freshPrefix()
-      const [a, b, c, d] = [sid(), sid(), sid(), sid()]
+      const [a, b, c, d, e] = [sid(), sid(), sid(), sid(), sid()]
+      let deep: unknown = 0
+      for (let i = 0; i < 100; i++) deep = [deep]
       const stored = new Map<Ids.SessionId, string>([
         [a, "{not json"],
         [b, JSON.stringify({ id: b, turns: "none" })],
         // A well-formed session, but under the key of another one.
-        [c, Schema.encodeSync(Session.SessionJson)(sampleSession(d))]
+        [c, Schema.encodeSync(Session.SessionJson)(sampleSession(d))],
+        // A session under its own key, with metadata nested deeper than put accepts.
+        [e, Schema.encodeSync(Session.SessionJson)(new Session.Session({ ...sampleSession(e), metadata: { deep } }))]
       ])
       for (const [id, text] of stored) yield* Effect.promise(() => raw.set(prefix + id, text))
       const s = yield* Redis.make({ host, port, prefix })
@@ -151,14 +155,14 @@ describe.skipIf(skipRedisUnreachableAndOptional)("SessionStore/Redis", () => {
         expect(yield* Effect.promise(() => raw.get(prefix + id))).toBe(text)
         expect(yield* s.contains(id)).toBe(true)
       }
-      expect(yield* s.size()).toBe(3)
+      expect(yield* s.size()).toBe(4)
       // put replaces a corrupt entry, which is then an ordinary session.
       const fresh = sampleSession(c)
       yield* s.put(c, fresh)
       expect(Option.getOrThrow(yield* s.get(c))).toEqual(fresh)
       expect(Option.getOrThrow(yield* s.remove(c))).toEqual(fresh)
-      expect(yield* s.size()).toBe(2)
-      yield* Effect.promise(() => raw.del(prefix + a, prefix + b))
+      expect(yield* s.size()).toBe(3)
+      yield* Effect.promise(() => raw.del(prefix + a, prefix + b, prefix + e))
     }).pipe(Effect.scoped))
 
   it.live("with a TTL, put sets PX and get restarts it; without one, keys never expire", () =>

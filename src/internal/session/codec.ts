@@ -123,12 +123,12 @@ const parse = (text: string): Either.Either<unknown, string> => {
 }
 
 const freeFormTooDeep = (s: Session): ReadonlyArray<string> | undefined => {
-  const meta = tooDeep(s.metadata, 0, ["metadata"])
-  if (meta !== undefined) return meta
+  const meta = tooDeep(s.metadata, 0, [])
+  if (meta !== undefined) return [...fieldPath(-1, -1), ...meta]
   for (const [t, turn] of s.turns.entries()) {
     for (const [c, call] of turn.toolCalls.entries()) {
-      const found = tooDeep(call.arguments, 0, ["turns", String(t), "toolCalls", String(c), "arguments"])
-      if (found !== undefined) return found
+      const found = tooDeep(call.arguments, 0, [])
+      if (found !== undefined) return [...fieldPath(t, c), ...found]
     }
   }
   return undefined
