@@ -181,6 +181,7 @@ const runRedis = async (quick: boolean, sessions: ReadonlyArray<Session>): Promi
   try {
     return await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const store = yield* Redis.make({ prefix })
+      const untraced = yield* Redis.make({ prefix, tracing: false })
       const workers = (op: (i: number) => Promise<unknown>) => () =>
         Promise.all(Array.from({ length: concurrency }, async (_, w) => {
           for (let j = 0; j < perWorker; j++) await op((w * perWorker + j) % n)
@@ -198,38 +199,41 @@ const runRedis = async (quick: boolean, sessions: ReadonlyArray<Session>): Promi
         interleaved(quick ? 1 : 3, {
           rawSet: () => measure(workers((i) => raw.set(prefix + ids[i], jsons[i]!)), { batches, batchSize }),
           typedSet: () => measure(workers((i) => raw.set(prefix + ids[i], encode(sessions[i]!))), { batches, batchSize }),
+          // The same calls from Effect fibers, no store: what the Effect runtime itself adds to the promise floor.
+          fiberSet: () =>
+            measure(fibers((i) => Effect.tryPromise(() => raw.set(prefix + ids[i], encode(sessions[i]!)))), { batches, batchSize }),
           oursPut: () => measure(fibers((i) => store.put(ids[i]!, sessions[i]!)), { batches, batchSize }),
+          untracedPut: () => measure(fibers((i) => untraced.put(ids[i]!, sessions[i]!)), { batches, batchSize }),
           rawGet: () => measure(workers((i) => raw.get(prefix + ids[i])), { batches, batchSize }),
           typedGet: () => measure(workers(async (i) => decode((await raw.get(prefix + ids[i]))!)), { batches, batchSize }),
-          oursGet: () => measure(fibers((i) => store.get(ids[i]!)), { batches, batchSize })
+          fiberGet: () =>
+            measure(fibers((i) => Effect.map(Effect.tryPromise(() => raw.get(prefix + ids[i])), (text) => decode(text!))), {
+              batches,
+              batchSize
+            }),
+          oursGet: () => measure(fibers((i) => store.get(ids[i]!)), { batches, batchSize }),
+          untracedGet: () => measure(fibers((i) => untraced.get(ids[i]!)), { batches, batchSize })
         })
       )
-      const rows: Array<BenchRow> = [
-        { area: AREA, operation: "redis get", size, ours: t("oursGet"), floor: { name: "raw ioredis get", timing: t("rawGet") } },
-        {
-          area: AREA,
-          operation: "redis get",
-          size,
-          ours: t("oursGet"),
-          floor: { name: "ioredis get + Schema decode", timing: t("typedGet") }
-        },
-        {
-          area: AREA,
-          operation: "redis put",
-          size,
-          ours: t("oursPut"),
-          floor: { name: "raw ioredis set", timing: t("rawSet") },
-          note: "raw sends prepared JSON"
-        },
-        {
-          area: AREA,
-          operation: "redis put",
-          size,
-          ours: t("oursPut"),
-          floor: { name: "Schema encode + ioredis set", timing: t("typedSet") }
-        }
+      type Key = Parameters<typeof t>[0]
+      const row = (operation: string, ours: Key, floor: Key, name: string, note?: string): BenchRow => ({
+        area: AREA,
+        operation,
+        size,
+        ours: t(ours),
+        floor: { name, timing: t(floor) },
+        ...(note === undefined ? {} : { note })
+      })
+      return [
+        row("redis get", "oursGet", "rawGet", "raw ioredis get"),
+        row("redis get", "oursGet", "typedGet", "ioredis get + Schema decode"),
+        row("redis get (tracing: false)", "untracedGet", "typedGet", "ioredis get + Schema decode", "the gap to the row above is the span"),
+        row("redis get (tracing: false)", "untracedGet", "fiberGet", "the same in Effect fibers", "floor: no store, no span"),
+        row("redis put", "oursPut", "rawSet", "raw ioredis set", "raw sends prepared JSON"),
+        row("redis put", "oursPut", "typedSet", "Schema encode + ioredis set"),
+        row("redis put (tracing: false)", "untracedPut", "typedSet", "Schema encode + ioredis set", "the gap to the row above is the span"),
+        row("redis put (tracing: false)", "untracedPut", "fiberSet", "the same in Effect fibers", "floor: no store, no span")
       ]
-      return rows
     })))
   } finally {
     await raw.del(...ids.map((id) => prefix + id))

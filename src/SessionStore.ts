@@ -1,19 +1,32 @@
 /**
- * The hot cache of live agent sessions.
+ * The hot cache of live agent sessions: the contract, and the kernel every backend shares.
+ *
+ * A backend implements a `Driver` (the storage primitives, over values the kernel has already validated) or an
+ * `EncodedDriver` (the same over the sessions' JSON text), and `make` / `makeEncoded` turn it into the service.
+ * The kernel owns what does not depend on storage, once for every backend: id validation, the rule that
+ * `put(id, s)` requires `s.id === id`, the Session schema, free-form fields (metadata, tool-call arguments) kept
+ * as their JSON form and at most `Json.MAX_DEPTH` deep, detached snapshots, the reading of stored text, and the
+ * spans.
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Option, Schema } from "effect"
-import { InvalidInput, StorageError } from "./Errors.js"
-import { SessionId } from "./Ids.js"
-import { decodeInput } from "./internal/decode.js"
-import { Session, SessionJson } from "./Session.js"
+import { Context, Effect, Layer, Option } from "effect"
+import type { Duration, Either } from "effect"
+import type { InvalidInput, StorageError } from "./Errors.js"
+import type { SessionId } from "./Ids.js"
+import { decodeId, decodeStored, encode, prepare, snapshot } from "./internal/session/codec.js"
+import { memoryDriver } from "./internal/session/memory.js"
+import { resolveOptions } from "./internal/session/options.js"
+import type { Session } from "./Session.js"
 
 /** @category services */
 export class SessionStore extends Context.Tag("arawn-store/SessionStore")<SessionStore, {
   /** `None` when absent or expired; a hit refreshes the sliding TTL and the LRU position. */
   readonly get: (id: SessionId) => Effect.Effect<Option.Option<Session>, InvalidInput | StorageError>
-  /** Stores a snapshot under `id` (which must equal `session.id`), replacing any previous one; refreshes TTL and LRU. */
+  /**
+   * Stores a snapshot under `id` (which must equal `session.id`), replacing any previous one; refreshes TTL and LRU.
+   * Free-form fields keep their JSON form and may nest at most `Json.MAX_DEPTH` levels (cycles never do).
+   */
   readonly put: (id: SessionId, session: Session) => Effect.Effect<void, InvalidInput | StorageError>
   /** Removes the session and returns what was there (`None` when absent or expired); idempotent. */
   readonly remove: (id: SessionId) => Effect.Effect<Option.Option<Session>, InvalidInput | StorageError>
@@ -31,117 +44,156 @@ export interface CacheOptions {
   readonly ttl?: Duration.DurationInput | undefined
 }
 
-/** The options with defaults applied. @internal */
-export const resolveOptions = (options: CacheOptions) => ({
-  capacity: Math.max(1, Math.floor(options.capacity ?? 10_000)),
-  ttlMillis: options.ttl === undefined ? undefined : Duration.toMillis(Duration.decode(options.ttl))
-})
-
-const isSessionId = Schema.is(SessionId)
-
-/** Validates an id; a valid one (the common case) is checked without running the decoder. @internal */
-export const decodeId = (method: string) => {
-  const decode = decodeInput(SessionId, method)
-  return (id: unknown): Effect.Effect<SessionId, InvalidInput> => isSessionId(id) ? Effect.succeed(id) : decode(id)
-}
-
-const encodeJson = Schema.encode(SessionJson)
-const decodeJson = Schema.decode(SessionJson)
-
-/** Validates `session` against its id and schema and returns its JSON text (a detached snapshot). @internal */
-export const encodeSession = (method: string, id: SessionId, session: Session) =>
-  Effect.gen(function*() {
-    if (session.id !== id) {
-      return yield* new InvalidInput({ method, message: `session id ${session.id} does not match the key ${id}` })
-    }
-    return yield* Effect.mapError(
-      encodeJson(session),
-      (e) => new InvalidInput({ method, message: `session does not fit the Session schema: ${e.message}` })
-    )
-  })
-
-/** Decodes stored JSON text; text that no longer decodes is a StorageError naming the key. @internal */
-export const decodeSession = (method: string, key: string, json: string) =>
-  Effect.mapError(
-    decodeJson(json),
-    (e) => new StorageError({ method, cause: new Error(`stored value at ${key} is not a valid Session: ${e.message}`) })
-  )
-
-interface Entry {
-  readonly json: string
-  readonly touched: number
+/**
+ * The storage primitives of a backend that holds `Session` objects (an in-process cache). Every id is valid and
+ * every session is a private copy the kernel made for this driver, so the driver may keep it as it is; the
+ * kernel copies what `get` returns before a caller sees it. Each primitive is atomic with respect to the others.
+ *
+ * @category drivers
+ */
+export interface Driver {
+  /** The backend's name, the `arawn.backend` attribute of every span. */
+  readonly backend: string
+  /** Span attributes beside `arawn.backend` (e.g. `db.system.name`). */
+  readonly attributes?: Readonly<Record<string, string>> | undefined
+  /** The live entry, refreshing its TTL and LRU position. */
+  readonly get: (id: SessionId) => Effect.Effect<Option.Option<Session>, StorageError>
+  /** Stores the entry, replacing any previous one (expired or not), evicting past capacity; refreshes TTL and LRU. */
+  readonly set: (id: SessionId, session: Session) => Effect.Effect<void, StorageError>
+  /** Deletes the entry and returns the live one that was there; the driver must no longer hold it. */
+  readonly remove: (id: SessionId) => Effect.Effect<Option.Option<Session>, StorageError>
+  /** Whether a live entry exists; refreshes nothing. */
+  readonly has: (id: SessionId) => Effect.Effect<boolean, StorageError>
+  /** How many live entries exist. */
+  readonly size: Effect.Effect<number, StorageError>
 }
 
 /**
- * An in-process SessionStore over an insertion-ordered `Map` (re-inserting on access keeps LRU order), with
- * sliding TTL read from Effect's `Clock`, so `TestClock` drives expiry. Values are stored as JSON text, exactly
- * what the Redis backend stores, so snapshots are detached from the caller's objects.
+ * The storage primitives of a backend that holds each session's JSON text (Redis, SQL, files). The kernel writes
+ * only text it encoded from a valid session, and reads every text back through the Session schema: a text that
+ * does not decode, or decodes to a session under another id, is corrupt. Such an entry stays where it is: `get`
+ * and `remove` fail with StorageError naming `locate(id)`, `contains` and `size` count it (they never read
+ * values), and `put` replaces it.
+ *
+ * @category drivers
+ */
+export interface EncodedDriver {
+  /** The backend's name, the `arawn.backend` attribute of every span. */
+  readonly backend: string
+  /** Span attributes beside `arawn.backend` (e.g. `db.system.name`). */
+  readonly attributes?: Readonly<Record<string, string>> | undefined
+  /** Where the entry of `id` lives (e.g. its key), named by the StorageError of a corrupt entry. */
+  readonly locate: (id: SessionId) => string
+  /** The live entry's text, refreshing its TTL. */
+  readonly get: (id: SessionId) => Effect.Effect<Option.Option<string>, StorageError>
+  /** Stores the text, replacing any previous entry; refreshes the TTL. */
+  readonly set: (id: SessionId, text: string) => Effect.Effect<void, StorageError>
+  /**
+   * Reads the live entry and deletes it if `read` accepts its text, returning what `read` made of it; when `read`
+   * fails, the entry stays and its failure is the result. An entry replaced between the read and the delete is
+   * read again, so what is returned is exactly what was deleted.
+   */
+  readonly remove: <A, E>(
+    id: SessionId,
+    read: (text: string) => Either.Either<A, E>
+  ) => Effect.Effect<Option.Option<A>, E | StorageError>
+  /** Whether a live entry exists (corrupt or not); refreshes nothing. */
+  readonly has: (id: SessionId) => Effect.Effect<boolean, StorageError>
+  /** How many live entries exist (corrupt ones included). */
+  readonly size: Effect.Effect<number, StorageError>
+}
+
+/** @category options */
+export interface MakeOptions {
+  /**
+   * One span per call (default true, like every store). An Effect span costs microseconds, far more than an
+   * in-process cache hit: turn it off where the store sits on a path measured in ops/s.
+   */
+  readonly tracing?: boolean | undefined
+}
+
+/**
+ * The service with one span per method, named as on every backend, the backend in `arawn.backend` (or `methods`
+ * as they are when tracing is off).
+ */
+const serve = (
+  methods: SessionStore["Type"],
+  driver: Pick<Driver, "backend" | "attributes">,
+  options: MakeOptions
+): SessionStore["Type"] => {
+  if (options.tracing === false) return methods
+  // No call-site stack on the spans: with one, Effect registers a stack capture per call in a WeakMap, which on
+  // an in-process cache costs more than the operation. The span name already says which method failed.
+  const span = { attributes: { ...driver.attributes, "arawn.backend": driver.backend }, captureStackTrace: false }
+  return {
+    get: Effect.fn("SessionStore.get", span)(methods.get),
+    put: Effect.fn("SessionStore.put", span)(methods.put),
+    remove: Effect.fn("SessionStore.remove", span)(methods.remove),
+    contains: Effect.fn("SessionStore.contains", span)(methods.contains),
+    size: Effect.fn("SessionStore.size", span)(methods.size)
+  }
+}
+
+const ids = {
+  get: decodeId("SessionStore.get"),
+  put: decodeId("SessionStore.put"),
+  remove: decodeId("SessionStore.remove"),
+  contains: decodeId("SessionStore.contains")
+}
+
+/**
+ * The service over a driver that holds `Session` objects.
+ *
+ * @category constructors
+ */
+export const make = (driver: Driver, options: MakeOptions = {}): SessionStore["Type"] =>
+  serve({
+    get: (raw) =>
+      Effect.flatMap(ids.get(raw), (id) =>
+        Effect.map(driver.get(id), (stored) => Option.isSome(stored) ? Option.some(snapshot(stored.value)) : stored)),
+    put: (raw, session) =>
+      Effect.flatMap(ids.put(raw), (id) =>
+        Effect.flatMap(prepare("SessionStore.put", id, session), (copy) => driver.set(id, copy))),
+    remove: (raw) => Effect.flatMap(ids.remove(raw), (id) => driver.remove(id)),
+    contains: (raw) => Effect.flatMap(ids.contains(raw), (id) => driver.has(id)),
+    size: () => driver.size
+  }, driver, options)
+
+/**
+ * The service over a driver that holds JSON text: `put` encodes with the Session schema, `get` and `remove`
+ * decode, and a corrupt entry is handled as `EncodedDriver` says.
+ *
+ * @category constructors
+ */
+export const makeEncoded = (driver: EncodedDriver, options: MakeOptions = {}): SessionStore["Type"] =>
+  serve({
+    get: (raw) =>
+      Effect.flatMap(ids.get(raw), (id) =>
+        Effect.flatMap(driver.get(id), (text) =>
+          Option.isNone(text)
+            ? Effect.succeedNone
+            : Effect.asSome(decodeStored("SessionStore.get", id, driver.locate(id), text.value)))),
+    put: (raw, session) =>
+      Effect.flatMap(ids.put(raw), (id) =>
+        Effect.flatMap(
+          Effect.flatMap(prepare("SessionStore.put", id, session), (copy) => encode("SessionStore.put", copy)),
+          (text) => driver.set(id, text)
+        )),
+    remove: (raw) =>
+      Effect.flatMap(ids.remove(raw), (id) =>
+        driver.remove(id, (text) => decodeStored("SessionStore.remove", id, driver.locate(id), text))),
+    contains: (raw) => Effect.flatMap(ids.contains(raw), (id) => driver.has(id)),
+    size: () => driver.size
+  }, driver, options)
+
+/**
+ * An in-process SessionStore over a `Map`, with capacity and a sliding TTL read from Effect's `Clock` (so
+ * `TestClock` drives expiry): the kernel over the simplest driver, so the double behaves as the real backends do.
  *
  * @category constructors
  */
 export const makeMemory = (options: CacheOptions = {}): Effect.Effect<SessionStore["Type"]> =>
-  Effect.sync(() => {
-    const { capacity, ttlMillis } = resolveOptions(options)
-    const entries = new Map<SessionId, Entry>()
-    const expired = (e: Entry, now: number) => ttlMillis !== undefined && now - e.touched > ttlMillis
-    const live = (id: SessionId, now: number): Entry | undefined => {
-      const e = entries.get(id)
-      if (e === undefined) return undefined
-      if (expired(e, now)) {
-        entries.delete(id)
-        return undefined
-      }
-      return e
-    }
-    const purge = (now: number) => {
-      for (const [id, e] of entries) if (expired(e, now)) entries.delete(id)
-    }
-    const now = Effect.clockWith((clock) => clock.currentTimeMillis)
-
-    const get = Effect.fn("SessionStore.get")(function*(rawId: SessionId) {
-      const id = yield* decodeId("SessionStore.get")(rawId)
-      const t = yield* now
-      const e = live(id, t)
-      if (e === undefined) return Option.none()
-      entries.delete(id)
-      entries.set(id, { json: e.json, touched: t })
-      return Option.some(yield* decodeSession("SessionStore.get", id, e.json))
-    })
-
-    const put = Effect.fn("SessionStore.put")(function*(rawId: SessionId, session: Session) {
-      const id = yield* decodeId("SessionStore.put")(rawId)
-      const json = yield* encodeSession("SessionStore.put", id, session)
-      const t = yield* now
-      entries.delete(id)
-      if (entries.size >= capacity) {
-        purge(t)
-        for (const oldest of entries.keys()) {
-          if (entries.size < capacity) break
-          entries.delete(oldest)
-        }
-      }
-      entries.set(id, { json, touched: t })
-    })
-
-    const remove = Effect.fn("SessionStore.remove")(function*(rawId: SessionId) {
-      const id = yield* decodeId("SessionStore.remove")(rawId)
-      const e = live(id, yield* now)
-      entries.delete(id)
-      return e === undefined ? Option.none() : Option.some(yield* decodeSession("SessionStore.remove", id, e.json))
-    })
-
-    const contains = Effect.fn("SessionStore.contains")(function*(rawId: SessionId) {
-      const id = yield* decodeId("SessionStore.contains")(rawId)
-      return live(id, yield* now) !== undefined
-    })
-
-    const size = Effect.fn("SessionStore.size")(function*() {
-      purge(yield* now)
-      return entries.size
-    })
-
-    return { get, put, remove, contains, size } satisfies SessionStore["Type"]
-  })
+  Effect.sync(() => make(memoryDriver(resolveOptions(options))))
 
 /**
  * The in-memory SessionStore with default options (capacity 10,000, no TTL): the test double.
@@ -150,6 +202,6 @@ export const makeMemory = (options: CacheOptions = {}): Effect.Effect<SessionSto
  */
 export const layerMemory: Layer.Layer<SessionStore> = Layer.effect(SessionStore, makeMemory())
 
-/** @category layers */
+/** `layerMemory` with a capacity and TTL. @category layers */
 export const layerMemoryWith = (options: CacheOptions): Layer.Layer<SessionStore> =>
   Layer.effect(SessionStore, makeMemory(options))

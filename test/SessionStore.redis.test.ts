@@ -5,10 +5,10 @@ import type { ChildProcess } from "node:child_process"
 import { randomBytes, randomUUID } from "node:crypto"
 import * as net from "node:net"
 import { performance } from "node:perf_hooks"
-import { Config, ConfigProvider, Duration, Effect, Either, Layer, Option } from "effect"
+import { Config, ConfigProvider, Duration, Effect, Either, Fiber, Layer, Option, Schema } from "effect"
 import { Redis as IORedis } from "ioredis"
-import { Ids, SessionStore } from "arawn-store"
-import { SessionStoreSuite } from "arawn-store/testing"
+import { Ids, Session, SessionStore } from "arawn-store"
+import { SessionStoreModel, SessionStoreSuite } from "arawn-store/testing"
 import * as Redis from "../src/SessionStore/Redis.js"
 
 const host = "127.0.0.1"
@@ -124,21 +124,45 @@ describe.skipIf(skipRedisUnreachableAndOptional)("SessionStore/Redis", () => {
   }
 
   SessionStoreSuite.suite("conformance", make, { capacity: false, clock: "live" })
+  // ARAWN_MODEL_OPS=20000 for a bench-sized run.
+  SessionStoreModel.suite("conformance", make, { capacity: false, clock: "live" }, {
+    operations: Number(process.env.ARAWN_MODEL_OPS) || undefined
+  })
 
-  it.live("a stored value that does not decode is a StorageError naming the key, for get and remove", () =>
+  it.live("a stored value that does not decode, or holds another session, is corrupt the same way for every method", () =>
     Effect.gen(function*() {
       const prefix = freshPrefix()
-      const [a, b] = [sid(), sid()]
-      yield* Effect.promise(() => raw.set(prefix + a, "{not json"))
-      yield* Effect.promise(() => raw.set(prefix + b, JSON.stringify({ id: b, turns: "none" })))
+      const [a, b, c, d, e] = [sid(), sid(), sid(), sid(), sid()]
+      let deep: unknown = 0
+      for (let i = 0; i < 100; i++) deep = [deep]
+      const stored = new Map<Ids.SessionId, string>([
+        [a, "{not json"],
+        [b, JSON.stringify({ id: b, turns: "none" })],
+        // A well-formed session, but under the key of another one.
+        [c, Schema.encodeSync(Session.SessionJson)(sampleSession(d))],
+        // A session under its own key, with metadata nested deeper than put accepts.
+        [e, Schema.encodeSync(Session.SessionJson)(new Session.Session({ ...sampleSession(e), metadata: { deep } }))]
+      ])
+      for (const [id, text] of stored) yield* Effect.promise(() => raw.set(prefix + id, text))
       const s = yield* Redis.make({ host, port, prefix })
-      for (const [id, attempt] of [[a, s.get(a)], [b, s.get(b)], [b, s.remove(b)]] as const) {
-        const error = yield* Effect.flip(attempt)
-        expect(error._tag).toBe("StorageError")
-        expect(error.message).toContain(prefix + id)
+      for (const [id, text] of stored) {
+        for (const attempt of [s.get(id), s.remove(id)]) {
+          const error = yield* Effect.flip(attempt)
+          expect(error._tag).toBe("StorageError")
+          expect(error.message).toContain(prefix + id)
+        }
+        // Left in place: contains and size never read values, so they count it.
+        expect(yield* Effect.promise(() => raw.get(prefix + id))).toBe(text)
+        expect(yield* s.contains(id)).toBe(true)
       }
-      expect(yield* s.contains(a)).toBe(true)
-      yield* Effect.promise(() => raw.del(prefix + a, prefix + b))
+      expect(yield* s.size()).toBe(4)
+      // put replaces a corrupt entry, which is then an ordinary session.
+      const fresh = sampleSession(c)
+      yield* s.put(c, fresh)
+      expect(Option.getOrThrow(yield* s.get(c))).toEqual(fresh)
+      expect(Option.getOrThrow(yield* s.remove(c))).toEqual(fresh)
+      expect(yield* s.size()).toBe(3)
+      yield* Effect.promise(() => raw.del(prefix + a, prefix + b, prefix + e))
     }).pipe(Effect.scoped))
 
   it.live("with a TTL, put sets PX and get restarts it; without one, keys never expire", () =>
@@ -273,5 +297,39 @@ describe.skipIf(skipRedisUnreachableAndOptional)("SessionStore/Redis", () => {
       expect(Either.isLeft(result) && result.left._tag).toBe("StorageError")
       expect(ms).toBeLessThan(2_500)
       expect(Option.getOrThrow(yield* s.get(session.id))).toEqual(session)
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("with the server frozen, every call fails within commandTimeout, even one queued behind a call in flight", () =>
+    Effect.gen(function*() {
+      const p = yield* Effect.promise(sparePort)
+      const server = yield* redisServer(p)
+      // The default timeout (2 s). Queued behind the first call, the later ones used to end at twice it from the
+      // first call's start, 1.5 times it after their own; a quarter of it is left for a loaded machine's timer lag.
+      const commandTimeout = 2_000
+      const s = yield* Redis.make({ host, port: p, prefix: freshPrefix() })
+      const session = sampleSession()
+      yield* s.put(session.id, session)
+      server.kill("SIGSTOP")
+      const outcomes: ReadonlyArray<{ ms: number; result: Either.Either<unknown, { _tag: string }> }> = yield* Effect.gen(function*() {
+        // A first call occupies the connection; ioredis holds every later command unwritten behind it.
+        const first = yield* Effect.fork(timed(s.get(session.id)))
+        yield* Effect.sleep(Duration.millis(commandTimeout / 2))
+        const later = yield* Effect.all(
+          [s.get(session.id), s.put(session.id, session), s.contains(session.id), s.remove(session.id), s.size()].map(timed),
+          { concurrency: "unbounded" }
+        )
+        return [yield* Fiber.join(first), ...later]
+      }).pipe(Effect.ensuring(Effect.sync(() => server.kill("SIGCONT"))))
+      for (const { ms, result } of outcomes) {
+        expect(Either.isLeft(result) && result.left._tag).toBe("StorageError")
+        expect(ms).toBeGreaterThanOrEqual(commandTimeout - 50)
+        expect(ms).toBeLessThan(commandTimeout * 1.25)
+      }
+      // A timed-out put may still be applied once the server answers; either way the store works again.
+      const healed = yield* waitUntil(
+        () => Effect.runPromise(Effect.match(s.get(session.id), { onFailure: () => false, onSuccess: () => true })),
+        10_000
+      )
+      expect(healed).toBe(true)
     }).pipe(Effect.scoped), 30_000)
 })

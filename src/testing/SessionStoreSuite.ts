@@ -11,7 +11,10 @@ import { SessionId, TurnId, WorkstreamId } from "../Ids.js"
 import { Session, Turn } from "../Session.js"
 import type { CacheOptions } from "../SessionStore.js"
 import { SessionStore } from "../SessionStore.js"
-import { outcome, untyped, uuid } from "./internal.js"
+import { MAX_DEPTH } from "../Json.js"
+import { hostileJson, outcome, untyped, uuid } from "./internal.js"
+import type { Cases } from "./SessionStoreCache.js"
+import { capacity, expiry } from "./SessionStoreCache.js"
 
 /** What a backend supports beyond the core contract. @category suites */
 export interface Features {
@@ -52,6 +55,233 @@ export const sampleSession = (id: SessionId = sid(), note = "hello"): Session =>
     updatedAt: DateTime.unsafeMake("2026-11-01T10:01:00.000Z")
   })
 
+/** Each contract line of the methods, on fresh ids. */
+const contract = (ctx: Cases): void => {
+  ctx.test("put then get returns an equal session", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const session = sampleSession()
+      yield* s.put(session.id, session)
+      const got = Option.getOrThrow(yield* s.get(session.id))
+      expect(got).toEqual(session)
+      expect(got.turns[0]!.toolCalls[0]!.arguments).toEqual({ pattern: "fail\"ing", paths: ["src", "test"], n: 3 })
+      expect(got.turns[0]!.completedAt!.epochMillis).toBe(session.turns[0]!.completedAt!.epochMillis)
+    }))
+
+  ctx.test("get of an unknown id is None", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      expect(Option.isNone(yield* s.get(sid()))).toBe(true)
+    }))
+
+  ctx.test("put replaces the previous session", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const id = sid()
+      yield* s.put(id, sampleSession(id, "first"))
+      yield* s.put(id, sampleSession(id, "second"))
+      expect(Option.getOrThrow(yield* s.get(id)).turns[0]!.userMessage).toContain("second")
+      expect(yield* s.size()).toBe(1)
+    }))
+
+  ctx.test("remove returns the session once, then None; contains turns false", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const session = sampleSession()
+      yield* s.put(session.id, session)
+      expect(yield* s.contains(session.id)).toBe(true)
+      expect(Option.getOrThrow(yield* s.remove(session.id))).toEqual(session)
+      expect(Option.isNone(yield* s.remove(session.id))).toBe(true)
+      expect(yield* s.contains(session.id)).toBe(false)
+      expect(Option.isNone(yield* s.get(session.id))).toBe(true)
+    }))
+
+  ctx.test("remove of an unknown id is None", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      expect(Option.isNone(yield* s.remove(sid()))).toBe(true)
+    }))
+
+  ctx.test("size counts live sessions through puts, replaces and removes", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      expect(yield* s.size()).toBe(0)
+      const ids = [sid(), sid(), sid()]
+      for (const id of ids) yield* s.put(id, sampleSession(id))
+      yield* s.put(ids[0]!, sampleSession(ids[0]!, "again"))
+      expect(yield* s.size()).toBe(3)
+      yield* s.remove(ids[1]!)
+      expect(yield* s.size()).toBe(2)
+    }))
+}
+
+/** What callers share with the store and with each other: nothing. */
+const isolation = (ctx: Cases, make: (options: CacheOptions) => Layer.Layer<SessionStore, unknown>): void => {
+  ctx.test("stored values are snapshots: mutating what was put or got changes nothing inside", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const session = sampleSession()
+      yield* s.put(session.id, session)
+      const turns: Array<Turn> = untyped(session.turns)
+      turns.pop()
+      const meta: Record<string, unknown> = untyped(session.metadata)
+      meta.model = "mutated"
+      const args: Record<string, unknown> = untyped(session.turns[0]!.toolCalls[0]!.arguments)
+      args.pattern = "mutated"
+      const got = Option.getOrThrow(yield* s.get(session.id))
+      expect(got.turns.length).toBe(2)
+      expect(got.metadata.model).toBe("sonnet")
+      expect(untyped<Record<string, unknown>>(got.turns[0]!.toolCalls[0]!.arguments).pattern).toBe("fail\"ing")
+      ;untyped<Array<Turn>>(got.turns).length = 0
+      ;untyped<Record<string, unknown>>(got.metadata).model = "again"
+      const again = Option.getOrThrow(yield* s.get(session.id))
+      expect(again.turns.length).toBe(2)
+      expect(again.metadata.model).toBe("sonnet")
+    }))
+
+  ctx.test("concurrent puts of distinct sessions are all kept", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const ids = Array.from({ length: 50 }, () => sid())
+      yield* Effect.forEach(ids, (id) => s.put(id, sampleSession(id)), { concurrency: "unbounded" })
+      expect(yield* s.size()).toBe(50)
+      const found = yield* Effect.forEach(ids, (id) => s.contains(id), { concurrency: "unbounded" })
+      expect(found.every((x) => x)).toBe(true)
+    }))
+
+  ctx.test("separately built stores do not share entries", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const session = sampleSession()
+      yield* s.put(session.id, session)
+      const seenElsewhere = yield* Effect.provide(
+        Effect.flatMap(SessionStore, (other) => other.contains(session.id)),
+        make({})
+      )
+      expect(seenElsewhere).toBe(false)
+    }))
+}
+
+/** What `put` refuses, and that nothing of it is stored. */
+const inputs = (ctx: Cases): void => {
+  ctx.test("put under a key other than session.id is InvalidInput and stores nothing", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const other = sid()
+      expect(yield* outcome(s.put(other, sampleSession()))).toBe("InvalidInput")
+      expect(yield* s.contains(other)).toBe(false)
+      expect(yield* s.size()).toBe(0)
+    }))
+
+  ctx.test("malformed ids are InvalidInput for every method", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      for (const bad of ["", "abc", "../../etc", "*", "arawn:session:*", "00000000-0000-0000-0000-00000000000G"]) {
+        const id: SessionId = untyped(bad)
+        expect(yield* outcome(s.get(id))).toBe("InvalidInput")
+        expect(yield* outcome(s.contains(id))).toBe("InvalidInput")
+        expect(yield* outcome(s.remove(id))).toBe("InvalidInput")
+        expect(yield* outcome(s.put(id, sampleSession()))).toBe("InvalidInput")
+      }
+    }))
+
+  ctx.test("a value that does not fit the Session schema is InvalidInput", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const good = sampleSession()
+      const broken = { ...good, turns: [{ ...good.turns[0]!, startedAt: "yesterday" }] } satisfies Record<string, unknown>
+      expect(yield* outcome(s.put(good.id, untyped(broken)))).toBe("InvalidInput")
+      expect(yield* s.contains(good.id)).toBe(false)
+    }))
+
+  ctx.test("a Session-shaped plain object is InvalidInput, even with cyclic metadata", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const cyclic: Record<string, unknown> = {}
+      cyclic["self"] = cyclic
+      const plain = { ...sampleSession(), metadata: cyclic }
+      expect(yield* outcome(s.put(plain.id, untyped(plain)))).toBe("InvalidInput")
+      expect(yield* s.contains(plain.id)).toBe(false)
+    }))
+}
+
+/** Free-form fields (metadata, tool-call arguments): stored as their JSON form, within the depth limit. */
+const freeForm = (ctx: Cases): void => {
+  ctx.test("free-form fields are stored as their JSON form, as the JSON codec of any backend would keep them", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const base = ctx.sample(sid())
+      const metadata = {
+        at: DateTime.toDateUtc(DateTime.unsafeMake(0)),
+        gone: undefined,
+        big: -0,
+        nested: { list: [1, "two", { three: 3 }, undefined] },
+        parsed: JSON.parse(`{"__proto__": {"polluted": true}, "kept": 1}`)
+      }
+      const session = new Session({ ...base, metadata })
+      yield* s.put(session.id, session)
+      const got = Option.getOrThrow(yield* s.get(session.id))
+      expect(got.metadata).toStrictEqual(JSON.parse(JSON.stringify(metadata)))
+      expect(Object.keys(got.metadata)).toEqual(["at", "big", "nested", "parsed"])
+      const parsed = got.metadata.parsed
+      expect(typeof parsed === "object" && parsed !== null && Object.getPrototypeOf(parsed)).toBe(Object.prototype)
+    }))
+
+  ctx.test("free-form values JSON cannot encode, or metadata whose JSON form is no object, are InvalidInput", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      const throwing = { toJSON: () => { throw new Error("not today") } }
+      const metadata: ReadonlyArray<Record<string, unknown>> = [{ value: BigInt(1) }, { value: throwing }, { toJSON: () => "flat" }]
+      for (const m of metadata) {
+        const session = new Session({ ...ctx.sample(sid()), metadata: m })
+        expect(yield* outcome(s.put(session.id, session))).toBe("InvalidInput")
+        expect(yield* s.contains(session.id)).toBe(false)
+      }
+    }))
+
+  ctx.test("free-form fields that are cyclic or nested past the depth limit are InvalidInput, and nothing is stored", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      // Session metadata has no size limit of its own: only the shapes that cannot be walked safely are refused.
+      const hostile = hostileJson().filter((value) => typeof value === "object")
+      expect(hostile.length).toBe(3)
+      for (const value of hostile) {
+        const base = sampleSession()
+        const turn = base.turns[0]!
+        const variants: ReadonlyArray<Session> = [
+          ...(Array.isArray(value) ? [] : [new Session({ ...base, metadata: untyped(value) })]),
+          new Session({ ...base, metadata: { nested: value } }),
+          new Session({
+            ...base,
+            turns: [new Turn({ ...turn, toolCalls: [{ id: "call_1", name: "grep", arguments: value }] })]
+          })
+        ]
+        for (const session of variants) {
+          expect(yield* outcome(s.put(session.id, session))).toBe("InvalidInput")
+          expect(yield* s.contains(session.id)).toBe(false)
+        }
+      }
+      expect(yield* s.size()).toBe(0)
+    }))
+
+  ctx.test("free-form fields nested exactly to the depth limit are stored and read back; one level more is refused", () =>
+    Effect.gen(function*() {
+      const s = yield* SessionStore
+      // The field itself is depth 0, as for Json.JsonValue: MAX_DEPTH containers in all.
+      const chain = (levels: number) => {
+        let value: unknown = "bottom"
+        for (let i = 0; i < levels; i++) value = i % 2 === 0 ? [value] : { d: value }
+        return value
+      }
+      const ok = new Session({ ...sampleSession(), metadata: { d: chain(MAX_DEPTH - 1) } })
+      yield* s.put(ok.id, ok)
+      expect(Option.getOrThrow(yield* s.get(ok.id)).metadata).toEqual(ok.metadata)
+      const deeper = new Session({ ...sampleSession(), metadata: { d: chain(MAX_DEPTH) } })
+      expect(yield* outcome(s.put(deeper.id, deeper))).toBe("InvalidInput")
+      expect(yield* s.contains(deeper.id)).toBe(false)
+    }))
+}
+
 /**
  * Registers the suite. `make` builds a fresh, empty store with the given options; each test gets its own.
  *
@@ -76,292 +306,12 @@ export const suite = <E>(
       return live ? Effect.sleep(d) : TestClock.adjust(d)
     }
 
-    test("put then get returns an equal session", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const session = sampleSession()
-        yield* s.put(session.id, session)
-        const got = Option.getOrThrow(yield* s.get(session.id))
-        expect(got).toEqual(session)
-        expect(got.turns[0]!.toolCalls[0]!.arguments).toEqual({ pattern: "fail\"ing", paths: ["src", "test"], n: 3 })
-        expect(got.turns[0]!.completedAt!.epochMillis).toBe(session.turns[0]!.completedAt!.epochMillis)
-      }))
-
-    test("get of an unknown id is None", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        expect(Option.isNone(yield* s.get(sid()))).toBe(true)
-      }))
-
-    test("put replaces the previous session", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const id = sid()
-        yield* s.put(id, sampleSession(id, "first"))
-        yield* s.put(id, sampleSession(id, "second"))
-        expect(Option.getOrThrow(yield* s.get(id)).turns[0]!.userMessage).toContain("second")
-        expect(yield* s.size()).toBe(1)
-      }))
-
-    test("put under a key other than session.id is InvalidInput and stores nothing", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const other = sid()
-        expect(yield* outcome(s.put(other, sampleSession()))).toBe("InvalidInput")
-        expect(yield* s.contains(other)).toBe(false)
-        expect(yield* s.size()).toBe(0)
-      }))
-
-    test("malformed ids are InvalidInput for every method", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        for (const bad of ["", "abc", "../../etc", "*", "arawn:session:*", "00000000-0000-0000-0000-00000000000G"]) {
-          const id: SessionId = untyped(bad)
-          expect(yield* outcome(s.get(id))).toBe("InvalidInput")
-          expect(yield* outcome(s.contains(id))).toBe("InvalidInput")
-          expect(yield* outcome(s.remove(id))).toBe("InvalidInput")
-          expect(yield* outcome(s.put(id, sampleSession()))).toBe("InvalidInput")
-        }
-      }))
-
-    test("a value that does not fit the Session schema is InvalidInput", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const good = sampleSession()
-        const broken = { ...good, turns: [{ ...good.turns[0]!, startedAt: "yesterday" }] } satisfies Record<string, unknown>
-        expect(yield* outcome(s.put(good.id, untyped(broken)))).toBe("InvalidInput")
-        expect(yield* s.contains(good.id)).toBe(false)
-      }))
-
-    test("remove returns the session once, then None; contains turns false", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const session = sampleSession()
-        yield* s.put(session.id, session)
-        expect(yield* s.contains(session.id)).toBe(true)
-        expect(Option.getOrThrow(yield* s.remove(session.id))).toEqual(session)
-        expect(Option.isNone(yield* s.remove(session.id))).toBe(true)
-        expect(yield* s.contains(session.id)).toBe(false)
-        expect(Option.isNone(yield* s.get(session.id))).toBe(true)
-      }))
-
-    test("remove of an unknown id is None", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        expect(Option.isNone(yield* s.remove(sid()))).toBe(true)
-      }))
-
-    test("size counts live sessions through puts, replaces and removes", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        expect(yield* s.size()).toBe(0)
-        const ids = [sid(), sid(), sid()]
-        for (const id of ids) yield* s.put(id, sampleSession(id))
-        yield* s.put(ids[0]!, sampleSession(ids[0]!, "again"))
-        expect(yield* s.size()).toBe(3)
-        yield* s.remove(ids[1]!)
-        expect(yield* s.size()).toBe(2)
-      }))
-
-    test("stored values are snapshots: mutating what was put or got changes nothing inside", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const session = sampleSession()
-        yield* s.put(session.id, session)
-        const turns: Array<Turn> = untyped(session.turns)
-        turns.pop()
-        const meta: Record<string, unknown> = untyped(session.metadata)
-        meta.model = "mutated"
-        const args: Record<string, unknown> = untyped(session.turns[0]!.toolCalls[0]!.arguments)
-        args.pattern = "mutated"
-        const got = Option.getOrThrow(yield* s.get(session.id))
-        expect(got.turns.length).toBe(2)
-        expect(got.metadata.model).toBe("sonnet")
-        expect(untyped<Record<string, unknown>>(got.turns[0]!.toolCalls[0]!.arguments).pattern).toBe("fail\"ing")
-        ;untyped<Array<Turn>>(got.turns).length = 0
-        ;untyped<Record<string, unknown>>(got.metadata).model = "again"
-        const again = Option.getOrThrow(yield* s.get(session.id))
-        expect(again.turns.length).toBe(2)
-        expect(again.metadata.model).toBe("sonnet")
-      }))
-
-    test("concurrent puts of distinct sessions are all kept", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const ids = Array.from({ length: 50 }, () => sid())
-        yield* Effect.forEach(ids, (id) => s.put(id, sampleSession(id)), { concurrency: "unbounded" })
-        expect(yield* s.size()).toBe(50)
-        const found = yield* Effect.forEach(ids, (id) => s.contains(id), { concurrency: "unbounded" })
-        expect(found.every((x) => x)).toBe(true)
-      }))
-
-    test("separately built stores do not share entries", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const session = sampleSession()
-        yield* s.put(session.id, session)
-        const seenElsewhere = yield* Effect.provide(
-          Effect.flatMap(SessionStore, (other) => other.contains(session.id)),
-          make({})
-        )
-        expect(seenElsewhere).toBe(false)
-      }))
-
-    if (features.capacity) {
-      test("at capacity the least recently used session is evicted", () =>
-        Effect.gen(function*() {
-          const s = yield* SessionStore
-          const ids = [sid(), sid(), sid(), sid()]
-          for (const id of ids) yield* s.put(id, sampleSession(id))
-          expect(yield* s.size()).toBe(3)
-          expect(yield* s.contains(ids[0]!)).toBe(false)
-          for (const id of ids.slice(1)) expect(yield* s.contains(id)).toBe(true)
-        }), { capacity: 3 })
-
-      test("get moves a session to most recently used", () =>
-        Effect.gen(function*() {
-          const s = yield* SessionStore
-          const [a, b, c, d] = [sid(), sid(), sid(), sid()]
-          for (const id of [a, b, c]) yield* s.put(id, sampleSession(id))
-          yield* s.get(a)
-          yield* s.put(d, sampleSession(d))
-          expect(yield* s.contains(a)).toBe(true)
-          expect(yield* s.contains(b)).toBe(false)
-        }), { capacity: 3 })
-
-      test("contains does not move a session in LRU order", () =>
-        Effect.gen(function*() {
-          const s = yield* SessionStore
-          const [a, b, c, d] = [sid(), sid(), sid(), sid()]
-          for (const id of [a, b, c]) yield* s.put(id, sampleSession(id))
-          expect(yield* s.contains(a)).toBe(true)
-          yield* s.put(d, sampleSession(d))
-          expect(yield* s.contains(a)).toBe(false)
-          expect(yield* s.contains(b)).toBe(true)
-        }), { capacity: 3 })
-
-      test("replacing a session at capacity evicts nothing and refreshes it", () =>
-        Effect.gen(function*() {
-          const s = yield* SessionStore
-          const [a, b, c, d] = [sid(), sid(), sid(), sid()]
-          for (const id of [a, b, c]) yield* s.put(id, sampleSession(id))
-          yield* s.put(a, sampleSession(a, "replaced"))
-          expect(yield* s.size()).toBe(3)
-          for (const id of [a, b, c]) expect(yield* s.contains(id)).toBe(true)
-          yield* s.put(d, sampleSession(d))
-          expect(yield* s.contains(b)).toBe(false)
-          expect(yield* s.contains(a)).toBe(true)
-        }), { capacity: 3 })
-
-      test("capacity 1 keeps only the latest session", () =>
-        Effect.gen(function*() {
-          const s = yield* SessionStore
-          const [a, b] = [sid(), sid()]
-          yield* s.put(a, sampleSession(a))
-          yield* s.put(b, sampleSession(b))
-          expect(yield* s.size()).toBe(1)
-          expect(yield* s.contains(b)).toBe(true)
-        }), { capacity: 1 })
-    }
-
-    timed("a session untouched for longer than the TTL is gone for every method", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const [a, b] = [sid(), sid()]
-        yield* s.put(a, sampleSession(a))
-        yield* s.put(b, sampleSession(b))
-        yield* advance(0.5)
-        expect(yield* s.contains(a)).toBe(true)
-        yield* advance(1.2)
-        expect(yield* s.contains(a)).toBe(false)
-        expect(Option.isNone(yield* s.get(a))).toBe(true)
-        expect(Option.isNone(yield* s.remove(b))).toBe(true)
-        expect(yield* s.size()).toBe(0)
-      }), { ttl })
-
-    timed("get refreshes the sliding TTL", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const id = sid()
-        yield* s.put(id, sampleSession(id))
-        for (let i = 0; i < 3; i++) {
-          yield* advance(0.6)
-          expect(Option.isSome(yield* s.get(id))).toBe(true)
-        }
-        yield* advance(1.5)
-        expect(Option.isNone(yield* s.get(id))).toBe(true)
-      }), { ttl })
-
-    timed("put refreshes the sliding TTL", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const id = sid()
-        yield* s.put(id, sampleSession(id))
-        yield* advance(0.6)
-        yield* s.put(id, sampleSession(id, "again"))
-        yield* advance(0.6)
-        expect(yield* s.contains(id)).toBe(true)
-        expect(Option.getOrThrow(yield* s.get(id)).turns[0]!.userMessage).toContain("again")
-      }), { ttl })
-
-    timed("contains does not refresh the TTL", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const id = sid()
-        yield* s.put(id, sampleSession(id))
-        yield* advance(0.6)
-        expect(yield* s.contains(id)).toBe(true)
-        yield* advance(0.6)
-        expect(yield* s.contains(id)).toBe(false)
-      }), { ttl })
-
-    timed("size never counts expired sessions", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const [a, b] = [sid(), sid()]
-        yield* s.put(a, sampleSession(a))
-        yield* advance(0.6)
-        yield* s.put(b, sampleSession(b))
-        expect(yield* s.size()).toBe(2)
-        yield* advance(0.6)
-        expect(yield* s.size()).toBe(1)
-        expect(yield* s.contains(b)).toBe(true)
-      }), { ttl })
-
-    timed("an expired session can be put again", () =>
-      Effect.gen(function*() {
-        const s = yield* SessionStore
-        const id = sid()
-        yield* s.put(id, sampleSession(id, "old"))
-        yield* advance(1.5)
-        yield* s.put(id, sampleSession(id, "new"))
-        expect(Option.getOrThrow(yield* s.get(id)).turns[0]!.userMessage).toContain("new")
-      }), { ttl })
-
-    if (!live) {
-      test("without a TTL nothing expires", () =>
-        Effect.gen(function*() {
-          const s = yield* SessionStore
-          const id = sid()
-          yield* s.put(id, sampleSession(id))
-          yield* TestClock.adjust(Duration.days(365))
-          expect(Option.isSome(yield* s.get(id))).toBe(true)
-        }))
-
-      if (features.capacity) {
-        test("expired sessions make room before a live one is evicted", () =>
-          Effect.gen(function*() {
-            const s = yield* SessionStore
-            const [a, b, c] = [sid(), sid(), sid()]
-            yield* s.put(a, sampleSession(a))
-            yield* advance(0.6)
-            yield* s.put(b, sampleSession(b))
-            yield* advance(0.6)
-            yield* s.put(c, sampleSession(c))
-            expect(yield* s.contains(b)).toBe(true)
-            expect(yield* s.contains(c)).toBe(true)
-          }), { capacity: 2, ttl })
-      }
-    }
+    const cases: Cases = { features, test, timed, ttl, advance, sample: sampleSession }
+    contract(cases)
+    isolation(cases, make)
+    inputs(cases)
+    freeForm(cases)
+    if (features.capacity) capacity(cases)
+    expiry(cases)
   })
 }

@@ -8,6 +8,7 @@
 export * as MemoryBackendSuite from "./MemoryBackendSuite.js"
 export * as MemoryBackendModel from "./MemoryBackendModel.js"
 export * as SessionStoreSuite from "./SessionStoreSuite.js"
+export * as SessionStoreModel from "./SessionStoreModel.js"
 export * as WorkstreamStoreSuite from "./WorkstreamStoreSuite.js"
 export * as WorkstreamStoreModel from "./WorkstreamStoreModel.js"
 export * as MemoryQuality from "./MemoryQuality.js"

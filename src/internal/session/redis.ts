@@ -1,0 +1,91 @@
+import { Effect, Redacted } from "effect"
+import { Redis } from "ioredis"
+import type { RedisOptions } from "ioredis"
+import { StorageError } from "../../Errors.js"
+
+/**
+ * The defaults that keep every call bounded in real time, whatever Effect's Clock does: no offline queue (a call
+ * made while disconnected fails at once instead of waiting for a reconnect that may never come), in-flight
+ * commands failed on the first connection loss, a per-command timeout for a server that accepts but never
+ * answers, and reconnection forever with a backoff capped at one second, so the store heals soon after Redis is
+ * back. Auto-pipelining sends the commands that concurrent fibers issue in one tick as one write: fibers resume
+ * spread over the decoding work, and without it each command pays its own syscall and server wake-up.
+ */
+export const defaults: RedisOptions = {
+  enableOfflineQueue: false,
+  enableAutoPipelining: true,
+  maxRetriesPerRequest: 0,
+  commandTimeout: 2_000,
+  connectTimeout: 2_000,
+  retryStrategy: (attempt) => Math.min(attempt * 100, 1_000)
+}
+
+/** One connection, opened now and closed with the surrounding Scope; StorageError when it cannot be opened. */
+export const connect = (url: string | Redacted.Redacted | undefined, options: RedisOptions) => {
+  const settings: RedisOptions = { ...defaults, ...options, lazyConnect: true }
+  return Effect.acquireRelease(
+    Effect.suspend(() => {
+      const client = url === undefined
+        ? new Redis(settings)
+        : new Redis(Redacted.isRedacted(url) ? Redacted.value(url) : url, settings)
+      // Connection errors also reach every pending call as a rejected command, which becomes that call's
+      // StorageError; without a listener ioredis would print each reconnect failure to stderr.
+      client.on("error", () => {})
+      return Effect.tryPromise({
+        try: () => client.connect(),
+        catch: (cause) => {
+          // A failed first connect would otherwise keep retrying in the background.
+          client.disconnect()
+          return new StorageError({ method: "SessionStore.connect", cause })
+        }
+      }).pipe(Effect.as(client))
+    }),
+    (client) =>
+      Effect.promise(async () => {
+        // QUIT lets in-flight replies arrive; `disconnect` then ends any reconnect loop when Redis is down.
+        await client.quit().catch(() => "closed")
+        client.disconnect()
+      })
+  )
+}
+
+/**
+ * `run` as an Effect that settles within `ms` of real time. ioredis's own `commandTimeout` starts when a command
+ * is written, and with auto-pipelining a command waits unwritten behind the pipeline in flight, so against a
+ * frozen server a call could take twice the timeout; this deadline starts with the call. A call it fails may
+ * still reach the server later: the command stays queued in the client.
+ */
+export const bounded = <A>(method: string, ms: number, run: () => Promise<A>): Effect.Effect<A, StorageError> =>
+  Effect.async<A, StorageError>((resume) => {
+    let pending = true
+    const timer = setTimeout(() => {
+      pending = false
+      resume(Effect.fail(new StorageError({ method, cause: new Error(`Redis did not answer within ${ms} ms`) })))
+    }, ms)
+    const settle = (result: Effect.Effect<A, StorageError>) => {
+      if (!pending) return
+      pending = false
+      clearTimeout(timer)
+      resume(result)
+    }
+    let promise: Promise<A>
+    try {
+      promise = run()
+    } catch (cause) {
+      promise = Promise.reject(cause)
+    }
+    promise.then(
+      (a) => settle(Effect.succeed(a)),
+      (cause) => settle(Effect.fail(new StorageError({ method, cause })))
+    )
+    return Effect.sync(() => {
+      pending = false
+      clearTimeout(timer)
+    })
+  })
+
+/** A SCAN MATCH pattern that matches `prefix` literally, whatever glob characters it contains. */
+export const literalPattern = (prefix: string) => prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`) + "*"
+
+/** Deletes KEYS[1] only while it still holds ARGV[1]: remove deletes exactly the value it read and decoded. */
+export const deleteIfUnchanged = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
