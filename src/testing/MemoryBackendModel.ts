@@ -7,7 +7,7 @@
 import { expect, layer } from "@effect/vitest"
 import { Chunk, Duration, Effect, Either, Option, Runtime, Stream, TestClock } from "effect"
 import type { Layer } from "effect"
-import * as fc from "fast-check"
+import { FastCheck as fc } from "effect"
 import { MemoryId, SessionId } from "../Ids.js"
 import type { Memory } from "../Memory.js"
 import { MemoryBackend } from "../MemoryBackend.js"

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import * as fc from "fast-check"
+import { FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
 import { Clock, DateTime, Duration, Effect, Either, ManagedRuntime, Option, TestClock, TestContext } from "effect"
 import type { Layer } from "effect"
