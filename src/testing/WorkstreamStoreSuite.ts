@@ -69,13 +69,14 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
           const e = yield* Effect.flip(s.create({ id, title: "t" }))
           expect(e._tag).toBe("InvalidInput")
           expect(e.message).toContain("workstream id")
-          for (const op of [
+          const ops: ReadonlyArray<Effect.Effect<unknown, { readonly _tag: string }>> = [
             s.get(wid(id)),
             s.delete(wid(id)),
             s.update(wid(id), { title: "x" }),
             s.storeMessage(wid(id), { role: "user", content: "x" }),
             s.loadMessages(wid(id))
-          ]) expect(yield* outcome(op)).toBe("InvalidInput")
+          ]
+          for (const op of ops) expect(yield* outcome(op)).toBe("InvalidInput")
         }
         expect(yield* outcome(s.create({ id: "x".repeat(128), title: "max length" }))).toBe("success")
       }))
