@@ -28,6 +28,22 @@ export const MAX_DEPTH = 64
 /** Longest JSON text accepted for one free-form value, in UTF-16 code units (1 MiB). @category limits */
 export const MAX_JSON_LENGTH = 1024 * 1024
 
+/** A UTF-16 surrogate without its partner: text no Unicode encoding can store. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/**
+ * Whether every backend stores `s` exactly: no NUL character and no lone surrogate. SQLite would keep either, but
+ * PostgreSQL refuses NUL in text and jsonb, and UTF-8 storage turns a lone surrogate into a replacement character.
+ *
+ * @category guards
+ */
+export const isStorableText = (s: string): boolean => !s.includes("\u0000") && !LONE_SURROGATE.test(s)
+
+/** A string every backend stores exactly (see `isStorableText`). @category schemas */
+export const Text = Schema.String.pipe(
+  Schema.filter((s) => isStorableText(s) || "must be well-formed Unicode without NUL characters")
+)
+
 const isPlainObject = (u: unknown): u is { readonly [key: string]: unknown } => {
   if (typeof u !== "object" || u === null || Array.isArray(u)) return false
   const proto = Object.getPrototypeOf(u)
@@ -36,11 +52,14 @@ const isPlainObject = (u: unknown): u is { readonly [key: string]: unknown } => 
 
 /** Why `u` is not a JSON value within the limits, or undefined when it is one. */
 const problem = (u: unknown, depth: number): string | undefined => {
-  if (u === null || typeof u === "boolean" || typeof u === "string") return undefined
+  if (u === null || typeof u === "boolean") return undefined
+  if (typeof u === "string") return isStorableText(u) ? undefined : NOT_TEXT
   if (typeof u === "number") return Number.isFinite(u) ? undefined : NOT_JSON
+  const keys = isPlainObject(u) ? Object.keys(u) : []
   const nested = Array.isArray(u) ? u : isPlainObject(u) ? Object.values(u) : undefined
   if (nested === undefined) return NOT_JSON
   if (depth >= MAX_DEPTH) return TOO_DEEP
+  if (keys.some((k) => !isStorableText(k))) return NOT_TEXT
   for (const v of nested) {
     const p = problem(v, depth + 1)
     if (p !== undefined) return p
@@ -50,6 +69,7 @@ const problem = (u: unknown, depth: number): string | undefined => {
 
 const NOT_JSON = "must be JSON: null, a boolean, a finite number, a string, an array or a plain object of those " +
   "(no Date, BigInt, NaN, Infinity or undefined)"
+const NOT_TEXT = "must hold only well-formed Unicode strings without NUL characters (keys included)"
 const TOO_DEEP = `must be nested at most ${MAX_DEPTH} levels deep (a cyclic value never is)`
 const TOO_LONG = `must be at most ${MAX_JSON_LENGTH} characters as JSON text`
 

@@ -7,7 +7,7 @@ import { DateTime, Duration, Option, ParseResult, Schema } from "effect"
 import { FusionWeights } from "./Embedder.js"
 import { EmbeddingSpace } from "./Errors.js"
 import { MemoryId, SessionId, WorkstreamId } from "./Ids.js"
-import { JsonObject } from "./Json.js"
+import { isStorableText, JsonObject, Text } from "./Json.js"
 import { Tag } from "./Tag.js"
 import { Where } from "./Where.js"
 
@@ -31,9 +31,6 @@ export const ConfidenceSource = Schema.Literal("stated", "observed", "inferred",
 /** @category models */
 export type ConfidenceSource = typeof ConfidenceSource.Type
 
-/** A UTF-16 surrogate without its partner: text no Unicode encoding can store. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-
 /**
  * Memory content: a non-blank string without NUL characters, and well-formed Unicode: a lone surrogate would be
  * stored by SQLite (UTF-8) and PostgreSQL as a replacement character, so it is refused instead of changed.
@@ -43,7 +40,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export const MemoryContent = Schema.String.pipe(
   Schema.filter((s) => s.trim().length > 0 || "content must not be empty or blank"),
   Schema.filter((s) => !s.includes("\u0000") || "content must not contain a NUL character"),
-  Schema.filter((s) => !LONE_SURROGATE.test(s) || "content must be well-formed Unicode (it holds a lone surrogate)")
+  Schema.filter((s) => isStorableText(s) || "content must be well-formed Unicode (it holds a lone surrogate)")
 )
 
 /** @category models */
@@ -60,7 +57,7 @@ export const DEFAULT_NAMESPACE = "default"
  */
 export const Namespace = Schema.String.pipe(
   Schema.filter((s) =>
-    (s.length >= 1 && s.length <= 128 && s.trim() === s && !s.includes("\u0000")) ||
+    (s.length >= 1 && s.length <= 128 && s.trim() === s && isStorableText(s)) ||
     `namespace ${JSON.stringify(s)} must be 1 to 128 characters, trimmed, without NUL`
   )
 )
@@ -163,11 +160,11 @@ export class Memory extends Schema.Class<Memory>("Memory")({
 /** The metadata a caller may set; absent fields stay absent. @category inputs */
 export const MetadataInput = Schema.Struct({
   tags: Schema.optional(Schema.Array(Tag)),
-  subject: Schema.optional(Schema.String),
-  predicate: Schema.optional(Schema.String),
-  sourcePath: Schema.optional(Schema.String),
-  sourceUrl: Schema.optional(Schema.String),
-  toolName: Schema.optional(Schema.String),
+  subject: Schema.optional(Text),
+  predicate: Schema.optional(Text),
+  sourcePath: Schema.optional(Text),
+  sourceUrl: Schema.optional(Text),
+  toolName: Schema.optional(Text),
   lineRange: Schema.optional(Schema.Tuple(Schema.NonNegativeInt, Schema.NonNegativeInt)),
   extra: Schema.optional(Extra)
 })

@@ -176,7 +176,7 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
       sql`DELETE FROM ${tagsTable} WHERE ws_key = ${key}`,
       tags.length === 0
         ? Effect.void
-        : sql`INSERT INTO ${tagsTable} ${sql.insert(normaliseTags(tags).map((tag) => ({ ws_key: key, tag })))}`
+        : Effect.asVoid(sql`INSERT INTO ${tagsTable} ${sql.insert(normaliseTags(tags).map((tag) => ({ ws_key: key, tag })))}`)
     )
 
   /** Inserts the record (empty log) with its tags; returns its key. */

@@ -1,0 +1,206 @@
+/**
+ * The PostgreSQL memory store's tables, migrations and row codecs. Every name lives in one schema and hangs off a
+ * prefix; timestamps are epoch milliseconds in `double precision` (exact for whole milliseconds) so that Effect's
+ * Clock, never the server's, decides them.
+ */
+import type * as SqlClient from "@effect/sql/SqlClient"
+import { Effect, Schema } from "effect"
+import { MemoryId, SessionId, WorkstreamId } from "../../Ids.js"
+import { Citation, Confidence, ConfidenceSource, ContentType, Memory, MemoryMetadata } from "../../Memory.js"
+import { MemoryEvent } from "../../MemoryEvent.js"
+import type { CandidateHead } from "../ranking.js"
+
+/** The store's qualified table names for one schema and prefix (each part validated as an identifier). */
+export const tableNames = (schema: string, prefix: string) => {
+  const q = (name: string) => `${schema}.${prefix}_${name}`
+  return {
+    schema,
+    memories: q("memories"),
+    tags: q("memory_tags"),
+    meta: q("memory_meta"),
+    events: q("memory_events"),
+    migrations: q("memory_migrations"),
+    vectors: (generation: number) => q(`memory_vectors_${generation}`),
+    /** Index names are unqualified: PostgreSQL puts an index in its table's schema. */
+    index: (name: string) => `${prefix}_${name}`,
+    /** The advisory lock that generation changes take exclusively and vector writes share. */
+    generationLock: `${schema}.${prefix}:generations`
+  }
+}
+export type TableNames = ReturnType<typeof tableNames>
+
+export const isIdentifier = (s: string): boolean => /^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(s)
+
+export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => ({
+  "0001_create_memories": Effect.all([
+    sql`CREATE TABLE ${sql(t.memories)} (
+      id text PRIMARY KEY,
+      namespace text NOT NULL,
+      content_type text NOT NULL,
+      content text NOT NULL,
+      session_id text,
+      workstream_id text,
+      metadata jsonb NOT NULL,
+      subject text GENERATED ALWAYS AS (metadata ->> 'subject') STORED,
+      predicate text GENERATED ALWAYS AS (metadata ->> 'predicate') STORED,
+      source text NOT NULL,
+      reinforcement_count integer NOT NULL,
+      superseded boolean NOT NULL,
+      superseded_by text,
+      last_accessed double precision NOT NULL,
+      citation jsonb,
+      created_at double precision NOT NULL,
+      updated_at double precision NOT NULL,
+      accessed_at double precision NOT NULL,
+      access_count integer NOT NULL,
+      expires_at double precision,
+      ttl_millis double precision,
+      tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED
+    )`,
+    sql`CREATE INDEX ${sql(t.index("memories_namespace"))} ON ${sql(t.memories)} (namespace, created_at, id)`,
+    sql`CREATE INDEX ${sql(t.index("memories_created"))} ON ${sql(t.memories)} (created_at, id)`,
+    sql`CREATE INDEX ${sql(t.index("memories_session"))} ON ${sql(t.memories)} (session_id, created_at)`,
+    sql`CREATE INDEX ${sql(t.index("memories_workstream"))} ON ${sql(t.memories)} (workstream_id, created_at)`,
+    sql`CREATE INDEX ${sql(t.index("memories_fact"))} ON ${sql(t.memories)} (namespace, subject, predicate)
+      WHERE subject IS NOT NULL`,
+    sql`CREATE INDEX ${sql(t.index("memories_expires"))} ON ${sql(t.memories)} (expires_at) WHERE expires_at IS NOT NULL`,
+    sql`CREATE INDEX ${sql(t.index("memories_text"))} ON ${sql(t.memories)} USING gin (tsv)`,
+    sql`CREATE TABLE ${sql(t.tags)} (tag text NOT NULL, memory_id text NOT NULL, PRIMARY KEY (tag, memory_id))`,
+    sql`CREATE INDEX ${sql(t.index("memory_tags_memory"))} ON ${sql(t.tags)} (memory_id)`,
+    sql`CREATE TABLE ${sql(t.events)} (memory_id text NOT NULL, seq integer NOT NULL, event jsonb NOT NULL,
+      PRIMARY KEY (memory_id, seq))`,
+    sql`CREATE TABLE ${sql(t.meta)} (key text PRIMARY KEY, value text NOT NULL)`
+  ], { discard: true })
+})
+
+/** DDL of one vector generation: pgvector's `vector(dims)` with an HNSW index for cosine distance. */
+export const createGeneration = (sql: SqlClient.SqlClient, t: TableNames, generation: number, dimensions: number) =>
+  Effect.zipRight(
+    // The column's dimension is part of its type; it is an integer this module computed, never input.
+    sql`CREATE TABLE IF NOT EXISTS ${sql(t.vectors(generation))} (
+      memory_id text PRIMARY KEY,
+      vector vector(${sql.literal(String(Math.trunc(dimensions)))}) NOT NULL
+    )`,
+    sql`CREATE INDEX IF NOT EXISTS ${sql(t.index(`memory_vectors_${generation}_hnsw`))} ON ${sql(t.vectors(generation))}
+      USING hnsw (vector vector_cosine_ops)`
+  )
+
+export const dropGeneration = (sql: SqlClient.SqlClient, t: TableNames, generation: number) =>
+  sql`DROP TABLE IF EXISTS ${sql(t.vectors(generation))}`
+
+const Millis = Schema.Number
+
+const memoryFields = {
+  id: MemoryId,
+  namespace: Schema.String,
+  content_type: ContentType,
+  content: Schema.String,
+  session_id: Schema.NullOr(SessionId),
+  workstream_id: Schema.NullOr(WorkstreamId),
+  metadata: MemoryMetadata,
+  source: ConfidenceSource,
+  reinforcement_count: Schema.NonNegativeInt,
+  superseded: Schema.Boolean,
+  superseded_by: Schema.NullOr(MemoryId),
+  last_accessed: Schema.DateTimeUtcFromNumber,
+  citation: Schema.NullOr(Citation),
+  created_at: Schema.DateTimeUtcFromNumber,
+  updated_at: Schema.DateTimeUtcFromNumber,
+  accessed_at: Schema.DateTimeUtcFromNumber,
+  access_count: Schema.NonNegativeInt,
+  expires_at: Schema.NullOr(Schema.DateTimeUtcFromNumber),
+  ttl_millis: Schema.NullOr(Millis)
+}
+
+/** A memories row as read (`MEMORY_SELECT` lists its columns). */
+export const MemoryRow = Schema.Struct(memoryFields)
+export type MemoryRow = typeof MemoryRow.Type
+
+/** The columns of `MemoryRow` over alias `m` (everything but the generated ones). */
+export const MEMORY_SELECT = Object.keys(memoryFields).map((c) => `m.${c}`).join(", ")
+
+export const rowToMemory = (r: MemoryRow): Memory =>
+  // Decoded by MemoryRow already: the constructors' own validation would only repeat it.
+  new Memory(
+    {
+      id: r.id,
+      namespace: r.namespace,
+      contentType: r.content_type,
+      content: r.content,
+      metadata: r.metadata,
+      confidence: new Confidence(
+        {
+          source: r.source,
+          reinforcementCount: r.reinforcement_count,
+          superseded: r.superseded,
+          lastAccessed: r.last_accessed,
+          ...(r.superseded_by !== null ? { supersededBy: r.superseded_by } : {})
+        },
+        true
+      ),
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      accessedAt: r.accessed_at,
+      accessCount: r.access_count,
+      ...(r.session_id !== null ? { sessionId: r.session_id } : {}),
+      ...(r.workstream_id !== null ? { workstreamId: r.workstream_id } : {}),
+      ...(r.citation !== null ? { citation: r.citation } : {}),
+      ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}),
+      ...(r.ttl_millis !== null ? { ttlMillis: r.ttl_millis } : {})
+    },
+    true
+  )
+
+const encodeCitation = Schema.encodeSync(Schema.parseJson(Citation))
+
+/** A memory's written columns; JSON columns travel as JSON text, which PostgreSQL parses into jsonb. */
+export const memoryColumns = (m: Memory) => ({
+  id: m.id,
+  namespace: m.namespace,
+  content_type: m.contentType,
+  content: m.content,
+  session_id: m.sessionId ?? null,
+  workstream_id: m.workstreamId ?? null,
+  metadata: JSON.stringify(m.metadata),
+  source: m.confidence.source,
+  reinforcement_count: m.confidence.reinforcementCount,
+  superseded: m.confidence.superseded,
+  superseded_by: m.confidence.supersededBy ?? null,
+  last_accessed: m.confidence.lastAccessed.epochMillis,
+  citation: m.citation === undefined ? null : encodeCitation(m.citation),
+  created_at: m.createdAt.epochMillis,
+  updated_at: m.updatedAt.epochMillis,
+  accessed_at: m.accessedAt.epochMillis,
+  access_count: m.accessCount,
+  expires_at: m.expiresAt?.epochMillis ?? null,
+  ttl_millis: m.ttlMillis ?? null
+})
+
+/** What a candidate carries, over alias `m`. */
+export const HEAD_SELECT = "m.id, m.created_at, m.source, m.reinforcement_count, m.superseded, m.last_accessed"
+
+const headFields = {
+  id: MemoryId,
+  created_at: Millis,
+  source: ConfidenceSource,
+  reinforcement_count: Schema.NonNegativeInt,
+  superseded: Schema.Boolean,
+  last_accessed: Millis
+}
+export const VectorHeadRow = Schema.Struct({ ...headFields, distance: Schema.Number })
+export const TextHeadRow = Schema.Struct({ ...headFields, score: Schema.Number })
+
+export const headOfRow = (r: Schema.Schema.Type<Schema.Struct<typeof headFields>>): CandidateHead => ({
+  id: r.id,
+  createdAtMillis: r.created_at,
+  source: r.source,
+  reinforcementCount: r.reinforcement_count,
+  superseded: r.superseded,
+  lastAccessedMillis: r.last_accessed
+})
+
+export const MetaRow = Schema.Struct({ key: Schema.String, value: Schema.String })
+export const IdRow = Schema.Struct({ id: MemoryId })
+export const PendingRow = Schema.Struct({ id: MemoryId, content: Schema.String })
+export const EventRow = Schema.Struct({ event: MemoryEvent })
+export const SeqRow = Schema.Struct({ memory_id: Schema.String, seq: Schema.Number })
