@@ -8,6 +8,7 @@
 import { join } from "node:path"
 import { Effect, Layer } from "effect"
 import * as Embedder from "../Embedder.js"
+import * as MemoryBackend from "../MemoryBackend.js"
 import { StorageError } from "../Errors.js"
 
 /** How the `method` of a StorageError from `load` starts. @category errors */
@@ -30,6 +31,10 @@ export const memories = (dir: string) =>
       (Sqlite) => Sqlite.layer({ filename: join(dir, "memory.db"), readers: 0 })
     )
   ).pipe(Layer.provide(Embedder.layerHashing))
+
+/** `memories` confined to one namespace: the commands never see another's memories. @category layers */
+export const scopedMemories = (dir: string, namespace: string) =>
+  MemoryBackend.layerScoped(namespace).pipe(Layer.provide(memories(dir)))
 
 /**
  * The store's workstreams: `<dir>/workstreams.db` + `<dir>/workstreams/<id>/messages.jsonl`.

@@ -11,6 +11,8 @@ import { decodeInput } from "../internal/decode.js"
 import type { MemoryMatch, NewMemory, StoreFactResult } from "../Memory.js"
 import { confidenceScore, ConfidenceSource, ContentType, Memory } from "../Memory.js"
 import { MemoryBackend } from "../MemoryBackend.js"
+import { MemoryEvent } from "../MemoryEvent.js"
+import { eventDetail, parseExpiry, parseWhere, whereOption } from "./memoryOptions.js"
 import { clip, encode, fields, formatTime, makeProgress, printJson, table } from "./output.js"
 import { contentArg, fileOption, readContent } from "./input.js"
 import { jsonOutput, limitOption, withMemories } from "./root.js"
@@ -113,6 +115,10 @@ const add = Command.make("add", {
         "more only when someone says where it came from)"
     ),
     Options.optional
+  ),
+  expires: Options.text("expires").pipe(
+    Options.withDescription("Forget it after a time to live (\"30 days\", \"2 hours\") or at an instant (2027-01-01T00:00:00Z)"),
+    Options.optional
   )
 }, (o) =>
   Effect.gen(function*() {
@@ -123,6 +129,7 @@ const add = Command.make("add", {
     const sessionId = yield* Effect.transposeOption(Option.map(o.session, decodeInput(SessionId, method)))
     const workstreamId = yield* Effect.transposeOption(Option.map(o.workstream, decodeInput(WorkstreamId, method)))
     const content = yield* readContent(method, o.content, o.file)
+    const expiry = yield* Effect.transposeOption(Option.map(o.expires, (text) => parseExpiry(method, text)))
     const isFact = Option.isSome(o.subject)
     const input: NewMemory = {
       content,
@@ -131,7 +138,8 @@ const add = Command.make("add", {
       ...present("source", o.source),
       metadata: { tags: o.tags, ...present("subject", o.subject), ...present("predicate", o.predicate) },
       ...present("sessionId", sessionId),
-      ...present("workstreamId", workstreamId)
+      ...present("workstreamId", workstreamId),
+      ...Option.getOrElse(expiry, () => ({}))
     }
     const result = yield* withMemories("create")(Effect.gen(function*() {
       const memories = yield* MemoryBackend
@@ -155,13 +163,16 @@ const search = Command.make("search", {
   ),
   tags: Options.text("tag").pipe(Options.withDescription("Only memories with this tag (repeatable, all-of)"), Options.repeated),
   superseded: Options.boolean("include-superseded").pipe(Options.withDescription("Include superseded facts")),
-  explain: Options.boolean("explain").pipe(Options.withDescription("Show why each result ranked where it did"))
+  explain: Options.boolean("explain").pipe(Options.withDescription("Show why each result ranked where it did")),
+  where: whereOption
 }, (o) =>
   withMemories("open")(Effect.gen(function*() {
+    const where = yield* parseWhere("memory search", o.where)
     const matches = yield* (yield* MemoryBackend).search(o.query, {
       limit: o.limit,
       mode: o.mode,
       includeSuperseded: o.superseded,
+      ...where,
       ...(o.types.length > 0 ? { contentTypes: o.types } : {}),
       ...(o.tags.length > 0 ? { tags: o.tags } : {})
     })
@@ -185,12 +196,15 @@ const delete_ = Command.make("delete", { id: memoryIdArg }, (o) =>
 const list = Command.make("list", {
   limit: limitOption("Most memories").pipe(Options.withDefault(20)),
   types: Options.choice("type", ContentType.literals).pipe(Options.withDescription("Only this content type (repeatable)"), Options.repeated),
-  superseded: Options.boolean("include-superseded").pipe(Options.withDescription("Include superseded facts"))
+  superseded: Options.boolean("include-superseded").pipe(Options.withDescription("Include superseded facts")),
+  where: whereOption
 }, (o) =>
   withMemories("open")(Effect.gen(function*() {
+    const where = yield* parseWhere("memory list", o.where)
     const ms = Chunk.toReadonlyArray(
       yield* (yield* MemoryBackend).list({
         includeSuperseded: o.superseded,
+        ...where,
         ...(o.types.length > 0 ? { contentTypes: o.types } : {})
       }).pipe(Stream.take(o.limit), Stream.runCollect)
     )
@@ -222,8 +236,22 @@ const reindex = Command.make("reindex", {}, () =>
     yield* (yield* jsonOutput) ? printJson({ reindexed: done }) : Console.log(`re-embedded ${done} memories`)
   }))).pipe(Command.withDescription("Re-embed every memory with the current embedder (clears a stale store)"))
 
+const history = Command.make("history", { id: memoryIdArg }, (o) =>
+  withMemories("open")(Effect.gen(function*() {
+    const m = yield* requireMemory("memory history", o.id)
+    const events = Chunk.toReadonlyArray(yield* Stream.runCollect((yield* MemoryBackend).history(m.id)))
+    if (yield* jsonOutput) return yield* printJson(yield* Effect.forEach(events, (e) => encode(MemoryEvent, e)))
+    yield* Console.log(table(["at", "event", "detail"], events.map((e) => [formatTime(e.at), e._tag, eventDetail(e)])))
+  }))).pipe(Command.withDescription("Show what happened to a memory, oldest first"))
+
+const sweep = Command.make("sweep", {}, () =>
+  withMemories("open")(Effect.gen(function*() {
+    const n = yield* (yield* MemoryBackend).sweep()
+    yield* (yield* jsonOutput) ? printJson({ deleted: n }) : Console.log(`deleted ${n} expired memories`)
+  }))).pipe(Command.withDescription("Delete the memories whose time to live has run out"))
+
 /** `arawn-store memory`. @category commands */
 export const memory = Command.make("memory").pipe(
-  Command.withDescription("Long-term memories: add, search, get, delete, list, stats, reindex"),
-  Command.withSubcommands([add, search, get, delete_, list, stats, reindex])
+  Command.withDescription("Long-term memories: add, search, get, delete, list, history, stats, sweep, reindex"),
+  Command.withSubcommands([add, search, get, delete_, list, history, stats, sweep, reindex])
 )

@@ -20,9 +20,20 @@ const dir = Options.text("dir").pipe(
   Options.optional
 )
 const json = Options.boolean("json").pipe(Options.withDescription("Print results as JSON instead of tables"))
+const namespace = Options.text("namespace").pipe(
+  Options.withDescription("Memory commands see and change only this namespace (default: $ARAWN_STORE_NAMESPACE, else all)"),
+  Options.optional
+)
 
 /** The root command; subcommands yield it to read the global options. @category commands */
-export const root = Command.make("arawn-store", { dir, json })
+export const root = Command.make("arawn-store", { dir, json, namespace })
+
+/** The namespace memory commands are confined to: `--namespace`, else `ARAWN_STORE_NAMESPACE`, else none. @category options */
+export const memoryNamespace = Effect.flatMap(root, (g) =>
+  Option.match(g.namespace, {
+    onSome: (ns) => Effect.succeed(Option.some(ns)),
+    onNone: () => Config.option(Config.string("ARAWN_STORE_NAMESPACE"))
+  }))
 
 /** The directory given with `--dir`, if any (the demo treats only an explicit one as its target). @category options */
 export const explicitDir: Effect.Effect<Option.Option<string>, never, Command.Command.Context<"arawn-store">> =
@@ -68,8 +79,19 @@ const withLayer = <ROut, E2>(access: Access, layer: (dir: string) => Layer.Layer
 <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.flatMap(openDir(access), (d) => Effect.provide(effect, layer(d)))
 
-/** Runs `effect` with the store's memories (SQLite, loaded only now). @category layers */
-export const withMemories = (access: Access) => withLayer(access, Layers.memories)
+/**
+ * Runs `effect` with the store's memories (SQLite, loaded only now), confined to the namespace the command line
+ * names, if any.
+ *
+ * @category layers
+ */
+export const withMemories = (access: Access) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(memoryNamespace, (ns) =>
+    withLayer(access, (d) =>
+      Option.match(ns, {
+        onNone: () => Layers.memories(d),
+        onSome: (namespace) => Layers.scopedMemories(d, namespace)
+      }))(effect))
 
 /** Runs `effect` with the store's workstreams (JSONL logs + index, loaded only now). @category layers */
 export const withWorkstreams = (access: Access) => withLayer(access, Layers.workstreams)
