@@ -22,8 +22,8 @@ afterAll(async () => {
 
 /**
  * A layer on the PGlite server, in a schema of its own (built lazily: the server starts in beforeAll). One
- * connection: PGlite is a single PostgreSQL session, and its socket server interleaves the protocol messages of
- * concurrent connections, which the extended query protocol cannot survive outside a transaction.
+ * connection per layer: PGlite is a single PostgreSQL session that runs one statement at a time, so more
+ * connections only queue; the suites' layers still use the server at the same time (see pglite-server.mjs).
  */
 const onPglite = (options: PgMemory.Options = {}, embedder = Embedder.layerHashing) =>
   Layer.unwrapEffect(Effect.sync(() =>

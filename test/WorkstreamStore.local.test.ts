@@ -318,6 +318,8 @@ describe("WorkstreamStore/Local on disk", () => {
       expect(readdirSync(join(dir, ".."))).not.toContain("escape")
     }))
 
+  const metadataOf = (i: number) => ["line\u2028separator\u2029paragraph", "é🦀", "control \u0001\u001f and del \u007f", "\r\n\n\r"][i]!
+
   it.effect("separators, lone surrogates, NUL and 16 MiB contents round-trip exactly through a reopen", () =>
     Effect.gen(function*() {
       const dir = freshDir()
@@ -332,7 +334,10 @@ describe("WorkstreamStore/Local on disk", () => {
       const ws = yield* within(dir, Effect.gen(function*() {
         const s = yield* store
         const ws = yield* s.create({ title: "unicode" })
-        yield* s.storeMessages(ws.id, contents.slice(0, 4).map((content) => ({ role: "user" as const, content, metadata: { content } })))
+        // Metadata is portable JSON (well-formed Unicode, no NUL), so only the contents carry the broken strings.
+        const refused = yield* Effect.flip(s.storeMessage(ws.id, { role: "user", content: "x", metadata: { bad: contents[1]! } }))
+        expect(refused._tag).toBe("InvalidInput")
+        yield* s.storeMessages(ws.id, contents.slice(0, 4).map((content, i) => ({ role: "user" as const, content, metadata: { content: metadataOf(i) } })))
         yield* s.storeMessage(ws.id, { role: "tool_result", content: contents[4]! })
         yield* s.storeMessage(ws.id, { role: "tool_result", content: contents[5]! })
         return ws
@@ -346,7 +351,7 @@ describe("WorkstreamStore/Local on disk", () => {
         const loaded = yield* s.loadMessages(ws.id)
         expect(loaded.length).toBe(6)
         for (const [i, m] of loaded.entries()) expect(m.content === contents[i]).toBe(true)
-        expect(loaded.slice(0, 4).map((m) => m.metadata)).toEqual(contents.slice(0, 4).map((content) => ({ content })))
+        expect(loaded.slice(0, 4).map((m) => m.metadata)).toEqual([0, 1, 2, 3].map((i) => ({ content: metadataOf(i) })))
         expect(yield* s.loadMessages(ws.id, { limit: 1 })).toEqual([loaded[5]])
       }))
     }), { timeout: 120_000 })

@@ -3,7 +3,7 @@
  * PostgreSQL 18 with pgvector compiled to WASM and runs single-threaded: correct, not fast.
  */
 import { spawn } from "node:child_process"
-import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -46,6 +46,7 @@ const start = (dataDir: string): Promise<PgliteServer> =>
 export const startPglite = async (): Promise<PgliteServer> => {
   if (!existsSync(TEMPLATE)) {
     // Initialise into a fresh directory and move it in place, so a concurrent first run never sees half a template.
+    mkdirSync(join(ROOT, "tmp"), { recursive: true })
     const fresh = mkdtempSync(join(ROOT, "tmp", "pglite-init-"))
     const server = await start(fresh)
     await server.stop()
