@@ -83,3 +83,20 @@ export class EmbeddingError extends Schema.TaggedError<EmbeddingError>()("Embedd
     return `embedding failed: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
   }
 }
+
+/**
+ * A compare-and-set write lost: the record's version (or `updatedAt`) was no longer the one the caller read,
+ * because another writer got there first. Nothing was written; read the record again and retry or give up.
+ *
+ * @category errors
+ */
+export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", {
+  entity: Schema.String,
+  id: Schema.String,
+  expected: Schema.String,
+  actual: Schema.String
+}) {
+  override get message(): string {
+    return `${this.entity} ${JSON.stringify(this.id)} changed: expected ${this.expected}, found ${this.actual}`
+  }
+}
