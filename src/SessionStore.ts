@@ -87,13 +87,13 @@ export interface Driver {
    * In one atomic step: reads the live entry's version (0 when none), and when `expected` is undefined or equal to
    * it, stores `session` (its version set with `stamp` to that version + 1) replacing any previous entry (expired
    * or not), evicting past capacity and refreshing TTL and LRU, and returns None; otherwise stores nothing and
-   * returns the live version as text.
+   * returns the live version as text. InvalidInput only for what the driver itself must encode and cannot.
    */
   readonly set: (
     id: SessionId,
     session: Session,
     expected: number | undefined
-  ) => Effect.Effect<Option.Option<string>, StorageError>
+  ) => Effect.Effect<Option.Option<string>, InvalidInput | StorageError>
   /** Deletes the entry and returns the live one that was there; the driver must no longer hold it. */
   readonly remove: (id: SessionId) => Effect.Effect<Option.Option<Session>, StorageError>
   /** Whether a live entry exists; refreshes nothing. */
