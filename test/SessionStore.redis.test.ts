@@ -171,6 +171,18 @@ describe.skipIf(skipRedisUnreachableAndOptional)("SessionStore/Redis", () => {
       yield* Effect.promise(() => raw.del(prefix + a, prefix + b, prefix + e))
     }).pipe(Effect.scoped))
 
+  it.live("the stored text starts with the id and the version, where the put script reads the version", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const s = yield* Redis.make({ host, port, prefix })
+      const session = sampleSession()
+      yield* s.put(session.id, session)
+      yield* s.put(session.id, session)
+      const text = yield* Effect.promise(() => raw.get(prefix + session.id))
+      expect(text?.startsWith(`{"id":"${session.id}","version":2,"workstreamId":`)).toBe(true)
+      yield* Effect.promise(() => raw.del(prefix + session.id))
+    }).pipe(Effect.scoped))
+
   it.live("with a TTL, put sets PX and get restarts it; without one, keys never expire", () =>
     Effect.gen(function*() {
       const prefix = freshPrefix()

@@ -13,12 +13,13 @@
  */
 import { Config, Duration, Effect, Either, Layer, Option } from "effect"
 import type { Scope } from "effect"
-import { LRUCache } from "lru-cache"
 import type { StorageError } from "../Errors.js"
 import { IdGenerator } from "../Ids.js"
 import type { SessionId } from "../Ids.js"
 import { decodeStored, encodeVersioned, stamp } from "../internal/session/codec.js"
 import { Invalidation, now } from "../internal/session/invalidation.js"
+import type { Entry, Flight } from "../internal/session/l1.js"
+import { Copies } from "../internal/session/l1.js"
 import { bounded, connect, defaults } from "../internal/session/redis.js"
 import type { Client } from "../internal/session/scripts.js"
 import { deleteSource, integers, putSource, script } from "../internal/session/scripts.js"
@@ -39,196 +40,148 @@ export interface Options extends Redis.Options {
   readonly lease?: Duration.DurationInput | undefined
 }
 
-interface Entry {
-  readonly session: Session
-  /** When the read or write that last set the key's Redis expiry was sent (the expiry runs from later). */
-  refreshedAt: number
-}
-
-interface Flight {
-  readonly promise: Promise<Either.Either<Option.Option<Session>, StorageError>>
-  readonly epoch: number
-  invalidated: boolean
-}
-
 const putScript = script(putSource)
 const deleteScript = script(deleteSource)
 
-/** The tiered driver over a connected client and a started invalidation (which `invalidate`/`reset` it calls). */
-const tieredDriver = (
-  client: Client,
-  options: Options,
-  inv: (hooks: { readonly invalidate: (id: string) => void; readonly reset: () => void }) => Invalidation
-): { readonly driver: Driver; readonly invalidation: Invalidation } => {
-  const { key, prefix, px } = Redis.keyspace(options)
-  const timeout = options.commandTimeout ?? defaults.commandTimeout ?? 2_000
-  const channel = Redis.channelOf(prefix)
-  const l1Ttl = options.l1?.ttl === undefined ? 0 : Duration.toMillis(Duration.decode(options.l1.ttl))
-  const cache = new LRUCache<string, Entry>({
-    max: Math.max(1, Math.floor(options.l1?.capacity ?? 10_000)),
-    ...(l1Ttl > 0 && Number.isFinite(l1Ttl) ? { ttl: Math.max(1, Math.floor(l1Ttl)) } : {}),
-    updateAgeOnGet: true,
-    ttlResolution: 0,
-    perf: { now }
-  })
-  const flights = new Map<string, Flight>()
-  /** The newest local write per id: only it may set L1 once Redis answered. */
-  const latest = new Map<string, number>()
-  let writes = 0
+/** What the tiered primitives share. */
+interface Context {
+  readonly client: Client
+  readonly key: (id: SessionId) => string
+  readonly px: number | undefined
+  readonly channel: string
+  readonly timeout: number
+  readonly l1: Copies
+  readonly inv: Invalidation
+}
 
-  const drop = (id: string) => {
-    cache.delete(id)
-    latest.delete(id)
-    const flight = flights.get(id)
-    if (flight !== undefined) {
-      flight.invalidated = true
-      flights.delete(id)
-    }
+const decoder = (ctx: Context, method: string, id: SessionId) => (text: string) => decodeStored(method, id, ctx.key(id), text)
+
+/** A hit refreshes the sliding TTL in Redis in the background, once a quarter of it has passed. */
+const refresh = (ctx: Context, id: SessionId, e: Entry) => {
+  const { px } = ctx
+  if (px === undefined || now() - e.refreshedAt < px / 4) return
+  const sent = now()
+  ctx.client.pexpire(ctx.key(id), px).then((set) => {
+    if (set === 1 && ctx.l1.cache.peek(id) === e) e.refreshedAt = sent
+    else if (set === 0) ctx.l1.drop(id)
+  }, () => {})
+}
+
+/** One Redis read of `id`, filling L1 when nothing made it stale while it was in flight. */
+const read = (ctx: Context, id: SessionId): Flight => {
+  const { inv, l1 } = ctx
+  const sent = now()
+  const k = ctx.key(id)
+  const decode = decoder(ctx, "SessionStore.get", id)
+  const settle = () => {
+    if (l1.flights.get(id) === flight) l1.flights.delete(id)
   }
-  const invalidation = inv({
-    invalidate: drop,
-    reset: () => {
-      cache.clear()
-      latest.clear()
-      for (const f of flights.values()) f.invalidated = true
-      flights.clear()
-    }
-  })
-  const structurally = (method: string, id: SessionId) => (text: string) => decodeStored(method, id, key(id), text)
-
-  /** An L1 entry that may answer: a lease is held and the key cannot have expired in Redis since. */
-  const live = (id: SessionId, touch: boolean): Entry | undefined => {
-    if (!invalidation.serving()) return undefined
-    const e = touch ? cache.get(id) : cache.peek(id)
-    if (e === undefined) return undefined
-    if (px !== undefined && now() - e.refreshedAt >= px) {
-      cache.delete(id)
-      return undefined
-    }
-    return e
-  }
-
-  /** A hit refreshes the sliding TTL in Redis in the background, once a quarter of it has passed. */
-  const refresh = (id: SessionId, e: Entry) => {
-    if (px === undefined || now() - e.refreshedAt < px / 4) return
-    const sent = now()
-    client.pexpire(key(id), px).then((set) => {
-      if (set === 1 && cache.peek(id) === e) e.refreshedAt = sent
-      else if (set === 0) drop(id)
-    }, () => {})
-  }
-
-  const read = (id: SessionId): Flight => {
-    const epoch = invalidation.epoch
-    const sent = now()
-    const k = key(id)
-    const decode = structurally("SessionStore.get", id)
-    const flight: Flight = {
-      epoch,
-      invalidated: false,
-      promise: (px === undefined ? client.get(k) : client.getex(k, "PX", px)).then((text): Either.Either<Option.Option<Session>, StorageError> => {
-        if (flights.get(id) === flight) flights.delete(id)
+  const flight: Flight = {
+    epoch: inv.epoch,
+    invalidated: false,
+    promise: (ctx.px === undefined ? ctx.client.get(k) : ctx.client.getex(k, "PX", ctx.px)).then(
+      (text): Either.Either<Option.Option<Session>, StorageError> => {
+        settle()
         if (text === null) return Either.right(Option.none())
         const decoded = decode(text)
         if (Either.isLeft(decoded)) return Either.left(decoded.left)
-        if (!flight.invalidated && flight.epoch === invalidation.epoch && invalidation.serving()) {
-          cache.set(id, { session: decoded.right, refreshedAt: sent })
+        if (!flight.invalidated && flight.epoch === inv.epoch && inv.serving()) {
+          l1.cache.set(id, { session: decoded.right, refreshedAt: sent })
         }
         return Either.right(Option.some(decoded.right))
-      }, (cause: unknown) => {
-        if (flights.get(id) === flight) flights.delete(id)
+      },
+      (cause: unknown) => {
+        settle()
         return Promise.reject(cause)
-      })
-    }
-    return flight
-  }
-
-  const get = (id: SessionId): Effect.Effect<Option.Option<Session>, StorageError> => {
-    const hit = live(id, true)
-    if (hit !== undefined) {
-      refresh(id, hit)
-      return Effect.succeed(Option.some(hit.session))
-    }
-    return Effect.flatten(bounded("SessionStore.get", timeout, () => {
-      // Joining a read in flight is safe only under a lease: then it started after every acknowledged write.
-      const joined = invalidation.serving() ? flights.get(id) : undefined
-      if (joined !== undefined) return joined.promise
-      const flight = read(id)
-      if (invalidation.serving()) flights.set(id, flight)
-      return flight.promise
-    }))
-  }
-
-  const set = (id: SessionId, session: Session, expected: number | undefined) =>
-    Effect.flatMap(encodeVersioned("SessionStore.put", session), (text) => {
-      let nonce = ""
-      let token = 0
-      let epoch = 0
-      let sent = 0
-      return Effect.flatMap(
-        bounded("SessionStore.put", timeout, async () => {
-          // Dropped and numbered in the same step that sends the script, so local writes set L1 in Redis order.
-          drop(id)
-          token = ++writes
-          latest.set(id, token)
-          epoch = invalidation.epoch
-          sent = now()
-          nonce = invalidation.begin()
-          const args = [text.head, text.tail, expected === undefined ? "" : String(expected), px === undefined ? "" : String(px)]
-          return integers(await putScript(client, key(id), [...args, channel, `${nonce} ${id}`]), 3)
-        }).pipe(Effect.tapError(() => Effect.sync(() => invalidation.abandon(nonce)))),
-        ([written, version, receivers]): Effect.Effect<Option.Option<string>> => {
-          if (written !== 1) {
-            invalidation.abandon(nonce)
-            if (latest.get(id) === token) latest.delete(id)
-            return Effect.succeedSome(version! < 0 ? "unreadable" : String(version))
-          }
-          stamp(session, version!)
-          if (latest.get(id) === token) {
-            latest.delete(id)
-            if (epoch === invalidation.epoch && invalidation.serving()) cache.set(id, { session, refreshedAt: sent })
-          }
-          return Effect.as(invalidation.acknowledged(nonce, receivers!), Option.none())
-        }
-      )
-    })
-
-  const remove = (id: SessionId): Effect.Effect<Option.Option<Session>, StorageError> => {
-    const decode = structurally("SessionStore.remove", id)
-    let nonce = ""
-    return Effect.flatten(bounded("SessionStore.remove", timeout, async () => {
-      drop(id)
-      const k = key(id)
-      // As in the Redis store: delete only what was read and decoded; a put in between makes the loop read again.
-      for (;;) {
-        const text = await client.get(k)
-        if (text === null) return Effect.succeedNone
-        const decoded = decode(text)
-        if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
-        nonce = invalidation.begin()
-        // Dropped again in the step that sends the delete: a read sent since the first drop may have filled L1.
-        drop(id)
-        const [deleted, receivers] = integers(await deleteScript(client, k, [text, channel, `${nonce} ${id}`]), 2)
-        if (deleted === 1) return Effect.as(invalidation.acknowledged(nonce, receivers!), Option.some(decoded.right))
-        invalidation.abandon(nonce)
       }
-    }).pipe(Effect.tapError(() => Effect.sync(() => invalidation.abandon(nonce)))))
+    )
   }
-
-  const driver: Driver = {
-    backend: "tiered",
-    attributes: { "db.system.name": "redis" },
-    get,
-    set,
-    remove,
-    has: (id) =>
-      live(id, false) !== undefined
-        ? Effect.succeed(true)
-        : Effect.map(bounded("SessionStore.contains", timeout, () => client.exists(key(id))), (n) => n === 1),
-    size: Redis.driver(client, options).size
-  }
-  return { driver, invalidation }
+  return flight
 }
+
+const get = (ctx: Context) => (id: SessionId): Effect.Effect<Option.Option<Session>, StorageError> => {
+  const hit = ctx.inv.serving() ? ctx.l1.live(id, true) : undefined
+  if (hit !== undefined) {
+    refresh(ctx, id, hit)
+    return Effect.succeed(Option.some(hit.session))
+  }
+  return Effect.flatten(bounded("SessionStore.get", ctx.timeout, () => {
+    // Joining a read in flight is safe only under a lease: then it started after every acknowledged write.
+    const serving = ctx.inv.serving()
+    const joined = serving ? ctx.l1.flights.get(id) : undefined
+    if (joined !== undefined) return joined.promise
+    const flight = read(ctx, id)
+    if (serving) ctx.l1.flights.set(id, flight)
+    return flight.promise
+  }))
+}
+
+const set = (ctx: Context) => (id: SessionId, session: Session, expected: number | undefined) =>
+  Effect.flatMap(encodeVersioned("SessionStore.put", session), (text) => {
+    const { inv, l1 } = ctx
+    let nonce = ""
+    let token = 0
+    let epoch = 0
+    let sent = 0
+    const args = [text.head, text.tail, expected === undefined ? "" : String(expected), ctx.px === undefined ? "" : String(ctx.px), ctx.channel]
+    return Effect.flatMap(
+      bounded("SessionStore.put", ctx.timeout, async () => {
+        // Dropped and numbered in the same step that sends the script, so local writes set L1 in Redis order.
+        token = l1.beginWrite(id)
+        epoch = inv.epoch
+        sent = now()
+        nonce = inv.begin()
+        return integers(await putScript(ctx.client, ctx.key(id), [...args, `${nonce} ${id}`]), 3)
+      }).pipe(Effect.tapError(() => Effect.sync(() => inv.abandon(nonce)))),
+      ([written, version, receivers]): Effect.Effect<Option.Option<string>> => {
+        const newest = l1.endWrite(id, token)
+        if (written !== 1) {
+          inv.abandon(nonce)
+          return Effect.succeedSome(version! < 0 ? "unreadable" : String(version))
+        }
+        stamp(session, version!)
+        if (newest && epoch === inv.epoch && inv.serving()) l1.cache.set(id, { session, refreshedAt: sent })
+        return Effect.as(inv.acknowledged(nonce, receivers!), Option.none())
+      }
+    )
+  })
+
+const remove = (ctx: Context) => (id: SessionId): Effect.Effect<Option.Option<Session>, StorageError> => {
+  const { inv, l1 } = ctx
+  const decode = decoder(ctx, "SessionStore.remove", id)
+  const k = ctx.key(id)
+  let nonce = ""
+  return Effect.flatten(bounded("SessionStore.remove", ctx.timeout, async () => {
+    l1.drop(id)
+    // As in the Redis store: delete only what was read and decoded; a put in between makes the loop read again.
+    for (;;) {
+      const text = await ctx.client.get(k)
+      if (text === null) return Effect.succeedNone
+      const decoded = decode(text)
+      if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
+      nonce = inv.begin()
+      // Dropped again in the step that sends the delete: a read sent since the first drop may have filled L1.
+      l1.drop(id)
+      const [deleted, receivers] = integers(await deleteScript(ctx.client, k, [text, ctx.channel, `${nonce} ${id}`]), 2)
+      if (deleted === 1) return Effect.as(inv.acknowledged(nonce, receivers!), Option.some(decoded.right))
+      inv.abandon(nonce)
+    }
+  }).pipe(Effect.tapError(() => Effect.sync(() => inv.abandon(nonce)))))
+}
+
+/** The tiered driver: L1 in front of the Redis commands, told by `inv` what other writers changed. */
+const tieredDriver = (ctx: Context, options: Options): Driver => ({
+  backend: "tiered",
+  attributes: { "db.system.name": "redis" },
+  get: get(ctx),
+  set: set(ctx),
+  remove: remove(ctx),
+  has: (id) =>
+    ctx.inv.serving() && ctx.l1.live(id, false) !== undefined
+      ? Effect.succeed(true)
+      : Effect.map(bounded("SessionStore.contains", ctx.timeout, () => ctx.client.exists(ctx.key(id))), (n) => n === 1),
+  size: Redis.driver(ctx.client, options).size
+})
 
 /**
  * Connects to Redis (one server or a Cluster), subscribes on every master and builds the store; everything
@@ -241,15 +194,19 @@ export const make = (options: Options = {}): Effect.Effect<SessionStore["Type"],
   Effect.gen(function*() {
     const client = yield* connect(Redis.targetOf(options))
     const instance = yield* Effect.flatMap(IdGenerator, (ids) => ids.next)
-    const { prefix } = Redis.keyspace(options)
+    const { key, prefix, px } = Redis.keyspace(options)
     const lease = options.lease === undefined ? 1_000 : Math.max(10, Duration.toMillis(Duration.decode(options.lease)))
-    const { driver, invalidation } = tieredDriver(client, options, ({ invalidate, reset }) =>
-      new Invalidation(instance, {
-        channel: Redis.channelOf(prefix),
-        ackChannelOf: (writer) => `${prefix}ack:${writer}`,
-        lease,
-        client
-      }, invalidate, reset))
+    const l1Ttl = options.l1?.ttl === undefined ? undefined : Duration.toMillis(Duration.decode(options.l1.ttl))
+    const l1 = new Copies(options.l1?.capacity ?? 10_000, l1Ttl, px)
+    const channel = Redis.channelOf(prefix)
+    const invalidation = new Invalidation(
+      instance,
+      { channel, ackChannelOf: (writer) => `${prefix}ack:${writer}`, lease, client },
+      (id) => l1.drop(id),
+      () => l1.reset()
+    )
+    const timeout = options.commandTimeout ?? defaults.commandTimeout ?? 2_000
+    const driver = tieredDriver({ client, key, px, channel, timeout, l1, inv: invalidation }, options)
     yield* Effect.acquireRelease(
       Effect.promise(() => {
         invalidation.start()
