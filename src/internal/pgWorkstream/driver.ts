@@ -9,14 +9,14 @@ import { Array as Arr, DateTime, Effect, Either, Option, Schema } from "effect"
 import { MessageId } from "../../Ids.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { Workstream } from "../../Workstream.js"
-import type { Driver, ListQuery, LoadQuery } from "../../WorkstreamStore.js"
+import type { AppendResult, Driver, ListQuery, LoadQuery } from "../../WorkstreamStore.js"
 import { all, storage, transaction } from "../sql.js"
 import {
   CounterRow,
+  appendColumns,
   IdRow,
   LoadRow,
   MESSAGE_SELECT,
-  messageColumns,
   metadataColumns,
   rowToMessage,
   rowToWorkstream,
@@ -32,10 +32,14 @@ export interface Store {
   readonly t: TableNames
 }
 
-/** Rows per multi-row INSERT or `IN` list: far below PostgreSQL's 65535 bound parameters. */
+/** Ids per `IN` list: far below PostgreSQL's 65535 bound parameters. */
 const CHUNK = 500
 
 const TakenRow = Schema.Struct({ id: MessageId })
+const FirstRow = Schema.Struct({ first: Schema.Int })
+
+const isUniqueViolation = (e: { readonly cause?: unknown }) =>
+  typeof e.cause === "object" && e.cause !== null && "code" in e.cause && e.cause.code === "23505"
 
 const method = (name: string) => `WorkstreamStore.${name}`
 
@@ -71,34 +75,52 @@ export const makeDriver = (s: Store): Driver => {
       return true
     })
 
-  /** The first of `given` the workstream already holds. */
-  const firstTaken = (id: WorkstreamId, given: ReadonlyArray<MessageId>) =>
+  /** The first of `ids` the workstream already holds. */
+  const firstTaken = (id: WorkstreamId, ids: ReadonlyArray<MessageId>) =>
     Effect.map(
-      Effect.forEach(Arr.chunksOf(given, CHUNK), (chunk) =>
+      Effect.forEach(Arr.chunksOf(ids, CHUNK), (chunk) =>
         all(TakenRow, sql`SELECT id FROM ${M} WHERE workstream = ${id} AND ${sql.in("id", chunk)}`)),
       (found) => {
         const taken = new Set(found.flat().map((r) => r.id))
-        return Option.fromNullable(given.find((g) => taken.has(g)))
+        return Option.fromNullable(ids.find((g) => taken.has(g)))
       }
     )
 
-  const append: Driver["append"] = (id, request) =>
-    write("storeMessages")(Effect.gen(function*() {
-      const locked = yield* lock(id)
-      if (Option.isNone(locked)) return { _tag: "NotFound" } as const
-      if (request.given.length > 0) {
-        const taken = yield* firstTaken(id, request.given)
-        if (Option.isSome(taken)) return { _tag: "DuplicateId", id: taken.value } as const
-      }
-      const messages = request.seal(locked.value.message_count + 1)
-      yield* Effect.forEach(Arr.chunksOf(messages, CHUNK), (chunk) => sql`INSERT INTO ${M} ${sql.insert(chunk.map(messageColumns))}`, {
-        discard: true
-      })
-      const last = messages[messages.length - 1]!
-      yield* sql`UPDATE ${W} SET message_count = ${last.seq}, last_message_at = ${last.timestamp.epochMillis},
-        updated_at = ${request.now.epochMillis} WHERE id = ${id}`
-      return { _tag: "Appended", messages } as const
-    }))
+  /**
+   * ONE statement, so one round trip while the lock is held: it locks the row, inserts the batch at the seqs after
+   * the count it read there (the count the previous holder committed: a locking read waits, then reads the latest
+   * version), and moves the counters. A message id the workstream holds fails it on the `(workstream, id)` key,
+   * with nothing written; that id is then looked up.
+   */
+  const append: Driver["append"] = (id, request) => {
+    const batch = appendColumns(request.seal(1))
+    const last = batch.timestamp[batch.timestamp.length - 1]!
+    return all(FirstRow, sql`WITH locked AS (
+        SELECT message_count FROM ${W} WHERE id = ${id} FOR UPDATE
+      ), inserted AS (
+        INSERT INTO ${M} (workstream, seq, id, session_id, role, content, content_utf16, timestamp, metadata)
+        SELECT ${id}, locked.message_count + v.ord, v.id, v.session_id, v.role, v.content, v.content_utf16, v.timestamp,
+          v.metadata::json
+        FROM locked, unnest(${batch.ord}::integer[], ${batch.id}::text[], ${batch.session_id}::text[], ${batch.role}::text[],
+          ${batch.content}::text[], ${batch.content_utf16}::bytea[], ${batch.timestamp}::float8[], ${batch.metadata}::text[])
+          AS v(ord, id, session_id, role, content, content_utf16, timestamp, metadata)
+      ), moved AS (
+        UPDATE ${W} w SET message_count = locked.message_count + ${batch.ord.length}, last_message_at = ${last},
+          updated_at = ${request.now.epochMillis}
+        FROM locked WHERE w.id = ${id}
+      )
+      SELECT message_count + 1 AS first FROM locked`).pipe(
+      Effect.map((rows): AppendResult =>
+        rows[0] === undefined ? { _tag: "NotFound" } : { _tag: "Appended", messages: request.seal(rows[0].first) }
+      ),
+      Effect.catchIf(isUniqueViolation, (e) =>
+        Effect.flatMap(firstTaken(id, request.ids), Option.match({
+          onNone: () => Effect.fail(e),
+          onSome: (taken) => Effect.succeed<AppendResult>({ _tag: "DuplicateId", id: taken })
+        }))),
+      storage(method("storeMessages"))
+    )
+  }
 
   const update: Driver["update"] = (id, modify) =>
     write("update")(Effect.gen(function*() {

@@ -152,16 +152,29 @@ export const contentColumns = (content: string) =>
 const contentOf = (content: string, utf16: Uint8Array | null): string =>
   utf16 === null ? content : Buffer.from(utf16.buffer, utf16.byteOffset, utf16.byteLength).toString("utf16le")
 
-export const messageColumns = (m: Message) => ({
-  workstream: m.workstreamId,
-  seq: m.seq,
-  id: m.id,
-  session_id: m.sessionId ?? null,
-  role: m.role,
-  ...contentColumns(m.content),
-  timestamp: m.timestamp.epochMillis,
-  metadata: m.metadata === undefined ? null : JSON.stringify(m.metadata)
-})
+/** A batch as the column arrays an `unnest` reads (`ord` is 1-based): one statement whatever the batch's size. */
+export const appendColumns = (messages: ReadonlyArray<Message>) => {
+  const ord: Array<number> = []
+  const id: Array<string> = []
+  const session_id: Array<string | null> = []
+  const role: Array<string> = []
+  const content: Array<string> = []
+  const content_utf16: Array<Buffer | null> = []
+  const timestamp: Array<number> = []
+  const metadata: Array<string | null> = []
+  for (const [i, m] of messages.entries()) {
+    const columns = contentColumns(m.content)
+    ord.push(i + 1)
+    id.push(m.id)
+    session_id.push(m.sessionId ?? null)
+    role.push(m.role)
+    content.push(columns.content)
+    content_utf16.push(columns.content_utf16)
+    timestamp.push(m.timestamp.epochMillis)
+    metadata.push(m.metadata === undefined ? null : JSON.stringify(m.metadata))
+  }
+  return { ord, id, session_id, role, content, content_utf16, timestamp, metadata }
+}
 
 /** The message columns over alias `m`. */
 export const MESSAGE_SELECT = "m.seq, m.id, m.session_id, m.role, m.content, m.content_utf16, m.timestamp, m.metadata"
