@@ -26,6 +26,12 @@ export const tableNames = (schema: string, prefix: string) => {
 }
 export type TableNames = ReturnType<typeof tableNames>
 
+/** What the store's modules share: the pool and the table names. */
+export interface Store {
+  readonly sql: SqlClient.SqlClient
+  readonly t: TableNames
+}
+
 export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => ({
   "0001_create_workstreams": Effect.all([
     sql`CREATE TABLE ${sql(t.workstreams)} (
