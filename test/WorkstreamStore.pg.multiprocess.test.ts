@@ -12,10 +12,10 @@ import { WorkstreamStore } from "arawn-store"
 import { WorkstreamId } from "../src/Ids.js"
 import { token } from "../src/testing/internal.js"
 import * as Pg from "../src/WorkstreamStore/Pg.js"
-import { PG_PORT, PG_URL, unreachableAndOptional } from "./support/services.js"
+import { PG_URL, skipPg } from "./support/pg.js"
 import { bundled, runChild } from "./support/workstream-children.js"
 
-const skip = await unreachableAndOptional(PG_PORT)
+const skip = await skipPg()
 const child = bundled(fileURLToPath(new URL("./support/workstream-pg-child.ts", import.meta.url)), "workstream-pg-child")
 const schema = `ws_mp_${token()}`
 

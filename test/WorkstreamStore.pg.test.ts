@@ -12,9 +12,9 @@ import { WorkstreamId } from "../src/Ids.js"
 import { token } from "../src/testing/internal.js"
 import { MAX_MESSAGE_CONTENT } from "../src/Workstream.js"
 import * as Pg from "../src/WorkstreamStore/Pg.js"
-import { PG_PORT, PG_URL, unreachableAndOptional } from "./support/services.js"
+import { PG_URL, skipPg } from "./support/pg.js"
 
-const skip = await unreachableAndOptional(PG_PORT)
+const skip = await skipPg()
 
 const schemas: Array<string> = []
 /** A schema no other run uses, dropped when the file ends. */

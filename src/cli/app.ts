@@ -124,7 +124,6 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, Reported, 
       StorageError: (e) => failWith(errorLine(e)),
       EmbeddingError: (e) => failWith(errorLine(e)),
       EmbeddingSpaceMismatch: (e) => failWith(errorLine(e)),
-      Conflict: (e) => failWith(e.message),
       ImportIncomplete: (e) => failWith(e.message),
       NoStore: (e) => failWith(e.message)
     }),
