@@ -5,7 +5,7 @@
  */
 import { Option, Schema } from "effect"
 import { MessageId, SessionId, WorkstreamId } from "./Ids.js"
-import { JsonObject } from "./Json.js"
+import { isStorableText, JsonObject, Text } from "./Json.js"
 import { Tag } from "./Tag.js"
 
 /** @category models */
@@ -34,7 +34,12 @@ export class Workstream extends Schema.Class<Workstream>("Workstream")({
   createdAt: Schema.DateTimeUtc,
   updatedAt: Schema.DateTimeUtc,
   messageCount: Schema.NonNegativeInt,
-  lastMessageAt: Schema.optional(Schema.DateTimeUtc)
+  lastMessageAt: Schema.optional(Schema.DateTimeUtc),
+  /**
+   * How many times `update` changed the record: 0 when created, one more per update, untouched by appends. The
+   * token of `update`'s compare-and-set (`{ expected }`).
+   */
+  version: Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 })
 }) {}
 
 /** @category models */
@@ -50,19 +55,23 @@ export class Message extends Schema.Class<Message>("Message")({
   metadata: Schema.optional(MessageMetadata)
 }) {}
 
-/** A workstream title: non-blank, at most 512 characters. @category inputs */
+/**
+ * A workstream title: non-blank, at most 512 characters, text every backend stores exactly (no NUL, no lone
+ * surrogate; see `Json.isStorableText`). Summaries and default models are such text too. @category inputs
+ */
 export const Title = Schema.String.pipe(
   Schema.filter((s) => s.trim().length > 0 || "title must not be empty or blank"),
-  Schema.filter((s) => s.length <= 512 || "title must be at most 512 characters")
+  Schema.filter((s) => s.length <= 512 || "title must be at most 512 characters"),
+  Schema.filter((s) => isStorableText(s) || "title must be well-formed Unicode without NUL characters")
 )
 
 /** @category inputs */
 export const NewWorkstream = Schema.Struct({
   id: Schema.optional(WorkstreamId),
   title: Title,
-  summary: Schema.optional(Schema.String),
+  summary: Schema.optional(Text),
   state: Schema.optionalWith(WorkstreamState, { default: () => "active" as const }),
-  defaultModel: Schema.optional(Schema.String),
+  defaultModel: Schema.optional(Text),
   tags: Schema.optionalWith(Schema.Array(Tag), { default: () => [] })
 })
 /** @category inputs */
@@ -71,13 +80,21 @@ export type NewWorkstream = typeof NewWorkstream.Encoded
 /** Present fields replace; `null` clears `summary` or `defaultModel`; `tags` replaces the whole set. @category inputs */
 export const WorkstreamUpdate = Schema.Struct({
   title: Schema.optional(Title),
-  summary: Schema.optional(Schema.NullOr(Schema.String)),
+  summary: Schema.optional(Schema.NullOr(Text)),
   state: Schema.optional(WorkstreamState),
-  defaultModel: Schema.optional(Schema.NullOr(Schema.String)),
+  defaultModel: Schema.optional(Schema.NullOr(Text)),
   tags: Schema.optional(Schema.Array(Tag))
 })
 /** @category inputs */
 export type WorkstreamUpdate = typeof WorkstreamUpdate.Encoded
+
+/** @category inputs */
+export const UpdateOptions = Schema.Struct({
+  /** Apply the update only if the stored `version` is this one; otherwise fail with `Conflict`. */
+  expected: Schema.optional(Schema.NonNegativeInt)
+})
+/** @category inputs */
+export type UpdateOptions = typeof UpdateOptions.Encoded
 
 /** Largest message content accepted, in UTF-16 code units (16 MiB). @category inputs */
 export const MAX_MESSAGE_CONTENT = 16 * 1024 * 1024
@@ -137,7 +154,7 @@ export interface WorkstreamPage {
 export const PromoteInput = Schema.Struct({
   title: Title,
   tags: Schema.optionalWith(Schema.Array(Tag), { default: () => [] }),
-  defaultModel: Schema.optional(Schema.String)
+  defaultModel: Schema.optional(Text)
 })
 /** @category inputs */
 export type PromoteInput = typeof PromoteInput.Encoded

@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { Context, DateTime, Effect, Either, Layer, Option } from "effect"
-import { InvalidInput, NotFound, StorageError } from "./Errors.js"
+import { Conflict, InvalidInput, NotFound, StorageError } from "./Errors.js"
 import type { MessageId } from "./Ids.js"
 import { nextId, SCRATCH_ID, WorkstreamId } from "./Ids.js"
 import { decodeCursor } from "./internal/cursor.js"
@@ -32,6 +32,7 @@ import type {
   NewMessage,
   NewWorkstream,
   PromoteInput,
+  UpdateOptions,
   Workstream,
   WorkstreamPage,
   WorkstreamState,
@@ -48,8 +49,16 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
   readonly get: (id: WorkstreamId) => Effect.Effect<Option.Option<Workstream>, InvalidInput | StorageError>
   /** One page ordered by updatedAt desc then id; `nextCursor` reads the next page without repeats. */
   readonly list: (options?: ListOptions) => Effect.Effect<WorkstreamPage, InvalidInput | StorageError>
-  /** Applies the update (null clears; tags replace) and bumps updatedAt; NotFound when unknown; scratch cannot be archived. */
-  readonly update: (id: WorkstreamId, update: WorkstreamUpdate) => Effect.Effect<Workstream, NotFound | InvalidInput | StorageError>
+  /**
+   * Applies the update (null clears; tags replace), bumps updatedAt and version; NotFound when unknown; scratch cannot
+   * be archived. With `expected`, a compare-and-set: when the stored `version` differs, Conflict and nothing is
+   * written (the check and the write are one atomic step, so of concurrent updates expecting one version, one wins).
+   */
+  readonly update: (
+    id: WorkstreamId,
+    update: WorkstreamUpdate,
+    options?: UpdateOptions
+  ) => Effect.Effect<Workstream, NotFound | InvalidInput | Conflict | StorageError>
   /** Hard-deletes metadata, tags and the log; idempotent; deleting scratch is InvalidInput. */
   readonly delete: (id: WorkstreamId) => Effect.Effect<void, InvalidInput | StorageError>
   /**
@@ -210,15 +219,20 @@ const workstreamMethods = (driver: Driver, span: Span) => {
     return page(rows, o.limit)
   })
 
-  const update = Effect.fn("WorkstreamStore.update", span)(function*(rawId: WorkstreamId, raw: WorkstreamUpdate) {
+  const update = Effect.fn("WorkstreamStore.update", span)(function*(rawId: WorkstreamId, raw: WorkstreamUpdate, rawOptions?: UpdateOptions) {
     const method = "WorkstreamStore.update"
     const id = yield* decoders.id(method)(rawId)
     const patch = yield* decoders.update(raw)
+    const { expected } = yield* decoders.updateOptions(rawOptions ?? {})
     if (id === SCRATCH_ID && patch.state === "archived") {
       return yield* new InvalidInput({ method, message: "the scratch workstream cannot be archived or deleted" })
     }
     const now = yield* DateTime.now
-    const updated = yield* driver.update(id, (current) => Either.right(applyUpdate(current, patch, now)))
+    // The driver runs `modify` on the record it holds locked, so the version check and the write are one step.
+    const updated = yield* driver.update(id, (current) =>
+      expected === undefined || current.version === expected
+        ? Either.right(applyUpdate(current, patch, now))
+        : Either.left(new Conflict({ entity: "workstream", id, expected: String(expected), actual: String(current.version) })))
     if (Option.isNone(updated)) return yield* notFound(id)
     return updated.value
   })

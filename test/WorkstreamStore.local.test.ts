@@ -503,11 +503,12 @@ describe("WorkstreamStore/Local and duplicate message ids", () => {
         return ws
       }))
       const [kept] = yield* within(dir, Effect.flatMap(store, (s) => s.loadMessages(ws.id)))
-      // As a store before migration 0003 left it: no message ids anywhere, no record of the migration.
+      // As a store before migration 0003 left it: no message ids anywhere, no version, no record of either migration.
       yield* rawSql(dir, "DROP TABLE arawn_store_workstream_message_ids")
       yield* rawSql(dir, "ALTER TABLE arawn_store_workstream_messages DROP COLUMN message_id")
       yield* rawSql(dir, "ALTER TABLE arawn_store_workstreams DROP COLUMN ids_indexed")
-      yield* rawSql(dir, "DELETE FROM arawn_store_workstream_migrations WHERE migration_id = 3")
+      yield* rawSql(dir, "ALTER TABLE arawn_store_workstreams DROP COLUMN version")
+      yield* rawSql(dir, "DELETE FROM arawn_store_workstream_migrations WHERE migration_id >= 3")
       yield* within(dir, Effect.gen(function*() {
         const s = yield* store
         expect((yield* s.loadMessages(ws.id)).map((m) => m.content)).toEqual(["a", "b"])

@@ -9,7 +9,6 @@ import { join } from "node:path"
 import { Effect, Layer, Redacted } from "effect"
 import * as Embedder from "../Embedder.js"
 import * as MemoryBackend from "../MemoryBackend.js"
-import type { WorkstreamStore } from "../WorkstreamStore.js"
 import { StorageError } from "../Errors.js"
 
 /** How the `method` of a StorageError from `load` starts. @category errors */
@@ -70,8 +69,10 @@ export const workstreams = (dir: string) =>
   )
 
 /** The workstreams of a PostgreSQL store. @category layers */
-export const pgWorkstreams = (_url: Redacted.Redacted<string>): Layer.Layer<WorkstreamStore, StorageError> =>
-  Layer.fail(new StorageError({ method: "cli.workstreams", cause: new Error("workstreams on PostgreSQL are not available yet") }))
+export const pgWorkstreams = (url: Redacted.Redacted<string>) =>
+  Layer.unwrapEffect(
+    Effect.map(load("the PostgreSQL workstream store", () => import("../WorkstreamStore/Pg.js")), (Pg) => Pg.layer({ url }))
+  )
 
 /** The workstreams at `at`. @category layers */
 export const workstreamsAt = (at: Location) => (at._tag === "Dir" ? workstreams(at.dir) : pgWorkstreams(at.url))

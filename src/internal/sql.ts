@@ -10,6 +10,9 @@ import * as SqlSchema from "@effect/sql/SqlSchema"
 import { Effect, Exit, ParseResult, Schema } from "effect"
 import { StorageError } from "../Errors.js"
 
+/** Whether `s` may name a PostgreSQL schema or start a table name unquoted (short enough for the suffixes added to it). */
+export const isIdentifier = (s: string): boolean => /^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(s)
+
 /** Every row `statement` returns, decoded by `Result`. */
 export const all = <A, I, E>(
   Result: Schema.Schema<A, I>,

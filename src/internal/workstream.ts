@@ -18,6 +18,7 @@ import {
   NewMessage,
   NewWorkstream,
   PromoteInput,
+  UpdateOptions,
   Workstream,
   WorkstreamUpdate
 } from "../Workstream.js"
@@ -46,7 +47,7 @@ export const buildWorkstream = (
     ...(input.defaultModel !== undefined ? { defaultModel: input.defaultModel } : {})
   })
 
-/** The workstream after `patch`: present fields replace, null clears, `updatedAt` moves to `now`. */
+/** The workstream after `patch`: present fields replace, null clears, `updatedAt` moves to `now`, `version` up one. */
 export const applyUpdate = (ws: Workstream, patch: WorkstreamUpdateInput, now: DateTime.Utc): Workstream =>
   new Workstream({
     id: ws.id,
@@ -57,6 +58,7 @@ export const applyUpdate = (ws: Workstream, patch: WorkstreamUpdateInput, now: D
     createdAt: ws.createdAt,
     updatedAt: now,
     messageCount: ws.messageCount,
+    version: ws.version + 1,
     ...setOrClear("summary", patch.summary, ws.summary),
     ...setOrClear("defaultModel", patch.defaultModel, ws.defaultModel),
     ...(ws.lastMessageAt !== undefined ? { lastMessageAt: ws.lastMessageAt } : {})
@@ -108,6 +110,7 @@ export const decoders = {
   id: (method: string) => decodeInput(WorkstreamId, method),
   create: decodeInput(NewWorkstream, "WorkstreamStore.create"),
   update: decodeInput(WorkstreamUpdate, "WorkstreamStore.update"),
+  updateOptions: decodeInput(UpdateOptions, "WorkstreamStore.update"),
   list: decodeInput(ListOptions, "WorkstreamStore.list"),
   load: decodeInput(LoadOptions, "WorkstreamStore.loadMessages"),
   promote: decodeInput(PromoteInput, "WorkstreamStore.promoteScratch")

@@ -88,8 +88,13 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
         expect(yield* outcome(s.create({ title: "  " }))).toBe("InvalidInput")
         expect(yield* outcome(s.create({ title: "t", state: untyped("deleted") }))).toBe("InvalidInput")
         expect(yield* outcome(s.create({ title: "t", tags: [""] }))).toBe("InvalidInput")
+        // Text every backend stores exactly: PostgreSQL text holds no NUL, UTF-8 no lone surrogate.
+        expect(yield* outcome(s.create({ title: "nul \u0000" }))).toBe("InvalidInput")
+        expect(yield* outcome(s.create({ title: "t", summary: "lone \uD800" }))).toBe("InvalidInput")
+        expect(yield* outcome(s.create({ title: "t", defaultModel: "m\u0000" }))).toBe("InvalidInput")
         const ws = yield* fresh()
         expect(yield* outcome(s.update(ws.id, { title: "" }))).toBe("InvalidInput")
+        expect(yield* outcome(s.update(ws.id, { summary: "\uDC00" }))).toBe("InvalidInput")
         expect(Option.getOrThrow(yield* s.get(ws.id)).title).toBe("thread")
       }))
 
@@ -123,6 +128,53 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
       Effect.gen(function*() {
         const s = yield* WorkstreamStore
         expect(yield* outcome(s.update(wid(`missing_${token()}`), { title: "x" }))).toBe("NotFound")
+      }))
+
+    test("version: 0 when created, one more per update, untouched by appends; update with the stored version applies", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        expect(ws.version).toBe(0)
+        const one = yield* s.update(ws.id, { title: "one" })
+        expect(one.version).toBe(1)
+        yield* append(ws.id, 2)
+        expect(Option.getOrThrow(yield* s.get(ws.id)).version).toBe(1)
+        const two = yield* s.update(ws.id, { title: "two" }, { expected: 1 })
+        expect(two.version).toBe(2)
+        expect(Option.getOrThrow(yield* s.get(ws.id))).toEqual(two)
+        expect(yield* outcome(s.update(ws.id, { title: "x" }, { expected: -1 }))).toBe("InvalidInput")
+      }))
+
+    test("update with a stale expected version is Conflict naming both versions, and changes nothing", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        const ws = yield* fresh()
+        yield* s.update(ws.id, { title: "moved on" })
+        yield* TestClock.adjust(Duration.seconds(5))
+        const before = Option.getOrThrow(yield* s.get(ws.id))
+        const e = yield* Effect.flip(s.update(ws.id, { title: "stale", tags: ["z"] }, { expected: 0 }))
+        expect(e._tag).toBe("Conflict")
+        if (e._tag === "Conflict") expect([e.entity, e.id, e.expected, e.actual]).toEqual(["workstream", ws.id, "0", "1"])
+        expect(Option.getOrThrow(yield* s.get(ws.id))).toEqual(before)
+        expect(yield* outcome(s.update(wid(`missing_${token()}`), { title: "x" }, { expected: 0 }))).toBe("NotFound")
+      }))
+
+    test("concurrent compare-and-set updates expecting one version: exactly one wins, every other is Conflict", () =>
+      Effect.gen(function*() {
+        const s = yield* WorkstreamStore
+        for (let round = 0; round < 3; round++) {
+          const ws = yield* fresh()
+          const outcomes = yield* Effect.forEach(
+            Array.from({ length: 6 }, (_, i) => i),
+            (i) => outcome(s.update(ws.id, { title: `writer ${i}` }, { expected: 0 })),
+            { concurrency: "unbounded" }
+          )
+          expect(outcomes.filter((o) => o === "success").length).toBe(1)
+          expect(outcomes.filter((o) => o === "Conflict").length).toBe(5)
+          const after = Option.getOrThrow(yield* s.get(ws.id))
+          expect(after.version).toBe(1)
+          expect(after.title).toBe(`writer ${outcomes.indexOf("success")}`)
+        }
       }))
 
     test("list orders by updatedAt desc, filters by state and tag, and pages without repeats", () =>

@@ -30,7 +30,9 @@ export const bundled = (entry: string, name: string) => {
         platform: "node",
         format: "esm",
         outfile,
-        external: ["better-sqlite3"],
+        external: ["better-sqlite3", "pg-native"],
+        // CommonJS dependencies (`pg`) require Node built-ins, which an ESM bundle can do only through this `require`.
+        banner: { js: "import { createRequire as __createRequire } from \"node:module\"; const require = __createRequire(import.meta.url);" },
         logLevel: "silent"
       })
       return [outfile]

@@ -38,7 +38,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
   const messages = sql(t.messages)
 
   const workstreamColumns = sql`w.key, w.id, w.title, w.summary, w.state, w.is_scratch, w.default_model,
-    w.created_at, w.updated_at, w.message_count, w.last_message_at,
+    w.created_at, w.updated_at, w.message_count, w.last_message_at, w.version,
     (SELECT json_group_array(tag) FROM ${tagsTable} t WHERE t.ws_key = w.key) AS tags`
 
   const workstream = SqlSchema.findOne({

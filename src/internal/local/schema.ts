@@ -116,7 +116,9 @@ export const migrations = (sql: SqlClient.SqlClient, t: Tables) => ({
       PRIMARY KEY (ws_key, message_id, seq)
     ) WITHOUT ROWID`,
     sql`DELETE FROM ${sql(t.messages)}`
-  ], { discard: true })
+  ], { discard: true }),
+  // The compare-and-set token of `update`; records made before it start at 0.
+  "0004_version": sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN version INTEGER NOT NULL DEFAULT 0`
 })
 
 // --- row codecs ------------------------------------------------------------------------------------------------
@@ -134,7 +136,8 @@ export const WorkstreamRow = Schema.Struct({
   created_at: Schema.Number,
   updated_at: Schema.Number,
   message_count: Schema.Number,
-  last_message_at: Schema.NullOr(Schema.Number)
+  last_message_at: Schema.NullOr(Schema.Number),
+  version: Schema.Number
 })
 
 export const toWorkstream = (row: typeof WorkstreamRow.Type): Workstream =>
@@ -149,6 +152,7 @@ export const toWorkstream = (row: typeof WorkstreamRow.Type): Workstream =>
       createdAt: DateTime.unsafeMake(row.created_at),
       updatedAt: DateTime.unsafeMake(row.updated_at),
       messageCount: row.message_count,
+      version: row.version,
       ...(row.summary !== null ? { summary: row.summary } : {}),
       ...(row.default_model !== null ? { defaultModel: row.default_model } : {}),
       ...(row.last_message_at !== null ? { lastMessageAt: DateTime.unsafeMake(row.last_message_at) } : {})
@@ -162,7 +166,8 @@ export const metadataColumns = (ws: Workstream) => ({
   summary: ws.summary ?? null,
   state: ws.state,
   default_model: ws.defaultModel ?? null,
-  updated_at: ws.updatedAt.epochMillis
+  updated_at: ws.updatedAt.epochMillis,
+  version: ws.version
 })
 
 /** The log counters of one workstream (`<prefix>_workstreams`). */

@@ -29,7 +29,7 @@ export const tableNames = (schema: string, prefix: string) => {
 }
 export type TableNames = ReturnType<typeof tableNames>
 
-export const isIdentifier = (s: string): boolean => /^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(s)
+export { isIdentifier } from "../sql.js"
 
 export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => ({
   "0001_create_memories": Effect.all([

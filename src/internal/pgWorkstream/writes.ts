@@ -1,0 +1,139 @@
+/**
+ * The PostgreSQL workstream store's writes. Each runs as one transaction that starts by locking the workstream's row
+ * (`SELECT ... FOR UPDATE`): appends to one workstream from any number of processes and machines queue on that lock,
+ * each reading the message count the previous one committed, so seqs are assigned gap-free and nothing is lost;
+ * updates and promotions take the same lock.
+ */
+import { Array as Arr, DateTime, Effect, Either, Option, Schema } from "effect"
+import { MessageId } from "../../Ids.js"
+import type { WorkstreamId } from "../../Ids.js"
+import type { Workstream } from "../../Workstream.js"
+import type { AppendRequest, AppendResult, PromoteRequest } from "../../WorkstreamStore.js"
+import { all } from "../sql.js"
+import { appendColumns, CounterRow, IdRow, metadataColumns, rowToWorkstream, workstreamColumns, WorkstreamRow, workstreamSelect } from "./schema.js"
+import type { Store } from "./schema.js"
+
+/** Ids per `IN` list: far below PostgreSQL's 65535 bound parameters. */
+const CHUNK = 500
+
+const TakenRow = Schema.Struct({ id: MessageId })
+const FirstRow = Schema.Struct({ first: Schema.Int })
+
+const isUniqueViolation = (e: { readonly cause?: unknown }) =>
+  typeof e.cause === "object" && e.cause !== null && "code" in e.cause && e.cause.code === "23505"
+
+/** The workstream with its tags; `None` when absent. */
+export const read = ({ sql, t }: Store, id: WorkstreamId) =>
+  Effect.map(
+    all(WorkstreamRow, sql`SELECT ${workstreamSelect(sql, t)} FROM ${sql(t.workstreams)} w WHERE w.id = ${id}`),
+    (rows) => Option.map(Option.fromNullable(rows[0]), rowToWorkstream)
+  )
+
+/** Locks the workstream's row until the transaction ends; its counters as committed by the previous holder. */
+const lock = ({ sql, t }: Store, id: WorkstreamId) =>
+  Effect.map(
+    all(CounterRow, sql`SELECT message_count, last_message_at FROM ${sql(t.workstreams)} WHERE id = ${id} FOR UPDATE`),
+    (rows) => Option.fromNullable(rows[0])
+  )
+
+const insertTags = ({ sql, t }: Store, id: WorkstreamId, tags: ReadonlyArray<string>) =>
+  tags.length === 0
+    ? Effect.void
+    : Effect.asVoid(sql`INSERT INTO ${sql(t.tags)} ${sql.insert(tags.map((tag) => ({ workstream: id, tag })))}`)
+
+/** Inserts the record with its tags; false (nothing written) when the id is taken. */
+export const insertRecord = (s: Store, ws: Workstream) =>
+  Effect.gen(function*() {
+    const { sql, t } = s
+    const inserted = yield* all(
+      IdRow,
+      sql`INSERT INTO ${sql(t.workstreams)} ${sql.insert(workstreamColumns(ws))} ON CONFLICT (id) DO NOTHING RETURNING id`
+    )
+    if (inserted.length === 0) return false
+    yield* insertTags(s, ws.id, ws.tags)
+    return true
+  })
+
+/** The first of `ids` the workstream already holds. */
+const firstTaken = ({ sql, t }: Store, id: WorkstreamId, ids: ReadonlyArray<MessageId>) =>
+  Effect.map(
+    Effect.forEach(Arr.chunksOf(ids, CHUNK), (chunk) =>
+      all(TakenRow, sql`SELECT id FROM ${sql(t.messages)} WHERE workstream = ${id} AND ${sql.in("id", chunk)}`)),
+    (found) => {
+      const taken = new Set(found.flat().map((r) => r.id))
+      return Option.fromNullable(ids.find((g) => taken.has(g)))
+    }
+  )
+
+/**
+ * ONE statement, so one round trip while the lock is held (its own transaction: no BEGIN needed): it locks the
+ * row, inserts the batch at the seqs after the count it read there (the count the previous holder committed: a
+ * locking read waits, then reads the latest version), and moves the counters. A message id the workstream holds
+ * fails it on the `(workstream, id)` key, with nothing written; that id is then looked up.
+ */
+export const append = (s: Store, id: WorkstreamId, request: AppendRequest) => {
+  const { sql, t } = s
+  const batch = appendColumns(request.seal(1))
+  const last = batch.timestamp[batch.timestamp.length - 1]!
+  return all(FirstRow, sql`WITH locked AS (
+      SELECT message_count FROM ${sql(t.workstreams)} WHERE id = ${id} FOR UPDATE
+    ), inserted AS (
+      INSERT INTO ${sql(t.messages)} (workstream, seq, id, session_id, role, content, content_utf16, timestamp, metadata)
+      SELECT ${id}, locked.message_count + v.ord, v.id, v.session_id, v.role, v.content, v.content_utf16, v.timestamp,
+        v.metadata::json
+      FROM locked, unnest(${batch.ord}::integer[], ${batch.id}::text[], ${batch.session_id}::text[], ${batch.role}::text[],
+        ${batch.content}::text[], ${batch.content_utf16}::bytea[], ${batch.timestamp}::float8[], ${batch.metadata}::text[])
+        AS v(ord, id, session_id, role, content, content_utf16, timestamp, metadata)
+    ), moved AS (
+      UPDATE ${sql(t.workstreams)} w SET message_count = locked.message_count + ${batch.ord.length}, last_message_at = ${last},
+        updated_at = ${request.now.epochMillis}
+      FROM locked WHERE w.id = ${id}
+    )
+    SELECT message_count + 1 AS first FROM locked`).pipe(
+    Effect.map((rows): AppendResult =>
+      rows[0] === undefined ? { _tag: "NotFound" } : { _tag: "Appended", messages: request.seal(rows[0].first) }
+    ),
+    Effect.catchIf(isUniqueViolation, (e) =>
+      Effect.flatMap(firstTaken(s, id, request.ids), Option.match({
+        onNone: () => Effect.fail(e),
+        onSome: (taken) => Effect.succeed<AppendResult>({ _tag: "DuplicateId", id: taken })
+      })))
+  )
+}
+
+/** `Driver.update`'s read-modify-write; run it in a transaction. */
+export const modify = <E>(s: Store, id: WorkstreamId, f: (current: Workstream) => Either.Either<Workstream, E>) =>
+  Effect.gen(function*() {
+    const { sql, t } = s
+    if (Option.isNone(yield* lock(s, id))) return Option.none()
+    // Read after the lock is held: this statement sees everything the previous holder committed, tags included.
+    const current = yield* read(s, id)
+    if (Option.isNone(current)) return Option.none()
+    const next = f(current.value)
+    if (Either.isLeft(next)) return yield* Effect.fail(next.left)
+    yield* sql`UPDATE ${sql(t.workstreams)} SET ${sql.update(metadataColumns(next.right))} WHERE id = ${id}`
+    if (next.right.tags.join("\u0000") !== current.value.tags.join("\u0000")) {
+      yield* sql`DELETE FROM ${sql(t.tags)} WHERE workstream = ${id}`
+      yield* insertTags(s, id, next.right.tags)
+    }
+    return Option.some(next.right)
+  })
+
+/** `Driver.promote`; run it in a transaction. */
+export const promote = (s: Store, request: PromoteRequest) =>
+  Effect.gen(function*() {
+    const { sql, t } = s
+    const locked = yield* lock(s, request.source)
+    if (Option.isNone(locked) || locked.value.message_count === 0 || locked.value.last_message_at === null) return Option.none()
+    const target = request.target({
+      count: locked.value.message_count,
+      lastMessageAt: DateTime.unsafeMake(locked.value.last_message_at)
+    })
+    // The target's id is fresh (IdGenerator's): a plain INSERT, which would fail rather than skip if it were not.
+    yield* sql`INSERT INTO ${sql(t.workstreams)} ${sql.insert(workstreamColumns(target))}`
+    yield* insertTags(s, target.id, target.tags)
+    yield* sql`UPDATE ${sql(t.messages)} SET workstream = ${target.id} WHERE workstream = ${request.source}`
+    yield* sql`UPDATE ${sql(t.workstreams)} SET message_count = 0, last_message_at = NULL, updated_at = ${request.now.epochMillis}
+      WHERE id = ${request.source}`
+    return Option.some(target)
+  })
