@@ -19,12 +19,14 @@ import { decodeInput } from "../internal/decode.js"
 import { appendLocked } from "../internal/local/append.js"
 import { finishDeletion } from "../internal/local/cleanup.js"
 import { db, io, paths } from "../internal/local/files.js"
+import { fork } from "../internal/local/fork.js"
 import { promote } from "../internal/local/promote.js"
 import { makeQueries } from "../internal/local/queries.js"
 import { load } from "../internal/local/read.js"
 import { reconcile } from "../internal/local/reconcile.js"
 import type { MalformedLine, RebuildReport } from "../internal/local/reconcile.js"
 import { recoverOnOpen } from "../internal/local/recovery.js"
+import { search } from "../internal/local/search.js"
 import { isValidPrefix, migrations, tables } from "../internal/local/schema.js"
 import type { Local } from "../internal/local/store.js"
 import { makeWriter } from "../internal/local/writer.js"
@@ -183,7 +185,9 @@ const driver = (local: Local): Driver => {
         Effect.map(Option.some),
         Effect.catchTag("NotFound", () => Effect.succeed(Option.none()))
       ),
-    promote: (request) => promote(local, method("promoteScratch"), request)
+    promote: (request) => promote(local, method("promoteScratch"), request),
+    fork: (request) => fork(local, method("fork"), request),
+    search: (query) => search(local, method("searchMessages"), query)
   }
 }
 

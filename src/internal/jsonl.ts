@@ -173,3 +173,7 @@ export const encodeMessage = (m: Message): string =>
 export const rewriteWorkstreamId = (parsed: ParsedLine, wsId: WorkstreamId): string =>
   // Spreading keeps the key order, and assigning an existing key keeps its position.
   JSON.stringify({ ...parsed.raw, workstream_id: wsId }) + "\n"
+
+/** The same line as a copy under a new message id in another workstream, every other field kept in place (forks). */
+export const rewriteAsCopy = (parsed: ParsedLine, wsId: WorkstreamId, id: MessageId): string =>
+  JSON.stringify({ ...parsed.raw, id, workstream_id: wsId }) + "\n"

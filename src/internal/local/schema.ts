@@ -20,6 +20,8 @@ export interface Tables {
   readonly sessionIndex: string
   readonly ids: string
   readonly appendTrigger: string
+  readonly text: string
+  readonly forkIndex: string
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -38,7 +40,9 @@ export const tables = (prefix: string): Tables => ({
   tagIndex: `${prefix}_workstream_tags_tag`,
   sessionIndex: `${prefix}_workstream_messages_session`,
   ids: `${prefix}_workstream_message_ids`,
-  appendTrigger: `${prefix}_workstream_messages_appended`
+  appendTrigger: `${prefix}_workstream_messages_appended`,
+  text: `${prefix}_workstream_message_text`,
+  forkIndex: `${prefix}_workstreams_forked_from`
 })
 
 /** The migrations, in order; their keys are recorded in `<prefix>_workstream_migrations`. */
@@ -116,6 +120,19 @@ export const migrations = (sql: SqlClient.SqlClient, t: Tables) => ({
       PRIMARY KEY (ws_key, message_id, seq)
     ) WITHOUT ROWID`,
     sql`DELETE FROM ${sql(t.messages)}`
+  ], { discard: true }),
+  // Message search: a contentless FTS5 index (content stays in the logs, which snippets are cut from) keyed by
+  // `TEXT_ROWID`, and each message's role in the index for the role filter. Fork lineage is metadata beside the
+  // title, untouched by index rebuilds. The index is cleared so every log is indexed again on open.
+  "0004_search_and_forks": Effect.all([
+    sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN role TEXT`,
+    sql`CREATE VIRTUAL TABLE ${sql(t.text)} USING fts5(
+      content, content='', contentless_delete=1, tokenize='porter unicode61'
+    )`,
+    sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_from_id TEXT`,
+    sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_from_seq INTEGER`,
+    sql`CREATE INDEX ${sql(t.forkIndex)} ON ${sql(t.workstreams)} (forked_from_id) WHERE forked_from_id IS NOT NULL`,
+    sql`DELETE FROM ${sql(t.messages)}`
   ], { discard: true })
 })
 
@@ -134,7 +151,9 @@ export const WorkstreamRow = Schema.Struct({
   created_at: Schema.Number,
   updated_at: Schema.Number,
   message_count: Schema.Number,
-  last_message_at: Schema.NullOr(Schema.Number)
+  last_message_at: Schema.NullOr(Schema.Number),
+  forked_from_id: Schema.NullOr(WorkstreamId),
+  forked_from_seq: Schema.NullOr(Schema.NonNegativeInt)
 })
 
 export const toWorkstream = (row: typeof WorkstreamRow.Type): Workstream =>
@@ -151,7 +170,10 @@ export const toWorkstream = (row: typeof WorkstreamRow.Type): Workstream =>
       messageCount: row.message_count,
       ...(row.summary !== null ? { summary: row.summary } : {}),
       ...(row.default_model !== null ? { defaultModel: row.default_model } : {}),
-      ...(row.last_message_at !== null ? { lastMessageAt: DateTime.unsafeMake(row.last_message_at) } : {})
+      ...(row.last_message_at !== null ? { lastMessageAt: DateTime.unsafeMake(row.last_message_at) } : {}),
+      ...(row.forked_from_id !== null
+        ? { forkedFrom: { workstreamId: row.forked_from_id, seq: row.forked_from_seq ?? 0 } }
+        : {})
     },
     true
   )
@@ -195,16 +217,20 @@ export interface IndexEntry {
   readonly length: number
   readonly timestampMs: number
   readonly sessionId: string | null
+  readonly role: string
+  /** Indexed for search, not stored. */
+  readonly content: string
 }
 
 /**
  * `<prefix>_workstream_promotions`: a committed promotion whose target log may still be in its staging directory
- * and whose source log may not be emptied yet (`writing` rows are from stores before staging; rolled back).
+ * and whose source log may not be emptied yet (`writing` rows are from stores before staging; rolled back), or a
+ * committed fork (`forked`) whose log may still be in its staging directory (its source is never changed).
  */
 export const PromotionRow = Schema.Struct({
   target_id: WorkstreamId,
   source_id: WorkstreamId,
-  state: Schema.Literal("writing", "committed")
+  state: Schema.Literal("writing", "committed", "forked")
 })
 
 /** `<prefix>_workstream_deletions`: a delete whose log directory may still exist. */
