@@ -423,6 +423,7 @@ describe("WorkstreamStore/Local table prefix", () => {
         "tenant_a_workstream_message_ids",
         "tenant_a_workstream_message_text",
         "tenant_a_workstream_message_text_config",
+        "tenant_a_workstream_message_text_content",
         "tenant_a_workstream_message_text_data",
         "tenant_a_workstream_message_text_docsize",
         "tenant_a_workstream_message_text_idx",

@@ -121,14 +121,14 @@ export const migrations = (sql: SqlClient.SqlClient, t: Tables) => ({
     ) WITHOUT ROWID`,
     sql`DELETE FROM ${sql(t.messages)}`
   ], { discard: true }),
-  // Message search: a contentless FTS5 index (content stays in the logs, which snippets are cut from) keyed by
-  // `TEXT_ROWID`, and each message's role in the index for the role filter. Fork lineage is metadata beside the
-  // title, untouched by index rebuilds. The index is cleared so every log is indexed again on open.
+  // Message search: an FTS5 index keyed by workstream key and seq (see `insertIndex`), and each message's role in
+  // the message index for the role filter. The FTS5 table keeps its own copy of each text: deleting from a
+  // contentless one leaves the deleted rows in its document count, so bm25 would drift with every delete and an
+  // index rebuilt from the logs would not rank as the one it replaced. Fork lineage is metadata beside the title,
+  // untouched by index rebuilds. The index is cleared so every log is indexed again on open.
   "0004_search_and_forks": Effect.all([
     sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN role TEXT`,
-    sql`CREATE VIRTUAL TABLE ${sql(t.text)} USING fts5(
-      content, content='', contentless_delete=1, tokenize='porter unicode61'
-    )`,
+    sql`CREATE VIRTUAL TABLE ${sql(t.text)} USING fts5(content, tokenize='porter unicode61')`,
     sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_from_id TEXT`,
     sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_from_seq INTEGER`,
     sql`CREATE INDEX ${sql(t.forkIndex)} ON ${sql(t.workstreams)} (forked_from_id) WHERE forked_from_id IS NOT NULL`,
@@ -218,7 +218,7 @@ export interface IndexEntry {
   readonly timestampMs: number
   readonly sessionId: string | null
   readonly role: string
-  /** Indexed for search, not stored. */
+  /** The text the search index holds. */
   readonly content: string
 }
 

@@ -10,6 +10,7 @@ import type { WorkstreamId } from "../../Ids.js"
 import type { SearchHit, SearchQuery } from "../../WorkstreamStore.js"
 import { parseLine, toMessage } from "../jsonl.js"
 import { readRanges } from "../logfile.js"
+import { finishPromotions } from "./cleanup.js"
 import { db, io, withPooled } from "./files.js"
 import type { Queries } from "./queries.js"
 import type { SearchRow } from "./searchQueries.js"
@@ -71,5 +72,10 @@ export const search = (local: Local, method: string, q: SearchQuery): Effect.Eff
       const page = yield* readPage(local, method, local.r, q, false)
       if (page !== undefined) return page
     }
-    return yield* local.writer.exclusive(method, Effect.map(readPage(local, method, local.q, q, true), (page) => page ?? []))
+    // Under the lock, a fork or promotion committed by a process that died before installing its log is finished
+    // first, as any reader of that workstream would.
+    return yield* local.writer.exclusive(
+      method,
+      Effect.zipRight(finishPromotions(local, method, {}), Effect.map(readPage(local, method, local.q, q, true), (page) => page ?? []))
+    )
   })
