@@ -179,4 +179,25 @@ describe("WorkstreamStore/Local fork", () => {
         expect(readFileSync(logOf(dir, fork.id), "utf8")).toContain("2026-03-06T03:03:16.601287Z")
       }))
     }))
+
+  it.effect("a fork of a log edited in place (an id no longer the one indexed) copies from the log itself", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const source = yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const source = yield* s.create({ title: "edited" })
+        yield* s.storeMessages(source.id, ["one", "two", "three"].map((content) => ({ role: "user" as const, content })))
+        return source
+      }))
+      const text = readFileSync(logOf(dir, source.id), "utf8")
+      const second = JSON.parse(text.split("\n")[1]!).id as string
+      const edited = `${second.slice(0, -1)}${second.endsWith("0") ? "1" : "0"}`
+      writeFileSync(logOf(dir, source.id), text.replace(second, edited))
+      yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        const fork = yield* s.fork(source.id, { title: "fork" })
+        expect((yield* s.loadMessages(fork.id)).map((m) => [m.seq, m.content])).toEqual([[1, "one"], [2, "two"], [3, "three"]])
+        expect(readFileSync(logOf(dir, fork.id), "utf8")).not.toContain(edited)
+      }))
+    }))
 })

@@ -174,6 +174,9 @@ export const rewriteWorkstreamId = (parsed: ParsedLine, wsId: WorkstreamId): str
   // Spreading keeps the key order, and assigning an existing key keeps its position.
   JSON.stringify({ ...parsed.raw, workstream_id: wsId }) + "\n"
 
-/** The same line as a copy under a new message id in another workstream, every other field kept in place (forks). */
-export const rewriteAsCopy = (parsed: ParsedLine, wsId: WorkstreamId, id: MessageId): string =>
-  JSON.stringify({ ...parsed.raw, id, workstream_id: wsId }) + "\n"
+/**
+ * A line (its JSON object as read) as a copy under a new message id in another workstream, every other field kept
+ * in place (forks).
+ */
+export const rewriteAsCopy = (raw: Record<string, unknown>, wsId: WorkstreamId, id: MessageId): string =>
+  JSON.stringify({ ...raw, id, workstream_id: wsId }) + "\n"

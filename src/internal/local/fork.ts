@@ -17,7 +17,7 @@ import { StorageError } from "../../Errors.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { ForkRequest, ForkResult } from "../../WorkstreamStore.js"
 import { parseLine, rewriteAsCopy } from "../jsonl.js"
-import { fsyncDir, LineScanner, sizeOf } from "../logfile.js"
+import { fsyncDir, LineScanner, readRanges, sizeOf } from "../logfile.js"
 import { finishPromotions } from "./cleanup.js"
 import { closeQuietly, db, io, removeDir, stagingOf, withFile } from "./files.js"
 import { reconcile } from "./reconcile.js"
@@ -47,6 +47,63 @@ const settled = (local: Local, method: string, id: WorkstreamId) =>
     return yield* db(method)(local.q.logState(id))
   })
 
+const CHUNK = 5000
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/**
+ * The copy of `copyPrefix` through the index: it names each message's line, already validated when it was indexed,
+ * so a line costs one JSON.parse, not the codec's full check. `undefined` when a line is no longer the message
+ * indexed there (the log was edited in place), for `copyPrefix` to redo from the log alone.
+ */
+const copyIndexed = (local: Local, method: string, state: LogState, request: ForkRequest, target: WorkstreamId, file: string) =>
+  Effect.flatMap(db(method)(local.q.prefixRows({ key: state.key, atSeq: request.atSeq })), (rows) =>
+    rows.length !== request.atSeq ? Effect.succeed(undefined) : withFile(method, local.paths.logOf(request.source), "r", (src) =>
+      Effect.acquireUseRelease(
+        io(method, () => fs.open(file, "w")),
+        (out) =>
+          io(method, async (): Promise<Copied | undefined> => {
+            if (src === undefined) return undefined
+            const entries: Array<IndexEntry> = []
+            let bytes = 0
+            for (let from = 0; from < rows.length; from += CHUNK) {
+              const chunk = rows.slice(from, from + CHUNK)
+              const lines = await readRanges(src, chunk.map((r) => ({ offset: r.byte_offset, length: r.byte_length })))
+              const parts: Array<Buffer> = []
+              for (const [k, row] of chunk.entries()) {
+                let raw: unknown
+                try {
+                  raw = JSON.parse(lines[k]!.toString("utf8"))
+                } catch {
+                  return undefined
+                }
+                if (!isRecord(raw) || typeof raw["id"] !== "string" || typeof raw["content"] !== "string") return undefined
+                if (raw["id"].toLowerCase() !== row.message_id || row.role === null) return undefined
+                const id = request.ids[from + k]!
+                const copy = Buffer.from(rewriteAsCopy(raw, target, id), "utf8")
+                entries.push({
+                  id,
+                  seq: row.seq,
+                  offset: bytes,
+                  length: copy.length - 1,
+                  timestampMs: row.timestamp_ms,
+                  sessionId: row.session_id,
+                  role: row.role,
+                  content: raw["content"]
+                })
+                parts.push(copy)
+                bytes += copy.length
+              }
+              const buf = Buffer.concat(parts)
+              let done = 0
+              while (done < buf.length) done += (await out.write(buf, done, buf.length - done)).bytesWritten
+            }
+            await out.sync()
+            return { entries, bytes }
+          }),
+        closeQuietly
+      )))
+
 /** Copies the first `atSeq` messages of the source to `file` as messages of `target`, indexing as it goes. */
 const copyPrefix = (local: Local, method: string, state: LogState, request: ForkRequest, target: WorkstreamId, file: string) =>
   withFile(method, local.paths.logOf(request.source), "r", (src) =>
@@ -68,7 +125,7 @@ const copyPrefix = (local: Local, method: string, state: LogState, request: Fork
               if (Either.isLeft(parsed)) continue
               const m = parsed.right
               const id = request.ids[entries.length]!
-              const copy = Buffer.from(rewriteAsCopy(m, target, id), "utf8")
+              const copy = Buffer.from(rewriteAsCopy(m.raw, target, id), "utf8")
               entries.push({
                 id,
                 seq: entries.length + 1,
@@ -97,7 +154,9 @@ const writeStaged = (local: Local, method: string, state: LogState, request: For
   Effect.gen(function*() {
     const dir = stagingOf(local.paths, target)
     yield* io(method, () => fs.mkdir(dir, { recursive: true }))
-    const copied = yield* copyPrefix(local, method, state, request, target, path.join(dir, "messages.jsonl"))
+    const file = path.join(dir, "messages.jsonl")
+    const copied = (yield* copyIndexed(local, method, state, request, target, file)) ??
+      (yield* copyPrefix(local, method, state, request, target, file))
     if (copied.entries.length !== request.atSeq) {
       return yield* new StorageError({
         method,

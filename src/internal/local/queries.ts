@@ -17,6 +17,7 @@ import {
   LogStateRow,
   metadataColumns,
   OpenCheckRow,
+  PrefixRow,
   PromotionRow,
   toWorkstream,
   Typed,
@@ -99,6 +100,14 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     }
   })
 
+  const prefixRows = SqlSchema.findAll({
+    Request: Typed<{ readonly key: number; readonly atSeq: number }>(),
+    Result: PrefixRow,
+    execute: ({ atSeq, key }) =>
+      sql`SELECT seq, byte_offset, byte_length, message_id, timestamp_ms, session_id, role FROM ${messages}
+        WHERE ws_key = ${key} AND seq <= ${atSeq} ORDER BY seq ASC`
+  })
+
   const promotions = SqlSchema.findAll({
     Request: Schema.Void,
     Result: PromotionRow,
@@ -143,6 +152,8 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     logState,
     lastIndexed,
     indexRows,
+    /** Index rows 1..atSeq with what a copy of them needs, in seq order. */
+    prefixRows,
     promotions: promotions(undefined),
     deletions: deletions(undefined),
     isDeleting: (id: WorkstreamId) => Effect.map(deleting(id), Option.isSome),

@@ -209,6 +209,15 @@ export const IndexRow = Schema.Struct({
 })
 export type IndexRow = typeof IndexRow.Type
 
+/** One row of `<prefix>_workstream_messages` as a fork copies it. */
+export const PrefixRow = Schema.Struct({
+  ...IndexRow.fields,
+  timestamp_ms: Schema.Number,
+  session_id: Schema.NullOr(Schema.String),
+  role: Schema.NullOr(Schema.String)
+})
+export type PrefixRow = typeof PrefixRow.Type
+
 /** One message's index entry, as appends and rebuilds write it. */
 export interface IndexEntry {
   readonly id: string

@@ -73,7 +73,11 @@ export const makeSearchQueries = (sql: SqlClient.SqlClient, t: Tables) => {
    */
   return (q: SearchQuery) =>
     Effect.gen(function*() {
-      const pool = Math.max(MIN_POOL, q.limit * POOL_FACTOR)
+      // Without filters the pool needs only one match past the page, to tell a clear cut from a tie. One
+      // workstream is no filter here: its rowid range confines FTS5 itself.
+      const filtered = (q.workstreamIds !== undefined && q.workstreamIds.length > 1) || q.sessionId !== undefined ||
+        q.roles !== undefined || q.since !== undefined || q.until !== undefined
+      const pool = filtered ? Math.max(MIN_POOL, q.limit * POOL_FACTOR) : q.limit + 1
       const first = yield* pooled({ q, pool })
       const head = first[0]
       if (head === undefined) return yield* every(q)
