@@ -7,6 +7,8 @@ import { performance } from "node:perf_hooks"
 export interface BenchOptions {
   /** A small run (under a minute for everything together). */
   readonly quick: boolean
+  /** An on-demand size (`--scale 1m`): areas that know it run only that. */
+  readonly scale?: string
 }
 
 export interface Timing {

@@ -22,7 +22,9 @@ const here = fileURLToPath(new URL(".", import.meta.url))
 
 const main = async () => {
   const quick = process.argv.includes("--quick")
-  const options: BenchOptions = { quick }
+  const scaleAt = process.argv.indexOf("--scale")
+  const scale = scaleAt === -1 ? undefined : process.argv[scaleAt + 1]
+  const options: BenchOptions = { quick, ...(scale !== undefined ? { scale } : {}) }
   const cpu = cpus()
   const machine = {
     cpu: cpu[0]?.model.trim() ?? "unknown",

@@ -12,7 +12,7 @@ import { Effect, Layer } from "effect"
 import { Embedder, MemoryBackend } from "../src/index.js"
 import type { SearchMode } from "../src/Memory.js"
 import { words } from "../src/internal/text.js"
-import { evaluateLoaded, loadFixture, decodeFixture } from "../src/testing/MemoryQuality.js"
+import { decodeFixture, evaluateLoaded, loadFixture, pad } from "../src/testing/MemoryQuality.js"
 import * as SqliteMemoryBackend from "../src/MemoryBackend/Sqlite.js"
 import type { ModeQuality, QualityFixture } from "../src/testing/MemoryQuality.js"
 import type { BenchOptions, BenchRow, Timing } from "./harness.js"
@@ -99,13 +99,26 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
       }),
       layer
     )))
+  const sqlite = () => SqliteMemoryBackend.layer({ filename: ":memory:" }).pipe(Layer.provideMerge(Embedder.layerHashing))
+  /** Quality alone (no timing) of the SQLite layer on a variant of the fixture: random sources, or distractors. */
+  const variant = (label: string, judged: QualityFixture, load: { readonly sources?: "random" }) =>
+    Effect.runPromise(Effect.scoped(Effect.provide(
+      Effect.map(Effect.flatMap(loadFixture(judged, load), (loaded) => evaluateLoaded(judged, loaded)), (report) =>
+        report.map((q): BenchRow => ({
+          area: "memory-quality",
+          operation: `search ${q.mode} (sqlite, ${label})`,
+          size: `${judged.memories.length} mem x ${judged.queries.length} q`,
+          ours: { p50Ms: NaN, p95Ms: NaN, opsPerSec: NaN },
+          note: note(q)
+        }))),
+      sqlite()
+    )))
   try {
     return [
       ...(await evaluateLayer("in-memory", MemoryBackend.layerMemory.pipe(Layer.provideMerge(Embedder.layerHashing)))),
-      ...(await evaluateLayer(
-        "sqlite",
-        SqliteMemoryBackend.layer({ filename: ":memory:" }).pipe(Layer.provideMerge(Embedder.layerHashing))
-      ))
+      ...(await evaluateLayer("sqlite", sqlite())),
+      ...(await variant("sources at random", fixture, { sources: "random" })),
+      ...(await variant("+20k distractors", pad(fixture, 20_000), {}))
     ]
   } finally {
     fts.close()

@@ -1,304 +1,205 @@
 /**
- * MemoryBackend/Sqlite at 100k memories x 384 dims (10k with --quick), each operation beside its raw floor measured
- * in the same run: raw better-sqlite3 + sqlite-vec (exact float vec0 KNN with mmap, FTS5 bm25, prepared inserts).
- * The corpus is synthetic (random sentences over a Zipf-like vocabulary) embedded with the hashing embedder; the
- * built databases are cached under tmp/bench/ (git-ignored) between runs.
+ * MemoryBackend/Sqlite, each operation beside its raw floor measured in the same run: raw better-sqlite3 +
+ * sqlite-vec (exact float vec0 KNN with mmap, FTS5 bm25, prepared inserts). Searches at limit 10 and 100 on a
+ * store of ~1.5k memories of ~1 KB and on 100k (10k with --quick) short memories x 384 dims; filtered searches (a
+ * session, a namespace, a where condition); storeMany. `--scale 1m` runs vector and text search on 1M memories
+ * and reports peak RSS instead.
  */
-import { existsSync, mkdirSync, rmSync } from "node:fs"
-import { performance } from "node:perf_hooks"
-import Database from "better-sqlite3"
-import { Effect, Layer, ManagedRuntime } from "effect"
-import { getLoadablePath } from "sqlite-vec"
+import { rmSync } from "node:fs"
+import { Effect, ManagedRuntime } from "effect"
+import type { Database as Db, Statement } from "better-sqlite3"
 import * as Embedder from "../src/Embedder.js"
-import type { MemoryId } from "../src/Ids.js"
-import type { NewMemory } from "../src/Memory.js"
 import { MemoryBackend } from "../src/MemoryBackend.js"
-import * as SqliteMemory from "../src/MemoryBackend/Sqlite.js"
+import type { SearchMode } from "../src/Memory.js"
 import { makeCoder } from "../src/internal/simhash.js"
 import type { BenchOptions, BenchRow, Timing } from "./harness.js"
 import { formatTable, measure, ratio } from "./harness.js"
+import type { Shape } from "./memory-corpus.js"
+import { build, bytes, corpus, DIMS, DIR, idOf, KILOBYTE, layerFor, mulberry32, openRaw, rowsOf, sentence, sessionOf, SHORT } from "./memory-corpus.js"
 
-const DIMS = 384
-const DIR = "tmp/bench"
+type Backend = MemoryBackend["Type"]
+type Runtime = ManagedRuntime.ManagedRuntime<MemoryBackend, unknown>
 
-const mulberry32 = (seed: number) => () => {
-  let a = (seed = (seed + 0x6d2b79f5) | 0)
-  a = Math.imul(a ^ (a >>> 15), 1 | a)
-  a = (a + Math.imul(a ^ (a >>> 7), 61 | a)) ^ a
-  return ((a ^ (a >>> 14)) >>> 0) / 4294967296
-}
+const hashing = Embedder.makeHashing()
+const embed = (q: string) => Effect.runSync(hashing.embed([q]))[0]!
+const ftsQuery = (q: string) => q.split(" ").map((w) => `"${w}"`).join(" OR ")
 
-const SYLLABLES = ["ka", "to", "ri", "men", "sol", "va", "tur", "lin", "po", "da", "xe", "qui", "bra", "no", "lu", "fer"]
-const VOCABULARY = (() => {
-  const random = mulberry32(1)
-  return Array.from({ length: 20_000 }, (_, i) => {
-    let w = ""
-    for (let j = 0; j < 2 + Math.floor(random() * 3); j++) w += SYLLABLES[Math.floor(random() * SYLLABLES.length)]
-    return w + i.toString(36)
-  })
-})()
-/** Log-uniform ranks: a few very common words, a long tail of rare ones (roughly Zipf). */
-const sentence = (random: () => number, words: number) =>
-  Array.from({ length: words }, () =>
-    VOCABULARY[Math.min(VOCABULARY.length - 1, Math.floor(Math.exp(random() * Math.log(VOCABULARY.length))) - 1)]!
-  ).join(" ")
-
-const idOf = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}` as MemoryId
-const sessionOf = (i: number) => `10000000-0000-4000-8000-${(i % 200).toString(16).padStart(12, "0")}`
-const bytes = (v: Float32Array) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
-
-interface Corpus {
-  readonly texts: ReadonlyArray<string>
-  readonly vectors: ReadonlyArray<Float32Array>
-}
-
-const corpus = (n: number, seed: number): Corpus => {
-  const random = mulberry32(seed)
-  const hashing = Embedder.makeHashing()
-  const texts = Array.from({ length: n }, () => sentence(random, 8 + Math.floor(random() * 12)))
-  return { texts, vectors: Effect.runSync(hashing.embed(texts)) }
-}
-
-const rowsOf = (c: Corpus, offset: number): Array<NewMemory> =>
-  c.texts.map((content, i) => ({
-    id: idOf(offset + i),
-    content,
-    // 200 sessions: a session filter matches 0.5% of the store.
-    sessionId: sessionOf(offset + i),
-    embedding: new Float32Array(c.vectors[i]!)
-  }))
-
-const openRaw = (file: string) => {
-  const db = new Database(file)
-  db.loadExtension(getLoadablePath())
-  db.pragma("journal_mode = WAL")
-  db.pragma("synchronous = NORMAL")
-  db.pragma("mmap_size = 1073741824")
-  db.exec(`CREATE TABLE IF NOT EXISTS memories (pk INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, content TEXT NOT NULL,
-      session_id TEXT, metadata TEXT NOT NULL, created_at INTEGER NOT NULL);
-    CREATE VIRTUAL TABLE IF NOT EXISTS vec USING vec0(embedding float[${DIMS}] distance_metric=cosine);
-    CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(content, content='', contentless_delete=1, tokenize='porter unicode61');`)
-  const row = db.prepare("INSERT INTO memories (pk, id, content, session_id, metadata, created_at) VALUES (?, ?, ?, ?, '{}', ?)")
-  const vec = db.prepare("INSERT INTO vec (rowid, embedding) VALUES (?, ?)")
-  const fts = db.prepare("INSERT INTO fts (rowid, content) VALUES (?, ?)")
-  const insert = db.transaction((c: Corpus, offset: number) => {
-    c.texts.forEach((content, i) => {
-      const pk = BigInt(offset + i + 1)
-      row.run(pk, idOf(offset + i), content, sessionOf(offset + i), 1_700_000_000_000)
-      vec.run(pk, bytes(c.vectors[i]!))
-      fts.run(pk, content)
-    })
-  })
-  return { db, insert }
-}
-
-/** Raw better-sqlite3 writes into a store our layer created: exactly our rows, vectors, codes and text entries. */
-const openSame = (file: string) => {
-  const db = new Database(file)
-  db.loadExtension(getLoadablePath())
-  db.pragma("journal_mode = WAL")
-  db.pragma("synchronous = NORMAL")
-  const code = makeCoder(DIMS)
-  const row = db.prepare(
-    `INSERT INTO arawn_store_memories (pk, id, content_type, content, session_id, workstream_id, metadata, source,
-       reinforcement_count, superseded, superseded_by, last_accessed, citation, created_at, updated_at, accessed_at,
-       access_count) VALUES (?, ?, 'note', ?, ?, NULL, '{"tags":[],"extra":{}}', 'inferred', 0, 0, NULL, ?, NULL, ?, ?, ?, 0)`
-  )
-  const vec = db.prepare("INSERT INTO arawn_store_memory_vectors_1 (pk, vector) VALUES (?, ?)")
-  const codes = db.prepare("INSERT INTO arawn_store_memory_codes_1 (rowid, part, code) VALUES (?, ?, vec_bit(?))")
-  const fts = db.prepare("INSERT INTO arawn_store_memory_fts (rowid, content) VALUES (?, ?)")
-  const insert = db.transaction((c: Corpus, offset: number) => {
-    c.texts.forEach((content, i) => {
-      const pk = BigInt(offset + i + 1)
-      const at = 1_700_000_000_000
-      row.run(pk, idOf(offset + i), content, sessionOf(offset + i), at, at, at, at)
-      vec.run(pk, bytes(c.vectors[i]!))
-      codes.run(pk, pk % 64n, code(c.vectors[i]!)) // the store's 64 partitions
-      fts.run(pk, content)
-    })
-  })
-  return { db, insert }
-}
-
-const layerFor = (filename: string) =>
-  SqliteMemory.layer({ filename }).pipe(Layer.provide(Embedder.layerHashing))
-
-const BATCH = 1000
-
-/** Opens (building if needed) our store and the raw floor database over the same corpus. */
-const build = async (n: number) => {
-  mkdirSync(DIR, { recursive: true })
-  const ours = `${DIR}/memory-${n}.db`
-  const raw = `${DIR}/raw-${n}.db`
-  const cached = existsSync(ours) && existsSync(raw)
-  if (!cached) for (const f of [ours, raw]) for (const s of ["", "-wal", "-shm"]) rmSync(f + s, { force: true })
-  const runtime = ManagedRuntime.make(layerFor(ours))
-  const floor = openRaw(raw)
-  if (!cached) {
-    const t0 = performance.now()
-    for (let offset = 0; offset < n; offset += BATCH) {
-      const c = corpus(Math.min(BATCH, n - offset), 1000 + offset)
-      await runtime.runPromise(Effect.flatMap(MemoryBackend, (m) => m.storeMany(rowsOf(c, offset))))
-      floor.insert(c, offset)
-    }
-    console.error(`built ${n} memories in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+/** The raw floors of one store: exact KNN, FTS5 bm25 joined to its rows, and both back to back (a raw fusion). */
+const floors = (db: Db) => {
+  const knn = db.prepare("SELECT rowid, distance FROM vec WHERE embedding MATCH ? AND k = ?")
+  const fts = db.prepare("SELECT m.*, bm25(fts) AS r FROM fts JOIN memories m ON m.pk = fts.rowid WHERE fts MATCH ? ORDER BY r LIMIT ?")
+  return {
+    vector: (q: string, limit: number) => knn.all(bytes(embed(q)), BigInt(limit)),
+    text: (q: string, limit: number) => fts.all(ftsQuery(q), limit),
+    hybrid: (q: string, limit: number) => [knn.all(bytes(embed(q)), BigInt(limit)), fts.all(ftsQuery(q), limit)],
+    knn
   }
-  return { runtime, floor: floor.db }
 }
 
-const timing = (t: Timing) => t
+const FLOOR_NAME: Record<SearchMode, string> = {
+  vector: "raw sqlite-vec exact KNN (mmap)",
+  text: "raw FTS5 bm25",
+  hybrid: "raw KNN + raw FTS5, back to back"
+}
 
-/** Runs the memory benchmark and returns its rows. */
-export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
-  const n = options.quick ? 10_000 : 100_000
-  const size = `${n / 1000}k x ${DIMS}d`
-  const { floor, runtime } = await build(n)
-  const backend = await runtime.runPromise(MemoryBackend)
+/** One row per mode and limit: our search beside the raw query of the same limit, round-robin over `queries`. */
+const searchRows = async (
+  runtime: Runtime,
+  backend: Backend,
+  db: Db,
+  queries: ReadonlyArray<string>,
+  size: string,
+  limits: ReadonlyArray<number>
+): Promise<Array<BenchRow>> => {
+  const raw = floors(db)
   const rows: Array<BenchRow> = []
-  const queryRandom = mulberry32(99)
-  const queries = Array.from({ length: options.quick ? 40 : 100 }, () => sentence(queryRandom, 4 + Math.floor(queryRandom() * 6)))
-  const hashing = Embedder.makeHashing()
-  const queryVectors = Effect.runSync(hashing.embed(queries))
+  for (const limit of limits) {
+    for (const mode of ["vector", "text", "hybrid"] as const) {
+      let qi = 0
+      const floor = await measure(() => raw[mode](queries[qi++ % queries.length]!, limit), { batches: queries.length })
+      qi = 0
+      const ours = await measure(
+        () => runtime.runPromise(backend.search(queries[qi++ % queries.length]!, { mode, limit })),
+        { batches: queries.length }
+      )
+      const recall = mode === "vector" ? ` recall@10 ${(await recallAt10(runtime, backend, raw.knn, queries)).toFixed(3)}` : ""
+      rows.push({
+        area: "memory",
+        operation: `search ${mode} (limit ${limit})`,
+        size,
+        ours,
+        floor: { name: FLOOR_NAME[mode], timing: floor },
+        note: `${(ours.p50Ms / floor.p50Ms).toFixed(2)}x the floor's p50${recall}`
+      })
+    }
+  }
+  return rows
+}
 
-  // --- vector search + recall@10 against exact search ---------------------------------------------------------
-  const exact = floor.prepare("SELECT rowid, distance FROM vec WHERE embedding MATCH ? AND k = ?")
-  let qi = 0
-  const floorVector = await measure(() => {
-    const i = qi++ % queries.length
-    // The floor embeds the query too, as our search does.
-    const v = Effect.runSync(hashing.embed([queries[i]!]))[0]!
-    return exact.all(bytes(v), 10n)
-  }, { batches: queries.length })
+const recallAt10 = async (runtime: Runtime, backend: Backend, knn: Statement, queries: ReadonlyArray<string>) => {
   let recall = 0
-  for (let i = 0; i < queries.length; i++) {
-    const truth = new Set((exact.all(bytes(queryVectors[i]!), 10n) as Array<{ rowid: number }>).map((r) => idOf(r.rowid - 1)))
-    const ours = await runtime.runPromise(backend.search(queries[i]!, { mode: "vector", limit: 10 }))
+  for (const q of queries) {
+    const truth = new Set((knn.all(bytes(embed(q)), 10n) as Array<{ rowid: number }>).map((r) => idOf(r.rowid - 1)))
+    const ours = await runtime.runPromise(backend.search(q, { mode: "vector", limit: 10 }))
     recall += ours.filter((h) => truth.has(h.memory.id)).length / 10
   }
-  recall /= queries.length
-  qi = 0
-  const oursVector = await measure(
-    () => runtime.runPromise(backend.search(queries[qi++ % queries.length]!, { mode: "vector", limit: 10 })),
-    { batches: queries.length }
-  )
-  rows.push({
-    area: "memory",
-    operation: "search vector (limit 10)",
-    size,
-    ours: oursVector,
-    floor: { name: "sqlite-vec exact float KNN (mmap)", timing: floorVector },
-    note: `recall@10 ${recall.toFixed(3)}`
-  })
+  return recall / queries.length
+}
 
-  // --- text and hybrid ------------------------------------------------------------------------------------------
-  const ftsQuery = (q: string) => q.split(" ").map((w) => `"${w}"`).join(" OR ")
-  const fts = floor.prepare(
-    "SELECT m.*, bm25(fts) AS r FROM fts JOIN memories m ON m.pk = fts.rowid WHERE fts MATCH ? ORDER BY r LIMIT ?"
-  )
-  qi = 0
-  const floorText = await measure(() => fts.all(ftsQuery(queries[qi++ % queries.length]!), 50), { batches: queries.length })
-  qi = 0
-  const oursText = await measure(
-    () => runtime.runPromise(backend.search(queries[qi++ % queries.length]!, { mode: "text", limit: 10 })),
-    { batches: queries.length }
-  )
-  rows.push({ area: "memory", operation: "search text (limit 10)", size, ours: oursText, floor: { name: "raw FTS5 bm25 top-50", timing: floorText } })
-  qi = 0
-  const floorHybrid = await measure(() => {
-    const q = queries[qi++ % queries.length]!
-    const v = Effect.runSync(hashing.embed([q]))[0]!
-    return [exact.all(bytes(v), 50n), fts.all(ftsQuery(q), 50)]
-  }, { batches: queries.length })
-  qi = 0
-  const oursHybrid = await measure(
-    () => runtime.runPromise(backend.search(queries[qi++ % queries.length]!, { limit: 10 })),
-    { batches: queries.length }
-  )
-  rows.push({
-    area: "memory",
-    operation: "search hybrid (limit 10)",
-    size,
-    ours: oursHybrid,
-    floor: { name: "exact KNN top-50 + FTS5 top-50", timing: floorHybrid }
+/** Hybrid searches under a filter beside the same search unfiltered, and how often a filter came up short. */
+const filteredRows = async (runtime: Runtime, backend: Backend, queries: ReadonlyArray<string>, size: string) => {
+  const rows: Array<BenchRow> = []
+  let qi = 0
+  const unfiltered = await measure(() => runtime.runPromise(backend.search(queries[qi++ % queries.length]!, { limit: 10 })), {
+    batches: queries.length
   })
+  const filters = [
+    ["session filter (0.5% of rows)", (i: number) => ({ sessionId: sessionOf(i) })],
+    ["namespace filter (1% of rows)", (i: number) => ({ namespace: `tenant-${i % 100}` })],
+    ["where extra.bucket = 3 (10% of rows)", () => ({ where: { "extra.bucket": 3 } })]
+  ] as const
+  for (const [label, filterOf] of filters) {
+    qi = 0
+    let short = 0
+    const ours = await measure(async () => {
+      const i = qi++
+      const hits = await runtime.runPromise(backend.search(queries[i % queries.length]!, { limit: 10, ...filterOf(i) }))
+      if (hits.length < 10) short++
+    }, { batches: queries.length })
+    rows.push({
+      area: "memory",
+      operation: `search hybrid, ${label}`,
+      size,
+      ours,
+      floor: { name: "our hybrid search unfiltered", timing: unfiltered },
+      note: `${short} of ${queries.length + 5} searches short of 10 hits`
+    })
+  }
+  return rows
+}
 
-  // --- a selective filter (one session = 0.5% of the store) --------------------------------------------------------
-  qi = 0
-  let short = 0
-  const oursFiltered = await measure(async () => {
-    const i = qi++
-    const hits = await runtime.runPromise(
-      backend.search(queries[i % queries.length]!, { mode: "vector", limit: 10, sessionId: sessionOf(i) })
-    )
-    if (hits.length < 10) short++
-  }, { batches: queries.length })
-  rows.push({
-    area: "memory",
-    operation: "search vector, session filter",
-    size,
-    ours: oursFiltered,
-    note: `0.5% of rows match; ${short} of ${queries.length + 5} searches short of 10 hits`
-  })
+const queriesFor = (count: number, seed: number) => {
+  const random = mulberry32(seed)
+  return Array.from({ length: count }, () => sentence(random, 4 + Math.floor(random() * 6)))
+}
 
-  // --- storeMany vs raw inserts (fresh databases; precomputed embeddings on both sides) ---------------------------
-  const insertRows = options.quick ? 5_000 : 20_000
-  const insertBatch = 500
-  for (const f of [`${DIR}/insert-ours.db`, `${DIR}/insert-raw.db`]) for (const s of ["", "-wal", "-shm"]) rmSync(f + s, { force: true })
-  const batches = Array.from({ length: insertRows / insertBatch + 5 }, (_, b) => corpus(insertBatch, 5_000_000 + b))
-  const insertRuntime = ManagedRuntime.make(layerFor(`${DIR}/insert-ours.db`))
-  const inserter = await insertRuntime.runPromise(MemoryBackend)
-  let bi = 0
-  const oursInsert = await measure(() => {
-    const b = bi++
-    return insertRuntime.runPromise(inserter.storeMany(rowsOf(batches[b]!, b * insertBatch)))
-  }, { batches: insertRows / insertBatch, batchSize: insertBatch })
-  const rawInsert = openRaw(`${DIR}/insert-raw.db`)
-  bi = 0
-  const floorInsert = await measure(() => {
-    const b = bi++
-    rawInsert.insert(batches[b]!, b * insertBatch)
-  }, { batches: insertRows / insertBatch, batchSize: insertBatch })
-  rows.push({
-    area: "memory",
-    operation: `storeMany (${insertBatch}/call)`,
-    size: `${insertRows / 1000}k x ${DIMS}d`,
-    ours: timing(oursInsert),
-    floor: { name: "raw row+vec0 float+fts, 1 txn", timing: floorInsert },
-    note: "precomputed embeddings"
-  })
-  rawInsert.db.close()
-  // The same rows as ours written raw (row with its indexes, float blob, SimHash code, FTS): the wrapper's cost.
-  const sameFile = `${DIR}/insert-same.db`
-  for (const s of ["", "-wal", "-shm"]) rmSync(sameFile + s, { force: true })
-  const creator = ManagedRuntime.make(layerFor(sameFile))
-  await creator.runPromise(MemoryBackend)
-  await creator.dispose()
-  const same = openSame(sameFile)
-  bi = 0
-  const sameInsert = await measure(() => {
-    const b = bi++
-    same.insert(batches[b]!, b * insertBatch)
-  }, { batches: insertRows / insertBatch, batchSize: insertBatch })
-  rows.push({
-    area: "memory",
-    operation: `storeMany (${insertBatch}/call)`,
-    size: `${insertRows / 1000}k x ${DIMS}d`,
-    ours: timing(oursInsert),
-    floor: { name: "raw, same rows+codes as ours, 1 txn", timing: sameInsert },
-    note: "floor computes the same SimHash codes"
-  })
-  same.db.close()
-  await insertRuntime.dispose()
+const searchArea = async (n: number, shape: Shape, queries: ReadonlyArray<string>, filtered: boolean) => {
+  const { floor, runtime } = await build(n, shape)
+  const backend = await runtime.runPromise(MemoryBackend)
+  const size = `${n >= 1000 ? `${n / 1000}k` : n} x ${DIMS}d${shape === KILOBYTE ? ", ~1 KB each" : ""}`
+  const rows = await searchRows(runtime, backend, floor, queries, size, [10, 100])
+  if (filtered) rows.push(...await filteredRows(runtime, backend, queries, size))
   floor.close()
   await runtime.dispose()
   return rows
 }
 
+/** storeMany into a fresh store beside raw inserts of the same corpus (precomputed embeddings on both sides). */
+const insertRows = async (quick: boolean): Promise<Array<BenchRow>> => {
+  const total = quick ? 5_000 : 20_000
+  const batch = 500
+  for (const f of [`${DIR}/insert-ours.db`, `${DIR}/insert-raw.db`]) for (const s of ["", "-wal", "-shm"]) rmSync(f + s, { force: true })
+  const batches = Array.from({ length: total / batch + 5 }, (_, b) => corpus(batch, 5_000_000 + b))
+  const runtime = ManagedRuntime.make(layerFor(`${DIR}/insert-ours.db`))
+  const backend = await runtime.runPromise(MemoryBackend)
+  let bi = 0
+  const ours = await measure(() => {
+    const b = bi++
+    return runtime.runPromise(backend.storeMany(rowsOf(batches[b]!, b * batch)))
+  }, { batches: total / batch, batchSize: batch })
+  const raw = openRaw(`${DIR}/insert-raw.db`)
+  const code = makeCoder(DIMS)
+  bi = 0
+  const floor = await measure(() => raw.insert(batches[bi++]!, (bi - 1) * batch), { batches: total / batch, batchSize: batch })
+  bi = 0
+  const codes = await measure(() => {
+    for (const v of batches[bi++]!.vectors) code(v)
+  }, { batches: total / batch, batchSize: batch })
+  raw.db.close()
+  await runtime.dispose()
+  return [{
+    area: "memory",
+    operation: `storeMany (${batch}/call)`,
+    size: `${total / 1000}k x ${DIMS}d`,
+    ours: timing(ours),
+    floor: { name: "raw row+vec0 float+fts, 1 txn", timing: floor },
+    note: `precomputed embeddings; SimHash codes alone ${(codes.p50Ms * 1000).toFixed(0)} us/row`
+  }]
+}
+
+const timing = (t: Timing) => t
+
+/** `--scale 1m`: vector and text p50 on 1M short memories, and the process's peak RSS. */
+const scaleRows = async (): Promise<Array<BenchRow>> => {
+  const n = 1_000_000
+  const queries = queriesFor(30, 77)
+  const { floor, runtime } = await build(n)
+  const backend = await runtime.runPromise(MemoryBackend)
+  const rows = (await searchRows(runtime, backend, floor, queries, "1M x 384d", [10])).filter((r) => !r.operation.includes("hybrid"))
+  floor.close()
+  await runtime.dispose()
+  const rss = process.resourceUsage().maxRSS / 1024
+  return rows.map((r) => ({ ...r, note: `${r.note ?? ""}; peak RSS ${rss.toFixed(0)} MB` }))
+}
+
+/** Runs the memory benchmark and returns its rows. */
+export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
+  if (options.scale === "1m") return scaleRows()
+  const large = options.quick ? 10_000 : 100_000
+  const queries = queriesFor(options.quick ? 40 : 100, 99)
+  return [
+    ...await searchArea(1_500, KILOBYTE, queries, false),
+    ...await searchArea(large, SHORT, queries, true),
+    ...await insertRows(options.quick)
+  ]
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const rows = await run({ quick: process.argv.includes("--quick") })
+  const scale = process.argv.includes("--scale") ? process.argv[process.argv.indexOf("--scale") + 1] : undefined
+  const rows = await run({ quick: process.argv.includes("--quick"), ...(scale !== undefined ? { scale } : {}) })
   console.log(formatTable(rows))
   for (const r of rows) {
     const q = ratio(r)
-    if (q !== undefined) console.log(`${r.operation}: ${(q * 100).toFixed(0)}% of the floor's throughput`)
+    if (q !== undefined) console.log(`${r.operation} ${r.size}: ${(q * 100).toFixed(0)}% of the floor's throughput`)
   }
 }

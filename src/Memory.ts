@@ -8,6 +8,7 @@ import { FusionWeights } from "./Embedder.js"
 import { EmbeddingSpace } from "./Errors.js"
 import { MemoryId, SessionId, WorkstreamId } from "./Ids.js"
 import { isStorableText, JsonObject, Text } from "./Json.js"
+import { MemoryEvent } from "./MemoryEvent.js"
 import { Tag } from "./Tag.js"
 import { Where } from "./Where.js"
 
@@ -195,14 +196,24 @@ export const NewMemory = Schema.Struct({
   embedding: Schema.optional(EmbeddingInput),
   /** Given when importing existing memories; `Clock` time otherwise. */
   createdAt: Schema.optional(Schema.DateTimeUtcFromSelf),
-  /** Given when importing existing memories, to keep their history; a fresh memory starts unreinforced. */
+  /**
+   * Given when importing existing memories, to keep their history; a fresh memory starts unreinforced. A memory
+   * that arrives with its history keeps its own expiry (none if it had none): the layer's default ttl is for new
+   * memories.
+   */
   history: Schema.optional(Schema.Struct({
     reinforcementCount: Schema.optional(Schema.NonNegativeInt),
     superseded: Schema.optional(Schema.Boolean),
     supersededBy: Schema.optional(MemoryId),
     lastAccessed: Schema.optional(Schema.DateTimeUtcFromSelf),
     accessedAt: Schema.optional(Schema.DateTimeUtcFromSelf),
-    accessCount: Schema.optional(Schema.NonNegativeInt)
+    accessCount: Schema.optional(Schema.NonNegativeInt),
+    /** Its last change (default: now). */
+    updatedAt: Schema.optional(Schema.DateTimeUtcFromSelf),
+    /** The time to live its `expiresAt` came from, which `extendOnAccess` slides by. */
+    ttlMillis: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.positive())),
+    /** Its history as `MemoryBackend.history` streamed it from the source (default: made from the fields above). */
+    events: Schema.optional(Schema.Array(Schema.typeSchema(MemoryEvent)))
   }))
 })
 /** @category inputs */

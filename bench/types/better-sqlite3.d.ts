@@ -1,11 +1,11 @@
 /** The slice of better-sqlite3's API the benchmarks use for their raw floors (the package ships no types). */
 declare module "better-sqlite3" {
-  interface Statement {
+  export interface Statement {
     run(...params: ReadonlyArray<unknown>): { changes: number; lastInsertRowid: number | bigint }
     get(...params: ReadonlyArray<unknown>): unknown
     all(...params: ReadonlyArray<unknown>): Array<unknown>
   }
-  interface Database {
+  export interface Database {
     prepare(sql: string): Statement
     exec(sql: string): this
     pragma(source: string): unknown

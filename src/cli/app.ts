@@ -9,6 +9,7 @@ import type { CliApp } from "@effect/cli"
 import { ConfigError, Console, Effect, HashMap } from "effect"
 import type { EmbeddingError, EmbeddingSpaceMismatch, InvalidInput, NotFound, StorageError } from "../Errors.js"
 import { demo } from "./demo.js"
+import { exportCommand, migrateCommand } from "./dump.js"
 import { importCommand } from "./import.js"
 import { memory } from "./memory.js"
 import { ANSI, colourAllowed } from "./colour.js"
@@ -24,7 +25,7 @@ export const command = root.pipe(
   Command.withDescription(
     "Long-term memory, workstream logs and a live-session cache for an agent runtime, in one local directory"
   ),
-  Command.withSubcommands([memory, workstream, importCommand, demo])
+  Command.withSubcommands([memory, workstream, importCommand, exportCommand, migrateCommand, demo])
 )
 
 const below = (group: string, subcommands: HashMap.HashMap<string, unknown>) =>
@@ -44,6 +45,8 @@ export const commandPaths: ReadonlyArray<ReadonlyArray<string>> = [
   ["workstream"],
   ...below("workstream", Command.getSubcommands(workstream)),
   ["import"],
+  ["export"],
+  ["migrate"],
   ["demo"]
 ]
 
@@ -74,7 +77,7 @@ export const errorLine = (e: KnownError): string => {
       const first = e.message.split("\n")[0]
       return e.method.startsWith(LOADING)
         ? `${first} (the installation is incomplete: reinstall arawn-store)`
-        : `${first} (check the store directory: --dir or ARAWN_STORE_DIR)`
+        : `${first} (check the store: --dir or ARAWN_STORE_DIR, --url or ARAWN_STORE_URL)`
     }
     case "EmbeddingError":
     case "EmbeddingSpaceMismatch":

@@ -1,11 +1,13 @@
 /**
- * `arawn-store import <arawn-data-dir>`: brings the original runtime's memories and workstreams into this store.
+ * `arawn-store import <arawn-data-dir>` / `import --dump FILE`: brings the original runtime's memories and
+ * workstreams, or a dump of any store, into this store.
  *
  * @since 0.1.0
  */
-import { Args, Command } from "@effect/cli"
+import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option, Schema, Stream } from "effect"
-import type { ImportPhase, ImportReport } from "../Import.js"
+import { InvalidInput } from "../Errors.js"
+import type { ImportEvent, ImportPhase, ImportReport } from "../Import.js"
 import { load } from "./layers.js"
 import { clip, makeProgress, printJson, table } from "./output.js"
 import { jsonOutput, withStore } from "./root.js"
@@ -36,16 +38,16 @@ export const reportText = (r: ImportReport): string => {
   return [counts, "", "failed:", ...listed, ...more].join("\n")
 }
 
-/** `arawn-store import`. @category commands */
-export const importCommand = Command.make("import", {
-  source: Args.directory({ name: "arawn-data-dir", exists: "yes" }).pipe(
-    Args.withDescription("The original runtime's data directory (holding memory.db, workstreams.db, workstreams/)")
-  )
-}, (o) =>
-  withStore("create")(Effect.gen(function*() {
-    const Import = yield* load("the importer", () => import("../Import.js"))
+/**
+ * Runs an import stream: a progress bar per phase on stderr, then the report (a table, or JSON with `--json`);
+ * fails with ImportIncomplete when some records could not be imported.
+ *
+ * @category commands
+ */
+export const reportImport = <E, R>(events: Stream.Stream<ImportEvent, E, R>) =>
+  Effect.gen(function*() {
     let bar: { phase: ImportPhase; progress: ReturnType<typeof makeProgress> } | undefined
-    const last = yield* Import.stream(o.source).pipe(
+    const last = yield* events.pipe(
       Stream.tap((e) =>
         Effect.gen(function*() {
           if (e._tag !== "Progress") return
@@ -64,4 +66,29 @@ export const importCommand = Command.make("import", {
     if (yield* jsonOutput) yield* printJson(report.value)
     else yield* Console.log(reportText(report.value))
     if (report.value.failures.length > 0) return yield* new ImportIncomplete({ failed: report.value.failures.length })
-  }))).pipe(Command.withDescription("Import an arawn data directory (memories re-embedded; re-running adds nothing twice)"))
+  })
+
+/** `arawn-store import`. @category commands */
+export const importCommand = Command.make("import", {
+  source: Args.directory({ name: "arawn-data-dir", exists: "yes" }).pipe(
+    Args.withDescription("The original runtime's data directory (holding memory.db, workstreams.db, workstreams/)"),
+    Args.optional
+  ),
+  dump: Options.file("dump", { exists: "yes" }).pipe(
+    Options.withDescription("A dump written by 'arawn-store export' (any backend's) instead of a data directory"),
+    Options.optional
+  )
+}, (o) =>
+  withStore("create")(Effect.gen(function*() {
+    if (Option.isSome(o.source) === Option.isSome(o.dump)) {
+      return yield* new InvalidInput({ method: "import", message: "give either an arawn data directory or --dump FILE (not both)" })
+    }
+    if (Option.isSome(o.dump)) {
+      const Dump = yield* load("the dump reader", () => import("../Dump.js"))
+      return yield* reportImport(Dump.importDumpFile(o.dump.value))
+    }
+    const Import = yield* load("the importer", () => import("../Import.js"))
+    return yield* reportImport(Import.stream(Option.getOrThrow(o.source)))
+  }))).pipe(Command.withDescription(
+    "Import an arawn data directory (memories re-embedded) or a dump (--dump); re-running adds nothing twice"
+  ))

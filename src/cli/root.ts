@@ -7,7 +7,7 @@
 import { Command, Options } from "@effect/cli"
 import { existsSync, mkdirSync } from "node:fs"
 import { resolve } from "node:path"
-import { Config, Effect, Layer, Option, Schema } from "effect"
+import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { StorageError } from "../Errors.js"
 import * as Layers from "./layers.js"
 
@@ -19,6 +19,10 @@ const dir = Options.text("dir").pipe(
   Options.withDescription(`Store directory (default: $ARAWN_STORE_DIR, else ${DEFAULT_DIR})`),
   Options.optional
 )
+const url = Options.text("url").pipe(
+  Options.withDescription("A PostgreSQL store shared by several machines, postgres://... (default: $ARAWN_STORE_URL); replaces --dir"),
+  Options.optional
+)
 const json = Options.boolean("json").pipe(Options.withDescription("Print results as JSON instead of tables"))
 const namespace = Options.text("namespace").pipe(
   Options.withDescription("Memory commands see and change only this namespace (default: $ARAWN_STORE_NAMESPACE, else all)"),
@@ -26,7 +30,7 @@ const namespace = Options.text("namespace").pipe(
 )
 
 /** The root command; subcommands yield it to read the global options. @category commands */
-export const root = Command.make("arawn-store", { dir, json, namespace })
+export const root = Command.make("arawn-store", { dir, url, json, namespace })
 
 /** The namespace memory commands are confined to: `--namespace`, else `ARAWN_STORE_NAMESPACE`, else none. @category options */
 export const memoryNamespace = Effect.flatMap(root, (g) =>
@@ -75,9 +79,27 @@ const openDir = (access: Access) =>
     )
   })
 
-const withLayer = <ROut, E2>(access: Access, layer: (dir: string) => Layer.Layer<ROut, E2>) =>
+/** The PostgreSQL store named by `--url`, else `ARAWN_STORE_URL`, if any. */
+const storeUrl = Effect.flatMap(root, (g) =>
+  Option.match(g.url, {
+    onSome: (u) => Effect.succeed(Option.some(u)),
+    onNone: () => Config.option(Config.string("ARAWN_STORE_URL"))
+  }))
+
+/** A location given on the command line (`--to`): a PostgreSQL URL, else a directory. */
+export const locationOf = (text: string): Layers.Location =>
+  Layers.isDatabaseUrl(text) ? { _tag: "Url", url: Redacted.make(text) } : { _tag: "Dir", dir: resolve(text) }
+
+/** Where the command's store is: the database of `--url` / `ARAWN_STORE_URL`, else the store directory. */
+export const storeLocation = (access: Access) =>
+  Effect.flatMap(storeUrl, Option.match({
+    onSome: (u) => Effect.succeed<Layers.Location>({ _tag: "Url", url: Redacted.make(u) }),
+    onNone: () => Effect.map(openDir(access), (dir): Layers.Location => ({ _tag: "Dir", dir }))
+  }))
+
+const withLayer = <ROut, E2>(access: Access, layer: (at: Layers.Location) => Layer.Layer<ROut, E2>) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(openDir(access), (d) => Effect.provide(effect, layer(d)))
+  Effect.flatMap(storeLocation(access), (at) => Effect.provide(effect, layer(at)))
 
 /**
  * Runs `effect` with the store's memories (SQLite, loaded only now), confined to the namespace the command line
@@ -89,16 +111,15 @@ export const withMemories = (access: Access) => <A, E, R>(effect: Effect.Effect<
   Effect.flatMap(memoryNamespace, (ns) =>
     withLayer(access, (d) =>
       Option.match(ns, {
-        onNone: () => Layers.memories(d),
+        onNone: () => Layers.memoriesAt(d),
         onSome: (namespace) => Layers.scopedMemories(d, namespace)
       }))(effect))
 
 /** Runs `effect` with the store's workstreams (JSONL logs + index, loaded only now). @category layers */
-export const withWorkstreams = (access: Access) => withLayer(access, Layers.workstreams)
+export const withWorkstreams = (access: Access) => withLayer(access, Layers.workstreamsAt)
 
 /** Runs `effect` with memories and workstreams (the importer). @category layers */
-export const withStore = (access: Access) =>
-  withLayer(access, (d) => Layer.merge(Layers.memories(d), Layers.workstreams(d)))
+export const withStore = (access: Access) => withLayer(access, Layers.storeAt)
 
 const Limit = Schema.Int.pipe(Schema.between(1, 1000, { message: () => "--limit must be a whole number from 1 to 1000" }))
 

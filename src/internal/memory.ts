@@ -95,10 +95,11 @@ export const buildMemory = (
       ...(h?.supersededBy !== undefined ? { supersededBy: h.supersededBy } : {})
     }, true),
     createdAt: created,
-    updatedAt: now,
+    updatedAt: h?.updatedAt ?? now,
     accessedAt: h?.accessedAt ?? created,
     accessCount: h?.accessCount ?? 0,
     ...expiry,
+    ...(h?.ttlMillis !== undefined && expiry.expiresAt !== undefined ? { ttlMillis: h.ttlMillis } : {}),
     ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
     ...(input.workstreamId !== undefined ? { workstreamId: input.workstreamId } : {}),
     ...(input.citation !== undefined ? { citation: input.citation } : {})

@@ -34,6 +34,7 @@ const same = (a: JsonValue | undefined, b: JsonValue | undefined) => JSON.string
 
 /** The events of a new memory: stored, and for an import the reinforcements and supersession it arrived with. */
 export const initialEvents = (input: NewMemoryInput, memory: Memory, now: DateTime.Utc): ReadonlyArray<MemoryEvent> => {
+  if (input.history?.events !== undefined) return input.history.events
   const imported = input.createdAt !== undefined || input.history !== undefined
   const events: Array<MemoryEvent> = [{ _tag: "stored", at: imported ? memory.createdAt : now, ...(imported ? { imported } : {}) }]
   const c = memory.confidence

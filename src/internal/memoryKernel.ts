@@ -107,7 +107,7 @@ const prepare = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput
       const vector = input.embedding !== undefined
         ? yield* checkEmbedding(method, input.embedding, k.embedder.dimensions)
         : embedded[next++]!
-      const expiry = yield* resolveExpiry(method, input, now, fallback)
+      const expiry = yield* resolveExpiry(method, input, now, input.history !== undefined ? {} : fallback)
       const memory = buildMemory(input, input.id ?? (yield* nextId(MemoryId)), now, yield* namespaceOf(k, method, input), expiry)
       rows.push({ memory, vector, events: initialEvents(input, memory, now) })
     }

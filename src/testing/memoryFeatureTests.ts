@@ -199,6 +199,43 @@ export const historyTests = (test: Test) => {
       expect((yield* history(m, MemoryId.make(uuid()))).length).toBe(0)
       expect(yield* outcome(Stream.runDrain(m.history(untyped("nope"))))).toBe("InvalidInput")
     }))
+
+  test("a memory stored with its history (a copy from another store) keeps every field, its events and its expiry", () =>
+    Effect.gen(function*() {
+      const m = yield* MemoryBackend
+      const now = yield* DateTime.now
+      const at = (minutes: number) => DateTime.unsafeMake(now.epochMillis - minutes * 60_000)
+      const successor = MemoryId.make(uuid())
+      const events = [
+        { _tag: "stored" as const, at: at(50) },
+        { _tag: "updated" as const, at: at(40), changes: [{ field: "content", before: "old", after: "copied" }] },
+        { _tag: "reinforced" as const, at: at(30), reinforcementCount: 2 },
+        { _tag: "superseded" as const, at: at(20), by: successor }
+      ]
+      const [kept, expiring] = yield* m.storeMany([
+        {
+          content: `copied ${token()}`,
+          createdAt: at(50),
+          source: "stated",
+          history: {
+            reinforcementCount: 2, superseded: true, supersededBy: successor, lastAccessed: at(30),
+            accessedAt: at(10), accessCount: 7, updatedAt: at(20), events
+          }
+        },
+        { content: `expiring ${token()}`, createdAt: at(5), expiresAt: DateTime.unsafeMake(now.epochMillis + 60_000), history: { ttlMillis: 3_600_000 } }
+      ])
+      const got = Option.getOrThrow(yield* m.get(kept!))
+      expect([got.createdAt, got.updatedAt, got.accessedAt].map((d) => d.epochMillis)).toEqual([at(50), at(20), at(10)].map((d) => d.epochMillis))
+      expect(got.accessCount).toBe(7)
+      expect(got.confidence.reinforcementCount).toBe(2)
+      expect(got.confidence.supersededBy).toBe(successor)
+      expect(got.confidence.lastAccessed.epochMillis).toBe(at(30).epochMillis)
+      expect(got.expiresAt).toBeUndefined()
+      expect(yield* history(m, kept!)).toEqual(events)
+      const other = Option.getOrThrow(yield* m.get(expiring!))
+      expect(other.expiresAt?.epochMillis).toBe(now.epochMillis + 60_000)
+      expect(other.ttlMillis).toBe(3_600_000)
+    }))
 }
 
 export const whereTests = (test: Test) => {
@@ -295,7 +332,7 @@ export const whereTests = (test: Test) => {
 type OptionTest = (title: string, options: Options, body: () => Effect.Effect<void, unknown, MemoryBackend>) => void
 
 export const optionTests = (test: OptionTest) => {
-  test("a layer's default ttl applies to memories stored without one; their own ttl or expiresAt wins", { defaultTtl: "1 hour" }, () =>
+  test("a layer's default ttl applies to new memories stored without one; their own ttl or expiresAt wins, a copy keeps its own", { defaultTtl: "1 hour" }, () =>
     Effect.gen(function*() {
       const m = yield* MemoryBackend
       const now = yield* DateTime.now
@@ -303,9 +340,12 @@ export const optionTests = (test: OptionTest) => {
       const own = yield* m.store({ content: "own expiry", ttl: "1 day" })
       expect(Option.getOrThrow(yield* m.get(plain)).expiresAt?.epochMillis).toBe(now.epochMillis + 3_600_000)
       expect(Option.getOrThrow(yield* m.get(own)).expiresAt?.epochMillis).toBe(now.epochMillis + 86_400_000)
+      const copied = yield* m.store({ content: "copied with its history", history: {} })
+      expect(Option.getOrThrow(yield* m.get(copied)).expiresAt).toBeUndefined()
       yield* TestClock.adjust(Duration.hours(2))
       expect(Option.isNone(yield* m.get(plain))).toBe(true)
       expect(Option.isSome(yield* m.get(own))).toBe(true)
+      expect(Option.isSome(yield* m.get(copied))).toBe(true)
     }))
 
   test("extendOnAccess: a get or a search hit slides the expiry; an expired memory is never revived", { extendOnAccess: true }, () =>

@@ -14,6 +14,7 @@ import { MemoryBackend } from "../../MemoryBackend.js"
 import type { WriteError } from "../../MemoryBackend.js"
 import { parseTimestamp } from "../jsonl.js"
 import { METHOD, openOriginal, storageError } from "./source.js"
+import { storeBatch } from "./run.js"
 import type { Run } from "./source.js"
 
 /** The columns of `memories` this import reads; older schema versions lack some, which then read as NULL. */
@@ -238,20 +239,6 @@ export const memoryFromRow = (row: MemoryRow): Either.Either<NewMemory, string> 
 
 const ColumnRow = Schema.Struct({ name: Schema.String })
 const CountRow = Schema.Struct({ n: Schema.Number })
-
-/** Stores one batch; one bad record must not sink its batch, so an InvalidInput batch is retried one by one to name it. */
-const storeBatch = (memories: MemoryBackend["Type"], run: Run, batch: ReadonlyArray<NewMemory>): Effect.Effect<void, WriteError> =>
-  batch.length === 0 ? Effect.void : memories.storeMany(batch).pipe(
-    Effect.map((ids) => void (run.memories.imported += ids.length)),
-    Effect.catchTag("InvalidInput", () =>
-      Effect.forEach(batch, (m) =>
-        memories.store(m).pipe(
-          Effect.map(() => void run.memories.imported++),
-          Effect.catchTag("InvalidInput", (e) =>
-            Effect.sync(() => run.fail(run.memories, { entity: "memory", id: m.id ?? "?", reason: e.message }))
-          )
-        ), { discard: true }))
-  )
 
 /** The memories of `memoryDb`, keyset-paged by id, `batchSize` per `storeMany`; progress counts rows. */
 export const memoryPhase = (memoryDb: string, batchSize: number, run: Run): Stream.Stream<ImportEvent, WriteError, MemoryBackend> =>

@@ -16,10 +16,10 @@ import { parseLine, toNewMessage } from "../jsonl.js"
 import { isBlank, LineScanner } from "../logfile.js"
 import type { RawLine } from "../logfile.js"
 import { findLog, storageError, tryFs } from "./source.js"
+import { presentIds } from "./run.js"
 import type { Run } from "./source.js"
 
 const METHOD = "Import.messages"
-const ID_PAGE = 1000
 const CHUNK = 1024 * 1024
 
 /**
@@ -30,21 +30,6 @@ const CHUNK = 1024 * 1024
  */
 export const messageFromLine = (line: string): Either.Either<NewMessage, string> =>
   Either.map(parseLine(Buffer.from(line, "utf8")), toNewMessage)
-
-/** The ids of every message the target workstream holds, read a page at a time (ids only, never contents). */
-const presentIds = (store: WorkstreamStore["Type"], id: WorkstreamId) =>
-  Effect.gen(function*() {
-    const ids = new Set<string>()
-    let before: number | undefined
-    for (;;) {
-      const page = yield* store.loadMessages(id, { limit: ID_PAGE, ...(before !== undefined ? { beforeSeq: before } : {}) }).pipe(
-        Effect.catchTag("NotFound", () => Effect.succeed([]))
-      )
-      for (const m of page) ids.add(m.id)
-      if (page.length < ID_PAGE) return ids
-      before = page[0]!.seq
-    }
-  })
 
 interface LogState {
   /** The last chunk of lines read, converted up to `at`. */

@@ -1,20 +1,15 @@
 /**
- * What every phase of an import shares: the source's files, the running tallies and failures, and how a source
- * read failure becomes a `StorageError`.
+ * Where the original runtime keeps its files, and how the import opens them (the tallies and writes every import
+ * shares are in `run.ts`).
  */
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
-import { Effect, Option } from "effect"
-import { StorageError } from "../../Errors.js"
-import type { ImportCounts, ImportFailure, ImportReport } from "../../Import.js"
+import { Option } from "effect"
 import { openSqlite } from "../sqlite.js"
 
+export { Run, storageError, Tally, tryFs } from "./run.js"
+
 export const METHOD = "Import.run"
-
-export const storageError = (method: string) => (cause: unknown) =>
-  cause instanceof StorageError ? cause : new StorageError({ method, cause })
-
-export const tryFs = <A>(method: string, f: () => A) => Effect.try({ try: f, catch: storageError(method) })
 
 /** The original's SQLite files are read-only sources: never written, never switched to WAL. */
 export const openOriginal = (method: string, filename: string) =>
@@ -36,33 +31,3 @@ export const logIds = (dataDir: string): Array<string> =>
       : []
   )
 
-export class Tally {
-  imported = 0
-  skipped = 0
-  failed = 0
-  counts(): ImportCounts {
-    return { imported: this.imported, skipped: this.skipped, failed: this.failed }
-  }
-}
-
-/** The state of one import run, filled in by its phases. */
-export class Run {
-  readonly failures: Array<ImportFailure> = []
-  readonly memories = new Tally()
-  readonly workstreams = new Tally()
-  readonly messages = new Tally()
-
-  fail(tally: Tally, failure: ImportFailure): void {
-    tally.failed++
-    this.failures.push(failure)
-  }
-
-  report(): ImportReport {
-    return {
-      memories: this.memories.counts(),
-      workstreams: this.workstreams.counts(),
-      messages: this.messages.counts(),
-      failures: this.failures
-    }
-  }
-}

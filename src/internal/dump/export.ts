@@ -1,0 +1,79 @@
+/**
+ * Writing a dump: the header, every memory (all namespaces, superseded ones included) with its history, then each
+ * workstream followed by its messages in seq order, read a page at a time so a long log never sits in memory.
+ */
+import { Chunk, DateTime, Effect, Option, Schema, Stream } from "effect"
+import type { InvalidInput, NotFound } from "../../Errors.js"
+import { StorageError } from "../../Errors.js"
+import { SCRATCH_ID } from "../../Ids.js"
+import type { Memory } from "../../Memory.js"
+import { MemoryBackend } from "../../MemoryBackend.js"
+import type { Workstream } from "../../Workstream.js"
+import { WorkstreamStore } from "../../WorkstreamStore.js"
+import { encodeMessage } from "../jsonl.js"
+import { DumpHeader, DumpMemory, DumpWorkstream, FORMAT } from "./schema.js"
+
+/** @category options */
+export interface ExportOptions {
+  /** Workstreams per list page and messages per read; default 1,000. */
+  readonly pageSize?: number
+}
+
+const encodeHeader = Schema.encodeSync(DumpHeader)
+const encodeMemory = Schema.encode(DumpMemory)
+const encodeWorkstream = Schema.encode(DumpWorkstream)
+
+const line = (value: unknown) => JSON.stringify(value) + "\n"
+
+/** Every value was decoded by the store it came from, so an encode failure means a broken store: a StorageError. */
+const encoded = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.mapBoth(effect, { onFailure: (cause) => new StorageError({ method: "Dump.export", cause }), onSuccess: line })
+
+const memoryLine = (memories: MemoryBackend["Type"], memory: Memory) =>
+  Effect.gen(function*() {
+    const history = Chunk.toReadonlyArray(yield* Stream.runCollect(memories.history(memory.id)))
+    return yield* encoded(encodeMemory({ kind: "memory", memory, history }))
+  })
+
+/** Every workstream: the scratch one (if it exists) first, then each list page in turn. */
+const workstreams = (store: WorkstreamStore["Type"], pageSize: number) => {
+  const scratch = Stream.flatMap(Stream.fromEffect(store.get(SCRATCH_ID)), (o) => Stream.fromIterable(Option.toArray(o)))
+  const pages = Stream.paginateChunkEffect(Option.none<string>(), (cursor) =>
+    Effect.map(
+      store.list({ limit: Math.min(pageSize, 1000), ...Option.match(cursor, { onNone: () => ({}), onSome: (c) => ({ cursor: c }) }) }),
+      (page) => [Chunk.fromIterable(page.items), Option.map(page.nextCursor, Option.some)] as const
+    ))
+  return Stream.concat(scratch, Stream.filter(pages, (w) => w.id !== SCRATCH_ID))
+}
+
+const messageLines = (store: WorkstreamStore["Type"], ws: Workstream, pageSize: number) =>
+  Stream.paginateChunkEffect(0, (afterSeq) =>
+    // Seqs are gap-free, so (afterSeq, afterSeq + pageSize] is exactly the next page (`limit` alone keeps the last ones).
+    Effect.map(store.loadMessages(ws.id, { afterSeq, beforeSeq: afterSeq + pageSize + 1 }), (messages) => {
+      const lines = messages.map((m) => line({ kind: "message", seq: m.seq, line: JSON.parse(encodeMessage(m)) }))
+      const last = messages[messages.length - 1]
+      return [Chunk.fromIterable(lines), last !== undefined && messages.length === pageSize ? Option.some(last.seq) : Option.none()] as const
+    }))
+
+/**
+ * The store as dump lines (each ending in a newline). Memories that have expired are not exported. A workstream
+ * whose messages are appended while the export runs may be exported with some of them.
+ *
+ * @category export
+ */
+export const exportDump = (
+  options: ExportOptions = {}
+): Stream.Stream<string, InvalidInput | NotFound | StorageError, MemoryBackend | WorkstreamStore> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const pageSize = Math.max(1, options.pageSize ?? 1000)
+    const memories = yield* MemoryBackend
+    const store = yield* WorkstreamStore
+    const header = line(encodeHeader({ kind: FORMAT, version: 1, exportedAt: yield* DateTime.now }))
+    const memoryLines = Stream.mapEffect(memories.list({ includeSuperseded: true }), (m) => memoryLine(memories, m))
+    const workstreamLines = Stream.flatMap(workstreams(store, pageSize), (ws) =>
+      Stream.concat(
+        Stream.fromEffect(encoded(encodeWorkstream({ kind: "workstream", workstream: ws }))),
+        messageLines(store, ws, pageSize)
+      ))
+    return Stream.concat(Stream.make(header), Stream.concat(memoryLines, workstreamLines))
+  }))
