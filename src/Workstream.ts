@@ -73,7 +73,9 @@ export const NewWorkstream = Schema.Struct({
   summary: Schema.optional(Schema.String),
   state: Schema.optionalWith(WorkstreamState, { default: () => "active" as const }),
   defaultModel: Schema.optional(Schema.String),
-  tags: Schema.optionalWith(Schema.Array(Tag), { default: () => [] })
+  tags: Schema.optionalWith(Schema.Array(Tag), { default: () => [] }),
+  /** Given when importing a copy of a store (a dump), so a fork keeps its lineage; `fork` sets it otherwise. */
+  forkedFrom: Schema.optional(ForkPoint)
 })
 /** @category inputs */
 export type NewWorkstream = typeof NewWorkstream.Encoded

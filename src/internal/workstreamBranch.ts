@@ -5,7 +5,7 @@
 import { DateTime, Effect, Option, Schema } from "effect"
 import { InvalidInput, NotFound } from "../Errors.js"
 import { IdGenerator, MessageId, nextId, WorkstreamId } from "../Ids.js"
-import { ForkInput, SearchMessagesOptions, Workstream } from "../Workstream.js"
+import { ForkInput, SearchMessagesOptions } from "../Workstream.js"
 import type { MessageHit } from "../Workstream.js"
 import type { Driver } from "../WorkstreamStore.js"
 import { decodeInput } from "./decode.js"
@@ -48,12 +48,13 @@ export const branchMethods = (driver: Driver, span: Span) => {
     const id = yield* nextId(WorkstreamId)
     const now = yield* DateTime.now
     const defaultModel = input.defaultModel ?? found.value.defaultModel
-    const base = buildWorkstream(
-      { title: input.title, state: "active", tags: input.tags, ...(defaultModel !== undefined ? { defaultModel } : {}) },
-      id,
-      now
-    )
-    const forked = new Workstream({ ...base, forkedFrom: { workstreamId: source, seq: atSeq } }, true)
+    const forked = buildWorkstream({
+      title: input.title,
+      state: "active",
+      tags: input.tags,
+      forkedFrom: { workstreamId: source, seq: atSeq },
+      ...(defaultModel !== undefined ? { defaultModel } : {})
+    }, id, now)
     const result = yield* driver.fork({
       source,
       id,

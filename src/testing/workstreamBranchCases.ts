@@ -129,6 +129,10 @@ export const branchCases = ({ append, fresh, test }: Cases): void => {
       expect(Option.getOrThrow(yield* s.get(aa.id)).forkedFrom).toEqual({ workstreamId: a.id, seq: 6 })
       expect((yield* s.loadMessages(aa.id)).length).toBe(6)
       expect((yield* s.list({ forkedFrom: a.id })).items.map((w) => w.id)).toEqual([aa.id])
+      // A copy of a store (an import) creates a fork with its lineage given.
+      const imported = yield* s.create({ title: "imported fork", forkedFrom: { workstreamId: root.id, seq: 1 } })
+      expect(Option.getOrThrow(yield* s.get(imported.id)).forkedFrom).toEqual({ workstreamId: root.id, seq: 1 })
+      expect((yield* s.list({ forkedFrom: root.id })).items.map((w) => w.id)).toContain(imported.id)
     }))
 
   // --- searchMessages ------------------------------------------------------------------------------------------
