@@ -2,8 +2,11 @@
  * The local WorkstreamStore: metadata, tags and a message index in SQLite at `<dir>/workstreams.db`, and each
  * workstream's messages in `<dir>/workstreams/<id>/messages.jsonl`, one JSON object per line in the original
  * runtime's format. The JSONL is the source of truth; the index (workstream, seq, byte offset, byte length,
- * timestamp, session) is rebuilt from it whenever it falls behind, so tail reads cost O(limit) whatever the log's
- * length. This module is the driver's wiring; each concern lives in `src/internal/local/`.
+ * timestamp, session, role) is rebuilt from it whenever it falls behind, so tail reads cost O(limit) whatever the
+ * log's length. Beside it, an FTS5 index of the messages' text serves `searchMessages`; it changes in the same
+ * transaction as the message index and is rebuilt with it. A fork's log is written to a staging directory and
+ * committed with its record, so a crash leaves no fork or a whole one. This module is the driver's wiring; each
+ * concern lives in `src/internal/local/`.
  *
  * @since 0.1.0
  */
