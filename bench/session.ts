@@ -15,6 +15,7 @@ import { Session, SessionJson, Turn } from "../src/Session.js"
 import type { SessionStore } from "../src/SessionStore.js"
 import * as Lru from "../src/SessionStore/Lru.js"
 import * as Redis from "../src/SessionStore/Redis.js"
+import * as Tiered from "../src/SessionStore/Tiered.js"
 import type { BenchOptions, BenchRow, Timing } from "./harness.js"
 import { formatTable, measure, ratio } from "./harness.js"
 
@@ -182,6 +183,28 @@ const runRedis = async (quick: boolean, sessions: ReadonlyArray<Session>): Promi
     return await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const store = yield* Redis.make({ prefix })
       const untraced = yield* Redis.make({ prefix, tracing: false })
+      // The tiered store's L1 hit against the same floor as the lru layer's: raw lru-cache get in Effect.sync.
+      const tiered = yield* Tiered.make({ prefix, tracing: false })
+      yield* Effect.forEach(sessions, (s) => tiered.put(s.id, s), { discard: true, concurrency: 50 })
+      yield* Effect.forEach(sessions, (s) => tiered.get(s.id), { discard: true })
+      const tieredTraced = yield* Tiered.make({ prefix })
+      yield* Effect.forEach(sessions, (s) => tieredTraced.get(s.id), { discard: true })
+      const lru = new LRUCache<string, Session>({ max: 10_000 })
+      for (const s of sessions) lru.set(s.id, s)
+      const hitBatch = quick ? 1_000 : 5_000
+      let sink: unknown
+      const loop = (op: (i: number) => Effect.Effect<unknown, unknown>) => () =>
+        Effect.runPromise(Effect.gen(function*() {
+          for (let i = 0; i < hitBatch; i++) sink = yield* op(i % n)
+        }))
+      const l1 = yield* Effect.promise(() =>
+        interleaved(quick ? 1 : 3, {
+          effectGet: () => measure(loop((i) => Effect.sync(() => Option.fromNullable(lru.get(ids[i]!)))), { batches, batchSize: hitBatch }),
+          tieredHit: () => measure(loop((i) => tiered.get(ids[i]!)), { batches, batchSize: hitBatch }),
+          tieredTracedHit: () => measure(loop((i) => tieredTraced.get(ids[i]!)), { batches, batchSize: hitBatch })
+        })
+      )
+      void sink
       const workers = (op: (i: number) => Promise<unknown>) => () =>
         Promise.all(Array.from({ length: concurrency }, async (_, w) => {
           for (let j = 0; j < perWorker; j++) await op((w * perWorker + j) % n)
@@ -224,7 +247,17 @@ const runRedis = async (quick: boolean, sessions: ReadonlyArray<Session>): Promi
         floor: { name, timing: t(floor) },
         ...(note === undefined ? {} : { note })
       })
+      const l1Row = (operation: string, ours: "tieredHit" | "tieredTracedHit"): BenchRow => ({
+        area: AREA,
+        operation,
+        size: `${n} sessions, 4 turns`,
+        ours: l1(ours),
+        floor: { name: "Effect.sync(lru-cache get)", timing: l1("effectGet") },
+        note: "ours copies the session out of L1 and checks the lease"
+      })
       return [
+        l1Row("tiered get, L1 hit (tracing: false)", "tieredHit"),
+        l1Row("tiered get, L1 hit", "tieredTracedHit"),
         row("redis get", "oursGet", "rawGet", "raw ioredis get"),
         row("redis get", "oursGet", "typedGet", "ioredis get + Schema decode"),
         row("redis get (tracing: false)", "untracedGet", "typedGet", "ioredis get + Schema decode", "the gap to the row above is the span"),

@@ -34,6 +34,13 @@ export class Turn extends Schema.Class<Turn>("Turn")({
 /** @category models */
 export class Session extends Schema.Class<Session>("Session")({
   id: SessionId,
+  /**
+   * How many times a store has written this session: 1 after the first put, one more on each put since (0 on a
+   * session never stored, the constructor's default). The store sets it on every put, whatever the session given
+   * carries; a compare-and-set put names the version it read. It restarts at 1 once the session was removed or
+   * expired. Stored text keeps it second, right after `id` (Redis scripts read it there).
+   */
+  version: Schema.NonNegativeInt.pipe(Schema.propertySignature, Schema.withConstructorDefault(() => 0)),
   workstreamId: WorkstreamId,
   turns: Schema.Array(Turn),
   metadata: Schema.Record({ key: Schema.String, value: Schema.Unknown }),

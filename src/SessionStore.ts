@@ -10,11 +10,12 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option } from "effect"
-import type { Duration, Either } from "effect"
-import type { InvalidInput, StorageError } from "./Errors.js"
+import { Context, Effect, Either, Layer, Option } from "effect"
+import type { Duration } from "effect"
+import { Conflict, InvalidInput } from "./Errors.js"
+import type { StorageError } from "./Errors.js"
 import type { SessionId } from "./Ids.js"
-import { decodeId, decodeStored, encode, prepare, snapshot } from "./internal/session/codec.js"
+import { decodeId, decodeStored, encodeVersioned, prepare, snapshot } from "./internal/session/codec.js"
 import { memoryDriver } from "./internal/session/memory.js"
 import { resolveOptions } from "./internal/session/options.js"
 import type { Session } from "./Session.js"
@@ -25,9 +26,16 @@ export class SessionStore extends Context.Tag("arawn-store/SessionStore")<Sessio
   readonly get: (id: SessionId) => Effect.Effect<Option.Option<Session>, InvalidInput | StorageError>
   /**
    * Stores a snapshot under `id` (which must equal `session.id`), replacing any previous one; refreshes TTL and LRU.
-   * Free-form fields keep their JSON form and may nest at most `Json.MAX_DEPTH` levels (cycles never do).
+   * The stored `version` is the previous live one + 1 (1 when there was none), whatever `session.version` says.
+   * With `expectedVersion`, the put is a compare-and-set: when the live version (0 when absent or expired) differs,
+   * nothing is written and it fails with Conflict. Free-form fields keep their JSON form and may nest at most
+   * `Json.MAX_DEPTH` levels (cycles never do).
    */
-  readonly put: (id: SessionId, session: Session) => Effect.Effect<void, InvalidInput | StorageError>
+  readonly put: (
+    id: SessionId,
+    session: Session,
+    options?: PutOptions
+  ) => Effect.Effect<void, InvalidInput | StorageError | Conflict>
   /** Removes the session and returns what was there (`None` when absent or expired); idempotent. */
   readonly remove: (id: SessionId) => Effect.Effect<Option.Option<Session>, InvalidInput | StorageError>
   /** Whether a live (unexpired) session has this id; does not refresh TTL or LRU position. */
@@ -35,6 +43,23 @@ export class SessionStore extends Context.Tag("arawn-store/SessionStore")<Sessio
   /** How many live sessions are held; expired ones never count. */
   readonly size: () => Effect.Effect<number, StorageError>
 }>() {}
+
+/** A session's stored text with its version left open: the text at version `v` is `head + v + tail`. @category drivers */
+export interface VersionedText {
+  readonly head: string
+  readonly tail: string
+}
+
+/** @category options */
+export interface PutOptions {
+  /**
+   * Write only if the live session's version is this one (0: only if no live session has the id), atomically with
+   * the write; otherwise fail with `Conflict { entity: "session", id, expected, actual }` and write nothing. After a
+   * successful compare-and-set put the version is `expectedVersion + 1`. Versions restart at 1 after a remove or an
+   * expiry, so a writer that read version n before a remove and n puts can still win (ABA).
+   */
+  readonly expectedVersion?: number | undefined
+}
 
 /** @category options */
 export interface CacheOptions {
@@ -58,8 +83,17 @@ export interface Driver {
   readonly attributes?: Readonly<Record<string, string>> | undefined
   /** The live entry, refreshing its TTL and LRU position. */
   readonly get: (id: SessionId) => Effect.Effect<Option.Option<Session>, StorageError>
-  /** Stores the entry, replacing any previous one (expired or not), evicting past capacity; refreshes TTL and LRU. */
-  readonly set: (id: SessionId, session: Session) => Effect.Effect<void, StorageError>
+  /**
+   * In one atomic step: reads the live entry's version (0 when none), and when `expected` is undefined or equal to
+   * it, stores `session` (its version set with `stamp` to that version + 1) replacing any previous entry (expired
+   * or not), evicting past capacity and refreshing TTL and LRU, and returns None; otherwise stores nothing and
+   * returns the live version as text. InvalidInput only for what the driver itself must encode and cannot.
+   */
+  readonly set: (
+    id: SessionId,
+    session: Session,
+    expected: number | undefined
+  ) => Effect.Effect<Option.Option<string>, InvalidInput | StorageError>
   /** Deletes the entry and returns the live one that was there; the driver must no longer hold it. */
   readonly remove: (id: SessionId) => Effect.Effect<Option.Option<Session>, StorageError>
   /** Whether a live entry exists; refreshes nothing. */
@@ -86,8 +120,17 @@ export interface EncodedDriver {
   readonly locate: (id: SessionId) => string
   /** The live entry's text, refreshing its TTL. */
   readonly get: (id: SessionId) => Effect.Effect<Option.Option<string>, StorageError>
-  /** Stores the text, replacing any previous entry; refreshes the TTL. */
-  readonly set: (id: SessionId, text: string) => Effect.Effect<void, StorageError>
+  /**
+   * In one atomic step: reads the live entry's version (`versionOf` its text; 0 when none, "unreadable" when its
+   * text has none), and when `expected` is undefined or equal to it, stores `head + (version + 1) + tail` (version
+   * 1 over an unreadable entry) replacing any previous entry and refreshing the TTL, and returns None; otherwise
+   * stores nothing and returns the live version as text.
+   */
+  readonly set: (
+    id: SessionId,
+    text: VersionedText,
+    expected: number | undefined
+  ) => Effect.Effect<Option.Option<string>, StorageError>
   /**
    * Reads the live entry and deletes it if `read` accepts its text, returning what `read` made of it; when `read`
    * fails, the entry stays and its failure is the result. An entry replaced between the read and the delete is
@@ -141,6 +184,24 @@ const ids = {
   contains: decodeId("SessionStore.contains")
 }
 
+/** The id and the expected version of a put, both checked. */
+const putArgs = (
+  raw: SessionId,
+  options: PutOptions | undefined
+): Either.Either<readonly [SessionId, number | undefined], InvalidInput> => {
+  const expected = options?.expectedVersion
+  if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
+    return Either.left(new InvalidInput({ method: "SessionStore.put", message: `expectedVersion must be a non-negative integer, got ${expected}` }))
+  }
+  return Either.map(ids.put(raw), (id) => [id, expected] as const)
+}
+
+/** A driver's answer to a put: None is written, Some is the live version that did not match. */
+const conflict = (id: SessionId, expected: number | undefined, actual: Option.Option<string>) =>
+  Option.isNone(actual)
+    ? Effect.void
+    : Effect.fail(new Conflict({ entity: "session", id, expected: String(expected), actual: actual.value }))
+
 /**
  * The service over a driver that holds `Session` objects.
  *
@@ -151,9 +212,10 @@ export const make = (driver: Driver, options: MakeOptions = {}): SessionStore["T
     get: (raw) =>
       Effect.flatMap(ids.get(raw), (id) =>
         Effect.map(driver.get(id), (stored) => Option.isSome(stored) ? Option.some(snapshot(stored.value)) : stored)),
-    put: (raw, session) =>
-      Effect.flatMap(ids.put(raw), (id) =>
-        Effect.flatMap(prepare("SessionStore.put", id, session), (copy) => driver.set(id, copy))),
+    put: (raw, session, options) =>
+      Effect.flatMap(putArgs(raw, options), ([id, expected]) =>
+        Effect.flatMap(prepare("SessionStore.put", id, session), (copy) =>
+          Effect.flatMap(driver.set(id, copy, expected), (actual) => conflict(id, expected, actual)))),
     remove: (raw) => Effect.flatMap(ids.remove(raw), (id) => driver.remove(id)),
     contains: (raw) => Effect.flatMap(ids.contains(raw), (id) => driver.has(id)),
     size: () => driver.size
@@ -173,11 +235,11 @@ export const makeEncoded = (driver: EncodedDriver, options: MakeOptions = {}): S
           Option.isNone(text)
             ? Effect.succeedNone
             : Effect.asSome(decodeStored("SessionStore.get", id, driver.locate(id), text.value)))),
-    put: (raw, session) =>
-      Effect.flatMap(ids.put(raw), (id) =>
+    put: (raw, session, options) =>
+      Effect.flatMap(putArgs(raw, options), ([id, expected]) =>
         Effect.flatMap(
-          Effect.flatMap(prepare("SessionStore.put", id, session), (copy) => encode("SessionStore.put", copy)),
-          (text) => driver.set(id, text)
+          Either.flatMap(prepare("SessionStore.put", id, session), (copy) => encodeVersioned("SessionStore.put", copy)),
+          (text) => Effect.flatMap(driver.set(id, text, expected), (actual) => conflict(id, expected, actual))
         )),
     remove: (raw) =>
       Effect.flatMap(ids.remove(raw), (id) =>

@@ -11,7 +11,7 @@ SessionStoreModel.suite("SessionStore.layerMemory", SessionStore.layerMemoryWith
 
 it("the kernel's copies know every field of Session, Turn, ToolCall and ToolResult (a new one needs a look at copySession)", () => {
   expect(Object.keys(Session.Session.fields)).toEqual([
-    "id", "workstreamId", "turns", "metadata", "contextPreamble", "createdAt", "updatedAt"
+    "id", "version", "workstreamId", "turns", "metadata", "contextPreamble", "createdAt", "updatedAt"
   ])
   expect(Object.keys(Session.Turn.fields)).toEqual([
     "id", "userMessage", "assistantResponse", "toolCalls", "toolResults", "startedAt", "completedAt"

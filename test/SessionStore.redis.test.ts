@@ -156,13 +156,31 @@ describe.skipIf(skipRedisUnreachableAndOptional)("SessionStore/Redis", () => {
         expect(yield* s.contains(id)).toBe(true)
       }
       expect(yield* s.size()).toBe(4)
-      // put replaces a corrupt entry, which is then an ordinary session.
-      const fresh = sampleSession(c)
-      yield* s.put(c, fresh)
+      // A compare-and-set put cannot match a version it cannot read; text without one is "unreadable".
+      const refused = yield* Effect.flip(s.put(a, sampleSession(a), { expectedVersion: 0 }))
+      expect(refused).toMatchObject({ _tag: "Conflict", entity: "session", id: a, expected: "0", actual: "unreadable" })
+      expect(yield* Effect.promise(() => raw.get(prefix + a))).toBe("{not json")
+      // put replaces a corrupt entry, which is then an ordinary session; its version counts on from the one the
+      // text carried (c holds a version-1 session of another id).
+      const given = sampleSession(c, "fresh", 7)
+      yield* s.put(c, given)
+      const fresh = new Session.Session({ ...given, version: 2 })
       expect(Option.getOrThrow(yield* s.get(c))).toEqual(fresh)
       expect(Option.getOrThrow(yield* s.remove(c))).toEqual(fresh)
       expect(yield* s.size()).toBe(3)
       yield* Effect.promise(() => raw.del(prefix + a, prefix + b, prefix + e))
+    }).pipe(Effect.scoped))
+
+  it.live("the stored text starts with the id and the version, where the put script reads the version", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const s = yield* Redis.make({ host, port, prefix })
+      const session = sampleSession()
+      yield* s.put(session.id, session)
+      yield* s.put(session.id, session)
+      const text = yield* Effect.promise(() => raw.get(prefix + session.id))
+      expect(text?.startsWith(`{"id":"${session.id}","version":2,"workstreamId":`)).toBe(true)
+      yield* Effect.promise(() => raw.del(prefix + session.id))
     }).pipe(Effect.scoped))
 
   it.live("with a TTL, put sets PX and get restarts it; without one, keys never expire", () =>

@@ -58,6 +58,7 @@ describe("the built entry points", () => {
   it("each driver is loaded only by its own subpath", () => {
     const reaches = (subpath: string) => [...bareImports(join(ROOT, "dist", `${subpath}.js`))]
     expect(reaches("SessionStore/Redis")).toContain("ioredis")
+    expect(reaches("SessionStore/Tiered")).toEqual(expect.arrayContaining(["ioredis", "lru-cache"]))
     expect(reaches("Embedder/OpenAi")).toEqual(expect.arrayContaining(["@effect/ai/EmbeddingModel", "@effect/ai-openai/OpenAiClient"]))
     expect(reaches("MemoryBackend/Pg")).toContain("@effect/sql-pg/PgClient")
     // A dump moves a store between any two backends, so it must load none of them.

@@ -8,6 +8,7 @@ import { Config, Effect, Layer, Option } from "effect"
 import type { Clock } from "effect"
 import { LRUCache } from "lru-cache"
 import type { SessionId } from "../Ids.js"
+import { stamp } from "../internal/session/codec.js"
 import { resolveOptions } from "../internal/session/options.js"
 import type { Session } from "../Session.js"
 import type { CacheOptions, Driver } from "../SessionStore.js"
@@ -51,7 +52,14 @@ export const driver = (clock: Clock.Clock, options: CacheOptions = {}): Driver =
   return {
     backend: "lru",
     get: (id) => Effect.sync(() => Option.fromNullable(cache.get(id))),
-    set: (id, session) => Effect.sync(() => void cache.set(id, session)),
+    set: (id, session, expected) =>
+      Effect.sync(() => {
+        // `peek` is undefined for an expired entry and moves nothing in LRU order.
+        const current = cache.peek(id)?.version ?? 0
+        if (expected !== undefined && expected !== current) return Option.some(String(current))
+        cache.set(id, stamp(session, current + 1))
+        return Option.none()
+      }),
     remove: (id) =>
       Effect.sync(() => {
         // `peek` is undefined for an expired entry, which `delete` then drops as well.

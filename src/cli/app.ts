@@ -7,7 +7,7 @@
 import { Command, ValidationError } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
 import { ConfigError, Console, Effect, HashMap } from "effect"
-import type { EmbeddingError, EmbeddingSpaceMismatch, InvalidInput, NotFound, StorageError } from "../Errors.js"
+import type { Conflict, EmbeddingError, EmbeddingSpaceMismatch, InvalidInput, NotFound, StorageError } from "../Errors.js"
 import { demo } from "./demo.js"
 import { exportCommand, migrateCommand } from "./dump.js"
 import { importCommand } from "./import.js"
@@ -58,7 +58,7 @@ export class Reported {
   constructor(readonly exitCode: number) {}
 }
 
-type KnownError = InvalidInput | NotFound | StorageError | EmbeddingError | EmbeddingSpaceMismatch
+type KnownError = InvalidInput | NotFound | StorageError | EmbeddingError | EmbeddingSpaceMismatch | Conflict
 
 const HINTS: Record<string, string> = {
   memory: "list memories with 'arawn-store memory list'",
@@ -81,6 +81,7 @@ export const errorLine = (e: KnownError): string => {
     }
     case "EmbeddingError":
     case "EmbeddingSpaceMismatch":
+    case "Conflict":
       return e.message
   }
 }
@@ -119,6 +120,7 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, Reported, 
     Effect.catchTags({
       InvalidInput: (e) => failWith(errorLine(e), 2),
       NotFound: (e) => failWith(errorLine(e)),
+      Conflict: (e) => failWith(errorLine(e)),
       StorageError: (e) => failWith(errorLine(e)),
       EmbeddingError: (e) => failWith(errorLine(e)),
       EmbeddingSpaceMismatch: (e) => failWith(errorLine(e)),

@@ -19,7 +19,7 @@ export interface Cases {
   /** The TTL the timed cases use, and a move of the clock by a share of it. */
   readonly ttl: Duration.Duration
   readonly advance: (fraction: number) => Effect.Effect<void>
-  readonly sample: (id: SessionId, note?: string) => Session
+  readonly sample: (id: SessionId, note?: string, version?: number) => Session
 }
 
 const sid = (): SessionId => SessionId.make(uuid())

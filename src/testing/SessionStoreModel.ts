@@ -1,7 +1,8 @@
 /**
- * A model-based property test for any SessionStore: random sequences of `get`, `put` (valid, under a wrong key,
- * with cyclic metadata), `remove`, `contains` and `size`, groups of them run by concurrent fibers, and (where the
- * backend follows Effect's Clock) TestClock advances across a sliding TTL, each compared with a pure reference
+ * A model-based property test for any SessionStore: random sequences of `get`, `put` (valid, compare-and-set
+ * against a drawn version, under a wrong key, with cyclic metadata), `remove`, `contains` and `size` (every
+ * session read back with its version), groups of them run by concurrent fibers, and (where the backend follows
+ * Effect's Clock) TestClock advances across a sliding TTL, each compared with a pure reference
  * model, with capacity eviction where the backend has one. A concurrent group passes when some sequential order
  * of it gives exactly the results the fibers saw (linearizability). fast-check shrinks a failing sequence to a
  * minimal one and prints it with its seed.
@@ -32,6 +33,8 @@ const KEYS = 4
 type Simple =
   | { readonly op: "get" | "remove" | "contains"; readonly key: number }
   | { readonly op: "put"; readonly key: number; readonly value: number }
+  /** A compare-and-set put naming `expected` as the live version. */
+  | { readonly op: "putIf"; readonly key: number; readonly value: number; readonly expected: number }
   | { readonly op: "putUnderOtherKey"; readonly key: number; readonly other: number }
   | { readonly op: "putCyclic"; readonly key: number }
   | { readonly op: "size" }
@@ -49,6 +52,7 @@ type Outcome = string | number | boolean
 interface Entry {
   readonly value: number
   readonly touched: number
+  readonly version: number
 }
 
 /** The reference: live entries in last-touch order (which is LRU order), the clock, capacity and TTL. */
@@ -72,16 +76,19 @@ class Model {
         const e = this.entries.get(c.key)
         if (e === undefined) return "none"
         this.entries.delete(c.key)
-        this.entries.set(c.key, { value: e.value, touched: this.now })
-        return e.value
+        this.entries.set(c.key, { ...e, touched: this.now })
+        return `${e.value}@${e.version}`
       }
+      case "putIf":
       case "put": {
+        const version = this.entries.get(c.key)?.version ?? 0
+        if (c.op === "putIf" && c.expected !== version) return "Conflict"
         this.entries.delete(c.key)
         if (this.entries.size >= this.capacity) {
           const oldest = this.entries.keys().next()
           if (oldest.done !== true) this.entries.delete(oldest.value)
         }
-        this.entries.set(c.key, { value: c.value, touched: this.now })
+        this.entries.set(c.key, { value: c.value, touched: this.now, version: version + 1 })
         return "ok"
       }
       case "putUnderOtherKey":
@@ -90,7 +97,7 @@ class Model {
       case "remove": {
         const e = this.entries.get(c.key)
         this.entries.delete(c.key)
-        return e === undefined ? "none" : e.value
+        return e === undefined ? "none" : `${e.value}@${e.version}`
       }
       case "contains":
         return this.entries.has(c.key)
@@ -134,6 +141,7 @@ const simple = (): fc.Arbitrary<Simple> => {
   return fc.oneof(
     { weight: 4, arbitrary: fc.record({ op: fc.constant("get" as const), key }) },
     { weight: 4, arbitrary: fc.record({ op: fc.constant("put" as const), key, value: fc.nat(999) }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant("putIf" as const), key, value: fc.nat(999), expected: fc.nat(3) }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant("remove" as const), key }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant("contains" as const), key }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant("size" as const) }) },
@@ -177,7 +185,7 @@ const execute = (store: SessionStore["Type"], ids: ReadonlyArray<SessionId>, c: 
       return `a session that was never put: ${JSON.stringify(s)}`
     }
     untyped<Record<string, unknown>>(s.metadata)["v"] = -1
-    return value
+    return `${value}@${s.version}`
   }
   const id = (key: number) => ids[key]!
   switch (c.op) {
@@ -187,6 +195,8 @@ const execute = (store: SessionStore["Type"], ids: ReadonlyArray<SessionId>, c: 
       return failure(store.remove(id(c.key)), (found) => session(found, c.key))
     case "put":
       return failure(store.put(id(c.key), sessionFor(id(c.key), c.value)), () => "ok")
+    case "putIf":
+      return failure(store.put(id(c.key), sessionFor(id(c.key), c.value), { expectedVersion: c.expected }), () => "ok")
     case "putUnderOtherKey":
       return failure(store.put(id(c.key), sessionFor(id((c.key + 1 + c.other) % KEYS), 0)), () => "ok")
     case "putCyclic":

@@ -15,6 +15,7 @@ import { MAX_DEPTH } from "../Json.js"
 import { hostileJson, outcome, untyped, uuid } from "./internal.js"
 import type { Cases } from "./SessionStoreCache.js"
 import { capacity, expiry } from "./SessionStoreCache.js"
+import { compareAndSet } from "./SessionStoreCas.js"
 
 /** What a backend supports beyond the core contract. @category suites */
 export interface Features {
@@ -26,10 +27,14 @@ export interface Features {
 
 const sid = (): SessionId => SessionId.make(uuid())
 
-/** A realistic session: two turns, tool calls with nested arguments, unicode, metadata. @category fixtures */
-export const sampleSession = (id: SessionId = sid(), note = "hello"): Session =>
+/**
+ * A realistic session: two turns, tool calls with nested arguments, unicode, metadata; at version 1, as a store
+ * gives it back after its first put. @category fixtures
+ */
+export const sampleSession = (id: SessionId = sid(), note = "hello", version = 1): Session =>
   new Session({
     id,
+    version,
     workstreamId: WorkstreamId.make("ws-main"),
     turns: [
       new Turn({
@@ -313,5 +318,6 @@ export const suite = <E>(
     freeForm(cases)
     if (features.capacity) capacity(cases)
     expiry(cases)
+    compareAndSet(cases)
   })
 }

@@ -24,8 +24,9 @@ export const bundled = (entry: string): (() => Promise<ReadonlyArray<string>>) =
         platform: "node",
         format: "esm",
         outfile,
-        // Native addons and the extension loader stay outside the bundle, resolved from node_modules.
-        external: ["better-sqlite3", "sqlite-vec"],
+        // Native addons and the extension loader stay outside the bundle, resolved from node_modules; so does
+        // ioredis, CommonJS that requires Node built-ins, which an ESM bundle cannot do.
+        external: ["better-sqlite3", "sqlite-vec", "ioredis"],
         logLevel: "silent"
       })
       return [outfile]

@@ -66,12 +66,13 @@ export const textCandidates = (s: Store, filter: DriverFilter, terms: ReadonlyAr
     const memories = sql(s.t.memories)
     // Each word is a bound value that plainto_tsquery parses as plain text: it never reaches query syntax.
     const words = sql.join(" UNION ALL ", false)(terms.map((w) => sql`SELECT plainto_tsquery('english', ${w}) AS tq`))
-    const rows = yield* all(TextHeadRow, sql`WITH words AS (${words}),
-      terms AS (
+    // MATERIALIZED: inlined, the planner re-runs each word's document count once per matching memory.
+    const rows = yield* all(TextHeadRow, sql`WITH words AS MATERIALIZED (${words}),
+      terms AS MATERIALIZED (
         SELECT tq, (SELECT count(*) FROM ${memories} d WHERE d.tsv @@ words.tq)::float8 AS df
         FROM words WHERE numnode(tq) > 0
       ),
-      total AS (SELECT count(*)::float8 AS n FROM ${memories}),
+      total AS MATERIALIZED (SELECT count(*)::float8 AS n FROM ${memories}),
       scored AS (
         SELECT m.id, sum(
           ln(1 + (total.n - terms.df + 0.5) / (terms.df + 0.5)) *

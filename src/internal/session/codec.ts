@@ -3,6 +3,7 @@ import { InvalidInput, StorageError } from "../../Errors.js"
 import { SessionId } from "../../Ids.js"
 import { Session, Turn } from "../../Session.js"
 import { decodeEither, depthProblem, formatIssues } from "../decode.js"
+import type { VersionedText } from "../../SessionStore.js"
 import { copyJson, jsonForm, NotJson, tooDeep } from "./json.js"
 
 const isSessionId = Schema.is(SessionId)
@@ -48,6 +49,7 @@ type FreeForm = (value: unknown, turn: number, call: number) => unknown
 const copySession = (session: Session, freeForm: FreeForm): Session => {
   const out: Mutable<Session> = Object.create(Session.prototype)
   out.id = session.id
+  out.version = session.version
   out.workstreamId = session.workstreamId
   out.turns = session.turns.map((turn, t) => {
     const copy: Mutable<Turn> = Object.create(Turn.prototype)
@@ -157,4 +159,34 @@ export const decodeStored = (
   const deep = freeFormTooDeep(s)
   if (deep !== undefined) return corrupt(method, where, `${deep.slice(0, 4).join(".")}: nested deeper than the limit`)
   return Either.right(s)
+}
+
+/**
+ * Sets the version of a private copy (one `prepare` or a decode made, never a caller's value): the store decides
+ * the version inside the atomic step that writes the entry.
+ */
+export const stamp = (session: Session, version: number): Session => {
+  const out: Mutable<Session> = session
+  out.version = version
+  return session
+}
+
+
+/**
+ * The JSON text of a prepared session split around its version, so a backend can write the version it decides
+ * atomically (a Redis script concatenates). The Session schema encodes `id` first and `version` second, and ids
+ * are UUIDs (nothing to escape), so the head is known in advance; a test pins the layout.
+ */
+export const encodeVersioned = (method: string, session: Session): Either.Either<VersionedText, InvalidInput> =>
+  Either.flatMap(encode(method, stamp(session, 0)), (text) => {
+    const head = `{"id":"${session.id}","version":`
+    return text.startsWith(`${head}0,`)
+      ? Either.right({ head, tail: text.slice(head.length + 1) })
+      : invalid(method, "session did not encode with id and version first")
+  })
+
+/** The version a stored text carries where `encodeVersioned` put it, or undefined when it has none there. */
+export const versionOf = (text: string): number | undefined => {
+  const m = /^\{"id":"[^"]*","version":(\d+),/.exec(text)
+  return m === null ? undefined : Number(m[1])
 }

@@ -2,6 +2,7 @@ import { Effect, Option } from "effect"
 import type { SessionId } from "../../Ids.js"
 import type { Session } from "../../Session.js"
 import type { Driver } from "../../SessionStore.js"
+import { stamp } from "./codec.js"
 import type { Resolved } from "./options.js"
 
 interface Entry {
@@ -41,8 +42,11 @@ export const memoryDriver = ({ capacity, ttlMillis }: Resolved): Driver => {
         entries.set(id, { session: e.session, touched: now })
         return Option.some(e.session)
       }),
-    set: (id, session) =>
+    set: (id, session, expected) =>
       withNow((now) => {
+        const current = live(id, now)?.session.version ?? 0
+        if (expected !== undefined && expected !== current) return Option.some(String(current))
+        stamp(session, current + 1)
         entries.delete(id)
         if (entries.size >= capacity) {
           purge(now)
@@ -52,6 +56,7 @@ export const memoryDriver = ({ capacity, ttlMillis }: Resolved): Driver => {
           }
         }
         entries.set(id, { session, touched: now })
+        return Option.none()
       }),
     remove: (id) =>
       withNow((now) => {

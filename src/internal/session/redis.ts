@@ -1,7 +1,8 @@
 import { Effect, Redacted } from "effect"
-import { Redis } from "ioredis"
-import type { RedisOptions } from "ioredis"
+import { Cluster, Redis } from "ioredis"
+import type { ClusterNode, ClusterOptions, RedisOptions } from "ioredis"
 import { StorageError } from "../../Errors.js"
+import type { Client } from "./scripts.js"
 
 /**
  * The defaults that keep every call bounded in real time, whatever Effect's Clock does: no offline queue (a call
@@ -20,14 +21,34 @@ export const defaults: RedisOptions = {
   retryStrategy: (attempt) => Math.min(attempt * 100, 1_000)
 }
 
-/** One connection, opened now and closed with the surrounding Scope; StorageError when it cannot be opened. */
-export const connect = (url: string | Redacted.Redacted | undefined, options: RedisOptions) => {
-  const settings: RedisOptions = { ...defaults, ...options, lazyConnect: true }
+/** Where a store connects: one server (a URL and/or options) or a Cluster (its seed nodes and options). */
+export type Target =
+  | { readonly _tag: "server"; readonly url: string | Redacted.Redacted | undefined; readonly options: RedisOptions }
+  | { readonly _tag: "cluster"; readonly nodes: ReadonlyArray<ClusterNode>; readonly options: ClusterOptions }
+
+const open = (target: Target): Client => {
+  if (target._tag === "cluster") {
+    const { redisOptions, ...options } = target.options
+    // The same bounds as for one server, on every node connection; a Cluster has its own offline queue, which
+    // would hold calls during a failover for as long as it lasts.
+    return new Cluster([...target.nodes], {
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      ...options,
+      lazyConnect: true,
+      redisOptions: { ...defaults, ...redisOptions }
+    })
+  }
+  const settings: RedisOptions = { ...defaults, ...target.options, lazyConnect: true }
+  const { url } = target
+  return url === undefined ? new Redis(settings) : new Redis(Redacted.isRedacted(url) ? Redacted.value(url) : url, settings)
+}
+
+/** One connection (or one Cluster), opened now and closed with the surrounding Scope; StorageError when it cannot be opened. */
+export const connect = (target: Target) => {
   return Effect.acquireRelease(
     Effect.suspend(() => {
-      const client = url === undefined
-        ? new Redis(settings)
-        : new Redis(Redacted.isRedacted(url) ? Redacted.value(url) : url, settings)
+      const client = open(target)
       // Connection errors also reach every pending call as a rejected command, which becomes that call's
       // StorageError; without a listener ioredis would print each reconnect failure to stderr.
       client.on("error", () => {})
@@ -87,5 +108,4 @@ export const bounded = <A>(method: string, ms: number, run: () => Promise<A>): E
 /** A SCAN MATCH pattern that matches `prefix` literally, whatever glob characters it contains. */
 export const literalPattern = (prefix: string) => prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`) + "*"
 
-/** Deletes KEYS[1] only while it still holds ARGV[1]: remove deletes exactly the value it read and decoded. */
-export const deleteIfUnchanged = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+

@@ -1,0 +1,159 @@
+import { expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe } from "vitest"
+import { randomBytes } from "node:crypto"
+import { Duration, Effect, Either, Layer, Option, Schema } from "effect"
+import { Redis as IORedis } from "ioredis"
+import { Session, SessionStore } from "arawn-store"
+import { SessionStoreModel, SessionStoreSuite } from "arawn-store/testing"
+import * as Tiered from "../src/SessionStore/Tiered.js"
+import { host, port, redisServer, skipRedis, sparePort, startServer, stopServer, until } from "./support/redis.js"
+
+const freshPrefix = () => `arawn-test:${randomBytes(6).toString("hex")}:`
+const { sampleSession } = SessionStoreSuite
+
+/** Calls of `command` the server at `p` has run since its stats were reset. */
+const calls = async (client: IORedis, command: string) => {
+  const info = await client.info("commandstats")
+  const m = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)
+  return m === null ? 0 : Number(m[1])
+}
+
+describe.skipIf(await skipRedis())("SessionStore/Tiered", () => {
+  let raw: IORedis
+  beforeAll(async () => {
+    raw = new IORedis({ host, port, lazyConnect: true })
+    await raw.connect()
+  })
+  afterAll(async () => {
+    await raw.quit()
+  })
+
+  const cleanup = (prefix: string) =>
+    Layer.scopedDiscard(Effect.addFinalizer(() =>
+      Effect.promise(async () => {
+        const keys = await raw.keys(`${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`)
+        if (keys.length > 0) await raw.del(...keys)
+      })
+    ))
+  const make = (options: SessionStore.CacheOptions) => {
+    const prefix = freshPrefix()
+    return Layer.merge(Tiered.layer({ host, port, prefix, ttl: options.ttl }), cleanup(prefix))
+  }
+
+  SessionStoreSuite.suite("conformance", make, { capacity: false, clock: "live" })
+  SessionStoreModel.suite("conformance", make, { capacity: false, clock: "live" }, {
+    operations: Number(process.env.ARAWN_MODEL_OPS) || undefined
+  })
+
+  it.live("two instances on one prefix: once a put or remove in one returned, the other never reads the old value", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const a = yield* Tiered.make({ host, port, prefix })
+      const b = yield* Tiered.make({ host, port, prefix })
+      const id = sampleSession().id
+      let stale = 0
+      for (let round = 1; round <= 300; round++) {
+        yield* a.put(id, sampleSession(id, `round ${round}`))
+        const seen = Option.getOrThrow(yield* b.get(id))
+        if (seen.version !== round || !seen.turns[0]!.userMessage.startsWith(`round ${round}:`)) stale++
+        // b now holds a copy in L1; the next put in a must reach it.
+      }
+      expect(stale).toBe(0)
+      yield* a.remove(id)
+      expect(Option.isNone(yield* b.get(id))).toBe(true)
+      expect(yield* b.contains(id)).toBe(false)
+      yield* Effect.promise(() => raw.del(prefix + id))
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("compare-and-set across instances: of two writers that read the same version, exactly one wins", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const a = yield* Tiered.make({ host, port, prefix })
+      const b = yield* Tiered.make({ host, port, prefix })
+      const id = sampleSession().id
+      yield* a.put(id, sampleSession(id, "base"))
+      for (let round = 0; round < 50; round++) {
+        const [va, vb] = [Option.getOrThrow(yield* a.get(id)).version, Option.getOrThrow(yield* b.get(id)).version]
+        expect(va).toBe(vb)
+        const results = yield* Effect.all([
+          Effect.either(a.put(id, sampleSession(id, `a ${round}`), { expectedVersion: va })),
+          Effect.either(b.put(id, sampleSession(id, `b ${round}`), { expectedVersion: vb }))
+        ], { concurrency: 2 })
+        expect(results.filter(Either.isRight).length).toBe(1)
+        expect(Option.getOrThrow(yield* a.get(id)).version).toBe(va + 1)
+      }
+      yield* Effect.promise(() => raw.del(prefix + id))
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("a hit costs no Redis command, and concurrent misses on one id make one read", () =>
+    Effect.gen(function*() {
+      const p = yield* Effect.promise(sparePort)
+      yield* redisServer(p)
+      const stats = new IORedis({ host, port: p })
+      yield* Effect.addFinalizer(() => Effect.promise(() => stats.quit()))
+      const writer = yield* Tiered.make({ host, port: p })
+      const reader = yield* Tiered.make({ host, port: p })
+      const session = sampleSession()
+      yield* writer.put(session.id, session)
+      yield* Effect.promise(() => stats.config("RESETSTAT"))
+      const results = yield* Effect.all(Array.from({ length: 50 }, () => reader.get(session.id)), { concurrency: "unbounded" })
+      expect(results.every((r) => Option.getOrThrow(r).version === 1)).toBe(true)
+      expect(yield* Effect.promise(() => calls(stats, "get"))).toBe(1)
+      for (let i = 0; i < 100; i++) expect(Option.isSome(yield* reader.get(session.id))).toBe(true)
+      expect(yield* reader.contains(session.id)).toBe(true)
+      expect(yield* Effect.promise(() => calls(stats, "get"))).toBe(1)
+      expect(yield* Effect.promise(() => calls(stats, "exists"))).toBe(0)
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("Redis restarted: calls fail with StorageError, L1 is dropped, and after it is back nothing stale is served", () =>
+    Effect.gen(function*() {
+      const p = yield* Effect.promise(sparePort)
+      let server = yield* Effect.promise(() => startServer(p))
+      yield* Effect.addFinalizer(() => Effect.promise(() => stopServer(server)))
+      const a = yield* Tiered.make({ host, port: p })
+      const session = sampleSession()
+      yield* a.put(session.id, session)
+      expect(Option.isSome(yield* a.get(session.id))).toBe(true)
+      yield* Effect.promise(() => stopServer(server))
+      // Once the subscription is seen down (at once, here: the socket closes), L1 no longer answers: the call goes
+      // to Redis and fails typed.
+      const failsTyped = () =>
+        Effect.runPromise(Effect.match(a.get(session.id), { onFailure: (e) => e._tag === "StorageError", onSuccess: () => false }))
+      expect(yield* Effect.promise(() => until(failsTyped, 3_000))).toBe(true)
+      for (const call of [a.get(session.id), a.put(session.id, session), a.contains(session.id), a.remove(session.id)]) {
+        const r = yield* Effect.either(call)
+        expect(Either.isLeft(r) && r.left._tag).toBe("StorageError")
+      }
+      server = yield* Effect.promise(() => startServer(p))
+      // A write this instance could not hear about (the new server is empty; this one writes behind its back).
+      const other = Schema.encodeSync(Session.SessionJson)(new Session.Session({ ...sampleSession(session.id, "elsewhere"), version: 5 }))
+      const direct = new IORedis({ host, port: p })
+      yield* Effect.addFinalizer(() => Effect.promise(() => direct.quit()))
+      yield* Effect.promise(() => direct.set(`arawn:session:${session.id}`, other))
+      const healed = yield* Effect.promise(() =>
+        until(() => Effect.runPromise(Effect.match(a.get(session.id), { onFailure: () => false, onSuccess: () => true })), 10_000)
+      )
+      expect(healed).toBe(true)
+      const after = Option.getOrThrow(yield* a.get(session.id))
+      expect(after.version).toBe(5)
+      expect(after.turns[0]!.userMessage).toContain("elsewhere")
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("with a TTL, a hit refreshes the key's expiry in the background; a copy never outlives its key", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const s = yield* Tiered.make({ host, port, prefix, ttl: Duration.millis(1_500) })
+      const session = sampleSession()
+      yield* s.put(session.id, session)
+      // Four hits, each past a quarter of the TTL since the last refresh, carry the key well past one TTL.
+      for (let i = 0; i < 4; i++) {
+        yield* Effect.sleep(Duration.millis(500))
+        expect(Option.isSome(yield* s.get(session.id))).toBe(true)
+      }
+      yield* Effect.sleep(Duration.millis(100))
+      expect(yield* Effect.promise(() => raw.pttl(prefix + session.id))).toBeGreaterThan(0)
+      yield* Effect.sleep(Duration.millis(1_800))
+      expect(yield* s.contains(session.id)).toBe(false)
+      expect(Option.isNone(yield* s.get(session.id))).toBe(true)
+    }).pipe(Effect.scoped), 30_000)
+})
