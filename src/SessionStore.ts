@@ -44,6 +44,14 @@ export class SessionStore extends Context.Tag("arawn-store/SessionStore")<Sessio
   readonly size: () => Effect.Effect<number, StorageError>
 }>() {}
 
+/**
+ * The version a session's stored text carries (where the kernel's encoding puts it), or undefined when it has
+ * none: what an `EncodedDriver` compares with a put's expected version.
+ *
+ * @category drivers
+ */
+export { versionOf } from "./internal/session/codec.js"
+
 /** A session's stored text with its version left open: the text at version `v` is `head + v + tail`. @category drivers */
 export interface VersionedText {
   readonly head: string

@@ -50,7 +50,11 @@ const program = Effect.gen(function*() {
 
 Effect.runPromise(Effect.provide(
   program,
-  SqliteMemory.layer({ filename: job.file }).pipe(Layer.provide(Embedder.layerHashingWith({ dimensions: job.dims })))
+  // A busy timeout far above the default: on a loaded 2-core machine a writer can wait seconds for the file's lock,
+  // and this test is about what is acknowledged, not about how long a writer waits.
+  SqliteMemory.layer({ filename: job.file, busyTimeout: "60 seconds" }).pipe(
+    Layer.provide(Embedder.layerHashingWith({ dimensions: job.dims }))
+  )
 )).then(
   () => undefined,
   (error) => {
