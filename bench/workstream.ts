@@ -3,7 +3,8 @@
  * - `loadMessages(limit 50)` on a 1,000,000-message log and on a 1,000-message log (O(limit): the two should match),
  *   against raw better-sqlite3 on the same index + one positioned read + JSON.parse;
  * - `storeMessages` in batches of 100 and `storeMessage`, against raw open/append/fsync/close of the same bytes;
- * - RSS of a fresh child process that opens the store and reads the tail of the big log.
+ * - RSS of a fresh child process that opens the store and reads the tail of the big log;
+ * - `searchMessages` and `fork`, from `workstream-search.ts`.
  * The big log is written directly as JSONL in large chunks and indexed with `rebuildIndex`; it is cached under
  * `bench/results/` (git-ignored) between runs. `--quick` uses a 100,000-message log.
  *
@@ -22,6 +23,7 @@ import { WorkstreamStore } from "../src/WorkstreamStore.js"
 import * as Local from "../src/WorkstreamStore/Local.js"
 import type { BenchOptions, BenchRow, Timing } from "./harness.js"
 import { formatTable } from "./harness.js"
+import { run as runSearch } from "./workstream-search.js"
 
 interface RawStatement {
   all(...params: ReadonlyArray<unknown>): Array<{ readonly seq: number; readonly byte_offset: number; readonly byte_length: number }>
@@ -110,7 +112,7 @@ const measurePair = async (
 /** A store directory holding `bench_big` (`bigCount` messages) and `bench_small` (1,000), built once and cached. */
 const prepare = async (bigCount: number): Promise<{ readonly dir: string; readonly rebuild?: Timing }> => {
   const dir = join(RESULTS, `log-${bigCount}`)
-  const marker = join(dir, "ready-v2.json")
+  const marker = join(dir, "ready-v3.json")
   if (existsSync(marker)) return { dir }
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
@@ -278,10 +280,15 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
           (ws_key, seq, byte_offset, byte_length, timestamp_ms, session_id)
         SELECT 999999, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4 FROM json_each(?) AS j`)
       let rawSeq = 0
+      // The store also indexes each message's text for searchMessages, so the floor does too.
+      const rawText = indexDb.prepare(`INSERT INTO arawn_store_workstream_message_text (rowid, content)
+        SELECT (999999 << 32) | (j.value ->> 0), j.value ->> 5 FROM json_each(?) AS j`)
       const rawAppendAndIndex = async () => {
         await rawAppend(batchBytes)()
-        const entries = Array.from({ length: 100 }, (_, i) => [++rawSeq, rawSeq * 300, 299, 1767225600000 + rawSeq, SESSIONS[i % 8]])
-        rawInsert.run(JSON.stringify(entries))
+        const entries = Array.from({ length: 100 }, (_, i) => [++rawSeq, rawSeq * 300, 299, 1767225600000 + rawSeq, SESSIONS[i % 8], batch[i]!.content])
+        const json = JSON.stringify(entries)
+        rawText.run(json)
+        rawInsert.run(json)
       }
       const storeBatch = () => appendRuntime.runPromise(appender.storeMessages(ws.id, batch))
       const [storeMany, storeManyFloor] = await measurePair(storeBatch, rawAppend(batchBytes), { total: appendBatches, warmup })
@@ -330,6 +337,7 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
   }
 
   const rss = await rssOfTailRead(dir)
+  rows.push(...await runSearch(options))
   rows.push({
     area: "workstream",
     operation: "RSS: open + tail reads (child)",

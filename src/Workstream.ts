@@ -21,6 +21,14 @@ export type MessageRole = typeof MessageRole.Type
 /** A JSON object carried beside a message. @category models */
 export const MessageMetadata = JsonObject
 
+/** Where a fork branched off: its source workstream and the last message copied (0 = none). @category models */
+export const ForkPoint = Schema.Struct({
+  workstreamId: WorkstreamId,
+  seq: Schema.NonNegativeInt
+})
+/** @category models */
+export type ForkPoint = typeof ForkPoint.Type
+
 /** @category models */
 export class Workstream extends Schema.Class<Workstream>("Workstream")({
   id: WorkstreamId,
@@ -39,7 +47,9 @@ export class Workstream extends Schema.Class<Workstream>("Workstream")({
    * How many times `update` changed the record: 0 when created, one more per update, untouched by appends. The
    * token of `update`'s compare-and-set (`{ expected }`).
    */
-  version: Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 })
+  version: Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 }),
+  /** Set on a workstream made by `fork`: its immediate source (which may itself be a fork). */
+  forkedFrom: Schema.optional(ForkPoint)
 }) {}
 
 /** @category models */
@@ -72,7 +82,9 @@ export const NewWorkstream = Schema.Struct({
   summary: Schema.optional(Text),
   state: Schema.optionalWith(WorkstreamState, { default: () => "active" as const }),
   defaultModel: Schema.optional(Text),
-  tags: Schema.optionalWith(Schema.Array(Tag), { default: () => [] })
+  tags: Schema.optionalWith(Schema.Array(Tag), { default: () => [] }),
+  /** Given when importing a copy of a store (a dump), so a fork keeps its lineage; `fork` sets it otherwise. */
+  forkedFrom: Schema.optional(ForkPoint)
 })
 /** @category inputs */
 export type NewWorkstream = typeof NewWorkstream.Encoded
@@ -136,6 +148,8 @@ export type LoadOptions = typeof LoadOptions.Encoded
 export const ListOptions = Schema.Struct({
   state: Schema.optional(WorkstreamState),
   tag: Schema.optional(Schema.String),
+  /** Only the direct forks of this workstream. */
+  forkedFrom: Schema.optional(WorkstreamId),
   limit: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 1000)), { default: () => 50 }),
   /** The `nextCursor` of the previous page. */
   cursor: Schema.optional(Schema.String)
@@ -158,3 +172,42 @@ export const PromoteInput = Schema.Struct({
 })
 /** @category inputs */
 export type PromoteInput = typeof PromoteInput.Encoded
+
+/** @category inputs */
+export const ForkInput = Schema.Struct({
+  /** Copy messages 1..atSeq (0 = none); all the source holds when the fork starts by default. */
+  atSeq: Schema.optional(Schema.NonNegativeInt),
+  title: Title,
+  tags: Schema.optionalWith(Schema.Array(Tag), { default: () => [] }),
+  /** The source's `defaultModel` when absent. */
+  defaultModel: Schema.optional(Schema.String)
+})
+/** @category inputs */
+export type ForkInput = typeof ForkInput.Encoded
+
+/** Filters of `searchMessages`; all apply before `limit`. @category inputs */
+export const SearchMessagesOptions = Schema.Struct({
+  /** Only messages of these workstreams (an empty list matches nothing; unknown ids match nothing). */
+  workstreamIds: Schema.optional(Schema.Array(WorkstreamId)),
+  sessionId: Schema.optional(SessionId),
+  /** Only messages with one of these roles (an empty list matches nothing). */
+  roles: Schema.optional(Schema.Array(MessageRole)),
+  /** Only messages with `timestamp >= since`. */
+  since: Schema.optional(Schema.DateTimeUtcFromSelf),
+  /** Only messages with `timestamp <= until`. */
+  until: Schema.optional(Schema.DateTimeUtcFromSelf),
+  limit: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 1000)), { default: () => 10 })
+})
+/** @category inputs */
+export type SearchMessagesOptions = typeof SearchMessagesOptions.Encoded
+
+/** One `searchMessages` result. @category models */
+export interface MessageHit {
+  readonly message: Message
+  readonly workstreamId: WorkstreamId
+  readonly seq: number
+  /** Relevance in [0,1], higher is better: `bm25 / (bm25 + 4)` (see `searchMessages`). */
+  readonly score: number
+  /** The content around the first matching word, cut at word boundaries with `…` where text was left out. */
+  readonly snippet: string
+}

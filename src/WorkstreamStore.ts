@@ -10,9 +10,10 @@
  */
 import { Context, DateTime, Effect, Either, Layer, Option } from "effect"
 import { Conflict, InvalidInput, NotFound, StorageError } from "./Errors.js"
-import type { MessageId } from "./Ids.js"
+import type { MessageId, SessionId } from "./Ids.js"
 import { nextId, SCRATCH_ID, WorkstreamId } from "./Ids.js"
 import { decodeCursor } from "./internal/cursor.js"
+import { branchMethods } from "./internal/workstreamBranch.js"
 import { makeMemoryDriver } from "./internal/workstreamMemory.js"
 import {
   applyUpdate,
@@ -26,13 +27,17 @@ import {
   withAppended
 } from "./internal/workstream.js"
 import type {
+  ForkInput,
   ListOptions,
   LoadOptions,
   Message,
+  MessageHit,
+  MessageRole,
   NewMessage,
   NewWorkstream,
   PromoteInput,
   UpdateOptions,
+  SearchMessagesOptions,
   Workstream,
   WorkstreamPage,
   WorkstreamState,
@@ -82,12 +87,31 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
   ) => Effect.Effect<ReadonlyArray<Message>, NotFound | InvalidInput | StorageError>
   /** Moves every scratch message into a new workstream (rewriting workstreamId, same seqs); scratch is left empty. */
   readonly promoteScratch: (input: PromoteInput) => Effect.Effect<Workstream, InvalidInput | StorageError>
+  /**
+   * A new workstream holding copies of messages 1..atSeq of `id` (default: all it holds now) with fresh message ids
+   * and the same seqs, timestamps, sessions and metadata, recording `forkedFrom: { workstreamId: id, seq: atSeq }`;
+   * the source is untouched. All or nothing. NotFound when `id` is unknown; atSeq above the source's count is
+   * InvalidInput (0 makes an empty fork). The fork takes the source's defaultModel unless given; it is active.
+   */
+  readonly fork: (id: WorkstreamId, input: ForkInput) => Effect.Effect<Workstream, NotFound | InvalidInput | StorageError>
+  /**
+   * Full-text search over message content across workstreams: any query word may match (stemmed; English function
+   * words are dropped unless the query has nothing else), best first by BM25, ties by timestamp desc, then
+   * workstream id and seq ascending. `score = bm25 / (bm25 + 4)` in [0,1). Filters apply before `limit` (default
+   * 10). The query is plain text, never query syntax; a query without words finds nothing.
+   */
+  readonly searchMessages: (
+    query: string,
+    options?: SearchMessagesOptions
+  ) => Effect.Effect<ReadonlyArray<MessageHit>, InvalidInput | StorageError>
 }>() {}
 
 /** What `Driver.list` reads: matching workstreams in list order, strictly after `after`, at most `limit`. @category drivers */
 export interface ListQuery {
   readonly state?: WorkstreamState | undefined
   readonly tag?: string | undefined
+  /** Only workstreams whose `forkedFrom.workstreamId` is this. */
+  readonly forkedFrom?: WorkstreamId | undefined
   /** The last item of the previous page: only workstreams after it in (updatedAt desc, id asc) order. */
   readonly after?: { readonly updatedAtMillis: number; readonly id: string } | undefined
   readonly limit: number
@@ -127,6 +151,45 @@ export interface PromoteRequest {
   readonly now: DateTime.Utc
 }
 
+/** One `Driver.fork`: copy the first `atSeq` messages of `source` into a new workstream. @category drivers */
+export interface ForkRequest {
+  readonly source: WorkstreamId
+  /** The fork's id (fresh): the id of every record `target` returns. */
+  readonly id: WorkstreamId
+  readonly atSeq: number
+  /** The copies' ids, in seq order: `atSeq` fresh ids. */
+  readonly ids: ReadonlyArray<MessageId>
+  /** The new workstream's record, given the timestamp of the last message copied (pure; its id is fresh). */
+  readonly target: (lastMessageAt: Option.Option<DateTime.Utc>) => Workstream
+}
+
+/** @category drivers */
+export type ForkResult =
+  | { readonly _tag: "Forked"; readonly workstream: Workstream }
+  | { readonly _tag: "NotFound" }
+  /** The source holds fewer than `atSeq` messages: nothing was written. */
+  | { readonly _tag: "OutOfRange"; readonly count: number }
+
+/** What `Driver.search` reads: the best `limit` messages matching any of `terms` that pass every filter. @category drivers */
+export interface SearchQuery {
+  /** Distinct lowercase words, at least one; each matches its stemmed forms. */
+  readonly terms: ReadonlyArray<string>
+  /** Non-empty when present. */
+  readonly workstreamIds?: ReadonlyArray<WorkstreamId> | undefined
+  readonly sessionId?: SessionId | undefined
+  /** Non-empty when present. */
+  readonly roles?: ReadonlyArray<MessageRole> | undefined
+  readonly since?: DateTime.Utc | undefined
+  readonly until?: DateTime.Utc | undefined
+  readonly limit: number
+}
+
+/** One `Driver.search` result: the message and its BM25 score (positive, higher is better). @category drivers */
+export interface SearchHit {
+  readonly message: Message
+  readonly bm25: number
+}
+
 /**
  * The storage primitives a WorkstreamStore backend supplies, over decoded values only. Each primitive is atomic on
  * its own: `append` assigns seqs under the same lock (or transaction) that writes the batch, `update` runs
@@ -159,6 +222,13 @@ export interface Driver {
   readonly load: (id: WorkstreamId, query: LoadQuery) => Effect.Effect<Option.Option<ReadonlyArray<Message>>, StorageError>
   /** Moves every message of `source` into the new workstream and empties `source`; `None` when it has none. */
   readonly promote: (request: PromoteRequest) => Effect.Effect<Option.Option<Workstream>, StorageError>
+  /** Creates the fork with its copied log, all or nothing, reading the source under the same lock or transaction. */
+  readonly fork: (request: ForkRequest) => Effect.Effect<ForkResult, StorageError>
+  /**
+   * The best `limit` matches, ordered by bm25 desc, timestamp desc, workstream id asc, seq asc. The text index
+   * changes in the same operation as the log it mirrors (append, promote, fork, delete).
+   */
+  readonly search: (query: SearchQuery) => Effect.Effect<ReadonlyArray<SearchHit>, StorageError>
 }
 
 const scratchRecord = (now: DateTime.Utc) =>
@@ -171,7 +241,7 @@ const scratchRecord = (now: DateTime.Utc) =>
  */
 export const make = (driver: Driver): WorkstreamStore["Type"] => {
   const span = { attributes: { "arawn.backend": driver.backend } }
-  return { ...workstreamMethods(driver, span), ...messageMethods(driver, span) }
+  return { ...workstreamMethods(driver, span), ...messageMethods(driver, span), ...branchMethods(driver, span) }
 }
 
 type Span = { readonly attributes: { readonly "arawn.backend": string } }
@@ -213,6 +283,7 @@ const workstreamMethods = (driver: Driver, span: Span) => {
     const rows = yield* driver.list({
       state: o.state,
       tag: o.tag,
+      forkedFrom: o.forkedFrom,
       after: at === undefined ? undefined : { updatedAtMillis: at.millis, id: at.id },
       limit: o.limit + 1
     })

@@ -57,6 +57,7 @@ const seed = Effect.gen(function*() {
   ])
   yield* TestClock.adjust(Duration.minutes(1))
   yield* w.storeMessage(ws.id, { role: "tool_result", content: "x".repeat(5000) })
+  yield* w.fork(ws.id, { atSeq: 2, title: "another plan" })
   const archived = yield* w.create({ title: "old", state: "archived" })
   yield* w.storeMessage(archived.id, { role: "user", content: "bye" })
   yield* w.ensureScratch()
@@ -81,8 +82,10 @@ describe("Dump", () => {
       expect(JSON.parse(first[0]!)).toMatchObject({ kind: "arawn-store-dump", version: 1 })
       const kinds = first.slice(1).map((l) => JSON.parse(l).kind)
       expect(kinds.filter((k) => k === "memory").length).toBe(5)
-      expect(kinds.filter((k) => k === "workstream").length).toBe(3)
-      expect(kinds.filter((k) => k === "message").length).toBe(5)
+      expect(kinds.filter((k) => k === "workstream").length).toBe(4)
+      expect(kinds.filter((k) => k === "message").length).toBe(7)
+      // The fork's lineage travels with it (the round trips below compare it too).
+      expect(first.slice(1).filter((l) => JSON.parse(l).workstream?.forkedFrom?.seq === 2).length).toBe(1)
       const file = join(freshDir(), "store.jsonl")
       writeFileSync(file, first.join(""))
       const dir = freshDir()
@@ -96,8 +99,8 @@ describe("Dump", () => {
         _tag: "Done",
         report: {
           memories: { imported: 5, skipped: 0, failed: 0 },
-          workstreams: { imported: 3, skipped: 0, failed: 0 },
-          messages: { imported: 5, skipped: 0, failed: 0 },
+          workstreams: { imported: 4, skipped: 0, failed: 0 },
+          messages: { imported: 7, skipped: 0, failed: 0 },
           failures: []
         }
       })
@@ -105,8 +108,8 @@ describe("Dump", () => {
         _tag: "Done",
         report: {
           memories: { imported: 0, skipped: 5, failed: 0 },
-          workstreams: { imported: 0, skipped: 3, failed: 0 },
-          messages: { imported: 0, skipped: 5, failed: 0 },
+          workstreams: { imported: 0, skipped: 4, failed: 0 },
+          messages: { imported: 0, skipped: 7, failed: 0 },
           failures: []
         }
       })

@@ -3,13 +3,14 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Exit, Layer, Option, Scope } from "effect"
 import { WorkstreamStore } from "arawn-store"
 import { SCRATCH_ID } from "../src/Ids.js"
 import type { WorkstreamId } from "../src/Ids.js"
 import * as Local from "../src/WorkstreamStore/Local.js"
 import { bundled, runChild } from "./support/workstream-children.js"
 import type { PromoteStep } from "../src/internal/local/promote.js"
+import type { ForkStep } from "../src/internal/local/fork.js"
 
 const CHILD = fileURLToPath(new URL("./support/workstream-crash-child.ts", import.meta.url))
 const child = bundled(CHILD, "workstream-crash-child")
@@ -130,6 +131,67 @@ describe("WorkstreamStore/Local crash safety", () => {
         }))
         expect(again.next.seq).toBe(holder === "scratch" ? 6 : 1)
         expect(again.promoted.messageCount).toBe(holder === "scratch" ? 6 : 1)
+      }), { timeout: 120_000 })
+  }
+
+  const forkSteps: ReadonlyArray<readonly [ForkStep | "none", boolean]> = [
+    ["written", false],
+    ["committed", true],
+    ["installed", true],
+    ["none", true]
+  ]
+  for (const [step, exists] of forkSteps) {
+    it.live(`a crash in fork at "${step}" leaves ${exists ? "a complete fork" : "no fork"}, the source untouched`, () =>
+      Effect.gen(function*() {
+        const dir = mkdtempSync(join(tmpdir(), "arawn-ws-fork-"))
+        const word = `w${Math.random().toString(36).slice(2)}`
+        const { source, stored } = yield* within(dir, Effect.gen(function*() {
+          const s = yield* store
+          const source = yield* s.create({ title: "source" })
+          const stored = yield* s.storeMessages(source.id, [1, 2, 3, 4, 5, 6].map((i) => ({ role: "user" as const, content: `${word} turn ${i}` })))
+          return { source, stored }
+        }))
+        // A store that stays open across the crash sees the fork as a process that never reopened would.
+        const scope = yield* Scope.make()
+        const open = yield* Layer.buildWithScope(Local.layer({ dir }), scope)
+        const result = yield* runCrashChild(["fork", dir, source.id, "4"], step === "none" ? {} : { env: { ARAWN_CRASH_AT: step } })
+        expect(result.signal).toBe(step === "none" ? null : "SIGKILL")
+        const check = Effect.gen(function*() {
+          const s = yield* store
+          const forks = (yield* s.list({ forkedFrom: source.id })).items
+          expect(forks.length).toBe(exists ? 1 : 0)
+          expect(yield* s.loadMessages(source.id)).toEqual(stored)
+          const hits = yield* s.searchMessages(word, { limit: 100 })
+          expect(hits.filter((h) => h.workstreamId === source.id).length).toBe(6)
+          if (forks.length === 1) {
+            const fork = forks[0]!
+            expect(fork.messageCount).toBe(4)
+            expect(fork.forkedFrom).toEqual({ workstreamId: source.id, seq: 4 })
+            const copied = yield* s.loadMessages(fork.id)
+            expect(copied.map((m) => [m.seq, m.content, m.timestamp.epochMillis])).toEqual(
+              stored.slice(0, 4).map((m) => [m.seq, m.content, m.timestamp.epochMillis])
+            )
+            const found = hits.filter((h) => h.workstreamId === fork.id).map((h) => h.message)
+            expect([...found].sort((a, b) => a.seq - b.seq)).toEqual(copied)
+            expect((yield* s.storeMessage(fork.id, { role: "user", content: "after" })).seq).toBe(5)
+            return fork.id
+          }
+          expect(hits.length).toBe(6)
+          return undefined
+        })
+        const seenOpen = yield* Effect.provide(check, open)
+        yield* Scope.close(scope, Exit.void)
+        const seenAfter = yield* within(dir, Effect.gen(function*() {
+          const s = yield* store
+          return (yield* s.list({ forkedFrom: source.id })).items.map((w) => [w.id, w.messageCount])
+        }))
+        expect(seenAfter).toEqual(seenOpen === undefined ? [] : [[seenOpen, 5]])
+        const logs = readdirSync(join(dir, "workstreams")).sort()
+        expect(logs).toEqual((seenOpen === undefined ? [source.id] : [source.id, seenOpen]).sort())
+        if (seenOpen !== undefined) expectCleanLog(join(dir, "workstreams", seenOpen, "messages.jsonl"))
+        // The store forks again whatever happened.
+        const again = yield* within(dir, Effect.flatMap(store, (s) => s.fork(source.id, { title: "again" })))
+        expect(again.messageCount).toBe(6)
       }), { timeout: 120_000 })
   }
 })

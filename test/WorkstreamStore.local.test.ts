@@ -421,6 +421,12 @@ describe("WorkstreamStore/Local table prefix", () => {
       expect(names.map((r) => String(Reflect.get(r, "name"))).filter((n) => n.startsWith("tenant_a_"))).toEqual([
         "tenant_a_workstream_deletions",
         "tenant_a_workstream_message_ids",
+        "tenant_a_workstream_message_text",
+        "tenant_a_workstream_message_text_config",
+        "tenant_a_workstream_message_text_content",
+        "tenant_a_workstream_message_text_data",
+        "tenant_a_workstream_message_text_docsize",
+        "tenant_a_workstream_message_text_idx",
         "tenant_a_workstream_messages",
         "tenant_a_workstream_migrations",
         "tenant_a_workstream_promotions",
@@ -503,7 +509,13 @@ describe("WorkstreamStore/Local and duplicate message ids", () => {
         return ws
       }))
       const [kept] = yield* within(dir, Effect.flatMap(store, (s) => s.loadMessages(ws.id)))
-      // As a store before migration 0003 left it: no message ids anywhere, no version, no record of either migration.
+      // As a store before migration 0003 left it: no message ids anywhere, no version, no search index or lineage,
+      // no record of those migrations.
+      yield* rawSql(dir, "DROP TABLE arawn_store_workstream_message_text")
+      yield* rawSql(dir, "DROP INDEX arawn_store_workstreams_forked_from")
+      yield* rawSql(dir, "ALTER TABLE arawn_store_workstreams DROP COLUMN forked_from_id")
+      yield* rawSql(dir, "ALTER TABLE arawn_store_workstreams DROP COLUMN forked_from_seq")
+      yield* rawSql(dir, "ALTER TABLE arawn_store_workstream_messages DROP COLUMN role")
       yield* rawSql(dir, "DROP TABLE arawn_store_workstream_message_ids")
       yield* rawSql(dir, "ALTER TABLE arawn_store_workstream_messages DROP COLUMN message_id")
       yield* rawSql(dir, "ALTER TABLE arawn_store_workstreams DROP COLUMN ids_indexed")

@@ -2,8 +2,11 @@
  * The local WorkstreamStore: metadata, tags and a message index in SQLite at `<dir>/workstreams.db`, and each
  * workstream's messages in `<dir>/workstreams/<id>/messages.jsonl`, one JSON object per line in the original
  * runtime's format. The JSONL is the source of truth; the index (workstream, seq, byte offset, byte length,
- * timestamp, session) is rebuilt from it whenever it falls behind, so tail reads cost O(limit) whatever the log's
- * length. This module is the driver's wiring; each concern lives in `src/internal/local/`.
+ * timestamp, session, role) is rebuilt from it whenever it falls behind, so tail reads cost O(limit) whatever the
+ * log's length. Beside it, an FTS5 index of the messages' text serves `searchMessages`; it changes in the same
+ * transaction as the message index and is rebuilt with it. A fork's log is written to a staging directory and
+ * committed with its record, so a crash leaves no fork or a whole one. This module is the driver's wiring; each
+ * concern lives in `src/internal/local/`.
  *
  * @since 0.1.0
  */
@@ -19,12 +22,14 @@ import { decodeInput } from "../internal/decode.js"
 import { appendLocked } from "../internal/local/append.js"
 import { finishDeletion } from "../internal/local/cleanup.js"
 import { db, io, paths } from "../internal/local/files.js"
+import { fork } from "../internal/local/fork.js"
 import { promote } from "../internal/local/promote.js"
 import { makeQueries } from "../internal/local/queries.js"
 import { load } from "../internal/local/read.js"
 import { reconcile } from "../internal/local/reconcile.js"
 import type { MalformedLine, RebuildReport } from "../internal/local/reconcile.js"
 import { recoverOnOpen } from "../internal/local/recovery.js"
+import { search } from "../internal/local/search.js"
 import { isValidPrefix, migrations, tables } from "../internal/local/schema.js"
 import type { Local } from "../internal/local/store.js"
 import { makeWriter } from "../internal/local/writer.js"
@@ -183,7 +188,9 @@ const driver = (local: Local): Driver => {
         Effect.map(Option.some),
         Effect.catchTag("NotFound", () => Effect.succeed(Option.none()))
       ),
-    promote: (request) => promote(local, method("promoteScratch"), request)
+    promote: (request) => promote(local, method("promoteScratch"), request),
+    fork: (request) => fork(local, method("fork"), request),
+    search: (query) => search(local, method("searchMessages"), query)
   }
 }
 

@@ -8,7 +8,7 @@ import { Console, Effect, Option } from "effect"
 import { InvalidInput, NotFound } from "../Errors.js"
 import { SCRATCH_ID, SessionId, WorkstreamId } from "../Ids.js"
 import { decodeInput } from "../internal/decode.js"
-import type { NewWorkstream, WorkstreamUpdate } from "../Workstream.js"
+import type { MessageHit, NewWorkstream, WorkstreamUpdate } from "../Workstream.js"
 import { Message, MessageRole, Workstream, WorkstreamState } from "../Workstream.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
 import { clip, encode, fields, formatTime, printJson, table } from "./output.js"
@@ -41,6 +41,7 @@ const showWorkstream = (w: Workstream) =>
     ["summary", w.summary],
     ["model", w.defaultModel],
     ["tags", w.tags.length > 0 ? w.tags.join(", ") : undefined],
+    ["forked from", w.forkedFrom !== undefined ? `${w.forkedFrom.workstreamId} at seq ${w.forkedFrom.seq}` : undefined],
     ["messages", w.messageCount],
     ["last message", w.lastMessageAt !== undefined ? formatTime(w.lastMessageAt) : undefined],
     ["created", formatTime(w.createdAt)],
@@ -81,10 +82,16 @@ const create = Command.make("create", {
 const list = Command.make("list", {
   state: Options.choice("state", WorkstreamState.literals).pipe(Options.withDescription("Only this state"), Options.optional),
   tag: Options.text("tag").pipe(Options.withDescription("Only workstreams with this tag"), Options.optional),
+  forkedFrom: Options.text("forked-from").pipe(Options.withDescription("Only the direct forks of this workstream"), Options.optional),
   limit: limitOption("Most workstreams").pipe(Options.withDefault(50))
 }, (o) =>
   withWorkstreams("open")(Effect.gen(function*() {
-    const page = yield* (yield* WorkstreamStore).list({ limit: o.limit, ...present("state", o.state), ...present("tag", o.tag) })
+    const page = yield* (yield* WorkstreamStore).list({
+      limit: o.limit,
+      ...present("state", o.state),
+      ...present("tag", o.tag),
+      ...present("forkedFrom", o.forkedFrom)
+    })
     if (yield* jsonOutput) return yield* printJson(yield* Effect.forEach(page.items, (w) => encode(Workstream, w)))
     yield* Console.log(
       page.items.length === 0 ? "no workstreams" : table(
@@ -177,8 +184,66 @@ const messages = Command.make("messages", {
     yield* Console.log(ms.length === 0 ? "no messages" : messageTable(ms))
   }))).pipe(Command.withDescription("Show a workstream's messages, oldest to newest"))
 
+const fork = Command.make("fork", {
+  id: idArg,
+  atSeq: Options.integer("at-seq").pipe(
+    Options.withDescription("Copy messages up to this seq (0: none; default: all)"),
+    Options.optional
+  ),
+  title: Options.text("title").pipe(Options.withDescription("Title of the new workstream")),
+  model: Options.text("model").pipe(Options.withDescription("Default model profile (default: the source's)"), Options.optional),
+  tags: tagsOption
+}, (o) =>
+  withWorkstreams("open")(Effect.gen(function*() {
+    const id = yield* decodeId("workstream fork", o.id)
+    const w = yield* (yield* WorkstreamStore).fork(id, {
+      title: o.title,
+      tags: o.tags,
+      ...present("atSeq", o.atSeq),
+      ...present("defaultModel", o.model)
+    })
+    yield* printWorkstream(w)
+  }))).pipe(Command.withDescription("Branch a workstream: a new one holding copies of its messages up to a seq"))
+
+/** The search results table: rank, score, workstream, seq, role, snippet. @category formatting */
+export const hitTable = (hits: ReadonlyArray<MessageHit>, width = 60): string =>
+  table(
+    ["#", "score", "workstream", "seq", "role", "snippet"],
+    hits.map((h, i) => [String(i + 1), h.score.toFixed(3), h.workstreamId, h.seq, h.message.role, clip(h.snippet, width)])
+  )
+
+const search = Command.make("search", {
+  query: Args.text({ name: "query" }).pipe(Args.withDescription("What to look for, in plain words")),
+  workstreams: Options.text("workstream").pipe(Options.withDescription("Only this workstream (repeatable)"), Options.repeated),
+  roles: Options.choice("role", MessageRole.literals).pipe(Options.withDescription("Only this role (repeatable)"), Options.repeated),
+  session: Options.text("session").pipe(Options.withDescription("Only this session (a UUID)"), Options.optional),
+  limit: limitOption("Most results").pipe(Options.withDefault(10))
+}, (o) =>
+  withWorkstreams("open")(Effect.gen(function*() {
+    const method = "workstream search"
+    const workstreamIds = yield* Effect.forEach(o.workstreams, (raw) => decodeId(method, raw))
+    const sessionId = yield* Effect.transposeOption(Option.map(o.session, decodeInput(SessionId, method)))
+    const hits = yield* (yield* WorkstreamStore).searchMessages(o.query, {
+      limit: o.limit,
+      ...(workstreamIds.length > 0 ? { workstreamIds } : {}),
+      ...(o.roles.length > 0 ? { roles: o.roles } : {}),
+      ...present("sessionId", sessionId)
+    })
+    if (yield* jsonOutput) {
+      return yield* printJson(yield* Effect.forEach(hits, (h) =>
+        Effect.map(encode(Message, h.message), (message) => ({
+          workstreamId: h.workstreamId,
+          seq: h.seq,
+          score: h.score,
+          snippet: h.snippet,
+          message
+        }))))
+    }
+    yield* Console.log(hits.length === 0 ? "no messages match" : hitTable(hits))
+  }))).pipe(Command.withDescription("Search message text across workstreams, best match first"))
+
 /** `arawn-store workstream`. @category commands */
 export const workstream = Command.make("workstream").pipe(
-  Command.withDescription("Workstreams: create, list, show, update, delete, promote-scratch, append, messages"),
-  Command.withSubcommands([create, list, show, update, delete_, promote, append, messages])
+  Command.withDescription("Workstreams: create, list, show, update, delete, promote-scratch, fork, append, messages, search"),
+  Command.withSubcommands([create, list, show, update, delete_, promote, fork, append, messages, search])
 )

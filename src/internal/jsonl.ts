@@ -173,3 +173,10 @@ export const encodeMessage = (m: Message): string =>
 export const rewriteWorkstreamId = (parsed: ParsedLine, wsId: WorkstreamId): string =>
   // Spreading keeps the key order, and assigning an existing key keeps its position.
   JSON.stringify({ ...parsed.raw, workstream_id: wsId }) + "\n"
+
+/**
+ * A line (its JSON object as read) as a copy under a new message id in another workstream, every other field kept
+ * in place (forks).
+ */
+export const rewriteAsCopy = (raw: Record<string, unknown>, wsId: WorkstreamId, id: MessageId): string =>
+  JSON.stringify({ ...raw, id, workstream_id: wsId }) + "\n"

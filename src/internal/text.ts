@@ -58,3 +58,6 @@ export const stem = (word: string): string => {
 
 /** Stemmed words: the terms text search matches on. */
 export const terms = (text: string): Array<string> => words(text).map(stem)
+
+/** An FTS5 query in which every word is a quoted string (so no word is ever syntax) and any word may match. */
+export const ftsMatch = (terms: ReadonlyArray<string>): string => terms.map((t) => `"${t.replaceAll("\"", "\"\"")}"`).join(" OR ")

@@ -44,7 +44,8 @@ export const buildWorkstream = (
     updatedAt: now,
     messageCount: 0,
     ...(input.summary !== undefined ? { summary: input.summary } : {}),
-    ...(input.defaultModel !== undefined ? { defaultModel: input.defaultModel } : {})
+    ...(input.defaultModel !== undefined ? { defaultModel: input.defaultModel } : {}),
+    ...(input.forkedFrom !== undefined ? { forkedFrom: input.forkedFrom } : {})
   })
 
 /** The workstream after `patch`: present fields replace, null clears, `updatedAt` moves to `now`, `version` up one. */

@@ -6,7 +6,9 @@ import { Effect, Either, Option } from "effect"
 import type { WorkstreamId } from "../Ids.js"
 import { Message } from "../Workstream.js"
 import type { Workstream } from "../Workstream.js"
-import type { Driver } from "../WorkstreamStore.js"
+import type { Driver, SearchHit, SearchQuery } from "../WorkstreamStore.js"
+import { Bm25Index } from "./bm25.js"
+import { stem } from "./text.js"
 import { after, byRecency, emptied, lastN, messageMatches, withAppended } from "./workstream.js"
 
 interface Entry {
@@ -15,8 +17,29 @@ interface Entry {
   readonly ids: Set<string>
 }
 
+/** Search order: bm25 desc, timestamp desc, workstream id asc, seq asc. */
+const bySearchRank = (a: SearchHit, b: SearchHit): number =>
+  b.bm25 - a.bm25 || b.message.timestamp.epochMillis - a.message.timestamp.epochMillis ||
+  (a.message.workstreamId < b.message.workstreamId ? -1 : a.message.workstreamId > b.message.workstreamId ? 1 : 0) ||
+  a.message.seq - b.message.seq
+
+const searchable = (m: Message, q: SearchQuery): boolean =>
+  (q.sessionId === undefined || m.sessionId === q.sessionId) &&
+  (q.roles === undefined || q.roles.includes(m.role)) &&
+  (q.since === undefined || m.timestamp.epochMillis >= q.since.epochMillis) &&
+  (q.until === undefined || m.timestamp.epochMillis <= q.until.epochMillis)
+
 export const makeMemoryDriver = (): Driver => {
   const entries = new Map<WorkstreamId, Entry>()
+  // One BM25 index over every message of every workstream, so document frequencies span the store, as in FTS5.
+  const text = new Bm25Index<string>()
+  const keyOf = (m: Message) => `${m.workstreamId}\u0000${m.seq}`
+  const indexAll = (log: ReadonlyArray<Message>) => {
+    for (const m of log) text.set(keyOf(m), m.content)
+  }
+  const unindexAll = (log: ReadonlyArray<Message>) => {
+    for (const m of log) text.delete(keyOf(m))
+  }
 
   const update: Driver["update"] = (id, modify) =>
     Effect.suspend(() => {
@@ -43,13 +66,19 @@ export const makeMemoryDriver = (): Driver => {
           .filter((ws) =>
             (q.state === undefined || ws.state === q.state) &&
             (q.tag === undefined || ws.tags.includes(q.tag)) &&
+            (q.forkedFrom === undefined || ws.forkedFrom?.workstreamId === q.forkedFrom) &&
             (q.after === undefined || after(ws, { millis: q.after.updatedAtMillis, id: q.after.id }))
           )
           .sort(byRecency)
           .slice(0, q.limit)
       ),
     update,
-    delete: (id) => Effect.sync(() => void entries.delete(id)),
+    delete: (id) =>
+      Effect.sync(() => {
+        const entry = entries.get(id)
+        if (entry !== undefined) unindexAll(entry.log)
+        entries.delete(id)
+      }),
     append: (id, request) =>
       Effect.sync(() => {
         const entry = entries.get(id)
@@ -58,6 +87,7 @@ export const makeMemoryDriver = (): Driver => {
         if (taken !== undefined) return { _tag: "DuplicateId", id: taken } as const
         const messages = request.seal(entry.log.length + 1)
         entry.log.push(...messages)
+        indexAll(messages)
         for (const m of messages) entry.ids.add(m.id)
         entry.workstream = withAppended(entry.workstream, messages.length, messages[messages.length - 1]!.timestamp, request.now)
         return { _tag: "Appended", messages } as const
@@ -74,10 +104,38 @@ export const makeMemoryDriver = (): Driver => {
         const target = request.target({ count: source.log.length, lastMessageAt: last.timestamp })
         const log = source.log.map((m) => new Message({ ...m, workstreamId: target.id }, true))
         entries.set(target.id, { workstream: target, log, ids: new Set(source.ids) })
+        unindexAll(source.log)
+        indexAll(log)
         source.log = []
         source.ids.clear()
         source.workstream = emptied(source.workstream, request.now)
         return Option.some(target)
+      }),
+    fork: (request) =>
+      Effect.sync(() => {
+        const source = entries.get(request.source)
+        if (source === undefined) return { _tag: "NotFound" } as const
+        if (source.log.length < request.atSeq) return { _tag: "OutOfRange", count: source.log.length } as const
+        const copied = source.log.slice(0, request.atSeq)
+        const target = request.target(Option.fromNullable(copied[copied.length - 1]?.timestamp))
+        const log = copied.map((m, i) => new Message({ ...m, id: request.ids[i]!, workstreamId: target.id }, true))
+        entries.set(target.id, { workstream: target, log, ids: new Set(log.map((m) => m.id)) })
+        indexAll(log)
+        return { _tag: "Forked", workstream: target } as const
+      }),
+    search: (q) =>
+      Effect.sync(() => {
+        const stems = q.terms.map(stem)
+        const hits: Array<SearchHit> = []
+        for (const entry of entries.values()) {
+          if (q.workstreamIds !== undefined && !q.workstreamIds.includes(entry.workstream.id)) continue
+          for (const m of entry.log) {
+            if (!searchable(m, q)) continue
+            const bm25 = text.scoreStems(keyOf(m), stems)
+            if (bm25 > 0) hits.push({ message: m, bm25 })
+          }
+        }
+        return hits.sort(bySearchRank).slice(0, q.limit)
       })
   }
 }

@@ -9,6 +9,7 @@ import type { Layer } from "effect"
 import { SessionId, WorkstreamId } from "../Ids.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
 import { isolated, outcome, token, untyped, uuid } from "./internal.js"
+import { branchCases } from "./workstreamBranchCases.js"
 import { messageCases } from "./workstreamMessageCases.js"
 
 const sid = (): SessionId => SessionId.make(uuid())
@@ -270,4 +271,5 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
       }))
 
     messageCases({ test, fresh, append })
+    branchCases({ test, fresh, append })
   })

@@ -173,7 +173,8 @@ class Importer {
           state: ws.state,
           tags: ws.tags,
           ...(ws.summary !== undefined ? { summary: ws.summary } : {}),
-          ...(ws.defaultModel !== undefined ? { defaultModel: ws.defaultModel } : {})
+          ...(ws.defaultModel !== undefined ? { defaultModel: ws.defaultModel } : {}),
+          ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {})
         }))
         if (Either.isLeft(created)) {
           if (created.left._tag === "StorageError") return yield* created.left

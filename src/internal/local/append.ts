@@ -27,7 +27,16 @@ const encode = (messages: ReadonlyArray<Message>, start: number) => {
   let offset = start
   for (const [i, m] of messages.entries()) {
     const length = Buffer.byteLength(encoded[i]!, "utf8") - 1
-    entries.push({ id: m.id, seq: m.seq, offset, length, timestampMs: m.timestamp.epochMillis, sessionId: m.sessionId ?? null })
+    entries.push({
+      id: m.id,
+      seq: m.seq,
+      offset,
+      length,
+      timestampMs: m.timestamp.epochMillis,
+      sessionId: m.sessionId ?? null,
+      role: m.role,
+      content: m.content
+    })
     offset += length + 1
   }
   return { bytes: Buffer.from(encoded.join(""), "utf8"), entries }

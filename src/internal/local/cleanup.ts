@@ -45,22 +45,33 @@ export const finishPromotion = (local: Local, method: string, target: Workstream
     yield* db(method)(local.q.forgetPromotion(target))
   })
 
+/** The step after a fork's commit: its log moved into place (its source is never touched). */
+const finishFork = (local: Local, method: string, target: WorkstreamId) =>
+  Effect.gen(function*() {
+    local.states.delete(target)
+    yield* install(local, method, target)
+    yield* db(method)(local.q.forgetPromotion(target))
+  })
+
 /**
- * Completes committed promotions (within `where`); rolls back `writing` ones, which only stores before staging
- * made. Only a row still present is finished: once someone finished it, the source may hold new messages.
+ * Completes committed promotions and forks (within `where`); rolls back `writing` ones, which only stores before
+ * staging made. Only a row still present is finished: once someone finished it, the source may hold new messages.
  */
 export const finishPromotions = (local: Local, method: string, where: PromotionScope) =>
   Effect.gen(function*() {
     for (const p of yield* db(method)(local.q.promotions)) {
       if (where.id !== undefined && p.source_id !== where.id && p.target_id !== where.id) continue
       if (p.state === "committed") yield* finishPromotion(local, method, p.target_id, p.source_id, where.reached)
+      else if (p.state === "forked") yield* finishFork(local, method, p.target_id)
       else {
         yield* removeDir(local.pool, local.paths, method, local.paths.dirOf(p.target_id))
         yield* db(method)(local.q.forgetPromotion(p.target_id))
       }
       if (where.quiet === true) continue
       yield* Effect.logWarning(
-        `finished an interrupted scratch promotion (${p.state === "committed" ? "completed" : "rolled back"})`
+        p.state === "forked"
+          ? "finished an interrupted fork (completed)"
+          : `finished an interrupted scratch promotion (${p.state === "committed" ? "completed" : "rolled back"})`
       ).pipe(Effect.annotateLogs({ source: p.source_id, target: p.target_id }))
     }
   })

@@ -80,7 +80,9 @@ const copyRewritten = (local: Local, method: string, source: WorkstreamId, state
                     length: out.length - 1,
                     timestampMs: parsed.right.timestampMs,
                     sessionId: parsed.right.sessionId ?? null,
-                    id: parsed.right.id
+                    id: parsed.right.id,
+                    role: parsed.right.role,
+                    content: parsed.right.content
                   })
                 }
                 parts.push(out)

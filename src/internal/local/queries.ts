@@ -10,12 +10,14 @@ import type { Workstream } from "../../Workstream.js"
 import type { ListQuery, LoadQuery } from "../../WorkstreamStore.js"
 import { normaliseTags } from "../memory.js"
 import type { IndexEntry, LogCounters, Tables } from "./schema.js"
+import { makeSearchQueries } from "./searchQueries.js"
 import {
   DeletionRow,
   IndexRow,
   LogStateRow,
   metadataColumns,
   OpenCheckRow,
+  PrefixRow,
   PromotionRow,
   toWorkstream,
   Typed,
@@ -38,7 +40,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
   const messages = sql(t.messages)
 
   const workstreamColumns = sql`w.key, w.id, w.title, w.summary, w.state, w.is_scratch, w.default_model,
-    w.created_at, w.updated_at, w.message_count, w.last_message_at, w.version,
+    w.created_at, w.updated_at, w.message_count, w.last_message_at, w.version, w.forked_from_id, w.forked_from_seq,
     (SELECT json_group_array(tag) FROM ${tagsTable} t WHERE t.ws_key = w.key) AS tags`
 
   const workstream = SqlSchema.findOne({
@@ -56,6 +58,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
       if (q.tag !== undefined) {
         conditions.push(sql`EXISTS (SELECT 1 FROM ${tagsTable} t WHERE t.ws_key = w.key AND t.tag = ${q.tag})`)
       }
+      if (q.forkedFrom !== undefined) conditions.push(sql`w.forked_from_id = ${q.forkedFrom}`)
       if (q.after !== undefined) {
         const { id, updatedAtMillis: at } = q.after
         conditions.push(sql`(w.updated_at < ${at} OR (w.updated_at = ${at} AND w.id > ${id}))`)
@@ -95,6 +98,14 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
         : sql`SELECT seq, byte_offset, byte_length, message_id FROM ${source} WHERE ${sql.and(conditions)}
             ORDER BY seq DESC LIMIT ${o.limit}`
     }
+  })
+
+  const prefixRows = SqlSchema.findAll({
+    Request: Typed<{ readonly key: number; readonly atSeq: number }>(),
+    Result: PrefixRow,
+    execute: ({ atSeq, key }) =>
+      sql`SELECT seq, byte_offset, byte_length, message_id, timestamp_ms, session_id, role FROM ${messages}
+        WHERE ws_key = ${key} AND seq <= ${atSeq} ORDER BY seq ASC`
   })
 
   const promotions = SqlSchema.findAll({
@@ -141,6 +152,8 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     logState,
     lastIndexed,
     indexRows,
+    /** Index rows 1..atSeq with what a copy of them needs, in seq order. */
+    prefixRows,
     promotions: promotions(undefined),
     deletions: deletions(undefined),
     isDeleting: (id: WorkstreamId) => Effect.map(deleting(id), Option.isSome),
@@ -155,6 +168,9 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
   const w = sql(t.workstreams)
   const tagsTable = sql(t.tags)
   const messages = sql(t.messages)
+  // A message's rowid in the text index: its workstream's key in the high 32 bits and its seq in the low 32, so
+  // one workstream's entries are one rowid range. Computed in SQL only: keys past 2^21 would not fit a JS number.
+  const text = sql(t.text)
 
   const insertKey = SqlSchema.single({
     Request: Typed<Workstream>(),
@@ -165,6 +181,8 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
           id: ws.id,
           is_scratch: ws.isScratch ? 1 : 0,
           created_at: ws.createdAt.epochMillis,
+          forked_from_id: ws.forkedFrom?.workstreamId ?? null,
+          forked_from_seq: ws.forkedFrom?.seq ?? null,
           ...metadataColumns(ws),
           ...EMPTY_COUNTERS
         })
@@ -191,16 +209,20 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
   // One constant statement whatever the batch size: the rows travel as one JSON array that SQLite unpacks, which
   // costs far less than binding six parameters a row through a statement compiled per batch size. `appendedAt`
   // marks the last row of an append, whose trigger updates the workstream's counters in the same statement.
+  // The text index is written beside, in the same transaction, from the same JSON array.
   const insertIndex = (key: number, entries: ReadonlyArray<IndexEntry>, appendedAt: number | null = null) => {
     const all = chunks(entries, INSERT_CHUNK)
-    return Effect.forEach(all, (chunk, i) =>
-      sql`INSERT INTO ${messages}
-            (ws_key, seq, byte_offset, byte_length, timestamp_ms, session_id, message_id, appended_at)
-          SELECT ${key}, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
+    return Effect.forEach(all, (chunk, i) => {
+      const rows = JSON.stringify(chunk.map((e) => [e.seq, e.offset, e.length, e.timestampMs, e.sessionId, e.id, e.role, e.content]))
+      return Effect.zipRight(
+        sql`INSERT INTO ${text} (rowid, content) SELECT (${key} << 32) | (j.value ->> 0), j.value ->> 7 FROM json_each(${rows}) AS j`,
+        sql`INSERT INTO ${messages}
+            (ws_key, seq, byte_offset, byte_length, timestamp_ms, session_id, message_id, role, appended_at)
+          SELECT ${key}, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6,
             CASE WHEN j.key = ${chunk.length - 1} THEN ${i === all.length - 1 ? appendedAt : null} END
-          FROM json_each(${JSON.stringify(chunk.map((e) => [e.seq, e.offset, e.length, e.timestampMs, e.sessionId, e.id]))}) AS j`, {
-      discard: true
-    })
+          FROM json_each(${rows}) AS j`
+      )
+    }, { discard: true })
   }
 
   return {
@@ -212,6 +234,7 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     clearIndex: (key: number) =>
       Effect.all([
         sql`DELETE FROM ${messages} WHERE ws_key = ${key}`,
+        sql`DELETE FROM ${text} WHERE rowid >= (${key} << 32) AND rowid < ((${key} + 1) << 32)`,
         sql`DELETE FROM ${sql(t.ids)} WHERE ws_key = ${key}`,
         sql`UPDATE ${w} SET ids_indexed = 0 WHERE key = ${key}`
       ], { discard: true }),
@@ -227,13 +250,17 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     deleteWorkstream: (key: number) => sql`DELETE FROM ${w} WHERE key = ${key}`,
     markDeleting: (id: WorkstreamId) => sql`INSERT OR REPLACE INTO ${sql(t.deletions)} (workstream_id) VALUES (${id})`,
     unmarkDeleting: (id: WorkstreamId) => sql`DELETE FROM ${sql(t.deletions)} WHERE workstream_id = ${id}`,
-    recordPromotion: (target: WorkstreamId, source: WorkstreamId) =>
-      sql`INSERT INTO ${sql(t.promotions)} ${sql.insert({ target_id: target, source_id: source, state: "committed" })}`,
+    recordPromotion: (target: WorkstreamId, source: WorkstreamId, state: "committed" | "forked" = "committed") =>
+      sql`INSERT INTO ${sql(t.promotions)} ${sql.insert({ target_id: target, source_id: source, state })}`,
     forgetPromotion: (target: WorkstreamId) => sql`DELETE FROM ${sql(t.promotions)} WHERE target_id = ${target}`
   }
 }
 
-export const makeQueries = (sql: SqlClient.SqlClient, t: Tables) => ({ ...readQueries(sql, t), ...writeQueries(sql, t) })
+export const makeQueries = (sql: SqlClient.SqlClient, t: Tables) => ({
+  ...readQueries(sql, t),
+  ...writeQueries(sql, t),
+  search: makeSearchQueries(sql, t)
+})
 
 const EMPTY_COUNTERS = { message_count: 0, log_bytes: 0, log_lines: 0, last_message_at: null }
 

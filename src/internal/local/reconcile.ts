@@ -178,7 +178,9 @@ const indexLine = (
     length: line.bytes.length,
     timestampMs: result.right.timestampMs,
     sessionId: result.right.sessionId ?? null,
-    id: result.right.id
+    id: result.right.id,
+    role: result.right.role,
+    content: result.right.content
   })
   p.counters = { message_count: seq, log_bytes: next, log_lines: lineNumber, last_message_at: result.right.timestampMs }
   return completed

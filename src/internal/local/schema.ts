@@ -20,6 +20,8 @@ export interface Tables {
   readonly sessionIndex: string
   readonly ids: string
   readonly appendTrigger: string
+  readonly text: string
+  readonly forkIndex: string
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -38,7 +40,9 @@ export const tables = (prefix: string): Tables => ({
   tagIndex: `${prefix}_workstream_tags_tag`,
   sessionIndex: `${prefix}_workstream_messages_session`,
   ids: `${prefix}_workstream_message_ids`,
-  appendTrigger: `${prefix}_workstream_messages_appended`
+  appendTrigger: `${prefix}_workstream_messages_appended`,
+  text: `${prefix}_workstream_message_text`,
+  forkIndex: `${prefix}_workstreams_forked_from`
 })
 
 /** The migrations, in order; their keys are recorded in `<prefix>_workstream_migrations`. */
@@ -118,7 +122,20 @@ export const migrations = (sql: SqlClient.SqlClient, t: Tables) => ({
     sql`DELETE FROM ${sql(t.messages)}`
   ], { discard: true }),
   // The compare-and-set token of `update`; records made before it start at 0.
-  "0004_version": sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN version INTEGER NOT NULL DEFAULT 0`
+  "0004_version": sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN version INTEGER NOT NULL DEFAULT 0`,
+  // Message search: an FTS5 index keyed by workstream key and seq (see `insertIndex`), and each message's role in
+  // the message index for the role filter. The FTS5 table keeps its own copy of each text: deleting from a
+  // contentless one leaves the deleted rows in its document count, so bm25 would drift with every delete and an
+  // index rebuilt from the logs would not rank as the one it replaced. Fork lineage is metadata beside the title,
+  // untouched by index rebuilds. The index is cleared so every log is indexed again on open.
+  "0005_search_and_forks": Effect.all([
+    sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN role TEXT`,
+    sql`CREATE VIRTUAL TABLE ${sql(t.text)} USING fts5(content, tokenize='porter unicode61')`,
+    sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_from_id TEXT`,
+    sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_from_seq INTEGER`,
+    sql`CREATE INDEX ${sql(t.forkIndex)} ON ${sql(t.workstreams)} (forked_from_id) WHERE forked_from_id IS NOT NULL`,
+    sql`DELETE FROM ${sql(t.messages)}`
+  ], { discard: true })
 })
 
 // --- row codecs ------------------------------------------------------------------------------------------------
@@ -137,7 +154,9 @@ export const WorkstreamRow = Schema.Struct({
   updated_at: Schema.Number,
   message_count: Schema.Number,
   last_message_at: Schema.NullOr(Schema.Number),
-  version: Schema.Number
+  version: Schema.Number,
+  forked_from_id: Schema.NullOr(WorkstreamId),
+  forked_from_seq: Schema.NullOr(Schema.NonNegativeInt)
 })
 
 export const toWorkstream = (row: typeof WorkstreamRow.Type): Workstream =>
@@ -155,7 +174,10 @@ export const toWorkstream = (row: typeof WorkstreamRow.Type): Workstream =>
       version: row.version,
       ...(row.summary !== null ? { summary: row.summary } : {}),
       ...(row.default_model !== null ? { defaultModel: row.default_model } : {}),
-      ...(row.last_message_at !== null ? { lastMessageAt: DateTime.unsafeMake(row.last_message_at) } : {})
+      ...(row.last_message_at !== null ? { lastMessageAt: DateTime.unsafeMake(row.last_message_at) } : {}),
+      ...(row.forked_from_id !== null
+        ? { forkedFrom: { workstreamId: row.forked_from_id, seq: row.forked_from_seq ?? 0 } }
+        : {})
     },
     true
   )
@@ -192,6 +214,15 @@ export const IndexRow = Schema.Struct({
 })
 export type IndexRow = typeof IndexRow.Type
 
+/** One row of `<prefix>_workstream_messages` as a fork copies it. */
+export const PrefixRow = Schema.Struct({
+  ...IndexRow.fields,
+  timestamp_ms: Schema.Number,
+  session_id: Schema.NullOr(Schema.String),
+  role: Schema.NullOr(Schema.String)
+})
+export type PrefixRow = typeof PrefixRow.Type
+
 /** One message's index entry, as appends and rebuilds write it. */
 export interface IndexEntry {
   readonly id: string
@@ -200,16 +231,20 @@ export interface IndexEntry {
   readonly length: number
   readonly timestampMs: number
   readonly sessionId: string | null
+  readonly role: string
+  /** The text the search index holds. */
+  readonly content: string
 }
 
 /**
  * `<prefix>_workstream_promotions`: a committed promotion whose target log may still be in its staging directory
- * and whose source log may not be emptied yet (`writing` rows are from stores before staging; rolled back).
+ * and whose source log may not be emptied yet (`writing` rows are from stores before staging; rolled back), or a
+ * committed fork (`forked`) whose log may still be in its staging directory (its source is never changed).
  */
 export const PromotionRow = Schema.Struct({
   target_id: WorkstreamId,
   source_id: WorkstreamId,
-  state: Schema.Literal("writing", "committed")
+  state: Schema.Literal("writing", "committed", "forked")
 })
 
 /** `<prefix>_workstream_deletions`: a delete whose log directory may still exist. */

@@ -6,6 +6,7 @@ import { Array as Arr, Effect } from "effect"
 import type { DriverFilter } from "../memory.js"
 import type { TextCandidate } from "../ranking.js"
 import { single } from "../sql.js"
+import { ftsMatch } from "../text.js"
 import { read } from "./read.js"
 import { whereOf } from "./filter.js"
 import { headOfRow, HEAD_SELECT, TextHeadRow } from "./schema.js"
@@ -20,9 +21,6 @@ export const writeText = (s: Store, items: ReadonlyArray<readonly [pk: bigint, c
   )
 
 export const deleteText = (s: Store, pk: bigint) => s.sql`DELETE FROM ${s.sql(s.t.fts)} WHERE rowid = ${pk}`
-
-/** An FTS5 query in which every word is a quoted string (so no word is ever syntax) and any word may match. */
-const ftsMatch = (terms: ReadonlyArray<string>): string => terms.map((t) => `"${t.replaceAll("\"", "\"\"")}"`).join(" OR ")
 
 /** Rows in the store: the highest pk, which an index answers at once (deletes leave it an upper bound). */
 export const storeSize = (s: Store) => single(s.sql`SELECT coalesce(max(pk), 0) AS n FROM ${s.sql(s.t.memories)}`)

@@ -1,0 +1,216 @@
+/**
+ * `fork` in steps like `promoteScratch`'s (see `promote.ts`), each leaving the store recoverable if the process dies
+ * right after it:
+ * 1. written: under the write lock, the source's first `atSeq` messages copied with their new ids and the fork's id
+ *    into a staging directory (a name no workstream can take), fsynced; a crash here leaves only that directory,
+ *    which the next open removes: no fork;
+ * 2. committed: in the SAME durable transaction, the fork's record with its lineage, its index and text index, and
+ *    a `forked` row claiming the staging directory (from here on, the fork exists, whole);
+ * 3. installed: in a second transaction, the staging directory renamed into place and the row dropped; any reader
+ *    or writer of the fork that finds the row finishes this first (as for promotions), and so does the next open.
+ * The source's log and index are only read. An empty fork (atSeq 0) is its record alone.
+ */
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { Context, DateTime, Effect, Either, Option } from "effect"
+import { StorageError } from "../../Errors.js"
+import type { WorkstreamId } from "../../Ids.js"
+import type { ForkRequest, ForkResult } from "../../WorkstreamStore.js"
+import { parseLine, rewriteAsCopy } from "../jsonl.js"
+import { fsyncDir, LineScanner, readRanges, sizeOf } from "../logfile.js"
+import { finishPromotions } from "./cleanup.js"
+import { closeQuietly, db, io, removeDir, stagingOf, withFile } from "./files.js"
+import { reconcile } from "./reconcile.js"
+import type { IndexEntry, LogState } from "./schema.js"
+import type { Local } from "./store.js"
+
+/** The steps of `fork`, in order, for crash tests. */
+export type ForkStep = "written" | "committed" | "installed"
+
+/** Called after each step of `fork`; crash tests provide one that kills the process at a chosen step. */
+export class ForkHook extends Context.Reference<ForkHook>()("arawn-store/WorkstreamStore/Local/ForkHook", {
+  defaultValue: (): { readonly reached: (step: ForkStep) => Effect.Effect<void> } => ({ reached: () => Effect.void })
+}) {}
+
+interface Copied {
+  readonly entries: ReadonlyArray<IndexEntry>
+  readonly bytes: number
+}
+
+/** The source's log state once its index is level with its log (a crash may have left lines past it). */
+const settled = (local: Local, method: string, id: WorkstreamId) =>
+  Effect.gen(function*() {
+    yield* finishPromotions(local, method, { id })
+    const state = yield* db(method)(local.q.logState(id))
+    if (Option.isNone(state) || (yield* io(method, () => sizeOf(local.paths.logOf(id)))) === state.value.log_bytes) return state
+    yield* Effect.catchTag(reconcile(local, method, id, false), "NotFound", () => Effect.void)
+    return yield* db(method)(local.q.logState(id))
+  })
+
+const CHUNK = 5000
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/**
+ * The copy of `copyPrefix` through the index: it names each message's line, already validated when it was indexed,
+ * so a line costs one JSON.parse, not the codec's full check. `undefined` when a line is no longer the message
+ * indexed there (the log was edited in place), for `copyPrefix` to redo from the log alone.
+ */
+const copyIndexed = (local: Local, method: string, state: LogState, request: ForkRequest, target: WorkstreamId, file: string) =>
+  Effect.flatMap(db(method)(local.q.prefixRows({ key: state.key, atSeq: request.atSeq })), (rows) =>
+    rows.length !== request.atSeq ? Effect.succeed(undefined) : withFile(method, local.paths.logOf(request.source), "r", (src) =>
+      Effect.acquireUseRelease(
+        io(method, () => fs.open(file, "w")),
+        (out) =>
+          io(method, async (): Promise<Copied | undefined> => {
+            if (src === undefined) return undefined
+            const entries: Array<IndexEntry> = []
+            let bytes = 0
+            for (let from = 0; from < rows.length; from += CHUNK) {
+              const chunk = rows.slice(from, from + CHUNK)
+              const lines = await readRanges(src, chunk.map((r) => ({ offset: r.byte_offset, length: r.byte_length })))
+              const parts: Array<Buffer> = []
+              for (const [k, row] of chunk.entries()) {
+                let raw: unknown
+                try {
+                  raw = JSON.parse(lines[k]!.toString("utf8"))
+                } catch {
+                  return undefined
+                }
+                if (!isRecord(raw) || typeof raw["id"] !== "string" || typeof raw["content"] !== "string") return undefined
+                if (raw["id"].toLowerCase() !== row.message_id || row.role === null) return undefined
+                const id = request.ids[from + k]!
+                const copy = Buffer.from(rewriteAsCopy(raw, target, id), "utf8")
+                entries.push({
+                  id,
+                  seq: row.seq,
+                  offset: bytes,
+                  length: copy.length - 1,
+                  timestampMs: row.timestamp_ms,
+                  sessionId: row.session_id,
+                  role: row.role,
+                  content: raw["content"]
+                })
+                parts.push(copy)
+                bytes += copy.length
+              }
+              const buf = Buffer.concat(parts)
+              let done = 0
+              while (done < buf.length) done += (await out.write(buf, done, buf.length - done)).bytesWritten
+            }
+            await out.sync()
+            return { entries, bytes }
+          }),
+        closeQuietly
+      )))
+
+/** Copies the first `atSeq` messages of the source to `file` as messages of `target`, indexing as it goes. */
+const copyPrefix = (local: Local, method: string, state: LogState, request: ForkRequest, target: WorkstreamId, file: string) =>
+  withFile(method, local.paths.logOf(request.source), "r", (src) =>
+    Effect.acquireUseRelease(
+      io(method, () => fs.open(file, "w")),
+      (out) =>
+        io(method, async (): Promise<Copied> => {
+          const entries: Array<IndexEntry> = []
+          let bytes = 0
+          const scanner = src === undefined ? undefined : new LineScanner(src, 0, state.log_bytes)
+          while (scanner !== undefined && entries.length < request.atSeq) {
+            const batch = await scanner.next()
+            if (batch === undefined) break
+            const parts: Array<Buffer> = []
+            for (const line of batch) {
+              if (!line.terminated || entries.length === request.atSeq) continue
+              const parsed = parseLine(line.bytes)
+              // Malformed and blank lines are no messages: a fork's log holds its messages only, at the same seqs.
+              if (Either.isLeft(parsed)) continue
+              const m = parsed.right
+              const id = request.ids[entries.length]!
+              const copy = Buffer.from(rewriteAsCopy(m.raw, target, id), "utf8")
+              entries.push({
+                id,
+                seq: entries.length + 1,
+                offset: bytes,
+                length: copy.length - 1,
+                timestampMs: m.timestampMs,
+                sessionId: m.sessionId ?? null,
+                role: m.role,
+                content: m.content
+              })
+              parts.push(copy)
+              bytes += copy.length
+            }
+            const chunk = Buffer.concat(parts)
+            let done = 0
+            while (done < chunk.length) done += (await out.write(chunk, done, chunk.length - done)).bytesWritten
+          }
+          await out.sync()
+          return { entries, bytes }
+        }),
+      closeQuietly
+    ))
+
+/** Step 1: the copy in the staging directory, durable. */
+const writeStaged = (local: Local, method: string, state: LogState, request: ForkRequest, target: WorkstreamId) =>
+  Effect.gen(function*() {
+    const dir = stagingOf(local.paths, target)
+    yield* io(method, () => fs.mkdir(dir, { recursive: true }))
+    const file = path.join(dir, "messages.jsonl")
+    const copied = (yield* copyIndexed(local, method, state, request, target, file)) ??
+      (yield* copyPrefix(local, method, state, request, target, file))
+    if (copied.entries.length !== request.atSeq) {
+      return yield* new StorageError({
+        method,
+        cause: new Error(`${request.source} holds ${copied.entries.length} messages up to seq ${request.atSeq} but its index ${state.message_count}`)
+      })
+    }
+    yield* io(method, async () => {
+      await fsyncDir(dir)
+      await fsyncDir(local.paths.logsDir)
+    })
+    return copied
+  })
+
+/** Copies the first `request.atSeq` messages of `request.source` into a new workstream. */
+export const fork = (local: Local, method: string, request: ForkRequest): Effect.Effect<ForkResult, StorageError> =>
+  Effect.gen(function*() {
+    const hook = yield* ForkHook
+    const made = yield* local.writer.exclusive(method, Effect.gen(function*() {
+      const found = yield* settled(local, method, request.source)
+      if (Option.isNone(found)) return { _tag: "NotFound" } as const
+      const state = found.value
+      if (state.message_count < request.atSeq) return { _tag: "OutOfRange", count: state.message_count } as const
+      const id = request.id
+      if (request.atSeq === 0) {
+        const ws = request.target(Option.none())
+        yield* db(method)(local.q.insertWorkstream(ws))
+        return { _tag: "Forked", workstream: ws, staged: false } as const
+      }
+      const copied = yield* writeStaged(local, method, state, request, id)
+      yield* hook.reached("written")
+      const last = copied.entries[copied.entries.length - 1]!
+      const ws = request.target(Option.some(DateTime.unsafeMake(last.timestampMs)))
+      yield* db(method)(Effect.gen(function*() {
+        const key = yield* local.q.insertWorkstream(ws)
+        yield* local.q.setCounters(key, {
+          message_count: copied.entries.length,
+          log_bytes: copied.bytes,
+          log_lines: copied.entries.length,
+          last_message_at: last.timestampMs
+        })
+        yield* local.q.insertIndex(key, copied.entries)
+        yield* local.q.recordPromotion(ws.id, request.source, "forked")
+      })).pipe(Effect.tapError(() => Effect.ignore(removeDir(local.pool, local.paths, method, stagingOf(local.paths, id)))))
+      return { _tag: "Forked", workstream: ws, staged: true } as const
+    }), true)
+    if (made._tag !== "Forked") return made
+    if (made.staged) {
+      yield* hook.reached("committed")
+      // The fork exists from the commit on; if installing its log fails here, its next reader or writer does it.
+      yield* Effect.catchAll(
+        local.writer.exclusive(method, finishPromotions(local, method, { id: made.workstream.id, quiet: true }), true),
+        (e) => Effect.logWarning("installing a fork's log failed; its next read or write retries", e.message)
+      )
+      yield* hook.reached("installed")
+    }
+    return { _tag: "Forked", workstream: made.workstream }
+  })

@@ -1,0 +1,81 @@
+/**
+ * `searchMessages` on the local store: the ranked page comes from the text and message indexes (see
+ * `searchQueries.ts`), and only the page's lines are read from the logs, the way `loadMessages` reads them, each
+ * checked to be the message indexed there. Reads take no lock; a line that moved (a promotion, delete or rebuild
+ * meanwhile) starts the search over, and in the end it settles under the write lock.
+ */
+import { Effect, Either } from "effect"
+import type { StorageError } from "../../Errors.js"
+import type { WorkstreamId } from "../../Ids.js"
+import type { SearchHit, SearchQuery } from "../../WorkstreamStore.js"
+import { parseLine, toMessage } from "../jsonl.js"
+import { readRanges } from "../logfile.js"
+import { finishPromotions } from "./cleanup.js"
+import { db, io, withPooled } from "./files.js"
+import type { Queries } from "./queries.js"
+import type { SearchRow } from "./searchQueries.js"
+import type { Local } from "./store.js"
+
+const ATTEMPTS = 3
+
+/** The hits of one workstream's rows, in `rows` order; `undefined` when a line moved (only when not `locked`). */
+const readWorkstream = (local: Local, method: string, id: WorkstreamId, rows: ReadonlyArray<SearchRow>, locked: boolean) =>
+  withPooled(local.pool, method, local.paths.logOf(id), false, (log) =>
+    Effect.gen(function*() {
+      if (log === undefined) return locked ? [] : undefined
+      const sorted = [...rows].sort((a, b) => a.byte_offset - b.byte_offset)
+      const read = yield* Effect.either(io(method, () =>
+        readRanges(log.fh, sorted.map((r) => ({ offset: r.byte_offset, length: r.byte_length })))))
+      if (Either.isLeft(read)) return locked ? yield* read.left : undefined
+      const out: Array<readonly [SearchRow, SearchHit]> = []
+      for (const [k, row] of sorted.entries()) {
+        const parsed = parseLine(read.right[k]!)
+        if (Either.isRight(parsed) && (row.message_id === null || parsed.right.id === row.message_id)) {
+          out.push([row, { message: toMessage(parsed.right, id, row.seq), bm25: -row.text_rank }])
+        } else if (!locked) {
+          return undefined
+        } else {
+          // Under the lock nothing moves: the log was edited in place, which only a full rebuild repairs.
+          yield* Effect.logWarning("skipped an indexed line that is no longer the message indexed there; run rebuildIndex")
+            .pipe(Effect.annotateLogs({ workstream: id, seq: row.seq, offset: row.byte_offset }))
+        }
+      }
+      return out
+    }))
+
+/** The page's hits in rank order; `undefined` when a line moved. */
+const readPage = (local: Local, method: string, queries: Queries, q: SearchQuery, locked: boolean) =>
+  Effect.gen(function*() {
+    const rows = yield* db(method)(queries.search(q))
+    const byWorkstream = new Map<WorkstreamId, Array<SearchRow>>()
+    for (const row of rows) {
+      const list = byWorkstream.get(row.workstream_id)
+      if (list === undefined) byWorkstream.set(row.workstream_id, [row])
+      else list.push(row)
+    }
+    const found = new Map<SearchRow, SearchHit>()
+    for (const [id, group] of byWorkstream) {
+      const read = yield* readWorkstream(local, method, id, group, locked)
+      if (read === undefined) return undefined
+      for (const [row, hit] of read) found.set(row, hit)
+    }
+    return rows.flatMap((row) => {
+      const hit = found.get(row)
+      return hit === undefined ? [] : [hit]
+    })
+  })
+
+/** `searchMessages`: read without the lock while lines stay put, otherwise under it. */
+export const search = (local: Local, method: string, q: SearchQuery): Effect.Effect<ReadonlyArray<SearchHit>, StorageError> =>
+  Effect.gen(function*() {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const page = yield* readPage(local, method, local.r, q, false)
+      if (page !== undefined) return page
+    }
+    // Under the lock, a fork or promotion committed by a process that died before installing its log is finished
+    // first, as any reader of that workstream would.
+    return yield* local.writer.exclusive(
+      method,
+      Effect.zipRight(finishPromotions(local, method, {}), Effect.map(readPage(local, method, local.q, q, true), (page) => page ?? []))
+    )
+  })
