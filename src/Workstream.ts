@@ -84,7 +84,13 @@ export const NewWorkstream = Schema.Struct({
   defaultModel: Schema.optional(Text),
   tags: Schema.optionalWith(Schema.Array(Tag), { default: () => [] }),
   /** Given when importing a copy of a store (a dump), so a fork keeps its lineage; `fork` sets it otherwise. */
-  forkedFrom: Schema.optional(ForkPoint)
+  forkedFrom: Schema.optional(ForkPoint),
+  /** Given when importing a copy of a store; `Clock` time otherwise. */
+  createdAt: Schema.optional(Schema.DateTimeUtcFromSelf),
+  /** Given when importing a copy of a store (default: `createdAt`); appends of its messages never move it back. */
+  updatedAt: Schema.optional(Schema.DateTimeUtcFromSelf),
+  /** Given when importing a copy of a store, so compare-and-set tokens survive the move; 0 otherwise. */
+  version: Schema.optional(Schema.NonNegativeInt)
 })
 /** @category inputs */
 export type NewWorkstream = typeof NewWorkstream.Encoded

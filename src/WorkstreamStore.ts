@@ -131,7 +131,10 @@ export interface AppendRequest {
   readonly given: ReadonlyArray<MessageId>
   /** The batch as messages of this workstream at consecutive seqs from `firstSeq` (pure). */
   readonly seal: (firstSeq: number) => ReadonlyArray<Message>
-  /** The time the batch was made: the workstream's new `updatedAt`. */
+  /**
+   * The time the batch was made (for a batch whose every message carries its own timestamp, an import, the latest
+   * of them): the workstream's new `updatedAt`, unless that is already later (it never moves back).
+   */
   readonly now: DateTime.Utc
 }
 
@@ -330,8 +333,13 @@ const messageMethods = (driver: Driver, span: Span) => {
         if (Option.isNone(yield* driver.get(id))) return yield* notFound(id)
         return []
       }
-      const now = yield* DateTime.now
-      const unsealed = yield* mint(inputs, now)
+      const clock = yield* DateTime.now
+      const unsealed = yield* mint(inputs, clock)
+      // An import (every message stamped by its source) is dated by its messages, so a copied workstream keeps
+      // the updatedAt it had; anything else is dated by the Clock.
+      const now = inputs.every((input) => input.timestamp !== undefined)
+        ? unsealed.reduce((latest, u) => (u.timestamp.epochMillis > latest.epochMillis ? u.timestamp : latest), unsealed[0]!.timestamp)
+        : clock
       const repeated = repeatedId(unsealed)
       if (repeated !== undefined) {
         return yield* new InvalidInput({ method, message: `message id ${repeated} appears twice in the batch` })

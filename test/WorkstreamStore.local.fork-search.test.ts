@@ -91,7 +91,7 @@ describe("WorkstreamStore/Local search index", () => {
         "ALTER TABLE arawn_store_workstreams DROP COLUMN forked_from_id",
         "ALTER TABLE arawn_store_workstreams DROP COLUMN forked_from_seq",
         "ALTER TABLE arawn_store_workstream_messages DROP COLUMN role",
-        "DELETE FROM arawn_store_workstream_migrations WHERE migration_id = 5"
+        "DELETE FROM arawn_store_workstream_migrations WHERE migration_id >= 5"
       ]) yield* rawSql(dir, statement)
       const after = yield* within(dir, searchAll(session))
       expect(after).toEqual(before)

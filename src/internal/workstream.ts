@@ -40,8 +40,9 @@ export const buildWorkstream = (
     state: input.state,
     isScratch,
     tags: normaliseTags(input.tags),
-    createdAt: now,
-    updatedAt: now,
+    createdAt: input.createdAt ?? now,
+    updatedAt: input.updatedAt ?? input.createdAt ?? now,
+    version: input.version ?? 0,
     messageCount: 0,
     ...(input.summary !== undefined ? { summary: input.summary } : {}),
     ...(input.defaultModel !== undefined ? { defaultModel: input.defaultModel } : {}),
@@ -67,7 +68,12 @@ export const applyUpdate = (ws: Workstream, patch: WorkstreamUpdateInput, now: D
 
 /** The workstream after `count` more messages, the last stamped `last`. */
 export const withAppended = (ws: Workstream, count: number, last: DateTime.Utc, now: DateTime.Utc): Workstream =>
-  new Workstream({ ...ws, messageCount: ws.messageCount + count, lastMessageAt: last, updatedAt: now })
+  new Workstream({
+    ...ws,
+    messageCount: ws.messageCount + count,
+    lastMessageAt: last,
+    updatedAt: now.epochMillis > ws.updatedAt.epochMillis ? now : ws.updatedAt
+  })
 
 /** The workstream with an empty log. */
 export const emptied = (ws: Workstream, now: DateTime.Utc): Workstream => {

@@ -174,6 +174,9 @@ class Importer {
           tags: ws.tags,
           ...(ws.summary !== undefined ? { summary: ws.summary } : {}),
           ...(ws.defaultModel !== undefined ? { defaultModel: ws.defaultModel } : {}),
+          createdAt: ws.createdAt,
+          updatedAt: ws.updatedAt,
+          version: ws.version,
           ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {})
         }))
         if (Either.isLeft(created)) {

@@ -135,6 +135,23 @@ export const migrations = (sql: SqlClient.SqlClient, t: Tables) => ({
     sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_from_seq INTEGER`,
     sql`CREATE INDEX ${sql(t.forkIndex)} ON ${sql(t.workstreams)} (forked_from_id) WHERE forked_from_id IS NOT NULL`,
     sql`DELETE FROM ${sql(t.messages)}`
+  ], { discard: true }),
+  // An append moves updatedAt forward, never back: an imported batch is dated by its messages, which may be older
+  // than the workstream's own updatedAt (a copy of a store keeps the one it had).
+  "0006_updated_at_forward": Effect.all([
+    sql`DROP TRIGGER ${sql(t.appendTrigger)}`,
+    sql`CREATE TRIGGER ${sql(t.appendTrigger)}
+      AFTER INSERT ON ${sql(t.messages)}
+      WHEN NEW.appended_at IS NOT NULL
+      BEGIN
+        UPDATE ${sql(t.workstreams)} SET
+          log_lines = log_lines + NEW.seq - message_count,
+          message_count = NEW.seq,
+          log_bytes = NEW.byte_offset + NEW.byte_length + 1,
+          last_message_at = NEW.timestamp_ms,
+          updated_at = max(updated_at, NEW.appended_at)
+        WHERE key = NEW.ws_key;
+      END`
   ], { discard: true })
 })
 

@@ -86,7 +86,7 @@ export const append = (s: Store, id: WorkstreamId, request: AppendRequest) => {
         AS v(ord, id, session_id, role, content, content_utf16, timestamp, metadata)
     ), moved AS (
       UPDATE ${sql(t.workstreams)} w SET message_count = locked.message_count + ${batch.ord.length}, last_message_at = ${last},
-        updated_at = ${request.now.epochMillis}
+        updated_at = GREATEST(w.updated_at, ${request.now.epochMillis})
       FROM locked WHERE w.id = ${id}
     )
     SELECT message_count + 1 AS first FROM locked`).pipe(
