@@ -197,7 +197,8 @@ const driver = (local: Local): Driver => {
 /**
  * Opens (creating when missing) the store in `options.dir`: runs its migrations, finishes or rolls back any
  * promotion or delete a crash interrupted, and catches every index up with its log (repairing torn tails). The
- * SQLite connection lives as long as the surrounding scope. One process per directory.
+ * SQLite connection lives as long as the surrounding scope. Several processes may open one directory: every write
+ * runs under its one write lock (see `internal/local/writer.ts`).
  *
  * @category constructors
  */
@@ -213,8 +214,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
 /**
  * The local WorkstreamStore (see `make`) plus `WorkstreamIndex`. Requires nothing; fails with `StorageError` when the
- * directory or database cannot be opened, `InvalidInput` for a prefix that is not an SQL identifier. Caveat: one
- * process per directory (appends are serialised in-process).
+ * directory or database cannot be opened, `InvalidInput` for a prefix that is not an SQL identifier. Several
+ * processes may share a directory (appends are serialised by its write lock, across processes too).
  *
  * @category layers
  */
