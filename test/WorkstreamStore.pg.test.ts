@@ -77,6 +77,32 @@ describe.skipIf(skip)("WorkstreamStore/Pg", () => {
       expect(stored[2]!["content"]).toBe("nul \uFFFD and control \u0001\u001f and del \u007f")
     }), { timeout: 120_000 })
 
+  it.effect("a fork copies exact contents and metadata as stored; a message of more distinct words than a tsvector holds stores and is found", () =>
+    Effect.gen(function*() {
+      const word = token()
+      yield* Effect.provide(Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ title: "exact" })
+        const contents = [`nul \u0000 ${word}`, `lone \uD800 ${word}`, `${word} plain`]
+        yield* s.storeMessages(ws.id, contents.map((content) => ({ role: "user" as const, content, metadata: { z: 1, a: content.length } })))
+        // ~2.6 MB of distinct words: its whole tsvector would pass PostgreSQL's 1 MiB bound and fail the insert.
+        const huge = `${word} ${Array.from({ length: 300_000 }, (_, i) => `w${i}`).join(" ")}`
+        yield* s.storeMessage(ws.id, { role: "tool_result", content: huge })
+        const fork = yield* s.fork(ws.id, { title: "copy" })
+        const copied = yield* s.loadMessages(fork.id)
+        expect(copied.map((m) => m.content === [...contents, huge][m.seq - 1])).toEqual([true, true, true, true])
+        expect(Object.keys(copied[0]!.metadata!)).toEqual(["z", "a"])
+        const hits = yield* s.searchMessages(word, { limit: 100 })
+        expect(hits.length).toBe(8)
+        expect(new Set(hits.map((h) => h.workstreamId))).toEqual(new Set([ws.id, fork.id]))
+        // The source's hits and the fork's tie on score and timestamp: workstream id, then seq, decide.
+        const [first, second] = [ws.id, fork.id].sort()
+        const tied = hits.filter((h) => h.seq === 3)
+        expect(tied.map((h) => h.workstreamId)).toEqual([first, second])
+        expect((yield* s.searchMessages("w299999", { workstreamIds: [ws.id] })).length).toBe(0)
+      }), onPg())
+    }), { timeout: 120_000 })
+
   it.effect("appends from several connections of one layer and from a second layer: seqs 1..n gap-free, counts agree", () =>
     Effect.gen(function*() {
       const schema = freshSchema()

@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL workstream store as a WorkstreamStore driver: writes (see `writes.ts`) each one transaction under
- * the workstream's row lock, reads one statement each and lock-free, every PostgreSQL or row decoding failure a
+ * the workstream's row lock (a fork under its source's), reads (search: `search.ts`) one statement each and lock-free, every PostgreSQL or row decoding failure a
  * StorageError.
  */
 import { Effect, Option } from "effect"
@@ -9,7 +9,8 @@ import type { Driver, ListQuery, LoadQuery } from "../../WorkstreamStore.js"
 import { all, storage, transaction } from "../sql.js"
 import { LoadRow, MESSAGE_SELECT, rowToMessage, rowToWorkstream, WorkstreamRow, workstreamSelect } from "./schema.js"
 import type { Store } from "./schema.js"
-import { append, insertRecord, modify, promote, read } from "./writes.js"
+import { search } from "./search.js"
+import { append, fork, insertRecord, modify, promote, read } from "./writes.js"
 
 const method = (name: string) => `WorkstreamStore.${name}`
 
@@ -26,7 +27,9 @@ export const makeDriver = (s: Store): Driver => {
     delete: (id) => storage(method("delete"))(Effect.asVoid(s.sql`DELETE FROM ${s.sql(s.t.workstreams)} WHERE id = ${id}`)),
     append: (id, request) => storage(method("storeMessages"))(append(s, id, request)),
     load: (id, query) => storage(method("loadMessages"))(load(s, id, query)),
-    promote: (request) => write("promoteScratch")(promote(s, request))
+    promote: (request) => write("promoteScratch")(promote(s, request)),
+    fork: (request) => write("fork")(fork(s, request)),
+    search: (query) => storage(method("searchMessages"))(search(s, query))
   }
 }
 
@@ -34,6 +37,7 @@ const list = (s: Store, q: ListQuery) => {
   const { sql, t } = s
   const conditions = [
     ...(q.state !== undefined ? [sql`w.state = ${q.state}`] : []),
+    ...(q.forkedFrom !== undefined ? [sql`w.forked_from_id = ${q.forkedFrom}`] : []),
     ...(q.tag !== undefined ? [sql`EXISTS (SELECT 1 FROM ${sql(t.tags)} g WHERE g.workstream = w.id AND g.tag = ${q.tag})`] : []),
     ...(q.after !== undefined
       ? [sql`(w.updated_at < ${q.after.updatedAtMillis} OR (w.updated_at = ${q.after.updatedAtMillis} AND w.id > ${q.after.id}))`]

@@ -71,15 +71,30 @@ export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => ({
     )`,
     sql`CREATE INDEX ${sql(t.index("workstream_messages_session"))} ON ${sql(t.messages)} (workstream, session_id, seq)
       WHERE session_id IS NOT NULL`
+  ], { discard: true }),
+  // Lineage for `fork` and `list({ forkedFrom })`; the text index for `searchMessages`. The tsvector reads the first
+  // TEXT_INDEXED characters of `content` only: a tsvector holds at most 1 MiB, which a 16 MiB message of distinct
+  // words would exceed, failing its insert; that prefix stays below it whatever the text (at most ~6 bytes a
+  // character). `content` is the searchable copy for text PostgreSQL cannot hold exactly (see `contentColumns`).
+  "0002_fork_and_search": Effect.all([
+    sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_from_id text COLLATE "C", ADD COLUMN forked_from_seq integer`,
+    sql`CREATE INDEX ${sql(t.index("workstreams_forked_from"))} ON ${sql(t.workstreams)} (forked_from_id, updated_at DESC, id)
+      WHERE forked_from_id IS NOT NULL`,
+    sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN tsv tsvector
+      GENERATED ALWAYS AS (to_tsvector('english', left(content, ${sql.literal(String(TEXT_INDEXED))}))) STORED`,
+    sql`CREATE INDEX ${sql(t.index("workstream_messages_text"))} ON ${sql(t.messages)} USING gin (tsv)`
   ], { discard: true })
 })
+
+/** How many leading characters of a message the text index reads (see migration 0002). */
+export const TEXT_INDEXED = 100_000
 
 // --- workstreams ------------------------------------------------------------------------------------------------
 
 /** The columns of `WorkstreamRow` over alias `w`, its tags included. */
 export const workstreamSelect = (sql: SqlClient.SqlClient, t: TableNames) =>
   sql`w.id, w.title, w.summary, w.state, w.is_scratch, w.default_model, w.created_at, w.updated_at, w.message_count,
-    w.last_message_at, w.version, ARRAY(SELECT g.tag FROM ${sql(t.tags)} g WHERE g.workstream = w.id) AS tags`
+    w.last_message_at, w.version, w.forked_from_id, w.forked_from_seq, ARRAY(SELECT g.tag FROM ${sql(t.tags)} g WHERE g.workstream = w.id) AS tags`
 
 export const WorkstreamRow = Schema.Struct({
   id: WorkstreamId,
@@ -93,6 +108,8 @@ export const WorkstreamRow = Schema.Struct({
   message_count: Schema.NonNegativeInt,
   last_message_at: Schema.NullOr(Schema.Number),
   version: Schema.NonNegativeInt,
+  forked_from_id: Schema.NullOr(WorkstreamId),
+  forked_from_seq: Schema.NullOr(Schema.NonNegativeInt),
   tags: Schema.Array(Schema.String)
 })
 
@@ -112,7 +129,10 @@ export const rowToWorkstream = (row: typeof WorkstreamRow.Type): Workstream =>
       version: row.version,
       ...(row.summary !== null ? { summary: row.summary } : {}),
       ...(row.default_model !== null ? { defaultModel: row.default_model } : {}),
-      ...(row.last_message_at !== null ? { lastMessageAt: DateTime.unsafeMake(row.last_message_at) } : {})
+      ...(row.last_message_at !== null ? { lastMessageAt: DateTime.unsafeMake(row.last_message_at) } : {}),
+      ...(row.forked_from_id !== null && row.forked_from_seq !== null
+        ? { forkedFrom: { workstreamId: row.forked_from_id, seq: row.forked_from_seq } }
+        : {})
     },
     true
   )
@@ -134,6 +154,8 @@ export const workstreamColumns = (ws: Workstream) => ({
   created_at: ws.createdAt.epochMillis,
   message_count: ws.messageCount,
   last_message_at: ws.lastMessageAt?.epochMillis ?? null,
+  forked_from_id: ws.forkedFrom?.workstreamId ?? null,
+  forked_from_seq: ws.forkedFrom?.seq ?? null,
   ...metadataColumns(ws)
 })
 
@@ -200,6 +222,9 @@ export const LoadRow = Schema.Struct({
   timestamp: Schema.NullOr(Schema.Number),
   metadata: Schema.NullOr(MessageMetadata)
 })
+
+/** One hit of a search: its message (never null: an inner join) as a load row, and its BM25 score. */
+export const SearchRow = Schema.Struct({ ...LoadRow.fields, score: Schema.Number })
 
 /** The message of a load row, or undefined for the row of a workstream without a match. */
 export const rowToMessage = (wsId: WorkstreamId, r: typeof LoadRow.Type): Message | undefined =>

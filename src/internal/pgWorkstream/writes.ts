@@ -2,13 +2,13 @@
  * The PostgreSQL workstream store's writes. Each runs as one transaction that starts by locking the workstream's row
  * (`SELECT ... FOR UPDATE`): appends to one workstream from any number of processes and machines queue on that lock,
  * each reading the message count the previous one committed, so seqs are assigned gap-free and nothing is lost;
- * updates and promotions take the same lock.
+ * updates and promotions take the same lock, and a fork its source's.
  */
 import { Array as Arr, DateTime, Effect, Either, Option, Schema } from "effect"
 import { MessageId } from "../../Ids.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { Workstream } from "../../Workstream.js"
-import type { AppendRequest, AppendResult, PromoteRequest } from "../../WorkstreamStore.js"
+import type { AppendRequest, AppendResult, ForkRequest, ForkResult, PromoteRequest } from "../../WorkstreamStore.js"
 import { all } from "../sql.js"
 import { appendColumns, CounterRow, IdRow, metadataColumns, rowToWorkstream, workstreamColumns, WorkstreamRow, workstreamSelect } from "./schema.js"
 import type { Store } from "./schema.js"
@@ -18,6 +18,7 @@ const CHUNK = 500
 
 const TakenRow = Schema.Struct({ id: MessageId })
 const FirstRow = Schema.Struct({ first: Schema.Int })
+const TimestampRow = Schema.Struct({ timestamp: Schema.Number })
 
 const isUniqueViolation = (e: { readonly cause?: unknown }) =>
   typeof e.cause === "object" && e.cause !== null && "code" in e.cause && e.cause.code === "23505"
@@ -136,4 +137,33 @@ export const promote = (s: Store, request: PromoteRequest) =>
     yield* sql`UPDATE ${sql(t.workstreams)} SET message_count = 0, last_message_at = NULL, updated_at = ${request.now.epochMillis}
       WHERE id = ${request.source}`
     return Option.some(target)
+  })
+
+/**
+ * `Driver.fork`; run it in a transaction. The source's row lock holds its log still (appends, promotions and
+ * deletes take it too) while messages 1..atSeq are copied by one `INSERT ... SELECT`: the stored columns as they are
+ * (the exact-content bytes and the metadata's text included), each row given the request's id for its seq.
+ */
+export const fork = (s: Store, request: ForkRequest) =>
+  Effect.gen(function*() {
+    const { sql, t } = s
+    const locked = yield* lock(s, request.source)
+    if (Option.isNone(locked)) return { _tag: "NotFound" } as const satisfies ForkResult
+    const count = locked.value.message_count
+    if (count < request.atSeq) return { _tag: "OutOfRange", count } as const satisfies ForkResult
+    const last = request.atSeq === 0 ? [] : yield* all(
+      TimestampRow,
+      sql`SELECT timestamp FROM ${sql(t.messages)} WHERE workstream = ${request.source} AND seq = ${request.atSeq}`
+    )
+    const target = request.target(Option.map(Option.fromNullable(last[0]), (r) => DateTime.unsafeMake(r.timestamp)))
+    // The fork's id is fresh (IdGenerator's): a plain INSERT, which would fail rather than skip if it were not.
+    yield* sql`INSERT INTO ${sql(t.workstreams)} ${sql.insert(workstreamColumns(target))}`
+    yield* insertTags(s, target.id, target.tags)
+    if (request.atSeq > 0) {
+      yield* sql`INSERT INTO ${sql(t.messages)} (workstream, seq, id, session_id, role, content, content_utf16, timestamp, metadata)
+        SELECT ${target.id}, m.seq, v.id, m.session_id, m.role, m.content, m.content_utf16, m.timestamp, m.metadata
+        FROM unnest(${request.ids.slice(0, request.atSeq)}::text[]) WITH ORDINALITY AS v(id, seq)
+        JOIN ${sql(t.messages)} m ON m.workstream = ${request.source} AND m.seq = v.seq`
+    }
+    return { _tag: "Forked", workstream: target } as const satisfies ForkResult
   })
