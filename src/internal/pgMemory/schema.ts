@@ -6,8 +6,10 @@
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema } from "effect"
 import { MemoryId, SessionId, WorkstreamId } from "../../Ids.js"
-import { Citation, Confidence, ConfidenceSource, ContentType, Memory, MemoryMetadata } from "../../Memory.js"
+import { Citation, ConfidenceSource, ContentType, MemoryMetadata } from "../../Memory.js"
+import type { Memory } from "../../Memory.js"
 import { MemoryEvent } from "../../MemoryEvent.js"
+import { memoryOfRow } from "../memoryRow.js"
 import type { CandidateHead } from "../ranking.js"
 
 /** The store's qualified table names for one schema and prefix (each part validated as an identifier). */
@@ -119,37 +121,7 @@ export type MemoryRow = typeof MemoryRow.Type
 /** The columns of `MemoryRow` over alias `m` (everything but the generated ones). */
 export const MEMORY_SELECT = Object.keys(memoryFields).map((c) => `m.${c}`).join(", ")
 
-export const rowToMemory = (r: MemoryRow): Memory =>
-  // Decoded by MemoryRow already: the constructors' own validation would only repeat it.
-  new Memory(
-    {
-      id: r.id,
-      namespace: r.namespace,
-      contentType: r.content_type,
-      content: r.content,
-      metadata: r.metadata,
-      confidence: new Confidence(
-        {
-          source: r.source,
-          reinforcementCount: r.reinforcement_count,
-          superseded: r.superseded,
-          lastAccessed: r.last_accessed,
-          ...(r.superseded_by !== null ? { supersededBy: r.superseded_by } : {})
-        },
-        true
-      ),
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-      accessedAt: r.accessed_at,
-      accessCount: r.access_count,
-      ...(r.session_id !== null ? { sessionId: r.session_id } : {}),
-      ...(r.workstream_id !== null ? { workstreamId: r.workstream_id } : {}),
-      ...(r.citation !== null ? { citation: r.citation } : {}),
-      ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}),
-      ...(r.ttl_millis !== null ? { ttlMillis: r.ttl_millis } : {})
-    },
-    true
-  )
+export const rowToMemory = (r: MemoryRow): Memory => memoryOfRow(r)
 
 const encodeCitation = Schema.encodeSync(Schema.parseJson(Citation))
 

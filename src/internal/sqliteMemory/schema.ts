@@ -5,8 +5,10 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema } from "effect"
 import { MemoryId, SessionId, WorkstreamId } from "../../Ids.js"
-import { Citation, Confidence, ConfidenceSource, ContentType, Memory, MemoryMetadata } from "../../Memory.js"
+import { Citation, ConfidenceSource, ContentType, MemoryMetadata } from "../../Memory.js"
+import type { Memory } from "../../Memory.js"
 import { MemoryEventJson } from "../../MemoryEvent.js"
+import { memoryOfRow } from "../memoryRow.js"
 import type { CandidateHead } from "../ranking.js"
 import { CODE_BITS } from "../simhash.js"
 
@@ -126,37 +128,8 @@ const memoryFields = {
 export const MemoryRow = Schema.Struct(memoryFields)
 export type MemoryRow = typeof MemoryRow.Type
 
-export const rowToMemory = (r: MemoryRow): Memory =>
-  // Decoded by MemoryRow already: the constructors' own validation would only repeat it.
-  new Memory(
-    {
-      id: r.id,
-      namespace: r.namespace,
-      contentType: r.content_type,
-      content: r.content,
-      metadata: r.metadata,
-      confidence: new Confidence(
-        {
-          source: r.source,
-          reinforcementCount: r.reinforcement_count,
-          superseded: r.superseded === 1,
-          lastAccessed: r.last_accessed,
-          ...(r.superseded_by !== null ? { supersededBy: r.superseded_by } : {})
-        },
-        true
-      ),
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-      accessedAt: r.accessed_at,
-      accessCount: r.access_count,
-      ...(r.session_id !== null ? { sessionId: r.session_id } : {}),
-      ...(r.workstream_id !== null ? { workstreamId: r.workstream_id } : {}),
-      ...(r.citation !== null ? { citation: r.citation } : {}),
-      ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}),
-      ...(r.ttl_millis !== null ? { ttlMillis: r.ttl_millis } : {})
-    },
-    true
-  )
+/** The row as the decoded shape both SQL stores share (SQLite keeps booleans as 0/1). */
+export const rowToMemory = (r: MemoryRow): Memory => memoryOfRow({ ...r, superseded: r.superseded === 1 })
 
 const encodeCitation = Schema.encodeSync(Schema.parseJson(Citation))
 
