@@ -1,5 +1,5 @@
 /**
- * PostgreSQL benchmarks: the Pg MemoryBackend's searches on PGlite (PostgreSQL 18 + pgvector in WASM, behind its
+ * PostgreSQL benchmarks (and, from `pg-workstream.ts`, the Pg WorkstreamStore on the machine's PostgreSQL): the Pg MemoryBackend's searches on PGlite (PostgreSQL 18 + pgvector in WASM, behind its
  * socket server, reached over the wire as a real server is) beside raw SQL through `pg` on a plain table of the
  * same rows, with the same HNSW and GIN indexes. PGlite runs single-threaded in WASM: its figures are a lower
  * bound of a real server, and the ratios are what carries over.
@@ -18,6 +18,7 @@ import { startPglite } from "../test/support/pglite.js"
 import type { BenchOptions, BenchRow } from "./harness.js"
 import { formatTable, measure } from "./harness.js"
 import { corpus, DIMS, mulberry32, rowsOf, sentence } from "./memory-corpus.js"
+import { workstreamRows } from "./pg-workstream.js"
 
 const AREA = "memory-pg"
 const BATCH = 500
@@ -113,7 +114,8 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
         note: `${(ours.p50Ms / f.p50Ms).toFixed(2)}x the floor's p50; ours embeds the query and ranks 200 deep`
       })
     }
-    return rows
+    // The workstream store needs no pgvector: it runs on the machine's own PostgreSQL.
+    return [...rows, ...await workstreamRows(options.quick)]
   } finally {
     await runtime.dispose()
     await client.end().catch(() => undefined)
