@@ -1,86 +1,22 @@
 import { expect, it } from "@effect/vitest"
 import { afterAll, beforeAll, describe } from "vitest"
-import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import { randomBytes, randomUUID } from "node:crypto"
-import * as net from "node:net"
 import { performance } from "node:perf_hooks"
 import { Config, ConfigProvider, Duration, Effect, Either, Fiber, Layer, Option, Schema } from "effect"
 import { Redis as IORedis } from "ioredis"
 import { Ids, Session, SessionStore } from "arawn-store"
 import { SessionStoreModel, SessionStoreSuite } from "arawn-store/testing"
 import * as Redis from "../src/SessionStore/Redis.js"
+import { host, port, redisServer, skipRedis, sparePort, stopServer, until } from "./support/redis.js"
 
-const host = "127.0.0.1"
-const port = 6379
-
-/** Whether something accepts TCP connections on `host:port` within half a second. */
-const answers = (p: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = net.connect({ host, port: p })
-    const done = (ok: boolean) => {
-      socket.destroy()
-      resolve(ok)
-    }
-    socket.setTimeout(500, () => done(false))
-    socket.once("connect", () => done(true))
-    socket.once("error", () => done(false))
-  })
-
-/** Redis tests may be skipped only when no server answers AND the environment does not require services (CI). */
-const skipRedisUnreachableAndOptional = !(await answers(port)) && !process.env.ARAWN_REQUIRE_SERVICES
-
+const skipRedisUnreachableAndOptional = await skipRedis()
 const freshPrefix = () => `arawn-test:${randomBytes(6).toString("hex")}:`
 const sid = () => Ids.SessionId.make(randomUUID())
 const { sampleSession } = SessionStoreSuite
 
-/** A port nothing listens on right now. */
-const sparePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, host, () => {
-      const address = server.address()
-      const p = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(p))
-    })
-  })
-
-const waitUntil = (check: () => Promise<boolean>, timeoutMs: number) =>
-  Effect.promise(async () => {
-    const deadline = performance.now() + timeoutMs
-    while (performance.now() < deadline) {
-      if (await check()) return true
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    return false
-  })
-
-/** A throwaway redis-server on `p`, killed when the scope closes. */
-const redisServer = (p: number) =>
-  Effect.acquireRelease(
-    Effect.gen(function*() {
-      const child = spawn("redis-server", ["--port", String(p), "--bind", host, "--save", "", "--appendonly", "no"], {
-        stdio: "ignore"
-      })
-      const up = yield* waitUntil(() => answers(p), 5_000)
-      if (!up) {
-        child.kill("SIGKILL")
-        return yield* Effect.dieMessage(`redis-server did not start on port ${p}`)
-      }
-      return child
-    }),
-    (child) => kill(child)
-  )
-
-const kill = (child: ChildProcess) =>
-  Effect.promise(() =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve()
-      child.once("exit", () => resolve())
-      child.kill("SIGKILL")
-    })
-  )
+const waitUntil = (check: () => Promise<boolean>, timeoutMs: number) => Effect.promise(() => until(check, timeoutMs))
+const kill = (child: ChildProcess) => Effect.promise(() => stopServer(child))
 
 /** How long `self` took in real time, and how it ended. */
 const timed = <A, E>(self: Effect.Effect<A, E>) =>
