@@ -11,21 +11,10 @@
 import { Context, DateTime, Effect, Either, Layer, Option } from "effect"
 import { Conflict, InvalidInput, NotFound, StorageError } from "./Errors.js"
 import type { MessageId, SessionId } from "./Ids.js"
-import { nextId, SCRATCH_ID, WorkstreamId } from "./Ids.js"
-import { decodeCursor } from "./internal/cursor.js"
+import type { WorkstreamId } from "./Ids.js"
 import { branchMethods } from "./internal/workstreamBranch.js"
+import { messageMethods, workstreamMethods } from "./internal/workstreamKernel.js"
 import { makeMemoryDriver } from "./internal/workstreamMemory.js"
-import {
-  applyUpdate,
-  buildWorkstream,
-  decodeMessages,
-  decoders,
-  mint,
-  page,
-  repeatedId,
-  seal,
-  withAppended
-} from "./internal/workstream.js"
 import type {
   ForkInput,
   ListOptions,
@@ -234,9 +223,6 @@ export interface Driver {
   readonly search: (query: SearchQuery) => Effect.Effect<ReadonlyArray<SearchHit>, StorageError>
 }
 
-const scratchRecord = (now: DateTime.Utc) =>
-  buildWorkstream({ title: "Scratch", state: "active", tags: [] }, SCRATCH_ID, now, true)
-
 /**
  * The WorkstreamStore over `driver`: every rule of the contract that does not depend on storage lives here, once.
  *
@@ -245,165 +231,6 @@ const scratchRecord = (now: DateTime.Utc) =>
 export const make = (driver: Driver): WorkstreamStore["Type"] => {
   const span = { attributes: { "arawn.backend": driver.backend } }
   return { ...workstreamMethods(driver, span), ...messageMethods(driver, span), ...branchMethods(driver, span) }
-}
-
-type Span = { readonly attributes: { readonly "arawn.backend": string } }
-
-const notFound = (id: WorkstreamId) => new NotFound({ entity: "workstream", id })
-
-/** create, ensureScratch, get, list, update and delete over `driver`. */
-const workstreamMethods = (driver: Driver, span: Span) => {
-  const create = Effect.fn("WorkstreamStore.create", span)(function*(raw: NewWorkstream) {
-    const method = "WorkstreamStore.create"
-    const input = yield* decoders.create(raw)
-    if (input.id === SCRATCH_ID) {
-      return yield* new InvalidInput({ method, message: "use ensureScratch for the scratch workstream" })
-    }
-    const id = input.id ?? (yield* nextId(WorkstreamId))
-    const stored = yield* driver.insert(buildWorkstream(input, id, yield* DateTime.now))
-    if (Option.isNone(stored)) return yield* new InvalidInput({ method, message: `workstream ${id} already exists` })
-    return stored.value
-  })
-
-  const ensureScratch = Effect.fn("WorkstreamStore.ensureScratch", span)(function*() {
-    const existing = yield* driver.get(SCRATCH_ID)
-    if (Option.isSome(existing)) return existing.value
-    const created = yield* driver.insert(scratchRecord(yield* DateTime.now))
-    if (Option.isSome(created)) return created.value
-    // Another caller created it between the two reads; scratch is never deleted, so it is there now.
-    const raced = yield* driver.get(SCRATCH_ID)
-    if (Option.isSome(raced)) return raced.value
-    return yield* new StorageError({ method: "WorkstreamStore.ensureScratch", cause: new Error("scratch was taken but cannot be read") })
-  })
-
-  const get = Effect.fn("WorkstreamStore.get", span)(function*(rawId: WorkstreamId) {
-    return yield* driver.get(yield* decoders.id("WorkstreamStore.get")(rawId))
-  })
-
-  const list = Effect.fn("WorkstreamStore.list", span)(function*(raw?: ListOptions) {
-    const o = yield* decoders.list(raw ?? {})
-    const at = o.cursor === undefined ? undefined : yield* decodeCursor("WorkstreamStore.list", o.cursor)
-    const rows = yield* driver.list({
-      state: o.state,
-      tag: o.tag,
-      forkedFrom: o.forkedFrom,
-      after: at === undefined ? undefined : { updatedAtMillis: at.millis, id: at.id },
-      limit: o.limit + 1
-    })
-    return page(rows, o.limit)
-  })
-
-  const update = Effect.fn("WorkstreamStore.update", span)(function*(rawId: WorkstreamId, raw: WorkstreamUpdate, rawOptions?: UpdateOptions) {
-    const method = "WorkstreamStore.update"
-    const id = yield* decoders.id(method)(rawId)
-    const patch = yield* decoders.update(raw)
-    const { expected } = yield* decoders.updateOptions(rawOptions ?? {})
-    if (id === SCRATCH_ID && patch.state === "archived") {
-      return yield* new InvalidInput({ method, message: "the scratch workstream cannot be archived or deleted" })
-    }
-    const now = yield* DateTime.now
-    // The driver runs `modify` on the record it holds locked, so the version check and the write are one step.
-    const updated = yield* driver.update(id, (current) =>
-      expected === undefined || current.version === expected
-        ? Either.right(applyUpdate(current, patch, now))
-        : Either.left(new Conflict({ entity: "workstream", id, expected: String(expected), actual: String(current.version) })))
-    if (Option.isNone(updated)) return yield* notFound(id)
-    return updated.value
-  })
-
-  const delete_ = Effect.fn("WorkstreamStore.delete", span)(function*(rawId: WorkstreamId) {
-    const method = "WorkstreamStore.delete"
-    const id = yield* decoders.id(method)(rawId)
-    if (id === SCRATCH_ID) {
-      return yield* new InvalidInput({ method, message: "the scratch workstream cannot be archived or deleted" })
-    }
-    yield* driver.delete(id)
-  })
-
-  return { create, ensureScratch, get, list, update, delete: delete_ }
-}
-
-/** The message methods and promoteScratch over `driver`. */
-const messageMethods = (driver: Driver, span: Span) => {
-  const append = (method: string, rawId: WorkstreamId, raw: ReadonlyArray<NewMessage>) =>
-    Effect.gen(function*() {
-      const id = yield* decoders.id(method)(rawId)
-      const inputs = yield* decodeMessages(method, raw)
-      if (inputs.length === 0) {
-        if (Option.isNone(yield* driver.get(id))) return yield* notFound(id)
-        return []
-      }
-      const clock = yield* DateTime.now
-      const unsealed = yield* mint(inputs, clock)
-      // An import (every message stamped by its source) is dated by its messages, so a copied workstream keeps
-      // the updatedAt it had; anything else is dated by the Clock.
-      const now = inputs.every((input) => input.timestamp !== undefined)
-        ? unsealed.reduce((latest, u) => (u.timestamp.epochMillis > latest.epochMillis ? u.timestamp : latest), unsealed[0]!.timestamp)
-        : clock
-      const repeated = repeatedId(unsealed)
-      if (repeated !== undefined) {
-        return yield* new InvalidInput({ method, message: `message id ${repeated} appears twice in the batch` })
-      }
-      const result = yield* driver.append(id, {
-        ids: unsealed.map((u) => u.id),
-        given: inputs.flatMap((input) => (input.id !== undefined ? [input.id] : [])),
-        seal: (firstSeq) => seal(id, unsealed, firstSeq),
-        now
-      })
-      switch (result._tag) {
-        case "Appended":
-          return result.messages
-        case "NotFound":
-          return yield* notFound(id)
-        case "DuplicateId":
-          return yield* new InvalidInput({ method, message: `message id ${result.id} already exists in workstream ${id}` })
-      }
-    })
-
-  const storeMessage = Effect.fn("WorkstreamStore.storeMessage", span)(function*(id: WorkstreamId, input: NewMessage) {
-    const [message] = yield* append("WorkstreamStore.storeMessage", id, [input])
-    return message!
-  })
-
-  const storeMessages = Effect.fn("WorkstreamStore.storeMessages", span)(
-    function*(id: WorkstreamId, inputs: ReadonlyArray<NewMessage>) {
-      return yield* append("WorkstreamStore.storeMessages", id, inputs)
-    }
-  )
-
-  const loadMessages = Effect.fn("WorkstreamStore.loadMessages", span)(function*(rawId: WorkstreamId, raw?: LoadOptions) {
-    const id = yield* decoders.id("WorkstreamStore.loadMessages")(rawId)
-    const query = yield* decoders.load(raw ?? {})
-    const loaded = yield* driver.load(id, query)
-    if (Option.isNone(loaded)) return yield* notFound(id)
-    return loaded.value
-  })
-
-  const promoteScratch = Effect.fn("WorkstreamStore.promoteScratch", span)(function*(raw: PromoteInput) {
-    const input = yield* decoders.promote(raw)
-    const id = yield* nextId(WorkstreamId)
-    const now = yield* DateTime.now
-    const fields = {
-      title: input.title,
-      state: "active" as const,
-      tags: input.tags,
-      ...(input.defaultModel !== undefined ? { defaultModel: input.defaultModel } : {})
-    }
-    const promoted = yield* driver.promote({
-      source: SCRATCH_ID,
-      now,
-      target: (moved) => withAppended(buildWorkstream(fields, id, now), moved.count, moved.lastMessageAt, now)
-    })
-    if (Option.isNone(promoted)) {
-      return yield* new InvalidInput({
-        method: "WorkstreamStore.promoteScratch",
-        message: "the scratch workstream has no messages to promote"
-      })
-    }
-    return promoted.value
-  })
-
-  return { storeMessage, storeMessages, loadMessages, promoteScratch }
 }
 
 /**
