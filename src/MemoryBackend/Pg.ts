@@ -5,19 +5,17 @@
  *
  * @since 0.1.0
  */
-import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as Reactivity from "@effect/experimental/Reactivity"
 import { Config, Effect, Layer, Option } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { Embedder } from "../Embedder.js"
 import { EmbeddingSpace, InvalidInput, StorageError } from "../Errors.js"
 import { makeDriver } from "../internal/pgMemory/driver.js"
-import { createGeneration, isIdentifier, migrations, tableNames } from "../internal/pgMemory/schema.js"
+import { createGeneration, migrations, tableNames } from "../internal/pgMemory/schema.js"
 import type { Store } from "../internal/pgMemory/state.js"
 import { readGeneration, recordGeneration } from "../internal/pgMemory/state.js"
-import { transaction } from "../internal/sql.js"
+import { names, open, withOwnClient } from "../internal/pgStore.js"
+import type { PgConnection } from "../internal/pgStore.js"
 import type { Options as KernelOptions } from "../MemoryBackend.js"
 import { make as makeService, MemoryBackend } from "../MemoryBackend.js"
 
@@ -39,34 +37,9 @@ export interface Options extends KernelOptions {
 }
 
 /** Options with a connection of the layer's own (`PgClient`'s settings: `url`, or host, port, user, password...). @category options */
-export interface ConnectionOptions extends Options, Omit<PgClient.PgClientConfig, "transformResultNames" | "transformQueryNames" | "transformJson"> {}
+export interface ConnectionOptions extends Options, PgConnection {}
 
 const OPEN = "MemoryBackend.open"
-
-/** Creates the schema and pgvector, runs the migrations and records the embedding space, under one advisory lock. */
-const open = (s: Store) =>
-  transaction(s.sql, "BEGIN")(Effect.gen(function*() {
-    const { sql } = s
-    yield* sql`SELECT pg_advisory_xact_lock(hashtextextended(${`${s.t.migrations}:open`}, 0))`
-    yield* sql`CREATE SCHEMA IF NOT EXISTS ${sql(s.t.schema)}`
-    yield* sql`CREATE EXTENSION IF NOT EXISTS vector`
-    // The Migrator probes for its table with a query that fails when it is missing, which would abort this
-    // transaction: the table (the Migrator's own shape) is created here first.
-    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(s.t.migrations)} (
-      migration_id integer primary key,
-      created_at timestamp with time zone not null default now(),
-      name text not null
-    )`
-    yield* Effect.provideService(
-      Migrator.make({})({ loader: Migrator.fromRecord(migrations(sql, s.t)), table: s.t.migrations }),
-      SqlClient.SqlClient,
-      sql
-    )
-    if (Option.isNone(yield* readGeneration(s))) {
-      yield* recordGeneration(s, "space", { space: s.current, generation: 1 })
-      yield* createGeneration(sql, s.t, 1, s.current.dimensions)
-    }
-  })).pipe(Effect.mapError((cause) => new StorageError({ method: OPEN, cause })))
 
 /**
  * Builds the PostgreSQL MemoryBackend on the `SqlClient` in context (a `PgClient`). Requires an `Embedder`: the
@@ -76,13 +49,7 @@ const open = (s: Store) =>
  * @category constructors
  */
 export const make = Effect.fnUntraced(function*(options: Options = {}) {
-  const schema = options.schema ?? "public"
-  const prefix = options.prefix ?? "arawn_store"
-  for (const [what, name] of [["schema", schema], ["table prefix", prefix]] as const) {
-    if (!isIdentifier(name)) {
-      return yield* new InvalidInput({ method: OPEN, message: `${what} ${JSON.stringify(name)} must be an SQL identifier` })
-    }
-  }
+  const { prefix, schema } = yield* names(OPEN, options)
   const sql = yield* SqlClient.SqlClient
   const embedder = yield* Embedder
   const store: Store = {
@@ -90,7 +57,19 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
     t: tableNames(schema, prefix),
     current: new EmbeddingSpace({ model: embedder.model, dimensions: embedder.dimensions })
   }
-  yield* open(store)
+  yield* open(sql, {
+    method: OPEN,
+    schema: store.t.schema,
+    migrationsTable: store.t.migrations,
+    migrations: migrations(sql, store.t),
+    before: sql`CREATE EXTENSION IF NOT EXISTS vector`,
+    // The first open records the embedding space and creates the first generation of vectors.
+    after: Effect.gen(function*() {
+      if (Option.isSome(yield* readGeneration(store))) return
+      yield* recordGeneration(store, "space", { space: store.current, generation: 1 })
+      yield* createGeneration(sql, store.t, 1, store.current.dimensions)
+    })
+  })
   return yield* makeService(makeDriver(store, Math.max(0, Math.floor(options.exactScanLimit ?? 2048))), options)
 })
 
@@ -102,16 +81,7 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
  * @category layers
  */
 export const layer = (options: ConnectionOptions): Layer.Layer<MemoryBackend, StorageError | InvalidInput, Embedder> =>
-  Layer.scoped(
-    MemoryBackend,
-    Effect.gen(function*() {
-      const client = yield* PgClient.make(options).pipe(
-        Effect.provide(Reactivity.layer),
-        Effect.mapError((cause) => new StorageError({ method: OPEN, cause }))
-      )
-      return yield* Effect.provideService(make(options), SqlClient.SqlClient, client)
-    })
-  )
+  Layer.scoped(MemoryBackend, withOwnClient(OPEN, options, make(options)))
 
 /**
  * The PostgreSQL MemoryBackend on the `SqlClient` in context (a `PgClient` the application shares with its own

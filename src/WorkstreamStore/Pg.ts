@@ -6,17 +6,15 @@
  *
  * @since 0.1.0
  */
-import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as Reactivity from "@effect/experimental/Reactivity"
 import { Config, Effect, Layer } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { InvalidInput, StorageError } from "../Errors.js"
 import { makeDriver } from "../internal/pgWorkstream/driver.js"
 import { migrations, tableNames } from "../internal/pgWorkstream/schema.js"
 import type { Store } from "../internal/pgWorkstream/schema.js"
-import { isIdentifier, transaction } from "../internal/sql.js"
+import { names, open, withOwnClient } from "../internal/pgStore.js"
+import type { PgConnection } from "../internal/pgStore.js"
 import { make as makeService, WorkstreamStore } from "../WorkstreamStore.js"
 
 /**
@@ -32,29 +30,9 @@ export interface Options {
 }
 
 /** Options with a connection of the layer's own (`PgClient`'s settings: `url`, or host, port, user, password...). @category options */
-export interface ConnectionOptions extends Options, Omit<PgClient.PgClientConfig, "transformResultNames" | "transformQueryNames" | "transformJson"> {}
+export interface ConnectionOptions extends Options, PgConnection {}
 
 const OPEN = "WorkstreamStore.open"
-
-/** Creates the schema and runs the migrations under one advisory lock: many instances may open one database at once. */
-const open = (s: Store) =>
-  transaction(s.sql, "BEGIN")(Effect.gen(function*() {
-    const { sql } = s
-    yield* sql`SELECT pg_advisory_xact_lock(hashtextextended(${`${s.t.migrations}:open`}, 0))`
-    yield* sql`CREATE SCHEMA IF NOT EXISTS ${sql(s.t.schema)}`
-    // The Migrator probes for its table with a query that fails when it is missing, which would abort this
-    // transaction: the table (the Migrator's own shape) is created here first.
-    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(s.t.migrations)} (
-      migration_id integer primary key,
-      created_at timestamp with time zone not null default now(),
-      name text not null
-    )`
-    yield* Effect.provideService(
-      Migrator.make({})({ loader: Migrator.fromRecord(migrations(sql, s.t)), table: s.t.migrations }),
-      SqlClient.SqlClient,
-      sql
-    )
-  })).pipe(Effect.mapError((cause) => new StorageError({ method: OPEN, cause })))
 
 /**
  * Builds the PostgreSQL WorkstreamStore on the `SqlClient` in context (a `PgClient`), creating its schema and
@@ -63,15 +41,9 @@ const open = (s: Store) =>
  * @category constructors
  */
 export const make = Effect.fnUntraced(function*(options: Options = {}) {
-  const schema = options.schema ?? "public"
-  const prefix = options.prefix ?? "arawn_store"
-  for (const [what, name] of [["schema", schema], ["table prefix", prefix]] as const) {
-    if (!isIdentifier(name)) {
-      return yield* new InvalidInput({ method: OPEN, message: `${what} ${JSON.stringify(name)} must be an SQL identifier` })
-    }
-  }
+  const { prefix, schema } = yield* names(OPEN, options)
   const store: Store = { sql: yield* SqlClient.SqlClient, t: tableNames(schema, prefix) }
-  yield* open(store)
+  yield* open(store.sql, { method: OPEN, schema: store.t.schema, migrationsTable: store.t.migrations, migrations: migrations(store.sql, store.t) })
   return makeService(makeDriver(store))
 })
 
@@ -82,16 +54,7 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
  * @category layers
  */
 export const layer = (options: ConnectionOptions): Layer.Layer<WorkstreamStore, StorageError | InvalidInput> =>
-  Layer.scoped(
-    WorkstreamStore,
-    Effect.gen(function*() {
-      const client = yield* PgClient.make(options).pipe(
-        Effect.provide(Reactivity.layer),
-        Effect.mapError((cause) => new StorageError({ method: OPEN, cause }))
-      )
-      return yield* Effect.provideService(make(options), SqlClient.SqlClient, client)
-    })
-  )
+  Layer.scoped(WorkstreamStore, withOwnClient(OPEN, options, make(options)))
 
 /**
  * The PostgreSQL WorkstreamStore on the `SqlClient` in context (a `PgClient` the application shares with its own
