@@ -1,11 +1,13 @@
 import { expect, it } from "@effect/vitest"
 import { afterAll, beforeAll, describe } from "vitest"
 import { randomBytes } from "node:crypto"
-import { Duration, Effect, Either, Layer, Option, Schema } from "effect"
+import { Duration, Effect, Either, Fiber, Layer, Option, Schema } from "effect"
 import { Redis as IORedis } from "ioredis"
 import { Session, SessionStore } from "arawn-store"
 import { SessionStoreModel, SessionStoreSuite } from "arawn-store/testing"
 import * as Tiered from "../src/SessionStore/Tiered.js"
+import type { Chunk, Way } from "./support/proxy.js"
+import { proxy } from "./support/proxy.js"
 import { host, port, redisServer, skipRedis, sparePort, startServer, stopServer, until } from "./support/redis.js"
 
 const freshPrefix = () => `arawn-test:${randomBytes(6).toString("hex")}:`
@@ -17,6 +19,10 @@ const calls = async (client: IORedis, command: string) => {
   const m = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)
   return m === null ? 0 : Number(m[1])
 }
+
+/** What connection `conn` sent (`up`) or was sent (`down`) through a proxy, from entry `from` of its log on. */
+const passed = (log: ReadonlyArray<Chunk>, conn: number, way: Way, from = 0) =>
+  log.slice(from).filter((c) => c.conn === conn && c.way === way).map((c) => c.text).join("")
 
 describe.skipIf(await skipRedis())("SessionStore/Tiered", () => {
   let raw: IORedis
@@ -64,6 +70,59 @@ describe.skipIf(await skipRedis())("SessionStore/Tiered", () => {
       expect(yield* b.contains(id)).toBe(false)
       yield* Effect.promise(() => raw.del(prefix + id))
     }).pipe(Effect.scoped), 60_000)
+
+  it.live("a read sent after the lease lapsed never fills L1: a put acknowledged before its reply is seen at once", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const px = yield* proxy(host, port)
+      // The reader reaches Redis through the proxy: its command connection and its subscription, in some order.
+      const reader = yield* Tiered.make({ host, port: px.port, prefix, commandTimeout: 30_000 })
+      const writer = yield* Tiered.make({ host, port, prefix })
+      const id = sampleSession().id
+      const note = (s: Option.Option<Session.Session>) => Option.getOrThrow(s).turns[0]!.userMessage
+      yield* writer.put(id, sampleSession(id, "before the put"))
+      expect(note(yield* reader.get(id))).toContain("before the put")
+      expect(px.connections()).toBe(2)
+      const sub = [0, 1].find((c) => /subscribe/i.test(passed(px.log, c, "up")))!
+      const cmd = 1 - sub
+
+      // The reader's heartbeat goes unanswered from now on, and its lease lapses. The first read it sends to Redis
+      // runs there, but the answer is held.
+      yield* px.hold(sub, "down")
+      const held = px.log.length
+      yield* px.holdOn(cmd, "down", { conn: cmd, way: "up", text: prefix + id })
+      // Hits while the lease lasts; the first call past it is that read.
+      let pending: Fiber.RuntimeFiber<Option.Option<Session.Session>, unknown> | undefined
+      while (pending === undefined) {
+        const call = yield* Effect.fork(reader.get(id))
+        const sent = yield* Effect.race(
+          Effect.as(Fiber.join(call), false),
+          Effect.as(px.when((log) => passed(log, cmd, "up", held).includes(prefix + id)), true)
+        )
+        if (sent) pending = call
+        else yield* Effect.sleep(Duration.millis(5))
+      }
+      // The read has run: its reply, the old value, waits in the proxy.
+      yield* px.when((log) => passed(log, cmd, "down", held).includes("before the put"))
+
+      // A put after that read. Its invalidation reaches the reader; the reader's acknowledgement waits behind the
+      // read (one pipeline at a time on its command connection).
+      const put = yield* Effect.fork(writer.put(id, sampleSession(id, "after the put")))
+      yield* px.when((log) => passed(log, sub, "down", held).includes(id))
+      const released = px.log.length
+      yield* px.release(sub, "down")
+      // The reader holds a lease again: a heartbeat sent after the invalidation was answered (a heartbeat is sent
+      // only once the one before it was answered, so the second PING since the release proves the first's PONG).
+      yield* px.when((log) => (passed(log, sub, "up", released).match(/ping/gi) ?? []).length >= 2)
+      // Only now does the old value reach the reader: its caller may have it (the read began before the put)...
+      yield* px.release(cmd, "down")
+      expect(note(yield* Fiber.join(pending))).toContain("before the put")
+      yield* Fiber.join(put)
+      // ...but once the put is acknowledged, no read may.
+      expect(note(yield* reader.get(id))).toContain("after the put")
+      expect(note(yield* reader.get(id))).toContain("after the put")
+      yield* Effect.promise(() => raw.del(prefix + id))
+    }).pipe(Effect.scoped), 30_000)
 
   it.live("compare-and-set across instances: of two writers that read the same version, exactly one wins", () =>
     Effect.gen(function*() {

@@ -5,9 +5,10 @@
  * Reads fill L1 from Redis, one read per id however many callers miss at once. Writes go to Redis first (one
  * script: version check, write, invalidation PUBLISH), then to L1. Every instance on the prefix drops its copy on
  * the invalidation and acknowledges it, and a put or remove returns once all have, or once the lease has run out
- * on any that did not (see `lease`). L1 answers only while this instance holds a lease from its subscription
- * heartbeat, and is dropped whole when a subscription connection closes (messages may have been lost), so an
- * outage costs round trips, never stale reads.
+ * on any that did not (see `lease`). L1 answers, and reads fill it, only while this instance holds a lease from its
+ * subscription heartbeat (a read sent without one goes to Redis and fills nothing), and L1 is dropped whole when
+ * a subscription connection closes (messages may have been lost), so an outage costs round trips, never stale
+ * reads.
  *
  * @since 0.1.0
  */
@@ -67,8 +68,13 @@ const refresh = (ctx: Context, id: SessionId, e: Entry) => {
   }, () => {})
 }
 
-/** One Redis read of `id`, filling L1 when nothing made it stale while it was in flight. */
-const read = (ctx: Context, id: SessionId): Flight => {
+/**
+ * One Redis read of `id`. Only a read sent under a lease (`leased`) may fill L1, and only when nothing made it
+ * stale while it was in flight: such a read is registered in `flights`, where an invalidation finds and disowns
+ * it. A read sent without a lease is registered nowhere, so an invalidation it overlaps cannot reach it, and a
+ * lease regained before its reply proves nothing about it: its value goes to its caller only.
+ */
+const read = (ctx: Context, id: SessionId, leased: boolean): Flight => {
   const { inv, l1 } = ctx
   const sent = now()
   const k = ctx.key(id)
@@ -85,7 +91,7 @@ const read = (ctx: Context, id: SessionId): Flight => {
         if (text === null) return Either.right(Option.none())
         const decoded = decode(text)
         if (Either.isLeft(decoded)) return Either.left(decoded.left)
-        if (!flight.invalidated && flight.epoch === inv.epoch && inv.serving()) {
+        if (leased && !flight.invalidated && flight.epoch === inv.epoch && inv.serving()) {
           l1.cache.set(id, { session: decoded.right, refreshedAt: sent })
         }
         return Either.right(Option.some(decoded.right))
@@ -110,7 +116,7 @@ const get = (ctx: Context) => (id: SessionId): Effect.Effect<Option.Option<Sessi
     const serving = ctx.inv.serving()
     const joined = serving ? ctx.l1.flights.get(id) : undefined
     if (joined !== undefined) return joined.promise
-    const flight = read(ctx, id)
+    const flight = read(ctx, id, serving)
     if (serving) ctx.l1.flights.set(id, flight)
     return flight.promise
   }))
