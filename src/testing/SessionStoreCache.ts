@@ -9,16 +9,17 @@ import type { Session } from "../Session.js"
 import type { CacheOptions } from "../SessionStore.js"
 import { SessionStore } from "../SessionStore.js"
 import { uuid } from "./internal.js"
+import type { Expiry } from "./SessionStoreSuite.js"
 
 /** What the suite hands its groups of cases. */
 export interface Cases {
-  readonly features: { readonly capacity: boolean; readonly clock: "test" | "live" }
-  readonly test: (title: string, body: () => Effect.Effect<void, unknown, SessionStore>, options?: CacheOptions) => void
-  /** A case that needs time to pass: TestClock where the backend follows it, real time otherwise. */
-  readonly timed: (title: string, body: () => Effect.Effect<void, unknown, SessionStore>, options: CacheOptions) => void
+  readonly features: { readonly capacity: boolean; readonly clock: "test" | "live" | "hand" }
+  readonly test: (title: string, body: () => Effect.Effect<void, unknown, SessionStore | Expiry>, options?: CacheOptions) => void
+  /** A case that needs time to pass: TestClock, the backend's hand, or real time (see `Features.clock`). */
+  readonly timed: (title: string, body: () => Effect.Effect<void, unknown, SessionStore | Expiry>, options: CacheOptions) => void
   /** The TTL the timed cases use, and a move of the clock by a share of it. */
   readonly ttl: Duration.Duration
-  readonly advance: (fraction: number) => Effect.Effect<void>
+  readonly advance: (fraction: number) => Effect.Effect<void, unknown, Expiry>
   readonly sample: (id: SessionId, note?: string, version?: number) => Session
 }
 
@@ -82,7 +83,7 @@ export const capacity = (ctx: Cases): void => {
     }), { capacity: 1 })
 }
 
-/** The sliding TTL, on TestClock or in real time. */
+/** The sliding TTL, on TestClock, the backend's hand or in real time. */
 export const expiry = (ctx: Cases): void => {
   ctx.timed("a session untouched for longer than the TTL is gone for every method", () =>
     Effect.gen(function*() {

@@ -5,8 +5,7 @@
  */
 import { expect, it } from "@effect/vitest"
 import { describe } from "vitest"
-import { DateTime, Duration, Effect, Option, TestClock } from "effect"
-import type { Layer } from "effect"
+import { Context, DateTime, Duration, Effect, Layer, Option, TestClock } from "effect"
 import { SessionId, TurnId, WorkstreamId } from "../Ids.js"
 import { Session, Turn } from "../Session.js"
 import type { CacheOptions } from "../SessionStore.js"
@@ -21,9 +20,32 @@ import { compareAndSet } from "./SessionStoreCas.js"
 export interface Features {
   /** The backend enforces `capacity` with least-recently-used eviction (the in-process caches do; Redis does not). */
   readonly capacity: boolean
-  /** `test`: expiry follows Effect's Clock, so TestClock drives it; `live`: the backend's own clock (Redis). */
-  readonly clock: "test" | "live"
+  /**
+   * How the timed cases let time pass. `test`: expiry follows Effect's Clock, so TestClock drives it; `live`: the
+   * backend's own clock, in real time (the cases then sleep, and depend on the machine keeping pace); `hand`: the
+   * backend's own clock, moved at once by the `Expiry` its layer provides (the TTL is an hour of real time).
+   */
+  readonly clock: "test" | "live" | "hand"
 }
+
+/**
+ * Lets time pass for the store under test, as its backend measures it: the suite provides it for the `test` and
+ * `live` clocks; with the `hand` clock, the backend's layer does (e.g. by taking the time off every key's TTL).
+ *
+ * @category suites
+ */
+export class Expiry extends Context.Tag("arawn-store/testing/SessionStoreSuite/Expiry")<Expiry, {
+  /** Returns once every session the store holds is `d` older, as far as the store can tell. */
+  readonly advance: (d: Duration.Duration) => Effect.Effect<void, unknown>
+}>() {}
+
+const expiryOf = (clock: Features["clock"]): Expiry["Type"] => ({
+  advance: clock === "test"
+    ? TestClock.adjust
+    : clock === "live"
+    ? Effect.sleep
+    : () => Effect.fail(new Error("clock \"hand\": the layer under test provides no SessionStoreSuite.Expiry"))
+})
 
 const sid = (): SessionId => SessionId.make(uuid())
 
@@ -288,7 +310,8 @@ const freeForm = (ctx: Cases): void => {
 }
 
 /**
- * Registers the suite. `make` builds a fresh, empty store with the given options; each test gets its own.
+ * Registers the suite. `make` builds a fresh, empty store with the given options; each test gets its own. With
+ * `clock: "hand"`, its layer also provides the store's `Expiry`.
  *
  * @category suites
  */
@@ -299,17 +322,17 @@ export const suite = <E>(
 ): void => {
   describe(name, () => {
     const live = features.clock === "live"
-    const test = (title: string, body: () => Effect.Effect<void, unknown, SessionStore>, options: CacheOptions = {}) =>
-      it.effect(title, () => Effect.provide(Effect.suspend(body), make(options)))
-    const timed = (title: string, body: () => Effect.Effect<void, unknown, SessionStore>, options: CacheOptions) =>
+    // The layer's own Expiry, when it has one, replaces the suite's.
+    const layer = (options: CacheOptions) => Layer.merge(Layer.succeed(Expiry, expiryOf(features.clock)), make(options))
+    const test = (title: string, body: () => Effect.Effect<void, unknown, SessionStore | Expiry>, options: CacheOptions = {}) =>
+      it.effect(title, () => Effect.provide(Effect.suspend(body), layer(options)))
+    const timed = (title: string, body: () => Effect.Effect<void, unknown, SessionStore | Expiry>, options: CacheOptions) =>
       live
-        ? it.live(title, () => Effect.provide(Effect.suspend(body), make(options)), 30_000)
+        ? it.live(title, () => Effect.provide(Effect.suspend(body), layer(options)), 30_000)
         : test(title, body, options)
     const ttl = live ? Duration.millis(1000) : Duration.hours(1)
-    const advance = (fraction: number) => {
-      const d = Duration.millis(Duration.toMillis(ttl) * fraction)
-      return live ? Effect.sleep(d) : TestClock.adjust(d)
-    }
+    const advance = (fraction: number) =>
+      Effect.flatMap(Expiry, (e) => e.advance(Duration.millis(Duration.toMillis(ttl) * fraction)))
 
     const cases: Cases = { features, test, timed, ttl, advance, sample: sampleSession }
     contract(cases)

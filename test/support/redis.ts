@@ -4,6 +4,7 @@
  * and `redis-cli --cluster create`, stopped when the test file ends.
  */
 import { execFile, spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
 import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import * as net from "node:net"
@@ -11,7 +12,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { promisify } from "node:util"
-import { Effect } from "effect"
+import { Deferred, Duration, Effect, Layer } from "effect"
+import type { Cluster, Redis } from "ioredis"
+import { SessionStoreSuite } from "arawn-store/testing"
+import { literalPattern } from "../../src/internal/session/redis.js"
 
 export const host = "127.0.0.1"
 export const port = 6379
@@ -121,3 +125,77 @@ export const startCluster = async (): Promise<RedisCluster> => {
     throw e
   }
 }
+
+/** Takes ARGV[1] ms off KEYS[1]'s TTL, deleting it when that leaves nothing: to the server, as if the time passed. */
+const ageSource = `
+local t = redis.call('PTTL', KEYS[1])
+if t < 0 then return 0 end
+if t <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], t - tonumber(ARGV[1])) end
+return 1
+`
+
+/**
+ * The `SessionStoreSuite.Expiry` of the Redis stores on `prefix` (`clock: "hand"`): every key under it with a TTL
+ * has `d` taken off it, as if `d` had passed on the server. With `tiered`, every tiered instance on the prefix is
+ * then told to drop its copies of those keys (an L1 copy ages in real time, which has not passed), as a write
+ * tells it, and `advance` returns once each has acknowledged.
+ */
+export const expiryHand = (client: Redis | Cluster, prefix: string, tiered: boolean) =>
+  Layer.scoped(
+    SessionStoreSuite.Expiry,
+    Effect.gen(function*() {
+      const masters = "nodes" in client ? client.nodes("master") : [client]
+      const pending = new Map<string, { need: number; got: number; readonly done: Deferred.Deferred<void> }>()
+      const settle = (nonce: string) => {
+        const p = pending.get(nonce)
+        if (p !== undefined && p.got >= p.need) Deferred.unsafeDone(p.done, Effect.void)
+      }
+      const writer = `expiry-${randomUUID()}`
+      if (tiered) {
+        yield* Effect.acquireRelease(
+          Effect.promise(async () => {
+            const conn = masters[0]!.duplicate()
+            await conn.subscribe(`${prefix}ack:${writer}`)
+            conn.on("message", (_: string, message: string) => {
+              const nonce = message.slice(0, message.indexOf(" "))
+              const p = pending.get(nonce)
+              if (p === undefined) return
+              p.got++
+              settle(nonce)
+            })
+            return conn
+          }),
+          (conn) => Effect.promise(() => conn.quit())
+        )
+      }
+      let counter = 0
+      const ageAll = (ms: number) =>
+        Effect.promise(async () => {
+          const aged: Array<string> = []
+          for (const node of masters) {
+            let cursor = "0"
+            do {
+              const [next, keys] = await node.scan(cursor, "MATCH", literalPattern(prefix), "COUNT", 1000)
+              for (const k of keys) if (await client.eval(ageSource, 1, k, String(ms)) === 1) aged.push(k)
+              cursor = next
+            } while (cursor !== "0")
+          }
+          return aged
+        })
+      const invalidate = (key: string) =>
+        Effect.gen(function*() {
+          const nonce = `${writer}/${++counter}`
+          const entry = { need: Number.POSITIVE_INFINITY, got: 0, done: yield* Deferred.make<void>() }
+          pending.set(nonce, entry)
+          entry.need = yield* Effect.promise(() => client.publish(`${prefix}invalidate`, `${nonce} ${key.slice(prefix.length)}`))
+          settle(nonce)
+          yield* Deferred.await(entry.done)
+          pending.delete(nonce)
+        })
+      return {
+        advance: (d: Duration.Duration) =>
+          Effect.flatMap(ageAll(Duration.toMillis(d)), (aged) =>
+            tiered ? Effect.forEach(aged, invalidate, { discard: true }) : Effect.void)
+      }
+    })
+  )
