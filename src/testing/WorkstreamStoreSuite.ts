@@ -11,6 +11,7 @@ import { WorkstreamStore } from "../WorkstreamStore.js"
 import { isolated, outcome, token, untyped, uuid } from "./internal.js"
 import { branchCases } from "./workstreamBranchCases.js"
 import { messageCases } from "./workstreamMessageCases.js"
+import { retryCases } from "./workstreamRetryCases.js"
 
 const sid = (): SessionId => SessionId.make(uuid())
 const wid = (s: string): WorkstreamId => untyped(s)
@@ -271,5 +272,6 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
       }))
 
     messageCases({ test, fresh, append })
+    retryCases({ test, fresh, append })
     branchCases({ test, fresh, append })
   })

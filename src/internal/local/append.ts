@@ -5,8 +5,7 @@
  * with the lock's transaction. A failure at any point cuts the log back to where the index ends.
  */
 import * as fs from "node:fs/promises"
-import { Effect, Option } from "effect"
-import { MessageId } from "../../Ids.js"
+import { Effect } from "effect"
 import type { WorkstreamId } from "../../Ids.js"
 import type { Message } from "../../Workstream.js"
 import type { NotFound, StorageError } from "../../Errors.js"
@@ -16,6 +15,7 @@ import { fsyncDir } from "../logfile.js"
 import { db, io, withPooled } from "./files.js"
 import type { OpenLog } from "./files.js"
 import type { IndexEntry, LogState } from "./schema.js"
+import { readIndexed } from "./read.js"
 import { reconcile } from "./reconcile.js"
 import { requireLogState } from "./state.js"
 import type { Local } from "./store.js"
@@ -102,7 +102,7 @@ export const appendLocked = (local: Local, method: string, id: WorkstreamId, req
       if (request.given.length > 0) {
         yield* db(method)(local.q.indexIds(state.key))
         const taken = yield* db(method)(local.q.taken(state.key, request.given))
-        if (Option.isSome(taken)) return { _tag: "DuplicateId", id: MessageId.make(taken.value) } as const
+        if (taken.length > 0) return { _tag: "Taken", messages: yield* readIndexed(method, id, log, taken) } as const
       }
       const messages = request.seal(state.message_count + 1)
       const { bytes, entries } = encode(messages, state.log_bytes)

@@ -14,6 +14,7 @@ import type { LoadQuery } from "../../WorkstreamStore.js"
 import { parseLine, toMessage } from "../jsonl.js"
 import { readRanges } from "../logfile.js"
 import { db, io, withPooled } from "./files.js"
+import type { OpenLog } from "./files.js"
 import type { Queries } from "./queries.js"
 import { reconcile } from "./reconcile.js"
 import type { IndexRow } from "./schema.js"
@@ -45,6 +46,13 @@ const decodeRows = (id: WorkstreamId, rows: ReadonlyArray<IndexRow>, buffers: Re
       }
     }
     return Option.some<ReadonlyArray<Message>>(out)
+  })
+
+/** The messages of `rows` in `log`, read under the write lock (where nothing moves). */
+export const readIndexed = (method: string, id: WorkstreamId, log: OpenLog, rows: ReadonlyArray<IndexRow>) =>
+  Effect.gen(function*() {
+    const buffers = yield* io(method, () => readRanges(log.fh, rows.map((r) => ({ offset: r.byte_offset, length: r.byte_length }))))
+    return Option.getOrElse(yield* decodeRows(id, rows, buffers, true), () => [])
   })
 
 /** One read through `queries` (the read connection, or the write connection under the lock when `locked`). */
