@@ -23,6 +23,7 @@ import type {
   MessageHit,
   MessageRole,
   NewMessage,
+  NewScratch,
   NewWorkstream,
   PromoteInput,
   UpdateOptions,
@@ -37,8 +38,11 @@ import type {
 export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<WorkstreamStore, {
   /** Creates a workstream (id generated unless given; a taken id or `scratch` is InvalidInput). */
   readonly create: (input: NewWorkstream) => Effect.Effect<Workstream, InvalidInput | StorageError>
-  /** Returns the `scratch` workstream, creating it on first use; idempotent. */
-  readonly ensureScratch: () => Effect.Effect<Workstream, StorageError>
+  /**
+   * Returns the `scratch` workstream, creating it on first use (with `input`'s fields, for a copy of a store);
+   * idempotent: once it exists, `input` is ignored.
+   */
+  readonly ensureScratch: (input?: NewScratch) => Effect.Effect<Workstream, InvalidInput | StorageError>
   /** `None` when no workstream has this id. */
   readonly get: (id: WorkstreamId) => Effect.Effect<Option.Option<Workstream>, InvalidInput | StorageError>
   /** One page ordered by updatedAt desc then id; `nextCursor` reads the next page without repeats. */

@@ -6,14 +6,28 @@ import { DateTime, Effect, Either, Option } from "effect"
 import { Conflict, InvalidInput, NotFound, StorageError } from "../Errors.js"
 import { nextId, SCRATCH_ID, WorkstreamId } from "../Ids.js"
 import type { JsonValue } from "../Json.js"
-import type { ListOptions, LoadOptions, Message, NewMessage, NewWorkstream, PromoteInput, UpdateOptions, WorkstreamUpdate } from "../Workstream.js"
+import { NewScratch } from "../Workstream.js"
+import type {
+  ListOptions,
+  LoadOptions,
+  Message,
+  NewMessage,
+  NewScratch as NewScratchInput,
+  NewWorkstream,
+  PromoteInput,
+  UpdateOptions,
+  WorkstreamUpdate
+} from "../Workstream.js"
 import type { Driver } from "../WorkstreamStore.js"
 import { decodeCursor } from "./cursor.js"
+import { decodeInput } from "./decode.js"
 import { applyUpdate, buildWorkstream, decodeMessages, decoders, mint, page, repeatedId, seal, withAppended } from "./workstream.js"
 import type { NewMessageInput, Unsealed } from "./workstream.js"
 
-const scratchRecord = (now: DateTime.Utc) =>
-  buildWorkstream({ title: "Scratch", state: "active", tags: [] }, SCRATCH_ID, now, true)
+const decodeScratch = decodeInput(NewScratch, "WorkstreamStore.ensureScratch")
+
+const scratchRecord = (input: typeof NewScratch.Type, now: DateTime.Utc) =>
+  buildWorkstream({ ...input, title: input.title ?? "Scratch", state: "active", tags: input.tags ?? [] }, SCRATCH_ID, now, true)
 
 type Span = { readonly attributes: { readonly "arawn.backend": string } }
 
@@ -33,10 +47,11 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
     return stored.value
   })
 
-  const ensureScratch = Effect.fn("WorkstreamStore.ensureScratch", span)(function*() {
+  const ensureScratch = Effect.fn("WorkstreamStore.ensureScratch", span)(function*(raw?: NewScratchInput) {
+    const input = yield* decodeScratch(raw ?? {})
     const existing = yield* driver.get(SCRATCH_ID)
     if (Option.isSome(existing)) return existing.value
-    const created = yield* driver.insert(scratchRecord(yield* DateTime.now))
+    const created = yield* driver.insert(scratchRecord(input, yield* DateTime.now))
     if (Option.isSome(created)) return created.value
     // Another caller created it between the two reads; scratch is never deleted, so it is there now.
     const raced = yield* driver.get(SCRATCH_ID)
