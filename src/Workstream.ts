@@ -217,3 +217,19 @@ export interface MessageHit {
   /** The content around the first matching word, cut at word boundaries with `…` where text was left out. */
   readonly snippet: string
 }
+
+/**
+ * The record `ensureScratch` gives the scratch workstream when it creates it: given when importing a copy of a store,
+ * so scratch keeps its times, version and fields; otherwise "Scratch", no tags, `Clock` time. @category inputs
+ */
+export const NewScratch = Schema.Struct({
+  title: Schema.optional(Title),
+  summary: Schema.optional(Text),
+  defaultModel: Schema.optional(Text),
+  tags: Schema.optional(Schema.Array(Tag)),
+  createdAt: Schema.optional(Schema.DateTimeUtcFromSelf),
+  updatedAt: Schema.optional(Schema.DateTimeUtcFromSelf),
+  version: Schema.optional(Schema.NonNegativeInt)
+})
+/** @category inputs */
+export type NewScratch = typeof NewScratch.Encoded

@@ -23,6 +23,7 @@ import type {
   MessageHit,
   MessageRole,
   NewMessage,
+  NewScratch,
   NewWorkstream,
   PromoteInput,
   UpdateOptions,
@@ -37,8 +38,11 @@ import type {
 export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<WorkstreamStore, {
   /** Creates a workstream (id generated unless given; a taken id or `scratch` is InvalidInput). */
   readonly create: (input: NewWorkstream) => Effect.Effect<Workstream, InvalidInput | StorageError>
-  /** Returns the `scratch` workstream, creating it on first use; idempotent. */
-  readonly ensureScratch: () => Effect.Effect<Workstream, StorageError>
+  /**
+   * Returns the `scratch` workstream, creating it on first use (with `input`'s fields, for a copy of a store);
+   * idempotent: once it exists, `input` is ignored.
+   */
+  readonly ensureScratch: (input?: NewScratch) => Effect.Effect<Workstream, InvalidInput | StorageError>
   /** `None` when no workstream has this id. */
   readonly get: (id: WorkstreamId) => Effect.Effect<Option.Option<Workstream>, InvalidInput | StorageError>
   /** One page ordered by updatedAt desc then id; `nextCursor` reads the next page without repeats. */
@@ -56,14 +60,18 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
   /** Hard-deletes metadata, tags and the log; idempotent; deleting scratch is InvalidInput. */
   readonly delete: (id: WorkstreamId) => Effect.Effect<void, InvalidInput | StorageError>
   /**
-   * Appends one message (id, next seq, timestamp assigned); durable when it succeeds; NotFound when unknown; an id
-   * the workstream already holds is InvalidInput.
+   * Appends one message (id, next seq, timestamp assigned); durable when it succeeds, not stored when it fails;
+   * NotFound when unknown. A retry is safe: given an id the workstream already holds, it returns the stored message
+   * when that is the same write (same role, content, sessionId, metadata as JSON, and timestamp when one is given),
+   * and is InvalidInput when it differs; nothing is written either way.
    */
   readonly storeMessage: (id: WorkstreamId, input: NewMessage) => Effect.Effect<Message, NotFound | InvalidInput | StorageError>
   /**
    * Appends all or none, with consecutive seqs in input order; an empty batch is a no-op. Message ids are unique per
-   * workstream: an id the workstream already holds, or one given twice in the batch, is InvalidInput and nothing is
-   * written (another workstream may hold the same id, e.g. a copy of an imported log).
+   * workstream (another workstream may hold the same id, e.g. a copy of an imported log): an id given twice in the
+   * batch is InvalidInput. A batch naming ids the workstream holds writes nothing: when every message of it is
+   * stored and each is the same write (as for `storeMessage`), it returns them as stored, in batch order (a retry);
+   * otherwise (one differs, or the batch mixes stored and new messages) it is InvalidInput.
    */
   readonly storeMessages: (
     id: WorkstreamId,
@@ -114,8 +122,9 @@ export interface AppendRequest {
   /** The batch's message ids, in order and distinct. */
   readonly ids: ReadonlyArray<MessageId>
   /**
-   * The ids among them the caller chose: a driver refuses the batch when the workstream holds any of them. The
-   * others were minted by `IdGenerator` for this batch, fresh by its contract, so a driver may skip looking them up.
+   * The ids among them the caller chose: a driver refuses the batch when the workstream holds any of them, with
+   * the messages holding them. The others were minted by `IdGenerator` for this batch, fresh by its contract, so a
+   * driver may skip looking them up.
    */
   readonly given: ReadonlyArray<MessageId>
   /** The batch as messages of this workstream at consecutive seqs from `firstSeq` (pure). */
@@ -131,8 +140,8 @@ export interface AppendRequest {
 export type AppendResult =
   | { readonly _tag: "Appended"; readonly messages: ReadonlyArray<Message> }
   | { readonly _tag: "NotFound" }
-  /** A message of the workstream already has this id: nothing was written. */
-  | { readonly _tag: "DuplicateId"; readonly id: MessageId }
+  /** Messages of the workstream already have some of the given ids: nothing was written; these are they (any order). */
+  | { readonly _tag: "Taken"; readonly messages: ReadonlyArray<Message> }
 
 /** One `Driver.promote`: move the whole log of `source` into a new workstream. @category drivers */
 export interface PromoteRequest {
@@ -208,7 +217,10 @@ export interface Driver {
   ) => Effect.Effect<Option.Option<Workstream>, E | StorageError>
   /** Removes the workstream, its tags and its log; a no-op when absent. */
   readonly delete: (id: WorkstreamId) => Effect.Effect<void, StorageError>
-  /** Appends the batch at the log's next seq, durably, bumping messageCount, lastMessageAt and updatedAt. */
+  /**
+   * Appends the batch at the log's next seq, durably, bumping messageCount, lastMessageAt and updatedAt; when it
+   * fails, no read sees any of the batch (nor, on success, before it is all there).
+   */
   readonly append: (id: WorkstreamId, request: AppendRequest) => Effect.Effect<AppendResult, StorageError>
   /** The matching messages; `None` when the workstream is absent. */
   readonly load: (id: WorkstreamId, query: LoadQuery) => Effect.Effect<Option.Option<ReadonlyArray<Message>>, StorageError>

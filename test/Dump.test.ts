@@ -2,9 +2,10 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Layer, Option, Stream } from "effect"
+import { Duration, Effect, Layer, Option, Stream, TestClock } from "effect"
 import * as Dump from "../src/Dump.js"
 import * as Embedder from "../src/Embedder.js"
+import { SCRATCH_ID } from "../src/Ids.js"
 import * as MemoryBackend from "../src/MemoryBackend.js"
 import * as SqliteMemoryBackend from "../src/MemoryBackend/Sqlite.js"
 import * as WorkstreamStore from "../src/WorkstreamStore.js"
@@ -72,6 +73,37 @@ describe("Dump", () => {
         Effect.zipRight(Dump.importDump(Stream.fromIterable(second)).pipe(Stream.runDrain), exported),
         inMemory()
       )
+      expect(comparable(back)).toEqual(comparable(first))
+    }))
+
+  it.effect("the scratch workstream keeps its record (createdAt, updatedAt, version, fields) through every export and import", () =>
+    Effect.gen(function*() {
+      const scratchOf = (lines: ReadonlyArray<string>) =>
+        lines.map((l) => JSON.parse(l)).find((r) => r.kind === "workstream" && r.workstream.id === SCRATCH_ID)?.workstream
+      const first = yield* Effect.provide(Effect.gen(function*() {
+        const w = yield* WorkstreamStore.WorkstreamStore
+        yield* TestClock.adjust(Duration.hours(1))
+        yield* w.ensureScratch()
+        yield* TestClock.adjust(Duration.minutes(5))
+        yield* w.storeMessage(SCRATCH_ID, { role: "user", content: "a note" })
+        yield* TestClock.adjust(Duration.minutes(5))
+        yield* w.update(SCRATCH_ID, { title: "Notes", tags: ["n"], summary: "loose ends" })
+        return yield* exported
+      }), inMemory())
+      const original = scratchOf(first)
+      expect(original).toMatchObject({ title: "Notes", version: 1, messageCount: 1 })
+      expect(original.createdAt).not.toBe(original.updatedAt)
+      // Each hop imports a day later, so a record made anew would carry the time of the import.
+      const hop = <E>(lines: ReadonlyArray<string>, layer: Layer.Layer<MemoryBackend.MemoryBackend | WorkstreamStore.WorkstreamStore, E>) =>
+        Effect.provide(Effect.gen(function*() {
+          yield* TestClock.adjust(Duration.days(1))
+          yield* Stream.runDrain(Dump.importDump(Stream.fromIterable(lines)))
+          return yield* exported
+        }), layer)
+      const onDiskCopy = yield* hop(first, onDisk())
+      expect(scratchOf(onDiskCopy)).toEqual(original)
+      const back = yield* hop(onDiskCopy, inMemory())
+      expect(scratchOf(back)).toEqual(original)
       expect(comparable(back)).toEqual(comparable(first))
     }))
 

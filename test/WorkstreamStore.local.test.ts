@@ -183,20 +183,33 @@ describe("WorkstreamStore/Local on disk", () => {
       expect(linesOf(file).map((l) => JSON.parse(l).content)).toEqual(["a", "b", "c"])
     }))
 
-  it.effect("a torn line appended while the store is open is repaired by the next read", () =>
+  it.effect("lines past the indexed end appear while the store is open: reads serve the index and never write; the next append settles them", () =>
     Effect.gen(function*() {
       const dir = freshDir()
       yield* within(dir, Effect.gen(function*() {
         const s = yield* store
-        const ws = yield* s.create({ title: "torn while open" })
-        yield* s.storeMessage(ws.id, { role: "user", content: "a" })
-        const file = logOf(dir, ws.id)
-        const intact = statSync(file).size
-        appendFileSync(file, "{\"id\":")
-        const { result, warnings } = yield* warningsOf(s.loadMessages(ws.id))
-        expect(result.map((m) => m.content)).toEqual(["a"])
+        const [torn, whole] = [yield* s.create({ title: "torn while open" }), yield* s.create({ title: "line added while open" })]
+        yield* s.storeMessage(torn.id, { role: "user", content: "a" })
+        yield* s.storeMessage(whole.id, { role: "user", content: "a" })
+        const [tornFile, wholeFile] = [logOf(dir, torn.id), logOf(dir, whole.id)]
+        const intact = statSync(tornFile).size
+        appendFileSync(tornFile, "{\"id\":")
+        const [line] = linesOf(FIXTURE.pathname)
+        appendFileSync(wholeFile, JSON.stringify({ ...JSON.parse(line!), workstream_id: whole.id }) + "\n")
+        const wholeSize = statSync(wholeFile).size
+        for (const id of [torn.id, whole.id]) {
+          const { result, warnings } = yield* warningsOf(s.loadMessages(id))
+          expect(result.map((m) => m.content)).toEqual(["a"])
+          expect(warnings).toEqual([])
+          expect(Option.getOrThrow(yield* s.get(id)).messageCount).toBe(1)
+        }
+        expect([statSync(tornFile).size, statSync(wholeFile).size]).toEqual([intact + 6, wholeSize])
+        // The next append, under the write lock, cuts the torn line off and indexes the whole one before its own.
+        const { warnings } = yield* warningsOf(s.storeMessage(torn.id, { role: "user", content: "b" }))
         expect(warnings.some((w) => w.includes("torn last line"))).toBe(true)
-        expect(statSync(file).size).toBe(intact)
+        expect((yield* s.loadMessages(torn.id)).map((m) => m.content)).toEqual(["a", "b"])
+        expect((yield* s.storeMessage(whole.id, { role: "user", content: "b" })).seq).toBe(3)
+        expect((yield* s.loadMessages(whole.id)).map((m) => m.content)).toEqual(["a", JSON.parse(line!).content, "b"])
       }))
     }))
 

@@ -19,7 +19,7 @@ import * as path from "node:path"
 import { InvalidInput, NotFound, StorageError } from "../Errors.js"
 import { WorkstreamId } from "../Ids.js"
 import { decodeInput } from "../internal/decode.js"
-import { appendLocked } from "../internal/local/append.js"
+import { append } from "../internal/local/append.js"
 import { finishDeletion } from "../internal/local/cleanup.js"
 import { db, io, paths } from "../internal/local/files.js"
 import { fork } from "../internal/local/fork.js"
@@ -180,7 +180,7 @@ const driver = (local: Local): Driver => {
     update,
     delete: delete_,
     append: (id, request) =>
-      writer.exclusive(method("storeMessages"), appendLocked(local, method("storeMessages"), id, request)).pipe(
+      append(local, method("storeMessages"), id, request).pipe(
         Effect.catchTag("NotFound", () => Effect.succeed({ _tag: "NotFound" } as const))
       ),
     load: (id, query) =>

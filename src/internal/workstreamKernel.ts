@@ -5,13 +5,29 @@
 import { DateTime, Effect, Either, Option } from "effect"
 import { Conflict, InvalidInput, NotFound, StorageError } from "../Errors.js"
 import { nextId, SCRATCH_ID, WorkstreamId } from "../Ids.js"
-import type { ListOptions, LoadOptions, NewMessage, NewWorkstream, PromoteInput, UpdateOptions, WorkstreamUpdate } from "../Workstream.js"
+import type { JsonValue } from "../Json.js"
+import { NewScratch } from "../Workstream.js"
+import type {
+  ListOptions,
+  LoadOptions,
+  Message,
+  NewMessage,
+  NewScratch as NewScratchInput,
+  NewWorkstream,
+  PromoteInput,
+  UpdateOptions,
+  WorkstreamUpdate
+} from "../Workstream.js"
 import type { Driver } from "../WorkstreamStore.js"
 import { decodeCursor } from "./cursor.js"
+import { decodeInput } from "./decode.js"
 import { applyUpdate, buildWorkstream, decodeMessages, decoders, mint, page, repeatedId, seal, withAppended } from "./workstream.js"
+import type { NewMessageInput, Unsealed } from "./workstream.js"
 
-const scratchRecord = (now: DateTime.Utc) =>
-  buildWorkstream({ title: "Scratch", state: "active", tags: [] }, SCRATCH_ID, now, true)
+const decodeScratch = decodeInput(NewScratch, "WorkstreamStore.ensureScratch")
+
+const scratchRecord = (input: typeof NewScratch.Type, now: DateTime.Utc) =>
+  buildWorkstream({ ...input, title: input.title ?? "Scratch", state: "active", tags: input.tags ?? [] }, SCRATCH_ID, now, true)
 
 type Span = { readonly attributes: { readonly "arawn.backend": string } }
 
@@ -31,10 +47,11 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
     return stored.value
   })
 
-  const ensureScratch = Effect.fn("WorkstreamStore.ensureScratch", span)(function*() {
+  const ensureScratch = Effect.fn("WorkstreamStore.ensureScratch", span)(function*(raw?: NewScratchInput) {
+    const input = yield* decodeScratch(raw ?? {})
     const existing = yield* driver.get(SCRATCH_ID)
     if (Option.isSome(existing)) return existing.value
-    const created = yield* driver.insert(scratchRecord(yield* DateTime.now))
+    const created = yield* driver.insert(scratchRecord(input, yield* DateTime.now))
     if (Option.isSome(created)) return created.value
     // Another caller created it between the two reads; scratch is never deleted, so it is there now.
     const raced = yield* driver.get(SCRATCH_ID)
@@ -89,6 +106,58 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
   return { create, ensureScratch, get, list, update, delete: delete_ }
 }
 
+const isList = (v: JsonValue): v is ReadonlyArray<JsonValue> => Array.isArray(v)
+
+/** Whether two JSON values are equal, object keys in any order (a store may keep metadata's keys reordered). */
+const sameJson = (a: JsonValue | undefined, b: JsonValue | undefined): boolean => {
+  if (a === b) return true
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
+  if (isList(a) || isList(b)) {
+    return isList(a) && isList(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]))
+  }
+  const keys = Object.keys(a)
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && sameJson(a[k], b[k]))
+}
+
+/**
+ * Whether `stored` is what appending `input` (as minted: `u`) would have stored: the caller's fields, and the
+ * timestamp only when the caller gave one (the store's own clock differs between a write and its retry).
+ */
+const sameWrite = (input: NewMessageInput, u: Unsealed, stored: Message): boolean =>
+  stored.role === u.role && stored.content === u.content && stored.sessionId === u.sessionId &&
+  sameJson(stored.metadata, u.metadata) &&
+  (input.timestamp === undefined || stored.timestamp.epochMillis === input.timestamp.epochMillis)
+
+/**
+ * A batch that names ids the workstream holds: the stored messages when it is a retry of what is stored (every
+ * message of it stored, each the same write), InvalidInput otherwise.
+ */
+const retried = (
+  method: string,
+  id: WorkstreamId,
+  inputs: ReadonlyArray<NewMessageInput>,
+  unsealed: ReadonlyArray<Unsealed>,
+  taken: ReadonlyArray<Message>
+) =>
+  Effect.suspend(() => {
+    const byId = new Map(taken.map((m) => [m.id, m]))
+    const out: Array<Message> = []
+    for (const [i, u] of unsealed.entries()) {
+      const stored = byId.get(u.id)
+      if (stored === undefined) continue
+      if (!sameWrite(inputs[i]!, u, stored)) {
+        return Effect.fail(new InvalidInput({ method, message: `message id ${u.id} already exists in workstream ${id} with different fields` }))
+      }
+      out.push(stored)
+    }
+    if (out.length === unsealed.length) return Effect.succeed<ReadonlyArray<Message>>(out)
+    const held = out[0]?.id ?? taken[0]?.id
+    return Effect.fail(new InvalidInput({
+      method,
+      message: `message id ${held} already exists in workstream ${id}, and the batch also holds messages it does not (a batch is stored whole or not at all)`
+    }))
+  })
+
 /** The message methods and promoteScratch over `driver`. */
 export const messageMethods = (driver: Driver, span: Span) => {
   const append = (method: string, rawId: WorkstreamId, raw: ReadonlyArray<NewMessage>) =>
@@ -121,8 +190,8 @@ export const messageMethods = (driver: Driver, span: Span) => {
           return result.messages
         case "NotFound":
           return yield* notFound(id)
-        case "DuplicateId":
-          return yield* new InvalidInput({ method, message: `message id ${result.id} already exists in workstream ${id}` })
+        case "Taken":
+          return yield* retried(method, id, inputs, unsealed, result.messages)
       }
     })
 

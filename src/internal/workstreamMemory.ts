@@ -83,8 +83,8 @@ export const makeMemoryDriver = (): Driver => {
       Effect.sync(() => {
         const entry = entries.get(id)
         if (entry === undefined) return { _tag: "NotFound" } as const
-        const taken = request.ids.find((m) => entry.ids.has(m))
-        if (taken !== undefined) return { _tag: "DuplicateId", id: taken } as const
+        const taken = new Set(request.ids.filter((m) => entry.ids.has(m)))
+        if (taken.size > 0) return { _tag: "Taken", messages: entry.log.filter((m) => taken.has(m.id)) } as const
         const messages = request.seal(entry.log.length + 1)
         entry.log.push(...messages)
         indexAll(messages)

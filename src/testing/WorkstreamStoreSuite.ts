@@ -11,6 +11,7 @@ import { WorkstreamStore } from "../WorkstreamStore.js"
 import { isolated, outcome, token, untyped, uuid } from "./internal.js"
 import { branchCases } from "./workstreamBranchCases.js"
 import { messageCases } from "./workstreamMessageCases.js"
+import { retryCases } from "./workstreamRetryCases.js"
 
 const sid = (): SessionId => SessionId.make(uuid())
 const wid = (s: string): WorkstreamId => untyped(s)
@@ -235,13 +236,28 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
         expect(yield* s.loadMessages(ws.id)).toEqual([])
       }))
 
-    test("scratch: ensureScratch is idempotent, cannot be archived or deleted, and promotes into a new workstream", () =>
+    test("scratch: ensureScratch creates it with the record given (a copy's), is idempotent, cannot be archived or deleted, and promotes into a new workstream", () =>
       Effect.gen(function*() {
         const s = yield* WorkstreamStore
-        const scratch = yield* s.ensureScratch()
+        expect(yield* outcome(s.ensureScratch({ title: " ", version: -1 }))).toBe("InvalidInput")
+        const createdAt = DateTime.unsafeMake("2026-01-02T03:04:05.678Z")
+        const updatedAt = DateTime.unsafeMake("2026-02-03T04:05:06.789Z")
+        const record = { title: "Notes", summary: "loose ends", defaultModel: "m0", tags: ["b", "a"], createdAt, updatedAt, version: 3 }
+        const scratch = yield* s.ensureScratch(record)
         expect(scratch.id).toBe("scratch")
         expect(scratch.isScratch).toBe(true)
-        expect((yield* s.ensureScratch()).id).toBe("scratch")
+        expect({ ...scratch, createdAt: scratch.createdAt.epochMillis, updatedAt: scratch.updatedAt.epochMillis }).toMatchObject({
+          ...record,
+          tags: ["a", "b"],
+          createdAt: createdAt.epochMillis,
+          updatedAt: updatedAt.epochMillis,
+          state: "active",
+          messageCount: 0
+        })
+        expect(Option.getOrThrow(yield* s.get(scratch.id))).toEqual(scratch)
+        // Once it exists, a record given is ignored.
+        expect(yield* s.ensureScratch({ title: "Other", createdAt: updatedAt })).toEqual(scratch)
+        expect(yield* s.ensureScratch()).toEqual(scratch)
         expect(yield* outcome(s.delete(scratch.id))).toBe("InvalidInput")
         expect(yield* outcome(s.update(scratch.id, { state: "archived" }))).toBe("InvalidInput")
         expect(Option.isSome(yield* s.get(scratch.id))).toBe(true)
@@ -271,5 +287,6 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
       }))
 
     messageCases({ test, fresh, append })
+    retryCases({ test, fresh, append })
     branchCases({ test, fresh, append })
   })

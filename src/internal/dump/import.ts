@@ -163,22 +163,25 @@ class Importer {
       self.phase = "workstreams"
       const existing = yield* self.workstreams.get(ws.id)
       if (Option.isSome(existing)) self.run.workstreams.skipped++
-      else if (ws.id === SCRATCH_ID) {
-        yield* self.workstreams.ensureScratch()
-        self.run.workstreams.imported++
-      } else {
-        const created = yield* Effect.either(self.workstreams.create({
-          id: ws.id,
+      else {
+        // Scratch cannot be created by `create`; `ensureScratch` gives it the copy's record all the same.
+        const record = {
           title: ws.title,
-          state: ws.state,
           tags: ws.tags,
           ...(ws.summary !== undefined ? { summary: ws.summary } : {}),
           ...(ws.defaultModel !== undefined ? { defaultModel: ws.defaultModel } : {}),
           createdAt: ws.createdAt,
           updatedAt: ws.updatedAt,
-          version: ws.version,
-          ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {})
-        }))
+          version: ws.version
+        }
+        const created = yield* Effect.either(ws.id === SCRATCH_ID
+          ? self.workstreams.ensureScratch(record)
+          : self.workstreams.create({
+            ...record,
+            id: ws.id,
+            state: ws.state,
+            ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {})
+          }))
         if (Either.isLeft(created)) {
           if (created.left._tag === "StorageError") return yield* created.left
           self.run.fail(self.run.workstreams, { entity: "workstream", id: ws.id, reason: created.left.message })

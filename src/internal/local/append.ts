@@ -2,11 +2,11 @@
  * An append, under the write lock: the log state read (and caught up) inside the lock, the batch's ids checked
  * against the workstream's, the batch encoded in the original's line format and written at the indexed end with
  * one positioned write and one fsync, then indexed in one statement (whose trigger moves the counters) committed
- * with the lock's transaction. A failure at any point cuts the log back to where the index ends.
+ * with the lock's transaction. A failure at any point cuts the log back to where the index ends: reads serve only
+ * what is indexed, so an append is visible when, and only when, its commit succeeded.
  */
 import * as fs from "node:fs/promises"
 import { Effect, Option } from "effect"
-import { MessageId } from "../../Ids.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { Message } from "../../Workstream.js"
 import type { NotFound, StorageError } from "../../Errors.js"
@@ -16,6 +16,7 @@ import { fsyncDir } from "../logfile.js"
 import { db, io, withPooled } from "./files.js"
 import type { OpenLog } from "./files.js"
 import type { IndexEntry, LogState } from "./schema.js"
+import { readIndexed } from "./read.js"
 import { reconcile } from "./reconcile.js"
 import { requireLogState } from "./state.js"
 import type { Local } from "./store.js"
@@ -62,17 +63,30 @@ const writeAt = (local: Local, method: string, id: WorkstreamId, log: OpenLog, b
     }
   })
 
-const cutBack = (local: Local, method: string, id: WorkstreamId, start: number) =>
-  Effect.ignore(io(method, async () => {
-    const lease = await local.pool.acquireCurrent(local.paths.logOf(id), false)
-    if (lease === undefined) return
-    try {
-      await lease.fh.truncate(start)
-      await lease.fh.sync()
-    } finally {
-      await lease.release()
-    }
-  }))
+/**
+ * Takes back the bytes a failed append wrote from `start` on, under the write lock again: when the index still ends
+ * at `start`, whatever lies past it was never acknowledged, and is cut off. When it ends elsewhere, another process
+ * took the lock in between (SQLite releases it on a commit refused for a full disk) and indexed those bytes; they
+ * stay, as any crash's leftovers would.
+ */
+const takeBack = (local: Local, method: string, id: WorkstreamId, start: number) =>
+  Effect.gen(function*() {
+    local.states.delete(id)
+    const state = yield* db(method)(local.q.logState(id))
+    if (Option.isNone(state) || state.value.log_bytes !== start) return
+    yield* io(method, async () => {
+      const lease = await local.pool.acquireCurrent(local.paths.logOf(id), false)
+      if (lease === undefined) return
+      try {
+        if (lease.size > start) {
+          await lease.fh.truncate(start)
+          await lease.fh.sync()
+        }
+      } finally {
+        await lease.release()
+      }
+    })
+  })
 
 /**
  * The log opened for writing and the log state, once the index is level with the log (a crashed writer may have
@@ -95,23 +109,27 @@ const openForAppend = (local: Local, method: string, id: WorkstreamId, use: (log
     return yield* attempt(first, true)
   })
 
-/** Appends the batch; call under the write lock. NotFound when the workstream does not exist. */
-export const appendLocked = (local: Local, method: string, id: WorkstreamId, request: AppendRequest) =>
-  openForAppend(local, method, id, (log, state) =>
+/**
+ * Appends the batch under the write lock; NotFound when the workstream does not exist. A batch whose index
+ * statement or commit fails is cut off the log again (see `takeBack`), so no read ever serves it.
+ */
+export const append = (local: Local, method: string, id: WorkstreamId, request: AppendRequest) => {
+  // Where this append's bytes begin once it writes them: what a failure takes back.
+  let start: number | undefined
+  const locked = openForAppend(local, method, id, (log, state) =>
     Effect.gen(function*() {
       if (request.given.length > 0) {
         yield* db(method)(local.q.indexIds(state.key))
         const taken = yield* db(method)(local.q.taken(state.key, request.given))
-        if (Option.isSome(taken)) return { _tag: "DuplicateId", id: MessageId.make(taken.value) } as const
+        if (taken.length > 0) return { _tag: "Taken", messages: yield* readIndexed(method, id, log, taken) } as const
       }
       const messages = request.seal(state.message_count + 1)
       const { bytes, entries } = encode(messages, state.log_bytes)
+      start = state.log_bytes
       yield* writeAt(local, method, id, log, bytes, state.log_bytes)
       // A single statement is atomic on its own (see the 0002 trigger); large batches take several, inside the
       // write lock's transaction all the same.
-      yield* db(method)(local.q.insertIndex(state.key, entries, request.now.epochMillis)).pipe(
-        Effect.tapError(() => cutBack(local, method, id, state.log_bytes))
-      )
+      yield* db(method)(local.q.insertIndex(state.key, entries, request.now.epochMillis))
       const last = messages[messages.length - 1]!
       // What the 0002 trigger just wrote; if the commit fails, the writer empties the cache.
       local.states.set(id, {
@@ -123,3 +141,6 @@ export const appendLocked = (local: Local, method: string, id: WorkstreamId, req
       })
       return { _tag: "Appended", messages } as const
     }))
+  const undo = Effect.suspend(() => start === undefined ? Effect.void : takeBack(local, method, id, start))
+  return local.writer.exclusive(method, locked, false, undo)
+}

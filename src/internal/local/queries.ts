@@ -127,12 +127,13 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
   })
 
   // The ids travel as one JSON array, so one constant statement serves every batch size.
-  const taken = SqlSchema.findOne({
+  const taken = SqlSchema.findAll({
     Request: Typed<{ readonly key: number; readonly ids: ReadonlyArray<string> }>(),
-    Result: Schema.Struct({ message_id: Schema.String }),
+    Result: IndexRow,
     execute: ({ ids, key }) =>
-      sql`SELECT message_id FROM ${sql(t.ids)}
-        WHERE ws_key = ${key} AND message_id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) LIMIT 1`
+      sql`SELECT m.seq, m.byte_offset, m.byte_length, m.message_id FROM ${sql(t.ids)} i
+        JOIN ${messages} m ON m.ws_key = i.ws_key AND m.seq = i.seq
+        WHERE i.ws_key = ${key} AND i.message_id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) ORDER BY m.seq`
   })
 
   const openChecks = SqlSchema.findAll({
@@ -157,8 +158,8 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     promotions: promotions(undefined),
     deletions: deletions(undefined),
     isDeleting: (id: WorkstreamId) => Effect.map(deleting(id), Option.isSome),
-    /** The first of `ids` the workstream already holds. */
-    taken: (key: number, ids: ReadonlyArray<string>) => Effect.map(taken({ key, ids }), Option.map((r) => r.message_id)),
+    /** The index rows of the messages holding any of `ids`, in seq order (read after `indexIds`). */
+    taken: (key: number, ids: ReadonlyArray<string>) => taken({ key, ids }),
     openChecks: openChecks(undefined)
   }
 }

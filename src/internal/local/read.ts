@@ -3,7 +3,8 @@
  * parsed by the log codec and checked to be the message the index names. Reads take no lock: they see the index as
  * of one committed write (a batch is in the index whole or not at all), and since the bytes of committed lines
  * never change in place, a line that does not match means a promotion, delete or rebuild moved the log meanwhile;
- * the read then starts over, and in the end settles under the write lock.
+ * the read then starts over, and in the end reads under the write lock. Reads serve the index only and never settle
+ * the log: lines past the indexed end are left to writers.
  */
 import { Effect, Either, Option } from "effect"
 import type { StorageError } from "../../Errors.js"
@@ -14,15 +15,16 @@ import type { LoadQuery } from "../../WorkstreamStore.js"
 import { parseLine, toMessage } from "../jsonl.js"
 import { readRanges } from "../logfile.js"
 import { db, io, withPooled } from "./files.js"
+import type { OpenLog } from "./files.js"
 import type { Queries } from "./queries.js"
-import { reconcile } from "./reconcile.js"
+import { finishPromotions } from "./cleanup.js"
 import type { IndexRow } from "./schema.js"
 import { requireLogState } from "./state.js"
 import type { Local } from "./store.js"
 
 type Read =
-  /** Every line matched: the messages, and whether the log holds bytes past the indexed end. */
-  | { readonly _tag: "Read"; readonly messages: ReadonlyArray<Message>; readonly tail: boolean }
+  /** Every line matched: the messages. */
+  | { readonly _tag: "Read"; readonly messages: ReadonlyArray<Message> }
   /** The log is shorter than the index, or a line is not the message indexed there. */
   | { readonly _tag: "Moved" }
 
@@ -47,6 +49,13 @@ const decodeRows = (id: WorkstreamId, rows: ReadonlyArray<IndexRow>, buffers: Re
     return Option.some<ReadonlyArray<Message>>(out)
   })
 
+/** The messages of `rows` in `log`, read under the write lock (where nothing moves). */
+export const readIndexed = (method: string, id: WorkstreamId, log: OpenLog, rows: ReadonlyArray<IndexRow>) =>
+  Effect.gen(function*() {
+    const buffers = yield* io(method, () => readRanges(log.fh, rows.map((r) => ({ offset: r.byte_offset, length: r.byte_length }))))
+    return Option.getOrElse(yield* decodeRows(id, rows, buffers, true), () => [])
+  })
+
 /** One read through `queries` (the read connection, or the write connection under the lock when `locked`). */
 const readOnce = (local: Local, method: string, id: WorkstreamId, query: LoadQuery, queries: Queries, locked: boolean) =>
   Effect.gen(function*() {
@@ -54,37 +63,46 @@ const readOnce = (local: Local, method: string, id: WorkstreamId, query: LoadQue
     return yield* withPooled(local.pool, method, local.paths.logOf(id), false, (log) =>
       Effect.gen(function*() {
         const size = log?.size ?? 0
-        if (size < state.log_bytes) return MOVED
-        if (log === undefined || state.message_count === 0) {
-          return { _tag: "Read", messages: [], tail: size > state.log_bytes } as const
-        }
+        if (size < state.log_bytes && !locked) return MOVED
+        if (log === undefined || state.message_count === 0) return { _tag: "Read", messages: [] } as const
         const found = yield* db(method)(queries.indexRows({ key: state.key, query }))
-        const rows = query.limit === undefined ? found : [...found].reverse()
+        const ordered = query.limit === undefined ? found : [...found].reverse()
+        // Under the lock nothing moves: a log shorter than its index was cut outside the store. The lines it still
+        // holds are served; only a rebuild (on open, or rebuildIndex) can repair the rest.
+        const rows = size < state.log_bytes ? ordered.filter((r) => r.byte_offset + r.byte_length <= size) : ordered
+        if (rows.length < ordered.length) {
+          yield* Effect.logWarning("a workstream log is shorter than its index; run rebuildIndex")
+            .pipe(Effect.annotateLogs({ workstream: id, logBytes: size, indexedBytes: state.log_bytes }))
+        }
         const read = yield* Effect.either(io(method, () =>
           readRanges(log.fh, rows.map((r) => ({ offset: r.byte_offset, length: r.byte_length })))))
         if (Either.isLeft(read)) return locked ? yield* read.left : MOVED
         const messages = yield* decodeRows(id, rows, read.right, locked)
         return Option.match(messages, {
           onNone: (): Read => MOVED,
-          onSome: (messages): Read => ({ _tag: "Read", messages, tail: size > state.log_bytes })
+          onSome: (messages): Read => ({ _tag: "Read", messages })
         })
       }))
   })
 
-/** The read under the write lock, after the index is level with the log; what it finds is final. */
+/**
+ * The read under the write lock, where nothing moves; what it finds is final. A promotion or fork another writer
+ * committed but has not yet moved into place is finished first, as every writer would.
+ */
 const settledRead = (local: Local, method: string, id: WorkstreamId, query: LoadQuery) =>
   local.writer.exclusive(
     method,
     Effect.gen(function*() {
-      yield* reconcile(local, method, id, false)
+      yield* finishPromotions(local, method, { id })
       const read = yield* readOnce(local, method, id, query, local.q, true)
       return read._tag === "Read" ? read.messages : []
     })
   )
 
 /**
- * `loadMessages`. Lines past the indexed end are a write in flight (served without them) or a crash's leftovers;
- * when the write lock is free they are the latter, and are indexed or cut off before the read.
+ * `loadMessages`: what the index holds, never more. Lines past the indexed end are an append in flight, one that
+ * failed, or a crash's leftovers; none of them was acknowledged, so reads leave them to the next writer (the next
+ * append to the workstream, or the next open), and never write to settle them.
  */
 export const load = (
   local: Local,
@@ -95,10 +113,7 @@ export const load = (
   Effect.gen(function*() {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const read = yield* readOnce(local, method, id, query, local.r, false)
-      if (read._tag === "Moved") continue
-      if (!read.tail) return read.messages
-      const repaired = yield* local.writer.tryExclusive(method, reconcile(local, method, id, false))
-      if (Option.isNone(repaired)) return read.messages
+      if (read._tag === "Read") return read.messages
     }
     return yield* settledRead(local, method, id, query)
   })

@@ -14,14 +14,24 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { Connection } from "@effect/sql/SqlConnection"
 import * as SqlSchema from "@effect/sql/SqlSchema"
-import { Effect, Exit, Option, Schema } from "effect"
+import { Effect, Exit, Schema } from "effect"
 import { StorageError } from "../../Errors.js"
 
 export interface Writer {
-  /** Runs `self` holding the write lock, in one transaction committed when it succeeds (fsynced when `durable`). */
-  readonly exclusive: <A, E, R>(method: string, self: Effect.Effect<A, E, R>, durable?: boolean) => Effect.Effect<A, E | StorageError, R>
-  /** `exclusive` if the lock is free right now (no fiber or process holds it); `None` otherwise. */
-  readonly tryExclusive: <A, E, R>(method: string, self: Effect.Effect<A, E, R>) => Effect.Effect<Option.Option<A>, E | StorageError, R>
+  /**
+   * Runs `self` holding the write lock, in one transaction committed when it succeeds (fsynced when `durable`).
+   * When the transaction fails (`self`, or its commit), `undo` runs next, holding the lock again and before any
+   * other fiber of this process writes: it takes back what `self` wrote outside the database (a log's new bytes).
+   * SQLite itself rolls back a commit that failed for a full disk, releasing the lock, so another process may
+   * write in between; `undo` must check that what it takes back is still its own. Its own failure is logged; the
+   * transaction's is what `exclusive` fails with.
+   */
+  readonly exclusive: <A, E, R>(
+    method: string,
+    self: Effect.Effect<A, E, R>,
+    durable?: boolean,
+    undo?: Effect.Effect<void, StorageError, R>
+  ) => Effect.Effect<A, E | StorageError, R>
 }
 
 const isBusy = (e: unknown): boolean => {
@@ -49,15 +59,14 @@ export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number, onStale: ()
     const exec = (method: string, conn: Connection, statement: string) =>
       Effect.mapError(conn.execute(statement, [], undefined), (cause) => new StorageError({ method, cause }))
 
-    /** `BEGIN IMMEDIATE`, retried while another connection holds the lock (once only unless `wait`); false if not granted. */
-    const begin = (method: string, conn: Connection, wait: boolean) =>
+    /** `BEGIN IMMEDIATE`, retried while another connection holds the lock, for up to `busyMs`. */
+    const begin = (method: string, conn: Connection) =>
       Effect.gen(function*() {
         let waited = 0
         for (let delay = 1;; delay = Math.min(delay * 2, 50)) {
           const started = yield* Effect.either(conn.execute("BEGIN IMMEDIATE", [], undefined))
-          if (started._tag === "Right") return true
+          if (started._tag === "Right") return
           if (!isBusy(started.left)) return yield* new StorageError({ method, cause: started.left })
-          if (!wait) return false
           if (waited >= busyMs) {
             return yield* new StorageError({
               method,
@@ -69,36 +78,40 @@ export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number, onStale: ()
         }
       })
 
-    const run = <A, E, R>(method: string, self: Effect.Effect<A, E, R>, durable: boolean, wait: boolean) =>
+    /** `undo` in a transaction of its own (rolled back: it writes nothing to the database) under the lock. */
+    const compensate = <R>(method: string, conn: Connection, undo: Effect.Effect<void, StorageError, R>) =>
+      Effect.gen(function*() {
+        yield* begin(method, conn)
+        const done = yield* Effect.exit(Effect.provideService(undo, SqlClient.TransactionConnection, [conn, 0]))
+        yield* Effect.ignore(exec(method, conn, "ROLLBACK"))
+        yield* done
+      }).pipe(Effect.catchAll((e) => Effect.logWarning("taking back a failed write failed", e.message)))
+
+    const run = <A, E, R>(method: string, self: Effect.Effect<A, E, R>, durable: boolean, undo?: Effect.Effect<void, StorageError, R>) =>
       Effect.uninterruptible(Effect.scoped(Effect.gen(function*() {
         const conn = yield* Effect.mapError(sql.reserve, (cause) => new StorageError({ method, cause }))
         if (durable) yield* exec(method, conn, "PRAGMA synchronous = FULL")
-        const granted = yield* begin(method, conn, wait)
-        if (!granted) {
-          if (durable) yield* exec(method, conn, "PRAGMA synchronous = NORMAL")
-          return Option.none<A>()
-        }
+        // Waiting, `begin` holds the lock when it returns (it fails on a timeout).
+        yield* begin(method, conn)
         const exit = yield* Effect.exit(Effect.provideService(
           Effect.zipRight(checkVersion(method), self),
           SqlClient.TransactionConnection,
           [conn, 0]
         ))
         const end = yield* Effect.exit(exec(method, conn, Exit.isSuccess(exit) ? "COMMIT" : "ROLLBACK"))
+        // A commit SQLite refused (a full disk) is rolled back already; this only makes sure no transaction is left.
         if (Exit.isFailure(end) && Exit.isSuccess(exit)) yield* Effect.ignore(exec(method, conn, "ROLLBACK"))
-        if (Exit.isFailure(exit) || Exit.isFailure(end)) onStale()
+        const failed = Exit.isFailure(exit) || Exit.isFailure(end)
+        if (failed) onStale()
+        if (failed && undo !== undefined) yield* compensate(method, conn, undo)
         if (durable) yield* Effect.ignore(exec(method, conn, "PRAGMA synchronous = NORMAL"))
+        // The transaction's own failure first: a rollback that failed after it says less.
+        if (Exit.isFailure(exit)) return yield* exit
         if (Exit.isFailure(end)) return yield* Effect.failCause(end.cause)
-        return Option.some(yield* exit)
+        return exit.value
       })))
 
     return {
-      exclusive: (method, self, durable = false) =>
-        lock.withPermits(1)(Effect.flatMap(run(method, self, durable, true), Option.match({
-          // `begin` only gives up on a timeout, which fails; a waiting run always holds the lock.
-          onNone: () => Effect.fail(new StorageError({ method, cause: new Error("the write lock was not granted") })),
-          onSome: Effect.succeed
-        }))),
-      tryExclusive: (method, self) =>
-        Effect.map(lock.withPermitsIfAvailable(1)(run(method, self, false, false)), Option.flatten)
+      exclusive: (method, self, durable = false, undo) => lock.withPermits(1)(run(method, self, durable, undo))
     }
   })

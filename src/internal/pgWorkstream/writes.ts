@@ -10,13 +10,24 @@ import type { WorkstreamId } from "../../Ids.js"
 import type { Workstream } from "../../Workstream.js"
 import type { AppendRequest, AppendResult, ForkRequest, ForkResult, PromoteRequest } from "../../WorkstreamStore.js"
 import { all } from "../sql.js"
-import { appendColumns, CounterRow, IdRow, metadataColumns, rowToWorkstream, workstreamColumns, WorkstreamRow, workstreamSelect } from "./schema.js"
+import {
+  appendColumns,
+  CounterRow,
+  IdRow,
+  LoadRow,
+  MESSAGE_SELECT,
+  metadataColumns,
+  rowToMessage,
+  rowToWorkstream,
+  workstreamColumns,
+  WorkstreamRow,
+  workstreamSelect
+} from "./schema.js"
 import type { Store } from "./schema.js"
 
 /** Ids per `IN` list: far below PostgreSQL's 65535 bound parameters. */
 const CHUNK = 500
 
-const TakenRow = Schema.Struct({ id: MessageId })
 const FirstRow = Schema.Struct({ first: Schema.Int })
 const TimestampRow = Schema.Struct({ timestamp: Schema.Number })
 
@@ -55,22 +66,20 @@ export const insertRecord = (s: Store, ws: Workstream) =>
     return true
   })
 
-/** The first of `ids` the workstream already holds. */
-const firstTaken = ({ sql, t }: Store, id: WorkstreamId, ids: ReadonlyArray<MessageId>) =>
+/** The messages of the workstream holding any of `ids`. */
+const taken = ({ sql, t }: Store, id: WorkstreamId, ids: ReadonlyArray<MessageId>) =>
   Effect.map(
     Effect.forEach(Arr.chunksOf(ids, CHUNK), (chunk) =>
-      all(TakenRow, sql`SELECT id FROM ${sql(t.messages)} WHERE workstream = ${id} AND ${sql.in("id", chunk)}`)),
-    (found) => {
-      const taken = new Set(found.flat().map((r) => r.id))
-      return Option.fromNullable(ids.find((g) => taken.has(g)))
-    }
+      all(LoadRow, sql`SELECT m.workstream AS found, ${sql.literal(MESSAGE_SELECT)} FROM ${sql(t.messages)} m
+        WHERE m.workstream = ${id} AND ${sql.in("m.id", chunk)}`)),
+    (found) => found.flat().flatMap((r) => rowToMessage(id, r) ?? [])
   )
 
 /**
  * ONE statement, so one round trip while the lock is held (its own transaction: no BEGIN needed): it locks the
  * row, inserts the batch at the seqs after the count it read there (the count the previous holder committed: a
  * locking read waits, then reads the latest version), and moves the counters. A message id the workstream holds
- * fails it on the `(workstream, id)` key, with nothing written; that id is then looked up.
+ * fails it on the `(workstream, id)` key, with nothing written; the messages holding the batch's ids are then read.
  */
 export const append = (s: Store, id: WorkstreamId, request: AppendRequest) => {
   const { sql, t } = s
@@ -95,10 +104,8 @@ export const append = (s: Store, id: WorkstreamId, request: AppendRequest) => {
       rows[0] === undefined ? { _tag: "NotFound" } : { _tag: "Appended", messages: request.seal(rows[0].first) }
     ),
     Effect.catchIf(isUniqueViolation, (e) =>
-      Effect.flatMap(firstTaken(s, id, request.ids), Option.match({
-        onNone: () => Effect.fail(e),
-        onSome: (taken) => Effect.succeed<AppendResult>({ _tag: "DuplicateId", id: taken })
-      })))
+      Effect.flatMap(taken(s, id, request.ids), (messages) =>
+        messages.length === 0 ? Effect.fail(e) : Effect.succeed<AppendResult>({ _tag: "Taken", messages })))
   )
 }
 
