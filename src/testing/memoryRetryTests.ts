@@ -147,6 +147,25 @@ export const retryTests = (test: Test) => {
       expect(yield* m.count({ sessionId: s, includeSuperseded: true })).toBe(1)
     }))
 
+  test("concurrent stores of one id: the same write all return the id over one row; different writes, exactly one wins", () =>
+    Effect.gen(function*() {
+      const m = yield* MemoryBackend
+      const s = sid()
+      const same = { id: mid(), content: "stored four times at once", sessionId: s }
+      const results = yield* Effect.all(Array.from({ length: 4 }, () => m.store(same)), { concurrency: "unbounded" })
+      expect(results).toEqual([same.id, same.id, same.id, same.id])
+      expect(yield* history(m, same.id)).toEqual(["stored"])
+      const contested = mid()
+      const outcomes = yield* Effect.all(
+        [0, 1, 2, 3].map((i) => outcome(m.store({ id: contested, content: `writer ${i}`, sessionId: s }))),
+        { concurrency: "unbounded" }
+      )
+      expect(outcomes.filter((o) => o === "success").length).toBe(1)
+      expect(outcomes.filter((o) => o === "InvalidInput").length).toBe(3)
+      expect(outcomes[Number(Option.getOrThrow(yield* m.get(contested)).content.slice(7))]).toBe("success")
+      expect(yield* m.count({ sessionId: s })).toBe(2)
+    }))
+
   test("storeMany retried: all the same returns their ids; with new ones it stores those; one conflict writes nothing", () =>
     Effect.gen(function*() {
       const m = yield* MemoryBackend
