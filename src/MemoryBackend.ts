@@ -38,9 +38,13 @@ export type WriteError = InvalidInput | StorageError | EmbeddingError | Embeddin
  * @category services
  */
 export interface MemoryBackendService {
-  /** Inserts one memory (id generated unless given; a taken id is InvalidInput) with its vector and text entry, atomically. */
+  /**
+   * Inserts one memory (id generated unless given) with its vector and text entry, atomically. A given id held by a
+   * live memory returns the id when this is the same write (a retry; nothing is written), else is InvalidInput; an
+   * expired memory's id is free again (the expired memory is replaced).
+   */
   readonly store: (input: NewMemory) => Effect.Effect<MemoryId, WriteError>
-  /** Inserts all or none, in one embed call and one transaction; ids come back in input order. */
+  /** Inserts all or none, in one embed call and one transaction; ids come back in input order; given ids as in `store`. */
   readonly storeMany: (inputs: ReadonlyArray<NewMemory>) => Effect.Effect<ReadonlyArray<MemoryId>, WriteError>
   /** With subject+predicate: reinforces an identical live fact, else supersedes the live ones and inserts; without: inserts. */
   readonly storeFact: (input: NewMemory) => Effect.Effect<StoreFactResult, WriteError>
@@ -81,6 +85,18 @@ export class MemoryBackend extends Context.Tag("arawn-store/MemoryBackend")<Memo
 
 /** A driver's insert found a memory with this id already stored; nothing was written. @category driver */
 export class MemoryIdTaken extends Schema.TaggedError<MemoryIdTaken>()("MemoryIdTaken", { id: MemoryId }) {}
+
+/**
+ * What an insert does with an id a stored memory holds: a memory expired at `nowMillis` gives it up (removed with
+ * everything it owns, as `sweep` removes it); a live one for which `same(stored, row)` holds makes the row a retry,
+ * skipped; any other live one refuses the whole insert.
+ *
+ * @category driver
+ */
+export interface Occupied {
+  readonly nowMillis: number
+  readonly same: (stored: Memory, row: NewRow) => boolean
+}
 
 /** A memory to insert with the vector of its content and its first history events. @category driver */
 export interface NewRow {
@@ -157,8 +173,14 @@ export interface Driver {
   readonly backend: string
   /** The embedding space the stored vectors come from. */
   readonly space: Effect.Effect<EmbeddingSpace, StorageError>
-  /** Inserts all rows with their vectors, text entries and events in one transaction, or none (`MemoryIdTaken`). */
-  readonly insert: (rows: ReadonlyArray<NewRow>) => Effect.Effect<void, MemoryIdTaken | EmbeddingSpaceMismatch | StorageError>
+  /**
+   * In one transaction, inserts the rows with their vectors, text entries and events, each id held already dealt
+   * with as `occupied` says; or writes nothing (`MemoryIdTaken` when a live memory holds an id for another write).
+   */
+  readonly insert: (
+    rows: ReadonlyArray<NewRow>,
+    occupied: Occupied
+  ) => Effect.Effect<void, MemoryIdTaken | EmbeddingSpaceMismatch | StorageError>
   /** The stored memory, expired or not (the kernel decides what a read may see). */
   readonly get: (id: MemoryId) => Effect.Effect<Option.Option<Memory>, StorageError>
   /** The stored memories among `ids`, in any order (absent ids are left out). */
@@ -177,7 +199,8 @@ export interface Driver {
   readonly delete: (id: MemoryId, namespace: Option.Option<string>) => Effect.Effect<void, StorageError>
   /**
    * Under one write lock: reads the live facts of `key` (not superseded, not expired), newest first, and writes what
-   * `decide` makes of them. Concurrent calls for one key are serialized, never check-then-insert.
+   * `decide` makes of them. Concurrent calls for one key are serialized, never check-then-insert. The insert takes
+   * the id of a memory expired at `key.nowMillis` as `insert` does; a live one's is `MemoryIdTaken`.
    */
   readonly fact: (
     key: FactKey,

@@ -7,7 +7,7 @@ import type { Embedder } from "../Embedder.js"
 import { EmbeddingSpace } from "../Errors.js"
 import type { MemoryId } from "../Ids.js"
 import type { Memory } from "../Memory.js"
-import type { Driver, FactKey, FactWrite, ListPosition, NewRow, Rewrite } from "../MemoryBackend.js"
+import type { Driver, FactKey, FactWrite, ListPosition, NewRow, Occupied, Rewrite } from "../MemoryBackend.js"
 import { MemoryIdTaken } from "../MemoryBackend.js"
 import type { MemoryEvent } from "../MemoryEvent.js"
 import { Bm25Index } from "./bm25.js"
@@ -46,19 +46,28 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
     row.events.push(...r.events)
   }
   const pool = (filter: DriverFilter) => Array.from(rows.values()).filter((r) => matchesFilter(r.memory, filter))
-  const firstTaken = (inserts: ReadonlyArray<NewRow>) => inserts.find((r) => rows.has(r.memory.id))
   const remove = (id: MemoryId) => {
     rows.delete(id)
     text.delete(id)
   }
+  /** Writes the rows as `occupied` says, or nothing when a live memory holds an id for another write. */
+  const insertAll = (inserts: ReadonlyArray<NewRow>, occupied: Occupied) => {
+    const fresh: Array<NewRow> = []
+    const expired: Array<MemoryId> = []
+    for (const row of inserts) {
+      const held = rows.get(row.memory.id)
+      if (held === undefined) fresh.push(row)
+      else if (isExpired(held.memory, occupied.nowMillis)) {
+        expired.push(row.memory.id)
+        fresh.push(row)
+      } else if (!occupied.same(held.memory, row)) return Effect.fail(new MemoryIdTaken({ id: row.memory.id }))
+    }
+    expired.forEach(remove)
+    fresh.forEach(put)
+    return Effect.void
+  }
 
-  const insert = (inserts: ReadonlyArray<NewRow>) =>
-    Effect.suspend(() => {
-      const taken = firstTaken(inserts)
-      if (taken !== undefined) return Effect.fail(new MemoryIdTaken({ id: taken.memory.id }))
-      inserts.forEach(put)
-      return Effect.void
-    })
+  const insert = (inserts: ReadonlyArray<NewRow>, occupied: Occupied) => Effect.suspend(() => insertAll(inserts, occupied))
 
   const fact = (key: FactKey, decide: (live: ReadonlyArray<Memory>) => FactWrite) =>
     Effect.suspend(() => {
@@ -69,11 +78,10 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
         )
         .sort(newestFirst)
       const written = decide(live)
-      const taken = firstTaken(Option.toArray(written.insert))
-      if (taken !== undefined) return Effect.fail(new MemoryIdTaken({ id: taken.memory.id }))
-      written.updates.forEach(rewrite)
-      Option.toArray(written.insert).forEach(put)
-      return Effect.succeed(written)
+      return Effect.map(insertAll(Option.toArray(written.insert), { nowMillis: key.nowMillis, same: () => false }), () => {
+        written.updates.forEach(rewrite)
+        return written
+      })
     })
 
   const modify = (id: MemoryId, next: (current: Memory) => Option.Option<Rewrite>, vector: Option.Option<Float32Array>) =>

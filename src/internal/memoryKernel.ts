@@ -24,6 +24,8 @@ import {
 } from "./memory.js"
 import { decideFact, factResult, initialEvents, updatedEvents } from "./memoryEvents.js"
 import { readMethods } from "./memoryReads.js"
+import type { Built } from "./memoryRetry.js"
+import { idTaken, isRetry, occupiedBy } from "./memoryRetry.js"
 
 /** Options with their defaults applied and their values decoded. */
 export interface Resolved {
@@ -75,8 +77,7 @@ export const retag = (method: string) => <A, E, R>(self: Effect.Effect<A, E, R>)
 export const readable = (k: Kernel, m: Memory, nowMillis: number): boolean =>
   !isExpired(m, nowMillis) && Option.match(k.scope.namespace, { onNone: () => true, onSome: (ns) => m.namespace === ns })
 
-const taken = (method: string) => (e: MemoryIdTaken) =>
-  new InvalidInput({ method, message: `memory id ${e.id} already exists` })
+const taken = (method: string) => (e: MemoryIdTaken) => idTaken(method, e.id)
 
 /** One parse for a whole batch: half the cost of decoding each input on its own. */
 const decodeBatch = decodeInput(Schema.Array(NewMemory), "MemoryBackend.storeMany")
@@ -94,32 +95,55 @@ const namespaceOf = (k: Kernel, method: string, input: NewMemoryInput) =>
         : Effect.fail(new InvalidInput({ method, message: `this service is confined to namespace ${JSON.stringify(ns)}` }))
   })
 
+/** Each input's memory, its expiry and namespace resolved, before anything is embedded or written. */
+const build = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput>, now: DateTime.Utc) =>
+  Effect.gen(function*() {
+    yield* requireDistinctIds(method, inputs)
+    const fallback = defaultExpiry(now, k.scope.defaultTtl)
+    const built: Array<Built> = []
+    for (const input of inputs) {
+      const expiry = yield* resolveExpiry(method, input, now, input.history !== undefined ? {} : fallback)
+      const memory = buildMemory(input, input.id ?? (yield* nextId(MemoryId)), now, yield* namespaceOf(k, method, input), expiry)
+      built.push({ input, memory })
+    }
+    return built
+  })
+
+/** The rows of a batch: given embeddings checked, the others made in one embed call, and the first events. */
+const rowsOf = (k: Kernel, method: string, built: ReadonlyArray<Built>, now: DateTime.Utc) =>
+  Effect.gen(function*() {
+    const given = yield* Effect.forEach(built, (b) =>
+      b.input.embedding === undefined
+        ? Effect.succeed(undefined)
+        : checkEmbedding(method, b.input.embedding, k.embedder.dimensions))
+    const embedded = yield* k.embed(built.filter((b) => b.input.embedding === undefined).map((b) => b.memory.content))
+    let next = 0
+    return built.map((b, i): NewRow => ({
+      memory: b.memory,
+      vector: given[i] ?? embedded[next++]!,
+      events: initialEvents(b.input, b.memory, now)
+    }))
+  })
+
 /** Ids, vectors, memories and their first events for a batch, made before the driver is called: a failure writes nothing. */
 const prepare = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput>) =>
   Effect.gen(function*() {
-    yield* requireDistinctIds(method, inputs)
-    const embedded = yield* k.embed(inputs.filter((i) => i.embedding === undefined).map((i) => i.content))
-    let next = 0
-    const rows: Array<NewRow> = []
     const now = yield* DateTime.now
-    const fallback = defaultExpiry(now, k.scope.defaultTtl)
-    for (const input of inputs) {
-      const vector = input.embedding !== undefined
-        ? yield* checkEmbedding(method, input.embedding, k.embedder.dimensions)
-        : embedded[next++]!
-      const expiry = yield* resolveExpiry(method, input, now, input.history !== undefined ? {} : fallback)
-      const memory = buildMemory(input, input.id ?? (yield* nextId(MemoryId)), now, yield* namespaceOf(k, method, input), expiry)
-      rows.push({ memory, vector, events: initialEvents(input, memory, now) })
-    }
-    return { rows, now }
+    const built = yield* build(k, method, inputs, now)
+    return { built, rows: yield* rowsOf(k, method, built, now), now }
   })
 
+/** Inserts a batch; given ids already held are retries (returned, not written), expired holders are replaced. */
 const insert = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput>) =>
-  Effect.flatMap(prepare(k, method, inputs), ({ rows }) =>
-    Effect.as(
-      Effect.catchTag(k.driver.insert(rows), "MemoryIdTaken", (e) => Effect.fail(taken(method)(e))),
-      rows.map((r) => r.memory.id)
-    ))
+  Effect.gen(function*() {
+    const now = yield* DateTime.now
+    const built = yield* build(k, method, inputs, now)
+    const ids = built.map((b) => b.memory.id)
+    if (yield* isRetry(k.driver, method, built, now.epochMillis)) return ids
+    const rows = yield* rowsOf(k, method, built, now)
+    yield* Effect.catchTag(k.driver.insert(rows, occupiedBy(built, now.epochMillis)), "MemoryIdTaken", (e) => Effect.fail(taken(method)(e)))
+    return ids
+  })
 
 /** The expiry an update asks for: `None` keeps the current one. */
 const patchExpiry = (method: string, patch: typeof MemoryPatch.Type, now: DateTime.Utc) =>
@@ -142,11 +166,11 @@ const writeMethods = (k: Kernel) => {
 
   const storeFact = Effect.fn("MemoryBackend.storeFact", span)(function*(raw: NewMemory) {
     const method = "MemoryBackend.storeFact"
-    const { now, rows } = yield* prepare(k, method, [yield* decodeNew(method)(raw)])
+    const { built, now, rows } = yield* prepare(k, method, [yield* decodeNew(method)(raw)])
     const row = rows[0]!
     const key = factKey(row.memory)
     if (key === undefined) {
-      yield* Effect.catchTag(driver.insert(rows), "MemoryIdTaken", (e) => Effect.fail(taken(method)(e)))
+      yield* Effect.catchTag(driver.insert(rows, occupiedBy(built, now.epochMillis)), "MemoryIdTaken", (e) => Effect.fail(taken(method)(e)))
       return { id: row.memory.id, outcome: "inserted", supersededIds: [] } satisfies StoreFactResult
     }
     const factKeyOf = { namespace: row.memory.namespace, subject: key[0], predicate: key[1], nowMillis: now.epochMillis }

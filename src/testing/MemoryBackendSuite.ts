@@ -13,6 +13,7 @@ import type { Options } from "../MemoryBackend.js"
 import { factAndListTests } from "./memoryFactTests.js"
 import { expiryTests, historyTests, namespaceTests, optionTests, whereTests } from "./memoryFeatureTests.js"
 import { searchTests } from "./memorySearchTests.js"
+import { retryTests } from "./memoryRetryTests.js"
 import { storeTests } from "./memoryStoreTests.js"
 import { isolated } from "./internal.js"
 
@@ -51,6 +52,7 @@ export const suite = <E, E2 = never>(
       Effect.flatMap(MemoryBackend, (m) => m.storeMany(inputs.map((i) => ({ ...i, sessionId }))))
 
     storeTests(test, seed)
+    retryTests(test)
     searchTests(test, seed)
     factAndListTests(test, seed)
   })

@@ -5,6 +5,7 @@
 import { Effect, Option } from "effect"
 import { EmbeddingSpaceMismatch } from "../../Errors.js"
 import type { Driver } from "../../MemoryBackend.js"
+import { MemoryIdTaken } from "../../MemoryBackend.js"
 import { all, single, storage, transaction } from "../sql.js"
 import { whereOf } from "./filter.js"
 import * as Reindex from "./reindex.js"
@@ -22,7 +23,12 @@ export const makeDriver = (s: Store, exactScanLimit: number): Driver => {
   return {
     backend: "postgres",
     space: storage("MemoryBackend.stats")(Effect.map(readState(s, "MemoryBackend.stats"), (state) => state.space)),
-    insert: (rows) => write("MemoryBackend.store")(insertRows(s, rows)),
+    // A same-id writer that commits between the look and the write aborts this transaction; run once more, its row
+    // is there to compare with (a retry of the same write then succeeds).
+    insert: (rows, occupied) => {
+      const once = write("MemoryBackend.store")(insertRows(s, rows, occupied))
+      return Effect.catchTag(once, "IdRace", () => Effect.catchTag(once, "IdRace", (e) => new MemoryIdTaken({ id: e.id })))
+    },
     get: (id) => storage("MemoryBackend.get")(Effect.map(selectByIds(s, [id]), (rows) => Option.map(Option.fromNullable(rows[0]), rowToMemory))),
     getMany: (ids) => storage("MemoryBackend.search")(Effect.map(selectByIds(s, ids), (rows) => rows.map(rowToMemory))),
     modify: (id, next, vector) => write("MemoryBackend.update")(modifyRow(s, id, next, vector)),

@@ -3,14 +3,15 @@
  * events change together or not at all. Row locks (`FOR UPDATE`) order concurrent writers of one memory; an
  * advisory lock per fact key orders concurrent storeFacts of one subject+predicate.
  */
-import { Array as Arr, Effect, Option, Schema } from "effect"
+import { Array as Arr, Data, Effect, Option, Schema } from "effect"
 import { StorageError } from "../../Errors.js"
 import type { MemoryId } from "../../Ids.js"
 import type { Memory } from "../../Memory.js"
-import type { FactKey, FactWrite, NewRow, Rewrite } from "../../MemoryBackend.js"
+import type { FactKey, FactWrite, NewRow, Occupied, Rewrite } from "../../MemoryBackend.js"
 import { MemoryIdTaken } from "../../MemoryBackend.js"
 import { MemoryEventJson } from "../../MemoryEvent.js"
 import type { MemoryEvent } from "../../MemoryEvent.js"
+import { isExpired } from "../memory.js"
 import { all } from "../sql.js"
 import { IdRow, MEMORY_SELECT, memoryColumns, MemoryRow, rowToMemory, SeqRow } from "./schema.js"
 import type { State, Store } from "./state.js"
@@ -58,20 +59,44 @@ const writeTags = (s: Store, items: ReadonlyArray<readonly [id: string, tags: Re
 const isUniqueViolation = (e: { readonly cause?: unknown }) =>
   typeof e.cause === "object" && e.cause !== null && "code" in e.cause && e.cause.code === "23505"
 
-/** Inserts new memories with tags, vectors and events; a taken id (seen first or by the key) is MemoryIdTaken. */
-export const insertRows = (s: Store, rows: ReadonlyArray<NewRow>) =>
+const removeRows = (s: Store, state: State, ids: ReadonlyArray<string>) =>
+  ids.length === 0 ? Effect.void : Effect.gen(function*() {
+    yield* s.sql`DELETE FROM ${s.sql(s.t.memories)} WHERE ${s.sql.in("id", ids)}`
+    yield* s.sql`DELETE FROM ${s.sql(s.t.tags)} WHERE ${s.sql.in("memory_id", ids)}`
+    yield* s.sql`DELETE FROM ${s.sql(s.t.events)} WHERE ${s.sql.in("memory_id", ids)}`
+    yield* deleteVectors(s, state, ids)
+  })
+
+/** A concurrent writer committed one of the ids after the insert looked: its transaction can only roll back. */
+export class IdRace extends Data.TaggedError("IdRace")<{ readonly id: MemoryId }> {}
+
+/**
+ * Inserts new memories with tags, vectors and events. An id held by a memory expired at `occupied.nowMillis` is
+ * freed first (the memory removed as `sweep` removes it), a retry of the stored write is skipped, any other held id
+ * is MemoryIdTaken; an id committed by another writer meanwhile is IdRace.
+ */
+export const insertRows = (s: Store, inserts: ReadonlyArray<NewRow>, occupied: Occupied) =>
   Effect.gen(function*() {
     yield* shareGenerations(s)
     const state = yield* readState(s, "MemoryBackend.store")
     const generations = yield* writableGenerations(s, state)
-    const taken = yield* all(IdRow, s.sql`SELECT id FROM ${s.sql(s.t.memories)} WHERE ${s.sql.in("id", rows.map((r) => r.memory.id))} LIMIT 1`)
-    if (taken.length > 0) return yield* new MemoryIdTaken({ id: taken[0]!.id })
+    const held = new Map((yield* selectByIds(s, inserts.map((r) => r.memory.id), true)).map((r) => [r.id, rowToMemory(r)] as const))
+    const expired: Array<MemoryId> = []
+    const rows: Array<NewRow> = []
+    for (const row of inserts) {
+      const stored = held.get(row.memory.id)
+      if (stored === undefined) rows.push(row)
+      else if (isExpired(stored, occupied.nowMillis)) {
+        expired.push(stored.id)
+        rows.push(row)
+      } else if (!occupied.same(stored, row)) return yield* new MemoryIdTaken({ id: row.memory.id })
+    }
+    yield* Effect.forEach(Arr.chunksOf(expired, CHUNK), (ids) => removeRows(s, state, ids), { discard: true })
     yield* Effect.forEach(Arr.chunksOf(rows, CHUNK), (chunk) =>
       s.sql`INSERT INTO ${s.sql(s.t.memories)} ${s.sql.insert(chunk.map((r) => memoryColumns(r.memory)))}`.pipe(
-        // A concurrent writer committed the same id after the check above.
         Effect.catchIf(
           (e) => e._tag === "SqlError" && isUniqueViolation(e),
-          () => Effect.fail(new MemoryIdTaken({ id: chunk[0]!.memory.id }))
+          () => Effect.fail(new IdRace({ id: chunk[0]!.memory.id }))
         )
       ), { discard: true })
     yield* writeTags(s, rows.map((r) => [r.memory.id, r.memory.metadata.tags] as const))
@@ -114,14 +139,6 @@ export const modifyRow = (
     yield* updateRow(s, before, after)
     yield* writeEvents(s, [[id, written.value.events]])
     return Option.some(after)
-  })
-
-const removeRows = (s: Store, state: State, ids: ReadonlyArray<string>) =>
-  ids.length === 0 ? Effect.void : Effect.gen(function*() {
-    yield* s.sql`DELETE FROM ${s.sql(s.t.memories)} WHERE ${s.sql.in("id", ids)}`
-    yield* s.sql`DELETE FROM ${s.sql(s.t.tags)} WHERE ${s.sql.in("memory_id", ids)}`
-    yield* s.sql`DELETE FROM ${s.sql(s.t.events)} WHERE ${s.sql.in("memory_id", ids)}`
-    yield* deleteVectors(s, state, ids)
   })
 
 const inNamespace = (s: Store, namespace: Option.Option<string>) =>
@@ -173,6 +190,10 @@ export const writeFact = (s: Store, key: FactKey, decide: (live: ReadonlyArray<M
       yield* updateRow(s, row, update.memory)
       yield* writeEvents(s, [[row.id, update.events]])
     }
-    if (Option.isSome(written.insert)) yield* insertRows(s, [written.insert.value])
+    if (Option.isSome(written.insert)) {
+      yield* insertRows(s, [written.insert.value], { nowMillis: key.nowMillis, same: () => false }).pipe(
+        Effect.catchTag("IdRace", (e) => new MemoryIdTaken({ id: e.id }))
+      )
+    }
     return written
   })

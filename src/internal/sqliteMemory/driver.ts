@@ -25,8 +25,8 @@ export const makeDriver = (s: Store, exactScanLimit: number): Driver => {
   return {
     backend: "sqlite",
     space: storage("MemoryBackend.stats")(Effect.map(readState(s, "MemoryBackend.stats"), (state) => state.space)),
-    insert: (rows) =>
-      write("MemoryBackend.store")(Effect.flatMap(readState(s, "MemoryBackend.store"), (state) => insertRows(s, state, rows))),
+    insert: (rows, occupied) =>
+      write("MemoryBackend.store")(Effect.flatMap(readState(s, "MemoryBackend.store"), (state) => insertRows(s, state, rows, occupied))),
     get: (id) => storage("MemoryBackend.get")(Effect.map(selectByIds(s, [id]), (rows) => Option.map(Option.fromNullable(rows[0]), rowToMemory))),
     getMany: (ids) => storage("MemoryBackend.search")(Effect.map(selectByIds(s, ids), (rows) => rows.map(rowToMemory))),
     modify: (id, next, vector) => write("MemoryBackend.update")(modifyRow(s, id, next, vector)),

@@ -6,12 +6,13 @@ import { Array as Arr, Effect, Option, Schema } from "effect"
 import { StorageError } from "../../Errors.js"
 import type { MemoryId } from "../../Ids.js"
 import type { Memory } from "../../Memory.js"
-import type { FactKey, FactWrite, NewRow, Rewrite } from "../../MemoryBackend.js"
+import type { FactKey, FactWrite, NewRow, Occupied, Rewrite } from "../../MemoryBackend.js"
 import { MemoryIdTaken } from "../../MemoryBackend.js"
+import { isExpired } from "../memory.js"
 import { all } from "../sql.js"
 import { MemoryEventJson } from "../../MemoryEvent.js"
 import type { MemoryEvent } from "../../MemoryEvent.js"
-import { IdRow, MemoryRow, memoryColumns, PkRow, rowToMemory, SeqRow } from "./schema.js"
+import { MemoryRow, memoryColumns, PkRow, rowToMemory, SeqRow } from "./schema.js"
 import { deleteText, storeSize, writeText } from "./text.js"
 import type { State, Store } from "./vectors.js"
 import { deleteVectors, INSERT_CHUNK, readState, writableGenerations, writeVectors } from "./vectors.js"
@@ -23,13 +24,6 @@ export const selectByIds = (s: Store, ids: ReadonlyArray<MemoryId>) =>
       all(MemoryRow, s.sql`SELECT m.* FROM ${s.sql(s.t.memories)} m WHERE ${s.sql.in("m.id", chunk)}`)),
     (chunks) => chunks.flat()
   )
-
-const requireNewIds = (s: Store, ids: ReadonlyArray<MemoryId>) =>
-  Effect.forEach(Arr.chunksOf(ids, 500), (chunk) =>
-    Effect.flatMap(
-      all(IdRow, s.sql`SELECT id FROM ${s.sql(s.t.memories)} WHERE ${s.sql.in("id", chunk)} LIMIT 1`),
-      (taken) => taken.length === 0 ? Effect.void : Effect.fail(new MemoryIdTaken({ id: taken[0]!.id }))
-    ), { discard: true })
 
 const writeTags = (s: Store, items: ReadonlyArray<readonly [pk: bigint, tags: ReadonlyArray<string>]>) => {
   const rows = items.flatMap(([memory_pk, tags]) => tags.map((tag) => ({ tag, memory_pk })))
@@ -61,12 +55,40 @@ const writeEvents = (s: Store, items: ReadonlyArray<readonly [pk: bigint, events
     })
   })
 
-/** Inserts new memories with their tags, text entries, vectors and events (MemoryIdTaken when an id is stored already). */
-export const insertRows = (s: Store, state: State, rows: ReadonlyArray<NewRow>) =>
+/** Removes the memory of `pk` with its tags, text entry, vectors and history. */
+const removeRow = (s: Store, state: State, pk: bigint) =>
+  Effect.gen(function*() {
+    yield* s.sql`DELETE FROM ${s.sql(s.t.memories)} WHERE pk = ${pk}`
+    yield* s.sql`DELETE FROM ${s.sql(s.t.tags)} WHERE memory_pk = ${pk}`
+    yield* s.sql`DELETE FROM ${s.sql(s.t.events)} WHERE memory_pk = ${pk}`
+    yield* deleteText(s, pk)
+    yield* deleteVectors(s, state, [pk])
+  })
+
+/**
+ * Inserts new memories with their tags, text entries, vectors and events. An id held by a memory expired at
+ * `occupied.nowMillis` is freed first (the memory removed as `sweep` removes it), a retry of the stored write is
+ * skipped, any other held id is MemoryIdTaken.
+ */
+export const insertRows = (s: Store, state: State, inserts: ReadonlyArray<NewRow>, occupied: Occupied) =>
   Effect.gen(function*() {
     const generations = yield* writableGenerations(s, state)
-    yield* requireNewIds(s, rows.map((r) => r.memory.id))
+    const held = new Map(
+      (yield* selectByIds(s, inserts.map((r) => r.memory.id))).map((r) => [r.id, { pk: BigInt(r.pk), memory: rowToMemory(r) }] as const)
+    )
+    const expired: Array<bigint> = []
+    const rows: Array<NewRow> = []
+    for (const row of inserts) {
+      const found = held.get(row.memory.id)
+      if (found === undefined) rows.push(row)
+      else if (isExpired(found.memory, occupied.nowMillis)) {
+        expired.push(found.pk)
+        rows.push(row)
+      } else if (!occupied.same(found.memory, row)) return yield* new MemoryIdTaken({ id: row.memory.id })
+    }
+    // Fresh pks are taken before the expired rows go, so no new row ever reuses one of theirs.
     const first = (yield* storeSize(s)) + 1
+    yield* Effect.forEach(expired, (pk) => removeRow(s, state, pk), { discard: true })
     const pks = rows.map((_, i) => BigInt(first + i))
     yield* Effect.forEach(
       Arr.chunksOf(rows.map((r, i) => memoryColumns(pks[i]!, r.memory)), INSERT_CHUNK),
@@ -120,16 +142,6 @@ export const modifyRow = (
     return Option.some(after)
   })
 
-/** Removes the memory of `pk` with its tags, text entry, vectors and history. */
-const removeRow = (s: Store, state: State, pk: bigint) =>
-  Effect.gen(function*() {
-    yield* s.sql`DELETE FROM ${s.sql(s.t.memories)} WHERE pk = ${pk}`
-    yield* s.sql`DELETE FROM ${s.sql(s.t.tags)} WHERE memory_pk = ${pk}`
-    yield* s.sql`DELETE FROM ${s.sql(s.t.events)} WHERE memory_pk = ${pk}`
-    yield* deleteText(s, pk)
-    yield* deleteVectors(s, state, [pk])
-  })
-
 const inNamespace = (s: Store, namespace: Option.Option<string>) =>
   Option.match(namespace, { onNone: () => s.sql`1 = 1`, onSome: (ns) => s.sql`namespace = ${ns}` })
 
@@ -172,13 +184,12 @@ export const writeFact = (s: Store, key: FactKey, decide: (live: ReadonlyArray<M
     const memories = live.map(rowToMemory)
     const before = new Map(live.map((r, i) => [r.id, { pk: BigInt(r.pk), memory: memories[i]! }] as const))
     const written = decide(memories)
-    if (Option.isSome(written.insert)) yield* requireNewIds(s, [written.insert.value.memory.id])
     for (const update of written.updates) {
       const row = before.get(update.memory.id)
       if (row === undefined) continue
       yield* updateRow(s, row.pk, row.memory, update.memory)
       yield* writeEvents(s, [[row.pk, update.events]])
     }
-    if (Option.isSome(written.insert)) yield* insertRows(s, state, [written.insert.value])
+    if (Option.isSome(written.insert)) yield* insertRows(s, state, [written.insert.value], { nowMillis: key.nowMillis, same: () => false })
     return written
   })
