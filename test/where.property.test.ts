@@ -52,20 +52,13 @@ const onEvery = async <A>(run: Effect.Effect<A, { readonly _tag: string }, Memor
   return out
 }
 
-const seed = (extras: ReadonlyArray<Record<string, unknown>>) =>
-  Effect.gen(function*() {
-    const m = yield* MemoryBackend
-    const sessionId = sid()
-    const w = token()
-    const ids = yield* m.storeMany(extras.map((extra, i) => ({ content: `${w} note ${i}`, sessionId, metadata: { extra: untyped(extra) } })))
-    return { sessionId, ids, w }
-  })
-
 /** Stores `extras` in a fresh session and counts the memories of that session `where` keeps. */
 const countWhere = (extras: ReadonlyArray<Record<string, unknown>>, where: unknown) =>
   Effect.gen(function*() {
-    const { sessionId } = yield* seed(extras)
-    return yield* (yield* MemoryBackend).count({ sessionId, where: untyped(where) })
+    const m = yield* MemoryBackend
+    const sessionId = sid()
+    yield* m.storeMany(extras.map((extra) => ({ content: "filtered", sessionId, metadata: { extra: untyped(extra) } })))
+    return yield* m.count({ sessionId, where: untyped(where) })
   })
 
 const everywhere = (value: unknown) => ({ memory: value, sqlite: value, pg: value })

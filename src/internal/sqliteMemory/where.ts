@@ -36,14 +36,13 @@ const anyOf = (sql: SqlClient.SqlClient, type: Fragment, extract: Fragment, valu
     ...(values.includes(true) ? ["true"] : []),
     ...(values.includes(false) ? ["false"] : [])
   ]
+  // One value (an $eq) is compared directly; a list is one parameter however long.
+  const oneOf = (vs: ReadonlyArray<number | string>) =>
+    vs.length === 1 ? sql`= json_extract(${JSON.stringify(vs)}, '$[0]')` : sql`IN (SELECT value FROM json_each(${JSON.stringify(vs)}))`
   const tests: Array<Fragment> = []
   if (types.length > 0) tests.push(sql`${type} IN ${sql.in(types)}`)
-  if (numbers.length > 0) {
-    tests.push(sql`(${type} IN ('integer', 'real') AND ${extract} IN (SELECT value FROM json_each(${JSON.stringify(numbers)})))`)
-  }
-  if (strings.length > 0) {
-    tests.push(sql`(${type} = 'text' AND ${extract} IN (SELECT value FROM json_each(${JSON.stringify(strings)})))`)
-  }
+  if (numbers.length > 0) tests.push(sql`(${type} IN ('integer', 'real') AND ${extract} ${oneOf(numbers)})`)
+  if (strings.length > 0) tests.push(sql`(${type} = 'text' AND ${extract} ${oneOf(strings)})`)
   return sql.or(tests)
 }
 
