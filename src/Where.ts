@@ -1,10 +1,13 @@
 /**
  * Metadata filters with operators: `where` conditions over a memory's typed metadata fields and its free-form
- * `extra` object, applied by `search`, `list` and `count` before any limit. Real backends compile them to SQL.
+ * `extra` object, applied by `search`, `list` and `count` before any limit. Real backends compile them to SQL;
+ * `matches` is the reference every backend agrees with. Decoding enforces the caps below, so no filter's size
+ * reaches a backend as a storage error.
  *
  * @since 0.1.0
  */
 import { Either, ParseResult, Schema } from "effect"
+import { isStorableText } from "./Json.js"
 
 /** A JSON scalar: what conditions compare. @category models */
 export type Scalar = string | number | boolean | null
@@ -29,7 +32,28 @@ export type Node =
 /** What a caller writes: `{ "extra.color": "red", "extra.size": { $gt: 3 }, $or: [...] }`. @category inputs */
 export type WhereInput = { readonly [key: string]: unknown }
 
-const KEY = /^[A-Za-z0-9_-]{1,64}$/
+/** Most comparisons in one filter: each operator on a field counts one (`$in` too, whatever its length). @category limits */
+export const MAX_CONDITIONS = 1_000
+
+/** Most operand values in one filter: every `$in`/`$nin` element and every other operand counts one. @category limits */
+export const MAX_VALUES = 10_000
+
+/** Deepest nesting of `$and`, `$or` and `$not` inside one another. @category limits */
+export const MAX_DEPTH = 16
+
+/** Longest string operand, in UTF-16 code units (4 KiB of ASCII). @category limits */
+export const MAX_STRING_LENGTH = 4_096
+
+/** Most string operand characters in one filter, all together (1 MiB, as much as one free-form metadata value). @category limits */
+export const MAX_TEXT_LENGTH = 1_048_576
+
+/** Most keys after `extra.` in a field path. @category limits */
+export const MAX_PATH_KEYS = 8
+
+/** Longest key of a field path. @category limits */
+export const MAX_KEY_LENGTH = 64
+
+const KEY = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_KEY_LENGTH}}$`)
 const COMPARISONS = new Set(["$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte", "$exists"])
 
 const isScalar = (u: unknown): u is Scalar =>
@@ -38,94 +62,158 @@ const isScalar = (u: unknown): u is Scalar =>
 const isRecord = (u: unknown): u is { readonly [key: string]: unknown } =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
+/**
+ * What a filter has used of the caps so far. Parsing counts as it goes and stops at the first cap passed, so a
+ * filter of any size or depth costs at most a cap's worth of work (and never a deep recursion) before it fails.
+ */
+interface Budget {
+  conditions: number
+  values: number
+  text: number
+}
+
 /** The JSON path of a field name: a typed field, or `extra.` followed by 1-8 keys of letters, digits, `_`, `-`. */
 const fieldPath = (name: string): Either.Either<ReadonlyArray<string>, string> => {
   if ((FIELDS as ReadonlyArray<string>).includes(name)) return Either.right([name])
-  const parts = name.split(".")
-  if (parts[0] === "extra" && parts.length >= 2 && parts.length <= 9 && parts.slice(1).every((p) => KEY.test(p))) {
+  // Checked before splitting, so a megabyte of field name is refused without being cut into a million keys.
+  const parts = name.length <= "extra".length + MAX_PATH_KEYS * (MAX_KEY_LENGTH + 1) ? name.split(".") : []
+  if (
+    parts[0] === "extra" && parts.length >= 2 && parts.length <= MAX_PATH_KEYS + 1 && parts.slice(1).every((p) => KEY.test(p))
+  ) {
     return Either.right(parts)
   }
   return Either.left(
-    `unknown field ${JSON.stringify(name)}: use ${FIELDS.join(", ")} or extra.<key> (keys of letters, digits, _ and -)`
+    `unknown field ${JSON.stringify(name.slice(0, 100))}: use ${FIELDS.join(", ")} or extra.<key> (1 to ` +
+      `${MAX_PATH_KEYS} keys of 1 to ${MAX_KEY_LENGTH} letters, digits, _ and -, joined by dots)`
   )
+}
+
+/** Why the operand `u` breaks a value rule, or undefined when it keeps them all (and is then counted). */
+const overCap = (u: string | number | boolean | null, budget: Budget): string | undefined => {
+  if (++budget.values > MAX_VALUES) return `a filter holds at most ${MAX_VALUES} values in all`
+  if (typeof u !== "string") return undefined
+  if (u.length > MAX_STRING_LENGTH) return `a string value is at most ${MAX_STRING_LENGTH} characters`
+  if ((budget.text += u.length) > MAX_TEXT_LENGTH) return `a filter's strings are at most ${MAX_TEXT_LENGTH} characters in all`
+  // Stored metadata never holds these (see Json.Text), so such a value could only ever mean a storage error.
+  return isStorableText(u) ? undefined : "a string value must be well-formed Unicode without NUL characters"
 }
 
 const ORDERED = { $gt: "gt", $gte: "gte", $lt: "lt", $lte: "lte" } as const
 
-const comparison = (field: string, op: string, value: unknown): Either.Either<Comparison, string> => {
-  const bad = (rule: string) => Either.left(`${field}: ${op} ${rule}`)
+const inList = (value: unknown, budget: Budget, bad: (rule: string) => string): Either.Either<ReadonlyArray<Scalar>, string> => {
+  const rule = bad("takes a non-empty array of strings, numbers, booleans or nulls")
+  if (!Array.isArray(value) || value.length === 0) return Either.left(rule)
+  if (value.length > MAX_VALUES - budget.values) return Either.left(bad(`takes at most ${MAX_VALUES} values in one filter`))
+  const values: Array<Scalar> = []
+  for (const v of value) {
+    if (!isScalar(v)) return Either.left(rule)
+    const over = overCap(v, budget)
+    if (over !== undefined) return Either.left(bad(over))
+    values.push(v)
+  }
+  return Either.right(values)
+}
+
+/** The operand, counted against the caps. */
+const counted = <A extends Scalar>(value: A, budget: Budget, bad: (rule: string) => string): Either.Either<A, string> => {
+  const over = overCap(value, budget)
+  return over === undefined ? Either.right(value) : Either.left(bad(over))
+}
+
+const comparison = (field: string, op: string, value: unknown, budget: Budget): Either.Either<Comparison, string> => {
+  const bad = (rule: string) => `${field}: ${op} ${rule}`
+  if (++budget.conditions > MAX_CONDITIONS) return Either.left(`a filter holds at most ${MAX_CONDITIONS} conditions`)
   switch (op) {
     case "$eq":
     case "$ne":
-      return isScalar(value) ? Either.right({ op: op === "$eq" ? "eq" : "ne", value }) : bad("takes a string, number, boolean or null")
+      return isScalar(value)
+        ? Either.map(counted(value, budget, bad), (v): Comparison => ({ op: op === "$eq" ? "eq" : "ne", value: v }))
+        : Either.left(bad("takes a string, number, boolean or null"))
     case "$in":
     case "$nin":
-      return Array.isArray(value) && value.length > 0 && value.every(isScalar)
-        ? Either.right({ op: op === "$in" ? "in" : "nin", values: value })
-        : bad("takes a non-empty array of strings, numbers, booleans or nulls")
+      return Either.map(inList(value, budget, bad), (values): Comparison => ({ op: op === "$in" ? "in" : "nin", values }))
     case "$gt":
     case "$gte":
     case "$lt":
     case "$lte":
       return (typeof value === "number" && Number.isFinite(value)) || typeof value === "string"
-        ? Either.right({ op: ORDERED[op], value })
-        : bad("takes a number or a string")
+        ? Either.map(counted(value, budget, bad), (v): Comparison => ({ op: ORDERED[op], value: v }))
+        : Either.left(bad("takes a number or a string"))
     case "$exists":
-      return typeof value === "boolean" ? Either.right({ op: "exists", value }) : bad("takes true or false")
+      return typeof value === "boolean" ? Either.right({ op: "exists", value }) : Either.left(bad("takes true or false"))
     default:
-      return Either.left(`${field}: unknown operator ${JSON.stringify(op)} (use ${Array.from(COMPARISONS).join(", ")})`)
+      return Either.left(
+        `${field}: unknown operator ${JSON.stringify(op.slice(0, 100))} (use ${Array.from(COMPARISONS).join(", ")})`
+      )
   }
 }
 
-const fieldNode = (name: string, condition: unknown): Either.Either<Node, string> =>
+const fieldNode = (name: string, condition: unknown, budget: Budget): Either.Either<Node, string> =>
   Either.flatMap(fieldPath(name), (path): Either.Either<Node, string> => {
     if (!isRecord(condition)) {
       return isScalar(condition)
-        ? Either.right({ _tag: "Field", path, test: { op: "eq", value: condition } })
+        ? Either.map(comparison(name, "$eq", condition, budget), (test): Node => ({ _tag: "Field", path, test }))
         : Either.left(`${name}: a condition is a string, number, boolean, null or an object of operators`)
     }
-    const entries = Object.entries(condition)
-    if (entries.length === 0) return Either.left(`${name}: an operator object needs at least one operator`)
     const tests: Array<Node> = []
-    for (const [op, value] of entries) {
-      const test = comparison(name, op, value)
+    for (const op in condition) {
+      if (!Object.hasOwn(condition, op)) continue
+      const test = comparison(name, op, condition[op], budget)
       if (Either.isLeft(test)) return Either.left(test.left)
       tests.push({ _tag: "Field", path, test: test.right })
     }
+    if (tests.length === 0) return Either.left(`${name}: an operator object needs at least one operator`)
     return Either.right(tests.length === 1 ? tests[0]! : { _tag: "And", nodes: tests })
   })
 
-const list = (op: string, u: unknown): Either.Either<ReadonlyArray<Node>, string> => {
+const list = (op: string, u: unknown, depth: number, budget: Budget): Either.Either<ReadonlyArray<Node>, string> => {
   if (!Array.isArray(u) || u.length === 0) return Either.left(`${op} takes a non-empty array of filters`)
+  // Each filter of the list holds a condition at least: a longer list passes the cap whatever it holds.
+  if (u.length > MAX_CONDITIONS - budget.conditions) return Either.left(`a filter holds at most ${MAX_CONDITIONS} conditions`)
   const nodes: Array<Node> = []
   for (const item of u) {
-    const node = parse(item)
+    const node = parseAt(item, depth, budget)
     if (Either.isLeft(node)) return Either.left(node.left)
     nodes.push(node.right)
   }
   return Either.right(nodes)
 }
 
-/** Parses a `where` object into its tree, or says which field or operator is wrong. @category parsing */
-export const parse = (u: unknown): Either.Either<Node, string> => {
+const TOO_DEEP = `$and, $or and $not nest at most ${MAX_DEPTH} levels deep`
+
+/** One `where` object at `depth` levels of `$and`/`$or`/`$not` (0 at the top), its caps counted in `budget`. */
+const parseAt = (u: unknown, depth: number, budget: Budget): Either.Either<Node, string> => {
   if (!isRecord(u)) return Either.left("where must be an object of field conditions")
   const nodes: Array<Node> = []
-  for (const [key, value] of Object.entries(u)) {
+  for (const key in u) {
+    if (!Object.hasOwn(u, key)) continue
+    const value = u[key]
+    const logical = key === "$and" || key === "$or" || key === "$not"
+    if (logical && depth >= MAX_DEPTH) return Either.left(TOO_DEEP)
     const node = key === "$and"
-      ? Either.map(list("$and", value), (ns): Node => ({ _tag: "And", nodes: ns }))
+      ? Either.map(list("$and", value, depth + 1, budget), (ns): Node => ({ _tag: "And", nodes: ns }))
       : key === "$or"
-      ? Either.map(list("$or", value), (ns): Node => ({ _tag: "Or", nodes: ns }))
+      ? Either.map(list("$or", value, depth + 1, budget), (ns): Node => ({ _tag: "Or", nodes: ns }))
       : key === "$not"
-      ? Either.map(parse(value), (n): Node => ({ _tag: "Not", node: n }))
+      ? Either.map(parseAt(value, depth + 1, budget), (n): Node => ({ _tag: "Not", node: n }))
       : key.startsWith("$")
-      ? Either.left(`unknown operator ${JSON.stringify(key)} (use $and, $or or $not, or a field name)`)
-      : fieldNode(key, value)
+      ? Either.left(`unknown operator ${JSON.stringify(key.slice(0, 100))} (use $and, $or or $not, or a field name)`)
+      : fieldNode(key, value, budget)
     if (Either.isLeft(node)) return node
     nodes.push(node.right)
   }
   if (nodes.length === 0) return Either.left("where must name at least one condition")
   return Either.right(nodes.length === 1 ? nodes[0]! : { _tag: "And", nodes })
 }
+
+/**
+ * Parses a `where` object into its tree, or says which field, operator or cap is broken: at most `MAX_CONDITIONS`
+ * comparisons, `MAX_VALUES` operand values, `MAX_DEPTH` levels of `$and`/`$or`/`$not`, string operands of at most
+ * `MAX_STRING_LENGTH` characters (`MAX_TEXT_LENGTH` together) without NUL, paths of at most `MAX_PATH_KEYS` keys.
+ *
+ * @category parsing
+ */
+export const parse = (u: unknown): Either.Either<Node, string> => parseAt(u, 0, { conditions: 0, values: 0, text: 0 })
 
 const isNode = (u: unknown): u is Node => isRecord(u) && typeof u["_tag"] === "string"
 
@@ -181,7 +269,8 @@ const ordered = (v: unknown, operand: number | string, accept: (c: number) => bo
  * Whether `metadata` (a memory's metadata object) passes the filter. The rules every backend follows: values match
  * only a condition of their own JSON type (1 is not "1", true is not 1); `$gt`-style comparisons order numbers
  * numerically and strings by code point; a missing field fails every condition but `$ne`, `$nin`, `$exists: false`
- * and a `$not` around a failing one; arrays and objects only ever pass `$exists`, `$ne` and `$nin`.
+ * and a `$not` around a failing one; arrays and objects only ever pass `$exists`, `$ne` and `$nin`; each path key
+ * names an object member, never an array element (`extra.list.0` inside `[5]` is missing).
  *
  * @category evaluation
  */

@@ -327,6 +327,25 @@ export const whereTests = (test: Test) => {
       const named = yield* Effect.flip(m.count({ where: untyped({ "extra.color": { $regex: "r" } }) }))
       expect(named._tag === "InvalidInput" && named.message).toContain("$regex")
     }))
+
+  test("where: path keys are object keys (null, 0, -1 too); a large $in works; past a cap is InvalidInput", () =>
+    Effect.gen(function*() {
+      const m = yield* MemoryBackend
+      const s = sid()
+      const stored = yield* m.storeMany(
+        [{ null: 1, list: [5] }, { list: { "0": 5, "-1": 6 } }, {}].map((extra) => ({ content: "path keys", sessionId: s, metadata: { extra } }))
+      )
+      const which = (where: WhereInput) =>
+        Effect.map(listed(m, { sessionId: s, where }), (found) => stored.flatMap((id, i) => (found.includes(id) ? [i] : [])))
+      expect(yield* which({ "extra.null": { $exists: false } })).toEqual([1, 2])
+      expect(yield* which({ "extra.list.0": 5 })).toEqual([1])
+      expect(yield* which({ "extra.list.-1": { $gt: 5 } })).toEqual([1])
+      expect(yield* which({ "extra.list.0": { $in: Array.from({ length: 10_000 }, (_, i) => i) } })).toEqual([1])
+      for (const bad of [{ "extra.k": { $in: Array.from({ length: 10_001 }, (_, i) => i) } }, { "extra.k": "x".repeat(4097) }]) {
+        const failure = yield* Effect.flip(m.count({ sessionId: s, where: untyped(bad) }))
+        expect(failure._tag === "InvalidInput" && failure.message).toMatch(/at most (10000|4096)/)
+      }
+    }))
 }
 
 type OptionTest = (title: string, options: Options, body: () => Effect.Effect<void, unknown, MemoryBackend>) => void

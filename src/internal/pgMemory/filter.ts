@@ -1,73 +1,68 @@
 /**
  * Search/list filters and `where` conditions as PostgreSQL conditions over alias `m`, applied before any limit, with
- * `Where.matches`'s rules: values match only conditions of their own JSON type (`jsonb_typeof` decides), strings
- * compare by code point (`COLLATE "C"`), a missing path is NULL and fails every test but the negative ones.
+ * `Where.matches`'s rules: values match only conditions of their own JSON type (jsonb equality and `jsonb_typeof`
+ * decide), strings order by code point (`COLLATE "C"`), a missing path is NULL and fails every test but the
+ * negative ones. Every key and value is a bound parameter; a `$in` list is one, a jsonb array.
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Fragment } from "@effect/sql/Statement"
-import type { Comparison, Node, Scalar } from "../../Where.js"
+import type { Comparison, Node } from "../../Where.js"
 import type { DriverFilter } from "../memory.js"
+import { compileWhere as compile, exhaustive } from "../whereSql.js"
 import type { TableNames } from "./schema.js"
 
-/** `{a,b}`: a text[] literal of validated keys (letters, digits, `_`, `-`: nothing to quote). */
-const pathLiteral = (path: ReadonlyArray<string>) => `{${path.join(",")}}`
+/**
+ * The value at `path`, one `->` per key with the key a text parameter: `->` with text reads object members only,
+ * so a key `0` or `-1` never indexes an array, and a key `null` is the string, not SQL NULL (both of which a
+ * `#>` text[] path would do).
+ */
+const valueAt = (sql: SqlClient.SqlClient, path: ReadonlyArray<string>): Fragment => {
+  let value = sql`m.metadata`
+  for (const key of path) value = sql`${value} -> ${key}::text`
+  return sql`(${value})`
+}
 
 const ORDER = { gt: ">", gte: ">=", lt: "<", lte: "<=" } as const
 
-const equals = (sql: SqlClient.SqlClient, value: Fragment, type: Fragment, text: Fragment, s: Scalar): Fragment =>
-  s === null
-    ? sql`${type} = 'null'`
-    : typeof s === "boolean"
-    ? sql`${type} = 'boolean' AND ${value} = ${s ? sql`'true'::jsonb` : sql`'false'::jsonb`}`
-    : typeof s === "number"
-    ? sql`${type} = 'number' AND (${text})::numeric = ${s}`
-    : sql`${type} = 'string' AND ${text} = ${s}`
-
-const leaf = (sql: SqlClient.SqlClient, path: ReadonlyArray<string>, test: Comparison): Fragment => {
-  const p = pathLiteral(path)
-  const value = sql`(m.metadata #> ${p}::text[])`
-  const type = sql`jsonb_typeof(m.metadata #> ${p}::text[])`
-  const text = sql`(m.metadata #>> ${p}::text[])`
-  const eq = (s: Scalar) => sql`(${equals(sql, value, type, text, s)})`
+const leaf = (sql: SqlClient.SqlClient) => (path: ReadonlyArray<string>, test: Comparison): Fragment => {
+  const value = valueAt(sql, path)
+  // jsonb equality holds only between values of one JSON type, and compares numbers as numbers.
+  const anyOf = (values: ReadonlyArray<unknown>) =>
+    values.length === 1
+      ? sql`${value} = ${JSON.stringify(values[0])}::jsonb`
+      : sql`${value} IN (SELECT jsonb_array_elements(${JSON.stringify(values)}::jsonb))`
   const body = (() => {
     switch (test.op) {
       case "eq":
-        return eq(test.value)
+        return anyOf([test.value])
       case "ne":
-        return sql`NOT coalesce(${eq(test.value)}, false)`
+        return sql`NOT coalesce(${anyOf([test.value])}, false)`
       case "in":
-        return sql.or(test.values.map(eq))
+        return anyOf(test.values)
       case "nin":
-        return sql`NOT coalesce(${sql.or(test.values.map(eq))}, false)`
+        return sql`NOT coalesce(${anyOf(test.values)}, false)`
       case "gt":
       case "gte":
       case "lt":
       case "lte": {
-        // The operator is one of four fixed strings, never input.
+        // The operator is one of four fixed strings, never input. CASE, unlike AND, guarantees the type test comes
+        // first, so the comparison never meets a value of another type.
         const op = sql.literal(ORDER[test.op])
         return typeof test.value === "number"
-          ? sql`(${type} = 'number' AND (${text})::numeric ${op} ${test.value})`
-          : sql`(${type} = 'string' AND ${text} COLLATE "C" ${op} ${test.value})`
+          ? sql`CASE WHEN jsonb_typeof(${value}) = 'number' THEN ${value} ${op} ${JSON.stringify(test.value)}::jsonb END`
+          : sql`CASE WHEN jsonb_typeof(${value}) = 'string' THEN (${value} #>> '{}') COLLATE "C" ${op} ${test.value} END`
       }
       case "exists":
         return test.value ? sql`${value} IS NOT NULL` : sql`${value} IS NULL`
+      default:
+        return exhaustive(test)
     }
   })()
   return sql`coalesce(${body}, false)`
 }
 
-export const compileWhere = (sql: SqlClient.SqlClient, node: Node): Fragment => {
-  switch (node._tag) {
-    case "Field":
-      return leaf(sql, node.path, node.test)
-    case "And":
-      return sql.and(node.nodes.map((n) => compileWhere(sql, n)))
-    case "Or":
-      return sql.or(node.nodes.map((n) => compileWhere(sql, n)))
-    case "Not":
-      return sql`NOT (${compileWhere(sql, node.node)})`
-  }
-}
+/** The filter as a condition over alias `m`. */
+export const compileWhere = (sql: SqlClient.SqlClient, node: Node): Fragment => compile(sql, node, leaf(sql))
 
 export const whereOf = (sql: SqlClient.SqlClient, t: TableNames, f: DriverFilter): Fragment => {
   const clauses: Array<Fragment> = [
@@ -86,6 +81,6 @@ export const whereOf = (sql: SqlClient.SqlClient, t: TableNames, f: DriverFilter
   }
   if (f.since !== undefined) clauses.push(sql`m.created_at >= ${f.since.epochMillis}`)
   if (f.until !== undefined) clauses.push(sql`m.created_at <= ${f.until.epochMillis}`)
-  if (f.where !== undefined) clauses.push(compileWhere(sql, f.where))
-  return sql.and(clauses)
+  // Joined by a template, not in sql.and: a large filter's segments would overflow its spread into one call.
+  return f.where === undefined ? sql.and(clauses) : sql`${sql.and(clauses)} AND (${compileWhere(sql, f.where)})`
 }

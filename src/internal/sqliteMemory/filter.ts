@@ -14,7 +14,6 @@ export const whereOf = (sql: SqlClient.SqlClient, t: TableNames, f: DriverFilter
     sql`(m.expires_at IS NULL OR +m.expires_at > ${f.nowMillis})`
   ]
   if (f.namespace !== undefined) clauses.push(sql`m.namespace = ${f.namespace}`)
-  if (f.where !== undefined) clauses.push(compileWhere(sql, f.where))
   if (f.contentTypes !== undefined && f.contentTypes.length > 0) clauses.push(sql.in("m.content_type", f.contentTypes))
   if (f.sessionId !== undefined) clauses.push(sql`m.session_id = ${f.sessionId}`)
   if (f.workstreamId !== undefined) clauses.push(sql`m.workstream_id = ${f.workstreamId}`)
@@ -26,5 +25,6 @@ export const whereOf = (sql: SqlClient.SqlClient, t: TableNames, f: DriverFilter
   }
   if (f.since !== undefined) clauses.push(sql`m.created_at >= ${f.since.epochMillis}`)
   if (f.until !== undefined) clauses.push(sql`m.created_at <= ${f.until.epochMillis}`)
-  return sql.and(clauses)
+  // Joined by a template, not in sql.and: a large filter's segments would overflow its spread into one call.
+  return f.where === undefined ? sql.and(clauses) : sql`${sql.and(clauses)} AND (${compileWhere(sql, f.where)})`
 }
