@@ -45,6 +45,9 @@ const fieldPath = (name: string): Either.Either<ReadonlyArray<string>, string> =
   if (parts[0] === "extra" && parts.length >= 2 && parts.length <= 9 && parts.slice(1).every((p) => KEY.test(p))) {
     return Either.right(parts)
   }
+  if (parts[0] === "extra" && parts.length > 9 && parts.slice(1).every((p) => KEY.test(p))) {
+    return Either.left(`field ${JSON.stringify(name)} is ${parts.length - 1} keys deep: extra.<key> takes at most 8 keys`)
+  }
   return Either.left(
     `unknown field ${JSON.stringify(name)}: use ${FIELDS.join(", ")} or extra.<key> (keys of letters, digits, _ and -)`
   )
