@@ -123,7 +123,7 @@ const open = Effect.fnUntraced(function*(options: Options) {
       true
     )
   }
-  const pool = new HandlePool(64)
+  const pool = new HandlePool(64, readonly)
   yield* Effect.addFinalizer(() =>
     Effect.catchAll(io(method, () => pool.closeAll()), (e) => Effect.logWarning("closing workstream logs failed", e.message))
   )
