@@ -58,6 +58,7 @@ const hintFor = (root: unknown): string | undefined => {
   if (/^SQLITE_READONLY/.test(code ?? "") || /readonly database/.test(message) || code === "EROFS") {
     return "the store is read-only: only commands that read it work (memory list|search|get|history|stats, workstream list|show|messages|search, export)"
   }
+  if (code === "EACCES" || code === "EPERM") return "this user may not open that file: run as the store's owner, or check its permissions"
   return undefined
 }
 
