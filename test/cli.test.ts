@@ -118,7 +118,7 @@ describe("arawn-store (subprocess)", () => {
     ["an unknown memory", ["memory", "get", "00000000-0000-4000-8000-000000000001"], /memory 00000000-0000-4000-8000-000000000001 does not exist/],
     ["an unknown workstream", ["workstream", "messages", "nope"], /workstream "?nope"? does not exist/],
     ["a limit out of range", ["memory", "search", "x", "--limit", "0"], /--limit must be a whole number from 1 to 1000/],
-    ["a value that is not a number", ["memory", "list", "--limit", "many"], /'many' is not a integer/],
+    ["a value that is not a number", ["memory", "list", "--limit", "many"], /'many' is not a whole number/],
     ["a missing argument", ["workstream", "append", "scratch"], /Expected to find option: '--role'/],
     ["half a fact key", ["memory", "add", "x", "--subject", "a"], /--subject and --predicate go together/],
     ["an unknown content type", ["memory", "add", "x", "--type", "poem"], /Expected one of the following cases/],

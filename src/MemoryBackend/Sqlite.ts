@@ -58,6 +58,11 @@ export interface FileOptions extends Options {
    * used for `:memory:`, which no second connection can see.
    */
   readonly readers?: number | undefined
+  /**
+   * Opens the file read-only (default false): for a store this process may not write. It must exist and be
+   * migrated; every write fails with a StorageError, and reads need `<filename>-shm` to exist or be creatable.
+   */
+  readonly readonly?: boolean | undefined
 }
 
 const OPEN = "MemoryBackend.open"
@@ -162,13 +167,13 @@ export function layer(
   return Layer.scoped(
     MemoryBackend,
     Effect.gen(function*() {
-      if (filename !== ":memory:" && filename !== "" && !filename.startsWith("file:")) {
+      if (options.readonly !== true && filename !== ":memory:" && filename !== "" && !filename.startsWith("file:")) {
         yield* Effect.try({
           try: () => mkdirSync(dirname(filename), { recursive: true }),
           catch: (cause) => new StorageError({ method: OPEN, cause })
         })
       }
-      const client = yield* openSqlite(OPEN, { filename })
+      const client = yield* openSqlite(OPEN, { filename, readonly: options.readonly === true })
       const readers = options.readers !== 0 && filename !== ":memory:" && filename !== "" && !filename.startsWith("file:")
       return yield* Effect.provideService(build(options, readers ? Option.some(filename) : Option.none()), SqliteClient.SqliteClient, client)
     })

@@ -48,6 +48,12 @@ export interface Options {
   readonly busyTimeout?: Duration.DurationInput | undefined
   /** Table names start with this SQL identifier and `_` (default `"arawn_store"`, as in stores made before it existed). */
   readonly prefix?: string | undefined
+  /**
+   * Opens the store read-only (default false), for a directory this process may not write: no migrations, no
+   * recovery; the store must exist and be migrated, every write fails with a StorageError, and reads need
+   * `workstreams.db-shm` to exist or be creatable.
+   */
+  readonly readonly?: boolean | undefined
 }
 
 /**
@@ -73,10 +79,10 @@ const SPAN = { attributes: { "arawn.backend": BACKEND } }
 const decodeId = decodeInput(WorkstreamId, "WorkstreamStore.rebuildIndex")
 
 /** The write connection (busy timeout 0: the write lock waits on a timer, see `writer.ts`) and the read connection. */
-const connect = (method: string, file: string, busyMs: number) =>
+const connect = (method: string, file: string, busyMs: number, readonly: boolean) =>
   Effect.gen(function*() {
-    const sql = yield* openSqlite(method, { filename: file })
-    const reader = yield* openSqlite(method, { filename: file })
+    const sql = yield* openSqlite(method, { filename: file, readonly })
+    const reader = yield* openSqlite(method, { filename: file, readonly })
     yield* db(method)(Effect.all([
       // Pragmas take no bound parameters; the values are integers computed here.
       sql.unsafe("PRAGMA busy_timeout = 0"),
@@ -100,26 +106,29 @@ const open = Effect.fnUntraced(function*(options: Options) {
   }
   const t = tables(prefix)
   const p = paths(options.dir)
-  yield* io(method, () => fs.mkdir(p.logsDir, { recursive: true }))
+  const readonly = options.readonly === true
+  if (!readonly) yield* io(method, () => fs.mkdir(p.logsDir, { recursive: true }))
   const busyMs = Math.max(0, Math.round(Duration.toMillis(Duration.decode(options.busyTimeout ?? Duration.seconds(5)))))
-  const { reader, sql } = yield* connect(method, path.join(p.root, "workstreams.db"), busyMs)
+  const { reader, sql } = yield* connect(method, path.join(p.root, "workstreams.db"), busyMs, readonly)
   const states: Local["states"] = new Map()
   const writer = yield* makeWriter(sql, busyMs, () => states.clear())
   // Under the write lock: two processes opening a new directory at once must not both run the migrations.
-  yield* writer.exclusive(
-    method,
-    Migrator.make({})({ loader: Migrator.fromRecord(migrations(sql, t)), table: t.migrations }).pipe(
-      Effect.provideService(SqlClient.SqlClient, sql),
-      db(method)
-    ),
-    true
-  )
-  const pool = new HandlePool(64)
+  if (!readonly) {
+    yield* writer.exclusive(
+      method,
+      Migrator.make({})({ loader: Migrator.fromRecord(migrations(sql, t)), table: t.migrations }).pipe(
+        Effect.provideService(SqlClient.SqlClient, sql),
+        db(method)
+      ),
+      true
+    )
+  }
+  const pool = new HandlePool(64, readonly)
   yield* Effect.addFinalizer(() =>
     Effect.catchAll(io(method, () => pool.closeAll()), (e) => Effect.logWarning("closing workstream logs failed", e.message))
   )
   const local: Local = { sql, q: makeQueries(sql, t), r: makeQueries(reader, t), paths: p, pool, writer, states }
-  yield* recoverOnOpen(local, method)
+  if (!readonly) yield* recoverOnOpen(local, method)
   return local
 })
 

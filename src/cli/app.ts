@@ -6,14 +6,16 @@
  */
 import { Command, ValidationError } from "@effect/cli"
 import type { CliApp } from "@effect/cli"
-import { ConfigError, Console, Effect, HashMap } from "effect"
+import { ConfigError, Console, Effect, Either, HashMap, Logger } from "effect"
 import type { Conflict, EmbeddingError, EmbeddingSpaceMismatch, InvalidInput, NotFound, StorageError } from "../Errors.js"
 import { demo } from "./demo.js"
 import { exportCommand, migrateCommand } from "./dump.js"
 import { importCommand } from "./import.js"
 import { memory } from "./memory.js"
+import { preprocess } from "./argv.js"
+import { fixCompletions, tidyHelp } from "./builtinText.js"
 import { ANSI, colourAllowed } from "./colour.js"
-import { LOADING } from "./layers.js"
+import { causeLines, storageErrorLine } from "./errors.js"
 import { root } from "./root.js"
 import { workstream } from "./workstream.js"
 
@@ -72,13 +74,8 @@ export const errorLine = (e: KnownError): string => {
       return e.message
     case "NotFound":
       return `${e.entity} ${e.id} does not exist${HINTS[e.entity] !== undefined ? `; ${HINTS[e.entity]}` : ""}`
-    case "StorageError": {
-      // A driver's message may run on over lines (a require stack, a SQL excerpt): the first says what failed.
-      const first = e.message.split("\n")[0]
-      return e.method.startsWith(LOADING)
-        ? `${first} (the installation is incomplete: reinstall arawn-store)`
-        : `${first} (check the store: --dir or ARAWN_STORE_DIR, --url or ARAWN_STORE_URL)`
-    }
+    case "StorageError":
+      return storageErrorLine(e)
     case "EmbeddingError":
     case "EmbeddingSpaceMismatch":
     case "Conflict":
@@ -86,24 +83,40 @@ export const errorLine = (e: KnownError): string => {
   }
 }
 
+/** @effect/cli's words for a value of the wrong type, as a person would say them. */
+const plainWords = (text: string) =>
+  text.replace(/is not a integer/g, "is not a whole number").replace(/is not a float/g, "is not a number")
+
 /**
  * The console the commands print through. @effect/cli prints its own parse errors as help documents: they become
  * one line with a pointer to --help. Its help text carries colour codes: they are dropped unless stdout is a
- * terminal and `NO_COLOR` is unset.
+ * terminal and `NO_COLOR` is unset. Help and completion scripts (`builtIn`) get the corrections of builtinText.ts.
  */
-const cliConsole = Effect.map(Effect.console, (base): Console.Console => {
-  const plain = !colourAllowed()
-  return {
-    ...base,
-    log: (...args: ReadonlyArray<unknown>) =>
-      plain ? base.log(...args.map((a) => (typeof a === "string" ? a.replace(ANSI, "") : a))) : base.log(...args),
-    error: (...args: ReadonlyArray<unknown>) => {
-      const text = args.map(String).join(" ").replace(ANSI, "").split(/\n+/).map((l) => l.trim()).filter((l) => l !== "")
-        .join("; ")
-      return base.error(`arawn-store: ${text} (run with --help for usage)`)
+const cliConsole = (builtIn: "help" | "completions" | undefined) =>
+  Effect.map(Effect.console, (base): Console.Console => {
+    const plain = !colourAllowed()
+    const fix = (text: string) =>
+      builtIn === "help" ? tidyHelp(text) : builtIn === "completions" ? fixCompletions("arawn-store", text) : text
+    return {
+      ...base,
+      log: (...args: ReadonlyArray<unknown>) =>
+        base.log(...args.map((a) => (typeof a === "string" ? fix(plain ? a.replace(ANSI, "") : a) : a))),
+      error: (...args: ReadonlyArray<unknown>) => {
+        const text = args.map(String).join(" ").replace(ANSI, "").split(/\n+/).map((l) => l.trim()).filter((l) => l !== "")
+          .join("; ")
+        return base.error(`arawn-store: ${plainWords(text)} (run with --help for usage)`)
+      }
     }
-  }
-})
+  })
+
+const builtInOf = (args: ReadonlyArray<string>) => {
+  const options = args.slice(0, args.includes("--") ? args.indexOf("--") : undefined)
+  return options.some((a) => a === "--completions" || a.startsWith("--completions="))
+    ? "completions" as const
+    : options.some((a) => a === "--help" || a === "-h")
+    ? "help" as const
+    : undefined
+}
 
 const failWith = (line: string, exitCode = 1) =>
   Effect.zipRight(Console.error(`arawn-store: ${line}`), Effect.fail(new Reported(exitCode)))
@@ -115,20 +128,30 @@ const failWith = (line: string, exitCode = 1) =>
  * @category run
  */
 export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, Reported, CliApp.CliApp.Environment> =>
-  Effect.flatMap(cliConsole, (console) => Effect.withConsole(cli(argv), console)).pipe(
-    Effect.catchIf(ValidationError.isValidationError, () => Effect.fail(new Reported(2))),
-    Effect.catchTags({
-      InvalidInput: (e) => failWith(errorLine(e), 2),
-      NotFound: (e) => failWith(errorLine(e)),
-      Conflict: (e) => failWith(errorLine(e)),
-      StorageError: (e) => failWith(errorLine(e)),
-      EmbeddingError: (e) => failWith(errorLine(e)),
-      EmbeddingSpaceMismatch: (e) => failWith(errorLine(e)),
-      ImportIncomplete: (e) => failWith(e.message),
-      NoStore: (e) => failWith(e.message)
-    }),
-    Effect.catchIf(ConfigError.isConfigError, (e) => failWith(`configuration: ${String(e)}`, 2))
-  )
+  Either.match(preprocess(argv.slice(2)), {
+    onLeft: (line) => failWith(`${line} (run with --help for usage)`, 2),
+    onRight: ({ args, logLevel }) => {
+      const parsed = Effect.flatMap(cliConsole(builtInOf(args)), (console) =>
+        Effect.withConsole(cli([...argv.slice(0, 2), ...args]), console))
+      return (logLevel === undefined ? parsed : Logger.withMinimumLogLevel(parsed, logLevel)).pipe(
+        Effect.catchIf(ValidationError.isValidationError, () => Effect.fail(new Reported(2))),
+        Effect.catchTags({
+          InvalidInput: (e) => failWith(errorLine(e), 2),
+          NotFound: (e) => failWith(errorLine(e)),
+          Conflict: (e) => failWith(errorLine(e)),
+          StorageError: (e) =>
+            Effect.zipRight(Effect.forEach(causeLines(e), (l) => Effect.logDebug(l), { discard: true }), failWith(errorLine(e))),
+          EmbeddingError: (e) => failWith(errorLine(e)),
+          EmbeddingSpaceMismatch: (e) => failWith(errorLine(e)),
+          ImportIncomplete: (e) => failWith(e.message),
+          NoStore: (e) => failWith(e.message)
+        }),
+        Effect.catchIf(ConfigError.isConfigError, (e) => failWith(`configuration: ${String(e)}`, 2)),
+        // The level applies to the failure's own debug lines too.
+        (effect) => (logLevel === undefined ? effect : Logger.withMinimumLogLevel(effect, logLevel))
+      )
+    }
+  })
 
 /**
  * What `arawn-store <path> --help` prints, captured instead of printed (colour codes kept when colour is allowed):

@@ -52,7 +52,7 @@ const out = Options.file("out").pipe(
 /** `arawn-store export`. @category commands */
 export const exportCommand = Command.make("export", { out }, (o) =>
   Effect.gen(function*() {
-    const at = yield* storeLocation("open")
+    const at = yield* storeLocation("read")
     const Dump = yield* load("the dump writer", () => import("../Dump.js"))
     const lines = Dump.exportDump()
     const written = o.out._tag === "Some"
@@ -65,6 +65,14 @@ export const exportCommand = Command.make("export", { out }, (o) =>
 
 const to = Options.text("to").pipe(
   Options.withDescription("Where the store goes: postgres://... or a directory")
+)
+const toSchema = Options.text("to-pg-schema").pipe(
+  Options.withDescription("PostgreSQL schema for the tables of a --to database (default: public)"),
+  Options.optional
+)
+const toPrefix = Options.text("to-pg-prefix").pipe(
+  Options.withDescription("Prefix of the table names in a --to database (default: arawn_store)"),
+  Options.optional
 )
 
 /** How many dump lines the store makes: the header, each memory, each workstream and each message. */
@@ -84,13 +92,16 @@ const lineCount = Effect.gen(function*() {
 })
 
 const same = (a: Location, b: Location) =>
-  a._tag === "Dir" && b._tag === "Dir" ? a.dir === b.dir : a._tag === "Url" && b._tag === "Url" && Redacted.value(a.url) === Redacted.value(b.url)
+  a._tag === "Dir" && b._tag === "Dir"
+    ? a.dir === b.dir
+    : a._tag === "Url" && b._tag === "Url" && Redacted.value(a.url) === Redacted.value(b.url) &&
+      (a.schema ?? "public") === (b.schema ?? "public") && (a.prefix ?? "arawn_store") === (b.prefix ?? "arawn_store")
 
 /** `arawn-store migrate`. @category commands */
-export const migrateCommand = Command.make("migrate", { to }, (o) =>
+export const migrateCommand = Command.make("migrate", { to, toSchema, toPrefix }, (o) =>
   Effect.gen(function*() {
-    const source = yield* storeLocation("open")
-    const target = locationOf(o.to)
+    const source = yield* storeLocation("read")
+    const target = yield* locationOf(o.to, { schema: o.toSchema, prefix: o.toPrefix })
     if (same(source, target)) return yield* new InvalidInput({ method: "migrate", message: "--to names the store itself" })
     if (target._tag === "Dir") {
       yield* Effect.try({ try: () => mkdirSync(target.dir, { recursive: true }), catch: failed })

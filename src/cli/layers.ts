@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { accessSync, constants, statSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Layer, Redacted } from "effect"
 import * as Embedder from "../Embedder.js"
@@ -19,63 +20,125 @@ export const load = <A>(what: string, f: () => Promise<A>): Effect.Effect<A, Sto
   Effect.tryPromise({ try: f, catch: (cause) => new StorageError({ method: `${LOADING}${what}`, cause }) })
 
 /**
- * The store's memories in `<dir>/memory.db` (SQLite), embedded with the offline hashing Embedder.
+ * A store file that exists but holds nothing (a copy cut short, a `touch`) is not taken for a new store: opening it
+ * would write an empty store over whatever was meant to be there.
+ */
+const checkNotEmpty = (method: string, file: string): Effect.Effect<void, StorageError> => {
+  let size: number | undefined
+  try {
+    size = statSync(file).size
+  } catch {
+    size = undefined
+  }
+  if (size !== 0) return Effect.void
+  const cause = Object.assign(new Error(`${file} is an empty file (0 bytes), not a store`), { code: EMPTY_FILE })
+  return Effect.fail(new StorageError({ method, cause }))
+}
+
+/** The `code` of the cause of a StorageError for an empty store file. @category errors */
+export const EMPTY_FILE = "ARAWN_EMPTY_STORE_FILE"
+
+/** Whether a command that only reads should open `file` read-only: it exists and this process cannot write it. */
+const readOnlyFile = (read: boolean, file: string): boolean => {
+  if (!read) return false
+  try {
+    accessSync(file, constants.F_OK)
+  } catch {
+    return false
+  }
+  try {
+    accessSync(file, constants.W_OK)
+    return false
+  } catch {
+    return true
+  }
+}
+
+/**
+ * The store's memories in `<dir>/memory.db` (SQLite), embedded with the offline hashing Embedder; `read`: the
+ * command only reads, and opens the file read-only when it cannot write it.
  *
  * @category layers
  */
-export const memories = (dir: string) =>
+export const memories = (dir: string, read = false) =>
   Layer.unwrapEffect(
-    Effect.map(
-      load("the SQLite memory store", () => import("../MemoryBackend/Sqlite.js")),
+    Effect.gen(function*() {
+      const filename = join(dir, "memory.db")
+      yield* checkNotEmpty("MemoryBackend.open", filename)
+      const Sqlite = yield* load("the SQLite memory store", () => import("../MemoryBackend/Sqlite.js"))
       // One command runs at most one search: starting reader threads would cost more than it saves.
-      (Sqlite) => Sqlite.layer({ filename: join(dir, "memory.db"), readers: 0 })
-    )
+      return Sqlite.layer({ filename, readers: 0, readonly: readOnlyFile(read, filename) })
+    })
   ).pipe(Layer.provide(Embedder.layerHashing))
 
 /**
- * Where a command's store is: a directory (SQLite memories, JSONL workstreams) or a PostgreSQL database shared by
- * several machines.
+ * Where a command's store is: a directory (SQLite memories, JSONL workstreams; `read` when the command only
+ * reads) or a PostgreSQL database shared by several machines (tables in `schema`, named with `prefix`).
  *
  * @category models
  */
 export type Location =
-  | { readonly _tag: "Dir"; readonly dir: string }
-  | { readonly _tag: "Url"; readonly url: Redacted.Redacted<string> }
+  | { readonly _tag: "Dir"; readonly dir: string; readonly read: boolean }
+  | {
+    readonly _tag: "Url"
+    readonly url: Redacted.Redacted<string>
+    readonly schema: string | undefined
+    readonly prefix: string | undefined
+  }
+
+/** A location in words, the URL's password hidden. @category models */
+export const describe = (at: Location): string => {
+  if (at._tag === "Dir") return `directory ${at.dir}${at.read ? " (reading)" : ""}`
+  const url = Redacted.value(at.url).replace(/:\/\/([^:@/]*):[^@/]*@/, "://$1:***@")
+  return `PostgreSQL ${url}, schema ${at.schema ?? "public"}, table prefix ${at.prefix ?? "arawn_store"}`
+}
 
 /** Whether `text` names a PostgreSQL database rather than a directory. @category models */
 export const isDatabaseUrl = (text: string): boolean => /^postgres(ql)?:\/\//i.test(text)
 
+const pgOptions = (at: Extract<Location, { _tag: "Url" }>) => ({
+  url: at.url,
+  ...(at.schema !== undefined ? { schema: at.schema } : {}),
+  ...(at.prefix !== undefined ? { prefix: at.prefix } : {})
+})
+
 /** The memories of a PostgreSQL store, embedded with the offline hashing Embedder. @category layers */
-export const pgMemories = (url: Redacted.Redacted<string>) =>
+export const pgMemories = (at: Extract<Location, { _tag: "Url" }>) =>
   Layer.unwrapEffect(
-    Effect.map(load("the PostgreSQL memory store", () => import("../MemoryBackend/Pg.js")), (Pg) => Pg.layer({ url }))
+    Effect.map(load("the PostgreSQL memory store", () => import("../MemoryBackend/Pg.js")), (Pg) => Pg.layer(pgOptions(at)))
   ).pipe(Layer.provide(Embedder.layerHashing))
 
 /** The memories at `at`. @category layers */
-export const memoriesAt = (at: Location) => (at._tag === "Dir" ? memories(at.dir) : pgMemories(at.url))
+export const memoriesAt = (at: Location) => (at._tag === "Dir" ? memories(at.dir, at.read) : pgMemories(at))
 
 /** The memories at `at`, confined to one namespace: the commands never see another's memories. @category layers */
 export const scopedMemories = (at: Location, namespace: string) =>
   MemoryBackend.layerScoped(namespace).pipe(Layer.provide(memoriesAt(at)))
 
 /**
- * The store's workstreams: `<dir>/workstreams.db` + `<dir>/workstreams/<id>/messages.jsonl`.
+ * The store's workstreams: `<dir>/workstreams.db` + `<dir>/workstreams/<id>/messages.jsonl`; `read` as for
+ * `memories`.
  *
  * @category layers
  */
-export const workstreams = (dir: string) =>
+export const workstreams = (dir: string, read = false) =>
   Layer.unwrapEffect(
-    Effect.map(load("the workstream store", () => import("../WorkstreamStore/Local.js")), (Local) => Local.layer({ dir }))
+    Effect.gen(function*() {
+      const index = join(dir, "workstreams.db")
+      yield* checkNotEmpty("WorkstreamStore.open", index)
+      const Local = yield* load("the workstream store", () => import("../WorkstreamStore/Local.js"))
+      return Local.layer({ dir, readonly: readOnlyFile(read, index) })
+    })
   )
 
 /** The workstreams of a PostgreSQL store. @category layers */
-export const pgWorkstreams = (url: Redacted.Redacted<string>) =>
+export const pgWorkstreams = (at: Extract<Location, { _tag: "Url" }>) =>
   Layer.unwrapEffect(
-    Effect.map(load("the PostgreSQL workstream store", () => import("../WorkstreamStore/Pg.js")), (Pg) => Pg.layer({ url }))
+    Effect.map(load("the PostgreSQL workstream store", () => import("../WorkstreamStore/Pg.js")), (Pg) => Pg.layer(pgOptions(at)))
   )
 
 /** The workstreams at `at`. @category layers */
-export const workstreamsAt = (at: Location) => (at._tag === "Dir" ? workstreams(at.dir) : pgWorkstreams(at.url))
+export const workstreamsAt = (at: Location) => (at._tag === "Dir" ? workstreams(at.dir, at.read) : pgWorkstreams(at))
 
 /** An in-process LRU SessionStore (sessions live as long as the process). @category layers */
 export const sessions = Layer.unwrapEffect(

@@ -12,7 +12,7 @@ import type { MemoryMatch, NewMemory, StoreFactResult } from "../Memory.js"
 import { confidenceScore, ConfidenceSource, ContentType, Memory } from "../Memory.js"
 import { MemoryBackend } from "../MemoryBackend.js"
 import { MemoryEvent } from "../MemoryEvent.js"
-import { eventDetail, parseExpiry, parseWhere, whereOption } from "./memoryOptions.js"
+import { eventDetail, extraOption, metaOption, parseExpiry, parseExtra, parseWhere, whereOption } from "./memoryOptions.js"
 import { clip, encode, fields, formatTime, makeProgress, printJson, table } from "./output.js"
 import { contentArg, fileOption, readContent } from "./input.js"
 import { jsonOutput, limitOption, withMemories } from "./root.js"
@@ -119,7 +119,9 @@ const add = Command.make("add", {
   expires: Options.text("expires").pipe(
     Options.withDescription("Forget it after a time to live (\"30 days\", \"2 hours\") or at an instant (2027-01-01T00:00:00Z)"),
     Options.optional
-  )
+  ),
+  meta: metaOption,
+  extra: extraOption
 }, (o) =>
   Effect.gen(function*() {
     const method = "memory add"
@@ -130,13 +132,19 @@ const add = Command.make("add", {
     const workstreamId = yield* Effect.transposeOption(Option.map(o.workstream, decodeInput(WorkstreamId, method)))
     const content = yield* readContent(method, o.content, o.file)
     const expiry = yield* Effect.transposeOption(Option.map(o.expires, (text) => parseExpiry(method, text)))
+    const extra = yield* parseExtra(method, o.extra, o.meta)
     const isFact = Option.isSome(o.subject)
     const input: NewMemory = {
       content,
       contentType: Option.getOrElse(o.type, () => (isFact ? "fact" as const : "note" as const)),
       // No CLI default of its own: an omitted --source gets the library's (inferred).
       ...present("source", o.source),
-      metadata: { tags: o.tags, ...present("subject", o.subject), ...present("predicate", o.predicate) },
+      metadata: {
+        tags: o.tags,
+        ...present("subject", o.subject),
+        ...present("predicate", o.predicate),
+        ...present("extra", extra)
+      },
       ...present("sessionId", sessionId),
       ...present("workstreamId", workstreamId),
       ...Option.getOrElse(expiry, () => ({}))
@@ -166,7 +174,7 @@ const search = Command.make("search", {
   explain: Options.boolean("explain").pipe(Options.withDescription("Show why each result ranked where it did")),
   where: whereOption
 }, (o) =>
-  withMemories("open")(Effect.gen(function*() {
+  withMemories("read")(Effect.gen(function*() {
     const where = yield* parseWhere("memory search", o.where)
     const matches = yield* (yield* MemoryBackend).search(o.query, {
       limit: o.limit,
@@ -181,7 +189,7 @@ const search = Command.make("search", {
   }))).pipe(Command.withDescription("Search memories by meaning and by words"))
 
 const get = Command.make("get", { id: memoryIdArg }, (o) =>
-  withMemories("open")(Effect.gen(function*() {
+  withMemories("read")(Effect.gen(function*() {
     const m = yield* requireMemory("memory get", o.id)
     yield* (yield* jsonOutput) ? Effect.flatMap(encode(Memory, m), printJson) : showMemory(m)
   }))).pipe(Command.withDescription("Show one memory"))
@@ -199,7 +207,7 @@ const list = Command.make("list", {
   superseded: Options.boolean("include-superseded").pipe(Options.withDescription("Include superseded facts")),
   where: whereOption
 }, (o) =>
-  withMemories("open")(Effect.gen(function*() {
+  withMemories("read")(Effect.gen(function*() {
     const where = yield* parseWhere("memory list", o.where)
     const ms = Chunk.toReadonlyArray(
       yield* (yield* MemoryBackend).list({
@@ -213,16 +221,21 @@ const list = Command.make("list", {
   }))).pipe(Command.withDescription("List memories, newest first"))
 
 const stats = Command.make("stats", {}, () =>
-  withMemories("open")(Effect.gen(function*() {
-    const s = yield* (yield* MemoryBackend).stats()
-    if (yield* jsonOutput) return yield* printJson(s)
+  withMemories("read")(Effect.gen(function*() {
+    const memories = yield* MemoryBackend
+    // count() sees what reads see: neither superseded nor expired memories; stats() counts every row.
+    const [s, live, unexpired] = yield* Effect.all([memories.stats(), memories.count(), memories.count({ includeSuperseded: true })])
+    const counts = { memories: live, superseded: unexpired - live, expired: Math.max(0, s.memories - unexpired), rows: s.memories }
+    if (yield* jsonOutput) return yield* printJson({ ...s, ...counts })
     yield* Console.log(fields([
-      ["memories", s.memories],
+      ["memories", counts.memories],
+      ["superseded", counts.superseded],
+      ["expired", counts.expired > 0 ? `${counts.expired} (deleted by 'arawn-store memory sweep')` : 0],
       ["vectors", s.vectors],
       ["embedder", `${s.embedder.model} (${s.embedder.dimensions} dims)`],
       ["stale", s.stale ? "yes: run 'arawn-store memory reindex'" : "no"]
     ]))
-  }))).pipe(Command.withDescription("Counts, embedder and vector freshness"))
+  }))).pipe(Command.withDescription("Counts (live, superseded, expired), embedder and vector freshness"))
 
 const reindex = Command.make("reindex", {}, () =>
   withMemories("open")(Effect.gen(function*() {
@@ -237,7 +250,7 @@ const reindex = Command.make("reindex", {}, () =>
   }))).pipe(Command.withDescription("Re-embed every memory with the current embedder (clears a stale store)"))
 
 const history = Command.make("history", { id: memoryIdArg }, (o) =>
-  withMemories("open")(Effect.gen(function*() {
+  withMemories("read")(Effect.gen(function*() {
     const m = yield* requireMemory("memory history", o.id)
     const events = Chunk.toReadonlyArray(yield* Stream.runCollect((yield* MemoryBackend).history(m.id)))
     if (yield* jsonOutput) return yield* printJson(yield* Effect.forEach(events, (e) => encode(MemoryEvent, e)))

@@ -5,8 +5,9 @@
  * @since 0.1.0
  */
 import { Options } from "@effect/cli"
-import { DateTime, Duration, Effect, Option } from "effect"
+import { DateTime, Duration, Effect, HashMap, Option } from "effect"
 import { InvalidInput } from "../Errors.js"
+import type { JsonValue } from "../Json.js"
 import type { MemoryEvent } from "../MemoryEvent.js"
 import type { WhereInput } from "../Where.js"
 
@@ -50,6 +51,58 @@ export const parseWhere = (method: string, text: Option.Option<string>) =>
             : Effect.fail(new InvalidInput({ method, message: "--where must be a JSON object of conditions" }))
       )
   })
+
+/** `--meta key=value` (repeatable) and `--extra '<json object>'`: the memory's `extra` metadata. @category options */
+export const metaOption = Options.keyValueMap("meta").pipe(
+  Options.withDescription(
+    "A key=value pair for the memory's extra metadata (repeatable; the value is read as JSON when it is JSON, else as text), " +
+      "matched by --where '{\"extra.<key>\": ...}'"
+  ),
+  Options.optional
+)
+
+/** `--extra '<json object>'`. @category options */
+export const extraOption = Options.text("extra").pipe(
+  Options.withDescription(`The memory's extra metadata as one JSON object, e.g. '{"env": "prod", "priority": 2}' (--meta adds to it)`),
+  Options.optional
+)
+
+/** A `--meta` value: JSON when it parses as JSON (2, true, null, "x", [1]), else the text itself. */
+const metaValue = (text: string): JsonValue => {
+  try {
+    const value: JsonValue = JSON.parse(text)
+    return value
+  } catch {
+    return text
+  }
+}
+
+/**
+ * The `extra` object from `--extra` and `--meta` (a `--meta` key overrides the same key of `--extra`); the store
+ * checks that it is plain JSON.
+ *
+ * @category options
+ */
+export const parseExtra = (
+  method: string,
+  extra: Option.Option<string>,
+  meta: Option.Option<HashMap.HashMap<string, string>>
+): Effect.Effect<Option.Option<{ readonly [key: string]: JsonValue }>, InvalidInput> =>
+  Effect.gen(function*() {
+    const base = Option.isSome(extra)
+      ? yield* Effect.try({
+        try: (): unknown => JSON.parse(extra.value),
+        catch: () => new InvalidInput({ method, message: "--extra must be JSON, e.g. '{\"env\": \"prod\"}'" })
+      })
+      : {}
+    if (!isPlainObject(base)) return yield* new InvalidInput({ method, message: "--extra must be a JSON object" })
+    const pairs = Option.match(meta, { onNone: () => [], onSome: (m) => Array.from(HashMap.entries(m)) })
+    if (Option.isNone(extra) && pairs.length === 0) return Option.none()
+    return Option.some({ ...base, ...Object.fromEntries(pairs.map(([k, v]) => [k, metaValue(v)])) })
+  })
+
+const isPlainObject = (u: unknown): u is { readonly [key: string]: JsonValue } =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
 
 /** One line of what an event did. @category formatting */
 export const eventDetail = (e: MemoryEvent): string => {

@@ -8,7 +8,7 @@ import { Command, Options } from "@effect/cli"
 import { existsSync, mkdirSync } from "node:fs"
 import { resolve } from "node:path"
 import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
-import { StorageError } from "../Errors.js"
+import { InvalidInput, StorageError } from "../Errors.js"
 import * as Layers from "./layers.js"
 
 /** Where the store lives when `--dir` is not given and `ARAWN_STORE_DIR` is unset. @category constants */
@@ -23,6 +23,14 @@ const url = Options.text("url").pipe(
   Options.withDescription("A PostgreSQL store shared by several machines, postgres://... (default: $ARAWN_STORE_URL); replaces --dir"),
   Options.optional
 )
+const pgSchema = Options.text("pg-schema").pipe(
+  Options.withDescription("PostgreSQL schema of the --url store's tables (default: $ARAWN_STORE_PG_SCHEMA, else public)"),
+  Options.optional
+)
+const pgPrefix = Options.text("pg-prefix").pipe(
+  Options.withDescription("Prefix of the --url store's table names (default: $ARAWN_STORE_PG_PREFIX, else arawn_store)"),
+  Options.optional
+)
 const json = Options.boolean("json").pipe(Options.withDescription("Print results as JSON instead of tables"))
 const namespace = Options.text("namespace").pipe(
   Options.withDescription("Memory commands see and change only this namespace (default: $ARAWN_STORE_NAMESPACE, else all)"),
@@ -30,7 +38,7 @@ const namespace = Options.text("namespace").pipe(
 )
 
 /** The root command; subcommands yield it to read the global options. @category commands */
-export const root = Command.make("arawn-store", { dir, url, json, namespace })
+export const root = Command.make("arawn-store", { dir, url, pgSchema, pgPrefix, json, namespace })
 
 /** The namespace memory commands are confined to: `--namespace`, else `ARAWN_STORE_NAMESPACE`, else none. @category options */
 export const memoryNamespace = Effect.flatMap(root, (g) =>
@@ -61,15 +69,16 @@ export class NoStore extends Schema.TaggedError<NoStore>()("NoStore", { dir: Sch
 }
 
 /**
- * What a command needs of the store directory: `open` (reads, and changes to existing records) requires it to
- * exist and never creates it; `create` (commands that add) creates it and its parents when it is missing.
+ * What a command needs of the store directory: `read` and `open` (reads; changes to existing records) require it
+ * to exist and never create it; `create` (commands that add) creates it and its parents when it is missing. A
+ * `read` command opens store files it cannot write read-only, so a read-only store can still be read.
  */
-export type Access = "open" | "create"
+export type Access = "read" | "open" | "create"
 
 const openDir = (access: Access) =>
   Effect.flatMap(storeDir, (given): Effect.Effect<string, NoStore | StorageError> => {
     const dir = resolve(given)
-    if (access === "open") return existsSync(dir) ? Effect.succeed(dir) : Effect.fail(new NoStore({ dir }))
+    if (access !== "create") return existsSync(dir) ? Effect.succeed(dir) : Effect.fail(new NoStore({ dir }))
     return Effect.as(
       Effect.try({
         try: () => mkdirSync(dir, { recursive: true }),
@@ -79,6 +88,19 @@ const openDir = (access: Access) =>
     )
   })
 
+/** `--pg-schema` / `--pg-prefix`, else their environment variables: where the `--url` store's tables are. */
+const pgNames = Effect.flatMap(root, (g) =>
+  Effect.all({
+    schema: Option.match(g.pgSchema, {
+      onSome: (s) => Effect.succeed(Option.some(s)),
+      onNone: () => Config.option(Config.string("ARAWN_STORE_PG_SCHEMA"))
+    }),
+    prefix: Option.match(g.pgPrefix, {
+      onSome: (s) => Effect.succeed(Option.some(s)),
+      onNone: () => Config.option(Config.string("ARAWN_STORE_PG_PREFIX"))
+    })
+  }))
+
 /** The PostgreSQL store named by `--url`, else `ARAWN_STORE_URL`, if any. */
 const storeUrl = Effect.flatMap(root, (g) =>
   Option.match(g.url, {
@@ -86,16 +108,46 @@ const storeUrl = Effect.flatMap(root, (g) =>
     onNone: () => Config.option(Config.string("ARAWN_STORE_URL"))
   }))
 
-/** A location given on the command line (`--to`): a PostgreSQL URL, else a directory. */
-export const locationOf = (text: string): Layers.Location =>
-  Layers.isDatabaseUrl(text) ? { _tag: "Url", url: Redacted.make(text) } : { _tag: "Dir", dir: resolve(text) }
+const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i
+
+/** A database URL as a location; a URL of another scheme (mysql://, sqlite://) is refused, not taken for a path. */
+const urlLocation = (
+  method: string,
+  text: string,
+  names: { readonly schema: Option.Option<string>; readonly prefix: Option.Option<string> }
+): Effect.Effect<Layers.Location, InvalidInput> =>
+  Layers.isDatabaseUrl(text)
+    ? Effect.succeed({
+      _tag: "Url",
+      url: Redacted.make(text),
+      schema: Option.getOrUndefined(names.schema),
+      prefix: Option.getOrUndefined(names.prefix)
+    })
+    : Effect.fail(new InvalidInput({
+      method,
+      message: `unsupported URL scheme ${JSON.stringify(`${SCHEME.exec(text)?.[1] ?? text}://`)}: a store URL is postgres://... or postgresql://...`
+    }))
+
+/**
+ * A location given on the command line (`migrate --to`): a PostgreSQL URL (tables where `names` say), else a
+ * directory. Text that looks like a URL of another scheme is refused rather than taken for a directory.
+ */
+export const locationOf = (
+  text: string,
+  names: { readonly schema: Option.Option<string>; readonly prefix: Option.Option<string> }
+): Effect.Effect<Layers.Location, InvalidInput> =>
+  SCHEME.test(text)
+    ? urlLocation("migrate", text, names)
+    : Effect.succeed({ _tag: "Dir", dir: resolve(text), read: false })
 
 /** Where the command's store is: the database of `--url` / `ARAWN_STORE_URL`, else the store directory. */
 export const storeLocation = (access: Access) =>
-  Effect.flatMap(storeUrl, Option.match({
-    onSome: (u) => Effect.succeed<Layers.Location>({ _tag: "Url", url: Redacted.make(u) }),
-    onNone: () => Effect.map(openDir(access), (dir): Layers.Location => ({ _tag: "Dir", dir }))
-  }))
+  Effect.gen(function*() {
+    const u = yield* storeUrl
+    if (Option.isSome(u)) return yield* urlLocation("--url", u.value, yield* pgNames)
+    const at: Layers.Location = { _tag: "Dir", dir: yield* openDir(access), read: access === "read" }
+    return at
+  }).pipe(Effect.tap((at) => Effect.logDebug(`store: ${Layers.describe(at)}`)))
 
 const withLayer = <ROut, E2>(access: Access, layer: (at: Layers.Location) => Layer.Layer<ROut, E2>) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>) =>

@@ -69,6 +69,12 @@ const create = Command.make("create", {
 }, (o) =>
   withWorkstreams("create")(Effect.gen(function*() {
     const id = yield* Effect.transposeOption(Option.map(o.id, (raw) => decodeId("workstream create", raw)))
+    if (Option.contains(id, SCRATCH_ID)) {
+      return yield* new InvalidInput({
+        method: "workstream create",
+        message: "scratch is the store's default workstream and needs no create: 'workstream append scratch ...' starts it"
+      })
+    }
     const input: NewWorkstream = {
       title: o.title,
       tags: o.tags,
@@ -85,7 +91,7 @@ const list = Command.make("list", {
   forkedFrom: Options.text("forked-from").pipe(Options.withDescription("Only the direct forks of this workstream"), Options.optional),
   limit: limitOption("Most workstreams").pipe(Options.withDefault(50))
 }, (o) =>
-  withWorkstreams("open")(Effect.gen(function*() {
+  withWorkstreams("read")(Effect.gen(function*() {
     const page = yield* (yield* WorkstreamStore).list({
       limit: o.limit,
       ...present("state", o.state),
@@ -102,7 +108,7 @@ const list = Command.make("list", {
   }))).pipe(Command.withDescription("List workstreams, most recently updated first"))
 
 const show = Command.make("show", { id: idArg }, (o) =>
-  withWorkstreams("open")(Effect.flatMap(requireWorkstream("workstream show", o.id), printWorkstream))).pipe(
+  withWorkstreams("read")(Effect.flatMap(requireWorkstream("workstream show", o.id), printWorkstream))).pipe(
     Command.withDescription("Show one workstream")
   )
 
@@ -177,7 +183,7 @@ const messages = Command.make("messages", {
   limit: limitOption("Only the last N").pipe(Options.optional),
   before: Options.integer("before").pipe(Options.withDescription("Only messages before this seq"), Options.optional)
 }, (o) =>
-  withWorkstreams("open")(Effect.gen(function*() {
+  withWorkstreams("read")(Effect.gen(function*() {
     const id = yield* decodeId("workstream messages", o.id)
     const ms = yield* (yield* WorkstreamStore).loadMessages(id, { ...present("limit", o.limit), ...present("beforeSeq", o.before) })
     if (yield* jsonOutput) return yield* printJson(yield* Effect.forEach(ms, (m) => encode(Message, m)))
@@ -219,7 +225,7 @@ const search = Command.make("search", {
   session: Options.text("session").pipe(Options.withDescription("Only this session (a UUID)"), Options.optional),
   limit: limitOption("Most results").pipe(Options.withDefault(10))
 }, (o) =>
-  withWorkstreams("open")(Effect.gen(function*() {
+  withWorkstreams("read")(Effect.gen(function*() {
     const method = "workstream search"
     const workstreamIds = yield* Effect.forEach(o.workstreams, (raw) => decodeId(method, raw))
     const sessionId = yield* Effect.transposeOption(Option.map(o.session, decodeInput(SessionId, method)))

@@ -164,14 +164,19 @@ interface PoolEntry {
 export class HandlePool {
   private readonly entries = new Map<string, PoolEntry>()
 
-  constructor(private readonly capacity: number) {}
+  /** `readOnly`: handles open for reading only (a store this process may not write), never creating a file. */
+  constructor(private readonly capacity: number, private readonly readOnly = false) {}
 
   /** A handle to `file` (created when `create`), or `undefined` when it does not exist and `create` is false. */
   async acquire(file: string, create: boolean): Promise<{ readonly fh: FileHandle; readonly release: () => Promise<void> } | undefined> {
     for (;;) {
       let entry = this.entries.get(file)
       if (entry === undefined) {
-        const flags = create ? fsConstants.O_RDWR | fsConstants.O_CREAT : fsConstants.O_RDWR
+        const flags = this.readOnly
+          ? fsConstants.O_RDONLY
+          : create
+          ? fsConstants.O_RDWR | fsConstants.O_CREAT
+          : fsConstants.O_RDWR
         // Counted as used before the first await, so another caller's eviction cannot close it under us.
         entry = { handle: fs.open(file, flags), users: 1, retired: false }
         this.entries.set(file, entry)

@@ -19,6 +19,8 @@ export interface CliOptions {
   readonly input?: string | Buffer
   /** Working directory (default: the test process's). */
   readonly cwd?: string
+  /** Run as this user and group (only root may), e.g. to meet file modes that root itself ignores. */
+  readonly user?: { readonly uid: number; readonly gid: number }
 }
 
 /** vitest runs a file's tests concurrently: at most two CLI processes at a time keep a 2-core machine responsive. */
@@ -61,7 +63,8 @@ const run = (args: ReadonlyArray<string>, options: CliOptions): Promise<CliResul
       env,
       cwd: options.cwd ?? process.cwd(),
       stdio: ["pipe", "pipe", "pipe"],
-      timeout: 120_000
+      timeout: 120_000,
+      ...(options.user !== undefined ? { uid: options.user.uid, gid: options.user.gid } : {})
     })
     const out: Array<Buffer> = []
     const err: Array<Buffer> = []
