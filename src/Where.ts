@@ -82,8 +82,10 @@ const fieldPath = (name: string): Either.Either<ReadonlyArray<string>, string> =
   ) {
     return Either.right(parts)
   }
-  if (parts[0] === "extra" && parts.length > 9 && parts.slice(1).every((p) => KEY.test(p))) {
-    return Either.left(`field ${JSON.stringify(name)} is ${parts.length - 1} keys deep: extra.<key> takes at most 8 keys`)
+  if (parts[0] === "extra" && parts.length > MAX_PATH_KEYS + 1 && parts.slice(1).every((p) => KEY.test(p))) {
+    return Either.left(
+      `field ${JSON.stringify(name)} is ${parts.length - 1} keys deep: extra.<key> takes at most ${MAX_PATH_KEYS} keys`
+    )
   }
   return Either.left(
     `unknown field ${JSON.stringify(name.slice(0, 100))}: use ${FIELDS.join(", ")} or extra.<key> (1 to ` +
