@@ -27,6 +27,7 @@ import { promote } from "../internal/local/promote.js"
 import { makeQueries } from "../internal/local/queries.js"
 import { load } from "../internal/local/read.js"
 import { reconcile } from "../internal/local/reconcile.js"
+import { saveRecordIn } from "../internal/local/record.js"
 import type { MalformedLine, RebuildReport } from "../internal/local/reconcile.js"
 import { recoverOnOpen } from "../internal/local/recovery.js"
 import { search } from "../internal/local/search.js"
@@ -135,6 +136,7 @@ const driver = (local: Local): Driver => {
       if (Option.isSome(yield* db(m)(q.logState(ws.id)))) return Option.none()
       local.states.delete(ws.id)
       yield* db(m)(q.insertWorkstream(ws))
+      yield* saveRecordIn(m, local.paths.dirOf(ws.id), ws)
       // A log already at this path (e.g. one the original runtime wrote) is adopted, not overwritten.
       if ((yield* io(m, () => sizeOf(local.paths.logOf(ws.id)))) === 0) return Option.some(ws)
       yield* Effect.catchTag(reconcile(local, m, ws.id, false), "NotFound", () => Effect.void)
@@ -152,6 +154,7 @@ const driver = (local: Local): Driver => {
       if (Either.isLeft(next)) return yield* Effect.fail(next.left)
       const sameTags = next.right.tags.join("\u0000") === current.tags.join("\u0000")
       yield* db(m)(Effect.zipRight(q.updateMetadata(key, next.right), sameTags ? Effect.void : q.replaceTags(key, next.right.tags)))
+      yield* saveRecordIn(m, local.paths.dirOf(id), next.right)
       return Option.some(next.right)
     }), true)
 
