@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Stream } from "effect"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import { Effect, Option } from "effect"
 import { WorkstreamStore } from "arawn-store"
 import { SCRATCH_ID, WorkstreamId } from "../src/Ids.js"
 import type { Workstream } from "../src/Workstream.js"
@@ -75,7 +76,7 @@ describe("WorkstreamStore/Local without its index", () => {
         }))
       })))
 
-  it.effect("a store made before record files gets them on open; a log without one is adopted under a placeholder", () =>
+  it.effect("a store made before record files gets them on open; a log without one waits for create with its id", () =>
     inDir((dir) =>
       Effect.gen(function*() {
         const made = yield* within(dir, Effect.gen(function*() {
@@ -84,28 +85,47 @@ describe("WorkstreamStore/Local without its index", () => {
           yield* s.storeMessage(ws.id, { role: "user", content: "hello" })
           return ws
         }))
-        // As a store from before: no record files, no marker.
+        // As a store from before record files: none on disk, and the migration that writes them not yet run.
         rmSync(join(dir, "workstreams", made.id, "workstream.json"))
-        rmSync(join(dir, "workstreams", ".records"))
+        yield* Effect.provide(
+          Effect.flatMap(SqliteClient.SqliteClient, (sql) => sql`DELETE FROM arawn_store_workstream_migrations WHERE migration_id = 7`),
+          SqliteClient.layer({ filename: join(dir, "workstreams.db") })
+        )
         yield* within(dir, Effect.void)
         expect(existsSync(join(dir, "workstreams", made.id, "workstream.json"))).toBe(true)
 
-        // A log nobody indexed and no record describes: the original runtime's, or one whose record was lost.
+        // A log no index knows and no record describes (the original runtime's): reported, and adopted by create.
         const stray = WorkstreamId.make("stray-log")
         mkdirSync(join(dir, "workstreams", stray))
         writeFileSync(
           join(dir, "workstreams", stray, "messages.jsonl"),
           `${JSON.stringify({ id: "7c9e6679-7425-40de-944b-e07fc1f90ae7", workstream_id: stray, session_id: null, role: "user", content: "found", timestamp: "2026-03-06T03:03:16.601Z" })}\n`
         )
+        yield* within(dir, Effect.gen(function*() {
+          const s = yield* store
+          expect(Option.isNone(yield* s.get(stray))).toBe(true)
+          expect((yield* s.create({ id: stray, title: "the original's thread" })).messageCount).toBe(1)
+        }))
+
         loseIndex(dir)
         yield* within(dir, Effect.gen(function*() {
           const s = yield* store
-          const old = (yield* s.get(made.id)).pipe((o) => o._tag === "Some" ? o.value : undefined)
-          expect(old).toMatchObject({ title: "old store", tags: ["t"], messageCount: 1 })
-          const adopted = yield* s.get(stray)
-          expect(adopted._tag === "Some" && adopted.value).toMatchObject({ title: `Recovered ${stray}`, messageCount: 1, state: "active" })
+          expect(Option.getOrThrow(yield* s.get(made.id))).toMatchObject({ title: "old store", tags: ["t"], messageCount: 1 })
+          expect(Option.getOrThrow(yield* s.get(stray))).toMatchObject({ title: "the original's thread", messageCount: 1 })
           expect((yield* s.loadMessages(stray)).map((m) => m.content)).toEqual(["found"])
-          expect(yield* Stream.runCount(Stream.fromIterable((yield* s.list()).items))).toBe(2)
         }))
+      })))
+
+  it.effect("stores under different prefixes in one directory each adopt only their own workstreams", () =>
+    inDir((dir) =>
+      Effect.gen(function*() {
+        const tenant = Local.layer({ dir, prefix: "tenant_a" })
+        const mine = yield* Effect.provide(Effect.flatMap(store, (s) => s.create({ title: "tenant's" })), tenant)
+        const theirs = yield* within(dir, Effect.flatMap(store, (s) => s.create({ title: "default's" })))
+        loseIndex(dir)
+        const titles = (layer: typeof tenant) =>
+          Effect.provide(Effect.map(Effect.flatMap(store, (s) => s.list()), (page) => page.items.map((w) => [w.id, w.title])), layer)
+        expect(yield* titles(tenant)).toEqual([[mine.id, "tenant's"]])
+        expect(yield* titles(Local.layer({ dir }))).toEqual([[theirs.id, "default's"]])
       })))
 })

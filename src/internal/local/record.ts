@@ -4,20 +4,26 @@
  * that `workstreams.db` can be rebuilt from the log directory alone. The directory owns it: a delete removes it
  * with the log, a fork or promotion stages it with the log. It is rewritten whole and atomically (temporary file,
  * fsync, rename) under the write lock after every change of the record, so a reader finds the old record or the new
- * one, never a mix.
+ * one, never a mix. A log without a record file (the original runtime's, or one whose file was lost) is not
+ * adopted on open: `create` with its id adopts it, with the record the caller gives.
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { DateTime, Effect, Either, Option, Schema } from "effect"
-import { SCRATCH_ID, WorkstreamId } from "../../Ids.js"
+import { Effect, Either, Option, Schema } from "effect"
+import { WorkstreamId } from "../../Ids.js"
 import { ForkPoint, Workstream, WorkstreamState } from "../../Workstream.js"
 import { fsyncDir, isNotFound } from "../logfile.js"
-import { io } from "./files.js"
+import { db, io } from "./files.js"
+import type { Local } from "./store.js"
 
 export const RECORD_FILE = "workstream.json"
 
-/** The file's fields: a `Workstream` without what the log itself tells (message count, last message time). */
+/**
+ * The file's fields: a `Workstream` without what the log itself tells (message count, last message time), and the
+ * table prefix of the index it belongs to, since stores with different prefixes may share one directory.
+ */
 const RecordFile = Schema.Struct({
+  prefix: Schema.String,
   id: WorkstreamId,
   title: Schema.String,
   summary: Schema.optional(Schema.String),
@@ -37,10 +43,14 @@ const decode = Schema.decodeUnknownEither(RecordJson)
 
 const fileOf = (dir: string) => path.join(dir, RECORD_FILE)
 
-/** Writes the record of `ws` into `dir` (created when missing), atomically and durably. */
-export const saveRecordIn = (method: string, dir: string, ws: Workstream) =>
+/**
+ * Writes the record of `ws` into its directory, or into `dir` (a staging directory that becomes it), creating the
+ * directory when missing; atomically and durably. Call under the write lock, after the index took the change.
+ */
+export const saveRecord = (local: Local, method: string, ws: Workstream, dir = local.paths.dirOf(ws.id)) =>
   io(method, async () => {
     const text = encode({
+      prefix: local.prefix,
       id: ws.id,
       title: ws.title,
       state: ws.state,
@@ -66,34 +76,29 @@ export const saveRecordIn = (method: string, dir: string, ws: Workstream) =>
     await fsyncDir(dir)
   })
 
-/**
- * The record in `dir` as a workstream with an empty log (the caller indexes the log); `None` when there is no
- * record file, or one that does not decode (reported: the workstream is adopted under a placeholder record).
- */
-export const readRecordIn = (method: string, dir: string) =>
+/** Writes the record of every workstream the index holds (a store made before record files). */
+export const saveAllRecords = (local: Local, method: string) =>
   Effect.gen(function*() {
-    const text = yield* io(method, () => fs.readFile(fileOf(dir), "utf8").catch((e) => isNotFound(e) ? undefined : Promise.reject(e)))
-    if (text === undefined) return Option.none<Workstream>()
-    const decoded = decode(text)
-    if (Either.isLeft(decoded)) {
-      yield* Effect.logWarning("a workstream record file does not decode; its workstream gets a placeholder record")
-        .pipe(Effect.annotateLogs({ file: fileOf(dir), reason: decoded.left.message }))
-      return Option.none<Workstream>()
+    for (const check of yield* db(method)(local.q.openChecks)) {
+      const found = yield* db(method)(local.q.workstream(check.id))
+      if (Option.isSome(found)) yield* saveRecord(local, method, found.value)
     }
-    const r = decoded.right
-    return Option.some(new Workstream({ ...r, messageCount: 0 }))
   })
 
-/** The record of a log found without one (a store from before record files, or a lost file): its id as title. */
-export const placeholderRecord = (id: WorkstreamId, now: DateTime.Utc): Workstream =>
-  new Workstream({
-    id,
-    title: id === SCRATCH_ID ? "Scratch" : `Recovered ${id}`,
-    state: "active",
-    isScratch: id === SCRATCH_ID,
-    tags: [],
-    createdAt: now,
-    updatedAt: now,
-    messageCount: 0,
-    version: 0
+/**
+ * The record in the workstream directory `dir`, as a workstream with an empty log (the caller indexes the log),
+ * with the prefix of the index it belongs to; `None` when there is no record file, or one that does not decode.
+ */
+export const readRecord = (method: string, dir: string) =>
+  Effect.gen(function*() {
+    const text = yield* io(method, () => fs.readFile(fileOf(dir), "utf8").catch((e) => isNotFound(e) ? undefined : Promise.reject(e)))
+    if (text === undefined) return Option.none()
+    const decoded = decode(text)
+    if (Either.isLeft(decoded)) {
+      yield* Effect.logWarning("a workstream record file does not decode; its log is left for `create` with its id to adopt")
+        .pipe(Effect.annotateLogs({ file: fileOf(dir), reason: decoded.left.message }))
+      return Option.none()
+    }
+    const { prefix, ...fields } = decoded.right
+    return Option.some({ prefix, workstream: new Workstream({ ...fields, messageCount: 0 }) })
   })

@@ -1,8 +1,8 @@
 /**
  * Crash recovery when the store opens, under the write lock (so no other process is mid-write): committed
- * promotions are finished and unclaimed staging directories removed, interrupted deletes finished, logs the index
- * does not know adopted, and every index whose counters or byte length disagree with its log is caught up or
- * rebuilt.
+ * promotions are finished and unclaimed staging directories removed, interrupted deletes finished, workstreams the
+ * index does not know adopted from their record files, and every index whose counters or byte length disagree with
+ * its log is caught up or rebuilt.
  */
 import * as fs from "node:fs/promises"
 import { DateTime, Effect, Option, Schema } from "effect"
@@ -12,32 +12,15 @@ import { sizeOf } from "../logfile.js"
 import { finishDeletion, finishPromotions, sweepStaging } from "./cleanup.js"
 import { db, io } from "./files.js"
 import { reconcile } from "./reconcile.js"
-import { placeholderRecord, readRecordIn, saveRecordIn } from "./record.js"
+import { readRecord } from "./record.js"
 import type { Local } from "./store.js"
 
 const isWorkstreamId = Schema.is(WorkstreamId)
 
-/** Marks a directory whose workstreams all have their record file (written once, for stores made before them). */
-const RECORDS_MARKER = ".records"
-
 /**
- * Writes the record file of every indexed workstream, once per directory: a store made before record files
- * existed gets them all on its first open, and is rebuildable from its directory from then on.
- */
-const backfillRecords = (local: Local, method: string) =>
-  Effect.gen(function*() {
-    const marker = `${local.paths.logsDir}/${RECORDS_MARKER}`
-    if ((yield* io(method, () => fs.stat(marker).then(() => true, () => false)))) return
-    for (const check of yield* db(method)(local.q.openChecks)) {
-      const found = yield* db(method)(local.q.workstream(check.id))
-      if (Option.isSome(found)) yield* saveRecordIn(method, local.paths.dirOf(check.id), found.value)
-    }
-    yield* io(method, () => fs.writeFile(marker, ""))
-  })
-
-/**
- * Indexes every workstream directory the index does not know (its `workstreams.db` was lost, replaced or restored
- * from an older copy): the record from its file, or a placeholder when it has none, and the messages from its log.
+ * Indexes every workstream directory the index does not know but whose record file names this store's prefix (its
+ * `workstreams.db` was lost, replaced or restored from an older copy): the record from the file, the messages from
+ * the log. A log without a record file is reported and left for `create` with its id, which adopts it.
  */
 const adoptOrphans = (local: Local, method: string) =>
   Effect.gen(function*() {
@@ -46,29 +29,27 @@ const adoptOrphans = (local: Local, method: string) =>
     for (const entry of entries) {
       if (!entry.isDirectory() || known.has(entry.name) || !isWorkstreamId(entry.name)) continue
       const id = entry.name
-      const dir = local.paths.dirOf(id)
-      const record = yield* readRecordIn(method, dir)
-      const hasLog = (yield* io(method, () => sizeOf(local.paths.logOf(id)))) > 0
-      if (Option.isNone(record) && !hasLog) continue
-      const now = yield* DateTime.now
-      yield* db(method)(local.q.insertWorkstream(Option.getOrElse(record, () => placeholderRecord(id, now))))
+      const record = yield* readRecord(method, local.paths.dirOf(id))
+      if (Option.isNone(record)) {
+        if ((yield* io(method, () => sizeOf(local.paths.logOf(id)))) > 0) {
+          yield* Effect.logWarning("a workstream log has neither an index entry nor a record file; create a workstream with its id to adopt it")
+            .pipe(Effect.annotateLogs({ workstream: id }))
+        }
+        continue
+      }
+      // Another store sharing the directory under another prefix owns it.
+      if (record.value.prefix !== local.prefix) continue
+      const ws = record.value.workstream
+      yield* db(method)(local.q.insertWorkstream(ws))
       const report = yield* Effect.catchTag(reconcile(local, method, id, true), "NotFound", () => Effect.succeed(undefined))
       const indexed = yield* db(method)(local.q.row(id))
-      if (Option.isSome(indexed)) {
-        // Appends move `updatedAt` without rewriting the record file: the log's last message says how far. A
-        // placeholder is dated by that message too, as nothing better is known.
-        const last = indexed.value.workstream.lastMessageAt
-        const base = Option.getOrElse(record, () => placeholderRecord(id, last ?? now))
-        const updatedAt = last !== undefined && DateTime.greaterThan(last, base.updatedAt) ? last : base.updatedAt
-        const ws = new Workstream({ ...base, updatedAt })
-        yield* db(method)(local.q.updateMetadata(indexed.value.key, ws))
-        if (Option.isNone(record)) yield* saveRecordIn(method, dir, ws)
+      // Appends move `updatedAt` without rewriting the record file: the log's last message says how far.
+      const last = Option.flatMap(indexed, (r) => Option.fromNullable(r.workstream.lastMessageAt))
+      if (Option.isSome(indexed) && Option.isSome(last) && DateTime.greaterThan(last.value, ws.updatedAt)) {
+        yield* db(method)(local.q.updateMetadata(indexed.value.key, new Workstream({ ...ws, updatedAt: last.value })))
       }
-      yield* Effect.logWarning(
-        Option.isSome(record)
-          ? "adopted a workstream the index did not know, with its record file"
-          : "adopted a workstream log the index did not know; it has no record file, so it gets a placeholder title"
-      ).pipe(Effect.annotateLogs({ workstream: id, messages: report?.indexed ?? 0 }))
+      yield* Effect.logWarning("adopted a workstream the index did not know, from its record file and log")
+        .pipe(Effect.annotateLogs({ workstream: id, messages: report?.indexed ?? 0 }))
     }
   })
 
@@ -81,7 +62,6 @@ export const recoverOnOpen = (local: Local, method: string) =>
       const deletions = yield* db(method)(local.q.deletions)
       yield* Effect.forEach(deletions, (d) => finishDeletion(local, method, d.workstream_id), { discard: true })
       yield* adoptOrphans(local, method)
-      yield* backfillRecords(local, method)
       for (const ws of yield* db(method)(local.q.openChecks)) {
         const lost = (ws.max_seq ?? 0) !== ws.message_count
         if (lost) {
