@@ -44,6 +44,18 @@ export const Text = Schema.String.pipe(
   Schema.filter((s) => isStorableText(s) || "must be well-formed Unicode without NUL characters")
 )
 
+/** Whether content says something: not empty and not only white space. @category guards */
+export const hasContent = (s: string): boolean => s.trim().length > 0
+
+/**
+ * The one rule for stored content (memories and messages): at most `max` UTF-16 code units, refused beyond rather
+ * than truncated. Every read of such content costs its length, so each kind of content has its cap.
+ *
+ * @category schemas
+ */
+export const ContentWithin = (max: number) =>
+  Schema.String.pipe(Schema.filter((s) => s.length <= max || `content must be at most ${max} characters (it has ${s.length})`))
+
 const isPlainObject = (u: unknown): u is { readonly [key: string]: unknown } => {
   if (typeof u !== "object" || u === null || Array.isArray(u)) return false
   const proto = Object.getPrototypeOf(u)

@@ -7,7 +7,7 @@ import { DateTime, Duration, Option, ParseResult, Schema } from "effect"
 import { FusionWeights } from "./Embedder.js"
 import { EmbeddingSpace } from "./Errors.js"
 import { MemoryId, SessionId, WorkstreamId } from "./Ids.js"
-import { isStorableText, JsonObject, Text } from "./Json.js"
+import { ContentWithin, hasContent, isStorableText, JsonObject, Text } from "./Json.js"
 import { MemoryEvent } from "./MemoryEvent.js"
 import { Tag } from "./Tag.js"
 import { Where } from "./Where.js"
@@ -33,13 +33,23 @@ export const ConfidenceSource = Schema.Literal("stated", "observed", "inferred",
 export type ConfidenceSource = typeof ConfidenceSource.Type
 
 /**
- * Memory content: a non-blank string without NUL characters, and well-formed Unicode: a lone surrogate would be
- * stored by SQLite (UTF-8) and PostgreSQL as a replacement character, so it is refused instead of changed.
+ * Largest memory content accepted, in UTF-16 code units (1 MiB). A memory is read whole by `get`, by each search
+ * hit and by `list`, so one of many megabytes makes every read that touches it slow; longer text belongs in a
+ * workstream's log or a file, with a memory that summarises it or cites it.
+ *
+ * @category inputs
+ */
+export const MAX_MEMORY_CONTENT = 1024 * 1024
+
+/**
+ * Memory content: a non-blank string of at most `MAX_MEMORY_CONTENT` characters, without NUL characters, and
+ * well-formed Unicode: a lone surrogate would be stored by SQLite (UTF-8) and PostgreSQL as a replacement
+ * character, so it is refused instead of changed.
  *
  * @category models
  */
-export const MemoryContent = Schema.String.pipe(
-  Schema.filter((s) => s.trim().length > 0 || "content must not be empty or blank"),
+export const MemoryContent = ContentWithin(MAX_MEMORY_CONTENT).pipe(
+  Schema.filter((s) => hasContent(s) || "content must not be empty or blank"),
   Schema.filter((s) => !s.includes("\u0000") || "content must not contain a NUL character"),
   Schema.filter((s) => isStorableText(s) || "content must be well-formed Unicode (it holds a lone surrogate)")
 )

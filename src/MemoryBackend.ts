@@ -54,7 +54,7 @@ export interface MemoryBackendService {
   readonly update: (id: MemoryId, patch: MemoryPatch) => Effect.Effect<Memory, NotFound | WriteError>
   /** Removes the memory, its vector and its text entry atomically; idempotent (an unknown id succeeds). */
   readonly delete: (id: MemoryId) => Effect.Effect<void, InvalidInput | StorageError>
-  /** Best matches first (score desc, createdAt desc, id); filters apply before `limit`; superseded hidden by default. */
+  /** Best matches first (score desc, createdAt desc, id); relevance 0 is no hit; filters apply before `limit`; superseded hidden by default. */
   readonly search: (
     query: string,
     options?: SearchOptions

@@ -5,7 +5,7 @@
  */
 import { Option, Schema } from "effect"
 import { MessageId, SessionId, WorkstreamId } from "./Ids.js"
-import { isStorableText, JsonObject, Text } from "./Json.js"
+import { ContentWithin, hasContent, isStorableText, JsonObject, Text } from "./Json.js"
 import { Tag } from "./Tag.js"
 
 /** @category models */
@@ -117,19 +117,36 @@ export type UpdateOptions = typeof UpdateOptions.Encoded
 /** Largest message content accepted, in UTF-16 code units (16 MiB). @category inputs */
 export const MAX_MESSAGE_CONTENT = 16 * 1024 * 1024
 
-/** @category inputs */
+/**
+ * Roles whose content may be empty: a `tool_use` message carries its call in `metadata` (the original runtime
+ * writes it with content ""), and a tool's output may be nothing. Every other message must say something, as a
+ * memory must.
+ *
+ * @category inputs
+ */
+export const MAY_BE_EMPTY: ReadonlyArray<MessageRole> = ["tool_use", "tool_result"]
+
+/**
+ * A message to append: content of at most `MAX_MESSAGE_CONTENT` characters, not empty or blank unless its role is
+ * one of `MAY_BE_EMPTY`.
+ *
+ * @category inputs
+ */
 export const NewMessage = Schema.Struct({
   role: MessageRole,
-  content: Schema.String.pipe(
-    Schema.filter((s) => s.length <= MAX_MESSAGE_CONTENT || `content must be at most ${MAX_MESSAGE_CONTENT} characters`)
-  ),
+  content: ContentWithin(MAX_MESSAGE_CONTENT),
   sessionId: Schema.optional(SessionId),
   metadata: Schema.optional(MessageMetadata),
   /** Given when importing an existing log; generated otherwise. */
   id: Schema.optional(MessageId),
   /** Given when importing an existing log; `Clock` time otherwise. */
   timestamp: Schema.optional(Schema.DateTimeUtcFromSelf)
-})
+}).pipe(Schema.filter((m) =>
+  hasContent(m.content) || MAY_BE_EMPTY.includes(m.role) || {
+    path: ["content"],
+    message: `content must not be empty or blank (only ${MAY_BE_EMPTY.join(" and ")} messages may be empty)`
+  }
+))
 /** @category inputs */
 export type NewMessage = typeof NewMessage.Encoded
 

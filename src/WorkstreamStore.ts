@@ -94,8 +94,8 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
   /**
    * Full-text search over message content across workstreams: any query word may match (stemmed; English function
    * words are dropped unless the query has nothing else), best first by BM25, ties by timestamp desc, then
-   * workstream id and seq ascending. `score = bm25 / (bm25 + 4)` in [0,1). Filters apply before `limit` (default
-   * 10). The query is plain text, never query syntax; a query without words finds nothing.
+   * workstream id and seq ascending. `score = bm25 / (bm25 + 4)` in [0,1); a score of 0 is no hit. Filters apply
+   * before `limit` (default 10). The query is plain text, never query syntax; a query without words finds nothing.
    */
   readonly searchMessages: (
     query: string,

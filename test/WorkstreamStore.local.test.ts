@@ -350,7 +350,8 @@ describe("WorkstreamStore/Local on disk", () => {
         // Metadata is portable JSON (well-formed Unicode, no NUL), so only the contents carry the broken strings.
         const refused = yield* Effect.flip(s.storeMessage(ws.id, { role: "user", content: "x", metadata: { bad: contents[1]! } }))
         expect(refused._tag).toBe("InvalidInput")
-        yield* s.storeMessages(ws.id, contents.slice(0, 4).map((content, i) => ({ role: "user" as const, content, metadata: { content: metadataOf(i) } })))
+        // Blank content is a tool's output only (any other message must say something).
+        yield* s.storeMessages(ws.id, contents.slice(0, 4).map((content, i) => ({ role: i === 3 ? "tool_result" as const : "user" as const, content, metadata: { content: metadataOf(i) } })))
         yield* s.storeMessage(ws.id, { role: "tool_result", content: contents[4]! })
         yield* s.storeMessage(ws.id, { role: "tool_result", content: contents[5]! })
         return ws

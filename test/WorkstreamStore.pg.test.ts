@@ -60,7 +60,8 @@ describe.skipIf(skip)("WorkstreamStore/Pg", () => {
         const ws = yield* s.create({ title: "unicode" })
         const refused = yield* Effect.flip(s.storeMessage(ws.id, { role: "user", content: "x", metadata: { bad: "\u0000" } }))
         expect(refused._tag).toBe("InvalidInput")
-        yield* s.storeMessages(ws.id, contents.slice(0, 5).map((content) => ({ role: "user" as const, content, metadata: { z: 1, a: [content.length] } })))
+        // Blank content is a tool's output only (any other message must say something).
+        yield* s.storeMessages(ws.id, contents.slice(0, 5).map((content, i) => ({ role: i === 3 ? "tool_result" as const : "user" as const, content, metadata: { z: 1, a: [content.length] } })))
         yield* s.storeMessage(ws.id, { role: "tool_result", content: contents[5]! })
         yield* s.storeMessage(ws.id, { role: "tool_result", content: contents[6]! })
         return ws

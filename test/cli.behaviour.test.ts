@@ -9,6 +9,7 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
+import { MAX_MEMORY_CONTENT } from "../src/Memory.js"
 import { BIN, cli, isOneLine } from "./support/cli.js"
 
 const dirs: Array<string> = []
@@ -111,12 +112,12 @@ describe("the store directory", () => {
 })
 
 describe("content from stdin and files", () => {
-  it("memory add - stores 20 MB from stdin byte for byte", async () => {
+  it("memory add - stores the largest memory accepted (1 MiB characters, 1.5 MB of UTF-8) from stdin byte for byte", async () => {
     const dir = freshDir()
     // Multi-byte characters throughout, so a chunk boundary inside one would corrupt it. Few words: the test is
-    // about the transport, not the cost of indexing 20 MB of prose.
+    // about the transport, not the cost of indexing a megabyte of prose.
     const piece = "-.…·,;".repeat(4096)
-    const content = `start of a large paste ${piece.repeat(Math.ceil((20 * 1024 * 1024) / Buffer.byteLength(piece)))} end`
+    const content = `start of a large paste ${piece.repeat(Math.floor((MAX_MEMORY_CONTENT - 100) / piece.length))} end`
     const added = await cli(["--dir", dir, "--json", "memory", "add", "-"], {}, { input: content })
     expect(added.code, added.stderr).toBe(0)
     const { id, outcome } = JSON.parse(added.stdout)

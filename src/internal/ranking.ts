@@ -66,6 +66,14 @@ export const TEXT_HALF = 4
 export const textRelevance = (bm25: number): number => bm25 <= 0 ? 0 : bm25 / (bm25 + TEXT_HALF)
 
 /**
+ * Whether a relevance is evidence of a match at all. At 0 neither the words nor the vector say anything about the
+ * query (no word matched; the vectors are unrelated or opposed, their cosine clipped at 0), and such a result
+ * would only list the store. A weak match is still one: FTS5 weighs a word found in more than half the rows at
+ * 1e-6, which in a store of two memories is a word unique to one of them.
+ */
+export const isRelevant = (relevance: number): boolean => relevance > 0
+
+/**
  * Reciprocal-rank constant of hybrid fusion. Each ranking's vote is discounted by (K+1)/(K+rank): 1 for its first
  * hit, 0.87 for its tenth with K = 60 (the usual value), so a ranking's order counts without drowning its evidence.
  */
@@ -134,8 +142,8 @@ const explainOf = (c: Candidate, options: ScoreOptions, relevance: number, confi
 })
 
 /**
- * Applies the score contract to ranked candidates: relevance by mode, confidence at `now`, minScore, then the
- * contract's order, cut at `limit`. Only heads are touched: the caller reads rows for the page alone.
+ * Applies the score contract to ranked candidates: relevance by mode (a candidate without relevance is no hit),
+ * confidence at `now`, minScore, then the contract's order, cut at `limit`. Only heads are touched: the caller reads rows for the page alone.
  */
 export const scoreCandidates = (candidates: Iterable<Candidate>, options: ScoreOptions): Array<Scored> => {
   const out: Array<Scored> = []
@@ -145,6 +153,7 @@ export const scoreCandidates = (candidates: Iterable<Candidate>, options: ScoreO
       : options.mode === "text"
       ? (c.text ? textRelevance(c.text.score) : 0)
       : fusedRelevance(c, options.weights)
+    if (!isRelevant(relevance)) continue
     const confidence = confidenceAt(c.head, options.nowMillis)
     const score = combineScore(relevance, confidence)
     if (options.minScore !== undefined && score < options.minScore) continue

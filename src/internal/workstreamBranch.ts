@@ -10,7 +10,7 @@ import type { MessageHit } from "../Workstream.js"
 import type { Driver } from "../WorkstreamStore.js"
 import { decodeInput } from "./decode.js"
 import { queryTerms } from "./memory.js"
-import { textRelevance } from "./ranking.js"
+import { isRelevant, textRelevance } from "./ranking.js"
 import { snippetOf } from "./snippet.js"
 import { buildWorkstream, withAppended } from "./workstream.js"
 
@@ -79,13 +79,13 @@ export const branchMethods = (driver: Driver, span: Span) => {
       const terms = queryTerms(query)
       if (terms.length === 0 || o.workstreamIds?.length === 0 || o.roles?.length === 0) return []
       const hits = yield* driver.search({ ...o, terms })
-      return hits.map((h): MessageHit => ({
-        message: h.message,
-        workstreamId: h.message.workstreamId,
-        seq: h.message.seq,
-        score: textRelevance(h.bm25),
-        snippet: snippetOf(h.message.content, terms)
-      }))
+      // Hits come best first, so any without relevance would be the page's tail: dropping them shortens it.
+      return hits.flatMap((h): Array<MessageHit> => {
+        const score = textRelevance(h.bm25)
+        return isRelevant(score)
+          ? [{ message: h.message, workstreamId: h.message.workstreamId, seq: h.message.seq, score, snippet: snippetOf(h.message.content, terms) }]
+          : []
+      })
     }
   )
 

@@ -4,6 +4,7 @@ import { DateTime, Duration, Effect, Option, TestClock } from "effect"
 
 
 
+import { MAX_MEMORY_CONTENT } from "../Memory.js"
 import { MemoryBackend } from "../MemoryBackend.js"
 import { hostileJson, outcome, token, untyped } from "./internal.js"
 import { mid, sid } from "./memorySuiteSupport.js"
@@ -246,6 +247,22 @@ export const storeTests = (test: Test, seed: Seed) => {
       expect(yield* outcome(m.update(id, { content: "" }))).toBe("InvalidInput")
       expect(yield* outcome(m.update(id, { content: "bad\u0000" }))).toBe("InvalidInput")
       expect(Option.getOrThrow(yield* m.get(id)).content).toBe("keep me")
+    }))
+
+  test("content over MAX_MEMORY_CONTENT is InvalidInput for store, storeMany, storeFact and update; at the cap it is kept whole", () =>
+    Effect.gen(function*() {
+      const m = yield* MemoryBackend
+      const s = sid()
+      const over = "x".repeat(MAX_MEMORY_CONTENT + 1)
+      expect(yield* outcome(m.store({ content: over, sessionId: s }))).toBe("InvalidInput")
+      expect(yield* outcome(seed(s, [{ content: "fine" }, { content: over }]))).toBe("InvalidInput")
+      expect(yield* outcome(m.storeFact({ content: over, sessionId: s, metadata: { subject: "a", predicate: "b" } })))
+        .toBe("InvalidInput")
+      expect(yield* m.count({ sessionId: s, includeSuperseded: true })).toBe(0)
+      const full = `${token()} ${"y".repeat(MAX_MEMORY_CONTENT - 20)}`
+      const id = yield* m.store({ content: full, sessionId: s })
+      expect(yield* outcome(m.update(id, { content: over }))).toBe("InvalidInput")
+      expect(Option.getOrThrow(yield* m.get(id)).content).toBe(full)
     }))
 
   test("delete removes the memory from get, count and every search mode, and is idempotent", () =>

@@ -213,6 +213,22 @@ export const messageCases = ({ append, fresh, test }: Cases): void => {
       expect(yield* s.loadMessages(ws.id)).toEqual([])
     }))
 
+  test("empty or blank content is InvalidInput except for tool_use and tool_result messages; nothing is written", () =>
+    Effect.gen(function*() {
+      const s = yield* WorkstreamStore
+      const ws = yield* fresh()
+      for (const role of ["user", "assistant", "system", "agent_push"] as const) {
+        for (const content of ["", " \n\t "]) {
+          expect(yield* outcome(s.storeMessage(ws.id, { role, content })), `${role} ${JSON.stringify(content)}`).toBe("InvalidInput")
+        }
+      }
+      expect(yield* outcome(s.storeMessages(ws.id, [{ role: "user", content: "fine" }, { role: "assistant", content: "" }])))
+        .toBe("InvalidInput")
+      expect(yield* s.loadMessages(ws.id)).toEqual([])
+      const tools = yield* s.storeMessages(ws.id, [{ role: "tool_use", content: "" }, { role: "tool_result", content: "" }])
+      expect(tools.map((m) => [m.seq, m.content])).toEqual([[1, ""], [2, ""]])
+    }))
+
   test("message metadata must be JSON: BigInt, Date, NaN and undefined are InvalidInput and nothing is written", () =>
     Effect.gen(function*() {
       const s = yield* WorkstreamStore
