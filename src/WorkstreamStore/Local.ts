@@ -27,6 +27,7 @@ import { promote } from "../internal/local/promote.js"
 import { makeQueries } from "../internal/local/queries.js"
 import { load } from "../internal/local/read.js"
 import { reconcile } from "../internal/local/reconcile.js"
+import { saveAllRecords, saveRecord } from "../internal/local/record.js"
 import type { MalformedLine, RebuildReport } from "../internal/local/reconcile.js"
 import { recoverOnOpen } from "../internal/local/recovery.js"
 import { search } from "../internal/local/search.js"
@@ -105,20 +106,20 @@ const open = Effect.fnUntraced(function*(options: Options) {
   const { reader, sql } = yield* connect(method, path.join(p.root, "workstreams.db"), busyMs)
   const states: Local["states"] = new Map()
   const writer = yield* makeWriter(sql, busyMs, () => states.clear())
+  const pool = new HandlePool(64)
+  yield* Effect.addFinalizer(() =>
+    Effect.catchAll(io(method, () => pool.closeAll()), (e) => Effect.logWarning("closing workstream logs failed", e.message))
+  )
+  const local: Local = { sql, q: makeQueries(sql, t), r: makeQueries(reader, t), paths: p, prefix, pool, writer, states }
   // Under the write lock: two processes opening a new directory at once must not both run the migrations.
   yield* writer.exclusive(
     method,
-    Migrator.make({})({ loader: Migrator.fromRecord(migrations(sql, t)), table: t.migrations }).pipe(
+    Migrator.make({})({ loader: Migrator.fromRecord(migrations(sql, t, saveAllRecords(local, method))), table: t.migrations }).pipe(
       Effect.provideService(SqlClient.SqlClient, sql),
       db(method)
     ),
     true
   )
-  const pool = new HandlePool(64)
-  yield* Effect.addFinalizer(() =>
-    Effect.catchAll(io(method, () => pool.closeAll()), (e) => Effect.logWarning("closing workstream logs failed", e.message))
-  )
-  const local: Local = { sql, q: makeQueries(sql, t), r: makeQueries(reader, t), paths: p, pool, writer, states }
   yield* recoverOnOpen(local, method)
   return local
 })
@@ -135,6 +136,7 @@ const driver = (local: Local): Driver => {
       if (Option.isSome(yield* db(m)(q.logState(ws.id)))) return Option.none()
       local.states.delete(ws.id)
       yield* db(m)(q.insertWorkstream(ws))
+      yield* saveRecord(local, m, ws)
       // A log already at this path (e.g. one the original runtime wrote) is adopted, not overwritten.
       if ((yield* io(m, () => sizeOf(local.paths.logOf(ws.id)))) === 0) return Option.some(ws)
       yield* Effect.catchTag(reconcile(local, m, ws.id, false), "NotFound", () => Effect.void)
@@ -152,6 +154,7 @@ const driver = (local: Local): Driver => {
       if (Either.isLeft(next)) return yield* Effect.fail(next.left)
       const sameTags = next.right.tags.join("\u0000") === current.tags.join("\u0000")
       yield* db(m)(Effect.zipRight(q.updateMetadata(key, next.right), sameTags ? Effect.void : q.replaceTags(key, next.right.tags)))
+      yield* saveRecord(local, m, next.right)
       return Option.some(next.right)
     }), true)
 

@@ -21,6 +21,7 @@ import { fsyncDir, LineScanner, readRanges, sizeOf } from "../logfile.js"
 import { finishPromotions } from "./cleanup.js"
 import { closeQuietly, db, io, removeDir, stagingOf, withFile } from "./files.js"
 import { reconcile } from "./reconcile.js"
+import { saveRecord } from "./record.js"
 import type { IndexEntry, LogState } from "./schema.js"
 import type { Local } from "./store.js"
 
@@ -183,12 +184,15 @@ export const fork = (local: Local, method: string, request: ForkRequest): Effect
       if (request.atSeq === 0) {
         const ws = request.target(Option.none())
         yield* db(method)(local.q.insertWorkstream(ws))
+        yield* saveRecord(local, method, ws)
         return { _tag: "Forked", workstream: ws, staged: false } as const
       }
       const copied = yield* writeStaged(local, method, state, request, id)
       yield* hook.reached("written")
       const last = copied.entries[copied.entries.length - 1]!
       const ws = request.target(Option.some(DateTime.unsafeMake(last.timestampMs)))
+      // Staged with the log, so the fork's directory arrives whole.
+      yield* saveRecord(local, method, ws, stagingOf(local.paths, id))
       yield* db(method)(Effect.gen(function*() {
         const key = yield* local.q.insertWorkstream(ws)
         yield* local.q.setCounters(key, {

@@ -23,6 +23,7 @@ import { fsyncDir, LineScanner, sizeOf } from "../logfile.js"
 import { finishPromotions } from "./cleanup.js"
 import { closeQuietly, db, io, removeDir, stagingOf, withFile } from "./files.js"
 import { reconcile } from "./reconcile.js"
+import { saveRecord } from "./record.js"
 import type { IndexEntry, LogState } from "./schema.js"
 import type { Local } from "./store.js"
 
@@ -146,6 +147,8 @@ export const promote = (local: Local, method: string, request: PromoteRequest) =
       const ws = request.target({ count: source.message_count, lastMessageAt: DateTime.unsafeMake(source.last_message_at ?? 0) })
       local.states.delete(request.source)
       const copied = yield* writeStaged(local, method, request.source, source, ws.id)
+      // Staged with the log, so the target's directory arrives whole.
+      yield* saveRecord(local, method, ws, stagingOf(local.paths, ws.id))
       yield* hook.reached("written")
       yield* commit(local, method, { key: source.key, id: request.source }, ws, copied, request.now).pipe(
         Effect.tapError(() => Effect.ignore(removeDir(local.pool, local.paths, method, stagingOf(local.paths, ws.id))))

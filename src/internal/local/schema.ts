@@ -46,7 +46,7 @@ export const tables = (prefix: string): Tables => ({
 })
 
 /** The migrations, in order; their keys are recorded in `<prefix>_workstream_migrations`. */
-export const migrations = (sql: SqlClient.SqlClient, t: Tables) => ({
+export const migrations = <E>(sql: SqlClient.SqlClient, t: Tables, writeRecordFiles: Effect.Effect<void, E>) => ({
   "0001_create_workstreams": Effect.all([
     sql`CREATE TABLE ${sql(t.workstreams)} (
       key INTEGER PRIMARY KEY,
@@ -152,7 +152,9 @@ export const migrations = (sql: SqlClient.SqlClient, t: Tables) => ({
           updated_at = max(updated_at, NEW.appended_at)
         WHERE key = NEW.ws_key;
       END`
-  ], { discard: true })
+  ], { discard: true }),
+  // Each workstream's record beside its log (`record.ts`): a store made before them gets every one, once.
+  "0007_record_files": writeRecordFiles
 })
 
 // --- row codecs ------------------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ export interface Local {
   /** Statements on the read connection: a WAL snapshot, never blocked by a writer, never writing. */
   readonly r: Queries
   readonly paths: Paths
+  /** The tables' prefix: several stores may share one directory, each under its own (see `record.ts`). */
+  readonly prefix: string
   readonly pool: HandlePool
   readonly writer: Writer
   /**
