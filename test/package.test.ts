@@ -1,6 +1,6 @@
 /**
  * The package as npm users get it: `npm pack`'s tarball checked by publint and attw, installed into a fresh
- * project beside its peers, a program compiled there by tsc under strict user settings and run by plain node, and
+ * project by the README's own install lines, a program compiled there by tsc under strict user settings and run by plain node, and
  * the installed `arawn-store` binary. Plus two properties of the development setup: tests run on the sources,
  * and the root entry loads no native module or network client.
  */
@@ -24,6 +24,44 @@ const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as
   readonly devDependencies: Record<string, string>
   readonly overrides: Record<string, string>
 }
+
+/** The `npm install` lines of the README's "Use it from your project", comments cut off, each as its arguments. */
+const installLines = (): ReadonlyArray<ReadonlyArray<string>> => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8")
+  const section = readme.slice(readme.indexOf("## Use it from your project"))
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? ""
+  return block.split("\n")
+    .map((line) => line.replace(/#.*$/, "").trim())
+    .filter((line) => line.startsWith("npm install "))
+    .map((line) => line.split(/\s+/).slice(2))
+}
+
+/** `name@version` split at the version's `@` (a scoped name starts with one). */
+const nameAndVersion = (spec: string) => {
+  const at = spec.lastIndexOf("@")
+  return at > 0 ? { name: spec.slice(0, at), version: spec.slice(at + 1) } : { name: spec, version: undefined }
+}
+
+describe("the README's install lines", () => {
+  it("name every peer at the version this repository tests with, the required ones on the line with the package", () => {
+    const lines = installLines()
+    expect(lines[0]).toContain("arawn-store")
+    const named = new Map<string, string | undefined>()
+    for (const arg of lines.flat()) {
+      if (arg.startsWith("-") || arg === "arawn-store") continue
+      const { name, version } = nameAndVersion(arg)
+      named.set(name, version)
+      // An unversioned name would take npm's `latest`, which for effect and several @effect packages is Effect 4.
+      expect(version, name).toMatch(/^\d+\.\d+\.\d+$/)
+      if (manifest.devDependencies[name] !== undefined) expect(version, name).toBe(manifest.devDependencies[name])
+    }
+    for (const peer of Object.keys(manifest.peerDependencies)) expect([...named.keys()], peer).toContain(peer)
+    const required = Object.keys(manifest.peerDependencies).filter((p) => manifest.peerDependenciesMeta[p]?.optional !== true)
+    expect(lines[0]!.map((a) => nameAndVersion(a).name)).toEqual(expect.arrayContaining(required))
+    // @effect/sql-pg's declarations import pg's types, which a project with skipLibCheck: false needs.
+    expect([...named.keys()]).toContain("@types/pg")
+  })
+})
 
 describe("development runs on the sources", () => {
   it("`arawn-store` resolves to src/ under vitest (the arawn-store:source condition), not to dist/", () => {
@@ -87,31 +125,28 @@ describe("the packed tarball", () => {
     tarball = join(work, info!.filename)
     files = info!.files.map((f) => f.path)
 
-    // A fresh project: the tarball, its required peers at the versions this repository tests with, nothing else.
+    // A fresh project, as a user starts one, then the README's install lines as they are written, with the tarball
+    // for `arawn-store`.
     consumer = join(work, "consumer")
     mkdirSync(join(consumer, "src"), { recursive: true })
-    const peers = Object.keys(manifest.peerDependencies).filter((p) => manifest.peerDependenciesMeta[p]?.optional !== true)
     writeFileSync(join(consumer, "package.json"), JSON.stringify({
       name: "consumer",
       private: true,
       type: "module",
-      dependencies: {
-        "arawn-store": `file:${tarball}`,
-        ...Object.fromEntries(peers.map((p) => [p, manifest.devDependencies[p]]))
-      },
       devDependencies: { "@types/node": manifest.devDependencies["@types/node"] },
       // The same better-sqlite3 as ours, whose compiled addon is copied in below.
       overrides: manifest.overrides
     }, null, 2))
-    // From npm's cache, without install scripts: compiling better-sqlite3 takes minutes, so the addon this
-    // repository already compiled (same version, same Node) is copied in instead.
-    await run("npm", ["install", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"], {
-      cwd: consumer
-    })
+    // From npm's cache where it can, without install scripts: compiling better-sqlite3 takes minutes, so the addon
+    // this repository already compiled (same version, same Node) is copied in instead.
+    const flags = ["--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"]
+    for (const args of installLines()) {
+      await run("npm", ["install", ...args.map((a) => (a === "arawn-store" ? tarball : a)), ...flags], { cwd: consumer })
+    }
     const addon = join("node_modules", "better-sqlite3", "build", "Release", "better_sqlite3.node")
     mkdirSync(dirname(join(consumer, addon)), { recursive: true })
     copyFileSync(join(ROOT, addon), join(consumer, addon))
-  }, SLOW)
+  }, 3 * SLOW)
 
   afterAll(() => {
     if (work !== "") rmSync(work, { recursive: true, force: true })
@@ -151,7 +186,7 @@ describe("the packed tarball", () => {
       .toEqual([])
   }, SLOW)
 
-  it("a program compiled by tsc (strict, NodeNext, lib ES2020, erasableSyntaxOnly) runs under plain node", async () => {
+  it("a program compiled by tsc (strict, NodeNext, lib ES2020, erasableSyntaxOnly, every subpath) runs under plain node", async () => {
     writeFileSync(join(consumer, "tsconfig.json"), JSON.stringify({
       compilerOptions: {
         strict: true,

@@ -1,7 +1,7 @@
 /**
- * The program test/package.test.ts compiles inside a fresh project that installed the packed tarball: the three
- * embedded backends, each through its own subpath, in one round trip, then the store reopened from disk. Prints
- * one JSON line.
+ * The program test/package.test.ts compiles inside a fresh project that installed the packed tarball by the
+ * README's install lines: the three embedded backends, each through its own subpath, in one round trip, then the
+ * store reopened from disk (prints one JSON line); every other subpath is type-checked.
  */
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -11,6 +11,27 @@ import { Embedder, Ids, MemoryBackend, Session, SessionStore, WorkstreamStore } 
 import * as SqliteMemoryBackend from "arawn-store/MemoryBackend/Sqlite"
 import * as LruSessionStore from "arawn-store/SessionStore/Lru"
 import * as LocalWorkstreamStore from "arawn-store/WorkstreamStore/Local"
+// Type-checked only (nothing here starts a server): the declarations of every other subpath, and of the packages
+// the README's optional install lines add for them, compile under the user's settings too.
+import type * as OpenAi from "arawn-store/Embedder/OpenAi"
+import type * as Dump from "arawn-store/Dump"
+import type * as Import from "arawn-store/Import"
+import type * as PgMemoryBackend from "arawn-store/MemoryBackend/Pg"
+import type * as RedisSessionStore from "arawn-store/SessionStore/Redis"
+import type * as TieredSessionStore from "arawn-store/SessionStore/Tiered"
+import type { MemoryBackendSuite } from "arawn-store/testing"
+import type * as PgWorkstreamStore from "arawn-store/WorkstreamStore/Pg"
+
+export type EverySubpath = [
+  typeof OpenAi.layerOpenAi,
+  typeof Dump.exportDump,
+  typeof Import.run,
+  typeof PgMemoryBackend.layer,
+  typeof PgWorkstreamStore.layer,
+  typeof RedisSessionStore.layer,
+  typeof TieredSessionStore.layer,
+  typeof MemoryBackendSuite.suite
+]
 
 const dir = mkdtempSync(join(tmpdir(), "arawn-consumer-"))
 
