@@ -255,6 +255,11 @@ export interface Options {
    * memory expired already stays expired. Default false.
    */
   readonly extendOnAccess?: boolean | undefined
+  /**
+   * The longest content, in characters, that store, storeMany, storeFact and update accept (longer is
+   * `InvalidInput`): 1 to `MAX_MEMORY_CONTENT`, which is the default.
+   */
+  readonly maxContentLength?: number | undefined
 }
 
 /**

@@ -128,7 +128,8 @@ export const MAY_BE_EMPTY: ReadonlyArray<MessageRole> = ["tool_use", "tool_resul
 
 /**
  * A message to append: content of at most `MAX_MESSAGE_CONTENT` characters, not empty or blank unless its role is
- * one of `MAY_BE_EMPTY`.
+ * one of `MAY_BE_EMPTY` or it carries its own `timestamp` (an import of an existing log or dump keeps what was said,
+ * and the original runtime wrote empty assistant turns).
  *
  * @category inputs
  */
@@ -142,7 +143,7 @@ export const NewMessage = Schema.Struct({
   /** Given when importing an existing log; `Clock` time otherwise. */
   timestamp: Schema.optional(Schema.DateTimeUtcFromSelf)
 }).pipe(Schema.filter((m) =>
-  hasContent(m.content) || MAY_BE_EMPTY.includes(m.role) || {
+  hasContent(m.content) || MAY_BE_EMPTY.includes(m.role) || m.timestamp !== undefined || {
     path: ["content"],
     message: `content must not be empty or blank (only ${MAY_BE_EMPTY.join(" and ")} messages may be empty)`
   }

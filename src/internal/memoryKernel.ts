@@ -7,7 +7,7 @@ import { DateTime, Duration, Effect, Option, Schema } from "effect"
 import type { Embedder } from "../Embedder.js"
 import { EmbeddingError, InvalidInput, NotFound, StorageError } from "../Errors.js"
 import { MemoryId, nextId } from "../Ids.js"
-import { DEFAULT_NAMESPACE, MemoryPatch, Namespace, NewMemory, Ttl } from "../Memory.js"
+import { DEFAULT_NAMESPACE, MAX_MEMORY_CONTENT, MemoryPatch, Namespace, NewMemory, Ttl } from "../Memory.js"
 import type { Memory, StoreFactResult } from "../Memory.js"
 import type { Driver, MemoryBackend, MemoryIdTaken, NewRow, Options } from "../MemoryBackend.js"
 import { decodeInput } from "./decode.js"
@@ -32,9 +32,15 @@ export interface Resolved {
   readonly namespace: Option.Option<string>
   readonly defaultTtl: Duration.Duration | undefined
   readonly extendOnAccess: boolean
+  readonly maxContentLength: number
 }
 
-export const UNSCOPED: Resolved = { namespace: Option.none(), defaultTtl: undefined, extendOnAccess: false }
+export const UNSCOPED: Resolved = {
+  namespace: Option.none(),
+  defaultTtl: undefined,
+  extendOnAccess: false,
+  maxContentLength: MAX_MEMORY_CONTENT
+}
 
 const decodeNamespace = (method: string) => decodeInput(Namespace, method)
 const decodeTtl = decodeInput(Ttl, "MemoryBackend.open")
@@ -43,8 +49,32 @@ export const resolveOptions = (options: Options): Effect.Effect<Resolved, Invali
   Effect.all({
     namespace: Effect.transposeOption(Option.map(Option.fromNullable(options.namespace), decodeNamespace("MemoryBackend.open"))),
     defaultTtl: options.defaultTtl === undefined ? Effect.succeed(undefined) : decodeTtl(options.defaultTtl),
-    extendOnAccess: Effect.succeed(options.extendOnAccess === true)
+    extendOnAccess: Effect.succeed(options.extendOnAccess === true),
+    maxContentLength: decodeMaxContent(options.maxContentLength)
   })
+
+const decodeMaxContent = (max: number | undefined): Effect.Effect<number, InvalidInput> =>
+  max === undefined
+    ? Effect.succeed(MAX_MEMORY_CONTENT)
+    : Number.isSafeInteger(max) && max >= 1 && max <= MAX_MEMORY_CONTENT
+    ? Effect.succeed(max)
+    : Effect.fail(
+      new InvalidInput({
+        method: "MemoryBackend.open",
+        message: `maxContentLength must be a whole number from 1 to ${MAX_MEMORY_CONTENT} (MAX_MEMORY_CONTENT), got ${max}`
+      })
+    )
+
+/** Content within this service's cap (the schema already holds it to `MAX_MEMORY_CONTENT`). */
+const withinCap = (k: Kernel, method: string, content: string): Effect.Effect<void, InvalidInput> =>
+  content.length <= k.scope.maxContentLength
+    ? Effect.void
+    : Effect.fail(
+      new InvalidInput({
+        method,
+        message: `content is ${content.length} characters; this store takes at most ${k.scope.maxContentLength}`
+      })
+    )
 
 /** What every method of one service shares. */
 export interface Kernel {
@@ -102,6 +132,7 @@ const build = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput>,
     const fallback = defaultExpiry(now, k.scope.defaultTtl)
     const built: Array<Built> = []
     for (const input of inputs) {
+      yield* withinCap(k, method, input.content)
       const expiry = yield* resolveExpiry(method, input, now, input.history !== undefined ? {} : fallback)
       const memory = buildMemory(input, input.id ?? (yield* nextId(MemoryId)), now, yield* namespaceOf(k, method, input), expiry)
       built.push({ input, memory })
@@ -184,6 +215,7 @@ const writeMethods = (k: Kernel) => {
     const method = "MemoryBackend.update"
     const id = yield* decodeId(method)(rawId)
     const patch = yield* decodePatch(rawPatch)
+    if (patch.content !== undefined) yield* withinCap(k, method, patch.content)
     // Embedding comes first, outside the driver's lock; the patch then applies to the row as it is at that moment,
     // so a concurrent update is kept and a concurrent delete is not undone.
     const vector = patch.content === undefined ? Option.none() : Option.some((yield* k.embed([patch.content]))[0]!)

@@ -386,4 +386,18 @@ export const optionTests = (test: OptionTest) => {
       expect(Option.isNone(yield* m.get(kept))).toBe(true)
       expect((yield* m.search(`${w} touched`, { mode: "text" })).length).toBe(0)
     }))
+
+  test("maxContentLength: longer content is InvalidInput for store, storeMany, storeFact and update; nothing is written", { maxContentLength: 40 }, () =>
+    Effect.gen(function*() {
+      const m = yield* MemoryBackend
+      const w = token()
+      const long = `${w} ${"x".repeat(40)}`
+      const kept = yield* m.store({ content: `${w} short` })
+      expect(yield* outcome(m.store({ content: long }))).toBe("InvalidInput")
+      expect(yield* outcome(m.storeMany([{ content: `${w} fine` }, { content: long }]))).toBe("InvalidInput")
+      expect(yield* outcome(m.storeFact({ content: long, metadata: { subject: w, predicate: "is" } }))).toBe("InvalidInput")
+      expect(yield* outcome(m.update(kept, { content: long }))).toBe("InvalidInput")
+      expect(Option.getOrThrow(yield* m.get(kept)).content).toBe(`${w} short`)
+      expect(ids(yield* m.search(w, { mode: "text" }))).toEqual([kept])
+    }))
 }

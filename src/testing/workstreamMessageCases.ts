@@ -227,6 +227,10 @@ export const messageCases = ({ append, fresh, test }: Cases): void => {
       expect(yield* s.loadMessages(ws.id)).toEqual([])
       const tools = yield* s.storeMessages(ws.id, [{ role: "tool_use", content: "" }, { role: "tool_result", content: "" }])
       expect(tools.map((m) => [m.seq, m.content])).toEqual([[1, ""], [2, ""]])
+      // An import keeps an existing log as it was: a message given with its own timestamp may be empty.
+      const at = DateTime.unsafeMake(Date.UTC(2025, 0, 1))
+      const kept = yield* s.storeMessage(ws.id, { role: "assistant", content: "", timestamp: at })
+      expect([kept.seq, kept.content]).toEqual([3, ""])
     }))
 
   test("message metadata must be JSON: BigInt, Date, NaN and undefined are InvalidInput and nothing is written", () =>
