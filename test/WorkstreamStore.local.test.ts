@@ -9,8 +9,9 @@ import { WorkstreamStoreSuite } from "arawn-store/testing"
 import { MessageId, SessionId, WorkstreamId } from "../src/Ids.js"
 import { MAX_MESSAGE_CONTENT } from "../src/Workstream.js"
 import * as Local from "../src/WorkstreamStore/Local.js"
+import { removedAfterAll } from "./support/tempDir.js"
 
-const freshDir = () => mkdtempSync(join(tmpdir(), "arawn-ws-"))
+const freshDir = () => removedAfterAll(mkdtempSync(join(tmpdir(), "arawn-ws-")))
 
 WorkstreamStoreSuite.suite("WorkstreamStore/Local", Local.layer({ dir: freshDir() }))
 

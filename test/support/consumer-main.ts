@@ -3,7 +3,7 @@
  * embedded backends, each through its own subpath, in one round trip, then the store reopened from disk. Prints
  * one JSON line.
  */
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DateTime, Effect, Layer, Option } from "effect"
@@ -69,4 +69,4 @@ Effect.runPromise(main).then(
     console.error(String(error))
     process.exitCode = 1
   }
-)
+).finally(() => rmSync(dir, { recursive: true, force: true }))
