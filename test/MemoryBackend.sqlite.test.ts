@@ -16,8 +16,9 @@ import { MemoryBackend } from "../src/MemoryBackend.js"
 import * as SqliteMemory from "../src/MemoryBackend/Sqlite.js"
 import { outcome, token, uuid } from "../src/testing/internal.js"
 import { bundled } from "./support/bundle.js"
+import { removedAfterAll } from "./support/tempDir.js"
 
-const dir = mkdtempSync(join(tmpdir(), "arawn-memory-"))
+const dir = removedAfterAll(mkdtempSync(join(tmpdir(), "arawn-memory-")))
 const file = (name: string) => join(dir, `${name}-${token()}.db`)
 const hashing384 = Embedder.layerHashing
 const hashing64 = Embedder.layerHashingWith({ dimensions: 64 })
@@ -423,7 +424,7 @@ describe("MemoryBackend/Sqlite with several processes on one file", () => {
 
 /** Mounts a tmpfs of `size` at a fresh directory (root only) and hands it to `body`, unmounting afterwards. */
 const onSmallDisk = async (size: string, body: (dir: string) => Promise<void>) => {
-  const mountPoint = mkdtempSync(join(tmpdir(), "arawn-full-"))
+  const mountPoint = removedAfterAll(mkdtempSync(join(tmpdir(), "arawn-full-")))
   const run = promisify(execFile)
   await run("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", mountPoint])
   try {

@@ -11,6 +11,7 @@ import * as Local from "../src/WorkstreamStore/Local.js"
 import { bundled, runChild } from "./support/workstream-children.js"
 import type { PromoteStep } from "../src/internal/local/promote.js"
 import type { ForkStep } from "../src/internal/local/fork.js"
+import { removedAfterAll } from "./support/tempDir.js"
 
 const CHILD = fileURLToPath(new URL("./support/workstream-crash-child.ts", import.meta.url))
 const child = bundled(CHILD, "workstream-crash-child")
@@ -47,7 +48,7 @@ const expectCleanLog = (file: string) => {
 describe("WorkstreamStore/Local crash safety", () => {
   it.live("SIGKILL at random moments during appends never loses an acknowledged message or breaks the log", () =>
     Effect.gen(function*() {
-      const dir = mkdtempSync(join(tmpdir(), "arawn-ws-crash-"))
+      const dir = removedAfterAll(mkdtempSync(join(tmpdir(), "arawn-ws-crash-")))
       const ws = yield* within(dir, Effect.flatMap(store, (s) => s.create({ title: "crash" })))
       const acknowledged = new Map<number, Ack>()
       let killedMidRun = 0
@@ -87,7 +88,7 @@ describe("WorkstreamStore/Local crash safety", () => {
   for (const [step, holder] of steps) {
     it.live(`a crash in promoteScratch at "${step}" leaves every message in exactly one workstream (${holder})`, () =>
       Effect.gen(function*() {
-        const dir = mkdtempSync(join(tmpdir(), "arawn-ws-promote-"))
+        const dir = removedAfterAll(mkdtempSync(join(tmpdir(), "arawn-ws-promote-")))
         const stored = yield* within(dir, Effect.gen(function*() {
           const s = yield* store
           yield* s.ensureScratch()
@@ -143,7 +144,7 @@ describe("WorkstreamStore/Local crash safety", () => {
   for (const [step, exists] of forkSteps) {
     it.live(`a crash in fork at "${step}" leaves ${exists ? "a complete fork" : "no fork"}, the source untouched`, () =>
       Effect.gen(function*() {
-        const dir = mkdtempSync(join(tmpdir(), "arawn-ws-fork-"))
+        const dir = removedAfterAll(mkdtempSync(join(tmpdir(), "arawn-ws-fork-")))
         const word = `w${Math.random().toString(36).slice(2)}`
         const { source, stored } = yield* within(dir, Effect.gen(function*() {
           const s = yield* store

@@ -9,8 +9,9 @@ import { WorkstreamStore } from "arawn-store"
 import { SCRATCH_ID, SessionId, WorkstreamId } from "../src/Ids.js"
 import type { SearchMessagesOptions } from "../src/Workstream.js"
 import * as Local from "../src/WorkstreamStore/Local.js"
+import { removedAfterAll } from "./support/tempDir.js"
 
-const freshDir = () => mkdtempSync(join(tmpdir(), "arawn-ws-branch-"))
+const freshDir = () => removedAfterAll(mkdtempSync(join(tmpdir(), "arawn-ws-branch-")))
 const store = WorkstreamStore.WorkstreamStore
 const logOf = (dir: string, id: string) => join(dir, "workstreams", id, "messages.jsonl")
 const within = <A, E>(dir: string, body: Effect.Effect<A, E, WorkstreamStore.WorkstreamStore | Local.WorkstreamIndex>) =>

@@ -9,8 +9,9 @@ import { WorkstreamStoreSuite } from "arawn-store/testing"
 import { MessageId, SessionId, WorkstreamId } from "../src/Ids.js"
 import { MAX_MESSAGE_CONTENT } from "../src/Workstream.js"
 import * as Local from "../src/WorkstreamStore/Local.js"
+import { removedAfterAll } from "./support/tempDir.js"
 
-const freshDir = () => mkdtempSync(join(tmpdir(), "arawn-ws-"))
+const freshDir = () => removedAfterAll(mkdtempSync(join(tmpdir(), "arawn-ws-")))
 
 WorkstreamStoreSuite.suite("WorkstreamStore/Local", Local.layer({ dir: freshDir() }))
 
@@ -47,7 +48,11 @@ const rawSql = (dir: string, statement: string) =>
     SqliteClient.layer({ filename: join(dir, "workstreams.db") })
   )
 
-describe("WorkstreamStore/Local on disk", () => {
+// Each test below opens a store on disk several times, and each open runs the migrations and fsyncs: seconds of CPU
+// and disk where this file's concurrent tests share a fifth of a core (2 cores at load 10) and a contended disk.
+const DISK = { timeout: 120_000 }
+
+describe("WorkstreamStore/Local on disk", DISK, () => {
   it.effect("a reopened directory has every workstream, tag and message", () =>
     Effect.gen(function*() {
       const dir = freshDir()
@@ -333,42 +338,46 @@ describe("WorkstreamStore/Local on disk", () => {
 
   const metadataOf = (i: number) => ["line\u2028separator\u2029paragraph", "é🦀", "control \u0001\u001f and del \u007f", "\r\n\n\r"][i]!
 
-  it.effect("separators, lone surrogates, NUL and 16 MiB contents round-trip exactly through a reopen", () =>
-    Effect.gen(function*() {
-      const dir = freshDir()
-      const contents = [
-        "line\u2028separator\u2029paragraph",
-        "lone high \uD800 and lone low \uDC00 and reversed \uDC00\uD800",
-        "nul \u0000 and control \u0001\u001f and del \u007f",
-        "\r\n\n\r",
-        "é".repeat(MAX_MESSAGE_CONTENT),
-        "🦀".repeat(MAX_MESSAGE_CONTENT / 2)
-      ]
-      const ws = yield* within(dir, Effect.gen(function*() {
-        const s = yield* store
-        const ws = yield* s.create({ title: "unicode" })
-        // Metadata is portable JSON (well-formed Unicode, no NUL), so only the contents carry the broken strings.
-        const refused = yield* Effect.flip(s.storeMessage(ws.id, { role: "user", content: "x", metadata: { bad: contents[1]! } }))
-        expect(refused._tag).toBe("InvalidInput")
-        // Blank content is a tool's output only (any other message must say something).
-        yield* s.storeMessages(ws.id, contents.slice(0, 4).map((content, i) => ({ role: i === 3 ? "tool_result" as const : "user" as const, content, metadata: { content: metadataOf(i) } })))
-        yield* s.storeMessage(ws.id, { role: "tool_result", content: contents[4]! })
-        yield* s.storeMessage(ws.id, { role: "tool_result", content: contents[5]! })
-        return ws
-      }))
-      const raw = readFileSync(logOf(dir, ws.id))
-      let newlines = 0
-      for (let at = raw.indexOf(0x0a); at !== -1; at = raw.indexOf(0x0a, at + 1)) newlines++
-      expect(newlines).toBe(6)
-      yield* within(dir, Effect.gen(function*() {
-        const s = yield* store
-        const loaded = yield* s.loadMessages(ws.id)
-        expect(loaded.length).toBe(6)
-        for (const [i, m] of loaded.entries()) expect(m.content === contents[i]).toBe(true)
-        expect(loaded.slice(0, 4).map((m) => m.metadata)).toEqual([0, 1, 2, 3].map((i) => ({ content: metadataOf(i) })))
-        expect(yield* s.loadMessages(ws.id, { limit: 1 })).toEqual([loaded[5]])
-      }))
-    }), { timeout: 120_000 })
+  // ~12 s of CPU, much of it synchronous SQLite on the one thread this file's tests share: alone, so it never stalls
+  // the others, and with a bound for a fifth of a core (2 cores at load 10) and a contended disk.
+  describe.sequential("alone", () => {
+    it.effect("separators, lone surrogates, NUL and 16 MiB contents round-trip exactly through a reopen", () =>
+      Effect.gen(function*() {
+        const dir = freshDir()
+        const contents = [
+          "line\u2028separator\u2029paragraph",
+          "lone high \uD800 and lone low \uDC00 and reversed \uDC00\uD800",
+          "nul \u0000 and control \u0001\u001f and del \u007f",
+          "\r\n\n\r",
+          "é".repeat(MAX_MESSAGE_CONTENT),
+          "🦀".repeat(MAX_MESSAGE_CONTENT / 2)
+        ]
+        const ws = yield* within(dir, Effect.gen(function*() {
+          const s = yield* store
+          const ws = yield* s.create({ title: "unicode" })
+          // Metadata is portable JSON (well-formed Unicode, no NUL), so only the contents carry the broken strings.
+          const refused = yield* Effect.flip(s.storeMessage(ws.id, { role: "user", content: "x", metadata: { bad: contents[1]! } }))
+          expect(refused._tag).toBe("InvalidInput")
+          // Blank content is a tool's output only (any other message must say something).
+          yield* s.storeMessages(ws.id, contents.slice(0, 4).map((content, i) => ({ role: i === 3 ? "tool_result" as const : "user" as const, content, metadata: { content: metadataOf(i) } })))
+          yield* s.storeMessage(ws.id, { role: "tool_result", content: contents[4]! })
+          yield* s.storeMessage(ws.id, { role: "tool_result", content: contents[5]! })
+          return ws
+        }))
+        const raw = readFileSync(logOf(dir, ws.id))
+        let newlines = 0
+        for (let at = raw.indexOf(0x0a); at !== -1; at = raw.indexOf(0x0a, at + 1)) newlines++
+        expect(newlines).toBe(6)
+        yield* within(dir, Effect.gen(function*() {
+          const s = yield* store
+          const loaded = yield* s.loadMessages(ws.id)
+          expect(loaded.length).toBe(6)
+          for (const [i, m] of loaded.entries()) expect(m.content === contents[i]).toBe(true)
+          expect(loaded.slice(0, 4).map((m) => m.metadata)).toEqual([0, 1, 2, 3].map((i) => ({ content: metadataOf(i) })))
+          expect(yield* s.loadMessages(ws.id, { limit: 1 })).toEqual([loaded[5]])
+        }))
+      }), { timeout: 300_000 })
+  })
 
   it.effect("layerConfig reads its directory from Config", () =>
     Effect.gen(function*() {
@@ -402,7 +411,7 @@ describe("WorkstreamStore/Local on disk", () => {
     }))
 })
 
-describe("WorkstreamStore/Local on a damaged directory", () => {
+describe("WorkstreamStore/Local on a damaged directory", DISK, () => {
   it.effect("a workstreams.db that is not a database, or a directory in its place, is a StorageError", () =>
     Effect.gen(function*() {
       const garbage = freshDir()
@@ -420,7 +429,7 @@ describe("WorkstreamStore/Local on a damaged directory", () => {
     }))
 })
 
-describe("WorkstreamStore/Local table prefix", () => {
+describe("WorkstreamStore/Local table prefix", DISK, () => {
   it.effect("a custom prefix keeps its own tables beside the default ones; a prefix that is not an SQL identifier is InvalidInput", () =>
     Effect.gen(function*() {
       const dir = freshDir()
@@ -454,7 +463,7 @@ describe("WorkstreamStore/Local table prefix", () => {
     }))
 })
 
-describe("WorkstreamStore/Local reads the original's lines by the one log codec", () => {
+describe("WorkstreamStore/Local reads the original's lines by the one log codec", DISK, () => {
   it.effect("RFC 3339 only, UUID ids in any case, a non-UUID session kept in metadata, non-object metadata kept raw", () =>
     Effect.gen(function*() {
       const dir = freshDir()
@@ -494,7 +503,7 @@ describe("WorkstreamStore/Local reads the original's lines by the one log codec"
     }))
 })
 
-describe("WorkstreamStore/Local and duplicate message ids", () => {
+describe("WorkstreamStore/Local and duplicate message ids", DISK, () => {
   it.effect("a log that already holds one id twice still opens, loads and rebuilds; appending that id again is refused", () =>
     Effect.gen(function*() {
       const dir = freshDir()

@@ -15,6 +15,7 @@ import { WorkstreamId } from "../src/Ids.js"
 import type { Message } from "../src/Workstream.js"
 import * as Local from "../src/WorkstreamStore/Local.js"
 import { bundled, runChild } from "./support/workstream-children.js"
+import { removedAfterAll } from "./support/tempDir.js"
 
 const child = bundled(fileURLToPath(new URL("./support/workstream-mp-child.ts", import.meta.url)), "workstream-mp-child")
 afterAll(child.cleanup)
@@ -52,7 +53,7 @@ const batchesWhole = (messages: ReadonlyArray<Message>) => {
 describe("WorkstreamStore/Local with several processes on one directory", () => {
   it.live(`${CHILDREN} processes append to one shared and three other workstreams, ${KILLED.length} SIGKILLed mid-run`, () =>
     Effect.gen(function*() {
-      const dir = mkdtempSync(join(tmpdir(), "arawn-ws-mp-"))
+      const dir = removedAfterAll(mkdtempSync(join(tmpdir(), "arawn-ws-mp-")))
       const layer = Local.layer({ dir, busyTimeout: "30 seconds" })
       yield* Effect.provide(
         Effect.flatMap(WorkstreamStore.WorkstreamStore, (s) => Effect.forEach(IDS, (id) => s.create({ id, title: id }))),
@@ -136,7 +137,7 @@ describe("WorkstreamStore/Local with several processes on one directory", () => 
 
   it.live("processes appending to scratch while another promotes it: every acknowledged message lands in exactly one workstream", () =>
     Effect.gen(function*() {
-      const dir = mkdtempSync(join(tmpdir(), "arawn-ws-mp-promote-"))
+      const dir = removedAfterAll(mkdtempSync(join(tmpdir(), "arawn-ws-mp-promote-")))
       const layer = Local.layer({ dir, busyTimeout: "30 seconds" })
       const scratch = WorkstreamId.make("scratch")
       yield* Effect.provide(Effect.flatMap(WorkstreamStore.WorkstreamStore, (s) => s.ensureScratch()), layer)

@@ -90,7 +90,8 @@ describe("arawn-store (subprocess)", () => {
   }, SLOW)
 
   it("demo --json prints one JSON document", async () => {
-    const r = await cli(["--json", "demo"])
+    // Without --dir the demo keeps its store in a new directory under TMPDIR, which is this test's to remove.
+    const r = await cli(["--json", "demo"], { TMPDIR: freshDir() })
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
     expect(out.seeded.memories).toBeGreaterThanOrEqual(200)

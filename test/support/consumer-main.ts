@@ -3,7 +3,7 @@
  * README's install lines: the three embedded backends, each through its own subpath, in one round trip, then the
  * store reopened from disk (prints one JSON line); every other subpath is type-checked.
  */
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DateTime, Effect, Layer, Option } from "effect"
@@ -90,4 +90,4 @@ Effect.runPromise(main).then(
     console.error(String(error))
     process.exitCode = 1
   }
-)
+).finally(() => rmSync(dir, { recursive: true, force: true }))
