@@ -9,9 +9,8 @@
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Effect, Either, Option, Schema } from "effect"
-import { WorkstreamId } from "../../Ids.js"
-import { ForkPoint, Workstream, WorkstreamState } from "../../Workstream.js"
+import { Effect, Either, Option, Schema, Struct } from "effect"
+import { Workstream } from "../../Workstream.js"
 import { fsyncDir, isNotFound } from "../logfile.js"
 import { db, io } from "./files.js"
 import type { Local } from "./store.js"
@@ -24,17 +23,7 @@ export const RECORD_FILE = "workstream.json"
  */
 const RecordFile = Schema.Struct({
   prefix: Schema.String,
-  id: WorkstreamId,
-  title: Schema.String,
-  summary: Schema.optional(Schema.String),
-  state: WorkstreamState,
-  isScratch: Schema.Boolean,
-  defaultModel: Schema.optional(Schema.String),
-  tags: Schema.Array(Schema.String),
-  createdAt: Schema.DateTimeUtc,
-  updatedAt: Schema.DateTimeUtc,
-  version: Schema.NonNegativeInt,
-  forkedFrom: Schema.optional(ForkPoint)
+  ...Struct.omit(Workstream.fields, "messageCount", "lastMessageAt")
 })
 
 const RecordJson = Schema.parseJson(RecordFile, { space: 2 })
