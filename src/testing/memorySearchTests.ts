@@ -124,9 +124,9 @@ export const searchTests = (test: Test, seed: Seed) => {
         }))
       ])
       // Only "the" matches: whatever ranks first is still a poor match and must not look relevant (rank fusion
-      // gave such a hit ~0.85).
+      // gave such a hit ~0.85). The query's text terms drop "the" beside a content word, so any hit comes from the
+      // vector alone, and a hashed vector may share nothing with any of these (relevance 0: no hit at all).
       const weak = yield* m.search(`the ${token()}`, { sessionId: s })
-      expect(weak.length).toBeGreaterThan(0)
       for (const h of weak) expect(h.explain.relevance).toBeLessThan(0.5)
       expectContract(weak)
       const strong = yield* m.search(`${w} release notes`, { sessionId: s })
