@@ -7,7 +7,7 @@
  *   node scripts/busy.mjs [--procs N] [--seconds S] [-- command args...]
  *
  * --procs    busy processes (default: 4 per core, which with the command's own work gives a load of about 5 per core)
- * --seconds  how long the load lasts at most (default 600); the command itself is never cut short
+ * --seconds  how long the load lasts at most (default 1800: a loaded npm test takes about 22 minutes); the command itself is never cut short
  * Without a command the load runs for `--seconds`, e.g. to slow down tests started from another shell.
  */
 import { spawn } from "node:child_process"
@@ -16,7 +16,7 @@ import { availableParallelism, constants } from "node:os"
 const usage = "usage: node scripts/busy.mjs [--procs N] [--seconds S] [-- command args...]"
 
 const parse = (argv) => {
-  const options = { procs: 4 * availableParallelism(), seconds: 600, command: [] }
+  const options = { procs: 4 * availableParallelism(), seconds: 1800, command: [] }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === "--") {
