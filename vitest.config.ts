@@ -13,6 +13,8 @@ export default defineConfig({
     // Builds dist/ (incrementally) once before any test file: the CLI and package tests run the compiled output.
     // Then gives the run a temporary directory of its own, removed when it ends.
     globalSetup: ["test/support/build.ts", "test/support/runTmpdir.ts"],
+    // Lets each worker's event loop run between Effect scheduler rounds (see the file).
+    setupFiles: ["test/support/scheduler.ts"],
     // vitest's default on 2 cores is one worker, i.e. one file at a time; the CLI, package and crash tests spend
     // most of their time waiting for child processes, so two files at a time finish the suite much sooner.
     maxWorkers: 2,
