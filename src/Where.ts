@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import { Either, ParseResult, Schema } from "effect"
+import { absurd } from "effect/Function"
 import { isStorableText } from "./Json.js"
 
 /** A JSON scalar: what conditions compare. @category models */
@@ -26,7 +27,12 @@ export type Scalar = string | number | boolean | null
 /** The typed metadata fields a condition may name; `extra.<key>[.<key>...]` names a value inside `extra`. @category models */
 export const FIELDS = ["subject", "predicate", "sourcePath", "sourceUrl", "toolName"] as const
 
-/** One comparison on one field. @category models */
+/**
+ * One comparison on one field. Every switch over the operators (`matches`, and the one SQL compiler every SQL
+ * backend shares) is exhaustive, so an operator added here fails to compile until each of them handles it.
+ *
+ * @category models
+ */
 export type Comparison =
   | { readonly op: "eq" | "ne"; readonly value: Scalar }
   | { readonly op: "in" | "nin"; readonly values: ReadonlyArray<Scalar> }
@@ -321,7 +327,11 @@ export const matches = (node: Node, metadata: unknown): boolean => {
           return ordered(v, t.value, (c) => c <= 0)
         case "exists":
           return (v !== undefined) === t.value
+        default:
+          return absurd(t)
       }
     }
+    default:
+      return absurd(node)
   }
 }
