@@ -4,9 +4,21 @@
  * `matches` is the reference every backend agrees with. Decoding enforces the caps below, so no filter's size
  * reaches a backend as a storage error.
  *
+ * Paths: a field name is a typed field (`subject`) or `extra.` and 1 to `MAX_PATH_KEYS` keys joined by dots. A key
+ * is 1 to `MAX_KEY_LENGTH` ASCII letters, digits, `_` or `-`, always the name of an object member, read as it is
+ * written: `extra.null` and `extra.NULL` are the members `"null"` and `"NULL"` (never SQL NULL), `extra.list.0` and
+ * `extra.list.-1` are members `"0"` and `"-1"` (never array elements, so inside an array they are missing), `01` is
+ * not `1`. There is no escaping: a dot always separates keys, so a stored key holding a dot, other characters (é) or
+ * nothing at all cannot be named by a path, and a path through such a member is missing.
+ *
+ * Values: a condition compares scalars by JSON type and value (`===`): 1 is not "1", true is not 1, JSON null is a
+ * value (`$exists: true`, `$eq: null`) unlike a missing member. Arrays and objects equal no operand, and an array
+ * is never searched for an element (`{ "extra.tags": "a" }` does not match `{ tags: ["a"] }`).
+ *
  * @since 0.1.0
  */
 import { Either, ParseResult, Schema } from "effect"
+import { absurd } from "effect/Function"
 import { isStorableText } from "./Json.js"
 
 /** A JSON scalar: what conditions compare. @category models */
@@ -15,7 +27,12 @@ export type Scalar = string | number | boolean | null
 /** The typed metadata fields a condition may name; `extra.<key>[.<key>...]` names a value inside `extra`. @category models */
 export const FIELDS = ["subject", "predicate", "sourcePath", "sourceUrl", "toolName"] as const
 
-/** One comparison on one field. @category models */
+/**
+ * One comparison on one field. Every switch over the operators (`matches`, and the one SQL compiler every SQL
+ * backend shares) is exhaustive, so an operator added here fails to compile until each of them handles it.
+ *
+ * @category models
+ */
 export type Comparison =
   | { readonly op: "eq" | "ne"; readonly value: Scalar }
   | { readonly op: "in" | "nin"; readonly values: ReadonlyArray<Scalar> }
@@ -47,10 +64,10 @@ export const MAX_STRING_LENGTH = 4_096
 /** Most string operand characters in one filter, all together (1 MiB, as much as one free-form metadata value). @category limits */
 export const MAX_TEXT_LENGTH = 1_048_576
 
-/** Most keys after `extra.` in a field path. @category limits */
+/** Most keys after `extra.` in a field path (`extra.a.b.c.d.e.f.g.h`). @category limits */
 export const MAX_PATH_KEYS = 8
 
-/** Longest key of a field path. @category limits */
+/** Longest key of a field path, in ASCII characters (letters, digits, `_`, `-`). @category limits */
 export const MAX_KEY_LENGTH = 64
 
 const KEY = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_KEY_LENGTH}}$`)
@@ -274,8 +291,9 @@ const ordered = (v: unknown, operand: number | string, accept: (c: number) => bo
  * Whether `metadata` (a memory's metadata object) passes the filter. The rules every backend follows: values match
  * only a condition of their own JSON type (1 is not "1", true is not 1); `$gt`-style comparisons order numbers
  * numerically and strings by code point; a missing field fails every condition but `$ne`, `$nin`, `$exists: false`
- * and a `$not` around a failing one; arrays and objects only ever pass `$exists`, `$ne` and `$nin`; each path key
- * names an object member, never an array element (`extra.list.0` inside `[5]` is missing).
+ * and a `$not` around a failing one (a member holding JSON null is present, and passes `$eq: null`); arrays and
+ * objects only ever pass `$exists`, `$ne` and `$nin`, whatever they hold; each path key names an object member,
+ * never an array element (`extra.list.0` inside `[5]` is missing), and a path through a scalar is missing.
  *
  * @category evaluation
  */
@@ -309,7 +327,11 @@ export const matches = (node: Node, metadata: unknown): boolean => {
           return ordered(v, t.value, (c) => c <= 0)
         case "exists":
           return (v !== undefined) === t.value
+        default:
+          return absurd(t)
       }
     }
+    default:
+      return absurd(node)
   }
 }

@@ -1,14 +1,15 @@
 /**
- * Search/list filters and `where` conditions as PostgreSQL conditions over alias `m`, applied before any limit, with
- * `Where.matches`'s rules: values match only conditions of their own JSON type (jsonb equality and `jsonb_typeof`
- * decide), strings order by code point (`COLLATE "C"`), a missing path is NULL and fails every test but the
- * negative ones. Every key and value is a bound parameter; a `$in` list is one, a jsonb array.
+ * Search/list filters as PostgreSQL conditions over alias `m`, applied before any limit; `where` conditions are
+ * compiled by the shared compiler (`whereSql.ts`) over these leaf builders on the jsonb metadata column. jsonb
+ * equality holds only between values of one JSON type and compares numbers as numbers; strings order by code point
+ * (`COLLATE "C"`). Every key and value is a bound parameter; a list of values is one, a jsonb array.
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Fragment } from "@effect/sql/Statement"
-import type { Comparison, Node } from "../../Where.js"
+import type { Node } from "../../Where.js"
 import type { DriverFilter } from "../memory.js"
-import { compileWhere as compile, exhaustive } from "../whereSql.js"
+import { compileWhere as compile } from "../whereSql.js"
+import type { WhereDialect } from "../whereSql.js"
 import type { TableNames } from "./schema.js"
 
 /**
@@ -22,47 +23,32 @@ const valueAt = (sql: SqlClient.SqlClient, path: ReadonlyArray<string>): Fragmen
   return sql`(${value})`
 }
 
-const ORDER = { gt: ">", gte: ">=", lt: "<", lte: "<=" } as const
-
-const leaf = (sql: SqlClient.SqlClient) => (path: ReadonlyArray<string>, test: Comparison): Fragment => {
-  const value = valueAt(sql, path)
-  // jsonb equality holds only between values of one JSON type, and compares numbers as numbers.
-  const anyOf = (values: ReadonlyArray<unknown>) =>
+const dialect = (sql: SqlClient.SqlClient): WhereDialect => {
+  const equalsAny = (path: ReadonlyArray<string>, values: ReadonlyArray<number | string>) =>
     values.length === 1
-      ? sql`${value} = ${JSON.stringify(values[0])}::jsonb`
-      : sql`${value} IN (SELECT jsonb_array_elements(${JSON.stringify(values)}::jsonb))`
-  const body = (() => {
-    switch (test.op) {
-      case "eq":
-        return anyOf([test.value])
-      case "ne":
-        return sql`NOT coalesce(${anyOf([test.value])}, false)`
-      case "in":
-        return anyOf(test.values)
-      case "nin":
-        return sql`NOT coalesce(${anyOf(test.values)}, false)`
-      case "gt":
-      case "gte":
-      case "lt":
-      case "lte": {
-        // The operator is one of four fixed strings, never input. CASE, unlike AND, guarantees the type test comes
-        // first, so the comparison never meets a value of another type.
-        const op = sql.literal(ORDER[test.op])
-        return typeof test.value === "number"
-          ? sql`CASE WHEN jsonb_typeof(${value}) = 'number' THEN ${value} ${op} ${JSON.stringify(test.value)}::jsonb END`
-          : sql`CASE WHEN jsonb_typeof(${value}) = 'string' THEN (${value} #>> '{}') COLLATE "C" ${op} ${test.value} END`
-      }
-      case "exists":
-        return test.value ? sql`${value} IS NOT NULL` : sql`${value} IS NULL`
-      default:
-        return exhaustive(test)
-    }
-  })()
-  return sql`coalesce(${body}, false)`
+      ? sql`${valueAt(sql, path)} = ${JSON.stringify(values[0])}::jsonb`
+      : sql`${valueAt(sql, path)} IN (SELECT jsonb_array_elements(${JSON.stringify(values)}::jsonb))`
+  return {
+    exists: (path) => sql`${valueAt(sql, path)} IS NOT NULL`,
+    isConstant: (path, value) =>
+      sql`${valueAt(sql, path)} = ${sql.literal(value === null ? "'null'" : value ? "'true'" : "'false'")}::jsonb`,
+    numberIn: equalsAny,
+    stringIn: equalsAny,
+    // The operator is one of four fixed strings, never input. CASE, unlike AND, guarantees the type test comes
+    // first, so the comparison never meets a value of another type.
+    numberOrder: (path, op, n) =>
+      sql`CASE WHEN jsonb_typeof(${valueAt(sql, path)}) = 'number' THEN ${valueAt(sql, path)} ${sql.literal(op)} ${
+        JSON.stringify(n)
+      }::jsonb END`,
+    stringOrder: (path, op, s) =>
+      sql`CASE WHEN jsonb_typeof(${valueAt(sql, path)}) = 'string' THEN (${valueAt(sql, path)} #>> '{}') COLLATE "C" ${
+        sql.literal(op)
+      } ${s} END`
+  }
 }
 
 /** The filter as a condition over alias `m`. */
-export const compileWhere = (sql: SqlClient.SqlClient, node: Node): Fragment => compile(sql, node, leaf(sql))
+export const compileWhere = (sql: SqlClient.SqlClient, node: Node): Fragment => compile(sql, node, dialect(sql))
 
 export const whereOf = (sql: SqlClient.SqlClient, t: TableNames, f: DriverFilter): Fragment => {
   const clauses: Array<Fragment> = [
