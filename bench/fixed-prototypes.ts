@@ -9,19 +9,20 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { performance } from "node:perf_hooks"
 import { Worker } from "node:worker_threads"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import Database from "better-sqlite3"
 import { DateTime, Effect, Layer, ManagedRuntime, Option, Schema } from "effect"
 import * as Embedder from "../src/Embedder.js"
 import { MemoryId } from "../src/Ids.js"
+import { SearchOptions } from "../src/Memory.js"
 import { MemoryBackend } from "../src/MemoryBackend.js"
 import * as SqliteMemory from "../src/MemoryBackend/Sqlite.js"
 import { decodeInput } from "../src/internal/decode.js"
 import { all } from "../src/internal/sql.js"
 import { MemoryRow, rowToMemory } from "../src/internal/sqliteMemory/schema.js"
-import { performance } from "node:perf_hooks"
-import { corpus, rowsOf } from "./memory-corpus.js"
+import { corpus, rowsOf, wordQueries } from "./memory-corpus.js"
 
 const CALLS = 40
 const BATCHES = 150
@@ -29,23 +30,31 @@ const WARMUP = 10
 
 /**
  * Every entry's batches interleaved, one batch of each in turn, so load from other processes falls on all of them
- * alike; prints each entry's p50 and p10 over its batches, in microseconds per call.
+ * alike; prints each entry's p50 over its batches of wall time and of the process's CPU time (all its threads),
+ * in microseconds per call. On a loaded machine CPU time is the steadier of the two.
  */
-const compare = async (entries: ReadonlyArray<readonly [string, (i: number) => unknown]>) => {
-  const samples = entries.map((): Array<number> => [])
+const compare = async (
+  entries: ReadonlyArray<readonly [string, (i: number) => unknown]>,
+  { batches = BATCHES, calls = CALLS } = {}
+) => {
+  const wall = entries.map((): Array<number> => [])
+  const cpu = entries.map((): Array<number> => [])
   let i = 0
-  for (let b = 0; b < WARMUP + BATCHES; b++) {
+  for (let b = 0; b < WARMUP + batches; b++) {
     for (const [k, [, call]] of entries.entries()) {
       const t0 = performance.now()
-      for (let j = 0; j < CALLS; j++) await call(i++)
-      if (b >= WARMUP) samples[k]!.push(((performance.now() - t0) / CALLS) * 1000)
+      const c0 = process.cpuUsage()
+      for (let j = 0; j < calls; j++) await call(i++)
+      const c = process.cpuUsage(c0)
+      if (b >= WARMUP) {
+        wall[k]!.push(((performance.now() - t0) / calls) * 1000)
+        cpu[k]!.push((c.user + c.system) / calls)
+      }
     }
   }
-  for (const [k, [name]] of entries.entries()) {
-    const sorted = samples[k]!.sort((a, b) => a - b)
-    const at = (p: number) => sorted[Math.floor(p * sorted.length)]!.toFixed(1).padStart(8)
-    console.log(`${at(0.5)} us p50 ${at(0.1)} us p10  ${name}`)
-  }
+  const p50 = (xs: Array<number>) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(1).padStart(8)
+  console.log(`    wall      cpu  (us per call, p50)`)
+  for (const [k, [name]] of entries.entries()) console.log(`${p50(wall[k]!)} ${p50(cpu[k]!)}  ${name}`)
 }
 
 const main = async () => {
@@ -113,7 +122,9 @@ const main = async () => {
       ["B: A with the row decoder built once", (i) => run(cachedDecoder(ids[i % ids.length]!))],
       ["C: B with the sql.execute span disabled", (i) => run(sqlUntraced(ids[i % ids.length]!))],
       ["D: B with a raw prepared statement in Effect.sync", (i) => run(preparedStatement(ids[i % ids.length]!))],
-      ["E: D without the method span (Effect.fnUntraced)", (i) => run(preparedUntraced(ids[i % ids.length]!))]
+      ["E: D without the method span (Effect.fnUntraced)", (i) => run(preparedUntraced(ids[i % ids.length]!))],
+      ["F: E inside withSpan(captureStackTrace: false): D's span without Effect.fn's stack capture", (i) =>
+        run(Effect.withSpan(preparedUntraced(ids[i % ids.length]!), "proto.get", { ...span, captureStackTrace: false }))]
     ])
 
     const traced = Effect.fn("proto.fn", span)(function*(n: number) {
@@ -136,15 +147,39 @@ const main = async () => {
       worker.on("message", onMessage)
       worker.postMessage({ id, sql: text, params: [ids[0]] })
     })
-    console.log(`\nEffect.fn and the reader hop, per call:`)
+    const decodeSearch = decodeInput(SearchOptions, "MemoryBackend.search")
+    const options = { mode: "text", limit: 10 } as const
+    console.log(`\nOne statement, one decode, Effect.fn and the reader hop, per call:`)
     await compare([
       ["runPromise(Effect.void)", () => run(Effect.void)],
+      ["runPromise(sql`SELECT by id` through @effect/sql, rows undecoded)", (i) => run(statement(ids[i % ids.length]!))],
+      ["runPromise(the same, tracer disabled)", (i) => run(Effect.withTracerEnabled(statement(ids[i % ids.length]!), false))],
+      ["runPromise(sql.unsafe(fixed text, [id]))", (i) => run(sql.unsafe(text, [ids[i % ids.length]!]))],
+      ["runPromise(Effect.sync(prepared.all(id)))", (i) => run(Effect.sync(() => prepared.all(ids[i % ids.length]!)))],
+      ["runPromise(decode MemoryId input)", (i) => run(decodeId(ids[i % ids.length]!))],
+      ["runPromise(decode SearchOptions input)", () => run(decodeSearch(options))],
+      ["runPromise(DateTime.now)", () => run(DateTime.now)],
       ["runPromise(Effect.fnUntraced)", (i) => run(untraced(i))],
       ["runPromise(Effect.fn with span attributes)", (i) => run(traced(i))],
       ["runPromise(Effect.fn without options)", (i) => run(tracedPlain(i))],
       ["runPromise(Effect.fn), tracer disabled", (i) => run(Effect.withTracerEnabled(traced(i), false))],
+      ["runPromise(withSpan(fnUntraced, captureStackTrace: false))", (i) =>
+        run(Effect.withSpan(untraced(i), "proto.fn", { ...span, captureStackTrace: false }))],
       ["runPromise(worker postMessage round trip, echo)", () => run(hop)]
     ])
+    const direct = ManagedRuntime.make(SqliteMemory.layer({ filename: file, readers: 0 }).pipe(Layer.provide(Embedder.layerHashing)))
+    const backend0 = await direct.runPromise(MemoryBackend)
+    const queries = wordQueries(corpus(10, 4242).texts)
+    console.log(`\nsearch (limit 10) with reader threads and without, per call (60 interleaved batches of 5):`)
+    await compare([
+      ["runPromise(Effect.void)", () => run(Effect.void)],
+      ["library get", (i) => store.runPromise(backend.get(ids[i % ids.length]!))],
+      ...(["text", "vector", "hybrid"] as const).flatMap((mode) => [
+        [`search ${mode}, readers 2`, (i: number) => store.runPromise(backend.search(queries[i % queries.length]!, { mode, limit: 10 }))] as const,
+        [`search ${mode}, readers 0`, (i: number) => direct.runPromise(backend0.search(queries[i % queries.length]!, { mode, limit: 10 }))] as const
+      ])
+    ], { batches: 60, calls: 5 })
+    await direct.dispose()
     raw.close()
   } finally {
     await worker.terminate()
