@@ -40,6 +40,16 @@ export const sentence = (random: () => number, words: number) =>
     VOCABULARY[Math.min(VOCABULARY.length - 1, Math.floor(Math.exp(random() * Math.log(VOCABULARY.length))) - 1)]!
   ).join(" ")
 
+/** 40 queries of three words from one of `texts` (in turn) and one word from elsewhere: every query has hits. */
+export const wordQueries = (texts: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const random = mulberry32(7)
+  return Array.from({ length: 40 }, (_, i) => {
+    const words = texts[i % texts.length]!.split(" ")
+    const pick = () => words[Math.floor(random() * words.length)]!
+    return [pick(), pick(), pick(), sentence(random, 1)].join(" ")
+  })
+}
+
 export const idOf = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}` as MemoryId
 export const sessionOf = (i: number) => `10000000-0000-4000-8000-${(i % 200).toString(16).padStart(12, "0")}`
 /** 100 namespaces: a namespace filter matches 1% of the store. */
