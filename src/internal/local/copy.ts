@@ -97,4 +97,4 @@ export const copyLog = <L>(method: string, options: CopyOptions<L>): Effect.Effe
           return Option.some<Copied>({ entries: p.entries, bytes: p.bytes, lines: p.lines })
         }),
       closeQuietly
-    ))
+    )).pipe(Effect.withSpan("WorkstreamStore.local.copyLog", { attributes: { "arawn.method": method } }))

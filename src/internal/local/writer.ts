@@ -75,7 +75,8 @@ export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number, onStale: ()
             cause: isBusy(cause) ? new Error(`another process has held the write lock of workstreams.db for over ${busyMs} ms`) : cause
           })
         ),
-        Effect.asVoid
+        Effect.asVoid,
+        Effect.withSpan("WorkstreamStore.local.writeLock", { attributes: { "arawn.method": method } })
       )
 
     /** `undo` in a transaction of its own (rolled back: it writes nothing to the database) under the lock. */
