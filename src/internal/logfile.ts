@@ -1,7 +1,6 @@
 /**
  * Plain file primitives for append-only JSONL logs: chunked line scanning, positioned range reads, directory fsync.
- * Promise-based; the store wraps each call in an Effect with its method name (`scanLines` is the scanner as a
- * stream).
+ * Promise-based; the store wraps each call in an Effect with its method name; `scanLines` streams a log's lines.
  */
 import type { FileHandle } from "node:fs/promises"
 import * as fs from "node:fs/promises"
@@ -17,55 +16,37 @@ export interface RawLine {
 
 const NEWLINE = 0x0a
 
+/** Where a scan of `[start, end)` stands: the offset read up to, and the bytes after the last newline. */
+interface Scan {
+  readonly pos: number
+  readonly carry: Buffer
+  readonly carryOffset: number
+  readonly done: boolean
+}
+
 /**
- * Reads `[start, end)` of a file chunk by chunk and hands back complete lines; the last call returns the trailing
- * bytes without a newline (a torn line) as `terminated: false`, then `undefined`.
+ * The next complete lines of a scan and the scan after them; the last call returns the trailing bytes without a
+ * newline (a torn line) as `terminated: false`, then `undefined`.
  */
-export class LineScanner {
-  private pos: number
-  private carry: Buffer = Buffer.alloc(0)
-  private carryOffset: number
-  private done = false
-
-  constructor(
-    private readonly fh: FileHandle,
-    start: number,
-    private readonly end: number,
-    private readonly chunkSize = 4 * 1024 * 1024
-  ) {
-    this.pos = start
-    this.carryOffset = start
+const nextLines = async (fh: FileHandle, s: Scan, end: number, chunkSize: number): Promise<readonly [ReadonlyArray<RawLine>, Scan] | undefined> => {
+  if (s.done) return undefined
+  if (s.pos >= end) {
+    const tail: ReadonlyArray<RawLine> = [{ offset: s.carryOffset, bytes: s.carry, terminated: false }]
+    return s.carry.length > 0 ? [tail, { ...s, carry: Buffer.alloc(0), done: true }] : undefined
   }
-
-  /** The byte offset up to which the file has been read. */
-  get position(): number {
-    return this.pos
+  // A line longer than a chunk makes the carry grow; reading at least that much again keeps the cost linear.
+  const want = Math.min(Math.max(chunkSize, s.carry.length), end - s.pos)
+  const chunk = Buffer.allocUnsafe(want)
+  const { bytesRead } = await fh.read(chunk, 0, want, s.pos)
+  if (bytesRead === 0) throw new Error(`log ended at byte ${s.pos}, expected ${end}`)
+  const data = s.carry.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([s.carry, chunk.subarray(0, bytesRead)])
+  const lines: Array<RawLine> = []
+  let from = 0
+  for (let nl = data.indexOf(NEWLINE, from); nl !== -1; nl = data.indexOf(NEWLINE, from)) {
+    lines.push({ offset: s.carryOffset + from, bytes: data.subarray(from, nl), terminated: true })
+    from = nl + 1
   }
-
-  async next(): Promise<ReadonlyArray<RawLine> | undefined> {
-    if (this.done) return undefined
-    if (this.pos >= this.end) {
-      this.done = true
-      return this.carry.length > 0 ? [{ offset: this.carryOffset, bytes: this.carry, terminated: false }] : undefined
-    }
-    // A line longer than a chunk makes the carry grow; reading at least that much again keeps the cost linear.
-    const want = Math.min(Math.max(this.chunkSize, this.carry.length), this.end - this.pos)
-    const chunk = Buffer.allocUnsafe(want)
-    const { bytesRead } = await this.fh.read(chunk, 0, want, this.pos)
-    if (bytesRead === 0) throw new Error(`log ended at byte ${this.pos}, expected ${this.end}`)
-    this.pos += bytesRead
-    const data = this.carry.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([this.carry, chunk.subarray(0, bytesRead)])
-    const base = this.carryOffset
-    const lines: Array<RawLine> = []
-    let from = 0
-    for (let nl = data.indexOf(NEWLINE, from); nl !== -1; nl = data.indexOf(NEWLINE, from)) {
-      lines.push({ offset: base + from, bytes: data.subarray(from, nl), terminated: true })
-      from = nl + 1
-    }
-    this.carry = data.subarray(from)
-    this.carryOffset = base + from
-    return lines
-  }
+  return [lines, { pos: s.pos + bytesRead, carry: data.subarray(from), carryOffset: s.carryOffset + from, done: false }]
 }
 
 /** The lines of one chunk, and the byte offset read up to once they were. */
@@ -75,19 +56,24 @@ export interface LineBatch {
 }
 
 /**
- * The lines of `[start, end)` of `fh` (see `LineScanner`), one batch per chunk read. Each read is uninterruptible
- * (a promise cannot be cancelled, and the handle may close right after); an interruption stops the stream between
- * chunks.
+ * The lines of `[start, end)` of `fh`, one batch per chunk read (the last one a torn line without its newline, if
+ * the range ends in one). Each read is uninterruptible (a promise cannot be cancelled, and the handle may close
+ * right after); an interruption stops the stream between chunks.
  */
-export const scanLines = (method: string, fh: FileHandle, start: number, end: number, chunkSize?: number): Stream.Stream<LineBatch, StorageError> =>
-  Stream.suspend(() => {
-    const scanner = new LineScanner(fh, start, end, chunkSize)
-    const next = Effect.tryPromise({ try: () => scanner.next(), catch: (cause) => new StorageError({ method, cause }) })
-    return Stream.repeatEffectOption(
-      Effect.flatMap(Effect.mapError(Effect.uninterruptible(next), Option.some), (lines) =>
-        lines === undefined ? Effect.fail(Option.none()) : Effect.succeed<LineBatch>({ lines, position: scanner.position }))
-    )
-  })
+export const scanLines = (
+  method: string,
+  fh: FileHandle,
+  start: number,
+  end: number,
+  chunkSize = 4 * 1024 * 1024
+): Stream.Stream<LineBatch, StorageError> =>
+  Stream.unfoldEffect<Scan, LineBatch, StorageError, never>({ pos: start, carry: Buffer.alloc(0), carryOffset: start, done: false }, (scan) =>
+    Effect.map(
+      Effect.uninterruptible(
+        Effect.tryPromise({ try: () => nextLines(fh, scan, end, chunkSize), catch: (cause) => new StorageError({ method, cause }) })
+      ),
+      (next) => Option.map(Option.fromNullable(next), ([lines, after]) => [{ lines, position: after.pos }, after] as const)
+    ))
 
 /** Whether a line holds only spaces, tabs and carriage returns (the original skips such lines). */
 export const isBlank = (bytes: Buffer): boolean => {
