@@ -14,7 +14,7 @@ import type { MessageId, SessionId } from "./Ids.js"
 import type { WorkstreamId } from "./Ids.js"
 import { branchMethods } from "./internal/workstreamBranch.js"
 import { messageMethods, workstreamMethods } from "./internal/workstreamKernel.js"
-import { makeMemoryDriver } from "./internal/workstreamMemory.js"
+import { makeInProcessDriver } from "./internal/workstreamInProcess.js"
 import type {
   ForkInput,
   ListOptions,
@@ -252,7 +252,7 @@ export const make = (driver: Driver): WorkstreamStore["Type"] => {
  *
  * @category constructors
  */
-export const makeMemory: Effect.Effect<WorkstreamStore["Type"]> = Effect.sync(() => make(makeMemoryDriver()))
+export const makeMemory: Effect.Effect<WorkstreamStore["Type"]> = Effect.sync(() => make(makeInProcessDriver()))
 
 /**
  * The in-memory WorkstreamStore (see `makeMemory`), fresh and empty each time the layer is built.

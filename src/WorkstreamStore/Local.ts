@@ -23,6 +23,7 @@ import { append } from "../internal/local/append.js"
 import { finishDeletion } from "../internal/local/cleanup.js"
 import { db, io, paths } from "../internal/local/files.js"
 import { fork } from "../internal/local/fork.js"
+import { makeHandles } from "../internal/local/handles.js"
 import { promote } from "../internal/local/promote.js"
 import { makeQueries } from "../internal/local/queries.js"
 import { load } from "../internal/local/read.js"
@@ -34,7 +35,7 @@ import { search } from "../internal/local/search.js"
 import { isValidPrefix, migrations, tables } from "../internal/local/schema.js"
 import type { Local } from "../internal/local/store.js"
 import { makeWriter } from "../internal/local/writer.js"
-import { HandlePool, sizeOf } from "../internal/logfile.js"
+import { sizeOf } from "../internal/logfile.js"
 import { openSqlite } from "../internal/sqlite.js"
 import type { Driver } from "../WorkstreamStore.js"
 import { make as makeStore, WorkstreamStore } from "../WorkstreamStore.js"
@@ -113,11 +114,8 @@ const open = Effect.fnUntraced(function*(options: Options) {
   const { reader, sql } = yield* connect(method, path.join(p.root, "workstreams.db"), busyMs, readonly)
   const states: Local["states"] = new Map()
   const writer = yield* makeWriter(sql, busyMs, () => states.clear())
-  const pool = new HandlePool(64, readonly)
-  yield* Effect.addFinalizer(() =>
-    Effect.catchAll(io(method, () => pool.closeAll()), (e) => Effect.logWarning("closing workstream logs failed", e.message))
-  )
-  const local: Local = { sql, q: makeQueries(sql, t), r: makeQueries(reader, t), paths: p, prefix, pool, writer, states }
+  const handles = yield* makeHandles(64, readonly)
+  const local: Local = { sql, q: makeQueries(sql, t), r: makeQueries(reader, t), paths: p, prefix, handles, writer, states }
   // Under the write lock: two processes opening a new directory at once must not both run the migrations.
   if (!readonly) {
     yield* writer.exclusive(

@@ -4,7 +4,7 @@
  * already (a memory id, a workstream id, a message id) is skipped, so a second run adds nothing.
  */
 import * as fs from "node:fs/promises"
-import { Chunk, DateTime, Effect, Either, Option, ParseResult, Schema, Stream } from "effect"
+import { Chunk, DateTime, Effect, Either, Option, ParseResult, Ref, Schema, Stream } from "effect"
 import { InvalidInput } from "../../Errors.js"
 import { SCRATCH_ID } from "../../Ids.js"
 import type { WorkstreamId } from "../../Ids.js"
@@ -18,7 +18,7 @@ import type { NewMessage, Workstream } from "../../Workstream.js"
 import { WorkstreamStore } from "../../WorkstreamStore.js"
 import { presentIds, Run, storageError, storeBatch } from "../import/run.js"
 import { parseLine, toNewMessage } from "../jsonl.js"
-import { isBlank, LineScanner } from "../logfile.js"
+import { isBlank, scanLines } from "../logfile.js"
 import { DumpHeader, DumpRecord, FORMAT } from "./schema.js"
 
 const METHOD = "Dump.import"
@@ -69,179 +69,199 @@ interface Target {
   readonly id: WorkstreamId
   readonly present: Set<string>
   /** Set once an append failed on a caller error: later messages would land past a gap, so none is appended. */
-  stopped: boolean
+  readonly stopped: boolean
 }
 
-/** The state of one dump import: tallies, the batches being gathered, the workstream whose messages come next. */
-class Importer {
-  readonly run = new Run()
-  phase: ImportPhase = "memories"
-  private lineNumber = 0
-  private header = false
-  private memories: Array<NewMemory> = []
-  private messages: Array<NewMessage> = []
-  private target: Target | undefined
+/** Where a dump import stands between two lines: the batches being gathered, the workstream whose messages come next. */
+interface State {
+  readonly phase: ImportPhase
+  readonly lineNumber: number
+  readonly header: boolean
+  readonly memories: Chunk.Chunk<NewMemory>
+  readonly messages: Chunk.Chunk<NewMessage>
+  readonly target: Target | undefined
+}
 
-  constructor(
-    private readonly memoryStore: MemoryBackend["Type"],
-    private readonly workstreams: WorkstreamStore["Type"],
-    private readonly batchSize: number,
-    private readonly messageBatchSize: number
-  ) {}
+const START: State = { phase: "memories", lineNumber: 0, header: false, memories: Chunk.empty(), messages: Chunk.empty(), target: undefined }
 
-  /** One line of the dump (without its newline). */
-  feed(text: string): Effect.Effect<void, WriteError> {
-    const self = this
-    return Effect.gen(function*() {
-      self.lineNumber++
-      if (text.trim() === "") return
-      const json = yield* Effect.try({
-        try: (): unknown => JSON.parse(text),
-        catch: () => new InvalidInput({ method: METHOD, message: `line ${self.lineNumber} is not JSON` })
-      })
-      if (!self.header) return yield* self.readHeader(json)
-      const record = decodeRecord(json)
-      if (Either.isLeft(record)) return self.failLine(json, record.left)
-      const r = record.right
-      if (r.kind !== "memory") yield* self.flushMemories
-      if (r.kind !== "message") yield* self.flushMessages
-      if (r.kind === "memory") return yield* self.memory(r.memory, r.history)
-      if (r.kind === "workstream") return yield* self.workstream(r.workstream)
-      return yield* self.message(r.line)
-    })
-  }
+/** What every step of one import reads: the stores, the batch sizes and the run's tallies. */
+interface Ctx {
+  readonly memoryStore: MemoryBackend["Type"]
+  readonly workstreams: WorkstreamStore["Type"]
+  readonly batchSize: number
+  readonly messageBatchSize: number
+  readonly run: Run
+}
 
-  /** Writes what is still gathered. */
-  get finish(): Effect.Effect<void, WriteError> {
-    return Effect.zipRight(this.flushMemories, this.flushMessages)
-  }
+type Step = Effect.Effect<State, WriteError>
 
-  private readHeader(json: unknown): Effect.Effect<void, InvalidInput> {
-    if (Either.isLeft(decodeHeader(json))) {
-      return new InvalidInput({ method: METHOD, message: `not an ${FORMAT} file: its first line is not a version 1 header` })
+const failLine = (c: Ctx, s: State, json: unknown, error: ParseResult.ParseError): State => {
+  const kind = typeof json === "object" && json !== null && "kind" in json ? json.kind : undefined
+  const entity = kind === "workstream" ? "workstream" : kind === "message" ? "message" : "memory"
+  const tally = entity === "memory" ? c.run.memories : entity === "workstream" ? c.run.workstreams : c.run.messages
+  c.run.fail(tally, { entity, id: `line ${s.lineNumber}`, reason: ParseResult.TreeFormatter.formatErrorSync(error) })
+  return entity === "workstream" ? { ...s, target: undefined } : s
+}
+
+const flushMemories = (c: Ctx, s: State): Step => Effect.as(storeBatch(c.memoryStore, c.run, Chunk.toReadonlyArray(s.memories)), { ...s, memories: Chunk.empty() })
+
+const flushMessages = (c: Ctx, s: State): Step =>
+  Effect.gen(function*() {
+    const batch = Chunk.toReadonlyArray(s.messages)
+    const target = s.target
+    const emptied: State = { ...s, messages: Chunk.empty() }
+    if (batch.length === 0 || target === undefined) return emptied
+    const stored = yield* Effect.either(c.workstreams.storeMessages(target.id, batch))
+    if (Either.isRight(stored)) {
+      c.run.messages.imported += stored.right.length
+      return emptied
     }
-    this.header = true
-    return Effect.void
-  }
+    if (stored.left._tag === "StorageError") return yield* stored.left
+    c.run.fail(c.run.messages, {
+      entity: "message",
+      id: target.id,
+      reason: `messages up to line ${s.lineNumber} and after not appended: ${stored.left.message}`
+    })
+    c.run.messages.failed += batch.length - 1
+    return { ...emptied, target: { ...target, stopped: true } }
+  })
 
-  private failLine(json: unknown, error: ParseResult.ParseError) {
-    const kind = typeof json === "object" && json !== null && "kind" in json ? json.kind : undefined
-    const entity = kind === "workstream" ? "workstream" : kind === "message" ? "message" : "memory"
-    const tally = entity === "memory" ? this.run.memories : entity === "workstream" ? this.run.workstreams : this.run.messages
-    this.run.fail(tally, { entity, id: `line ${this.lineNumber}`, reason: ParseResult.TreeFormatter.formatErrorSync(error) })
-    if (entity === "workstream") this.target = undefined
-  }
+/** Writes what is still gathered. */
+const finish = (c: Ctx, s: State): Step => Effect.flatMap(flushMemories(c, s), (next) => flushMessages(c, next))
 
-  private memory(memory: Memory, history: ReadonlyArray<MemoryEvent>) {
-    const self = this
-    return Effect.gen(function*() {
-      self.phase = "memories"
-      const now = yield* DateTime.now
-      const expired = memory.expiresAt !== undefined && memory.expiresAt.epochMillis <= now.epochMillis
-      if (expired || Option.isSome(yield* self.memoryStore.get(memory.id))) {
-        self.run.memories.skipped++
-        return
+const memory = (c: Ctx, s0: State, memory: Memory, history: ReadonlyArray<MemoryEvent>): Step =>
+  Effect.gen(function*() {
+    const s: State = { ...s0, phase: "memories" }
+    const now = yield* DateTime.now
+    const expired = memory.expiresAt !== undefined && memory.expiresAt.epochMillis <= now.epochMillis
+    if (expired || Option.isSome(yield* c.memoryStore.get(memory.id))) {
+      c.run.memories.skipped++
+      return s
+    }
+    const citation = memory.citation === undefined ? Either.right(undefined) : encodeCitation(memory.citation)
+    if (Either.isLeft(citation)) return failLine(c, s, { kind: "memory" }, citation.left)
+    const next: State = { ...s, memories: Chunk.append(s.memories, newMemoryOf(memory, history, citation.right)) }
+    return Chunk.size(next.memories) >= c.batchSize ? yield* flushMemories(c, next) : next
+  })
+
+const workstream = (c: Ctx, s0: State, ws: Workstream): Step =>
+  Effect.gen(function*() {
+    const s: State = { ...s0, phase: "workstreams" }
+    const existing = yield* c.workstreams.get(ws.id)
+    if (Option.isSome(existing)) c.run.workstreams.skipped++
+    else {
+      // Scratch cannot be created by `create`; `ensureScratch` gives it the copy's record all the same.
+      const record = {
+        title: ws.title,
+        tags: ws.tags,
+        ...(ws.summary !== undefined ? { summary: ws.summary } : {}),
+        ...(ws.defaultModel !== undefined ? { defaultModel: ws.defaultModel } : {}),
+        createdAt: ws.createdAt,
+        updatedAt: ws.updatedAt,
+        version: ws.version
       }
-      const citation = memory.citation === undefined ? Either.right(undefined) : encodeCitation(memory.citation)
-      if (Either.isLeft(citation)) return self.failLine({ kind: "memory" }, citation.left)
-      self.memories.push(newMemoryOf(memory, history, citation.right))
-      if (self.memories.length >= self.batchSize) yield* self.flushMemories
-    })
-  }
-
-  private get flushMemories(): Effect.Effect<void, WriteError> {
-    return Effect.suspend(() => {
-      const batch = this.memories
-      this.memories = []
-      return storeBatch(this.memoryStore, this.run, batch)
-    })
-  }
-
-  private workstream(ws: Workstream) {
-    const self = this
-    return Effect.gen(function*() {
-      self.phase = "workstreams"
-      const existing = yield* self.workstreams.get(ws.id)
-      if (Option.isSome(existing)) self.run.workstreams.skipped++
-      else {
-        // Scratch cannot be created by `create`; `ensureScratch` gives it the copy's record all the same.
-        const record = {
-          title: ws.title,
-          tags: ws.tags,
-          ...(ws.summary !== undefined ? { summary: ws.summary } : {}),
-          ...(ws.defaultModel !== undefined ? { defaultModel: ws.defaultModel } : {}),
-          createdAt: ws.createdAt,
-          updatedAt: ws.updatedAt,
-          version: ws.version
-        }
-        const created = yield* Effect.either(ws.id === SCRATCH_ID
-          ? self.workstreams.ensureScratch(record)
-          : self.workstreams.create({
-            ...record,
-            id: ws.id,
-            state: ws.state,
-            ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {})
-          }))
-        if (Either.isLeft(created)) {
-          if (created.left._tag === "StorageError") return yield* created.left
-          self.run.fail(self.run.workstreams, { entity: "workstream", id: ws.id, reason: created.left.message })
-          self.target = undefined
-          return
-        }
-        self.run.workstreams.imported++
+      const created = yield* Effect.either(ws.id === SCRATCH_ID
+        ? c.workstreams.ensureScratch(record)
+        : c.workstreams.create({
+          ...record,
+          id: ws.id,
+          state: ws.state,
+          ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {})
+        }))
+      if (Either.isLeft(created)) {
+        if (created.left._tag === "StorageError") return yield* created.left
+        c.run.fail(c.run.workstreams, { entity: "workstream", id: ws.id, reason: created.left.message })
+        return { ...s, target: undefined }
       }
-      self.target = { id: ws.id, present: yield* presentIds(self.workstreams, ws.id), stopped: false }
-    })
-  }
+      c.run.workstreams.imported++
+    }
+    return { ...s, target: { id: ws.id, present: yield* presentIds(c.workstreams, ws.id), stopped: false } }
+  })
 
-  private message(line: Readonly<Record<string, unknown>>) {
-    const self = this
-    return Effect.gen(function*() {
-      self.phase = "messages"
-      const target = self.target
-      const id = `line ${self.lineNumber}`
-      if (target === undefined || line["workstream_id"] !== target.id) {
-        return self.run.fail(self.run.messages, { entity: "message", id, reason: "not after its workstream's line" })
+const message = (c: Ctx, s0: State, line: Readonly<Record<string, unknown>>): Step =>
+  Effect.suspend(() => {
+    const s: State = { ...s0, phase: "messages" }
+    const target = s.target
+    const id = `line ${s.lineNumber}`
+    if (target === undefined || line["workstream_id"] !== target.id) {
+      c.run.fail(c.run.messages, { entity: "message", id, reason: "not after its workstream's line" })
+      return Effect.succeed(s)
+    }
+    const parsed = Either.map(parseLine(Buffer.from(JSON.stringify(line), "utf8")), toNewMessage)
+    if (Either.isLeft(parsed)) {
+      c.run.fail(c.run.messages, { entity: "message", id, reason: parsed.left })
+      return Effect.succeed(s)
+    }
+    const m = parsed.right
+    if (target.present.has(m.id!)) c.run.messages.skipped++
+    else if (target.stopped) c.run.messages.failed++
+    else {
+      target.present.add(m.id!)
+      const next: State = { ...s, messages: Chunk.append(s.messages, m) }
+      return Chunk.size(next.messages) >= c.messageBatchSize ? flushMessages(c, next) : Effect.succeed(next)
+    }
+    return Effect.succeed(s)
+  })
+
+/** One line of the dump (without its newline). */
+const feed = (c: Ctx, s0: State, text: string): Step =>
+  Effect.gen(function*() {
+    const s: State = { ...s0, lineNumber: s0.lineNumber + 1 }
+    if (text.trim() === "") return s
+    const json = yield* Effect.try({
+      try: (): unknown => JSON.parse(text),
+      catch: () => new InvalidInput({ method: METHOD, message: `line ${s.lineNumber} is not JSON` })
+    })
+    if (!s.header) {
+      if (Either.isLeft(decodeHeader(json))) {
+        return yield* new InvalidInput({ method: METHOD, message: `not an ${FORMAT} file: its first line is not a version 1 header` })
       }
-      const message = Either.map(parseLine(Buffer.from(JSON.stringify(line), "utf8")), toNewMessage)
-      if (Either.isLeft(message)) return self.run.fail(self.run.messages, { entity: "message", id, reason: message.left })
-      if (target.present.has(message.right.id!)) return void self.run.messages.skipped++
-      if (target.stopped) return void self.run.messages.failed++
-      target.present.add(message.right.id!)
-      self.messages.push(message.right)
-      if (self.messages.length >= self.messageBatchSize) yield* self.flushMessages
-    })
-  }
+      return { ...s, header: true }
+    }
+    const record = decodeRecord(json)
+    if (Either.isLeft(record)) return failLine(c, s, json, record.left)
+    const r = record.right
+    const flushed = yield* Effect.flatMap(
+      r.kind !== "memory" ? flushMemories(c, s) : Effect.succeed(s),
+      (next) => r.kind !== "message" ? flushMessages(c, next) : Effect.succeed(next)
+    )
+    if (r.kind === "memory") return yield* memory(c, flushed, r.memory, r.history)
+    if (r.kind === "workstream") return yield* workstream(c, flushed, r.workstream)
+    return yield* message(c, flushed, r.line)
+  })
 
-  private get flushMessages(): Effect.Effect<void, WriteError> {
-    const self = this
-    return Effect.gen(function*() {
-      const batch = self.messages
-      self.messages = []
-      const target = self.target
-      if (batch.length === 0 || target === undefined) return
-      const stored = yield* Effect.either(self.workstreams.storeMessages(target.id, batch))
-      if (Either.isRight(stored)) return void (self.run.messages.imported += stored.right.length)
-      if (stored.left._tag === "StorageError") return yield* stored.left
-      self.run.fail(self.run.messages, { entity: "message", id: target.id, reason: `messages up to line ${self.lineNumber} and after not appended: ${stored.left.message}` })
-      self.run.messages.failed += batch.length - 1
-      target.stopped = true
-    })
-  }
+/** One import: its state in a `Ref`, changed line by line. */
+interface Importer {
+  readonly run: Run
+  /** Feeds lines in order; the phase of the last one. */
+  readonly feed: (lines: Iterable<string>) => Effect.Effect<ImportPhase, WriteError>
+  /** Writes what is still gathered; the report. */
+  readonly done: Stream.Stream<ImportEvent, WriteError>
 }
 
 const importer = (options: DumpImportOptions) =>
   Effect.gen(function*() {
-    return new Importer(
-      yield* MemoryBackend,
-      yield* WorkstreamStore,
-      Math.max(1, options.batchSize ?? 128),
-      Math.max(1, options.messageBatchSize ?? 500)
-    )
+    const c: Ctx = {
+      memoryStore: yield* MemoryBackend,
+      workstreams: yield* WorkstreamStore,
+      batchSize: Math.max(1, options.batchSize ?? 128),
+      messageBatchSize: Math.max(1, options.messageBatchSize ?? 500),
+      run: new Run()
+    }
+    const state = yield* Ref.make(START)
+    const imp: Importer = {
+      run: c.run,
+      feed: (lines) =>
+        Effect.flatMap(Ref.get(state), (s0) =>
+          Effect.flatMap(Effect.reduce(lines, s0, (s, line) => feed(c, s, line)), (s) => Effect.as(Ref.set(state, s), s.phase))),
+      done: Stream.fromEffect(
+        Effect.flatMap(Ref.get(state), (s) =>
+          Effect.flatMap(finish(c, s), (end) =>
+            Effect.as(Ref.set(state, end), { _tag: "Done", report: c.run.report() } satisfies ImportEvent)))
+      )
+    }
+    return imp
   })
-
-const done = (imp: Importer) =>
-  Stream.fromEffect(Effect.zipRight(imp.finish, Effect.sync((): ImportEvent => ({ _tag: "Done", report: imp.run.report() }))))
 
 /**
  * Imports dump lines (each without or with its newline), emitting progress after each chunk (`done` counts lines
@@ -258,12 +278,12 @@ export const importDump = <E, R>(
     let read = 0
     const progress = lines.pipe(
       Stream.mapChunksEffect((chunk) =>
-        Effect.map(Effect.forEach(chunk, (l) => imp.feed(l.endsWith("\n") ? l.slice(0, -1) : l), { discard: true }), () => {
+        Effect.map(imp.feed(Chunk.map(chunk, (l) => l.endsWith("\n") ? l.slice(0, -1) : l)), (phase) => {
           read += chunk.length
-          return Chunk.of<ImportEvent>({ _tag: "Progress", phase: imp.phase, done: read, total: Math.max(read, options.total ?? read) })
+          return Chunk.of<ImportEvent>({ _tag: "Progress", phase, done: read, total: Math.max(read, options.total ?? read) })
         }))
     )
-    return Stream.concat(progress, done(imp))
+    return Stream.concat(progress, imp.done)
   }))
 
 /**
@@ -282,13 +302,10 @@ export const importDumpFile = (
       (h) => Effect.promise(() => h.close())
     )
     const size = (yield* Effect.tryPromise({ try: () => fh.stat(), catch: storageError(METHOD) })).size
-    const scanner = new LineScanner(fh, 0, size, 1024 * 1024)
-    const step = Effect.gen(function*() {
-      const lines = yield* Effect.tryPromise({ try: () => scanner.next(), catch: storageError(METHOD) })
-      if (lines === undefined) return [Chunk.empty<ImportEvent>(), Option.none<void>()] as const
-      for (const l of lines) yield* imp.feed(isBlank(l.bytes) ? "" : l.bytes.toString("utf8"))
-      const event: ImportEvent = { _tag: "Progress", phase: imp.phase, done: scanner.position, total: size }
-      return [Chunk.of(event), Option.some<void>(undefined)] as const
-    })
-    return Stream.concat(Stream.paginateChunkEffect(undefined, () => step), done(imp))
+    const progress = Stream.mapEffect(scanLines(METHOD, fh, 0, size, 1024 * 1024), (batch) =>
+      Effect.map(
+        imp.feed(batch.lines.map((l) => isBlank(l.bytes) ? "" : l.bytes.toString("utf8"))),
+        (phase): ImportEvent => ({ _tag: "Progress", phase, done: batch.position, total: size })
+      ))
+    return Stream.concat(progress, imp.done)
   }))

@@ -6,15 +6,16 @@
  */
 import type { FileHandle } from "node:fs/promises"
 import * as fs from "node:fs/promises"
-import { Effect, Either, Option, Stream } from "effect"
+import { Chunk, Effect, Either, Option, Stream } from "effect"
+import type { StorageError } from "../../Errors.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { ImportEvent } from "../../Import.js"
 import type { WriteError } from "../../MemoryBackend.js"
 import type { NewMessage } from "../../Workstream.js"
 import { WorkstreamStore } from "../../WorkstreamStore.js"
 import { parseLine, toNewMessage } from "../jsonl.js"
-import { isBlank, LineScanner } from "../logfile.js"
-import type { RawLine } from "../logfile.js"
+import { isBlank, scanLines } from "../logfile.js"
+import type { LineBatch, RawLine } from "../logfile.js"
 import { findLog, storageError, tryFs } from "./source.js"
 import { presentIds } from "./run.js"
 import type { Run } from "./source.js"
@@ -35,6 +36,8 @@ interface LogState {
   /** The last chunk of lines read, converted up to `at`. */
   queue: ReadonlyArray<RawLine>
   at: number
+  /** The byte offset the lines read so far end at. */
+  position: number
   lineNumber: number
   /** Set once an append failed on a caller error: later messages would land past a gap, so none is appended. */
   stopped: boolean
@@ -42,15 +45,23 @@ interface LogState {
 }
 
 /** Reads lines until `batch` messages are ready or the log ends; returns them (failures and skips are tallied). */
-const nextBatch = (scanner: LineScanner, s: LogState, id: WorkstreamId, present: Set<string>, batch: number, run: Run) =>
+const nextBatch = (pull: Effect.Effect<Chunk.Chunk<LineBatch>, Option.Option<StorageError>>, s: LogState, id: WorkstreamId, present: Set<string>, batch: number, run: Run) =>
   Effect.gen(function*() {
     const out: Array<NewMessage> = []
     while (out.length < batch) {
       if (s.at >= s.queue.length) {
         if (s.eof) break
-        const lines = yield* Effect.tryPromise({ try: () => scanner.next(), catch: storageError(METHOD) })
-        if (lines === undefined) s.eof = true
-        s.queue = lines ?? []
+        // The pull fails with `None` once the log has no more lines.
+        const batches = yield* Effect.catchAll(pull, Option.match({
+          onNone: () => Effect.succeed(undefined),
+          onSome: (e) => Effect.fail(e)
+        }))
+        if (batches === undefined) {
+          s.eof = true
+          continue
+        }
+        s.queue = Chunk.toReadonlyArray(batches).flatMap((b) => b.lines)
+        s.position = Option.getOrElse(Option.map(Chunk.last(batches), (b) => b.position), () => s.position)
         s.at = 0
         continue
       }
@@ -101,13 +112,13 @@ const importLog = (
     )
     const size = (yield* Effect.tryPromise({ try: () => fh.stat(), catch: storageError(METHOD) })).size
     const present = yield* presentIds(store, id)
-    const scanner = new LineScanner(fh, 0, size, CHUNK)
-    const s: LogState = { queue: [], at: 0, lineNumber: 0, stopped: false, eof: false }
+    const pull = yield* Stream.toPull(scanLines(METHOD, fh, 0, size, CHUNK))
+    const s: LogState = { queue: [], at: 0, position: 0, lineNumber: 0, stopped: false, eof: false }
     const step = Effect.gen(function*() {
-      const messages = yield* nextBatch(scanner, s, id, present, batch, run)
+      const messages = yield* nextBatch(pull, s, id, present, batch, run)
       yield* appendBatch(store, id, messages, s, run)
       const done = s.eof && s.at >= s.queue.length
-      const event: ImportEvent = { _tag: "Progress", phase: "messages", done: base + (done ? size : scanner.position), total }
+      const event: ImportEvent = { _tag: "Progress", phase: "messages", done: base + (done ? size : s.position), total }
       return [event, done ? Option.none<void>() : Option.some<void>(undefined)] as const
     })
     return Stream.paginateEffect(undefined, () => step)

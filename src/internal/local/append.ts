@@ -13,8 +13,8 @@ import type { NotFound, StorageError } from "../../Errors.js"
 import type { AppendRequest, AppendResult } from "../../WorkstreamStore.js"
 import { encodeMessage } from "../jsonl.js"
 import { fsyncDir } from "../logfile.js"
-import { db, io, withPooled } from "./files.js"
-import type { OpenLog } from "./files.js"
+import { db, io } from "./files.js"
+import type { OpenLog } from "./handles.js"
 import type { IndexEntry, LogState } from "./schema.js"
 import { readIndexed } from "./read.js"
 import { reconcile } from "./reconcile.js"
@@ -74,18 +74,11 @@ const takeBack = (local: Local, method: string, id: WorkstreamId, start: number)
     local.states.delete(id)
     const state = yield* db(method)(local.q.logState(id))
     if (Option.isNone(state) || state.value.log_bytes !== start) return
-    yield* io(method, async () => {
-      const lease = await local.pool.acquireCurrent(local.paths.logOf(id), false)
-      if (lease === undefined) return
-      try {
-        if (lease.size > start) {
-          await lease.fh.truncate(start)
-          await lease.fh.sync()
-        }
-      } finally {
-        await lease.release()
-      }
-    })
+    yield* local.handles.use(method, local.paths.logOf(id), false, (log) =>
+      log === undefined || log.size <= start ? Effect.void : io(method, async () => {
+        await log.fh.truncate(start)
+        await log.fh.sync()
+      }))
   })
 
 /**
@@ -97,7 +90,7 @@ const openForAppend = (local: Local, method: string, id: WorkstreamId, use: (log
     const first = local.states.get(id) ?? (yield* requireLogState(local, method, id))
     if (first.log_bytes === 0) yield* io(method, () => fs.mkdir(local.paths.dirOf(id), { recursive: true }))
     const attempt = (state: LogState, settle: boolean): Effect.Effect<AppendResult, StorageError | NotFound> =>
-      withPooled(local.pool, method, local.paths.logOf(id), true, (log) =>
+      local.handles.use(method, local.paths.logOf(id), true, (log) =>
         log!.size === state.log_bytes || !settle ? use(log!, state) : Effect.succeed(undefined)).pipe(
           Effect.flatMap((done) =>
             done !== undefined ? Effect.succeed(done) : Effect.zipRight(

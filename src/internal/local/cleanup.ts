@@ -7,7 +7,8 @@ import * as fs from "node:fs/promises"
 import { Effect } from "effect"
 import type { WorkstreamId } from "../../Ids.js"
 import { fsyncDir } from "../logfile.js"
-import { db, io, removeDir, STAGING, stagingOf, truncateLog } from "./files.js"
+import { db, io, STAGING, stagingOf, truncateLog } from "./files.js"
+import { removeDir } from "./handles.js"
 import type { Local } from "./store.js"
 
 export interface PromotionScope {
@@ -64,7 +65,7 @@ export const finishPromotions = (local: Local, method: string, where: PromotionS
       if (p.state === "committed") yield* finishPromotion(local, method, p.target_id, p.source_id, where.reached)
       else if (p.state === "forked") yield* finishFork(local, method, p.target_id)
       else {
-        yield* removeDir(local.pool, local.paths, method, local.paths.dirOf(p.target_id))
+        yield* removeDir(local.handles, local.paths, method, local.paths.dirOf(p.target_id))
         yield* db(method)(local.q.forgetPromotion(p.target_id))
       }
       if (where.quiet === true) continue
@@ -83,7 +84,7 @@ export const sweepStaging = (local: Local, method: string) =>
     const names = yield* io(method, () => fs.readdir(local.paths.logsDir))
     for (const name of names) {
       if (!name.startsWith(STAGING) || claimed.has(name)) continue
-      yield* removeDir(local.pool, local.paths, method, `${local.paths.logsDir}/${name}`)
+      yield* removeDir(local.handles, local.paths, method, `${local.paths.logsDir}/${name}`)
       yield* Effect.logWarning("removed the staging directory of a promotion that never committed")
         .pipe(Effect.annotateLogs({ directory: name }))
     }
@@ -91,4 +92,4 @@ export const sweepStaging = (local: Local, method: string) =>
 
 /** Removes the log directory of a deleted workstream, then its deletion record. */
 export const finishDeletion = (local: Local, method: string, id: WorkstreamId) =>
-  Effect.zipRight(Effect.sync(() => local.states.delete(id)), Effect.zipRight(removeDir(local.pool, local.paths, method, local.paths.dirOf(id)), db(method)(local.q.unmarkDeleting(id))))
+  Effect.zipRight(Effect.sync(() => local.states.delete(id)), Effect.zipRight(removeDir(local.handles, local.paths, method, local.paths.dirOf(id)), db(method)(local.q.unmarkDeleting(id))))

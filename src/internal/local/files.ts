@@ -8,8 +8,7 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { StorageError } from "../../Errors.js"
 import type { WorkstreamId } from "../../Ids.js"
-import { fsyncDir, isNotFound } from "../logfile.js"
-import type { HandlePool } from "../logfile.js"
+import { isNotFound } from "../logfile.js"
 
 export interface Paths {
   readonly root: string
@@ -29,9 +28,13 @@ export const paths = (dir: string): Paths => {
   }
 }
 
-/** A promise-returning file operation as an Effect failing with `StorageError` for `method`. */
+/**
+ * A promise-returning file operation as an Effect failing with `StorageError` for `method`. Uninterruptible: a
+ * promise cannot be cancelled, so an interrupted caller waits for it rather than let it race the cleanup that
+ * follows (a handle closed, a log cut back); the interruption takes effect right after.
+ */
 export const io = <A>(method: string, run: () => Promise<A>): Effect.Effect<A, StorageError> =>
-  Effect.tryPromise({ try: run, catch: (cause) => new StorageError({ method, cause }) })
+  Effect.uninterruptible(Effect.tryPromise({ try: run, catch: (cause) => new StorageError({ method, cause }) }))
 
 /** Maps any failure of a database effect to `StorageError` for `method`. */
 export const db = (method: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, StorageError, R> =>
@@ -59,40 +62,6 @@ export const withFile = <A, E, R>(
     use,
     closeQuietly
   )
-
-/** An open log and its size at the time it was opened. */
-export interface OpenLog {
-  readonly fh: FileHandle
-  readonly size: number
-}
-
-/**
- * Runs `use` with a pooled handle to the file now at `file` (`undefined` when it does not exist and `create` is
- * false), never one left open on a file another process has since removed.
- */
-export const withPooled = <A, E, R>(
-  pool: HandlePool,
-  method: string,
-  file: string,
-  create: boolean,
-  use: (log: OpenLog | undefined) => Effect.Effect<A, E, R>
-) =>
-  Effect.acquireUseRelease(
-    io(method, () => pool.acquireCurrent(file, create)),
-    (lease) => use(lease),
-    (lease) =>
-      lease === undefined
-        ? Effect.void
-        : Effect.catchAll(io(method, lease.release), (e) => Effect.logWarning("releasing a log handle failed", e.message))
-  )
-
-/** Removes a log directory (closing its pooled handle first) and makes the removal durable. */
-export const removeDir = (pool: HandlePool, p: Paths, method: string, dir: string) =>
-  io(method, async () => {
-    await pool.retire(path.join(dir, "messages.jsonl"))
-    await fs.rm(dir, { recursive: true, force: true })
-    await fsyncDir(p.logsDir)
-  })
 
 /** Where a promotion writes its target's log before the commit: a name no workstream id can take. */
 export const stagingOf = (p: Paths, target: WorkstreamId) => path.join(p.logsDir, `${STAGING}${target}`)

@@ -12,17 +12,21 @@
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Context, DateTime, Effect, Either, Option } from "effect"
+import { Array as Arr, Context, DateTime, Effect, Either, Option, Stream } from "effect"
 import { StorageError } from "../../Errors.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { ForkRequest, ForkResult } from "../../WorkstreamStore.js"
 import { parseLine, rewriteAsCopy } from "../jsonl.js"
-import { fsyncDir, LineScanner, readRanges, sizeOf } from "../logfile.js"
+import { fsyncDir, readRanges, scanLines, sizeOf } from "../logfile.js"
+import type { RawLine } from "../logfile.js"
 import { finishPromotions } from "./cleanup.js"
-import { closeQuietly, db, io, removeDir, stagingOf, withFile } from "./files.js"
+import { ABANDON, copyLog, SKIP } from "./copy.js"
+import type { Copied, LineCopy } from "./copy.js"
+import { db, io, stagingOf } from "./files.js"
+import { removeDir } from "./handles.js"
 import { reconcile } from "./reconcile.js"
 import { saveRecord } from "./record.js"
-import type { IndexEntry, LogState } from "./schema.js"
+import type { LogState } from "./schema.js"
 import type { Local } from "./store.js"
 
 /** The steps of `fork`, in order, for crash tests. */
@@ -32,11 +36,6 @@ export type ForkStep = "written" | "committed" | "installed"
 export class ForkHook extends Context.Reference<ForkHook>()("arawn-store/WorkstreamStore/Local/ForkHook", {
   defaultValue: (): { readonly reached: (step: ForkStep) => Effect.Effect<void> } => ({ reached: () => Effect.void })
 }) {}
-
-interface Copied {
-  readonly entries: ReadonlyArray<IndexEntry>
-  readonly bytes: number
-}
 
 /** The source's log state once its index is level with its log (a crash may have left lines past it). */
 const settled = (local: Local, method: string, id: WorkstreamId) =>
@@ -54,101 +53,63 @@ const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "obj
 
 /**
  * The copy of `copyPrefix` through the index: it names each message's line, already validated when it was indexed,
- * so a line costs one JSON.parse, not the codec's full check. `undefined` when a line is no longer the message
- * indexed there (the log was edited in place), for `copyPrefix` to redo from the log alone.
+ * so a line costs one JSON.parse, not the codec's full check. `None` when a line is no longer the message indexed
+ * there (the log was edited in place), for `copyPrefix` to redo from the log alone.
  */
 const copyIndexed = (local: Local, method: string, state: LogState, request: ForkRequest, target: WorkstreamId, file: string) =>
   Effect.flatMap(db(method)(local.q.prefixRows({ key: state.key, atSeq: request.atSeq })), (rows) =>
-    rows.length !== request.atSeq ? Effect.succeed(undefined) : withFile(method, local.paths.logOf(request.source), "r", (src) =>
-      Effect.acquireUseRelease(
-        io(method, () => fs.open(file, "w")),
-        (out) =>
-          io(method, async (): Promise<Copied | undefined> => {
-            if (src === undefined) return undefined
-            const entries: Array<IndexEntry> = []
-            let bytes = 0
-            for (let from = 0; from < rows.length; from += CHUNK) {
-              const chunk = rows.slice(from, from + CHUNK)
-              const lines = await readRanges(src, chunk.map((r) => ({ offset: r.byte_offset, length: r.byte_length })))
-              const parts: Array<Buffer> = []
-              for (const [k, row] of chunk.entries()) {
-                let raw: unknown
-                try {
-                  raw = JSON.parse(lines[k]!.toString("utf8"))
-                } catch {
-                  return undefined
-                }
-                if (!isRecord(raw) || typeof raw["id"] !== "string" || typeof raw["content"] !== "string") return undefined
-                if (raw["id"].toLowerCase() !== row.message_id || row.role === null) return undefined
-                const id = request.ids[from + k]!
-                const copy = Buffer.from(rewriteAsCopy(raw, target, id), "utf8")
-                entries.push({
-                  id,
-                  seq: row.seq,
-                  offset: bytes,
-                  length: copy.length - 1,
-                  timestampMs: row.timestamp_ms,
-                  sessionId: row.session_id,
-                  role: row.role,
-                  content: raw["content"]
-                })
-                parts.push(copy)
-                bytes += copy.length
-              }
-              const buf = Buffer.concat(parts)
-              let done = 0
-              while (done < buf.length) done += (await out.write(buf, done, buf.length - done)).bytesWritten
-            }
-            await out.sync()
-            return { entries, bytes }
-          }),
-        closeQuietly
-      )))
+    rows.length !== request.atSeq ? Effect.succeed(Option.none<Copied>()) : copyLog(method, {
+      from: local.paths.logOf(request.source),
+      to: file,
+      read: (src) =>
+        Stream.mapEffect(Stream.fromIterable(Arr.chunksOf(rows, CHUNK)), (chunk) =>
+          Effect.map(
+            io(method, () => readRanges(src, chunk.map((r) => ({ offset: r.byte_offset, length: r.byte_length })))),
+            (lines) => chunk.map((row, k) => [row, lines[k]!] as const)
+          )),
+      rewrite: ([row, line], messages): LineCopy => {
+        let raw: unknown
+        try {
+          raw = JSON.parse(line.toString("utf8"))
+        } catch {
+          return ABANDON
+        }
+        if (!isRecord(raw) || typeof raw["id"] !== "string" || typeof raw["content"] !== "string") return ABANDON
+        if (raw["id"].toLowerCase() !== row.message_id || row.role === null) return ABANDON
+        const id = request.ids[messages]!
+        return {
+          _tag: "Line",
+          bytes: Buffer.from(rewriteAsCopy(raw, target, id), "utf8"),
+          message: { id, seq: row.seq, timestampMs: row.timestamp_ms, sessionId: row.session_id, role: row.role, content: raw["content"] }
+        }
+      }
+    }).pipe(Effect.map(Option.filter((copied) => copied.entries.length === request.atSeq))))
 
 /** Copies the first `atSeq` messages of the source to `file` as messages of `target`, indexing as it goes. */
 const copyPrefix = (local: Local, method: string, state: LogState, request: ForkRequest, target: WorkstreamId, file: string) =>
-  withFile(method, local.paths.logOf(request.source), "r", (src) =>
-    Effect.acquireUseRelease(
-      io(method, () => fs.open(file, "w")),
-      (out) =>
-        io(method, async (): Promise<Copied> => {
-          const entries: Array<IndexEntry> = []
-          let bytes = 0
-          const scanner = src === undefined ? undefined : new LineScanner(src, 0, state.log_bytes)
-          while (scanner !== undefined && entries.length < request.atSeq) {
-            const batch = await scanner.next()
-            if (batch === undefined) break
-            const parts: Array<Buffer> = []
-            for (const line of batch) {
-              if (!line.terminated || entries.length === request.atSeq) continue
-              const parsed = parseLine(line.bytes)
-              // Malformed and blank lines are no messages: a fork's log holds its messages only, at the same seqs.
-              if (Either.isLeft(parsed)) continue
-              const m = parsed.right
-              const id = request.ids[entries.length]!
-              const copy = Buffer.from(rewriteAsCopy(m.raw, target, id), "utf8")
-              entries.push({
-                id,
-                seq: entries.length + 1,
-                offset: bytes,
-                length: copy.length - 1,
-                timestampMs: m.timestampMs,
-                sessionId: m.sessionId ?? null,
-                role: m.role,
-                content: m.content
-              })
-              parts.push(copy)
-              bytes += copy.length
-            }
-            const chunk = Buffer.concat(parts)
-            let done = 0
-            while (done < chunk.length) done += (await out.write(chunk, done, chunk.length - done)).bytesWritten
-          }
-          await out.sync()
-          return { entries, bytes }
-        }),
-      closeQuietly
-    ))
+  Effect.map(
+    copyLog(method, {
+      from: local.paths.logOf(request.source),
+      to: file,
+      read: (src) => Stream.map(scanLines(method, src, 0, state.log_bytes), (b) => b.lines),
+      limit: request.atSeq,
+      rewrite: (line: RawLine, messages): LineCopy => {
+        if (!line.terminated) return SKIP
+        const parsed = parseLine(line.bytes)
+        // Malformed and blank lines are no messages: a fork's log holds its messages only, at the same seqs.
+        if (Either.isLeft(parsed)) return SKIP
+        const m = parsed.right
+        const id = request.ids[messages]!
+        return {
+          _tag: "Line",
+          bytes: Buffer.from(rewriteAsCopy(m.raw, target, id), "utf8"),
+          message: { id, seq: messages + 1, timestampMs: m.timestampMs, sessionId: m.sessionId ?? null, role: m.role, content: m.content }
+        }
+      }
+    }),
+    // Nothing abandons this copy: every line is read.
+    Option.getOrElse((): Copied => ({ entries: [], bytes: 0, lines: 0 }))
+  )
 
 /** Step 1: the copy in the staging directory, durable. */
 const writeStaged = (local: Local, method: string, state: LogState, request: ForkRequest, target: WorkstreamId) =>
@@ -156,8 +117,8 @@ const writeStaged = (local: Local, method: string, state: LogState, request: For
     const dir = stagingOf(local.paths, target)
     yield* io(method, () => fs.mkdir(dir, { recursive: true }))
     const file = path.join(dir, "messages.jsonl")
-    const copied = (yield* copyIndexed(local, method, state, request, target, file)) ??
-      (yield* copyPrefix(local, method, state, request, target, file))
+    const indexed = yield* copyIndexed(local, method, state, request, target, file)
+    const copied = Option.isSome(indexed) ? indexed.value : yield* copyPrefix(local, method, state, request, target, file)
     if (copied.entries.length !== request.atSeq) {
       return yield* new StorageError({
         method,
@@ -187,23 +148,29 @@ export const fork = (local: Local, method: string, request: ForkRequest): Effect
         yield* saveRecord(local, method, ws)
         return { _tag: "Forked", workstream: ws, staged: false } as const
       }
-      const copied = yield* writeStaged(local, method, state, request, id)
-      yield* hook.reached("written")
-      const last = copied.entries[copied.entries.length - 1]!
-      const ws = request.target(Option.some(DateTime.unsafeMake(last.timestampMs)))
-      // Staged with the log, so the fork's directory arrives whole.
-      yield* saveRecord(local, method, ws, stagingOf(local.paths, id))
-      yield* db(method)(Effect.gen(function*() {
-        const key = yield* local.q.insertWorkstream(ws)
-        yield* local.q.setCounters(key, {
-          message_count: copied.entries.length,
-          log_bytes: copied.bytes,
-          log_lines: copied.entries.length,
-          last_message_at: last.timestampMs
-        })
-        yield* local.q.insertIndex(key, copied.entries)
-        yield* local.q.recordPromotion(ws.id, request.source, "forked")
-      })).pipe(Effect.tapError(() => Effect.ignore(removeDir(local.pool, local.paths, method, stagingOf(local.paths, id)))))
+      const ws = yield* Effect.gen(function*() {
+        const copied = yield* writeStaged(local, method, state, request, id)
+        yield* hook.reached("written")
+        const last = copied.entries[copied.entries.length - 1]!
+        const ws = request.target(Option.some(DateTime.unsafeMake(last.timestampMs)))
+        // Staged with the log, so the fork's directory arrives whole.
+        yield* saveRecord(local, method, ws, stagingOf(local.paths, id))
+        yield* db(method)(Effect.gen(function*() {
+          const key = yield* local.q.insertWorkstream(ws)
+          yield* local.q.setCounters(key, {
+            message_count: copied.entries.length,
+            log_bytes: copied.bytes,
+            log_lines: copied.entries.length,
+            last_message_at: last.timestampMs
+          })
+          yield* local.q.insertIndex(key, copied.entries)
+          yield* local.q.recordPromotion(ws.id, request.source, "forked")
+        }))
+        return ws
+      }).pipe(
+        // Failed or interrupted before its commit, the fork never happened: its staging goes now, not on the next open.
+        Effect.onError(() => Effect.ignore(removeDir(local.handles, local.paths, method, stagingOf(local.paths, id))))
+      )
       return { _tag: "Forked", workstream: ws, staged: true } as const
     }), true)
     if (made._tag !== "Forked") return made

@@ -13,18 +13,22 @@
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Context, DateTime, Effect, Either, Option } from "effect"
+import { Context, DateTime, Effect, Either, Option, Stream } from "effect"
 import { StorageError } from "../../Errors.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { Workstream } from "../../Workstream.js"
 import type { PromoteRequest } from "../../WorkstreamStore.js"
 import { parseLine, rewriteWorkstreamId } from "../jsonl.js"
-import { fsyncDir, LineScanner, sizeOf } from "../logfile.js"
+import { fsyncDir, scanLines, sizeOf } from "../logfile.js"
+import type { RawLine } from "../logfile.js"
 import { finishPromotions } from "./cleanup.js"
-import { closeQuietly, db, io, removeDir, stagingOf, withFile } from "./files.js"
+import { copyLog, SKIP } from "./copy.js"
+import type { Copied, LineCopy } from "./copy.js"
+import { db, io, stagingOf } from "./files.js"
+import { removeDir } from "./handles.js"
 import { reconcile } from "./reconcile.js"
 import { saveRecord } from "./record.js"
-import type { IndexEntry, LogState } from "./schema.js"
+import type { LogState } from "./schema.js"
 import type { Local } from "./store.js"
 
 /** The steps of `promoteScratch`, in order, for crash tests. */
@@ -34,12 +38,6 @@ export type PromoteStep = "written" | "committed" | "renamed" | "truncated"
 export class PromoteHook extends Context.Reference<PromoteHook>()("arawn-store/WorkstreamStore/Local/PromoteHook", {
   defaultValue: (): { readonly reached: (step: PromoteStep) => Effect.Effect<void> } => ({ reached: () => Effect.void })
 }) {}
-
-interface Copied {
-  readonly entries: ReadonlyArray<IndexEntry>
-  readonly bytes: number
-  readonly lines: number
-}
 
 /** The source's log state once its index is level with its log; `None` when it is absent or empty. */
 const settledSource = (local: Local, method: string, id: WorkstreamId) =>
@@ -52,53 +50,31 @@ const settledSource = (local: Local, method: string, id: WorkstreamId) =>
     return Option.filter(state, (s) => s.message_count > 0)
   })
 
+const NEWLINE = Buffer.from("\n")
+
 /** Copies the source's log to `temp` with the target's id in every message line, indexing as it goes. */
 const copyRewritten = (local: Local, method: string, source: WorkstreamId, state: LogState, target: WorkstreamId, temp: string) =>
-  withFile(method, local.paths.logOf(source), "r", (src) =>
-    Effect.acquireUseRelease(
-      io(method, () => fs.open(temp, "w")),
-      (out) =>
-        io(method, async (): Promise<Copied> => {
-          const entries: Array<IndexEntry> = []
-          let bytes = 0
-          let lines = 0
-          if (src !== undefined) {
-            const scanner = new LineScanner(src, 0, state.log_bytes)
-            for (let batch = await scanner.next(); batch !== undefined; batch = await scanner.next()) {
-              const parts: Array<Buffer> = []
-              for (const line of batch) {
-                if (!line.terminated) continue
-                lines++
-                const parsed = parseLine(line.bytes)
-                // Malformed and blank lines travel verbatim: they are reported again, never silently dropped.
-                const out = Either.isRight(parsed)
-                  ? Buffer.from(rewriteWorkstreamId(parsed.right, target), "utf8")
-                  : Buffer.concat([line.bytes, Buffer.from("\n")])
-                if (Either.isRight(parsed)) {
-                  entries.push({
-                    seq: entries.length + 1,
-                    offset: bytes,
-                    length: out.length - 1,
-                    timestampMs: parsed.right.timestampMs,
-                    sessionId: parsed.right.sessionId ?? null,
-                    id: parsed.right.id,
-                    role: parsed.right.role,
-                    content: parsed.right.content
-                  })
-                }
-                parts.push(out)
-                bytes += out.length
-              }
-              const chunk = Buffer.concat(parts)
-              let done = 0
-              while (done < chunk.length) done += (await out.write(chunk, done, chunk.length - done)).bytesWritten
-            }
-          }
-          await out.sync()
-          return { entries, bytes, lines }
-        }),
-      closeQuietly
-    ))
+  Effect.map(
+    copyLog(method, {
+      from: local.paths.logOf(source),
+      to: temp,
+      read: (fh) => Stream.map(scanLines(method, fh, 0, state.log_bytes), (b) => b.lines),
+      rewrite: (line: RawLine, messages): LineCopy => {
+        if (!line.terminated) return SKIP
+        const parsed = parseLine(line.bytes)
+        // Malformed and blank lines travel verbatim: they are reported again, never silently dropped.
+        if (Either.isLeft(parsed)) return { _tag: "Line", bytes: Buffer.concat([line.bytes, NEWLINE]) }
+        const m = parsed.right
+        return {
+          _tag: "Line",
+          bytes: Buffer.from(rewriteWorkstreamId(m, target), "utf8"),
+          message: { seq: messages + 1, timestampMs: m.timestampMs, sessionId: m.sessionId ?? null, id: m.id, role: m.role, content: m.content }
+        }
+      }
+    }),
+    // Nothing abandons this copy: every line is copied.
+    Option.getOrElse((): Copied => ({ entries: [], bytes: 0, lines: 0 }))
+  )
 
 /** Step 1: the rewritten copy in the staging directory, durable. */
 const writeStaged = (local: Local, method: string, source: WorkstreamId, state: LogState, target: WorkstreamId) =>
@@ -146,12 +122,15 @@ export const promote = (local: Local, method: string, request: PromoteRequest) =
       const source = found.value
       const ws = request.target({ count: source.message_count, lastMessageAt: DateTime.unsafeMake(source.last_message_at ?? 0) })
       local.states.delete(request.source)
-      const copied = yield* writeStaged(local, method, request.source, source, ws.id)
-      // Staged with the log, so the target's directory arrives whole.
-      yield* saveRecord(local, method, ws, stagingOf(local.paths, ws.id))
-      yield* hook.reached("written")
-      yield* commit(local, method, { key: source.key, id: request.source }, ws, copied, request.now).pipe(
-        Effect.tapError(() => Effect.ignore(removeDir(local.pool, local.paths, method, stagingOf(local.paths, ws.id))))
+      yield* Effect.gen(function*() {
+        const copied = yield* writeStaged(local, method, request.source, source, ws.id)
+        // Staged with the log, so the target's directory arrives whole.
+        yield* saveRecord(local, method, ws, stagingOf(local.paths, ws.id))
+        yield* hook.reached("written")
+        yield* commit(local, method, { key: source.key, id: request.source }, ws, copied, request.now)
+      }).pipe(
+        // Failed or interrupted before its commit, the promotion never happened: its staging goes now, not on the next open.
+        Effect.onError(() => Effect.ignore(removeDir(local.handles, local.paths, method, stagingOf(local.paths, ws.id))))
       )
       return Option.some(ws)
     }), true)

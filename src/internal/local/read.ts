@@ -14,8 +14,8 @@ import type { Message } from "../../Workstream.js"
 import type { LoadQuery } from "../../WorkstreamStore.js"
 import { parseLine, toMessage } from "../jsonl.js"
 import { readRanges } from "../logfile.js"
-import { db, io, withPooled } from "./files.js"
-import type { OpenLog } from "./files.js"
+import { db, io } from "./files.js"
+import type { OpenLog } from "./handles.js"
 import type { Queries } from "./queries.js"
 import { finishPromotions } from "./cleanup.js"
 import type { IndexRow } from "./schema.js"
@@ -60,7 +60,7 @@ export const readIndexed = (method: string, id: WorkstreamId, log: OpenLog, rows
 const readOnce = (local: Local, method: string, id: WorkstreamId, query: LoadQuery, queries: Queries, locked: boolean) =>
   Effect.gen(function*() {
     const state = yield* requireLogState(local, method, id, queries)
-    return yield* withPooled(local.pool, method, local.paths.logOf(id), false, (log) =>
+    return yield* local.handles.use(method, local.paths.logOf(id), false, (log) =>
       Effect.gen(function*() {
         const size = log?.size ?? 0
         if (size < state.log_bytes && !locked) return MOVED

@@ -5,12 +5,12 @@
  * scratch.
  */
 import type { FileHandle } from "node:fs/promises"
-import { Effect, Either, Option } from "effect"
+import { Effect, Either, Option, Stream } from "effect"
 import { NotFound } from "../../Errors.js"
 import type { StorageError } from "../../Errors.js"
 import type { WorkstreamId } from "../../Ids.js"
 import { parseLine } from "../jsonl.js"
-import { isBlank, LineScanner, readRanges, sizeOf } from "../logfile.js"
+import { isBlank, readRanges, scanLines, sizeOf } from "../logfile.js"
 import type { RawLine } from "../logfile.js"
 import { finishPromotions } from "./cleanup.js"
 import { db, io, withFile } from "./files.js"
@@ -125,16 +125,14 @@ const indexTail = (
       p.pending = []
       return db(method)(local.sql.withTransaction(Effect.zipRight(local.q.insertIndex(key, batch), local.q.setCounters(key, p.counters))))
     })
-    const scanner = new LineScanner(fh, start.log_bytes, size)
-    for (;;) {
-      const lines = yield* io(method, () => scanner.next())
-      if (lines === undefined) break
-      for (const line of lines) {
-        const rare = indexLine(method, id, fh, line, p)
-        if (rare !== undefined) yield* rare
-      }
-      if (p.pending.length >= FLUSH_EVERY) yield* flush
-    }
+    yield* Stream.runForEach(scanLines(method, fh, start.log_bytes, size), ({ lines }) =>
+      Effect.gen(function*() {
+        for (const line of lines) {
+          const rare = indexLine(method, id, fh, line, p)
+          if (rare !== undefined) yield* rare
+        }
+        if (p.pending.length >= FLUSH_EVERY) yield* flush
+      }))
     yield* flush
     return { indexed: p.counters.message_count, malformed: p.malformed, repairedTail: p.repairedTail }
   })

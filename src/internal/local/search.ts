@@ -11,7 +11,7 @@ import type { SearchHit, SearchQuery } from "../../WorkstreamStore.js"
 import { parseLine, toMessage } from "../jsonl.js"
 import { readRanges } from "../logfile.js"
 import { finishPromotions } from "./cleanup.js"
-import { db, io, withPooled } from "./files.js"
+import { db, io } from "./files.js"
 import type { Queries } from "./queries.js"
 import type { SearchRow } from "./searchQueries.js"
 import type { Local } from "./store.js"
@@ -20,7 +20,7 @@ const ATTEMPTS = 3
 
 /** The hits of one workstream's rows, in `rows` order; `undefined` when a line moved (only when not `locked`). */
 const readWorkstream = (local: Local, method: string, id: WorkstreamId, rows: ReadonlyArray<SearchRow>, locked: boolean) =>
-  withPooled(local.pool, method, local.paths.logOf(id), false, (log) =>
+  local.handles.use(method, local.paths.logOf(id), false, (log) =>
     Effect.gen(function*() {
       if (log === undefined) return locked ? [] : undefined
       const sorted = [...rows].sort((a, b) => a.byte_offset - b.byte_offset)

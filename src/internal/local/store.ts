@@ -1,11 +1,11 @@
 /**
  * What every module of the local store works with: the write connection (used only under the write lock) and a
- * read connection with their statements, the paths, the log handle pool and the write lock.
+ * read connection with their statements, the paths, the log handles and the write lock.
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { WorkstreamId } from "../../Ids.js"
-import type { HandlePool } from "../logfile.js"
 import type { Paths } from "./files.js"
+import type { Handles } from "./handles.js"
 import type { Queries } from "./queries.js"
 import type { LogState } from "./schema.js"
 import type { Writer } from "./writer.js"
@@ -20,7 +20,8 @@ export interface Local {
   readonly paths: Paths
   /** The tables' prefix: several stores may share one directory, each under its own (see `record.ts`). */
   readonly prefix: string
-  readonly pool: HandlePool
+  /** Open log handles, shared by every call. */
+  readonly handles: Handles
   readonly writer: Writer
   /**
    * Log states of workstreams this process appended to, read and written only under the write lock, and valid

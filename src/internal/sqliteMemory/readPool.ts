@@ -5,7 +5,7 @@
  */
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
-import { Effect } from "effect"
+import { Deferred, Effect, Exit } from "effect"
 import type { Scope } from "effect"
 import { getLoadablePath } from "sqlite-vec"
 
@@ -45,73 +45,75 @@ type Reply = { readonly id: number; readonly rows?: ReadonlyArray<unknown>; read
 
 const isReply = (u: unknown): u is Reply => typeof u === "object" && u !== null && "id" in u && typeof u.id === "number"
 
-/** One reader thread and the queries it owes answers to. */
-class Reader {
-  readonly pending = new Map<number, (reply: Reply) => void>()
-  stopped = false
+/** One reader thread and the answers it owes, each a `Deferred` its caller awaits. */
+interface Reader {
+  readonly worker: Worker
+  readonly pending: Map<number, Deferred.Deferred<ReadonlyArray<unknown>, Error>>
+  stopped: boolean
+}
 
-  constructor(readonly worker: Worker) {
-    // Readers never keep the process alive on their own.
-    worker.unref()
-    worker.on("message", (reply: unknown) => {
-      if (!isReply(reply)) return
-      const resolve = this.pending.get(reply.id)
-      this.pending.delete(reply.id)
-      resolve?.(reply)
-    })
-    worker.on("error", () => this.stop("reader thread failed"))
-    worker.on("exit", () => this.stop("reader thread exited"))
+const startReader = (workerData: Record<string, unknown>): Reader => {
+  const reader: Reader = { worker: new Worker(WORKER, { eval: true, workerData }), pending: new Map(), stopped: false }
+  // A stopped reader answers nothing more: what it was asked fails, so callers fall back to their connection.
+  const stop = (reason: string) => {
+    reader.stopped = true
+    for (const waiting of reader.pending.values()) Deferred.unsafeDone(waiting, Exit.fail(new Error(reason)))
+    reader.pending.clear()
   }
-
-  /** A stopped reader answers nothing more: what it was asked fails, so callers fall back to their connection. */
-  private stop(reason: string) {
-    this.stopped = true
-    for (const [id, resolve] of this.pending) resolve({ id, error: reason })
-    this.pending.clear()
-  }
+  // Readers never keep the process alive on their own.
+  reader.worker.unref()
+  reader.worker.on("message", (reply: unknown) => {
+    if (!isReply(reply)) return
+    const waiting = reader.pending.get(reply.id)
+    if (waiting === undefined) return
+    reader.pending.delete(reply.id)
+    Deferred.unsafeDone(
+      waiting,
+      reply.error !== undefined || reply.rows === undefined
+        ? Exit.fail(new Error(reply.error ?? "the reader returned no rows"))
+        : Exit.succeed(reply.rows)
+    )
+  })
+  reader.worker.on("error", () => stop("reader thread failed"))
+  reader.worker.on("exit", () => stop("reader thread exited"))
+  return reader
 }
 
 /**
  * Starts `size` readers on `filename` for the life of the scope. The file must exist (the store has opened and
  * migrated it first). A query a reader cannot answer fails with an `Error`; the caller runs it on its own
- * connection instead.
+ * connection instead. An interrupted caller stops waiting at once; its reader's answer, when it comes, is dropped.
  */
 export const makeReadPool = (
   filename: string,
   options: { readonly size: number; readonly busyMs: number; readonly mmapSize: number }
 ): Effect.Effect<ReadPool, never, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(
-      Effect.sync(() => {
-        const require = createRequire(import.meta.url)
-        const workerData = {
-          driver: require.resolve("better-sqlite3"),
-          extension: getLoadablePath(),
-          filename,
-          busyMs: options.busyMs,
-          mmapSize: options.mmapSize
-        }
-        return Array.from({ length: Math.max(1, options.size) }, () => new Reader(new Worker(WORKER, { eval: true, workerData })))
-      }),
-      (readers) => Effect.promise(() => Promise.all(readers.map((r) => r.worker.terminate())))
-    ),
-    (readers): ReadPool => {
-      let next = 0
-      return {
-        all: ([sql, params]) =>
-          Effect.async<ReadonlyArray<unknown>, Error>((resume) => {
-            const live = readers.filter((r) => !r.stopped)
-            if (live.length === 0) return resume(Effect.fail(new Error("no reader thread is running")))
-            const reader = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a))
-            const id = next++
-            reader.pending.set(id, (reply) =>
-              resume(
-                reply.error !== undefined || reply.rows === undefined
-                  ? Effect.fail(new Error(reply.error ?? "the reader returned no rows"))
-                  : Effect.succeed(reply.rows)
-              ))
-            reader.worker.postMessage({ id, sql, params })
-          })
-      }
+  Effect.gen(function*() {
+    const require = createRequire(import.meta.url)
+    const workerData = {
+      driver: require.resolve("better-sqlite3"),
+      extension: getLoadablePath(),
+      filename,
+      busyMs: options.busyMs,
+      mmapSize: options.mmapSize
     }
-  )
+    const readers = yield* Effect.forEach(Array.from({ length: Math.max(1, options.size) }), () =>
+      Effect.acquireRelease(
+        Effect.sync(() => startReader(workerData)),
+        (reader) => Effect.promise(() => reader.worker.terminate())
+      ))
+    let next = 0
+    const all: ReadPool["all"] = ([sql, params]) =>
+      Effect.suspend(() => {
+        const live = readers.filter((r) => !r.stopped)
+        if (live.length === 0) return Effect.fail(new Error("no reader thread is running"))
+        const reader = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a))
+        const id = next++
+        return Effect.flatMap(Deferred.make<ReadonlyArray<unknown>, Error>(), (answer) => {
+          reader.pending.set(id, answer)
+          reader.worker.postMessage({ id, sql, params })
+          return Effect.ensuring(Deferred.await(answer), Effect.sync(() => reader.pending.delete(id)))
+        })
+      })
+    return { all }
+  })

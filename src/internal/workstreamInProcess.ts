@@ -1,6 +1,6 @@
 /**
- * The in-memory WorkstreamStore driver behind `WorkstreamStore.layerMemory`. Every primitive runs synchronously, so
- * each is atomic with respect to every other fiber.
+ * The in-process WorkstreamStore driver behind `WorkstreamStore.layerMemory`: a Map in this process, the test
+ * double. Every primitive runs synchronously, so each is atomic with respect to every other fiber.
  */
 import { Effect, Either, Option } from "effect"
 import type { WorkstreamId } from "../Ids.js"
@@ -29,7 +29,7 @@ const searchable = (m: Message, q: SearchQuery): boolean =>
   (q.since === undefined || m.timestamp.epochMillis >= q.since.epochMillis) &&
   (q.until === undefined || m.timestamp.epochMillis <= q.until.epochMillis)
 
-export const makeMemoryDriver = (): Driver => {
+export const makeInProcessDriver = (): Driver => {
   const entries = new Map<WorkstreamId, Entry>()
   // One BM25 index over every message of every workstream, so document frequencies span the store, as in FTS5.
   const text = new Bm25Index<string>()
