@@ -94,9 +94,12 @@ export const RRF_K = 60
 
 /**
  * Hybrid relevance: reciprocal-rank fusion whose votes carry their evidence. Each ranking votes
- * `weight x relevance x (K+1)/(K+rank)` (text relevance as `queryTextRelevance`, against the best BM25 `bestText`); the votes are summed and divided by the total weight. First in both
- * rankings with full relevance is 1; a memory that shares only "the" with the query stays near 0 however high it
- * ranks (plain RRF would call the best of a bad lot fully relevant); a ranking that missed the memory votes 0.
+ * `weight x relevance x (K+1)/(K+rank)`, text relevance as `queryTextRelevance` against the best BM25 `bestText`;
+ * the votes are summed and divided by the total weight. First in both rankings with full relevance is 1; a memory
+ * that shares only "the" with the query stays near 0 however high it ranks (plain RRF would call the best of a bad
+ * lot fully relevant). Ranks are places in the whole ranking of the memories that pass the filters, so a vote is
+ * monotone down each ranking: the bound `rankingTopK` proves the top k with. A ranking a memory is not in (no word
+ * matched) votes 0.
  */
 export const fusedRelevance = (c: Votes, weights: FusionWeights, bestText: number): number => {
   const total = weights.vector + weights.text
