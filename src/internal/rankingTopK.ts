@@ -109,35 +109,34 @@ export const judge = (
   const nextV = vector.exhausted || lastV === undefined ? undefined : { rank: vector.items.length + 1, distance: lastV.distance }
   const nextT = text.exhausted || lastT === undefined ? undefined : { rank: text.items.length + 1, score: lastT.score }
   const known: Array<Scored> = []
-  let ceiling = 0
-  let unknownV = false
-  let unknownT = false
+  const open: Array<{ readonly upper: number; readonly vector: boolean; readonly text: boolean }> = []
   for (const c of merge(vector.items, text.items)) {
     const relevance = relevanceOf(c, o, bestText)
     const confidence = confidenceAt(c.head, o.nowMillis)
     const score = combineScore(relevance, confidence)
     const upper = combineScore(relevanceOf({ vector: c.vector ?? nextV, text: c.text ?? nextT }, o, bestText), confidence)
-    if (upper > score) {
-      ceiling = Math.max(ceiling, upper)
-      if (c.vector === undefined) unknownV = true
-      if (c.text === undefined) unknownT = true
-    } else if (isRelevant(relevance) && (o.minScore === undefined || score >= o.minScore)) {
+    if (upper > score) open.push({ upper, vector: c.vector === undefined, text: c.text === undefined })
+    else if (isRelevant(relevance) && (o.minScore === undefined || score >= o.minScore)) {
       known.push({ head: c.head, score, explain: explainOf(c, o, relevance, confidence, bestText) })
     }
   }
   // A memory not read at all: both bounds, and confidence at most 1.
   const unread = combineScore(relevanceOf({ vector: nextV, text: nextT }, o, bestText), 1)
-  ceiling = Math.max(ceiling, unread)
   const page = known.sort(byScore).slice(0, o.limit)
   const cut = Math.max(page.length === o.limit ? page[o.limit - 1]!.score : 0, o.minScore ?? 0)
-  // Strictly below the cut, or no relevance at all: an equal score could still win on the tie-breaks.
-  const settled = ceiling <= 0 || ceiling < cut || (o.minScore !== undefined && ceiling < o.minScore)
-  if (settled) return { _tag: "Proven", page }
+  // Strictly below the cut, or no relevance at all, is out: an equal score could still win on the tie-breaks.
+  const contends = (upper: number) => upper > 0 && upper >= cut
+  const contenders = open.filter((u) => contends(u.upper))
+  if (contenders.length === 0 && !contends(unread)) return { _tag: "Proven", page }
   // Reading deeper lowers a ranking's bound and places the memories it holds: read each whose bound still counts
-  // (a vote whose bound is 0 is known to be 0), for a memory lacking its vote or for the memories not read.
+  // (a vote whose bound is 0 is known to be 0), for a contender lacking its vote or for the memories not read.
   const boundV = relevanceOf({ vector: nextV }, o, bestText) > 0
   const boundT = relevanceOf({ text: nextT }, o, bestText) > 0
-  return { _tag: "Deeper", vector: boundV && (unknownV || unread > 0), text: boundT && (unknownT || unread > 0) }
+  return {
+    _tag: "Deeper",
+    vector: boundV && (contends(unread) || contenders.some((u) => u.vector)),
+    text: boundT && (contends(unread) || contenders.some((u) => u.text))
+  }
 }
 
 /** The driver's ranking primitives, each read to a depth. */
