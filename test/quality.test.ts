@@ -6,6 +6,8 @@ import * as SqliteMemoryBackend from "arawn-store/MemoryBackend/Sqlite"
 import { MemoryQuality } from "arawn-store/testing"
 
 const fixtureJson: unknown = JSON.parse(readFileSync(new URL("./fixtures/memory-quality.json", import.meta.url), "utf8"))
+/** Short technical notes and long queries that share most of their words with every note (technical-quality.gen.mjs). */
+const technicalJson: unknown = JSON.parse(readFileSync(new URL("./fixtures/memory-quality-technical.json", import.meta.url), "utf8"))
 
 describe("search quality metrics", () => {
   const relevant = { a: 2, b: 1, c: 1 }
@@ -84,6 +86,24 @@ const confidenceSuite = <E>(name: string, freshStore: () => Layer.Layer<MemoryBa
     }), 120_000)
 
 /**
+ * Long queries whose words most notes share: BM25 puts relevant and irrelevant hits close together, so confidence
+ * must only break near-ties. Text and hybrid keep >= 0.97x their uniform-source nDCG@10 with sources at random.
+ */
+const longQuerySuite = <E>(name: string, freshStore: () => Layer.Layer<MemoryBackend.MemoryBackend, E>) =>
+  it.effect(`search quality of ${name} on long technical queries: random sources keep >= 0.97x in text and hybrid`, () =>
+    Effect.gen(function*() {
+      const fixture = yield* MemoryQuality.decodeFixture(technicalJson)
+      const modes = ["text", "hybrid"] as const
+      const uniform = yield* Effect.provide(MemoryQuality.evaluate(fixture, { modes }), freshStore())
+      const random = yield* Effect.provide(MemoryQuality.evaluate(fixture, { modes, sources: "random" }), freshStore())
+      for (const mode of modes) {
+        const u = uniform.find((r) => r.mode === mode)!.ndcg
+        expect(u).toBeGreaterThan(0.6)
+        expect(random.find((x) => x.mode === mode)!.ndcg).toBeGreaterThanOrEqual(0.97 * u)
+      }
+    }), 120_000)
+
+/**
  * The judged fixture padded with 20,000 distractors (word salad of its own vocabulary, relevant to nothing) in the
  * same session, so the large-store paths run: text keeps >= 97% of its unpadded nDCG@10 and hybrid still beats it.
  */
@@ -106,6 +126,10 @@ qualitySuite("the SQLite layer", onSqlite)
 describe("search quality under varied confidence", () => {
   confidenceSuite("the in-memory layer", inMemory)
   confidenceSuite("the SQLite layer", onSqlite)
+})
+describe("search quality on long queries", () => {
+  longQuerySuite("the in-memory layer", inMemory)
+  longQuerySuite("the SQLite layer", onSqlite)
 })
 describe("search quality on a large store", () => {
   paddedSuite("the in-memory layer", inMemory)

@@ -14,8 +14,8 @@ import type { DriverFilter, MemoryFilterInput } from "./memory.js"
 import { extended, queryTerms } from "./memory.js"
 import type { Kernel } from "./memoryKernel.js"
 import { readable, retag, retagError } from "./memoryKernel.js"
-import { candidateDepth, mergeRankings, scoreCandidates } from "./ranking.js"
-import type { Scored } from "./ranking.js"
+import { exactTop } from "./rankingTopK.js"
+import type { Scored } from "./rankingTopK.js"
 
 const REINDEX_BATCH = 32
 const PAGE_SIZE = 200
@@ -113,19 +113,19 @@ export const readMethods = (k: Kernel) => {
     const options = yield* decodeSearch(rawOptions ?? {})
     const now = yield* DateTime.now
     const filter = yield* driverFilter(k, method, options, now.epochMillis)
-    const depth = candidateDepth(options.limit)
     const q = options.mode === "text" ? undefined : (yield* embed([query]))[0]!
-    const [vector, text] = yield* Effect.all([
-      q === undefined ? Effect.succeed([]) : driver.vectorCandidates(filter, q, depth),
-      options.mode === "vector" ? Effect.succeed([]) : driver.textCandidates(filter, queryTerms(query), depth)
-    ], { concurrency: 2 })
-    const page = scoreCandidates(mergeRankings(vector, text), {
+    const terms = queryTerms(query)
+    const { depth, page } = yield* exactTop({
+      vector: (depth) => q === undefined ? Effect.succeed([]) : driver.vectorCandidates(filter, q, depth),
+      text: (depth) => driver.textCandidates(filter, terms, depth)
+    }, {
       mode: options.mode,
       weights: options.weights ?? embedder.weights,
       nowMillis: now.epochMillis,
       limit: options.limit,
       minScore: options.minScore
     })
+    yield* Effect.annotateCurrentSpan({ "search.depth.vector": depth.vector, "search.depth.text": depth.text })
     return yield* materialize(k, page, now)
   }, retag("MemoryBackend.search"))
 

@@ -47,8 +47,9 @@ const indexed = (s: Store, where: Fragment, q: string, generation: number, depth
   Effect.gen(function*() {
     const { sql } = s
     const vectors = sql(s.t.vectors(generation))
-    // SET LOCAL takes no bound parameters; the value is an integer computed here.
-    yield* sql`SET LOCAL hnsw.ef_search = ${sql.literal(String(Math.max(100, Math.min(1000, depth))))}`
+    // SET LOCAL takes no bound parameters; the value is an integer computed here. At least 200 whatever the depth:
+    // a first read is only twice the limit deep, and the walk must not lose the recall of the old fixed depth.
+    yield* sql`SET LOCAL hnsw.ef_search = ${sql.literal(String(Math.max(200, Math.min(1000, depth))))}`
     yield* sql`SET LOCAL hnsw.iterative_scan = relaxed_order`
     const rows = yield* all(VectorHeadRow, sql`SELECT ${sql.literal(HEAD_SELECT)}, (v.vector <=> ${q}::vector) AS distance
       FROM ${vectors} v JOIN ${sql(s.t.memories)} m ON m.id = v.memory_id WHERE ${where}

@@ -1,0 +1,177 @@
+/**
+ * The exact top k of a search without a fixed read depth: the rankings are read in growing batches until the k best
+ * scores are known exactly and nothing not yet read (nor any memory whose other vote is still unknown) can beat
+ * them. It is the no-random-access form of Fagin's threshold algorithm: every score is monotone down each ranking
+ * (BM25 and cosine fall, ranks grow) and the score contract is monotone in each vote, so a memory ranked below the
+ * last one read in a ranking gets at most the vote of a memory at the next rank with the last score read.
+ */
+import { Effect } from "effect"
+import type { FusionWeights } from "../Embedder.js"
+import type { MemoryId } from "../Ids.js"
+import type { Explain, SearchMode } from "../Memory.js"
+import { combineScore, confidenceAt } from "../Memory.js"
+import type { Candidate, CandidateHead, TextCandidate, VectorCandidate, Votes } from "./ranking.js"
+import { fusedRelevance, isRelevant, queryTextRelevance, vectorRelevance } from "./ranking.js"
+
+/** The first read of each ranking: twice the limit, and never so shallow that a short page costs many round trips. */
+export const firstDepth = (limit: number): number => Math.max(2 * limit, 32)
+
+/** How much deeper each further read goes: a ranking read n times costs at most 4/3 of its last read. */
+export const GROWTH = 4
+
+/** A ranking as read so far: its first `items` (best first) and whether they are all there is. */
+export interface RankingRead<C> {
+  readonly items: ReadonlyArray<C>
+  readonly depth: number
+  /** True when the driver returned fewer than asked: the ranking holds nothing more. */
+  readonly exhausted: boolean
+}
+
+/** The options of one search's scoring. */
+export interface ScoreOptions {
+  readonly mode: SearchMode
+  readonly weights: FusionWeights
+  readonly nowMillis: number
+  readonly limit: number
+  readonly minScore?: number | undefined
+}
+
+/** A scored candidate, before its row is read. */
+export interface Scored {
+  readonly head: CandidateHead
+  readonly score: number
+  readonly explain: Explain
+}
+
+/** Score desc, then createdAt desc, then id asc: the score contract's order. */
+export const byScore = (a: Scored, b: Scored): number =>
+  b.score - a.score || b.head.createdAtMillis - a.head.createdAtMillis || (a.head.id < b.head.id ? -1 : a.head.id > b.head.id ? 1 : 0)
+
+const empty: RankingRead<never> = { items: [], depth: 0, exhausted: true }
+
+/** Which rankings a search reads: the mode's own, and in hybrid only those with weight. */
+export const usesVector = (o: ScoreOptions): boolean => o.mode === "vector" || (o.mode === "hybrid" && o.weights.vector > 0)
+export const usesText = (o: ScoreOptions): boolean => o.mode === "text" || (o.mode === "hybrid" && o.weights.text > 0)
+
+/** Merges the rankings read into candidates keyed by memory id, each with its 1-based rank in each. */
+const merge = (vector: ReadonlyArray<VectorCandidate>, text: ReadonlyArray<TextCandidate>): Array<Candidate> => {
+  const byId = new Map<MemoryId, Candidate>()
+  vector.forEach((v, i) => byId.set(v.id, { head: v, vector: { rank: i + 1, distance: v.distance } }))
+  text.forEach((t, i) => {
+    const hit = { rank: i + 1, score: t.score }
+    const existing = byId.get(t.id)
+    if (existing) existing.text = hit
+    else byId.set(t.id, { head: t, text: hit })
+  })
+  return Array.from(byId.values())
+}
+
+/** Relevance by mode; `bestText` is the BM25 of the text ranking's head. */
+const relevanceOf = (c: Votes, o: ScoreOptions, bestText: number): number =>
+  o.mode === "vector"
+    ? (c.vector ? vectorRelevance(c.vector.distance) : 0)
+    : o.mode === "text"
+    ? (c.text ? queryTextRelevance(c.text.score, bestText) : 0)
+    : fusedRelevance(c, o.weights, bestText)
+
+const explainOf = (c: Candidate, o: ScoreOptions, relevance: number, confidence: number, bestText: number): Explain => ({
+  mode: o.mode,
+  relevance,
+  confidence,
+  ...(c.vector
+    ? { vectorRank: c.vector.rank, vectorDistance: c.vector.distance, vectorRelevance: vectorRelevance(c.vector.distance) }
+    : {}),
+  ...(c.text ? { textRank: c.text.rank, textScore: c.text.score, textRelevance: queryTextRelevance(c.text.score, bestText) } : {}),
+  ...(o.mode === "hybrid" ? { weights: o.weights } : {})
+})
+
+/** What a search has proven so far: the page when it is final, else which rankings must be read deeper. */
+export type Verdict =
+  | { readonly _tag: "Proven"; readonly page: Array<Scored> }
+  | { readonly _tag: "Deeper"; readonly vector: boolean; readonly text: boolean }
+
+/**
+ * Scores what has been read and decides whether it proves the top `limit`. Each candidate gets its score with the
+ * votes it lacks counted as 0 and a ceiling with each lacking vote at its ranking's bound (the next rank, the last
+ * score read, full confidence for a memory not read at all); a candidate is known when the two meet. The page is
+ * proven when its `limit` best known candidates all beat the ceiling of everything else, or when nothing else can
+ * reach `minScore` or any relevance at all.
+ */
+export const judge = (
+  vector: RankingRead<VectorCandidate>,
+  text: RankingRead<TextCandidate>,
+  o: ScoreOptions
+): Verdict => {
+  const bestText = text.items[0]?.score ?? 0
+  const lastV = vector.items[vector.items.length - 1]
+  const lastT = text.items[text.items.length - 1]
+  // A memory below the last one read: next rank, same score. Nothing when the ranking is complete.
+  const nextV = vector.exhausted || lastV === undefined ? undefined : { rank: vector.items.length + 1, distance: lastV.distance }
+  const nextT = text.exhausted || lastT === undefined ? undefined : { rank: text.items.length + 1, score: lastT.score }
+  const known: Array<Scored> = []
+  const open: Array<{ readonly upper: number; readonly vector: boolean; readonly text: boolean }> = []
+  for (const c of merge(vector.items, text.items)) {
+    const relevance = relevanceOf(c, o, bestText)
+    const confidence = confidenceAt(c.head, o.nowMillis)
+    const score = combineScore(relevance, confidence)
+    const upper = combineScore(relevanceOf({ vector: c.vector ?? nextV, text: c.text ?? nextT }, o, bestText), confidence)
+    if (upper > score) open.push({ upper, vector: c.vector === undefined, text: c.text === undefined })
+    else if (isRelevant(relevance) && (o.minScore === undefined || score >= o.minScore)) {
+      known.push({ head: c.head, score, explain: explainOf(c, o, relevance, confidence, bestText) })
+    }
+  }
+  // A memory not read at all: both bounds, and confidence at most 1.
+  const unread = combineScore(relevanceOf({ vector: nextV, text: nextT }, o, bestText), 1)
+  const page = known.sort(byScore).slice(0, o.limit)
+  const cut = Math.max(page.length === o.limit ? page[o.limit - 1]!.score : 0, o.minScore ?? 0)
+  // Strictly below the cut, or no relevance at all, is out: an equal score could still win on the tie-breaks.
+  const contends = (upper: number) => upper > 0 && upper >= cut
+  const contenders = open.filter((u) => contends(u.upper))
+  if (contenders.length === 0 && !contends(unread)) return { _tag: "Proven", page }
+  // Reading deeper lowers a ranking's bound and places the memories it holds: read each whose bound still counts
+  // (a vote whose bound is 0 is known to be 0), for a contender lacking its vote or for the memories not read.
+  const boundV = relevanceOf({ vector: nextV }, o, bestText) > 0
+  const boundT = relevanceOf({ text: nextT }, o, bestText) > 0
+  return {
+    _tag: "Deeper",
+    vector: boundV && (contends(unread) || contenders.some((u) => u.vector)),
+    text: boundT && (contends(unread) || contenders.some((u) => u.text))
+  }
+}
+
+/** The driver's ranking primitives, each read to a depth. */
+export interface Rankings<E> {
+  readonly vector: (depth: number) => Effect.Effect<ReadonlyArray<VectorCandidate>, E>
+  readonly text: (depth: number) => Effect.Effect<ReadonlyArray<TextCandidate>, E>
+}
+
+const readTo = <C, E>(read: (depth: number) => Effect.Effect<ReadonlyArray<C>, E>, depth: number) =>
+  Effect.map(read(depth), (items): RankingRead<C> => ({ items, depth, exhausted: items.length < depth }))
+
+/** The proven top `limit`, with how deep each ranking was read (for spans and benches). */
+export interface TopK {
+  readonly page: Array<Scored>
+  readonly depth: { readonly vector: number; readonly text: number }
+}
+
+/**
+ * The exact top `limit` under the score contract over every memory the rankings hold: the rankings are read
+ * `firstDepth(limit)` deep, then `GROWTH` times deeper while `judge` asks for it. The page equals the one scored
+ * over the whole rankings, so its head never depends on the limit.
+ */
+export const exactTop = <E>(rankings: Rankings<E>, o: ScoreOptions): Effect.Effect<TopK, E> =>
+  Effect.gen(function*() {
+    const first = firstDepth(o.limit)
+    let [vector, text] = yield* Effect.all([
+      usesVector(o) ? readTo(rankings.vector, first) : Effect.succeed<RankingRead<VectorCandidate>>(empty),
+      usesText(o) ? readTo(rankings.text, first) : Effect.succeed<RankingRead<TextCandidate>>(empty)
+    ], { concurrency: 2 })
+    for (;;) {
+      const verdict = judge(vector, text, o)
+      if (verdict._tag === "Proven") return { page: verdict.page, depth: { vector: vector.depth, text: text.depth } }
+      ;[vector, text] = yield* Effect.all([
+        verdict.vector ? readTo(rankings.vector, vector.depth * GROWTH) : Effect.succeed(vector),
+        verdict.text ? readTo(rankings.text, text.depth * GROWTH) : Effect.succeed(text)
+      ], { concurrency: 2 })
+    }
+  })
