@@ -16,7 +16,7 @@ import { Conflict, InvalidInput } from "./Errors.js"
 import type { StorageError } from "./Errors.js"
 import type { SessionId } from "./Ids.js"
 import { decodeId, decodeStored, encodeVersioned, prepare, snapshot } from "./internal/session/codec.js"
-import { memoryDriver } from "./internal/session/memory.js"
+import { memoryDriver } from "./internal/session/testDouble.js"
 import { resolveOptions } from "./internal/session/options.js"
 import type { Session } from "./Session.js"
 
