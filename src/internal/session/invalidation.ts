@@ -5,7 +5,8 @@
  * reply carries how many subscribers the server delivered it to. Each instance subscribes on every master (one
  * connection each, so a Cluster's PUBLISH, which reports only the subscribers of the node that ran it, counts
  * every instance); on a message it drops its copy of the session, then acknowledges on the writer's own ack
- * channel. The writer acknowledges its caller once every receiver has acknowledged, or after `ackBound`.
+ * channel. The writer acknowledges its caller once every receiver has acknowledged, or after `ackBound` (the
+ * lease + 100 ms).
  *
  * The bound is safe because an instance serves from L1 only under a lease: a heartbeat PINGs every subscription
  * connection, and a PONG for a PING sent at `t` proves that every message PUBLISHed before the PING was read off
@@ -26,7 +27,7 @@
  * acknowledgement) runs as fibers of the same scope.
  */
 import { Deferred, Duration, Effect, FiberId, FiberSet, Option, Schedule } from "effect"
-import type { Scope } from "effect"
+import type { Fiber, Scope } from "effect"
 import type { Redis } from "ioredis"
 import { monotonicMillis, onRealClock } from "./clock.js"
 import { bounded, close } from "./redis.js"
@@ -100,160 +101,188 @@ interface State {
   readonly peers: Map<string, number>
 }
 
+/** What the parts of one instance's invalidation share. */
+interface Core {
+  readonly settings: Settings
+  readonly hooks: Hooks
+  readonly state: State
+  /** Open while a lease is held. */
+  readonly leased: Effect.Latch
+  /** Held by the beat under way. */
+  readonly beating: Effect.Semaphore
+  /** Runs work started by a callback, in the store's scope. */
+  readonly background: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+}
+
+const publish = (core: Core, to: string, message: string) =>
+  Effect.ignore(bounded("SessionStore.invalidate", core.settings.timeout, () => core.settings.client.publish(to, message)))
+
+/** Drops the lease and L1: called whenever a subscription may have missed a message. */
+const lost = ({ hooks, leased, state }: Core) => {
+  state.leaseEnd = 0
+  state.epoch++
+  leased.unsafeClose()
+  hooks.reset()
+}
+
+const ack = ({ state }: Core, nonce: string, acker: string) => {
+  const p = state.pending.get(nonce)
+  if (p === undefined) return
+  p.ackers.add(acker)
+  if (complete(p)) Deferred.unsafeDone(p.done, Effect.void)
+}
+
+/** Handles one message, in the callback that delivers it: the lease argument needs it handled before any later PONG. */
+const onMessage = (core: Core) => (from: string, message: string) => {
+  const { hooks, settings, state } = core
+  const { instance } = settings
+  const space = message.indexOf(" ")
+  if (space < 0) return
+  const nonce = message.slice(0, space)
+  const rest = message.slice(space + 1)
+  if (from !== settings.channel) return ack(core, nonce, rest)
+  if (nonce === "+" || nonce === "!") {
+    if (rest !== instance) nonce === "+" ? state.peers.set(rest, monotonicMillis()) : state.peers.delete(rest)
+    return
+  }
+  const writer = nonce.slice(0, nonce.lastIndexOf("/"))
+  // The writer handles its own L1 around its write; its own copy of the message only counts as its receipt,
+  // unless nobody waits for that write any more (it was interrupted or timed out): it may have landed after a
+  // later read of this instance filled L1.
+  if (writer === instance) {
+    if (!state.pending.has(nonce)) hooks.invalidate(rest)
+    return ack(core, nonce, instance)
+  }
+  hooks.invalidate(rest)
+  // `-` is a plain Redis store's write: it waits for nobody.
+  if (nonce !== "-") core.background(publish(core, settings.ackChannelOf(writer), `${nonce} ${instance}`))
+}
+
+const disconnect = ({ state }: Core) =>
+  Effect.suspend(() => {
+    const subs = state.subscribers
+    state.subscribers = []
+    for (const s of subs) s.subscribed = false
+    return Effect.forEach(subs, (s) => close(s.conn), { concurrency: "unbounded", discard: true })
+  })
+
+/**
+ * Opens one subscription connection per master; a connection counts only once its SUBSCRIBE was answered, and
+ * then beats at once (`heartbeat`) to gain a lease without waiting for the schedule.
+ */
+const subscribe = (core: Core, heartbeat: Effect.Effect<void>) => {
+  const { settings, state } = core
+  const channels = [settings.channel, settings.ackChannelOf(settings.instance)]
+  state.subscribers = masters(settings.client).map((master) => {
+    const conn = master.duplicate({
+      lazyConnect: true,
+      autoResubscribe: false,
+      enableAutoPipelining: false,
+      enableOfflineQueue: false,
+      connectionName: `arawn-tiered-${settings.instance}`
+    })
+    const sub: Subscriber = { conn, name: `${master.options.host}:${master.options.port}`, subscribed: false }
+    conn.on("error", () => {})
+    conn.on("message", onMessage(core))
+    // Resubscribing is ours, not ioredis's.
+    conn.on("ready", () =>
+      core.background(Effect.matchEffect(Effect.tryPromise(() => conn.subscribe(...channels)), {
+        onFailure: () => Effect.sync(() => conn.disconnect(true)),
+        onSuccess: () => Effect.zipRight(Effect.sync(() => (sub.subscribed = true)), heartbeat)
+      })))
+    conn.on("close", () => {
+      if (!sub.subscribed) return
+      sub.subscribed = false
+      lost(core)
+    })
+    core.background(Effect.ignore(Effect.tryPromise(() => conn.connect())))
+    return sub
+  })
+}
+
+const masterNames = (client: Client) => masters(client).map((m) => `${m.options.host}:${m.options.port}`).sort().join(",")
+
+/** One round of PINGs on every subscription; all answered renews the lease from when they were sent. */
+const beat = (core: Core): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const { settings, state } = core
+    if (state.closed) return Effect.void
+    const subs = state.subscribers
+    // A Cluster whose masters changed has servers this instance is not subscribed on.
+    if (subs.map((s) => s.name).sort().join(",") !== masterNames(settings.client)) {
+      lost(core)
+      return Effect.zipRight(disconnect(core), Effect.sync(() => state.closed || subscribe(core, heartbeatOf(core))))
+    }
+    if (subs.length === 0 || !subs.every((s) => s.subscribed)) return Effect.void
+    const sent = monotonicMillis()
+    const epoch = state.epoch
+    return Effect.forEach(subs, (s) => Effect.tryPromise(() => s.conn.ping()), { concurrency: "unbounded", discard: true }).pipe(
+      Effect.andThen(() => {
+        if (epoch !== state.epoch || state.closed || !subs.every((s) => s.subscribed)) return
+        state.leaseEnd = Math.max(state.leaseEnd, sent + settings.lease)
+        core.leased.unsafeOpen()
+        core.background(publish(core, settings.channel, `+ ${settings.instance}`))
+      }),
+      Effect.ignore
+    )
+  })
+
+/** A beat, skipped while one is under way: a heartbeat is sent only once the one before it was answered. */
+const heartbeatOf = (core: Core): Effect.Effect<void> => Effect.asVoid(core.beating.withPermitsIfAvailable(1)(beat(core)))
+
+/** Waits for the acknowledgements of `nonce` (see `Invalidation.acknowledged`). */
+const acknowledged = ({ settings, state }: Core, nonce: string, receivers: number) =>
+  Effect.suspend(() => {
+    const p = state.pending.get(nonce)
+    if (p === undefined || state.closed) return Effect.void
+    p.need = receivers
+    const since = monotonicMillis() - 2 * settings.lease
+    for (const [peer, seen] of state.peers) if (seen >= since) p.peers.push(peer)
+    // Past the bound, no receiver can still serve a copy: its lease has run out.
+    const ackBound = settings.lease + 100
+    const wait = complete(p) ? Effect.void : onRealClock(Effect.timeoutOption(Deferred.await(p.done), ackBound))
+    return Effect.ensuring(Effect.asVoid(wait), Effect.sync(() => state.pending.delete(nonce)))
+  })
+
 /**
  * Subscribes on every master, starts the heartbeat and returns the instance's invalidation; everything stops
  * with the surrounding Scope, after a goodbye to the other instances.
  */
 export const make = (settings: Settings, hooks: Hooks): Effect.Effect<Invalidation, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const { channel, client, instance, lease } = settings
     const state: State = { epoch: 0, leaseEnd: 0, counter: 0, closed: false, subscribers: [], pending: new Map(), peers: new Map() }
-    const leased = yield* Effect.makeLatch(false)
-    const background = yield* FiberSet.makeRuntime<never>()
-    const beating = yield* Effect.makeSemaphore(1)
-    const ackBound = lease + 100
-    const publish = (to: string, message: string) =>
-      Effect.ignore(bounded("SessionStore.invalidate", settings.timeout, () => client.publish(to, message)))
-
-    /** Drops the lease and L1: called whenever a subscription may have missed a message. */
-    const lost = () => {
-      state.leaseEnd = 0
-      state.epoch++
-      leased.unsafeClose()
-      hooks.reset()
+    const core: Core = {
+      settings,
+      hooks,
+      state,
+      leased: yield* Effect.makeLatch(false),
+      beating: yield* Effect.makeSemaphore(1),
+      background: yield* FiberSet.makeRuntime<never>()
     }
-
-    const ack = (nonce: string, acker: string) => {
-      const p = state.pending.get(nonce)
-      if (p === undefined) return
-      p.ackers.add(acker)
-      if (complete(p)) Deferred.unsafeDone(p.done, Effect.void)
-    }
-
-    const onMessage = (from: string, message: string) => {
-      const space = message.indexOf(" ")
-      if (space < 0) return
-      const nonce = message.slice(0, space)
-      const rest = message.slice(space + 1)
-      if (from !== channel) return ack(nonce, rest)
-      if (nonce === "+" || nonce === "!") {
-        if (rest !== instance) nonce === "+" ? state.peers.set(rest, monotonicMillis()) : state.peers.delete(rest)
-        return
-      }
-      const writer = nonce.slice(0, nonce.lastIndexOf("/"))
-      // The writer handles its own L1 around its write; its own copy of the message only counts as its receipt,
-      // unless nobody waits for that write any more (it was interrupted or timed out): it may have landed after a
-      // later read of this instance filled L1.
-      if (writer === instance) {
-        if (!state.pending.has(nonce)) hooks.invalidate(rest)
-        return ack(nonce, instance)
-      }
-      hooks.invalidate(rest)
-      // `-` is a plain Redis store's write: it waits for nobody.
-      if (nonce !== "-") background(publish(settings.ackChannelOf(writer), `${nonce} ${instance}`))
-    }
-
-    const masterNames = () => masters(client).map((m) => `${m.options.host}:${m.options.port}`).sort().join(",")
-
-    const disconnect = Effect.suspend(() => {
-      const subs = state.subscribers
-      state.subscribers = []
-      for (const s of subs) s.subscribed = false
-      return Effect.forEach(subs, (s) => close(s.conn), { concurrency: "unbounded", discard: true })
-    })
-
-    /** One round of PINGs on every subscription; all answered renews the lease from when they were sent. */
-    const beat: Effect.Effect<void> = Effect.suspend(() => {
-      if (state.closed) return Effect.void
-      const subs = state.subscribers
-      // A Cluster whose masters changed has servers this instance is not subscribed on.
-      if (subs.map((s) => s.name).sort().join(",") !== masterNames()) {
-        lost()
-        return Effect.zipRight(disconnect, Effect.sync(() => state.closed || subscribe()))
-      }
-      if (subs.length === 0 || !subs.every((s) => s.subscribed)) return Effect.void
-      const sent = monotonicMillis()
-      const epoch = state.epoch
-      return Effect.forEach(subs, (s) => Effect.tryPromise(() => s.conn.ping()), { concurrency: "unbounded", discard: true }).pipe(
-        Effect.andThen(() => {
-          if (epoch !== state.epoch || state.closed || !subs.every((s) => s.subscribed)) return
-          state.leaseEnd = Math.max(state.leaseEnd, sent + lease)
-          leased.unsafeOpen()
-          background(publish(channel, `+ ${instance}`))
-        }),
-        Effect.ignore
-      )
-    })
-    const heartbeat = Effect.asVoid(beating.withPermitsIfAvailable(1)(beat))
-
-    /** One subscription connection per master; a connection counts only once its SUBSCRIBE was answered. */
-    const subscribe = () => {
-      const channels = [channel, settings.ackChannelOf(instance)]
-      state.subscribers = masters(client).map((master) => {
-        const conn = master.duplicate({
-          lazyConnect: true,
-          autoResubscribe: false,
-          enableAutoPipelining: false,
-          enableOfflineQueue: false,
-          connectionName: `arawn-tiered-${instance}`
-        })
-        const sub: Subscriber = { conn, name: `${master.options.host}:${master.options.port}`, subscribed: false }
-        conn.on("error", () => {})
-        conn.on("message", onMessage)
-        // Resubscribing is ours, not ioredis's.
-        conn.on("ready", () =>
-          background(Effect.matchEffect(Effect.tryPromise(() => conn.subscribe(...channels)), {
-            onFailure: () => Effect.sync(() => conn.disconnect(true)),
-            onSuccess: () => Effect.zipRight(Effect.sync(() => (sub.subscribed = true)), heartbeat)
-          })))
-        conn.on("close", () => {
-          if (!sub.subscribed) return
-          sub.subscribed = false
-          lost()
-        })
-        background(Effect.ignore(Effect.tryPromise(() => conn.connect())))
-        return sub
-      })
-    }
-
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
         state.closed = true
         state.leaseEnd = 0
-        leased.unsafeClose()
+        core.leased.unsafeClose()
         for (const p of state.pending.values()) Deferred.unsafeDone(p.done, Effect.void)
-        return Effect.zipRight(publish(channel, `! ${instance}`), disconnect)
+        return Effect.zipRight(publish(core, settings.channel, `! ${settings.instance}`), disconnect(core))
       })
     )
-    subscribe()
-    yield* heartbeat.pipe(
-      Effect.repeat(Schedule.spaced(Duration.millis(Math.max(10, lease / 4)))),
-      onRealClock,
-      Effect.forkScoped
-    )
-
+    const heartbeat = heartbeatOf(core)
+    subscribe(core, heartbeat)
+    yield* heartbeat.pipe(Effect.repeat(Schedule.spaced(Duration.millis(Math.max(10, settings.lease / 4)))), onRealClock, Effect.forkScoped)
     return {
       epoch: () => state.epoch,
       serving: () => monotonicMillis() < state.leaseEnd,
       begin: () => {
-        const nonce = `${instance}/${++state.counter}`
+        const nonce = `${settings.instance}/${++state.counter}`
         state.pending.set(nonce, { ackers: new Set(), need: Number.POSITIVE_INFINITY, peers: [], done: Deferred.unsafeMake(FiberId.none) })
         return nonce
       },
       abandon: (nonce) => {
         state.pending.delete(nonce)
       },
-      acknowledged: (nonce, receivers) =>
-        Effect.suspend(() => {
-          const p = state.pending.get(nonce)
-          if (p === undefined || state.closed) return Effect.void
-          p.need = receivers
-          const since = monotonicMillis() - 2 * lease
-          for (const [peer, seen] of state.peers) if (seen >= since) p.peers.push(peer)
-          // Past the bound, no receiver can still serve a copy: its lease has run out.
-          const wait = complete(p) ? Effect.void : onRealClock(Effect.timeoutOption(Deferred.await(p.done), ackBound))
-          return Effect.ensuring(Effect.asVoid(wait), Effect.sync(() => state.pending.delete(nonce)))
-        }),
-      awaitLease: (ms) => leased.await.pipe(Effect.timeoutOption(ms), Effect.map(Option.isSome), onRealClock)
+      acknowledged: (nonce, receivers) => acknowledged(core, nonce, receivers),
+      awaitLease: (ms) => core.leased.await.pipe(Effect.timeoutOption(ms), Effect.map(Option.isSome), onRealClock)
     }
   })
