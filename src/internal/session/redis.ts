@@ -1,8 +1,8 @@
-import { Effect, Redacted } from "effect"
+import { Duration, Effect, Redacted } from "effect"
 import { Cluster, Redis } from "ioredis"
 import type { ClusterNode, ClusterOptions, RedisOptions } from "ioredis"
 import { StorageError } from "../../Errors.js"
-import { onRealClock } from "./clock.js"
+import { realClock } from "./clock.js"
 import type { Client } from "./scripts.js"
 
 /**
@@ -81,13 +81,24 @@ export const connect = (target: Target) =>
  * the deadline failed: it stays queued in the client.
  */
 export const bounded = <A>(method: string, ms: number, run: () => Promise<A>): Effect.Effect<A, StorageError> =>
-  Effect.tryPromise({ try: run, catch: (cause) => new StorageError({ method, cause }) }).pipe(
-    Effect.timeoutFail({
-      duration: ms,
-      onTimeout: () => new StorageError({ method, cause: new Error(`Redis did not answer within ${ms} ms`) })
-    }),
-    onRealClock
-  )
+  // Not `Effect.timeoutFail`, which races two forked fibers: on a loaded machine that doubled a round trip.
+  Effect.async<A, StorageError>((resume) => {
+    let pending = true
+    const settle = (result: Effect.Effect<A, StorageError>) => {
+      if (!pending) return
+      pending = false
+      cancel()
+      resume(result)
+    }
+    const cancel = Effect.runCallback(realClock.sleep(Duration.millis(ms)), {
+      onExit: () => settle(Effect.fail(new StorageError({ method, cause: new Error(`Redis did not answer within ${ms} ms`) })))
+    })
+    Effect.runCallback(Effect.tryPromise({ try: run, catch: (cause) => new StorageError({ method, cause }) }), { onExit: settle })
+    return Effect.sync(() => {
+      pending = false
+      cancel()
+    })
+  })
 
 /** A SCAN MATCH pattern that matches `prefix` literally, whatever glob characters it contains. */
 export const literalPattern = (prefix: string) => prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`) + "*"
