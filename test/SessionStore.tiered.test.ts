@@ -131,8 +131,11 @@ describe.skipIf(await skipRedis())("SessionStore/Tiered", () => {
     Effect.gen(function*() {
       const prefix = freshPrefix()
       const px = yield* proxy(host, port)
-      const reader = yield* Tiered.make({ host, port: px.port, prefix, commandTimeout: 30_000, lease: "10 seconds", connectTimeout: 10_000 })
-      const writer = yield* Tiered.make({ host, port, prefix })
+      // One lease for both, long enough for a loaded machine: a writer waits for acknowledgements as long as its
+      // own lease lets any instance serve (instances on one prefix are meant to share the setting).
+      const lease = { lease: "10 seconds", connectTimeout: 10_000 } as const
+      const reader = yield* Tiered.make({ host, port: px.port, prefix, commandTimeout: 30_000, ...lease })
+      const writer = yield* Tiered.make({ host, port, prefix, ...lease })
       const id = sampleSession().id
       const note = (s: Option.Option<Session.Session>) => Option.getOrThrow(s).turns[0]!.userMessage
       yield* writer.put(id, sampleSession(id, "first"))
