@@ -1,7 +1,7 @@
 import { expect, it } from "@effect/vitest"
 import { afterAll, beforeAll, describe } from "vitest"
 import { randomBytes } from "node:crypto"
-import { Duration, Effect, Either, Fiber, Layer, Option, Schema } from "effect"
+import { Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Option, Schema } from "effect"
 import { Redis as IORedis } from "ioredis"
 import { Session, SessionStore } from "arawn-store"
 import { SessionStoreModel, SessionStoreSuite } from "arawn-store/testing"
@@ -124,6 +124,77 @@ describe.skipIf(await skipRedis())("SessionStore/Tiered", () => {
       // ...but once the put is acknowledged, no read may.
       expect(note(yield* reader.get(id))).toContain("after the put")
       expect(note(yield* reader.get(id))).toContain("after the put")
+      yield* Effect.promise(() => raw.del(prefix + id))
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("interrupting the callers of a shared read: the others still get its answer; when none is left it stops and fills nothing", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      const px = yield* proxy(host, port)
+      // One lease for both, long enough for a loaded machine: a writer waits for acknowledgements as long as its
+      // own lease lets any instance serve (instances on one prefix are meant to share the setting).
+      const lease = { lease: "10 seconds", connectTimeout: 10_000 } as const
+      const reader = yield* Tiered.make({ host, port: px.port, prefix, commandTimeout: 30_000, ...lease })
+      const writer = yield* Tiered.make({ host, port, prefix, ...lease })
+      const id = sampleSession().id
+      const note = (s: Option.Option<Session.Session>) => Option.getOrThrow(s).turns[0]!.userMessage
+      yield* writer.put(id, sampleSession(id, "first"))
+      const sub = [0, 1].find((c) => /subscribe/i.test(passed(px.log, c, "up")))!
+      const cmd = 1 - sub
+      /** Forks `n` gets of `id` and returns once their one read has reached Redis, its answer held. */
+      const held = (n: number) =>
+        Effect.gen(function*() {
+          const from = px.log.length
+          yield* px.hold(cmd, "down")
+          const calls = yield* Effect.all(Array.from({ length: n }, () => Effect.fork(reader.get(id))))
+          yield* px.when((log) => passed(log, cmd, "up", from).includes(prefix + id))
+          yield* px.when((log) => passed(log, cmd, "down", from).includes("first"))
+          return { calls, from }
+        })
+
+      // Two callers share one read; interrupting one leaves the other its answer.
+      const one = yield* held(2)
+      yield* Fiber.interrupt(one.calls[0]!)
+      yield* px.release(cmd, "down")
+      expect(note(yield* Fiber.join(one.calls[1]!))).toContain("first")
+      expect((passed(px.log, cmd, "up", one.from).match(new RegExp(id, "g")) ?? []).length).toBe(1)
+
+      // A put drops the copy that read filled; then the only caller of the next read is interrupted, at once,
+      // though Redis has not answered. The value changes behind the store's back (no invalidation) before the
+      // read's answer arrives: had the read lived on, it would have filled L1 with the old value.
+      yield* writer.put(id, sampleSession(id, "first again"))
+      const two = yield* held(1)
+      const interrupted = yield* Effect.timeoutOption(Fiber.interrupt(two.calls[0]!), Duration.seconds(5))
+      expect(Option.isSome(interrupted) && Exit.isInterrupted(interrupted.value)).toBe(true)
+      const behind = Schema.encodeSync(Session.SessionJson)(new Session.Session({ ...sampleSession(id, "behind its back"), version: 9 }))
+      yield* Effect.promise(() => raw.set(prefix + id, behind))
+      yield* px.release(cmd, "down")
+      const after = Option.getOrThrow(yield* reader.get(id))
+      expect(after.version).toBe(9)
+      expect(after.turns[0]!.userMessage).toContain("behind its back")
+      yield* Effect.promise(() => raw.del(prefix + id))
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("interrupting a put waiting for acknowledgements returns at once and leaves its write applied and the store usable", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix()
+      // A subscriber that the server counts as a receiver but that never acknowledges: the put waits out its bound.
+      const silent = raw.duplicate()
+      const heard = yield* Deferred.make<void>()
+      yield* Effect.promise(() => silent.subscribe(`${prefix}invalidate`))
+      silent.on("message", () => Deferred.unsafeDone(heard, Effect.void))
+      const writer = yield* Tiered.make({ host, port, prefix, lease: "20 seconds", connectTimeout: 10_000 })
+      const id = sampleSession().id
+      const put = yield* Effect.fork(writer.put(id, sampleSession(id, "written")))
+      yield* Deferred.await(heard)
+      const interrupted = yield* Effect.timeoutOption(Fiber.interrupt(put), Duration.seconds(5))
+      expect(Option.isSome(interrupted) && Exit.isInterrupted(interrupted.value)).toBe(true)
+      yield* Effect.promise(() => silent.quit())
+      // The write was applied before the wait; every call works, and a put waits for no one who is gone.
+      expect(Option.getOrThrow(yield* writer.get(id)).version).toBe(1)
+      const next = yield* Effect.timeoutOption(writer.put(id, sampleSession(id, "again")), Duration.seconds(5))
+      expect(Option.isSome(next)).toBe(true)
+      expect(Option.getOrThrow(yield* writer.get(id)).version).toBe(2)
       yield* Effect.promise(() => raw.del(prefix + id))
     }).pipe(Effect.scoped), 30_000)
 

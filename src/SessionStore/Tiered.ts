@@ -12,13 +12,14 @@
  *
  * @since 0.1.0
  */
-import { Config, Duration, Effect, Either, Layer, Option } from "effect"
+import { Config, Deferred, Duration, Effect, Exit, Fiber, FiberId, FiberSet, Layer, Option } from "effect"
 import type { Scope } from "effect"
-import type { StorageError } from "../Errors.js"
+import { StorageError } from "../Errors.js"
 import { IdGenerator } from "../Ids.js"
 import type { SessionId } from "../Ids.js"
+import { monotonicMillis as now } from "../internal/session/clock.js"
 import { decodeStored, encodeVersioned, stamp } from "../internal/session/codec.js"
-import { Invalidation, now } from "../internal/session/invalidation.js"
+import * as Invalidation from "../internal/session/invalidation.js"
 import type { Entry, Flight } from "../internal/session/l1.js"
 import { Copies } from "../internal/session/l1.js"
 import { bounded, connect, defaults } from "../internal/session/redis.js"
@@ -52,127 +53,184 @@ interface Context {
   readonly channel: string
   readonly timeout: number
   readonly l1: Copies
-  readonly inv: Invalidation
+  readonly inv: Invalidation.Invalidation
+  /** The store's scope: shared reads run in it, so that no one caller's interruption stops them for the others. */
+  readonly scope: Scope.Scope
+  /** Runs work nobody waits for (a TTL refresh) until the store closes. */
+  readonly background: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
 }
 
-const decoder = (ctx: Context, method: string, id: SessionId) => (text: string) => decodeStored(method, id, ctx.key(id), text)
+/** The script's integers as an Effect, a reply of another shape being the call's StorageError. */
+const replyOf = (method: string, count: number) => (reply: unknown) =>
+  Effect.try({ try: () => integers(reply, count), catch: (cause) => new StorageError({ method, cause }) })
 
 /** A hit refreshes the sliding TTL in Redis in the background, once a quarter of it has passed. */
 const refresh = (ctx: Context, id: SessionId, e: Entry) => {
   const { px } = ctx
   if (px === undefined || now() - e.refreshedAt < px / 4) return
   const sent = now()
-  ctx.client.pexpire(ctx.key(id), px).then((set) => {
-    if (set === 1 && ctx.l1.cache.peek(id) === e) e.refreshedAt = sent
-    else if (set === 0) ctx.l1.drop(id)
-  }, () => {})
+  ctx.background(Effect.ignore(Effect.map(
+    bounded("SessionStore.get", ctx.timeout, () => ctx.client.pexpire(ctx.key(id), px)),
+    (set) => {
+      if (set === 1 && ctx.l1.cache.peek(id) === e) e.refreshedAt = sent
+      else if (set === 0) ctx.l1.drop(id)
+    }
+  )))
+}
+
+/** One Redis read of `id`, which fills nothing. */
+const fetch = (ctx: Context, id: SessionId): Effect.Effect<Option.Option<Session>, StorageError> => {
+  const k = ctx.key(id)
+  return Effect.flatMap(
+    bounded("SessionStore.get", ctx.timeout, () => ctx.px === undefined ? ctx.client.get(k) : ctx.client.getex(k, "PX", ctx.px)),
+    (text) => text === null ? Effect.succeedNone : Effect.map(decodeStored("SessionStore.get", id, k, text), Option.some)
+  )
 }
 
 /**
- * One Redis read of `id`. Only a read sent under a lease (`leased`) may fill L1, and only when nothing made it
- * stale while it was in flight: such a read is registered in `flights`, where an invalidation finds and disowns
- * it. A read sent without a lease is registered nowhere, so an invalidation it overlaps cannot reach it, and a
- * lease regained before its reply proves nothing about it: its value goes to its caller only.
+ * The read of a flight: it fills L1 only when nothing made it stale while it was in flight (an invalidation finds
+ * it in `flights` and disowns it), and answers every caller that joined it.
  */
-const read = (ctx: Context, id: SessionId, leased: boolean): Flight => {
-  const { inv, l1 } = ctx
-  const sent = now()
-  const k = ctx.key(id)
-  const decode = decoder(ctx, "SessionStore.get", id)
-  const settle = () => {
-    if (l1.flights.get(id) === flight) l1.flights.delete(id)
-  }
-  const flight: Flight = {
-    epoch: inv.epoch,
-    invalidated: false,
-    promise: (ctx.px === undefined ? ctx.client.get(k) : ctx.client.getex(k, "PX", ctx.px)).then(
-      (text): Either.Either<Option.Option<Session>, StorageError> => {
-        settle()
-        if (text === null) return Either.right(Option.none())
-        const decoded = decode(text)
-        if (Either.isLeft(decoded)) return Either.left(decoded.left)
-        if (leased && !flight.invalidated && flight.epoch === inv.epoch && inv.serving()) {
-          l1.cache.set(id, { session: decoded.right, refreshedAt: sent })
-        }
-        return Either.right(Option.some(decoded.right))
-      },
-      (cause: unknown) => {
-        settle()
-        return Promise.reject(cause)
-      }
+const fly = (ctx: Context, id: SessionId, flight: Flight) =>
+  fetch(ctx, id).pipe(
+    Effect.tap((found) =>
+      Effect.sync(() => {
+        if (ctx.l1.flights.get(id) === flight) ctx.l1.flights.delete(id)
+        if (Option.isNone(found) || flight.invalidated || flight.epoch !== ctx.inv.epoch() || !ctx.inv.serving()) return
+        ctx.l1.cache.set(id, { session: found.value, refreshedAt: flight.sent })
+      })
+    ),
+    Effect.onExit((exit) =>
+      Effect.sync(() => {
+        if (ctx.l1.flights.get(id) === flight) ctx.l1.flights.delete(id)
+        flight.settled = true
+        Deferred.unsafeDone(flight.result, exit)
+      })
     )
-  }
-  return flight
-}
+  )
 
-const get = (ctx: Context) => (id: SessionId): Effect.Effect<Option.Option<Session>, StorageError> => {
-  const hit = ctx.inv.serving() ? ctx.l1.live(id, true) : undefined
-  if (hit !== undefined) {
-    refresh(ctx, id, hit)
-    return Effect.succeed(Option.some(hit.session))
-  }
-  return Effect.flatten(bounded("SessionStore.get", ctx.timeout, () => {
-    // Joining a read in flight is safe only under a lease: then it started after every acknowledged write.
+/**
+ * Joins the flight of `id`, starting one when there is none. Joining is safe only under a lease: then the flight
+ * started after every acknowledged write. The last caller to be interrupted before its answer disowns it and stops
+ * it, so nothing keeps running for nobody.
+ */
+const shared = (ctx: Context, id: SessionId) =>
+  Effect.uninterruptibleMask((restore) => {
+    const { flights } = ctx.l1
+    const found = flights.get(id)
+    const flight: Flight = found ?? {
+      result: Deferred.unsafeMake(FiberId.none),
+      epoch: ctx.inv.epoch(),
+      sent: now(),
+      invalidated: false,
+      waiters: 0,
+      settled: false,
+      fiber: undefined
+    }
+    flight.waiters++
+    const leave = Effect.suspend(() => {
+      flight.waiters--
+      if (flight.waiters > 0 || flight.settled || flight.fiber === undefined) return Effect.void
+      flight.invalidated = true
+      if (flights.get(id) === flight) flights.delete(id)
+      return Fiber.interrupt(flight.fiber)
+    })
+    const started = found !== undefined ? Effect.void : Effect.sync(() => flights.set(id, flight)).pipe(
+      Effect.zipRight(Effect.forkIn(Effect.interruptible(fly(ctx, id, flight)), ctx.scope)),
+      Effect.map((fiber) => {
+        flight.fiber = fiber
+      })
+    )
+    return Effect.zipRight(started, restore(Deferred.await(flight.result))).pipe(
+      Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.sync(() => flight.waiters--) : leave)
+    )
+  })
+
+const get = (ctx: Context) => (id: SessionId): Effect.Effect<Option.Option<Session>, StorageError> =>
+  Effect.suspend(() => {
     const serving = ctx.inv.serving()
-    const joined = serving ? ctx.l1.flights.get(id) : undefined
-    if (joined !== undefined) return joined.promise
-    const flight = read(ctx, id, serving)
-    if (serving) ctx.l1.flights.set(id, flight)
-    return flight.promise
-  }))
+    const hit = serving ? ctx.l1.live(id, true) : undefined
+    if (hit !== undefined) {
+      refresh(ctx, id, hit)
+      return Effect.succeed(Option.some(hit.session))
+    }
+    // A read sent without a lease is registered nowhere, so an invalidation it overlaps cannot reach it, and a
+    // lease regained before its reply proves nothing about it: its value goes to its caller only.
+    return serving ? shared(ctx, id) : fetch(ctx, id)
+  })
+
+/** A put in flight: what its reply is checked against, and what an interruption must undo. */
+interface Write {
+  token: number
+  epoch: number
+  sent: number
+  nonce: string
 }
 
 const set = (ctx: Context) => (id: SessionId, session: Session, expected: number | undefined) =>
   Effect.flatMap(encodeVersioned("SessionStore.put", session), (text) => {
     const { inv, l1 } = ctx
-    let nonce = ""
-    let token = 0
-    let epoch = 0
-    let sent = 0
+    const w: Write = { token: 0, epoch: 0, sent: 0, nonce: "" }
     const args = [text.head, text.tail, expected === undefined ? "" : String(expected), ctx.px === undefined ? "" : String(ctx.px), ctx.channel]
-    return Effect.flatMap(
-      bounded("SessionStore.put", ctx.timeout, async () => {
-        // Dropped and numbered in the same step that sends the script, so local writes set L1 in Redis order.
-        token = l1.beginWrite(id)
-        epoch = inv.epoch
-        sent = now()
-        nonce = inv.begin()
-        return integers(await putScript(ctx.client, ctx.key(id), [...args, `${nonce} ${id}`]), 3)
-      }).pipe(Effect.tapError(() => Effect.sync(() => inv.abandon(nonce)))),
-      ([written, version, receivers]): Effect.Effect<Option.Option<string>> => {
-        const newest = l1.endWrite(id, token)
-        if (written !== 1) {
-          inv.abandon(nonce)
-          return Effect.succeedSome(version! < 0 ? "unreadable" : String(version))
-        }
+    return bounded("SessionStore.put", ctx.timeout, () => {
+      // Dropped and numbered in the same step that sends the script, so local writes set L1 in Redis order.
+      w.token = l1.beginWrite(id)
+      w.epoch = inv.epoch()
+      w.sent = now()
+      w.nonce = inv.begin()
+      return putScript(ctx.client, ctx.key(id), [...args, `${w.nonce} ${id}`])
+    }).pipe(
+      Effect.flatMap(replyOf("SessionStore.put", 3)),
+      Effect.flatMap(([written, version, receivers]): Effect.Effect<Option.Option<string>> => {
+        const newest = l1.endWrite(id, w.token)
+        if (written !== 1) return Effect.succeedSome(version! < 0 ? "unreadable" : String(version))
         stamp(session, version!)
-        if (newest && epoch === inv.epoch && inv.serving()) l1.cache.set(id, { session, refreshedAt: sent })
-        return Effect.as(inv.acknowledged(nonce, receivers!), Option.none())
-      }
+        if (newest && w.epoch === inv.epoch() && inv.serving()) l1.cache.set(id, { session, refreshedAt: w.sent })
+        return Effect.as(inv.acknowledged(w.nonce, receivers!), Option.none())
+      }),
+      // A put that failed, was refused or was interrupted leaves no pending write and no claim on L1 behind.
+      Effect.ensuring(Effect.sync(() => {
+        inv.abandon(w.nonce)
+        l1.endWrite(id, w.token)
+      }))
     )
   })
 
-const remove = (ctx: Context) => (id: SessionId): Effect.Effect<Option.Option<Session>, StorageError> => {
+/**
+ * One attempt at a remove: read, decode, then delete only what was read (as in the Redis store); None when a put
+ * came in between and the attempt must be made again.
+ */
+const removeOnce = (ctx: Context, id: SessionId): Effect.Effect<Option.Option<Option.Option<Session>>, StorageError> => {
   const { inv, l1 } = ctx
-  const decode = decoder(ctx, "SessionStore.remove", id)
   const k = ctx.key(id)
-  let nonce = ""
-  return Effect.flatten(bounded("SessionStore.remove", ctx.timeout, async () => {
-    l1.drop(id)
-    // As in the Redis store: delete only what was read and decoded; a put in between makes the loop read again.
-    for (;;) {
-      const text = await ctx.client.get(k)
-      if (text === null) return Effect.succeedNone
-      const decoded = decode(text)
-      if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
-      nonce = inv.begin()
-      // Dropped again in the step that sends the delete: a read sent since the first drop may have filled L1.
-      l1.drop(id)
-      const [deleted, receivers] = integers(await deleteScript(ctx.client, k, [text, ctx.channel, `${nonce} ${id}`]), 2)
-      if (deleted === 1) return Effect.as(inv.acknowledged(nonce, receivers!), Option.some(decoded.right))
-      inv.abandon(nonce)
-    }
-  }).pipe(Effect.tapError(() => Effect.sync(() => inv.abandon(nonce)))))
+  return Effect.suspend(() => {
+    const w = { nonce: "" }
+    return Effect.gen(function*() {
+      const text = yield* bounded("SessionStore.remove", ctx.timeout, () => ctx.client.get(k))
+      if (text === null) return Option.some(Option.none())
+      const session = yield* decodeStored("SessionStore.remove", id, k, text)
+      const [deleted, receivers] = yield* Effect.flatMap(
+        bounded("SessionStore.remove", ctx.timeout, () => {
+          w.nonce = inv.begin()
+          // Dropped again in the step that sends the delete: a read sent since the first drop may have filled L1.
+          l1.drop(id)
+          return deleteScript(ctx.client, k, [text, ctx.channel, `${w.nonce} ${id}`])
+        }),
+        replyOf("SessionStore.remove", 2)
+      )
+      if (deleted !== 1) return Option.none()
+      yield* inv.acknowledged(w.nonce, receivers!)
+      return Option.some(Option.some(session))
+    }).pipe(Effect.ensuring(Effect.sync(() => inv.abandon(w.nonce))))
+  })
+}
+
+const remove = (ctx: Context) => (id: SessionId): Effect.Effect<Option.Option<Session>, StorageError> => {
+  const loop: Effect.Effect<Option.Option<Session>, StorageError> = Effect.flatMap(
+    removeOnce(ctx, id),
+    Option.match({ onNone: () => loop, onSome: Effect.succeed })
+  )
+  return Effect.zipRight(Effect.sync(() => ctx.l1.drop(id)), loop)
 }
 
 /** The tiered driver: L1 in front of the Redis commands, told by `inv` what other writers changed. */
@@ -183,9 +241,11 @@ const tieredDriver = (ctx: Context, options: Options): Driver => ({
   set: set(ctx),
   remove: remove(ctx),
   has: (id) =>
-    ctx.inv.serving() && ctx.l1.live(id, false) !== undefined
-      ? Effect.succeed(true)
-      : Effect.map(bounded("SessionStore.contains", ctx.timeout, () => ctx.client.exists(ctx.key(id))), (n) => n === 1),
+    Effect.suspend(() =>
+      ctx.inv.serving() && ctx.l1.live(id, false) !== undefined
+        ? Effect.succeed(true)
+        : Effect.map(bounded("SessionStore.contains", ctx.timeout, () => ctx.client.exists(ctx.key(id))), (n) => n === 1)
+    ),
   size: Redis.driver(ctx.client, options).size
 })
 
@@ -205,21 +265,15 @@ export const make = (options: Options = {}): Effect.Effect<SessionStore["Type"],
     const l1Ttl = options.l1?.ttl === undefined ? undefined : Duration.toMillis(Duration.decode(options.l1.ttl))
     const l1 = new Copies(options.l1?.capacity ?? 10_000, l1Ttl, px)
     const channel = Redis.channelOf(prefix)
-    const invalidation = new Invalidation(
-      instance,
-      { channel, ackChannelOf: (writer) => `${prefix}ack:${writer}`, lease, client },
-      (id) => l1.drop(id),
-      () => l1.reset()
-    )
     const timeout = options.commandTimeout ?? defaults.commandTimeout ?? 2_000
-    const driver = tieredDriver({ client, key, px, channel, timeout, l1, inv: invalidation }, options)
-    yield* Effect.acquireRelease(
-      Effect.promise(() => {
-        invalidation.start()
-        return invalidation.awaitLease(options.connectTimeout ?? defaults.connectTimeout ?? 2_000)
-      }),
-      () => Effect.promise(() => invalidation.stop())
+    const scope = yield* Effect.scope
+    const background = yield* FiberSet.makeRuntime<never>()
+    const inv = yield* Invalidation.make(
+      { instance, channel, ackChannelOf: (writer) => `${prefix}ack:${writer}`, lease, client, timeout },
+      { invalidate: (id) => l1.drop(id), reset: () => l1.reset() }
     )
+    yield* inv.awaitLease(options.connectTimeout ?? defaults.connectTimeout ?? 2_000)
+    const driver = tieredDriver({ client, key, px, channel, timeout, l1, inv, scope, background }, options)
     return makeStore(driver, { tracing: options.tracing })
   })
 

@@ -3,13 +3,23 @@
  * `SessionStoreSuite.suite`.
  */
 import { expect } from "@effect/vitest"
-import { Duration, Effect, Option, TestClock } from "effect"
+import { Context, Duration, Effect, Option, TestClock } from "effect"
 import { SessionId } from "../Ids.js"
 import type { Session } from "../Session.js"
 import type { CacheOptions } from "../SessionStore.js"
 import { SessionStore } from "../SessionStore.js"
 import { uuid } from "./internal.js"
-import type { Expiry } from "./SessionStoreSuite.js"
+
+/**
+ * Lets time pass for the store under test, as its backend measures it: the suite provides it for the `test` and
+ * `live` clocks; with the `hand` clock, the backend's layer does (e.g. by taking the time off every key's TTL).
+ *
+ * @category suites
+ */
+export class Expiry extends Context.Tag("arawn-store/testing/SessionStoreSuite/Expiry")<Expiry, {
+  /** Returns once every session the store holds is `d` older, as far as the store can tell. */
+  readonly advance: (d: Duration.Duration) => Effect.Effect<void, unknown>
+}>() {}
 
 /** What the suite hands its groups of cases. */
 export interface Cases {

@@ -5,7 +5,7 @@
  */
 import { expect, it } from "@effect/vitest"
 import { describe } from "vitest"
-import { Context, DateTime, Duration, Effect, Layer, Option, TestClock } from "effect"
+import { DateTime, Duration, Effect, Layer, Option, TestClock } from "effect"
 import { SessionId, TurnId, WorkstreamId } from "../Ids.js"
 import { Session, Turn } from "../Session.js"
 import type { CacheOptions } from "../SessionStore.js"
@@ -13,7 +13,7 @@ import { SessionStore } from "../SessionStore.js"
 import { MAX_DEPTH } from "../Json.js"
 import { hostileJson, outcome, untyped, uuid } from "./internal.js"
 import type { Cases } from "./SessionStoreCache.js"
-import { capacity, expiry } from "./SessionStoreCache.js"
+import { capacity, Expiry, expiry } from "./SessionStoreCache.js"
 import { compareAndSet } from "./SessionStoreCas.js"
 
 /** What a backend supports beyond the core contract. @category suites */
@@ -28,16 +28,7 @@ export interface Features {
   readonly clock: "test" | "live" | "hand"
 }
 
-/**
- * Lets time pass for the store under test, as its backend measures it: the suite provides it for the `test` and
- * `live` clocks; with the `hand` clock, the backend's layer does (e.g. by taking the time off every key's TTL).
- *
- * @category suites
- */
-export class Expiry extends Context.Tag("arawn-store/testing/SessionStoreSuite/Expiry")<Expiry, {
-  /** Returns once every session the store holds is `d` older, as far as the store can tell. */
-  readonly advance: (d: Duration.Duration) => Effect.Effect<void, unknown>
-}>() {}
+export { Expiry } from "./SessionStoreCache.js"
 
 const expiryOf = (clock: Features["clock"]): Expiry["Type"] => ({
   advance: clock === "test"

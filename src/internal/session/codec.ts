@@ -3,7 +3,7 @@ import { InvalidInput, StorageError } from "../../Errors.js"
 import { SessionId } from "../../Ids.js"
 import { Session, Turn } from "../../Session.js"
 import { decodeEither, depthProblem, formatIssues } from "../decode.js"
-import type { VersionedText } from "../../SessionStore.js"
+import type { VersionedText } from "./driver.js"
 import { copyJson, jsonForm, NotJson, tooDeep } from "./json.js"
 
 const isSessionId = Schema.is(SessionId)

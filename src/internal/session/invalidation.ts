@@ -5,7 +5,8 @@
  * reply carries how many subscribers the server delivered it to. Each instance subscribes on every master (one
  * connection each, so a Cluster's PUBLISH, which reports only the subscribers of the node that ran it, counts
  * every instance); on a message it drops its copy of the session, then acknowledges on the writer's own ack
- * channel. The writer acknowledges its caller once every receiver has acknowledged, or after `ackBound`.
+ * channel. The writer acknowledges its caller once every receiver has acknowledged, or after `ackBound` (the
+ * lease + 100 ms).
  *
  * The bound is safe because an instance serves from L1 only under a lease: a heartbeat PINGs every subscription
  * connection, and a PONG for a PING sent at `t` proves that every message PUBLISHed before the PING was read off
@@ -19,25 +20,57 @@
  * noticing yet (a cut connection) would not be counted, so each heartbeat also announces the instance (`+ id`),
  * and a writer waits for every instance announced within two leases as well (or for the bound): a peer that
  * cannot hear is waited out, never skipped. A store that closes says goodbye (`! id`).
+ *
+ * The heartbeat is a fiber on a `Schedule`, forked in the store's scope and run on the real clock (see `clock.ts`);
+ * ioredis's events update the state synchronously, in the callback, because the lease argument needs every
+ * message handled before the PONG that follows it; what they start in the background (SUBSCRIBE, an
+ * acknowledgement) runs as fibers of the same scope.
  */
-import { Effect } from "effect"
+import { Deferred, Duration, Effect, FiberId, FiberSet, Option, Schedule } from "effect"
+import type { Fiber, Scope } from "effect"
 import type { Redis } from "ioredis"
+import { monotonicMillis, onRealClock } from "./clock.js"
+import { bounded, close } from "./redis.js"
 import { masters } from "./scripts.js"
 import type { Client } from "./scripts.js"
 
-/**
- * Real monotonic time. A lease bounds what a process may serve while it cannot hear about writes: it must follow
- * the real passage of time even under TestClock, as the command deadlines do.
- */
-export const now = (): number => performance.now()
-
 export interface Settings {
+  readonly instance: string
   readonly channel: string
   readonly ackChannelOf: (instance: string) => string
   /** How long a heartbeat's PONG lets L1 serve, in ms. */
   readonly lease: number
   /** The command client: acknowledgements are published through it. */
   readonly client: Client
+  /** How long a command of its own (an acknowledgement, an announcement) may take, in ms. */
+  readonly timeout: number
+}
+
+/** What the invalidation tells the store's copies. */
+export interface Hooks {
+  /** Called with each session id another writer changed. */
+  readonly invalidate: (id: string) => void
+  /** Called when messages may have been lost: everything held must go. */
+  readonly reset: () => void
+}
+
+/** The invalidation state of one instance: its lease and its pending writes. */
+export interface Invalidation {
+  /** Bumped whenever L1 was dropped wholesale: a read that started before must not fill L1. */
+  readonly epoch: () => number
+  /** Whether L1 may answer now: a lease is held. */
+  readonly serving: () => boolean
+  /** A fresh nonce for a write about to be sent; acknowledgements that beat the script's reply are kept. */
+  readonly begin: () => string
+  /** Forgets a write: it published nothing, or nobody waits for it any more. */
+  readonly abandon: (nonce: string) => void
+  /**
+   * Waits until `receivers` instances (this one included) and every recently announced peer acknowledged `nonce`,
+   * or `ackBound` of real time passed; interrupting it forgets the write.
+   */
+  readonly acknowledged: (nonce: string, receivers: number) => Effect.Effect<void>
+  /** Whether a first lease is held within `ms` of real time (the store reads Redis until one is). */
+  readonly awaitLease: (ms: number) => Effect.Effect<boolean>
 }
 
 interface Pending {
@@ -45,7 +78,7 @@ interface Pending {
   /** How many receivers the server counted, and the announced peers, all of which must acknowledge. */
   need: number
   readonly peers: Array<string>
-  done: (() => void) | undefined
+  readonly done: Deferred.Deferred<void>
 }
 
 const complete = (p: Pending) => p.ackers.size >= p.need && p.peers.every((peer) => p.ackers.has(peer))
@@ -56,209 +89,200 @@ interface Subscriber {
   subscribed: boolean
 }
 
-/** The invalidation state of one instance: its lease, its pending writes, and what it tells its L1. */
-export class Invalidation {
-  /** Bumped whenever L1 was dropped wholesale: a read that started before must not fill L1. */
-  epoch = 0
-  private leaseEnd = 0
-  private counter = 0
-  private subscribers: Array<Subscriber> = []
-  private readonly pending = new Map<string, Pending>()
+/** Mutable state shared by the callbacks and the fibers; only ever touched in synchronous steps. */
+interface State {
+  epoch: number
+  leaseEnd: number
+  counter: number
+  closed: boolean
+  subscribers: Array<Subscriber>
+  readonly pending: Map<string, Pending>
   /** Other instances on the prefix, by when they last announced themselves. */
-  private readonly peers = new Map<string, number>()
-  private timer: ReturnType<typeof setInterval> | undefined
-  private beating = false
-  private closed = false
-
-  constructor(
-    readonly instance: string,
-    private readonly settings: Settings,
-    /** Called with each session id another writer changed. */
-    private readonly invalidate: (id: string) => void,
-    /** Called when messages may have been lost: everything held must go. */
-    private readonly reset: () => void
-  ) {}
-
-  /** Whether L1 may answer now: a lease is held. */
-  serving(): boolean {
-    return now() < this.leaseEnd
-  }
-
-  /** How long a writer waits for acknowledgements at most: past it, no receiver can still serve a copy. */
-  get ackBound(): number {
-    return this.settings.lease + 100
-  }
-
-  /** Opens the subscriptions and starts the heartbeat. */
-  start(): void {
-    this.connect()
-    this.timer = setInterval(() => this.heartbeat(), Math.max(10, this.settings.lease / 4))
-    this.timer.unref()
-  }
-
-  /** Resolves once a first lease is held, or after `ms` (the store then reads Redis until one is). */
-  awaitLease(ms: number): Promise<boolean> {
-    const deadline = now() + ms
-    return new Promise((resolve) => {
-      const poll = () => {
-        if (this.serving()) return resolve(true)
-        if (now() > deadline || this.closed) return resolve(false)
-        setTimeout(poll, 10)
-      }
-      poll()
-    })
-  }
-
-  async stop(): Promise<void> {
-    this.closed = true
-    if (this.timer !== undefined) clearInterval(this.timer)
-    this.leaseEnd = 0
-    for (const p of this.pending.values()) p.done?.()
-    await this.settings.client.publish(this.settings.channel, `! ${this.instance}`).catch(() => 0)
-    return this.disconnect()
-  }
-
-  /** A fresh nonce for a write about to be sent; acknowledgements that beat the script's reply are kept. */
-  begin(): string {
-    const nonce = `${this.instance}/${++this.counter}`
-    this.pending.set(nonce, { ackers: new Set(), need: Number.POSITIVE_INFINITY, peers: [], done: undefined })
-    return nonce
-  }
-
-  /** Forgets a write that published nothing. */
-  abandon(nonce: string): void {
-    this.pending.delete(nonce)
-  }
-
-  /** Waits until `receivers` instances (this one included) acknowledged `nonce`, or `ackBound` passed. */
-  acknowledged(nonce: string, receivers: number): Effect.Effect<void> {
-    return Effect.async<void>((resume) => {
-      const p = this.pending.get(nonce)
-      if (p === undefined || this.closed) return resume(Effect.void)
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const finish = () => {
-        if (timer !== undefined) clearTimeout(timer)
-        this.pending.delete(nonce)
-        resume(Effect.void)
-      }
-      p.need = receivers
-      const since = now() - 2 * this.settings.lease
-      for (const [peer, seen] of this.peers) if (seen >= since) p.peers.push(peer)
-      if (complete(p)) return finish()
-      p.done = finish
-      timer = setTimeout(finish, this.ackBound)
-      return Effect.sync(() => {
-        if (timer !== undefined) clearTimeout(timer)
-        this.pending.delete(nonce)
-      })
-    })
-  }
-
-  private ack(nonce: string, acker: string): void {
-    const p = this.pending.get(nonce)
-    if (p === undefined) return
-    p.ackers.add(acker)
-    if (complete(p)) p.done?.()
-  }
-
-  private onMessage(channel: string, message: string): void {
-    const space = message.indexOf(" ")
-    if (space < 0) return
-    const nonce = message.slice(0, space)
-    const rest = message.slice(space + 1)
-    if (channel !== this.settings.channel) return this.ack(nonce, rest)
-    if (nonce === "+" || nonce === "!") {
-      if (rest !== this.instance) nonce === "+" ? this.peers.set(rest, now()) : this.peers.delete(rest)
-      return
-    }
-    const writer = nonce.slice(0, nonce.lastIndexOf("/"))
-    // The writer handles its own L1 around its write; its own copy of the message only counts as its receipt.
-    if (writer === this.instance) return this.ack(nonce, this.instance)
-    this.invalidate(rest)
-    // `-` is a plain Redis store's write: it waits for nobody.
-    if (nonce === "-") return
-    this.settings.client.publish(this.settings.ackChannelOf(writer), `${nonce} ${this.instance}`).catch(() => 0)
-  }
-
-  /** Drops the lease and L1: called whenever a subscription may have missed a message. */
-  private lost(): void {
-    this.leaseEnd = 0
-    this.epoch++
-    this.reset()
-  }
-
-  private masterNames(): Array<string> {
-    return masters(this.settings.client).map((m) => `${m.options.host}:${m.options.port}`).sort()
-  }
-
-  private connect(): void {
-    const channels = [this.settings.channel, this.settings.ackChannelOf(this.instance)]
-    this.subscribers = masters(this.settings.client).map((master) => {
-      const conn = master.duplicate({
-        lazyConnect: true,
-        autoResubscribe: false,
-        enableAutoPipelining: false,
-        enableOfflineQueue: false,
-        connectionName: `arawn-tiered-${this.instance}`
-      })
-      const sub: Subscriber = { conn, name: `${master.options.host}:${master.options.port}`, subscribed: false }
-      conn.on("error", () => {})
-      conn.on("message", (channel: string, message: string) => this.onMessage(channel, message))
-      // Resubscribing is ours, not ioredis's: a connection counts only once its SUBSCRIBE was answered.
-      conn.on("ready", () => {
-        conn.subscribe(...channels).then(
-          () => {
-            sub.subscribed = true
-            this.heartbeat()
-          },
-          () => conn.disconnect(true)
-        )
-      })
-      conn.on("close", () => {
-        if (!sub.subscribed) return
-        sub.subscribed = false
-        this.lost()
-      })
-      conn.connect().catch(() => {})
-      return sub
-    })
-  }
-
-  private async disconnect(): Promise<void> {
-    const subs = this.subscribers
-    this.subscribers = []
-    await Promise.all(subs.map(async (s) => {
-      s.subscribed = false
-      await s.conn.quit().catch(() => "closed")
-      s.conn.disconnect()
-    }))
-  }
-
-  /** One round of PINGs on every subscription; all answered renews the lease from when they were sent. */
-  private heartbeat(): void {
-    if (this.beating || this.closed) return
-    const subs = this.subscribers
-    // A Cluster whose masters changed has servers this instance is not subscribed on.
-    if (subs.map((s) => s.name).sort().join(",") !== this.masterNames().join(",")) {
-      this.lost()
-      void this.disconnect().then(() => this.closed || this.connect())
-      return
-    }
-    if (subs.length === 0 || !subs.every((s) => s.subscribed)) return
-    this.beating = true
-    const sent = now()
-    const epoch = this.epoch
-    Promise.all(subs.map((s) => s.conn.ping())).then(
-      () => {
-        this.beating = false
-        if (epoch === this.epoch && !this.closed && subs.every((s) => s.subscribed)) {
-          this.leaseEnd = Math.max(this.leaseEnd, sent + this.settings.lease)
-          this.settings.client.publish(this.settings.channel, `+ ${this.instance}`).catch(() => 0)
-        }
-      },
-      () => {
-        this.beating = false
-      }
-    )
-  }
+  readonly peers: Map<string, number>
 }
+
+/** What the parts of one instance's invalidation share. */
+interface Core {
+  readonly settings: Settings
+  readonly hooks: Hooks
+  readonly state: State
+  /** Open while a lease is held. */
+  readonly leased: Effect.Latch
+  /** Held by the beat under way. */
+  readonly beating: Effect.Semaphore
+  /** Runs work started by a callback, in the store's scope. */
+  readonly background: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+}
+
+const publish = (core: Core, to: string, message: string) =>
+  Effect.ignore(bounded("SessionStore.invalidate", core.settings.timeout, () => core.settings.client.publish(to, message)))
+
+/** Drops the lease and L1: called whenever a subscription may have missed a message. */
+const lost = ({ hooks, leased, state }: Core) => {
+  state.leaseEnd = 0
+  state.epoch++
+  leased.unsafeClose()
+  hooks.reset()
+}
+
+const ack = ({ state }: Core, nonce: string, acker: string) => {
+  const p = state.pending.get(nonce)
+  if (p === undefined) return
+  p.ackers.add(acker)
+  if (complete(p)) Deferred.unsafeDone(p.done, Effect.void)
+}
+
+/** Handles one message, in the callback that delivers it: the lease argument needs it handled before any later PONG. */
+const onMessage = (core: Core) => (from: string, message: string) => {
+  const { hooks, settings, state } = core
+  const { instance } = settings
+  const space = message.indexOf(" ")
+  if (space < 0) return
+  const nonce = message.slice(0, space)
+  const rest = message.slice(space + 1)
+  if (from !== settings.channel) return ack(core, nonce, rest)
+  if (nonce === "+" || nonce === "!") {
+    if (rest !== instance) nonce === "+" ? state.peers.set(rest, monotonicMillis()) : state.peers.delete(rest)
+    return
+  }
+  const writer = nonce.slice(0, nonce.lastIndexOf("/"))
+  // The writer handles its own L1 around its write; its own copy of the message only counts as its receipt,
+  // unless nobody waits for that write any more (it was interrupted or timed out): it may have landed after a
+  // later read of this instance filled L1.
+  if (writer === instance) {
+    if (!state.pending.has(nonce)) hooks.invalidate(rest)
+    return ack(core, nonce, instance)
+  }
+  hooks.invalidate(rest)
+  // `-` is a plain Redis store's write: it waits for nobody.
+  if (nonce !== "-") core.background(publish(core, settings.ackChannelOf(writer), `${nonce} ${instance}`))
+}
+
+const disconnect = ({ state }: Core) =>
+  Effect.suspend(() => {
+    const subs = state.subscribers
+    state.subscribers = []
+    for (const s of subs) s.subscribed = false
+    return Effect.forEach(subs, (s) => close(s.conn), { concurrency: "unbounded", discard: true })
+  })
+
+/**
+ * Opens one subscription connection per master; a connection counts only once its SUBSCRIBE was answered, and
+ * then beats at once (`heartbeat`) to gain a lease without waiting for the schedule.
+ */
+const subscribe = (core: Core, heartbeat: Effect.Effect<void>) => {
+  const { settings, state } = core
+  const channels = [settings.channel, settings.ackChannelOf(settings.instance)]
+  state.subscribers = masters(settings.client).map((master) => {
+    const conn = master.duplicate({
+      lazyConnect: true,
+      autoResubscribe: false,
+      enableAutoPipelining: false,
+      enableOfflineQueue: false,
+      connectionName: `arawn-tiered-${settings.instance}`
+    })
+    const sub: Subscriber = { conn, name: `${master.options.host}:${master.options.port}`, subscribed: false }
+    conn.on("error", () => {})
+    conn.on("message", onMessage(core))
+    // Resubscribing is ours, not ioredis's.
+    conn.on("ready", () =>
+      core.background(Effect.matchEffect(Effect.tryPromise(() => conn.subscribe(...channels)), {
+        onFailure: () => Effect.sync(() => conn.disconnect(true)),
+        onSuccess: () => Effect.zipRight(Effect.sync(() => (sub.subscribed = true)), heartbeat)
+      })))
+    conn.on("close", () => {
+      if (!sub.subscribed) return
+      sub.subscribed = false
+      lost(core)
+    })
+    core.background(Effect.ignore(Effect.tryPromise(() => conn.connect())))
+    return sub
+  })
+}
+
+const masterNames = (client: Client) => masters(client).map((m) => `${m.options.host}:${m.options.port}`).sort().join(",")
+
+/** One round of PINGs on every subscription; all answered renews the lease from when they were sent. */
+const beat = (core: Core): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const { settings, state } = core
+    if (state.closed) return Effect.void
+    const subs = state.subscribers
+    // A Cluster whose masters changed has servers this instance is not subscribed on.
+    if (subs.map((s) => s.name).sort().join(",") !== masterNames(settings.client)) {
+      lost(core)
+      return Effect.zipRight(disconnect(core), Effect.sync(() => state.closed || subscribe(core, heartbeatOf(core))))
+    }
+    if (subs.length === 0 || !subs.every((s) => s.subscribed)) return Effect.void
+    const sent = monotonicMillis()
+    const epoch = state.epoch
+    return Effect.forEach(subs, (s) => Effect.tryPromise(() => s.conn.ping()), { concurrency: "unbounded", discard: true }).pipe(
+      Effect.andThen(() => {
+        if (epoch !== state.epoch || state.closed || !subs.every((s) => s.subscribed)) return
+        state.leaseEnd = Math.max(state.leaseEnd, sent + settings.lease)
+        core.leased.unsafeOpen()
+        core.background(publish(core, settings.channel, `+ ${settings.instance}`))
+      }),
+      Effect.ignore
+    )
+  })
+
+/** A beat, skipped while one is under way: a heartbeat is sent only once the one before it was answered. */
+const heartbeatOf = (core: Core): Effect.Effect<void> => Effect.asVoid(core.beating.withPermitsIfAvailable(1)(beat(core)))
+
+/** Waits for the acknowledgements of `nonce` (see `Invalidation.acknowledged`). */
+const acknowledged = ({ settings, state }: Core, nonce: string, receivers: number) =>
+  Effect.suspend(() => {
+    const p = state.pending.get(nonce)
+    if (p === undefined || state.closed) return Effect.void
+    p.need = receivers
+    const since = monotonicMillis() - 2 * settings.lease
+    for (const [peer, seen] of state.peers) if (seen >= since) p.peers.push(peer)
+    // Past the bound, no receiver can still serve a copy: its lease has run out.
+    const ackBound = settings.lease + 100
+    const wait = complete(p) ? Effect.void : onRealClock(Effect.timeoutOption(Deferred.await(p.done), ackBound))
+    return Effect.ensuring(Effect.asVoid(wait), Effect.sync(() => state.pending.delete(nonce)))
+  })
+
+/**
+ * Subscribes on every master, starts the heartbeat and returns the instance's invalidation; everything stops
+ * with the surrounding Scope, after a goodbye to the other instances.
+ */
+export const make = (settings: Settings, hooks: Hooks): Effect.Effect<Invalidation, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const state: State = { epoch: 0, leaseEnd: 0, counter: 0, closed: false, subscribers: [], pending: new Map(), peers: new Map() }
+    const core: Core = {
+      settings,
+      hooks,
+      state,
+      leased: yield* Effect.makeLatch(false),
+      beating: yield* Effect.makeSemaphore(1),
+      background: yield* FiberSet.makeRuntime<never>()
+    }
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        state.closed = true
+        state.leaseEnd = 0
+        core.leased.unsafeClose()
+        for (const p of state.pending.values()) Deferred.unsafeDone(p.done, Effect.void)
+        return Effect.zipRight(publish(core, settings.channel, `! ${settings.instance}`), disconnect(core))
+      })
+    )
+    const heartbeat = heartbeatOf(core)
+    subscribe(core, heartbeat)
+    yield* heartbeat.pipe(Effect.repeat(Schedule.spaced(Duration.millis(Math.max(10, settings.lease / 4)))), onRealClock, Effect.forkScoped)
+    return {
+      epoch: () => state.epoch,
+      serving: () => monotonicMillis() < state.leaseEnd,
+      begin: () => {
+        const nonce = `${settings.instance}/${++state.counter}`
+        state.pending.set(nonce, { ackers: new Set(), need: Number.POSITIVE_INFINITY, peers: [], done: Deferred.unsafeMake(FiberId.none) })
+        return nonce
+      },
+      abandon: (nonce) => {
+        state.pending.delete(nonce)
+      },
+      acknowledged: (nonce, receivers) => acknowledged(core, nonce, receivers),
+      awaitLease: (ms) => core.leased.await.pipe(Effect.timeoutOption(ms), Effect.map(Option.isSome), onRealClock)
+    }
+  })

@@ -4,10 +4,10 @@
  * `drop` or `reset`, which also disown the reads and writes in flight, so none of them can fill L1 afterwards.
  */
 import { LRUCache } from "lru-cache"
-import type { Either, Option } from "effect"
+import type { Deferred, Fiber, Option } from "effect"
 import type { StorageError } from "../../Errors.js"
 import type { Session } from "../../Session.js"
-import { now } from "./invalidation.js"
+import { monotonicMillis as now } from "./clock.js"
 
 export interface Entry {
   readonly session: Session
@@ -15,10 +15,20 @@ export interface Entry {
   refreshedAt: number
 }
 
+/** A Redis read sent under a lease, shared by every caller that misses on its id while it is in flight. */
 export interface Flight {
-  readonly promise: Promise<Either.Either<Option.Option<Session>, StorageError>>
+  readonly result: Deferred.Deferred<Option.Option<Session>, StorageError>
+  /** The invalidation epoch it was sent in. */
   readonly epoch: number
+  /** When it was registered: the key's expiry runs from later. */
+  readonly sent: number
+  /** Set when something made its answer stale: it then fills nothing. */
   invalidated: boolean
+  /** The callers waiting for it; the last one to be interrupted stops it. */
+  waiters: number
+  /** Set once it has an answer (or failed). */
+  settled: boolean
+  fiber: Fiber.RuntimeFiber<Option.Option<Session>, StorageError> | undefined
 }
 
 export class Copies {

@@ -1,7 +1,8 @@
-import { Effect, Redacted } from "effect"
+import { Duration, Effect, Redacted } from "effect"
 import { Cluster, Redis } from "ioredis"
 import type { ClusterNode, ClusterOptions, RedisOptions } from "ioredis"
 import { StorageError } from "../../Errors.js"
+import { realClock } from "./clock.js"
 import type { Client } from "./scripts.js"
 
 /**
@@ -44,9 +45,16 @@ const open = (target: Target): Client => {
   return url === undefined ? new Redis(settings) : new Redis(Redacted.isRedacted(url) ? Redacted.value(url) : url, settings)
 }
 
+/** Closes a client: QUIT lets in-flight replies arrive, then `disconnect` ends any reconnect loop when Redis is down. */
+export const close = (client: Client | Redis): Effect.Effect<void> =>
+  Effect.tryPromise(() => client.quit()).pipe(
+    Effect.ignore,
+    Effect.zipRight(Effect.sync(() => client.disconnect()))
+  )
+
 /** One connection (or one Cluster), opened now and closed with the surrounding Scope; StorageError when it cannot be opened. */
-export const connect = (target: Target) => {
-  return Effect.acquireRelease(
+export const connect = (target: Target) =>
+  Effect.acquireRelease(
     Effect.suspend(() => {
       const client = open(target)
       // Connection errors also reach every pending call as a rejected command, which becomes that call's
@@ -61,47 +69,34 @@ export const connect = (target: Target) => {
         }
       }).pipe(Effect.as(client))
     }),
-    (client) =>
-      Effect.promise(async () => {
-        // QUIT lets in-flight replies arrive; `disconnect` then ends any reconnect loop when Redis is down.
-        await client.quit().catch(() => "closed")
-        client.disconnect()
-      })
+    close
   )
-}
 
 /**
- * `run` as an Effect that settles within `ms` of real time. ioredis's own `commandTimeout` starts when a command
- * is written, and with auto-pipelining a command waits unwritten behind the pipeline in flight, so against a
- * frozen server a call could take twice the timeout; this deadline starts with the call. A call it fails may
- * still reach the server later: the command stays queued in the client.
+ * `run` as an Effect that settles within `ms` of real time, under TestClock too. ioredis's own `commandTimeout`
+ * starts when a command is written, and with auto-pipelining a command waits unwritten behind the pipeline in
+ * flight, so against a frozen server a call could take twice the timeout; this deadline starts with the call.
+ * `run` is called synchronously when the Effect starts (what it sends goes out in the order the calls are made).
+ * Interrupting the Effect stops the wait at once; a command already sent may still reach the server, as may one
+ * the deadline failed: it stays queued in the client.
  */
 export const bounded = <A>(method: string, ms: number, run: () => Promise<A>): Effect.Effect<A, StorageError> =>
+  // Not `Effect.timeoutFail`, which races two forked fibers: on a loaded machine that doubled a round trip.
   Effect.async<A, StorageError>((resume) => {
     let pending = true
-    const timer = setTimeout(() => {
-      pending = false
-      resume(Effect.fail(new StorageError({ method, cause: new Error(`Redis did not answer within ${ms} ms`) })))
-    }, ms)
     const settle = (result: Effect.Effect<A, StorageError>) => {
       if (!pending) return
       pending = false
-      clearTimeout(timer)
+      cancel()
       resume(result)
     }
-    let promise: Promise<A>
-    try {
-      promise = run()
-    } catch (cause) {
-      promise = Promise.reject(cause)
-    }
-    promise.then(
-      (a) => settle(Effect.succeed(a)),
-      (cause) => settle(Effect.fail(new StorageError({ method, cause })))
-    )
+    const cancel = Effect.runCallback(realClock.sleep(Duration.millis(ms)), {
+      onExit: () => settle(Effect.fail(new StorageError({ method, cause: new Error(`Redis did not answer within ${ms} ms`) })))
+    })
+    Effect.runCallback(Effect.tryPromise({ try: run, catch: (cause) => new StorageError({ method, cause }) }), { onExit: settle })
     return Effect.sync(() => {
       pending = false
-      clearTimeout(timer)
+      cancel()
     })
   })
 

@@ -1,7 +1,7 @@
 import { Effect, Option } from "effect"
 import type { SessionId } from "../../Ids.js"
 import type { Session } from "../../Session.js"
-import type { Driver } from "../../SessionStore.js"
+import type { Driver } from "./driver.js"
 import { stamp } from "./codec.js"
 import type { Resolved } from "./options.js"
 
