@@ -37,7 +37,9 @@ export interface Options extends Redis.Options {
   /**
    * How long one subscription heartbeat lets L1 answer (default 1 second; heartbeats run four times per lease). It
    * is also, plus 100 ms, the longest a put or remove waits for another instance that does not acknowledge its
-   * invalidation (frozen, partitioned): past that, that instance cannot be serving its copy.
+   * invalidation (frozen, partitioned): past that, that instance cannot be serving its copy. Every instance on one
+   * prefix must use the same lease: a writer waits as long as its own, so a reader holding a longer one could still
+   * serve an old copy after the put returned.
    */
   readonly lease?: Duration.DurationInput | undefined
 }
