@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import fc from "fast-check"
 import type { MemoryId } from "../src/Ids.js"
 import type { TextCandidate, VectorCandidate } from "../src/internal/ranking.js"
-import { exactTop, judge } from "../src/internal/rankingTopK.js"
+import { exactTop, hybridDepthCap, judge, settle } from "../src/internal/rankingTopK.js"
 import type { RankingRead, ScoreOptions, Scored } from "../src/internal/rankingTopK.js"
 
 type Arbitrary<T> = T extends fc.Arbitrary<infer A> ? A : never
@@ -89,5 +89,31 @@ describe("exact top k", () => {
     }, { mode: "text", weights: { vector: 0.5, text: 0.5 }, limit: 10, nowMillis: NOW }))
     expect(proven.page).toHaveLength(10)
     expect(reads).toEqual([32])
+  })
+
+  it("a hybrid search reads no ranking past its cap, and settles on the page scored over what it read", () => {
+    // Flat vector distances and text scores spread over the whole store: a text hit's vector rank stays unknown, so
+    // only reading (nearly) everything could prove the page.
+    const memories = Array.from({ length: 20_000 }, (_, i): Arbitrary<typeof memory> => ({
+      distance: 0.4 + (i % 97) / 1000,
+      bm25: i % 3 === 0 ? 1 + (i % 89) / 10 : undefined,
+      createdDay: i % 5,
+      source: i % 2 === 0 ? "stated" : "inferred",
+      reinforcementCount: 0,
+      superseded: false,
+      idleDays: 0
+    }))
+    const { text, vector } = rankingsOf(memories)
+    const reads: Array<number> = []
+    const o: ScoreOptions = { mode: "hybrid", weights: { vector: 0.5, text: 0.5 }, limit: 10, nowMillis: NOW }
+    const found = Effect.runSync(exactTop({
+      vector: (depth) => Effect.sync(() => (reads.push(depth), vector.slice(0, depth))),
+      text: (depth) => Effect.sync(() => (reads.push(depth), text.slice(0, depth)))
+    }, o))
+    expect(Math.max(...reads)).toBe(hybridDepthCap(10))
+    expect(found.proven).toBe(false)
+    const read = <C>(items: ReadonlyArray<C>): RankingRead<C> => ({ items: items.slice(0, found.depth.vector), depth: found.depth.vector, exhausted: false })
+    expect(found.page.map((s) => s.head.id)).toEqual(settle(read(vector), { ...read(text), depth: found.depth.text, items: text.slice(0, found.depth.text) }, o).map((s) => s.head.id))
+    expect(found.page).toHaveLength(10)
   })
 })

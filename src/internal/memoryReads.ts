@@ -115,7 +115,7 @@ export const readMethods = (k: Kernel) => {
     const filter = yield* driverFilter(k, method, options, now.epochMillis)
     const q = options.mode === "text" ? undefined : (yield* embed([query]))[0]!
     const terms = queryTerms(query)
-    const { depth, page } = yield* exactTop({
+    const { depth, page, proven } = yield* exactTop({
       vector: (depth) => q === undefined ? Effect.succeed([]) : driver.vectorCandidates(filter, q, depth),
       text: (depth) => driver.textCandidates(filter, terms, depth)
     }, {
@@ -125,7 +125,7 @@ export const readMethods = (k: Kernel) => {
       limit: options.limit,
       minScore: options.minScore
     })
-    yield* Effect.annotateCurrentSpan({ "search.depth.vector": depth.vector, "search.depth.text": depth.text })
+    yield* Effect.annotateCurrentSpan({ "search.depth.vector": depth.vector, "search.depth.text": depth.text, "search.proven": proven })
     return yield* materialize(k, page, now)
   }, retag("MemoryBackend.search"))
 

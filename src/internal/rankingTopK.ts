@@ -19,6 +19,15 @@ export const firstDepth = (limit: number): number => Math.max(2 * limit, 32)
 /** How much deeper each further read goes: a ranking read n times costs at most 4/3 of its last read. */
 export const GROWTH = 4
 
+/**
+ * The deepest a hybrid search reads a ranking. Fusion votes by rank, so a text hit's exact score needs its place in
+ * the vector ranking, which holds every memory: proving a hybrid page can take reading most of a large store
+ * (measured: ~7k of 20k vectors at limit 10). Up to this depth (the whole filtered set of a store up to this size)
+ * the hybrid page is proven exact like the others; past it, it is the page scored over what was read, its missing
+ * votes counted as 0, as a fixed-depth read scores it. Text and vector pages, one ranking each, are always exact.
+ */
+export const hybridDepthCap = (limit: number): number => Math.max(1024, GROWTH * firstDepth(limit))
+
 /** A ranking as read so far: its first `items` (best first) and whether they are all there is. */
 export interface RankingRead<C> {
   readonly items: ReadonlyArray<C>
@@ -102,6 +111,38 @@ export const judge = (
   text: RankingRead<TextCandidate>,
   o: ScoreOptions
 ): Verdict => {
+  const { known, open, unread } = weigh(vector, text, o)
+  const page = known.sort(byScore).slice(0, o.limit)
+  const cut = Math.max(page.length === o.limit ? page[o.limit - 1]!.score : 0, o.minScore ?? 0)
+  // Strictly below the cut, or no relevance at all, is out: an equal score could still win on the tie-breaks.
+  const contends = (upper: number) => upper > 0 && upper >= cut
+  const contenders = open.filter((u) => contends(u.upper))
+  if (contenders.length === 0 && !contends(unread.upper)) return { _tag: "Proven", page }
+  // Reading deeper lowers a ranking's bound and places the memories it holds: read each whose bound still counts
+  // (a vote whose bound is 0 is known to be 0), for a contender lacking its vote or for the memories not read.
+  return {
+    _tag: "Deeper",
+    vector: unread.vector && (contends(unread.upper) || contenders.some((u) => u.vector)),
+    text: unread.text && (contends(unread.upper) || contenders.some((u) => u.text))
+  }
+}
+
+/** The page scored over what was read, each missing vote counted as 0 (what a hybrid search past its cap returns). */
+export const settle = (vector: RankingRead<VectorCandidate>, text: RankingRead<TextCandidate>, o: ScoreOptions): Array<Scored> => {
+  const { known, open } = weigh(vector, text, o)
+  return [...known, ...open.flatMap((u) => u.scored)].sort(byScore).slice(0, o.limit)
+}
+
+interface Open {
+  readonly upper: number
+  readonly vector: boolean
+  readonly text: boolean
+  /** Its score with the missing votes as 0, when that is a hit. */
+  readonly scored: ReadonlyArray<Scored>
+}
+
+/** Every candidate read, known (both bounds meet) or open (its ceiling above its score), and the unread's ceiling. */
+const weigh = (vector: RankingRead<VectorCandidate>, text: RankingRead<TextCandidate>, o: ScoreOptions) => {
   const bestText = text.items[0]?.score ?? 0
   const lastV = vector.items[vector.items.length - 1]
   const lastT = text.items[text.items.length - 1]
@@ -109,34 +150,25 @@ export const judge = (
   const nextV = vector.exhausted || lastV === undefined ? undefined : { rank: vector.items.length + 1, distance: lastV.distance }
   const nextT = text.exhausted || lastT === undefined ? undefined : { rank: text.items.length + 1, score: lastT.score }
   const known: Array<Scored> = []
-  const open: Array<{ readonly upper: number; readonly vector: boolean; readonly text: boolean }> = []
+  const open: Array<Open> = []
   for (const c of merge(vector.items, text.items)) {
     const relevance = relevanceOf(c, o, bestText)
     const confidence = confidenceAt(c.head, o.nowMillis)
     const score = combineScore(relevance, confidence)
     const upper = combineScore(relevanceOf({ vector: c.vector ?? nextV, text: c.text ?? nextT }, o, bestText), confidence)
-    if (upper > score) open.push({ upper, vector: c.vector === undefined, text: c.text === undefined })
-    else if (isRelevant(relevance) && (o.minScore === undefined || score >= o.minScore)) {
-      known.push({ head: c.head, score, explain: explainOf(c, o, relevance, confidence, bestText) })
-    }
+    const hit = isRelevant(relevance) && (o.minScore === undefined || score >= o.minScore)
+      ? [{ head: c.head, score, explain: explainOf(c, o, relevance, confidence, bestText) }]
+      : []
+    if (upper > score) open.push({ upper, vector: c.vector === undefined, text: c.text === undefined, scored: hit })
+    else known.push(...hit)
   }
   // A memory not read at all: both bounds, and confidence at most 1.
-  const unread = combineScore(relevanceOf({ vector: nextV, text: nextT }, o, bestText), 1)
-  const page = known.sort(byScore).slice(0, o.limit)
-  const cut = Math.max(page.length === o.limit ? page[o.limit - 1]!.score : 0, o.minScore ?? 0)
-  // Strictly below the cut, or no relevance at all, is out: an equal score could still win on the tie-breaks.
-  const contends = (upper: number) => upper > 0 && upper >= cut
-  const contenders = open.filter((u) => contends(u.upper))
-  if (contenders.length === 0 && !contends(unread)) return { _tag: "Proven", page }
-  // Reading deeper lowers a ranking's bound and places the memories it holds: read each whose bound still counts
-  // (a vote whose bound is 0 is known to be 0), for a contender lacking its vote or for the memories not read.
-  const boundV = relevanceOf({ vector: nextV }, o, bestText) > 0
-  const boundT = relevanceOf({ text: nextT }, o, bestText) > 0
-  return {
-    _tag: "Deeper",
-    vector: boundV && (contends(unread) || contenders.some((u) => u.vector)),
-    text: boundT && (contends(unread) || contenders.some((u) => u.text))
+  const unread = {
+    upper: combineScore(relevanceOf({ vector: nextV, text: nextT }, o, bestText), 1),
+    vector: relevanceOf({ vector: nextV }, o, bestText) > 0,
+    text: relevanceOf({ text: nextT }, o, bestText) > 0
   }
+  return { known, open, unread }
 }
 
 /** The driver's ranking primitives, each read to a depth. */
@@ -152,12 +184,14 @@ const readTo = <C, E>(read: (depth: number) => Effect.Effect<ReadonlyArray<C>, E
 export interface TopK {
   readonly page: Array<Scored>
   readonly depth: { readonly vector: number; readonly text: number }
+  /** False for a hybrid page settled at its depth cap (see `hybridDepthCap`). */
+  readonly proven: boolean
 }
 
 /**
  * The exact top `limit` under the score contract over every memory the rankings hold: the rankings are read
  * `firstDepth(limit)` deep, then `GROWTH` times deeper while `judge` asks for it. The page equals the one scored
- * over the whole rankings, so its head never depends on the limit.
+ * over the whole rankings, so its head never depends on the limit (a hybrid page read to its cap excepted).
  */
 export const exactTop = <E>(rankings: Rankings<E>, o: ScoreOptions): Effect.Effect<TopK, E> =>
   Effect.gen(function*() {
@@ -166,12 +200,18 @@ export const exactTop = <E>(rankings: Rankings<E>, o: ScoreOptions): Effect.Effe
       usesVector(o) ? readTo(rankings.vector, first) : Effect.succeed<RankingRead<VectorCandidate>>(empty),
       usesText(o) ? readTo(rankings.text, first) : Effect.succeed<RankingRead<TextCandidate>>(empty)
     ], { concurrency: 2 })
+    const cap = o.mode === "hybrid" ? hybridDepthCap(o.limit) : Infinity
+    const deeper = (read: RankingRead<unknown>) => Math.min(cap, read.depth * GROWTH)
     for (;;) {
       const verdict = judge(vector, text, o)
-      if (verdict._tag === "Proven") return { page: verdict.page, depth: { vector: vector.depth, text: text.depth } }
+      const depth = { vector: vector.depth, text: text.depth }
+      if (verdict._tag === "Proven") return { page: verdict.page, depth, proven: true }
+      const readV = verdict.vector && deeper(vector) > vector.depth
+      const readT = verdict.text && deeper(text) > text.depth
+      if (!readV && !readT) return { page: settle(vector, text, o), depth, proven: false }
       ;[vector, text] = yield* Effect.all([
-        verdict.vector ? readTo(rankings.vector, vector.depth * GROWTH) : Effect.succeed(vector),
-        verdict.text ? readTo(rankings.text, text.depth * GROWTH) : Effect.succeed(text)
+        readV ? readTo(rankings.vector, deeper(vector)) : Effect.succeed(vector),
+        readT ? readTo(rankings.text, deeper(text)) : Effect.succeed(text)
       ], { concurrency: 2 })
     }
   })
