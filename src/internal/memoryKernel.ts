@@ -9,7 +9,8 @@ import { EmbeddingError, InvalidInput, NotFound, StorageError } from "../Errors.
 import { MemoryId, nextId } from "../Ids.js"
 import { DEFAULT_NAMESPACE, MAX_MEMORY_CONTENT, MemoryPatch, Namespace, NewMemory, Ttl } from "../Memory.js"
 import type { Memory, StoreFactResult } from "../Memory.js"
-import type { Driver, MemoryBackend, MemoryIdTaken, NewRow, Options } from "../MemoryBackend.js"
+import type { MemoryBackend, Options } from "../MemoryBackend.js"
+import type { Driver, MemoryIdTaken, NewRow } from "../MemoryBackend/Driver.js"
 import { decodeInput } from "./decode.js"
 import type { Expiry, NewMemoryInput } from "./memory.js"
 import {
