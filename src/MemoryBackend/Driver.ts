@@ -1,6 +1,8 @@
 /**
- * The contract a MemoryBackend backend implements: `Driver`, storage primitives over decoded memories with their
- * own search candidates (what the SQLite and PostgreSQL stores supply to `MemoryBackend.make`).
+ * The contracts a MemoryBackend backend implements: `Driver`, storage primitives over decoded memories with their
+ * own search candidates (what the SQLite and PostgreSQL stores supply to `MemoryBackend.make`), and
+ * `EncodedDriver`, a handful of primitives over encoded rows (what a new key-value backend supplies to
+ * `MemoryBackend.makeEncoded`; the kernel then owns the row codec, the embedding state, search and reindex).
  *
  * @since 0.2.0
  */
@@ -172,4 +174,68 @@ export interface Driver {
     nowMillis: number
   ) => Effect.Effect<void, StorageError>
   readonly reindex: ReindexDriver
+}
+
+// --- the encoded driver contract ---------------------------------------------------------------------------------
+
+/**
+ * A memory as an encoded driver keeps it: its id and namespace, and the kernel's JSON text of the whole memory,
+ * which the driver stores as it is and never reads.
+ *
+ * @category encoded driver
+ */
+export interface EncodedMemory {
+  readonly id: string
+  readonly namespace: string
+  readonly text: string
+}
+
+/**
+ * One atomic change: every part is applied, or none. In this order: `dropGenerations` removes every vector of
+ * those generations; `remove` removes rows with their events and vectors (of every generation); `put` inserts or
+ * replaces rows by id (a replaced row keeps its events and vectors); `events` appends JSON texts after a row's
+ * last ones; `vectors` sets a row's vector in a generation; `meta` sets keys (`null` deletes one).
+ *
+ * @category encoded driver
+ */
+export interface EncodedChange {
+  readonly dropGenerations?: ReadonlyArray<number> | undefined
+  readonly remove?: ReadonlyArray<string> | undefined
+  readonly put?: ReadonlyArray<EncodedMemory> | undefined
+  readonly events?: ReadonlyArray<readonly [id: string, events: ReadonlyArray<string>]> | undefined
+  readonly vectors?: ReadonlyArray<{ readonly generation: number; readonly id: string; readonly vector: Float32Array }> | undefined
+  readonly meta?: ReadonlyArray<readonly [key: string, value: string | null]> | undefined
+}
+
+/**
+ * The storage primitives of an encoded MemoryBackend: rows, their history, vectors by generation and a little
+ * metadata, all as the kernel encoded them. `MemoryBackend.makeEncoded` builds the whole contract on them (filters,
+ * exact vector and BM25 search, facts, expiry, the embedding state and a resumable reindex), reading rows by
+ * scanning: suited to stores of up to some tens of thousands of memories. Every failure is a `StorageError`.
+ *
+ * @category encoded driver
+ */
+export interface EncodedDriver {
+  /** Names the backend in spans (`arawn.backend`). */
+  readonly backend: string
+  /**
+   * Runs `effect` (which reads and writes through this driver) alone: no other `locked` run on the same store,
+   * in this process or another, overlaps it. The kernel's read-decide-write steps run here.
+   */
+  readonly locked: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E | StorageError>
+  /** The stored rows among `ids`, in any order (absent ids are left out). */
+  readonly get: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<EncodedMemory>, StorageError>
+  /** Up to `limit` rows by id ascending (code-unit order), after `after` when given. */
+  readonly scan: (after: Option.Option<string>, limit: number) => Effect.Effect<ReadonlyArray<EncodedMemory>, StorageError>
+  /** The row's events in the order they were appended (empty for an unknown id). */
+  readonly events: (id: string) => Effect.Effect<ReadonlyArray<string>, StorageError>
+  /** The vectors of `ids` in `generation` (ids without one are left out). */
+  readonly vectors: (
+    generation: number,
+    ids: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<readonly [id: string, vector: Float32Array]>, StorageError>
+  /** Every metadata key and value. */
+  readonly meta: Effect.Effect<ReadonlyMap<string, string>, StorageError>
+  /** Applies the change atomically (see `EncodedChange`). */
+  readonly write: (change: EncodedChange) => Effect.Effect<void, StorageError>
 }
