@@ -5,18 +5,13 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { EmbeddingError } from "./Errors.js"
+import type { FusionWeights } from "./Memory.js"
 import { fnv1a, stem, STOPWORDS, words } from "./internal/text.js"
 
-const Weight = Schema.Number.pipe(Schema.nonNegative(), Schema.finite())
-
-/** Relative weights of the vector and text rankings in hybrid fusion. @category models */
-export const FusionWeights = Schema.Struct({ vector: Weight, text: Weight }).pipe(
-  Schema.filter((w) => w.vector + w.text > 0 || "fusion weights must not both be 0")
-)
-/** @category models */
-export type FusionWeights = typeof FusionWeights.Type
+// A search option as much as an embedder default: defined with the other search shapes, in the domain module.
+export { FusionWeights } from "./Memory.js"
 
 /** @category services */
 export class Embedder extends Context.Tag("arawn-store/Embedder")<Embedder, {

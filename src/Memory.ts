@@ -4,13 +4,21 @@
  * @since 0.1.0
  */
 import { DateTime, Duration, Option, ParseResult, Schema } from "effect"
-import { FusionWeights } from "./Embedder.js"
 import { EmbeddingSpace } from "./Errors.js"
 import { MemoryId, SessionId, WorkstreamId } from "./Ids.js"
 import { ContentWithin, hasContent, isStorableText, JsonObject, Text } from "./Json.js"
 import { MemoryEvent } from "./MemoryEvent.js"
 import { Tag } from "./Tag.js"
 import { Where } from "./Where.js"
+
+const Weight = Schema.Number.pipe(Schema.nonNegative(), Schema.finite())
+
+/** Relative weights of the vector and text rankings in hybrid fusion. @category models */
+export const FusionWeights = Schema.Struct({ vector: Weight, text: Weight }).pipe(
+  Schema.filter((w) => w.vector + w.text > 0 || "fusion weights must not both be 0")
+)
+/** @category models */
+export type FusionWeights = typeof FusionWeights.Type
 
 /** @category models */
 export const ContentType = Schema.Literal(

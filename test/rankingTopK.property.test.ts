@@ -95,8 +95,8 @@ describe("exact top k", () => {
     // Flat vector distances and text scores spread over the whole store: a text hit's vector rank stays unknown, so
     // only reading (nearly) everything could prove the page.
     const memories = Array.from({ length: 20_000 }, (_, i): Arbitrary<typeof memory> => ({
-      distance: 0.4 + (i % 97) / 1000,
-      bm25: i % 3 === 0 ? 1 + (i % 89) / 10 : undefined,
+      distance: ([0.4, 0.5, 0.7] as const)[i % 3]!,
+      bm25: i % 3 === 1 ? ([1, 2.5, 4, 6, 9] as const)[i % 5]! : undefined,
       createdDay: i % 5,
       source: i % 2 === 0 ? "stated" : "inferred",
       reinforcementCount: 0,

@@ -10,10 +10,11 @@ import { Config, Effect, Layer, Option } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { Embedder } from "../Embedder.js"
 import { EmbeddingSpace, InvalidInput, StorageError } from "../Errors.js"
-import { makeDriver } from "../internal/pgMemory/driver.js"
+import { pgDialect } from "../internal/pgMemory/dialect.js"
 import { createGeneration, migrations, tableNames } from "../internal/pgMemory/schema.js"
 import type { Store } from "../internal/pgMemory/state.js"
-import { readGeneration, recordGeneration } from "../internal/pgMemory/state.js"
+import { makeDriver } from "../internal/sqlMemory/driver.js"
+import { readGeneration, recordGeneration } from "../internal/sqlMemory/state.js"
 import { names, open, withOwnClient } from "../internal/pgStore.js"
 import type { PgConnection } from "../internal/pgStore.js"
 import type { Options as KernelOptions } from "../MemoryBackend.js"
@@ -65,12 +66,12 @@ export const make = Effect.fnUntraced(function*(options: Options = {}) {
     before: sql`CREATE EXTENSION IF NOT EXISTS vector`,
     // The first open records the embedding space and creates the first generation of vectors.
     after: Effect.gen(function*() {
-      if (Option.isSome(yield* readGeneration(store))) return
-      yield* recordGeneration(store, "space", { space: store.current, generation: 1 })
+      if (Option.isSome(yield* readGeneration(sql, store.t.meta))) return
+      yield* recordGeneration(sql, store.t.meta, "space", { space: store.current, generation: 1 })
       yield* createGeneration(sql, store.t, 1, store.current.dimensions)
     })
   })
-  return yield* makeService(makeDriver(store, Math.max(0, Math.floor(options.exactScanLimit ?? 2048))), options)
+  return yield* makeService(makeDriver(pgDialect(store, Math.max(0, Math.floor(options.exactScanLimit ?? 2048)))), options)
 })
 
 /**

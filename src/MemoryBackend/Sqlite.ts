@@ -17,10 +17,12 @@ import { EmbeddingSpace, InvalidInput, StorageError } from "../Errors.js"
 import { openSqlite } from "../internal/sqlite.js"
 import { single, transaction } from "../internal/sql.js"
 import { makeReadPool } from "../internal/sqliteMemory/readPool.js"
-import { makeDriver } from "../internal/sqliteMemory/driver.js"
+import { sqliteDialect } from "../internal/sqliteMemory/dialect.js"
+import { makeDriver } from "../internal/sqlMemory/driver.js"
+import { readGeneration, recordGeneration } from "../internal/sqlMemory/state.js"
 import { isPrefix, migrations, tableNames } from "../internal/sqliteMemory/schema.js"
 import type { Store } from "../internal/sqliteMemory/vectors.js"
-import { createGeneration, readGeneration, recordGeneration } from "../internal/sqliteMemory/vectors.js"
+import { createGeneration } from "../internal/sqliteMemory/vectors.js"
 import { makeCoder } from "../internal/simhash.js"
 import type { Options as KernelOptions } from "../MemoryBackend.js"
 import { make as makeService, MemoryBackend } from "../MemoryBackend.js"
@@ -86,7 +88,7 @@ const open = (client: SqliteClient.SqliteClient, s: Store, options: Options) =>
     // (or delays) another process's writes; otherwise the write lock keeps two processes from both creating it.
     const ready = yield* Effect.orElseSucceed(
       Effect.map(
-        Effect.all([single(sql`SELECT coalesce(max(migration_id), 0) AS n FROM ${sql(s.t.migrations)}`), readGeneration(s)]),
+        Effect.all([single(sql`SELECT coalesce(max(migration_id), 0) AS n FROM ${sql(s.t.migrations)}`), readGeneration(sql, s.t.meta)]),
         ([latest, space]) => latest >= LATEST_MIGRATION && Option.isSome(space)
       ),
       () => false
@@ -98,8 +100,8 @@ const open = (client: SqliteClient.SqliteClient, s: Store, options: Options) =>
         SqlClient.SqlClient,
         sql
       )
-      if (Option.isNone(yield* readGeneration(s))) {
-        yield* recordGeneration(s, "space", { space: s.current, generation: 1 })
+      if (Option.isNone(yield* readGeneration(sql, s.t.meta))) {
+        yield* recordGeneration(sql, s.t.meta, "space", { space: s.current, generation: 1 })
         yield* createGeneration(s, 1)
       }
     }))
@@ -129,7 +131,7 @@ const build = (options: Options, file: Option.Option<string>) =>
         mmapSize: mmapBytes(options)
       })))
     const store: Store = { ...base, readers }
-    return yield* makeService(makeDriver(store, Math.max(0, Math.floor(options.exactScanLimit ?? 2048))), options)
+    return yield* makeService(makeDriver(sqliteDialect(store, Math.max(0, Math.floor(options.exactScanLimit ?? 2048)))), options)
   })
 
 /**

@@ -3,13 +3,14 @@
  * checks, history events and the storeFact decision happen here, once for every backend. `MemoryBackend.make` is
  * the public door; the read methods live in `memoryReads.ts`.
  */
-import { DateTime, Duration, Effect, Option, Schema } from "effect"
+import { DateTime, Effect, Option, Schema } from "effect"
 import type { Embedder } from "../Embedder.js"
-import { EmbeddingError, InvalidInput, NotFound, StorageError } from "../Errors.js"
+import { EmbeddingError, InvalidInput, NotFound } from "../Errors.js"
 import { MemoryId, nextId } from "../Ids.js"
 import { DEFAULT_NAMESPACE, MAX_MEMORY_CONTENT, MemoryPatch, Namespace, NewMemory, Ttl } from "../Memory.js"
-import type { Memory, StoreFactResult } from "../Memory.js"
-import type { Driver, MemoryBackend, MemoryIdTaken, NewRow, Options } from "../MemoryBackend.js"
+import type { StoreFactResult } from "../Memory.js"
+import type { MemoryBackendService, Options } from "../MemoryBackend/Service.js"
+import type { Driver, MemoryIdTaken, NewRow } from "../MemoryBackend/Driver.js"
 import { decodeInput } from "./decode.js"
 import type { Expiry, NewMemoryInput } from "./memory.js"
 import {
@@ -18,29 +19,15 @@ import {
   checkEmbedding,
   defaultExpiry,
   factKey,
-  isExpired,
   requireDistinctIds,
   resolveExpiry
 } from "./memory.js"
 import { decideFact, factResult, initialEvents, updatedEvents } from "./memoryEvents.js"
 import { readMethods } from "./memoryReads.js"
+import type { Kernel, Resolved } from "./memoryScope.js"
+import { readable, retag } from "./memoryScope.js"
 import type { Built } from "./memoryRetry.js"
 import { idTaken, isRetry, occupiedBy } from "./memoryRetry.js"
-
-/** Options with their defaults applied and their values decoded. */
-export interface Resolved {
-  readonly namespace: Option.Option<string>
-  readonly defaultTtl: Duration.Duration | undefined
-  readonly extendOnAccess: boolean
-  readonly maxContentLength: number
-}
-
-export const UNSCOPED: Resolved = {
-  namespace: Option.none(),
-  defaultTtl: undefined,
-  extendOnAccess: false,
-  maxContentLength: MAX_MEMORY_CONTENT
-}
 
 const decodeNamespace = (method: string) => decodeInput(Namespace, method)
 const decodeTtl = decodeInput(Ttl, "MemoryBackend.open")
@@ -76,15 +63,6 @@ const withinCap = (k: Kernel, method: string, content: string): Effect.Effect<vo
       })
     )
 
-/** What every method of one service shares. */
-export interface Kernel {
-  readonly driver: Driver
-  readonly embedder: Embedder["Type"]
-  readonly embed: (texts: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Float32Array>, EmbeddingError>
-  readonly span: { readonly attributes: { readonly "arawn.backend": string } }
-  readonly scope: Resolved
-}
-
 /** The embedder's vectors, checked to be one per text and of its declared length (a remote model may not be). */
 const embedChecked = (embedder: Embedder["Type"]) => (texts: ReadonlyArray<string>) =>
   texts.length === 0
@@ -97,15 +75,6 @@ const embedChecked = (embedder: Embedder["Type"]) => (texts: ReadonlyArray<strin
             cause: new Error(`the embedder returned ${vectors.length} vectors for ${texts.length} texts, or of the wrong length`)
           })
         ))
-
-/** A driver's StorageError names the primitive that failed; the caller sees the method it called. */
-export const retagError = (method: string) => <E>(e: E): E | StorageError =>
-  e instanceof StorageError && e.method !== method ? new StorageError({ method, cause: e.cause }) : e
-export const retag = (method: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.mapError(self, retagError(method))
-
-/** Whether a read through this service may see `m`: unexpired, and of its namespace when it has one. */
-export const readable = (k: Kernel, m: Memory, nowMillis: number): boolean =>
-  !isExpired(m, nowMillis) && Option.match(k.scope.namespace, { onNone: () => true, onSome: (ns) => m.namespace === ns })
 
 const taken = (method: string) => (e: MemoryIdTaken) => idTaken(method, e.id)
 
@@ -242,7 +211,7 @@ const writeMethods = (k: Kernel) => {
 }
 
 /** The service over `driver` for `scope`; `scoped` builds the same over a narrower scope. */
-export const makeKernel = (driver: Driver, embedder: Embedder["Type"], scope: Resolved): MemoryBackend["Type"] => {
+export const makeKernel = (driver: Driver, embedder: Embedder["Type"], scope: Resolved): MemoryBackendService => {
   const k: Kernel = { driver, embedder, embed: embedChecked(embedder), span: { attributes: { "arawn.backend": driver.backend } }, scope }
   const scoped = (raw: string) =>
     Effect.flatMap(decodeNamespace("MemoryBackend.scoped")(raw), (namespace) =>
@@ -253,6 +222,6 @@ export const makeKernel = (driver: Driver, embedder: Embedder["Type"], scope: Re
             : Effect.fail(new InvalidInput({ method: "MemoryBackend.scoped", message: `this service is confined to namespace ${JSON.stringify(own)}` })),
         onNone: () => Effect.succeed(makeKernel(driver, embedder, { ...scope, namespace: Option.some(namespace) }))
       }))
-  const service: MemoryBackend["Type"] = { ...writeMethods(k), ...readMethods(k), scoped }
+  const service: MemoryBackendService = { ...writeMethods(k), ...readMethods(k), scoped }
   return service
 }

@@ -8,7 +8,7 @@ import { DateTime, Effect } from "effect"
 import { InvalidInput } from "../Errors.js"
 import type { MemoryId } from "../Ids.js"
 import type { Memory } from "../Memory.js"
-import type { Driver, Occupied } from "../MemoryBackend.js"
+import type { Driver, Occupied } from "../MemoryBackend/Driver.js"
 import type { NewMemoryInput } from "./memory.js"
 import { isExpired } from "./memory.js"
 

@@ -8,7 +8,6 @@ import { Effect, Schema } from "effect"
 import { MemoryId, SessionId, WorkstreamId } from "../../Ids.js"
 import { Citation, ConfidenceSource, ContentType, MemoryMetadata } from "../../Memory.js"
 import type { Memory } from "../../Memory.js"
-import { MemoryEvent } from "../../MemoryEvent.js"
 import { memoryOfRow } from "../memoryRow.js"
 import type { CandidateHead } from "../ranking.js"
 
@@ -171,8 +170,3 @@ export const headOfRow = (r: Schema.Schema.Type<Schema.Struct<typeof headFields>
   lastAccessedMillis: r.last_accessed
 })
 
-export const MetaRow = Schema.Struct({ key: Schema.String, value: Schema.String })
-export const IdRow = Schema.Struct({ id: MemoryId })
-export const PendingRow = Schema.Struct({ id: MemoryId, content: Schema.String })
-export const EventRow = Schema.Struct({ event: MemoryEvent })
-export const SeqRow = Schema.Struct({ memory_id: Schema.String, seq: Schema.Number })

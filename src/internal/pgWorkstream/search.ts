@@ -8,11 +8,10 @@
  */
 import { Effect } from "effect"
 import type { SearchHit, SearchQuery } from "../../WorkstreamStore.js"
+import { bm25Term, wordQueries } from "../pgBm25.js"
 import { all } from "../sql.js"
 import { MESSAGE_SELECT, rowToMessage, SearchRow } from "./schema.js"
 import type { Store } from "./schema.js"
-
-const K1 = 1.2
 
 const filters = ({ sql }: Store, q: SearchQuery) => [
   ...(q.workstreamIds !== undefined ? [sql`m.workstream = ANY(${q.workstreamIds}::text[])`] : []),
@@ -33,7 +32,7 @@ export const search = (s: Store, q: SearchQuery) =>
     const messages = sql(t.messages)
     // Each word is a bound value that plainto_tsquery parses as plain text: it never reaches query syntax. Words
     // with one stem (migration, migrations) count once, as in the in-memory index; stop words parse to nothing.
-    const words = sql.join(" UNION ALL ", false)(q.terms.map((w) => sql`SELECT plainto_tsquery('english', ${w}) AS tq`))
+    const words = wordQueries(sql, q.terms)
     // MATERIALIZED: inlined, the planner re-runs each word's document count once per matching message. The total
     // comes from the counters, which each write keeps equal to the log's rows: one row per workstream, not per message.
     const rows = yield* all(SearchRow, sql`WITH words AS MATERIALIZED (${words}),
@@ -43,10 +42,7 @@ export const search = (s: Store, q: SearchQuery) =>
       ),
       total AS MATERIALIZED (SELECT coalesce(sum(message_count), 0)::float8 AS n FROM ${sql(t.workstreams)}),
       scored AS (
-        SELECT m.workstream, m.seq, sum(
-          ln(1 + (total.n - terms.df + 0.5) / (terms.df + 0.5)) *
-          (10 * ts_rank_cd(m.tsv, terms.tq, 0)) * ${K1 + 1} / (10 * ts_rank_cd(m.tsv, terms.tq, 0) + ${K1})
-        ) AS score
+        SELECT m.workstream, m.seq, sum(${bm25Term(sql)}) AS score
         FROM terms CROSS JOIN total JOIN ${messages} m ON m.tsv @@ terms.tq
         WHERE ${sql.and(filters(s, q))}
         GROUP BY m.workstream, m.seq

@@ -7,7 +7,6 @@ import { Effect, Schema } from "effect"
 import { MemoryId, SessionId, WorkstreamId } from "../../Ids.js"
 import { Citation, ConfidenceSource, ContentType, MemoryMetadata } from "../../Memory.js"
 import type { Memory } from "../../Memory.js"
-import { MemoryEventJson } from "../../MemoryEvent.js"
 import { memoryOfRow } from "../memoryRow.js"
 import type { CandidateHead } from "../ranking.js"
 import { CODE_BITS } from "../simhash.js"
@@ -190,8 +189,3 @@ export const headOfRow = (r: Schema.Schema.Type<Schema.Struct<typeof headFields>
 
 export const CountRow = Schema.Struct({ n: Schema.Number })
 export const MetaRow = Schema.Struct({ key: Schema.String, value: Schema.String })
-export const PkRow = Schema.Struct({ pk: Schema.Number })
-export const IdRow = Schema.Struct({ id: MemoryId })
-export const PendingRow = Schema.Struct({ pk: Schema.Number, id: MemoryId, content: Schema.String })
-export const EventRow = Schema.Struct({ event: MemoryEventJson })
-export const SeqRow = Schema.Struct({ memory_pk: Schema.Number, seq: Schema.Number })

@@ -1,0 +1,88 @@
+/**
+ * The SQL memory store as a MemoryBackend driver, for any dialect: every write one transaction begun the dialect's
+ * way, every engine or row decoding failure a StorageError (named after the primitive; the kernel renames it after
+ * the method called).
+ */
+import type { Fragment } from "@effect/sql/Statement"
+import { Effect, Option, Schema } from "effect"
+import { EmbeddingSpaceMismatch } from "../../Errors.js"
+import type { Driver } from "../../MemoryBackend/Driver.js"
+import { MemoryIdTaken } from "../../MemoryBackend/Driver.js"
+import { MemoryEventJson } from "../../MemoryEvent.js"
+import { all, single, storage, transaction } from "../sql.js"
+import type { Dialect } from "./dialect.js"
+import * as Reindex from "./reindex.js"
+import { sameSpace } from "./state.js"
+import { deleteRow, extendRows, insertRows, modifyRow, selectByIds, stateOf, sweepRows, writeFact } from "./writes.js"
+
+const EventRow = Schema.Struct({ event: MemoryEventJson })
+
+export const makeDriver = <K>(d: Dialect<K>): Driver => {
+  const { sql } = d
+  const write = (method: string) => <A, E>(effect: Effect.Effect<A, E>) => storage(method)(transaction(sql, d.writeBegin)(effect))
+  const read = (method: string) => <A, E>(effect: Effect.Effect<A, E>) => storage(method)(transaction(sql, "BEGIN")(effect))
+  const M = sql(d.t.memories)
+  const namespaced = (namespace: Option.Option<string>) =>
+    Option.match(namespace, { onNone: () => sql`1 = 1`, onSome: (ns) => sql`m.namespace = ${ns}` })
+  const count = (where: Fragment) => single(sql`SELECT CAST(count(*) AS integer) AS n FROM ${M} m WHERE ${where}`)
+  return {
+    backend: d.backend,
+    space: storage("MemoryDriver.space")(Effect.map(stateOf(d, "MemoryDriver.space"), (state) => state.space)),
+    // A same-id writer that commits between the look and the write aborts this transaction; run once more, its row
+    // is there to compare with (a retry of the same write then succeeds).
+    insert: (rows, occupied) => {
+      const once = write("MemoryDriver.insert")(insertRows(d, rows, occupied))
+      return Effect.catchTag(once, "IdRace", () => Effect.catchTag(once, "IdRace", (e) => new MemoryIdTaken({ id: e.id })))
+    },
+    get: (id) => storage("MemoryDriver.get")(Effect.map(selectByIds(d, [id]), (rows) => Option.map(Option.fromNullable(rows[0]), ([, m]) => m))),
+    getMany: (ids) => storage("MemoryDriver.getMany")(Effect.map(selectByIds(d, ids), (rows) => rows.map(([, m]) => m))),
+    modify: (id, next, vector) => write("MemoryDriver.modify")(modifyRow(d, id, next, vector)),
+    delete: (id, namespace) => write("MemoryDriver.delete")(deleteRow(d, id, namespace)),
+    fact: (key, decide) => write("MemoryDriver.fact")(writeFact(d, key, decide)),
+    vectorCandidates: (filter, query, depth) =>
+      storage("MemoryDriver.vectorCandidates")(d.snapshot(Effect.gen(function*() {
+        const state = yield* stateOf(d, "MemoryDriver.vectorCandidates")
+        if (!sameSpace(state.space, d.current)) return yield* new EmbeddingSpaceMismatch({ stored: state.space, current: d.current })
+        return yield* d.vectorCandidates(filter, query, depth, state.generation)
+      }))),
+    textCandidates: (filter, terms, depth) => storage("MemoryDriver.textCandidates")(d.textCandidates(filter, terms, depth)),
+    listPage: (filter, after, size) =>
+      storage("MemoryDriver.listPage")(Effect.map(
+        d.selectRows(
+          sql`${d.whereOf(filter)} AND ${
+            Option.match(after, {
+              onNone: () => sql`1 = 1`,
+              onSome: (p) => sql`(m.created_at < ${p.createdAtMillis} OR (m.created_at = ${p.createdAtMillis} AND m.id < ${p.id}))`
+            })
+          }`,
+          sql`ORDER BY m.created_at DESC, m.id DESC LIMIT ${size}`
+        ),
+        (rows) => rows.map(([, m]) => m)
+      )),
+    count: (filter) => storage("MemoryDriver.count")(count(d.whereOf(filter))),
+    counts: (namespace) =>
+      read("MemoryDriver.counts")(Effect.gen(function*() {
+        const state = yield* stateOf(d, "MemoryDriver.counts")
+        return {
+          memories: yield* count(namespaced(namespace)),
+          vectors: yield* single(sql`SELECT CAST(count(*) AS integer) AS n FROM ${sql(d.t.vectors(state.generation))} v
+            JOIN ${M} m ON m.${sql.literal(d.key.column)} = v.${sql.literal(d.key.vector)} WHERE ${namespaced(namespace)}`)
+        }
+      })),
+    history: (id) =>
+      storage("MemoryDriver.history")(Effect.map(
+        // Read as text on every engine, so one codec decodes it.
+        all(EventRow, sql`SELECT CAST(e.event AS text) AS event FROM ${sql(d.t.events)} e
+          JOIN ${M} m ON m.${sql.literal(d.key.column)} = e.${sql.literal(d.key.ref)} WHERE m.id = ${id} ORDER BY e.seq`),
+        (rows) => rows.map((r) => r.event)
+      )),
+    sweep: (nowMillis, namespace) => write("MemoryDriver.sweep")(sweepRows(d, nowMillis, namespace)),
+    extend: (items, nowMillis) => write("MemoryDriver.extend")(extendRows(d, items, nowMillis)),
+    reindex: {
+      start: (namespace) => write("MemoryDriver.reindex")(Reindex.start(d, namespace)),
+      pending: (namespace, after, limit) => storage("MemoryDriver.reindex")(Reindex.pending(d, namespace, after, limit)),
+      write: (items) => write("MemoryDriver.reindex")(Reindex.write(d, items)),
+      finish: write("MemoryDriver.reindex")(Reindex.finish(d))
+    }
+  }
+}

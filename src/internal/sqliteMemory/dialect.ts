@@ -1,0 +1,60 @@
+/**
+ * SQLite's part of the SQL memory driver: integer pks that tags, events, the FTS5 index and the vector tables point
+ * at, 0/1 booleans, one `BEGIN IMMEDIATE` write lock instead of row locks, vectors as float blobs plus a vec0 bit
+ * index, and search candidates on reader threads when the store has them.
+ */
+import { SqlError } from "@effect/sql/SqlError"
+import { Effect, Option, Schema } from "effect"
+import type { Dialect } from "../sqlMemory/dialect.js"
+import { all, transaction } from "../sql.js"
+import { whereOf } from "./filter.js"
+import { memoryColumns, MemoryRow, rowToMemory } from "./schema.js"
+import { deleteText, storeSize, textCandidates, writeText } from "./text.js"
+import { vectorCandidates } from "./vectorSearch.js"
+import type { Store } from "./vectors.js"
+import { createGeneration, deleteVectors, dropGeneration, INSERT_CHUNK, writeVectors } from "./vectors.js"
+
+export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint> => {
+  const { sql } = s
+  const none = Effect.void
+  return {
+    backend: "sqlite",
+    sql,
+    t: s.t,
+    current: s.current,
+    chunk: INSERT_CHUNK,
+    // The write lock is taken before the first read, so a writer never holds a stale snapshot SQLite must refuse.
+    writeBegin: "BEGIN IMMEDIATE",
+    key: { column: "pk", ref: "memory_pk", vector: "pk", Key: Schema.BigIntFromNumber },
+    selectRows: (where, tail) =>
+      Effect.map(
+        all(MemoryRow, sql`SELECT m.* FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
+        (rows) => rows.map((r) => [BigInt(r.pk), rowToMemory(r)] as const)
+      ),
+    columns: memoryColumns,
+    newKeys: (memories) => Effect.map(storeSize(s), (size) => memories.map((_, i) => BigInt(size + 1 + i))),
+    // BEGIN IMMEDIATE serializes writers: no other one can commit an id between the look and the insert.
+    isUniqueViolation: () => false,
+    notSuperseded: sql`m.superseded = 0`,
+    forUpdate: sql``,
+    shareGenerations: none,
+    lockGenerations: none,
+    lockFact: () => none,
+    writeText: (items) => writeText(s, items),
+    deleteText: (pks) => Effect.forEach(pks, (pk) => deleteText(s, pk), { discard: true }),
+    createGeneration: (g) => createGeneration(s, g),
+    dropGeneration: (g) => dropGeneration(s, g),
+    writeVectors: (generations, items) => writeVectors(s, generations, items.map(([pk, v]) => [pk, v, s.code(v)] as const)),
+    deleteVectors: (state, pks) => deleteVectors(s, state, pks),
+    whereOf: (filter) => whereOf(sql, s.t, filter),
+    // On one connection a snapshot sees the state row and the generation tables it names at one instant. Reader
+    // threads read them separately: a reindex that swapped generations in between fails the query, which then
+    // reads the new state and runs again.
+    snapshot: (read) =>
+      Option.isNone(s.readers)
+        ? transaction(sql, "BEGIN")(read)
+        : Effect.catchIf(read, (e) => e instanceof SqlError, () => read),
+    vectorCandidates: (filter, query, depth, generation) => vectorCandidates(s, filter, query, depth, generation, exactScanLimit),
+    textCandidates: (filter, terms, depth) => textCandidates(s, filter, terms, depth)
+  }
+}
