@@ -9,8 +9,8 @@ import { Citation } from "../Memory.js"
 import type { Memory, StoreFactResult } from "../Memory.js"
 import type { FactWrite, NewRow, Rewrite } from "../MemoryBackend/Driver.js"
 import type { FieldChange, MemoryEvent } from "../MemoryEvent.js"
-import type { NewMemoryInput } from "./memory.js"
-import { reinforce, supersede } from "./memory.js"
+import type { NewMemoryInput } from "./memoryRules.js"
+import { reinforce, supersede } from "./memoryRules.js"
 
 const encodeCitation = Schema.encodeSync(Citation)
 

@@ -12,7 +12,7 @@ import type { StoreFactResult } from "../Memory.js"
 import type { MemoryBackendService, Options } from "../MemoryBackend/Service.js"
 import type { Driver, MemoryIdTaken, NewRow } from "../MemoryBackend/Driver.js"
 import { decodeInput } from "./decode.js"
-import type { Expiry, NewMemoryInput } from "./memory.js"
+import type { Expiry, NewMemoryInput } from "./memoryRules.js"
 import {
   applyPatch,
   buildMemory,
@@ -21,7 +21,7 @@ import {
   factKey,
   requireDistinctIds,
   resolveExpiry
-} from "./memory.js"
+} from "./memoryRules.js"
 import { decideFact, factResult, initialEvents, updatedEvents } from "./memoryEvents.js"
 import { readMethods } from "./memoryReads.js"
 import type { Kernel, Resolved } from "./memoryScope.js"

@@ -9,8 +9,8 @@ import { InvalidInput } from "../Errors.js"
 import type { MemoryId } from "../Ids.js"
 import type { Memory } from "../Memory.js"
 import type { Driver, Occupied } from "../MemoryBackend/Driver.js"
-import type { NewMemoryInput } from "./memory.js"
-import { isExpired } from "./memory.js"
+import type { NewMemoryInput } from "./memoryRules.js"
+import { isExpired } from "./memoryRules.js"
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null
 

@@ -11,7 +11,7 @@ import { StorageError } from "../Errors.js"
 import { MAX_MEMORY_CONTENT } from "../Memory.js"
 import type { Memory } from "../Memory.js"
 import type { Driver } from "../MemoryBackend/Driver.js"
-import { isExpired } from "./memory.js"
+import { isExpired } from "./memoryRules.js"
 
 /** Options with their defaults applied and their values decoded. */
 export interface Resolved {

@@ -8,7 +8,7 @@ import { Effect, Option, Schema } from "effect"
 import type { WorkstreamId } from "../../Ids.js"
 import type { Workstream } from "../../Workstream.js"
 import type { ListQuery, LoadQuery } from "../../WorkstreamStore.js"
-import { normaliseTags } from "../memory.js"
+import { normaliseTags } from "../memoryRules.js"
 import type { IndexEntry, LogCounters, Tables } from "./schema.js"
 import { makeSearchQueries } from "./searchQueries.js"
 import {

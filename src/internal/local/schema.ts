@@ -6,7 +6,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import { DateTime, Effect, Schema } from "effect"
 import { WorkstreamId } from "../../Ids.js"
 import { Workstream, WorkstreamState } from "../../Workstream.js"
-import { normaliseTags } from "../memory.js"
+import { normaliseTags } from "../memoryRules.js"
 
 export interface Tables {
   readonly workstreams: string

@@ -7,7 +7,7 @@
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Fragment } from "@effect/sql/Statement"
 import type { Node } from "../../Where.js"
-import type { DriverFilter } from "../memory.js"
+import type { DriverFilter } from "../memoryRules.js"
 import { compileWhere as compile } from "../whereSql.js"
 import type { WhereDialect } from "../whereSql.js"
 import type { TableNames } from "./schema.js"

@@ -7,7 +7,7 @@
  */
 import type { Fragment } from "@effect/sql/Statement"
 import { Effect } from "effect"
-import type { DriverFilter } from "../memory.js"
+import type { DriverFilter } from "../memoryRules.js"
 import type { TextCandidate, VectorCandidate } from "../ranking.js"
 import { all, single } from "../sql.js"
 import { whereOf } from "./filter.js"

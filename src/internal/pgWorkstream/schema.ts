@@ -9,7 +9,7 @@ import { DateTime, Effect, Schema } from "effect"
 import { isStorableText } from "../../Json.js"
 import { MessageId, SessionId, WorkstreamId } from "../../Ids.js"
 import { Message, MessageMetadata, MessageRole, Workstream, WorkstreamState } from "../../Workstream.js"
-import { normaliseTags } from "../memory.js"
+import { normaliseTags } from "../memoryRules.js"
 
 /** The store's qualified table names for one schema and prefix (each part validated as an identifier). */
 export const tableNames = (schema: string, prefix: string) => {

@@ -10,7 +10,7 @@ import type { Effect, ParseResult, Schema } from "effect"
 import type { EmbeddingSpace } from "../../Errors.js"
 import type { Memory } from "../../Memory.js"
 import type { FactKey } from "../../MemoryBackend/Driver.js"
-import type { DriverFilter } from "../memory.js"
+import type { DriverFilter } from "../memoryRules.js"
 import type { TextCandidate, VectorCandidate } from "../ranking.js"
 import type { State } from "./state.js"
 

@@ -13,7 +13,7 @@ import type { FactKey, FactWrite, NewRow, Occupied, Rewrite } from "../../Memory
 import { MemoryIdTaken } from "../../MemoryBackend/Driver.js"
 import { MemoryEventJson } from "../../MemoryEvent.js"
 import type { MemoryEvent } from "../../MemoryEvent.js"
-import { isExpired } from "../memory.js"
+import { isExpired } from "../memoryRules.js"
 import { all } from "../sql.js"
 import type { Dialect } from "./dialect.js"
 import type { State } from "./state.js"

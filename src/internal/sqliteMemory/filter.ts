@@ -3,7 +3,7 @@
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Fragment } from "@effect/sql/Statement"
-import type { DriverFilter } from "../memory.js"
+import type { DriverFilter } from "../memoryRules.js"
 import { compileWhere } from "./where.js"
 import type { TableNames } from "./schema.js"
 

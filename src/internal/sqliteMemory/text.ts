@@ -3,7 +3,7 @@
  * FTS5's bm25. Query words are always quoted, so user text never reaches FTS5 syntax.
  */
 import { Array as Arr, Effect } from "effect"
-import type { DriverFilter } from "../memory.js"
+import type { DriverFilter } from "../memoryRules.js"
 import type { TextCandidate } from "../ranking.js"
 import { single } from "../sql.js"
 import { ftsMatch } from "../text.js"

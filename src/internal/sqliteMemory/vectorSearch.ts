@@ -3,7 +3,7 @@
  * index proposes candidates per partition and exact cosine ranks them.
  */
 import { Effect } from "effect"
-import type { DriverFilter } from "../memory.js"
+import type { DriverFilter } from "../memoryRules.js"
 import type { VectorCandidate } from "../ranking.js"
 import { read } from "./read.js"
 import { whereOf } from "./filter.js"
