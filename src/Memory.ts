@@ -309,14 +309,18 @@ export interface Explain {
   readonly textScore?: number
   /** Vector relevance in [0,1]: cosine similarity clipped at 0, i.e. `max(0, 1 - vectorDistance)`. */
   readonly vectorRelevance?: number
-  /** Text relevance in [0,1): `textScore / (textScore + 4)`, so 0.5 is about one distinctive word matched. */
+  /**
+   * Text relevance in [0,1): `best / (best + 4) x (textScore / best)²`, where `best` is the BM25 of the query's best
+   * text match. The best match keeps its own evidence (0.5 is about one distinctive word matched), and the square
+   * spreads the others so that confidence reorders only matches within about 5% of each other's BM25.
+   */
   readonly textRelevance?: number
   /** Hybrid only: the fusion weights used (per call, else the Embedder's defaults). */
   readonly weights?: FusionWeights
   /**
    * Relevance in [0,1]: vector mode `vectorRelevance`, text mode `textRelevance`, hybrid their weighted mean
-   * `(weights.vector * vectorRelevance + weights.text * textRelevance) / (weights.vector + weights.text)`, a signal
-   * absent from its ranking counting as 0.
+   * discounted by rank, `Σ weight x relevance x 61 / (60 + rank) / (weights.vector + weights.text)` over both
+   * rankings (ranks among the memories that pass the filters), a signal absent from its ranking counting as 0.
    */
   readonly relevance: number
   /** Confidence in [0,1]: source base x reinforcement x staleness, 0 when superseded. */
