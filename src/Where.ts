@@ -17,8 +17,7 @@
  *
  * @since 0.1.0
  */
-import { Either, ParseResult, Schema } from "effect"
-import { absurd } from "effect/Function"
+import { absurd, Either, ParseResult, Schema } from "effect"
 import { isStorableText } from "./Json.js"
 
 /** A JSON scalar: what conditions compare. @category models */
