@@ -8,6 +8,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Fragment } from "@effect/sql/Statement"
 import type { Node } from "../../Where.js"
 import type { DriverFilter } from "../memoryRules.js"
+import { filterSql } from "../sqlMemory/filter.js"
 import { compileWhere as compile } from "../whereSql.js"
 import type { WhereDialect } from "../whereSql.js"
 import type { TableNames } from "./schema.js"
@@ -50,23 +51,11 @@ const dialect = (sql: SqlClient.SqlClient): WhereDialect => {
 /** The filter as a condition over alias `m`. */
 export const compileWhere = (sql: SqlClient.SqlClient, node: Node): Fragment => compile(sql, node, dialect(sql))
 
-export const whereOf = (sql: SqlClient.SqlClient, t: TableNames, f: DriverFilter): Fragment => {
-  const clauses: Array<Fragment> = [
-    f.includeSuperseded ? sql`true` : sql`NOT m.superseded`,
-    sql`(m.expires_at IS NULL OR m.expires_at > ${f.nowMillis})`
-  ]
-  if (f.namespace !== undefined) clauses.push(sql`m.namespace = ${f.namespace}`)
-  if (f.contentTypes !== undefined && f.contentTypes.length > 0) clauses.push(sql.in("m.content_type", f.contentTypes))
-  if (f.sessionId !== undefined) clauses.push(sql`m.session_id = ${f.sessionId}`)
-  if (f.workstreamId !== undefined) clauses.push(sql`m.workstream_id = ${f.workstreamId}`)
-  if (f.tags !== undefined && f.tags.length > 0) {
-    const tags = Array.from(new Set(f.tags))
-    clauses.push(
-      sql`m.id IN (SELECT memory_id FROM ${sql(t.tags)} WHERE ${sql.in("tag", tags)} GROUP BY memory_id HAVING count(*) = ${tags.length})`
-    )
-  }
-  if (f.since !== undefined) clauses.push(sql`m.created_at >= ${f.since.epochMillis}`)
-  if (f.until !== undefined) clauses.push(sql`m.created_at <= ${f.until.epochMillis}`)
-  // Joined by a template, not in sql.and: a large filter's segments would overflow its spread into one call.
-  return f.where === undefined ? sql.and(clauses) : sql`${sql.and(clauses)} AND (${compileWhere(sql, f.where)})`
-}
+export const whereOf = (sql: SqlClient.SqlClient, t: TableNames, f: DriverFilter): Fragment =>
+  filterSql(sql, {
+    live: sql`NOT m.superseded`,
+    unexpired: (nowMillis) => sql`(m.expires_at IS NULL OR m.expires_at > ${nowMillis})`,
+    tagged: (tags) =>
+      sql`m.id IN (SELECT memory_id FROM ${sql(t.tags)} WHERE ${sql.in("tag", tags)} GROUP BY memory_id HAVING count(*) = ${tags.length})`,
+    where: (node) => compileWhere(sql, node)
+  }, f)

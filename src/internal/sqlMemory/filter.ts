@@ -1,0 +1,34 @@
+/**
+ * A search/list filter as an SQL condition over the memories table (alias `m`), applied in SQL before any limit.
+ * The clauses are the same on every SQL engine; a dialect says how a live row, an unexpired row, a row with all of
+ * a set of tags and a `where` tree are written there.
+ */
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { Fragment } from "@effect/sql/Statement"
+import type { Node } from "../../Where.js"
+import type { DriverFilter } from "../memoryRules.js"
+
+/** The engine-specific clauses of a filter. */
+export interface FilterDialect {
+  /** Not superseded. */
+  readonly live: Fragment
+  /** No expiry, or one after `nowMillis`. */
+  readonly unexpired: (nowMillis: number) => Fragment
+  /** Holds every one of `tags` (distinct, at least one). */
+  readonly tagged: (tags: ReadonlyArray<string>) => Fragment
+  /** A `where` tree over the metadata column. */
+  readonly where: (node: Node) => Fragment
+}
+
+export const filterSql = (sql: SqlClient.SqlClient, d: FilterDialect, f: DriverFilter): Fragment => {
+  const clauses: Array<Fragment> = [f.includeSuperseded ? sql`1 = 1` : d.live, d.unexpired(f.nowMillis)]
+  if (f.namespace !== undefined) clauses.push(sql`m.namespace = ${f.namespace}`)
+  if (f.contentTypes !== undefined && f.contentTypes.length > 0) clauses.push(sql.in("m.content_type", f.contentTypes))
+  if (f.sessionId !== undefined) clauses.push(sql`m.session_id = ${f.sessionId}`)
+  if (f.workstreamId !== undefined) clauses.push(sql`m.workstream_id = ${f.workstreamId}`)
+  if (f.tags !== undefined && f.tags.length > 0) clauses.push(d.tagged(Array.from(new Set(f.tags))))
+  if (f.since !== undefined) clauses.push(sql`m.created_at >= ${f.since.epochMillis}`)
+  if (f.until !== undefined) clauses.push(sql`m.created_at <= ${f.until.epochMillis}`)
+  // Joined by a template, not in sql.and: a large filter's segments would overflow its spread into one call.
+  return f.where === undefined ? sql.and(clauses) : sql`${sql.and(clauses)} AND (${d.where(f.where)})`
+}
