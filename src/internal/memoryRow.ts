@@ -1,8 +1,9 @@
 /** The memories row both SQL stores decode (through their own column schemas) and the Memory it holds. */
+import { Schema } from "effect"
 import type { DateTime } from "effect"
 import type { MemoryId, SessionId, WorkstreamId } from "../Ids.js"
-import { Confidence, Memory } from "../Memory.js"
-import type { Citation, ConfidenceSource, ContentType, MemoryMetadata } from "../Memory.js"
+import { Citation, Confidence, Memory } from "../Memory.js"
+import type { ConfidenceSource, ContentType, MemoryMetadata } from "../Memory.js"
 
 /** A memories row with every column decoded. */
 export interface DecodedMemoryRow {
@@ -58,3 +59,32 @@ export const memoryOfRow = (r: DecodedMemoryRow): Memory =>
     },
     true
   )
+
+const encodeCitation = Schema.encodeSync(Schema.parseJson(Citation))
+
+/**
+ * The written columns of a memory (every one but generated ones and the store's key), with the engine's boolean.
+ * Metadata is plain JSON data already (its schema holds JSON values only), so it is stringified directly; citations
+ * carry `DateTime`s and go through their schema. JSON columns travel as JSON text (PostgreSQL parses it into jsonb).
+ */
+export const memoryColumns = <B>(m: Memory, bool: (b: boolean) => B) => ({
+  id: m.id,
+  namespace: m.namespace,
+  content_type: m.contentType,
+  content: m.content,
+  session_id: m.sessionId ?? null,
+  workstream_id: m.workstreamId ?? null,
+  metadata: JSON.stringify(m.metadata),
+  source: m.confidence.source,
+  reinforcement_count: m.confidence.reinforcementCount,
+  superseded: bool(m.confidence.superseded),
+  superseded_by: m.confidence.supersededBy ?? null,
+  last_accessed: m.confidence.lastAccessed.epochMillis,
+  citation: m.citation === undefined ? null : encodeCitation(m.citation),
+  created_at: m.createdAt.epochMillis,
+  updated_at: m.updatedAt.epochMillis,
+  accessed_at: m.accessedAt.epochMillis,
+  access_count: m.accessCount,
+  expires_at: m.expiresAt?.epochMillis ?? null,
+  ttl_millis: m.ttlMillis ?? null
+})

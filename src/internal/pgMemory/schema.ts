@@ -8,7 +8,7 @@ import { Effect, Schema } from "effect"
 import { MemoryId, SessionId, WorkstreamId } from "../../Ids.js"
 import { Citation, ConfidenceSource, ContentType, MemoryMetadata } from "../../Memory.js"
 import type { Memory } from "../../Memory.js"
-import { memoryOfRow } from "../memoryRow.js"
+import { memoryColumns as columnsOf, memoryOfRow } from "../memoryRow.js"
 import type { CandidateHead } from "../ranking.js"
 
 /** The store's qualified table names for one schema and prefix (each part validated as an identifier). */
@@ -122,30 +122,8 @@ export const MEMORY_SELECT = Object.keys(memoryFields).map((c) => `m.${c}`).join
 
 export const rowToMemory = (r: MemoryRow): Memory => memoryOfRow(r)
 
-const encodeCitation = Schema.encodeSync(Schema.parseJson(Citation))
-
-/** A memory's written columns; JSON columns travel as JSON text, which PostgreSQL parses into jsonb. */
-export const memoryColumns = (m: Memory) => ({
-  id: m.id,
-  namespace: m.namespace,
-  content_type: m.contentType,
-  content: m.content,
-  session_id: m.sessionId ?? null,
-  workstream_id: m.workstreamId ?? null,
-  metadata: JSON.stringify(m.metadata),
-  source: m.confidence.source,
-  reinforcement_count: m.confidence.reinforcementCount,
-  superseded: m.confidence.superseded,
-  superseded_by: m.confidence.supersededBy ?? null,
-  last_accessed: m.confidence.lastAccessed.epochMillis,
-  citation: m.citation === undefined ? null : encodeCitation(m.citation),
-  created_at: m.createdAt.epochMillis,
-  updated_at: m.updatedAt.epochMillis,
-  accessed_at: m.accessedAt.epochMillis,
-  access_count: m.accessCount,
-  expires_at: m.expiresAt?.epochMillis ?? null,
-  ttl_millis: m.ttlMillis ?? null
-})
+/** A memory's written columns. */
+export const memoryColumns = (m: Memory) => columnsOf(m, (b) => b)
 
 /** What a candidate carries, over alias `m`. */
 export const HEAD_SELECT = "m.id, m.created_at, m.source, m.reinforcement_count, m.superseded, m.last_accessed"

@@ -7,7 +7,7 @@ import { Effect, Schema } from "effect"
 import { MemoryId, SessionId, WorkstreamId } from "../../Ids.js"
 import { Citation, ConfidenceSource, ContentType, MemoryMetadata } from "../../Memory.js"
 import type { Memory } from "../../Memory.js"
-import { memoryOfRow } from "../memoryRow.js"
+import { memoryColumns as columnsOf, memoryOfRow } from "../memoryRow.js"
 import type { CandidateHead } from "../ranking.js"
 import { CODE_BITS } from "../simhash.js"
 
@@ -130,35 +130,8 @@ export type MemoryRow = typeof MemoryRow.Type
 /** The row as the decoded shape both SQL stores share (SQLite keeps booleans as 0/1). */
 export const rowToMemory = (r: MemoryRow): Memory => memoryOfRow({ ...r, superseded: r.superseded === 1 })
 
-const encodeCitation = Schema.encodeSync(Schema.parseJson(Citation))
-
-/**
- * The written columns of a memory (every one but the generated subject and predicate). Metadata is plain JSON data
- * already (its schema holds JSON values only), so it is stringified directly; citations carry `DateTime`s and go
- * through their schema.
- */
-export const memoryColumns = (pk: bigint, m: Memory) => ({
-  pk,
-  id: m.id,
-  namespace: m.namespace,
-  content_type: m.contentType,
-  content: m.content,
-  session_id: m.sessionId ?? null,
-  workstream_id: m.workstreamId ?? null,
-  metadata: JSON.stringify(m.metadata),
-  source: m.confidence.source,
-  reinforcement_count: m.confidence.reinforcementCount,
-  superseded: m.confidence.superseded ? 1 : 0,
-  superseded_by: m.confidence.supersededBy ?? null,
-  last_accessed: m.confidence.lastAccessed.epochMillis,
-  citation: m.citation === undefined ? null : encodeCitation(m.citation),
-  created_at: m.createdAt.epochMillis,
-  updated_at: m.updatedAt.epochMillis,
-  accessed_at: m.accessedAt.epochMillis,
-  access_count: m.accessCount,
-  expires_at: m.expiresAt?.epochMillis ?? null,
-  ttl_millis: m.ttlMillis ?? null
-})
+/** A memory's written columns under its key (SQLite keeps booleans as 0/1). */
+export const memoryColumns = (pk: bigint, m: Memory) => ({ pk, ...columnsOf(m, (b) => (b ? 1 : 0)) })
 
 // --- candidate heads -----------------------------------------------------------------------------------------------
 
