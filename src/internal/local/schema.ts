@@ -3,10 +3,11 @@
  * names with the default prefix (`arawn_store`) are those of every store made before the prefix existed.
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
-import { DateTime, Effect, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { WorkstreamId } from "../../Ids.js"
 import { Workstream, WorkstreamState } from "../../Workstream.js"
-import { normaliseTags } from "../memoryRules.js"
+import { workstreamOfRow } from "../workstreamRow.js"
+export { metadataColumns } from "../workstreamRow.js"
 
 export interface Tables {
   readonly workstreams: string
@@ -179,37 +180,7 @@ export const WorkstreamRow = Schema.Struct({
 })
 
 export const toWorkstream = (row: typeof WorkstreamRow.Type): Workstream =>
-  // The row was decoded by WorkstreamRow, so the constructor's own validation would only repeat it.
-  new Workstream(
-    {
-      id: row.id,
-      title: row.title,
-      state: row.state,
-      isScratch: row.is_scratch !== 0,
-      tags: normaliseTags(row.tags),
-      createdAt: DateTime.unsafeMake(row.created_at),
-      updatedAt: DateTime.unsafeMake(row.updated_at),
-      messageCount: row.message_count,
-      version: row.version,
-      ...(row.summary !== null ? { summary: row.summary } : {}),
-      ...(row.default_model !== null ? { defaultModel: row.default_model } : {}),
-      ...(row.last_message_at !== null ? { lastMessageAt: DateTime.unsafeMake(row.last_message_at) } : {}),
-      ...(row.forked_from_id !== null
-        ? { forkedFrom: { workstreamId: row.forked_from_id, seq: row.forked_from_seq ?? 0 } }
-        : {})
-    },
-    true
-  )
-
-/** The metadata columns of `<prefix>_workstreams` (counters aside) for a record. */
-export const metadataColumns = (ws: Workstream) => ({
-  title: ws.title,
-  summary: ws.summary ?? null,
-  state: ws.state,
-  default_model: ws.defaultModel ?? null,
-  updated_at: ws.updatedAt.epochMillis,
-  version: ws.version
-})
+  workstreamOfRow({ ...row, is_scratch: row.is_scratch !== 0 })
 
 /** The log counters of one workstream (`<prefix>_workstreams`). */
 export const LogStateRow = Schema.Struct({

@@ -9,7 +9,8 @@ import { DateTime, Effect, Schema } from "effect"
 import { isStorableText } from "../../Json.js"
 import { MessageId, SessionId, WorkstreamId } from "../../Ids.js"
 import { Message, MessageMetadata, MessageRole, Workstream, WorkstreamState } from "../../Workstream.js"
-import { normaliseTags } from "../memoryRules.js"
+import { metadataColumns, workstreamOfRow } from "../workstreamRow.js"
+export { metadataColumns } from "../workstreamRow.js"
 
 /** The store's qualified table names for one schema and prefix (each part validated as an identifier). */
 export const tableNames = (schema: string, prefix: string) => {
@@ -113,39 +114,7 @@ export const WorkstreamRow = Schema.Struct({
   tags: Schema.Array(Schema.String)
 })
 
-export const rowToWorkstream = (row: typeof WorkstreamRow.Type): Workstream =>
-  // Decoded by WorkstreamRow already: the constructor's own validation would only repeat it.
-  new Workstream(
-    {
-      id: row.id,
-      title: row.title,
-      state: row.state,
-      isScratch: row.is_scratch,
-      // PostgreSQL's order of the tags is its collation's; the contract's is the kernel's.
-      tags: normaliseTags(row.tags),
-      createdAt: DateTime.unsafeMake(row.created_at),
-      updatedAt: DateTime.unsafeMake(row.updated_at),
-      messageCount: row.message_count,
-      version: row.version,
-      ...(row.summary !== null ? { summary: row.summary } : {}),
-      ...(row.default_model !== null ? { defaultModel: row.default_model } : {}),
-      ...(row.last_message_at !== null ? { lastMessageAt: DateTime.unsafeMake(row.last_message_at) } : {}),
-      ...(row.forked_from_id !== null && row.forked_from_seq !== null
-        ? { forkedFrom: { workstreamId: row.forked_from_id, seq: row.forked_from_seq } }
-        : {})
-    },
-    true
-  )
-
-/** What `update` writes: the fields a patch can change, its time and the version. */
-export const metadataColumns = (ws: Workstream) => ({
-  title: ws.title,
-  summary: ws.summary ?? null,
-  state: ws.state,
-  default_model: ws.defaultModel ?? null,
-  updated_at: ws.updatedAt.epochMillis,
-  version: ws.version
-})
+export const rowToWorkstream = (row: typeof WorkstreamRow.Type): Workstream => workstreamOfRow(row)
 
 /** Every column of a record (tags aside). */
 export const workstreamColumns = (ws: Workstream) => ({
