@@ -8,9 +8,8 @@
  *
  * @since 0.1.0
  */
-import { Context, DateTime, Effect, Either, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { Conflict, InvalidInput, NotFound, StorageError } from "./Errors.js"
-import type { MessageId, SessionId } from "./Ids.js"
 import type { WorkstreamId } from "./Ids.js"
 import { branchMethods } from "./internal/workstreamBranch.js"
 import { messageMethods, workstreamMethods } from "./internal/workstreamKernel.js"
@@ -21,7 +20,6 @@ import type {
   LoadOptions,
   Message,
   MessageHit,
-  MessageRole,
   NewMessage,
   NewScratch,
   NewWorkstream,
@@ -30,7 +28,6 @@ import type {
   SearchMessagesOptions,
   Workstream,
   WorkstreamPage,
-  WorkstreamState,
   WorkstreamUpdate
 } from "./Workstream.js"
 
@@ -103,137 +100,8 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
   ) => Effect.Effect<ReadonlyArray<MessageHit>, InvalidInput | StorageError>
 }>() {}
 
-/** What `Driver.list` reads: matching workstreams in list order, strictly after `after`, at most `limit`. @category drivers */
-export interface ListQuery {
-  readonly state?: WorkstreamState | undefined
-  readonly tag?: string | undefined
-  /** Only workstreams whose `forkedFrom.workstreamId` is this. */
-  readonly forkedFrom?: WorkstreamId | undefined
-  /** The last item of the previous page: only workstreams after it in (updatedAt desc, id asc) order. */
-  readonly after?: { readonly updatedAtMillis: number; readonly id: string } | undefined
-  readonly limit: number
-}
-
-/** What `Driver.load` reads (decoded `LoadOptions`): the last `limit` matching messages, oldest to newest. @category drivers */
-export type LoadQuery = typeof LoadOptions.Type
-
-/** One batch for `Driver.append`; ids and timestamps are final, seqs are the driver's to assign. @category drivers */
-export interface AppendRequest {
-  /** The batch's message ids, in order and distinct. */
-  readonly ids: ReadonlyArray<MessageId>
-  /**
-   * The ids among them the caller chose: a driver refuses the batch when the workstream holds any of them, with
-   * the messages holding them. The others were minted by `IdGenerator` for this batch, fresh by its contract, so a
-   * driver may skip looking them up.
-   */
-  readonly given: ReadonlyArray<MessageId>
-  /** The batch as messages of this workstream at consecutive seqs from `firstSeq` (pure). */
-  readonly seal: (firstSeq: number) => ReadonlyArray<Message>
-  /**
-   * The time the batch was made (for a batch whose every message carries its own timestamp, an import, the latest
-   * of them): the workstream's new `updatedAt`, unless that is already later (it never moves back).
-   */
-  readonly now: DateTime.Utc
-}
-
-/** @category drivers */
-export type AppendResult =
-  | { readonly _tag: "Appended"; readonly messages: ReadonlyArray<Message> }
-  | { readonly _tag: "NotFound" }
-  /** Messages of the workstream already have some of the given ids: nothing was written; these are they (any order). */
-  | { readonly _tag: "Taken"; readonly messages: ReadonlyArray<Message> }
-
-/** One `Driver.promote`: move the whole log of `source` into a new workstream. @category drivers */
-export interface PromoteRequest {
-  readonly source: WorkstreamId
-  /** The new workstream's record, given what moved (pure; its id is fresh). */
-  readonly target: (moved: { readonly count: number; readonly lastMessageAt: DateTime.Utc }) => Workstream
-  /** The source's new `updatedAt`. */
-  readonly now: DateTime.Utc
-}
-
-/** One `Driver.fork`: copy the first `atSeq` messages of `source` into a new workstream. @category drivers */
-export interface ForkRequest {
-  readonly source: WorkstreamId
-  /** The fork's id (fresh): the id of every record `target` returns. */
-  readonly id: WorkstreamId
-  readonly atSeq: number
-  /** The copies' ids, in seq order: `atSeq` fresh ids. */
-  readonly ids: ReadonlyArray<MessageId>
-  /** The new workstream's record, given the timestamp of the last message copied (pure; its id is fresh). */
-  readonly target: (lastMessageAt: Option.Option<DateTime.Utc>) => Workstream
-}
-
-/** @category drivers */
-export type ForkResult =
-  | { readonly _tag: "Forked"; readonly workstream: Workstream }
-  | { readonly _tag: "NotFound" }
-  /** The source holds fewer than `atSeq` messages: nothing was written. */
-  | { readonly _tag: "OutOfRange"; readonly count: number }
-
-/** What `Driver.search` reads: the best `limit` messages matching any of `terms` that pass every filter. @category drivers */
-export interface SearchQuery {
-  /** Distinct lowercase words, at least one; each matches its stemmed forms. */
-  readonly terms: ReadonlyArray<string>
-  /** Non-empty when present. */
-  readonly workstreamIds?: ReadonlyArray<WorkstreamId> | undefined
-  readonly sessionId?: SessionId | undefined
-  /** Non-empty when present. */
-  readonly roles?: ReadonlyArray<MessageRole> | undefined
-  readonly since?: DateTime.Utc | undefined
-  readonly until?: DateTime.Utc | undefined
-  readonly limit: number
-}
-
-/** One `Driver.search` result: the message and its BM25 score (positive, higher is better). @category drivers */
-export interface SearchHit {
-  readonly message: Message
-  readonly bm25: number
-}
-
-/**
- * The storage primitives a WorkstreamStore backend supplies, over decoded values only. Each primitive is atomic on
- * its own: `append` assigns seqs under the same lock (or transaction) that writes the batch, `update` runs
- * `modify` as one read-modify-write, and `promote` moves a log all or nothing.
- *
- * @category drivers
- */
-export interface Driver {
-  /** The backend's name, the `arawn.backend` attribute of every span. */
-  readonly backend: string
-  /** Stores a new workstream with an empty log (or the log it adopts) and returns it as stored; `None` when the id is taken. */
-  readonly insert: (workstream: Workstream) => Effect.Effect<Option.Option<Workstream>, StorageError>
-  /** The workstream with its current counters; `None` when absent. */
-  readonly get: (id: WorkstreamId) => Effect.Effect<Option.Option<Workstream>, StorageError>
-  /** Matching workstreams ordered by updatedAt desc then id asc. */
-  readonly list: (query: ListQuery) => Effect.Effect<ReadonlyArray<Workstream>, StorageError>
-  /**
-   * Replaces the workstream by `modify(current)` atomically (its counters stay the driver's); `None` when absent.
-   * A `Left` from `modify` fails the update with nothing written.
-   */
-  readonly update: <E>(
-    id: WorkstreamId,
-    modify: (current: Workstream) => Either.Either<Workstream, E>
-  ) => Effect.Effect<Option.Option<Workstream>, E | StorageError>
-  /** Removes the workstream, its tags and its log; a no-op when absent. */
-  readonly delete: (id: WorkstreamId) => Effect.Effect<void, StorageError>
-  /**
-   * Appends the batch at the log's next seq, durably, bumping messageCount, lastMessageAt and updatedAt; when it
-   * fails, no read sees any of the batch (nor, on success, before it is all there).
-   */
-  readonly append: (id: WorkstreamId, request: AppendRequest) => Effect.Effect<AppendResult, StorageError>
-  /** The matching messages; `None` when the workstream is absent. */
-  readonly load: (id: WorkstreamId, query: LoadQuery) => Effect.Effect<Option.Option<ReadonlyArray<Message>>, StorageError>
-  /** Moves every message of `source` into the new workstream and empties `source`; `None` when it has none. */
-  readonly promote: (request: PromoteRequest) => Effect.Effect<Option.Option<Workstream>, StorageError>
-  /** Creates the fork with its copied log, all or nothing, reading the source under the same lock or transaction. */
-  readonly fork: (request: ForkRequest) => Effect.Effect<ForkResult, StorageError>
-  /**
-   * The best `limit` matches, ordered by bm25 desc, timestamp desc, workstream id asc, seq asc. The text index
-   * changes in the same operation as the log it mirrors (append, promote, fork, delete).
-   */
-  readonly search: (query: SearchQuery) => Effect.Effect<ReadonlyArray<SearchHit>, StorageError>
-}
+import type { Driver } from "./internal/workstreamDriver.js"
+export type { ListQuery, LoadQuery, AppendRequest, AppendResult, PromoteRequest, ForkRequest, ForkResult, SearchQuery, SearchHit, Driver } from "./internal/workstreamDriver.js"
 
 /**
  * The WorkstreamStore over `driver`: every rule of the contract that does not depend on storage lives here, once.

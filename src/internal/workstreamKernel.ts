@@ -18,7 +18,7 @@ import type {
   UpdateOptions,
   WorkstreamUpdate
 } from "../Workstream.js"
-import type { Driver } from "../WorkstreamStore.js"
+import type { Driver } from "./workstreamDriver.js"
 import { decodeCursor } from "./cursor.js"
 import { decodeInput } from "./decode.js"
 import { applyUpdate, buildWorkstream, decodeMessages, decoders, mint, page, repeatedId, seal, withAppended } from "./workstream.js"

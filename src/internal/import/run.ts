@@ -5,7 +5,7 @@
 import { Effect } from "effect"
 import { StorageError } from "../../Errors.js"
 import type { WorkstreamId } from "../../Ids.js"
-import type { ImportCounts, ImportFailure, ImportReport } from "../../Import.js"
+import type { ImportCounts, ImportFailure, ImportReport } from "./events.js"
 import type { NewMemory } from "../../Memory.js"
 import type { MemoryBackend, WriteError } from "../../MemoryBackend.js"
 import type { WorkstreamStore } from "../../WorkstreamStore.js"

@@ -4,7 +4,7 @@
 import { SqlSchema } from "@effect/sql"
 import { Effect, Either, Option, Schema, Stream } from "effect"
 import { SCRATCH_ID, WorkstreamId } from "../../Ids.js"
-import type { ImportEvent } from "../../Import.js"
+import type { ImportEvent } from "./events.js"
 import type { WriteError } from "../../MemoryBackend.js"
 import { WorkstreamState } from "../../Workstream.js"
 import type { NewWorkstream } from "../../Workstream.js"
