@@ -1,9 +1,32 @@
 /** The memories row both SQL stores decode (through their own column schemas) and the Memory it holds. */
 import { Schema } from "effect"
 import type { DateTime } from "effect"
-import type { MemoryId, SessionId, WorkstreamId } from "../Ids.js"
-import { Citation, Confidence, Memory } from "../Memory.js"
-import type { ConfidenceSource, ContentType, MemoryMetadata } from "../Memory.js"
+import { MemoryId, SessionId, WorkstreamId } from "../Ids.js"
+import { Citation, Confidence, ConfidenceSource, ContentType, Memory } from "../Memory.js"
+import type { MemoryMetadata } from "../Memory.js"
+
+/**
+ * The column schemas of a memories row that mean the same on every SQL engine; each store adds its key and the
+ * three whose encoding is the engine's (the superseded boolean, and the metadata and citation JSON).
+ */
+export const sharedMemoryFields = {
+  id: MemoryId,
+  namespace: Schema.String,
+  content_type: ContentType,
+  content: Schema.String,
+  session_id: Schema.NullOr(SessionId),
+  workstream_id: Schema.NullOr(WorkstreamId),
+  source: ConfidenceSource,
+  reinforcement_count: Schema.NonNegativeInt,
+  superseded_by: Schema.NullOr(MemoryId),
+  last_accessed: Schema.DateTimeUtcFromNumber,
+  created_at: Schema.DateTimeUtcFromNumber,
+  updated_at: Schema.DateTimeUtcFromNumber,
+  accessed_at: Schema.DateTimeUtcFromNumber,
+  access_count: Schema.NonNegativeInt,
+  expires_at: Schema.NullOr(Schema.DateTimeUtcFromNumber),
+  ttl_millis: Schema.NullOr(Schema.Number)
+}
 
 /** A memories row with every column decoded. */
 export interface DecodedMemoryRow {

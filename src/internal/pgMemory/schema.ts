@@ -5,10 +5,10 @@
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema } from "effect"
-import { MemoryId, SessionId, WorkstreamId } from "../../Ids.js"
-import { Citation, ConfidenceSource, ContentType, MemoryMetadata } from "../../Memory.js"
+import { MemoryId } from "../../Ids.js"
+import { Citation, ConfidenceSource, MemoryMetadata } from "../../Memory.js"
 import type { Memory } from "../../Memory.js"
-import { memoryColumns as columnsOf, memoryOfRow } from "../memoryRow.js"
+import { memoryColumns as columnsOf, memoryOfRow, sharedMemoryFields } from "../memoryRow.js"
 import type { CandidateHead } from "../ranking.js"
 
 /** The store's qualified table names for one schema and prefix (each part validated as an identifier). */
@@ -92,25 +92,10 @@ export const dropGeneration = (sql: SqlClient.SqlClient, t: TableNames, generati
 const Millis = Schema.Number
 
 const memoryFields = {
-  id: MemoryId,
-  namespace: Schema.String,
-  content_type: ContentType,
-  content: Schema.String,
-  session_id: Schema.NullOr(SessionId),
-  workstream_id: Schema.NullOr(WorkstreamId),
+  ...sharedMemoryFields,
   metadata: MemoryMetadata,
-  source: ConfidenceSource,
-  reinforcement_count: Schema.NonNegativeInt,
   superseded: Schema.Boolean,
-  superseded_by: Schema.NullOr(MemoryId),
-  last_accessed: Schema.DateTimeUtcFromNumber,
-  citation: Schema.NullOr(Citation),
-  created_at: Schema.DateTimeUtcFromNumber,
-  updated_at: Schema.DateTimeUtcFromNumber,
-  accessed_at: Schema.DateTimeUtcFromNumber,
-  access_count: Schema.NonNegativeInt,
-  expires_at: Schema.NullOr(Schema.DateTimeUtcFromNumber),
-  ttl_millis: Schema.NullOr(Millis)
+  citation: Schema.NullOr(Citation)
 }
 
 /** A memories row as read (`MEMORY_SELECT` lists its columns). */

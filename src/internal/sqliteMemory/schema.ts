@@ -4,10 +4,10 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema } from "effect"
-import { MemoryId, SessionId, WorkstreamId } from "../../Ids.js"
-import { Citation, ConfidenceSource, ContentType, MemoryMetadata } from "../../Memory.js"
+import { MemoryId } from "../../Ids.js"
+import { Citation, ConfidenceSource, MemoryMetadata } from "../../Memory.js"
 import type { Memory } from "../../Memory.js"
-import { memoryColumns as columnsOf, memoryOfRow } from "../memoryRow.js"
+import { memoryColumns as columnsOf, memoryOfRow, sharedMemoryFields } from "../memoryRow.js"
 import type { CandidateHead } from "../ranking.js"
 import { CODE_BITS } from "../simhash.js"
 
@@ -102,25 +102,10 @@ export const generationDdl = (t: TableNames, generation: number): ReadonlyArray<
 
 const memoryFields = {
   pk: Schema.Number,
-  id: MemoryId,
-  namespace: Schema.String,
-  content_type: ContentType,
-  content: Schema.String,
-  session_id: Schema.NullOr(SessionId),
-  workstream_id: Schema.NullOr(WorkstreamId),
+  ...sharedMemoryFields,
   metadata: Schema.parseJson(MemoryMetadata),
-  source: ConfidenceSource,
-  reinforcement_count: Schema.NonNegativeInt,
   superseded: Schema.Literal(0, 1),
-  superseded_by: Schema.NullOr(MemoryId),
-  last_accessed: Schema.DateTimeUtcFromNumber,
-  citation: Schema.NullOr(Schema.parseJson(Citation)),
-  created_at: Schema.DateTimeUtcFromNumber,
-  updated_at: Schema.DateTimeUtcFromNumber,
-  accessed_at: Schema.DateTimeUtcFromNumber,
-  access_count: Schema.NonNegativeInt,
-  expires_at: Schema.NullOr(Schema.DateTimeUtcFromNumber),
-  ttl_millis: Schema.NullOr(Schema.Number)
+  citation: Schema.NullOr(Schema.parseJson(Citation))
 }
 
 /** A row of the memories table as read. */
