@@ -12,6 +12,7 @@ import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { Worker } from "node:worker_threads"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import Database from "better-sqlite3"
 import { DateTime, Effect, Layer, ManagedRuntime, Option, Schema } from "effect"
 import * as Embedder from "../src/Embedder.js"
@@ -20,7 +21,6 @@ import { SearchOptions } from "../src/Memory.js"
 import { MemoryBackend } from "../src/MemoryBackend.js"
 import * as SqliteMemory from "../src/MemoryBackend/Sqlite.js"
 import { decodeInput } from "../src/internal/decode.js"
-import { all } from "../src/internal/sql.js"
 import { MemoryRow, rowToMemory } from "../src/internal/sqliteMemory/schema.js"
 import { corpus, rowsOf, wordQueries } from "./memory-corpus.js"
 
@@ -75,8 +75,10 @@ const main = async () => {
     const decodeRows = Schema.decodeUnknown(Schema.Array(MemoryRow))
     const span = { attributes: { "arawn.backend": "sqlite" } }
 
-    // The library's get, step by step: span, id decoding, the statement through @effect/sql, rows decoded by a
-    // findAll built per call (as src/internal/sql.ts `all` does), the Memory, the clock.
+    // The library's get as it was, step by step: span, id decoding, the statement through @effect/sql, rows decoded
+    // by a findAll built per call, the Memory, the clock.
+    const all = <A, I, E>(Result: Schema.Schema<A, I>, statement: Effect.Effect<ReadonlyArray<unknown>, E>) =>
+      SqlSchema.findAll({ Request: Schema.Void, Result, execute: () => statement })(undefined)
     const statement = (id: MemoryId) => sql`SELECT m.* FROM ${sql(table)} m WHERE ${sql.in("m.id", [id])}`
     const asInSrc = Effect.fn("proto.get", span)(function*(rawId: MemoryId) {
       const rows = yield* all(MemoryRow, statement(yield* decodeId(rawId)))
@@ -118,7 +120,7 @@ const main = async () => {
       ["findAll built per call on a given row (runPromise)", () => run(findAllPerCall(oneRow))],
       ["cached decoder on a given row (runPromise)", () => run(decodeRows(oneRow))],
       ["library get (MemoryBackend.get, readers 2)", (i) => store.runPromise(backend.get(ids[i % ids.length]!))],
-      ["A: get as in src (Effect.fn span, @effect/sql, findAll per call)", (i) => run(asInSrc(ids[i % ids.length]!))],
+      ["A: get as it was in src (Effect.fn span, @effect/sql, findAll per call)", (i) => run(asInSrc(ids[i % ids.length]!))],
       ["B: A with the row decoder built once", (i) => run(cachedDecoder(ids[i % ids.length]!))],
       ["C: B with the sql.execute span disabled", (i) => run(sqlUntraced(ids[i % ids.length]!))],
       ["D: B with a raw prepared statement in Effect.sync", (i) => run(preparedStatement(ids[i % ids.length]!))],

@@ -6,12 +6,14 @@
  */
 import { Effect, Schema } from "effect"
 import type { Dialect } from "../sqlMemory/dialect.js"
-import { all, transaction } from "../sql.js"
+import { all, decodeRows, transaction } from "../sql.js"
 import { whereOf } from "./filter.js"
 import { createGeneration, dropGeneration, MEMORY_SELECT, memoryColumns, MemoryRow, rowToMemory } from "./schema.js"
 import { textCandidates, vectorCandidates } from "./search.js"
 import type { Store } from "./state.js"
 import { deleteVectors, lockGenerations, shareGenerations, writeVectors } from "./state.js"
+
+const decodeMemoryRows = decodeRows(MemoryRow)
 
 /** Rows per multi-row INSERT: far below PostgreSQL's 65535 bound parameters. */
 const CHUNK = 500
@@ -31,7 +33,7 @@ export const pgDialect = (s: Store, exactScanLimit: number): Dialect<string> => 
     key: { column: "id", ref: "memory_id", vector: "memory_id", Key: Schema.String },
     selectRows: (where, tail) =>
       Effect.map(
-        all(MemoryRow, sql`SELECT ${sql.literal(MEMORY_SELECT)} FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
+        all(decodeMemoryRows, sql`SELECT ${sql.literal(MEMORY_SELECT)} FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
         (rows) => rows.map((r) => [r.id, rowToMemory(r)] as const)
       ),
     columns: (_, m) => memoryColumns(m),

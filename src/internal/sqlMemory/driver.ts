@@ -9,13 +9,14 @@ import { EmbeddingSpaceMismatch } from "../../Errors.js"
 import type { Driver } from "../../MemoryBackend/Driver.js"
 import { MemoryIdTaken } from "../../MemoryBackend/Driver.js"
 import { MemoryEventJson } from "../../MemoryEvent.js"
-import { all, single, storage, transaction } from "../sql.js"
+import { all, decodeRows, single, storage, transaction } from "../sql.js"
 import type { Dialect } from "./dialect.js"
 import * as Reindex from "./reindex.js"
 import { sameSpace } from "./state.js"
 import { deleteRow, extendRows, insertRows, modifyRow, selectByIds, stateOf, sweepRows, writeFact } from "./writes.js"
 
 const EventRow = Schema.Struct({ event: MemoryEventJson })
+const decodeEventRows = decodeRows(EventRow)
 
 export const makeDriver = <K>(d: Dialect<K>): Driver => {
   const { sql } = d
@@ -72,7 +73,7 @@ export const makeDriver = <K>(d: Dialect<K>): Driver => {
     history: (id) =>
       storage("MemoryDriver.history")(Effect.map(
         // Read as text on every engine, so one codec decodes it.
-        all(EventRow, sql`SELECT CAST(e.event AS text) AS event FROM ${sql(d.t.events)} e
+        all(decodeEventRows, sql`SELECT CAST(e.event AS text) AS event FROM ${sql(d.t.events)} e
           JOIN ${M} m ON m.${sql.literal(d.key.column)} = e.${sql.literal(d.key.ref)} WHERE m.id = ${id} ORDER BY e.seq`),
         (rows) => rows.map((r) => r.event)
       )),

@@ -6,13 +6,15 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option, Schema } from "effect"
 import type { Dialect } from "../sqlMemory/dialect.js"
-import { all, transaction } from "../sql.js"
+import { all, decodeRows, transaction } from "../sql.js"
 import { whereOf } from "./filter.js"
 import { memoryColumns, MemoryRow, rowToMemory } from "./schema.js"
 import { deleteText, storeSize, textCandidates, writeText } from "./text.js"
 import { vectorCandidates } from "./vectorSearch.js"
 import type { Store } from "./vectors.js"
 import { createGeneration, deleteVectors, dropGeneration, INSERT_CHUNK, writeVectors } from "./vectors.js"
+
+const decodeMemoryRows = decodeRows(MemoryRow)
 
 export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint> => {
   const { sql } = s
@@ -28,7 +30,7 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
     key: { column: "pk", ref: "memory_pk", vector: "pk", Key: Schema.BigIntFromNumber },
     selectRows: (where, tail) =>
       Effect.map(
-        all(MemoryRow, sql`SELECT m.* FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
+        all(decodeMemoryRows, sql`SELECT m.* FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
         (rows) => rows.map((r) => [BigInt(r.pk), rowToMemory(r)] as const)
       ),
     columns: memoryColumns,

@@ -174,7 +174,7 @@ const headFields = {
   last_accessed: Schema.Number
 }
 export const VectorHeadRow = Schema.Struct({ ...headFields, distance: Schema.Number })
-export const TextHeadRow = Schema.Struct({ ...headFields, text_rank: Schema.Number, pool: Schema.optional(Schema.Number) })
+export const TextHeadRow = Schema.Struct({ ...headFields, text_rank: Schema.Number })
 
 export const headOfRow = (r: Schema.Schema.Type<Schema.Struct<typeof headFields>>): CandidateHead => ({
   id: r.id,

@@ -6,10 +6,12 @@
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { Array as Arr, Effect, Option } from "effect"
 import { EmbeddingSpace, EmbeddingSpaceMismatch, StorageError } from "../../Errors.js"
-import { all } from "../sql.js"
+import { all, decodeRows } from "../sql.js"
 import type { ReadPool } from "./readPool.js"
 import { generationDdl, MetaRow, PARTITIONS } from "./schema.js"
 import type { TableNames } from "./schema.js"
+
+const decodeMetaRows = decodeRows(MetaRow)
 
 /** Rows per multi-row INSERT: amortises statement overhead, far below SQLite's 32766 bound parameters. */
 export const INSERT_CHUNK = 256
@@ -53,7 +55,7 @@ const generationFrom = (meta: ReadonlyMap<string, string>, key: string): Option.
 }
 
 const readMeta = (s: Store) =>
-  Effect.map(all(MetaRow, s.sql`SELECT key, value FROM ${s.sql(s.t.meta)}`), (rows) => new Map(rows.map((r) => [r.key, r.value])))
+  Effect.map(all(decodeMetaRows, s.sql`SELECT key, value FROM ${s.sql(s.t.meta)}`), (rows) => new Map(rows.map((r) => [r.key, r.value])))
 
 /** The live generation, when the store has one (a new store records it on open). */
 export const readGeneration = (s: Store) => Effect.map(readMeta(s), (meta) => generationFrom(meta, "space"))
