@@ -87,6 +87,11 @@ export interface Dialect<K> {
   readonly whereOf: (filter: DriverFilter) => Fragment
   /** Reads the state and the generation it names at one instant (runs `read` again if a swap came between). */
   readonly snapshot: <A, E>(read: Effect.Effect<A, E>) => Effect.Effect<A, E | SqlError>
+  /**
+   * Runs a read of a generation known from an earlier state read; no swap may drop it while the read runs (a read
+   * of a generation already dropped fails with an SqlError).
+   */
+  readonly readKnown: <A, E>(read: Effect.Effect<A, E>) => Effect.Effect<A, E | SqlError>
   /** The `depth` nearest memories of generation `generation` that pass the filter, in the ranking's order. */
   readonly vectorCandidates: (
     filter: DriverFilter,

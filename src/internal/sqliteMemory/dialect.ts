@@ -56,6 +56,8 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
       Option.isNone(s.readers)
         ? transaction(sql, "BEGIN")(read)
         : Effect.catchIf(read, (e) => e instanceof SqlError, () => read),
+    // A single statement reads one snapshot; a swap between two statements drops the tables the second one reads.
+    readKnown: (read) => read,
     vectorCandidates: (filter, query, depth, generation) => vectorCandidates(s, filter, query, depth, generation, exactScanLimit),
     textCandidates: (filter, terms, depth) => textCandidates(s, filter, terms, depth)
   }

@@ -188,4 +188,3 @@ export const headOfRow = (r: Schema.Schema.Type<Schema.Struct<typeof headFields>
 // --- small rows ---------------------------------------------------------------------------------------------------
 
 export const CountRow = Schema.Struct({ n: Schema.Number })
-export const MetaRow = Schema.Struct({ key: Schema.String, value: Schema.String })
