@@ -196,10 +196,12 @@ export interface TopK {
 export const exactTop = <E>(rankings: Rankings<E>, o: ScoreOptions): Effect.Effect<TopK, E> =>
   Effect.gen(function*() {
     const first = firstDepth(o.limit)
-    let [vector, text] = yield* Effect.all([
+    // Two rankings are read at once (on reader threads, in parallel); one alone skips the fork and join.
+    let [vector, text] = yield* Effect.zip(
       usesVector(o) ? readTo(rankings.vector, first) : Effect.succeed<RankingRead<VectorCandidate>>(empty),
-      usesText(o) ? readTo(rankings.text, first) : Effect.succeed<RankingRead<TextCandidate>>(empty)
-    ], { concurrency: 2 })
+      usesText(o) ? readTo(rankings.text, first) : Effect.succeed<RankingRead<TextCandidate>>(empty),
+      { concurrent: usesVector(o) && usesText(o) }
+    )
     const cap = o.mode === "hybrid" ? hybridDepthCap(o.limit) : Infinity
     const deeper = (read: RankingRead<unknown>) => Math.min(cap, read.depth * GROWTH)
     for (;;) {
@@ -209,9 +211,10 @@ export const exactTop = <E>(rankings: Rankings<E>, o: ScoreOptions): Effect.Effe
       const readV = verdict.vector && deeper(vector) > vector.depth
       const readT = verdict.text && deeper(text) > text.depth
       if (!readV && !readT) return { page: settle(vector, text, o), depth, proven: false }
-      ;[vector, text] = yield* Effect.all([
+      ;[vector, text] = yield* Effect.zip(
         readV ? readTo(rankings.vector, deeper(vector)) : Effect.succeed(vector),
-        readT ? readTo(rankings.text, deeper(text)) : Effect.succeed(text)
-      ], { concurrency: 2 })
+        readT ? readTo(rankings.text, deeper(text)) : Effect.succeed(text),
+        { concurrent: readV && readT }
+      )
     }
   })

@@ -25,11 +25,15 @@ export class IdRace extends Data.TaggedError("IdRace")<{ readonly id: MemoryId }
 export const stateOf = <K>(d: Dialect<K>, method: string) => readState(d.sql, d.t.meta, method)
 
 /** The stored memories among `ids` with their keys, read in chunks (locked for this transaction when `lock`). */
-export const selectByIds = <K>(d: Dialect<K>, ids: ReadonlyArray<MemoryId>, lock = false) =>
-  Effect.map(
-    Effect.forEach(Arr.chunksOf(ids, d.chunk), (chunk) => d.selectRows(d.sql.in("m.id", chunk), lock ? d.forUpdate : d.sql``)),
-    (chunks) => chunks.flat()
-  )
+export const selectByIds = <K>(d: Dialect<K>, ids: ReadonlyArray<MemoryId>, lock = false) => {
+  const tail = lock ? d.forUpdate : d.sql``
+  // One id (every get) or one chunk is one statement, without the chunking and the loop.
+  const [only] = ids
+  if (only === undefined) return Effect.succeed([])
+  if (ids.length === 1) return d.selectRows(d.sql`m.id = ${only}`, tail)
+  if (ids.length <= d.chunk) return d.selectRows(d.sql.in("m.id", ids), tail)
+  return Effect.map(Effect.forEach(Arr.chunksOf(ids, d.chunk), (chunk) => d.selectRows(d.sql.in("m.id", chunk), tail)), (chunks) => chunks.flat())
+}
 
 /** The keys of the memories that meet `where`, locked for this transaction. */
 const selectKeys = <K>(d: Dialect<K>, where: Fragment) =>
