@@ -9,6 +9,7 @@ import type { Fragment } from "@effect/sql/Statement"
 import { Effect } from "effect"
 import type { DriverFilter } from "../memoryRules.js"
 import type { TextCandidate, VectorCandidate } from "../ranking.js"
+import { bm25Term, wordQueries } from "../pgBm25.js"
 import { all, decodeRows, single } from "../sql.js"
 import { whereOf } from "./filter.js"
 import { HEAD_SELECT, headOfRow, TextHeadRow, VectorHeadRow } from "./schema.js"
@@ -60,16 +61,13 @@ const indexed = (s: Store, where: Fragment, q: string, generation: number, depth
     return [...rows].sort((a, b) => a.distance - b.distance || b.created_at - a.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   })
 
-const K1 = 1.2
-
 export const textCandidates = (s: Store, filter: DriverFilter, terms: ReadonlyArray<string>, depth: number) =>
   Effect.gen(function*() {
     if (terms.length === 0) return []
     const { sql } = s
     const where = whereOf(sql, s.t, filter)
     const memories = sql(s.t.memories)
-    // Each word is a bound value that plainto_tsquery parses as plain text: it never reaches query syntax.
-    const words = sql.join(" UNION ALL ", false)(terms.map((w) => sql`SELECT plainto_tsquery('english', ${w}) AS tq`))
+    const words = wordQueries(sql, terms)
     // MATERIALIZED: inlined, the planner re-runs each word's document count once per matching memory.
     const rows = yield* all(decodeTextHeadRows, sql`WITH words AS MATERIALIZED (${words}),
       terms AS MATERIALIZED (
@@ -78,10 +76,7 @@ export const textCandidates = (s: Store, filter: DriverFilter, terms: ReadonlyAr
       ),
       total AS MATERIALIZED (SELECT count(*)::float8 AS n FROM ${memories}),
       scored AS (
-        SELECT m.id, sum(
-          ln(1 + (total.n - terms.df + 0.5) / (terms.df + 0.5)) *
-          (10 * ts_rank_cd(m.tsv, terms.tq, 0)) * ${K1 + 1} / (10 * ts_rank_cd(m.tsv, terms.tq, 0) + ${K1})
-        ) AS score
+        SELECT m.id, sum(${bm25Term(sql)}) AS score
         FROM terms CROSS JOIN total JOIN ${memories} m ON m.tsv @@ terms.tq
         WHERE ${where}
         GROUP BY m.id
