@@ -6,6 +6,7 @@
  */
 import { Effect, Schema } from "effect"
 import type { Dialect } from "../sqlMemory/dialect.js"
+import { keyColumns } from "../sqlMemory/dialect.js"
 import { all, decodeRows, transaction } from "../sql.js"
 import { whereOf } from "./filter.js"
 import { createGeneration, dropGeneration, MEMORY_SELECT, memoryColumns, MemoryRow, rowToMemory } from "./schema.js"
@@ -30,7 +31,7 @@ export const pgDialect = (s: Store, exactScanLimit: number): Dialect<string> => 
     current: s.current,
     chunk: CHUNK,
     writeBegin: "BEGIN",
-    key: { column: "id", ref: "memory_id", vector: "memory_id", Key: Schema.String },
+    key: keyColumns("id", "memory_id", "memory_id", Schema.String),
     selectRows: (where, tail) =>
       Effect.map(
         all(decodeMemoryRows, sql`SELECT ${sql.literal(MEMORY_SELECT)} FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),

@@ -14,7 +14,7 @@ import { MemoryIdTaken } from "../../MemoryBackend/Driver.js"
 import { MemoryEventJson } from "../../MemoryEvent.js"
 import type { MemoryEvent } from "../../MemoryEvent.js"
 import { isExpired } from "../memoryRules.js"
-import { all, decodeRows } from "../sql.js"
+import { all } from "../sql.js"
 import type { Dialect } from "./dialect.js"
 import type { State } from "./state.js"
 import { readState, writableGenerations } from "./state.js"
@@ -38,7 +38,7 @@ export const selectByIds = <K>(d: Dialect<K>, ids: ReadonlyArray<MemoryId>, lock
 /** The keys of the memories that meet `where`, locked for this transaction. */
 const selectKeys = <K>(d: Dialect<K>, where: Fragment) =>
   Effect.map(
-    all(decodeRows(Schema.Struct({ key: d.key.Key })), d.sql`SELECT m.${d.sql.literal(d.key.column)} AS key FROM ${d.sql(d.t.memories)} m
+    all(d.key.decodeKeys, d.sql`SELECT m.${d.sql.literal(d.key.column)} AS key FROM ${d.sql(d.t.memories)} m
       WHERE ${where} ${d.forUpdate}`),
     (rows) => rows.map((r) => r.key)
   )
@@ -61,7 +61,7 @@ const writeEvents = <K>(d: Dialect<K>, items: ReadonlyArray<readonly [K, Readonl
     const ref = d.sql.literal(d.key.ref)
     const last = new Map(
       (yield* all(
-        decodeRows(Schema.Struct({ owner: d.key.Key, seq: Schema.Number })),
+        d.key.decodeLastSeqs,
         d.sql`SELECT ${ref} AS owner, max(seq) AS seq FROM ${d.sql(d.t.events)}
           WHERE ${d.sql.in(d.key.ref, owners.map(([key]) => key))} GROUP BY ${ref}`
       )).map((r) => [String(r.owner), r.seq])

@@ -6,6 +6,7 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option, Schema } from "effect"
 import type { Dialect } from "../sqlMemory/dialect.js"
+import { keyColumns } from "../sqlMemory/dialect.js"
 import { all, decodeRows, transaction } from "../sql.js"
 import { whereOf } from "./filter.js"
 import { memoryColumns, MemoryRow, rowToMemory } from "./schema.js"
@@ -27,7 +28,7 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
     chunk: INSERT_CHUNK,
     // The write lock is taken before the first read, so a writer never holds a stale snapshot SQLite must refuse.
     writeBegin: "BEGIN IMMEDIATE",
-    key: { column: "pk", ref: "memory_pk", vector: "pk", Key: Schema.BigIntFromNumber },
+    key: keyColumns("pk", "memory_pk", "pk", Schema.BigIntFromNumber),
     selectRows: (where, tail) =>
       Effect.map(
         all(decodeMemoryRows, sql`SELECT m.* FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
