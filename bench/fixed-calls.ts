@@ -1,44 +1,24 @@
 /**
  * CPU per call of `get` and of each search mode (limit 10) on a 10-memory SQLite store, with reader threads and
- * without: the fixed cost of a call, as the batches of bench/fixed-prototypes.ts measure it (interleaved, p50 of the
- * process's CPU time over batches), without its prototypes.
+ * without: the fixed cost of a call, measured as bench/fixed-prototypes.ts measures it (bench/interleaved.ts), without
+ * its prototypes.
  *
  *   npx tsx --conditions=arawn-store:source bench/fixed-calls.ts [--batches 60]
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { performance } from "node:perf_hooks"
 import { Layer, ManagedRuntime } from "effect"
 import { Embedder, MemoryBackend } from "arawn-store"
 import * as SqliteMemory from "arawn-store/MemoryBackend/Sqlite"
+import { interleaved } from "./interleaved.js"
+import type { Entries } from "./interleaved.js"
 import { corpus, idOf, wordQueries } from "./memory-corpus.js"
 
 const at = process.argv.indexOf("--batches")
 const BATCHES = at === -1 ? 60 : Number(process.argv[at + 1])
 const CALLS = 10
-const WARMUP = 10
-
-const compare = async (entries: ReadonlyArray<readonly [string, (i: number) => Promise<unknown>]>) => {
-  const wall = entries.map((): Array<number> => [])
-  const cpu = entries.map((): Array<number> => [])
-  let i = 0
-  for (let b = 0; b < WARMUP + BATCHES; b++) {
-    for (const [k, [, call]] of entries.entries()) {
-      const t0 = performance.now()
-      const c0 = process.cpuUsage()
-      for (let j = 0; j < CALLS; j++) await call(i++)
-      const c = process.cpuUsage(c0)
-      if (b >= WARMUP) {
-        wall[k]!.push(((performance.now() - t0) / CALLS) * 1000)
-        cpu[k]!.push((c.user + c.system) / CALLS)
-      }
-    }
-  }
-  const p50 = (xs: Array<number>) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(1).padStart(8)
-  console.log(`    wall      cpu  (us per call, p50 of ${BATCHES} batches of ${CALLS})`)
-  for (const [k, [name]] of entries.entries()) console.log(`${p50(wall[k]!)} ${p50(cpu[k]!)}  ${name}`)
-}
+const compare = (entries: Entries) => interleaved(entries, { batches: BATCHES, calls: CALLS })
 
 const main = async () => {
   const dir = mkdtempSync(join(tmpdir(), "arawn-fixed-"))

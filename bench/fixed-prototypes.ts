@@ -9,7 +9,6 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { performance } from "node:perf_hooks"
 import { Worker } from "node:worker_threads"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
@@ -22,40 +21,13 @@ import { MemoryBackend } from "../src/MemoryBackend.js"
 import * as SqliteMemory from "../src/MemoryBackend/Sqlite.js"
 import { decodeInput } from "../src/internal/decode.js"
 import { MemoryRow, rowToMemory } from "../src/internal/sqliteMemory/schema.js"
+import { interleaved } from "./interleaved.js"
+import type { Entries } from "./interleaved.js"
 import { corpus, rowsOf, wordQueries } from "./memory-corpus.js"
 
 const CALLS = 40
 const BATCHES = 150
-const WARMUP = 10
-
-/**
- * Every entry's batches interleaved, one batch of each in turn, so load from other processes falls on all of them
- * alike; prints each entry's p50 over its batches of wall time and of the process's CPU time (all its threads),
- * in microseconds per call. On a loaded machine CPU time is the steadier of the two.
- */
-const compare = async (
-  entries: ReadonlyArray<readonly [string, (i: number) => unknown]>,
-  { batches = BATCHES, calls = CALLS } = {}
-) => {
-  const wall = entries.map((): Array<number> => [])
-  const cpu = entries.map((): Array<number> => [])
-  let i = 0
-  for (let b = 0; b < WARMUP + batches; b++) {
-    for (const [k, [, call]] of entries.entries()) {
-      const t0 = performance.now()
-      const c0 = process.cpuUsage()
-      for (let j = 0; j < calls; j++) await call(i++)
-      const c = process.cpuUsage(c0)
-      if (b >= WARMUP) {
-        wall[k]!.push(((performance.now() - t0) / calls) * 1000)
-        cpu[k]!.push((c.user + c.system) / calls)
-      }
-    }
-  }
-  const p50 = (xs: Array<number>) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(1).padStart(8)
-  console.log(`    wall      cpu  (us per call, p50)`)
-  for (const [k, [name]] of entries.entries()) console.log(`${p50(wall[k]!)} ${p50(cpu[k]!)}  ${name}`)
-}
+const compare = (entries: Entries, { batches = BATCHES, calls = CALLS } = {}) => interleaved(entries, { batches, calls })
 
 const main = async () => {
   const dir = mkdtempSync(join(tmpdir(), "arawn-proto-"))
