@@ -196,12 +196,10 @@ export interface TopK {
 export const exactTop = <E>(rankings: Rankings<E>, o: ScoreOptions): Effect.Effect<TopK, E> =>
   Effect.gen(function*() {
     const first = firstDepth(o.limit)
-    // Two rankings are read at once (on reader threads, in parallel); one alone skips the fork and join.
-    let [vector, text] = yield* Effect.zip(
+    let [vector, text] = yield* Effect.all([
       usesVector(o) ? readTo(rankings.vector, first) : Effect.succeed<RankingRead<VectorCandidate>>(empty),
-      usesText(o) ? readTo(rankings.text, first) : Effect.succeed<RankingRead<TextCandidate>>(empty),
-      { concurrent: usesVector(o) && usesText(o) }
-    )
+      usesText(o) ? readTo(rankings.text, first) : Effect.succeed<RankingRead<TextCandidate>>(empty)
+    ], { concurrency: 2 })
     const cap = o.mode === "hybrid" ? hybridDepthCap(o.limit) : Infinity
     const deeper = (read: RankingRead<unknown>) => Math.min(cap, read.depth * GROWTH)
     for (;;) {
@@ -211,10 +209,9 @@ export const exactTop = <E>(rankings: Rankings<E>, o: ScoreOptions): Effect.Effe
       const readV = verdict.vector && deeper(vector) > vector.depth
       const readT = verdict.text && deeper(text) > text.depth
       if (!readV && !readT) return { page: settle(vector, text, o), depth, proven: false }
-      ;[vector, text] = yield* Effect.zip(
+      ;[vector, text] = yield* Effect.all([
         readV ? readTo(rankings.vector, deeper(vector)) : Effect.succeed(vector),
-        readT ? readTo(rankings.text, deeper(text)) : Effect.succeed(text),
-        { concurrent: readV && readT }
-      )
+        readT ? readTo(rankings.text, deeper(text)) : Effect.succeed(text)
+      ], { concurrency: 2 })
     }
   })
