@@ -9,9 +9,9 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { performance } from "node:perf_hooks"
 import { Worker } from "node:worker_threads"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import Database from "better-sqlite3"
 import { DateTime, Effect, Layer, ManagedRuntime, Option, Schema } from "effect"
 import * as Embedder from "../src/Embedder.js"
@@ -20,42 +20,14 @@ import { SearchOptions } from "../src/Memory.js"
 import { MemoryBackend } from "../src/MemoryBackend.js"
 import * as SqliteMemory from "../src/MemoryBackend/Sqlite.js"
 import { decodeInput } from "../src/internal/decode.js"
-import { all } from "../src/internal/sql.js"
 import { MemoryRow, rowToMemory } from "../src/internal/sqliteMemory/schema.js"
+import { interleaved } from "./interleaved.js"
+import type { Entries } from "./interleaved.js"
 import { corpus, rowsOf, wordQueries } from "./memory-corpus.js"
 
 const CALLS = 40
 const BATCHES = 150
-const WARMUP = 10
-
-/**
- * Every entry's batches interleaved, one batch of each in turn, so load from other processes falls on all of them
- * alike; prints each entry's p50 over its batches of wall time and of the process's CPU time (all its threads),
- * in microseconds per call. On a loaded machine CPU time is the steadier of the two.
- */
-const compare = async (
-  entries: ReadonlyArray<readonly [string, (i: number) => unknown]>,
-  { batches = BATCHES, calls = CALLS } = {}
-) => {
-  const wall = entries.map((): Array<number> => [])
-  const cpu = entries.map((): Array<number> => [])
-  let i = 0
-  for (let b = 0; b < WARMUP + batches; b++) {
-    for (const [k, [, call]] of entries.entries()) {
-      const t0 = performance.now()
-      const c0 = process.cpuUsage()
-      for (let j = 0; j < calls; j++) await call(i++)
-      const c = process.cpuUsage(c0)
-      if (b >= WARMUP) {
-        wall[k]!.push(((performance.now() - t0) / calls) * 1000)
-        cpu[k]!.push((c.user + c.system) / calls)
-      }
-    }
-  }
-  const p50 = (xs: Array<number>) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(1).padStart(8)
-  console.log(`    wall      cpu  (us per call, p50)`)
-  for (const [k, [name]] of entries.entries()) console.log(`${p50(wall[k]!)} ${p50(cpu[k]!)}  ${name}`)
-}
+const compare = (entries: Entries, { batches = BATCHES, calls = CALLS } = {}) => interleaved(entries, { batches, calls })
 
 const main = async () => {
   const dir = mkdtempSync(join(tmpdir(), "arawn-proto-"))
@@ -75,8 +47,10 @@ const main = async () => {
     const decodeRows = Schema.decodeUnknown(Schema.Array(MemoryRow))
     const span = { attributes: { "arawn.backend": "sqlite" } }
 
-    // The library's get, step by step: span, id decoding, the statement through @effect/sql, rows decoded by a
-    // findAll built per call (as src/internal/sql.ts `all` does), the Memory, the clock.
+    // The library's get as it was, step by step: span, id decoding, the statement through @effect/sql, rows decoded
+    // by a findAll built per call, the Memory, the clock.
+    const all = <A, I, E>(Result: Schema.Schema<A, I>, statement: Effect.Effect<ReadonlyArray<unknown>, E>) =>
+      SqlSchema.findAll({ Request: Schema.Void, Result, execute: () => statement })(undefined)
     const statement = (id: MemoryId) => sql`SELECT m.* FROM ${sql(table)} m WHERE ${sql.in("m.id", [id])}`
     const asInSrc = Effect.fn("proto.get", span)(function*(rawId: MemoryId) {
       const rows = yield* all(MemoryRow, statement(yield* decodeId(rawId)))
@@ -118,7 +92,7 @@ const main = async () => {
       ["findAll built per call on a given row (runPromise)", () => run(findAllPerCall(oneRow))],
       ["cached decoder on a given row (runPromise)", () => run(decodeRows(oneRow))],
       ["library get (MemoryBackend.get, readers 2)", (i) => store.runPromise(backend.get(ids[i % ids.length]!))],
-      ["A: get as in src (Effect.fn span, @effect/sql, findAll per call)", (i) => run(asInSrc(ids[i % ids.length]!))],
+      ["A: get as it was in src (Effect.fn span, @effect/sql, findAll per call)", (i) => run(asInSrc(ids[i % ids.length]!))],
       ["B: A with the row decoder built once", (i) => run(cachedDecoder(ids[i % ids.length]!))],
       ["C: B with the sql.execute span disabled", (i) => run(sqlUntraced(ids[i % ids.length]!))],
       ["D: B with a raw prepared statement in Effect.sync", (i) => run(preparedStatement(ids[i % ids.length]!))],

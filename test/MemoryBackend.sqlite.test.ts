@@ -22,7 +22,7 @@ const dir = removedAfterAll(mkdtempSync(join(tmpdir(), "arawn-memory-")))
 const file = (name: string) => join(dir, `${name}-${token()}.db`)
 const hashing384 = Embedder.layerHashing
 const hashing64 = Embedder.layerHashingWith({ dimensions: 64 })
-const onFile = (filename: string, embedder = hashing384, options: SqliteMemory.Options = {}) =>
+const onFile = (filename: string, embedder = hashing384, options: Omit<SqliteMemory.FileOptions, "filename"> = {}) =>
   SqliteMemory.layer({ ...options, filename }).pipe(Layer.provide(embedder))
 
 MemoryBackendSuite.suite("MemoryBackend/Sqlite (file)", onFile(join(dir, "suite.db")), {
@@ -64,6 +64,34 @@ describe("MemoryBackend/Sqlite", () => {
         onFile(filename)
       )
     }))
+
+  it.each([0, 2])("a search after another store on the file reindexed sees the new generation, and its space (readers %i)", async (readers) => {
+    const filename = file("swapped")
+    const w = token()
+    const searcher = ManagedRuntime.make(onFile(filename, hashing384, { readers }))
+    const same = ManagedRuntime.make(onFile(filename, hashing384, { readers: 0 }))
+    const other = ManagedRuntime.make(onFile(filename, hashing64, { readers: 0 }))
+    try {
+      const m = await searcher.runPromise(MemoryBackend)
+      const seeded = await searcher.runPromise(m.storeMany(Array.from({ length: 20 }, (_, i) => ({ content: `${w} entry ${i} about topic ${i}` }))))
+      const nearest = (q: string) => searcher.runPromise(Effect.map(m.search(q, { mode: "vector", limit: 1 }), ids))
+      expect(await nearest(`${w} entry 3 about topic 3`)).toEqual([seeded[3]])
+      // The same space, reindexed elsewhere: the generation this store last read is dropped under it.
+      await same.runPromise(Effect.flatMap(MemoryBackend, (o) => Stream.runDrain(o.reindex())))
+      expect(await nearest(`${w} entry 5 about topic 5`)).toEqual([seeded[5]])
+      expect(await nearest(`${w} entry 6 about topic 6`)).toEqual([seeded[6]])
+      // Another space: this store's embedder no longer matches, and says so.
+      await other.runPromise(Effect.flatMap(MemoryBackend, (o) => Stream.runDrain(o.reindex())))
+      expect(await searcher.runPromise(outcome(m.search(w, { mode: "vector" })))).toBe("EmbeddingSpaceMismatch")
+      // Back to this store's space: seen at once.
+      await same.runPromise(Effect.flatMap(MemoryBackend, (o) => Stream.runDrain(o.reindex())))
+      expect(await nearest(`${w} entry 7 about topic 7`)).toEqual([seeded[7]])
+    } finally {
+      await other.dispose()
+      await same.dispose()
+      await searcher.dispose()
+    }
+  })
 
   it.effect("another embedder: vector paths refuse with EmbeddingSpaceMismatch, the rest works; reindex (interrupted, then rerun) clears it", () =>
     Effect.gen(function*() {

@@ -6,23 +6,29 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError as SqlErrorClass } from "@effect/sql/SqlError"
 import type { SqlError } from "@effect/sql/SqlError"
-import * as SqlSchema from "@effect/sql/SqlSchema"
 import { Effect, Exit, ParseResult, Schema } from "effect"
 import { StorageError } from "../Errors.js"
 
 /** Whether `s` may name a PostgreSQL schema or start a table name unquoted (short enough for the suffixes added to it). */
 export const isIdentifier = (s: string): boolean => /^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(s)
 
-/** Every row `statement` returns, decoded by `Result`. */
-export const all = <A, I, E>(
-  Result: Schema.Schema<A, I>,
+/** A decoder of a statement's rows. Built once per row schema (at module level or once per store), never per call. */
+export type RowsDecoder<A> = (rows: unknown) => Effect.Effect<ReadonlyArray<A>, ParseResult.ParseError>
+
+/** The decoder of an array of `Row`s. */
+export const decodeRows = <A, I>(Row: Schema.Schema<A, I>): RowsDecoder<A> => Schema.decodeUnknown(Schema.Array(Row))
+
+/** Every row `statement` returns, decoded by `decode`. */
+export const all = <A, E>(
+  decode: RowsDecoder<A>,
   statement: Effect.Effect<ReadonlyArray<unknown>, E>
-): Effect.Effect<ReadonlyArray<A>, E | ParseResult.ParseError> =>
-  SqlSchema.findAll({ Request: Schema.Void, Result, execute: () => statement })(undefined)
+): Effect.Effect<ReadonlyArray<A>, E | ParseResult.ParseError> => Effect.flatMap(statement, decode)
+
+const decodeCount = decodeRows(Schema.Struct({ n: Schema.Number }))
 
 /** The single number a `SELECT ... AS n` returns (0 when it returns no row). */
 export const single = <E>(statement: Effect.Effect<ReadonlyArray<unknown>, E>) =>
-  Effect.map(all(Schema.Struct({ n: Schema.Number }), statement), (rows) => rows[0]?.n ?? 0)
+  Effect.map(all(decodeCount, statement), (rows) => rows[0]?.n ?? 0)
 
 type DriverFailure = SqlError | ParseResult.ParseError
 

@@ -6,12 +6,15 @@
  */
 import { Effect, Schema } from "effect"
 import type { Dialect } from "../sqlMemory/dialect.js"
-import { all, transaction } from "../sql.js"
+import { keyColumns } from "../sqlMemory/dialect.js"
+import { all, decodeRows, transaction } from "../sql.js"
 import { whereOf } from "./filter.js"
 import { createGeneration, dropGeneration, MEMORY_SELECT, memoryColumns, MemoryRow, rowToMemory } from "./schema.js"
 import { textCandidates, vectorCandidates } from "./search.js"
 import type { Store } from "./state.js"
 import { deleteVectors, lockGenerations, shareGenerations, writeVectors } from "./state.js"
+
+const decodeMemoryRows = decodeRows(MemoryRow)
 
 /** Rows per multi-row INSERT: far below PostgreSQL's 65535 bound parameters. */
 const CHUNK = 500
@@ -28,10 +31,10 @@ export const pgDialect = (s: Store, exactScanLimit: number): Dialect<string> => 
     current: s.current,
     chunk: CHUNK,
     writeBegin: "BEGIN",
-    key: { column: "id", ref: "memory_id", vector: "memory_id", Key: Schema.String },
+    key: keyColumns("id", "memory_id", "memory_id", Schema.String),
     selectRows: (where, tail) =>
       Effect.map(
-        all(MemoryRow, sql`SELECT ${sql.literal(MEMORY_SELECT)} FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
+        all(decodeMemoryRows, sql`SELECT ${sql.literal(MEMORY_SELECT)} FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
         (rows) => rows.map((r) => [r.id, rowToMemory(r)] as const)
       ),
     columns: (_, m) => memoryColumns(m),
@@ -55,6 +58,7 @@ export const pgDialect = (s: Store, exactScanLimit: number): Dialect<string> => 
     whereOf: (filter) => whereOf(sql, s.t, filter),
     // One transaction: the state row and the generation it names are read in one snapshot of the swap lock.
     snapshot: (read) => transaction(sql, "BEGIN")(Effect.zipRight(shareGenerations(s), read)),
+    readKnown: (read) => transaction(sql, "BEGIN")(Effect.zipRight(shareGenerations(s), read)),
     vectorCandidates: (filter, query, depth, generation) => vectorCandidates(s, filter, query, depth, generation, exactScanLimit),
     textCandidates: (filter, terms, depth) => textCandidates(s, filter, terms, depth)
   }

@@ -9,11 +9,15 @@ import type { Fragment } from "@effect/sql/Statement"
 import { Effect } from "effect"
 import type { DriverFilter } from "../memoryRules.js"
 import type { TextCandidate, VectorCandidate } from "../ranking.js"
-import { all, single } from "../sql.js"
+import { bm25Term, wordQueries } from "../pgBm25.js"
+import { all, decodeRows, single } from "../sql.js"
 import { whereOf } from "./filter.js"
 import { HEAD_SELECT, headOfRow, TextHeadRow, VectorHeadRow } from "./schema.js"
 import type { Store } from "./state.js"
 import { vectorText } from "./state.js"
+
+const decodeTextHeadRows = decodeRows(TextHeadRow)
+const decodeVectorHeadRows = decodeRows(VectorHeadRow)
 
 export const vectorCandidates = (
   s: Store,
@@ -32,7 +36,7 @@ export const vectorCandidates = (
       (SELECT 1 FROM ${sql(s.t.memories)} m WHERE ${where} LIMIT ${exactScanLimit + 1}) AS f`)
     // Ordering on (distance, createdAt, id) is not an HNSW ordering, so this one scans exactly.
     const rows = matching <= exactScanLimit
-      ? yield* all(VectorHeadRow, sql`SELECT ${sql.literal(HEAD_SELECT)}, (v.vector <=> ${q}::vector) AS distance
+      ? yield* all(decodeVectorHeadRows, sql`SELECT ${sql.literal(HEAD_SELECT)}, (v.vector <=> ${q}::vector) AS distance
           FROM ${sql(s.t.memories)} m JOIN ${vectors} v ON v.memory_id = m.id WHERE ${where}
           ORDER BY distance, m.created_at DESC, m.id ASC LIMIT ${depth}`)
       : yield* indexed(s, where, q, generation, depth)
@@ -51,13 +55,11 @@ const indexed = (s: Store, where: Fragment, q: string, generation: number, depth
     // a first read is only twice the limit deep, and the walk must not lose the recall of the old fixed depth.
     yield* sql`SET LOCAL hnsw.ef_search = ${sql.literal(String(Math.max(200, Math.min(1000, depth))))}`
     yield* sql`SET LOCAL hnsw.iterative_scan = relaxed_order`
-    const rows = yield* all(VectorHeadRow, sql`SELECT ${sql.literal(HEAD_SELECT)}, (v.vector <=> ${q}::vector) AS distance
+    const rows = yield* all(decodeVectorHeadRows, sql`SELECT ${sql.literal(HEAD_SELECT)}, (v.vector <=> ${q}::vector) AS distance
       FROM ${vectors} v JOIN ${sql(s.t.memories)} m ON m.id = v.memory_id WHERE ${where}
       ORDER BY v.vector <=> ${q}::vector LIMIT ${depth}`)
     return [...rows].sort((a, b) => a.distance - b.distance || b.created_at - a.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   })
-
-const K1 = 1.2
 
 export const textCandidates = (s: Store, filter: DriverFilter, terms: ReadonlyArray<string>, depth: number) =>
   Effect.gen(function*() {
@@ -65,20 +67,16 @@ export const textCandidates = (s: Store, filter: DriverFilter, terms: ReadonlyAr
     const { sql } = s
     const where = whereOf(sql, s.t, filter)
     const memories = sql(s.t.memories)
-    // Each word is a bound value that plainto_tsquery parses as plain text: it never reaches query syntax.
-    const words = sql.join(" UNION ALL ", false)(terms.map((w) => sql`SELECT plainto_tsquery('english', ${w}) AS tq`))
+    const words = wordQueries(sql, terms)
     // MATERIALIZED: inlined, the planner re-runs each word's document count once per matching memory.
-    const rows = yield* all(TextHeadRow, sql`WITH words AS MATERIALIZED (${words}),
+    const rows = yield* all(decodeTextHeadRows, sql`WITH words AS MATERIALIZED (${words}),
       terms AS MATERIALIZED (
         SELECT tq, (SELECT count(*) FROM ${memories} d WHERE d.tsv @@ words.tq)::float8 AS df
         FROM words WHERE numnode(tq) > 0
       ),
       total AS MATERIALIZED (SELECT count(*)::float8 AS n FROM ${memories}),
       scored AS (
-        SELECT m.id, sum(
-          ln(1 + (total.n - terms.df + 0.5) / (terms.df + 0.5)) *
-          (10 * ts_rank_cd(m.tsv, terms.tq, 0)) * ${K1 + 1} / (10 * ts_rank_cd(m.tsv, terms.tq, 0) + ${K1})
-        ) AS score
+        SELECT m.id, sum(${bm25Term(sql)}) AS score
         FROM terms CROSS JOIN total JOIN ${memories} m ON m.tsv @@ terms.tq
         WHERE ${where}
         GROUP BY m.id

@@ -6,11 +6,14 @@
 import { Effect, Option } from "effect"
 import type { WorkstreamId } from "../../Ids.js"
 import type { Driver, ListQuery, LoadQuery } from "../../WorkstreamStore.js"
-import { all, storage, transaction } from "../sql.js"
+import { all, decodeRows, storage, transaction } from "../sql.js"
 import { LoadRow, MESSAGE_SELECT, rowToMessage, rowToWorkstream, WorkstreamRow, workstreamSelect } from "./schema.js"
 import type { Store } from "./schema.js"
 import { search } from "./search.js"
 import { append, fork, insertRecord, modify, promote, read } from "./writes.js"
+
+const decodeLoadRows = decodeRows(LoadRow)
+const decodeWorkstreamRows = decodeRows(WorkstreamRow)
 
 const method = (name: string) => `WorkstreamStore.${name}`
 
@@ -44,7 +47,7 @@ const list = (s: Store, q: ListQuery) => {
       : [])
   ]
   return Effect.map(
-    all(WorkstreamRow, sql`SELECT ${workstreamSelect(sql, t)} FROM ${sql(t.workstreams)} w WHERE ${sql.and(conditions)}
+    all(decodeWorkstreamRows, sql`SELECT ${workstreamSelect(sql, t)} FROM ${sql(t.workstreams)} w WHERE ${sql.and(conditions)}
       ORDER BY w.updated_at DESC, w.id ASC LIMIT ${q.limit}`),
     (rows) => rows.map(rowToWorkstream)
   )
@@ -64,7 +67,7 @@ const load = (s: Store, id: WorkstreamId, q: LoadQuery) => {
     ...(q.sessionId !== undefined ? [sql`m.session_id = ${q.sessionId}`] : [])
   ]
   return Effect.map(
-    all(LoadRow, sql`SELECT w.id AS found, ${sql.literal(MESSAGE_SELECT)} FROM ${sql(t.workstreams)} w
+    all(decodeLoadRows, sql`SELECT w.id AS found, ${sql.literal(MESSAGE_SELECT)} FROM ${sql(t.workstreams)} w
       LEFT JOIN LATERAL (SELECT * FROM ${sql(t.messages)} m WHERE ${sql.and(conditions)} ORDER BY m.seq DESC LIMIT ${q.limit ?? null}) m
       ON true WHERE w.id = ${id}`),
     (rows) => rows.length === 0 ? Option.none() : Option.some(rows.flatMap((r) => rowToMessage(id, r) ?? []).reverse())

@@ -9,9 +9,11 @@
 import { Effect } from "effect"
 import type { SearchHit, SearchQuery } from "../../WorkstreamStore.js"
 import { bm25Term, wordQueries } from "../pgBm25.js"
-import { all } from "../sql.js"
+import { all, decodeRows } from "../sql.js"
 import { MESSAGE_SELECT, rowToMessage, SearchRow } from "./schema.js"
 import type { Store } from "./schema.js"
+
+const decodeSearchRows = decodeRows(SearchRow)
 
 const filters = ({ sql }: Store, q: SearchQuery) => [
   ...(q.workstreamIds !== undefined ? [sql`m.workstream = ANY(${q.workstreamIds}::text[])`] : []),
@@ -35,7 +37,7 @@ export const search = (s: Store, q: SearchQuery) =>
     const words = wordQueries(sql, q.terms)
     // MATERIALIZED: inlined, the planner re-runs each word's document count once per matching message. The total
     // comes from the counters, which each write keeps equal to the log's rows: one row per workstream, not per message.
-    const rows = yield* all(SearchRow, sql`WITH words AS MATERIALIZED (${words}),
+    const rows = yield* all(decodeSearchRows, sql`WITH words AS MATERIALIZED (${words}),
       terms AS MATERIALIZED (
         SELECT tq, (SELECT count(*) FROM ${messages} d WHERE d.tsv @@ u.tq)::float8 AS df
         FROM (SELECT DISTINCT tq FROM words WHERE numnode(tq) > 0) u

@@ -9,7 +9,7 @@ import { MessageId } from "../../Ids.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { Workstream } from "../../Workstream.js"
 import type { AppendRequest, AppendResult, ForkRequest, ForkResult, PromoteRequest } from "../../WorkstreamStore.js"
-import { all } from "../sql.js"
+import { all, decodeRows } from "../sql.js"
 import {
   appendColumns,
   CounterRow,
@@ -25,11 +25,18 @@ import {
 } from "./schema.js"
 import type { Store } from "./schema.js"
 
+const decodeLoadRows = decodeRows(LoadRow)
+const decodeIdRows = decodeRows(IdRow)
+const decodeCounterRows = decodeRows(CounterRow)
+const decodeWorkstreamRows = decodeRows(WorkstreamRow)
+
 /** Ids per `IN` list: far below PostgreSQL's 65535 bound parameters. */
 const CHUNK = 500
 
 const FirstRow = Schema.Struct({ first: Schema.Int })
 const TimestampRow = Schema.Struct({ timestamp: Schema.Number })
+const decodeFirstRows = decodeRows(FirstRow)
+const decodeTimestampRows = decodeRows(TimestampRow)
 
 const isUniqueViolation = (e: { readonly cause?: unknown }) =>
   typeof e.cause === "object" && e.cause !== null && "code" in e.cause && e.cause.code === "23505"
@@ -37,14 +44,14 @@ const isUniqueViolation = (e: { readonly cause?: unknown }) =>
 /** The workstream with its tags; `None` when absent. */
 export const read = ({ sql, t }: Store, id: WorkstreamId) =>
   Effect.map(
-    all(WorkstreamRow, sql`SELECT ${workstreamSelect(sql, t)} FROM ${sql(t.workstreams)} w WHERE w.id = ${id}`),
+    all(decodeWorkstreamRows, sql`SELECT ${workstreamSelect(sql, t)} FROM ${sql(t.workstreams)} w WHERE w.id = ${id}`),
     (rows) => Option.map(Option.fromNullable(rows[0]), rowToWorkstream)
   )
 
 /** Locks the workstream's row until the transaction ends; its counters as committed by the previous holder. */
 const lock = ({ sql, t }: Store, id: WorkstreamId) =>
   Effect.map(
-    all(CounterRow, sql`SELECT message_count, last_message_at FROM ${sql(t.workstreams)} WHERE id = ${id} FOR UPDATE`),
+    all(decodeCounterRows, sql`SELECT message_count, last_message_at FROM ${sql(t.workstreams)} WHERE id = ${id} FOR UPDATE`),
     (rows) => Option.fromNullable(rows[0])
   )
 
@@ -58,7 +65,7 @@ export const insertRecord = (s: Store, ws: Workstream) =>
   Effect.gen(function*() {
     const { sql, t } = s
     const inserted = yield* all(
-      IdRow,
+      decodeIdRows,
       sql`INSERT INTO ${sql(t.workstreams)} ${sql.insert(workstreamColumns(ws))} ON CONFLICT (id) DO NOTHING RETURNING id`
     )
     if (inserted.length === 0) return false
@@ -70,7 +77,7 @@ export const insertRecord = (s: Store, ws: Workstream) =>
 const taken = ({ sql, t }: Store, id: WorkstreamId, ids: ReadonlyArray<MessageId>) =>
   Effect.map(
     Effect.forEach(Arr.chunksOf(ids, CHUNK), (chunk) =>
-      all(LoadRow, sql`SELECT m.workstream AS found, ${sql.literal(MESSAGE_SELECT)} FROM ${sql(t.messages)} m
+      all(decodeLoadRows, sql`SELECT m.workstream AS found, ${sql.literal(MESSAGE_SELECT)} FROM ${sql(t.messages)} m
         WHERE m.workstream = ${id} AND ${sql.in("m.id", chunk)}`)),
     (found) => found.flat().flatMap((r) => rowToMessage(id, r) ?? [])
   )
@@ -85,7 +92,7 @@ export const append = (s: Store, id: WorkstreamId, request: AppendRequest) => {
   const { sql, t } = s
   const batch = appendColumns(request.seal(1))
   const last = batch.timestamp[batch.timestamp.length - 1]!
-  return all(FirstRow, sql`WITH locked AS (
+  return all(decodeFirstRows, sql`WITH locked AS (
       SELECT message_count FROM ${sql(t.workstreams)} WHERE id = ${id} FOR UPDATE
     ), inserted AS (
       INSERT INTO ${sql(t.messages)} (workstream, seq, id, session_id, role, content, content_utf16, timestamp, metadata)
@@ -159,7 +166,7 @@ export const fork = (s: Store, request: ForkRequest) =>
     const count = locked.value.message_count
     if (count < request.atSeq) return { _tag: "OutOfRange", count } as const satisfies ForkResult
     const last = request.atSeq === 0 ? [] : yield* all(
-      TimestampRow,
+      decodeTimestampRows,
       sql`SELECT timestamp FROM ${sql(t.messages)} WHERE workstream = ${request.source} AND seq = ${request.atSeq}`
     )
     const target = request.target(Option.map(Option.fromNullable(last[0]), (r) => DateTime.unsafeMake(r.timestamp)))

@@ -6,12 +6,16 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Fragment } from "@effect/sql/Statement"
-import type { Effect, ParseResult, Schema } from "effect"
+import type { Effect, ParseResult } from "effect"
+import { Schema } from "effect"
 import type { EmbeddingSpace } from "../../Errors.js"
+import { MemoryId } from "../../Ids.js"
 import type { Memory } from "../../Memory.js"
 import type { FactKey } from "../../MemoryBackend/Driver.js"
 import type { DriverFilter } from "../memoryRules.js"
 import type { TextCandidate, VectorCandidate } from "../ranking.js"
+import { decodeRows } from "../sql.js"
+import type { RowsDecoder } from "../sql.js"
 import type { State } from "./state.js"
 
 /** A failure of the connection or of decoding a row. */
@@ -19,6 +23,30 @@ export type SqlFailure = SqlError | ParseResult.ParseError
 
 /** How the memories table's key reads back: an integer pk (SQLite) or the id itself (PostgreSQL). */
 export type KeySchema<K> = Schema.Schema<K, number> | Schema.Schema<K, string>
+
+/** How a dialect's memories are keyed, with the decoders of the rows that carry keys (built once per store). */
+export interface KeyColumns<K> {
+  /** The memories table's key column. */
+  readonly column: string
+  /** The column of tags and events that holds a memory's key. */
+  readonly ref: string
+  /** The column of a vector generation that holds a memory's key. */
+  readonly vector: string
+  readonly Key: KeySchema<K>
+  readonly decodeKeys: RowsDecoder<{ readonly key: K }>
+  readonly decodePending: RowsDecoder<{ readonly key: K; readonly id: MemoryId; readonly content: string }>
+  readonly decodeLastSeqs: RowsDecoder<{ readonly owner: K; readonly seq: number }>
+}
+
+export const keyColumns = <K>(column: string, ref: string, vector: string, Key: KeySchema<K>): KeyColumns<K> => ({
+  column,
+  ref,
+  vector,
+  Key,
+  decodeKeys: decodeRows(Schema.Struct({ key: Key })),
+  decodePending: decodeRows(Schema.Struct({ key: Key, id: MemoryId, content: Schema.String })),
+  decodeLastSeqs: decodeRows(Schema.Struct({ owner: Key, seq: Schema.Number }))
+})
 
 /** The tables every dialect has. */
 export interface Tables {
@@ -44,15 +72,7 @@ export interface Dialect<K> {
   readonly chunk: number
   /** How a write transaction begins (SQLite takes its write lock up front; PostgreSQL locks rows). */
   readonly writeBegin: string
-  readonly key: {
-    /** The memories table's key column. */
-    readonly column: string
-    /** The column of tags and events that holds a memory's key. */
-    readonly ref: string
-    /** The column of a vector generation that holds a memory's key. */
-    readonly vector: string
-    readonly Key: KeySchema<K>
-  }
+  readonly key: KeyColumns<K>
   /** The memories over alias `m` that meet `where`, then `tail` (order, limit, locks), with their keys. */
   readonly selectRows: (where: Fragment, tail: Fragment) => Effect.Effect<ReadonlyArray<readonly [K, Memory]>, SqlFailure>
   /** A memory's written columns under key `key`. */
@@ -87,6 +107,11 @@ export interface Dialect<K> {
   readonly whereOf: (filter: DriverFilter) => Fragment
   /** Reads the state and the generation it names at one instant (runs `read` again if a swap came between). */
   readonly snapshot: <A, E>(read: Effect.Effect<A, E>) => Effect.Effect<A, E | SqlError>
+  /**
+   * Runs a read of a generation known from an earlier state read; no swap may drop it while the read runs (a read
+   * of a generation already dropped fails with an SqlError).
+   */
+  readonly readKnown: <A, E>(read: Effect.Effect<A, E>) => Effect.Effect<A, E | SqlError>
   /** The `depth` nearest memories of generation `generation` that pass the filter, in the ranking's order. */
   readonly vectorCandidates: (
     filter: DriverFilter,

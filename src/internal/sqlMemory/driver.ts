@@ -3,19 +3,23 @@
  * way, every engine or row decoding failure a StorageError (named after the primitive; the kernel renames it after
  * the method called).
  */
+import { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import { Effect, Option, Schema } from "effect"
 import { EmbeddingSpaceMismatch } from "../../Errors.js"
 import type { Driver } from "../../MemoryBackend/Driver.js"
 import { MemoryIdTaken } from "../../MemoryBackend/Driver.js"
 import { MemoryEventJson } from "../../MemoryEvent.js"
-import { all, single, storage, transaction } from "../sql.js"
-import type { Dialect } from "./dialect.js"
+import { all, decodeRows, single, storage, transaction } from "../sql.js"
+import type { VectorCandidate } from "../ranking.js"
+import type { Dialect, SqlFailure } from "./dialect.js"
 import * as Reindex from "./reindex.js"
 import { sameSpace } from "./state.js"
+import type { State } from "./state.js"
 import { deleteRow, extendRows, insertRows, modifyRow, selectByIds, stateOf, sweepRows, writeFact } from "./writes.js"
 
 const EventRow = Schema.Struct({ event: MemoryEventJson })
+const decodeEventRows = decodeRows(EventRow)
 
 export const makeDriver = <K>(d: Dialect<K>): Driver => {
   const { sql } = d
@@ -24,6 +28,12 @@ export const makeDriver = <K>(d: Dialect<K>): Driver => {
   const M = sql(d.t.memories)
   const namespaced = (namespace: Option.Option<string>) =>
     Option.match(namespace, { onNone: () => sql`1 = 1`, onSome: (ns) => sql`m.namespace = ${ns}` })
+  // The live generation as last read, for searches: reading the state costs a statement (three on one connection,
+  // which must read it in a transaction with the search), and it changes only when a reindex swaps generations.
+  // The swap drops the old generation's tables in its own transaction, so a search of a stale generation fails
+  // instead of answering, and reads the state again. Live generations only grow: a dropped one never comes back.
+  // A state from another embedding space is never kept, so a store reindexed back to this one is seen at once.
+  let known: State | undefined
   const count = (where: Fragment) => single(sql`SELECT CAST(count(*) AS integer) AS n FROM ${M} m WHERE ${where}`)
   return {
     backend: d.backend,
@@ -39,12 +49,22 @@ export const makeDriver = <K>(d: Dialect<K>): Driver => {
     modify: (id, next, vector) => write("MemoryDriver.modify")(modifyRow(d, id, next, vector)),
     delete: (id, namespace) => write("MemoryDriver.delete")(deleteRow(d, id, namespace)),
     fact: (key, decide) => write("MemoryDriver.fact")(writeFact(d, key, decide)),
-    vectorCandidates: (filter, query, depth) =>
-      storage("MemoryDriver.vectorCandidates")(d.snapshot(Effect.gen(function*() {
-        const state = yield* stateOf(d, "MemoryDriver.vectorCandidates")
-        if (!sameSpace(state.space, d.current)) return yield* new EmbeddingSpaceMismatch({ stored: state.space, current: d.current })
-        return yield* d.vectorCandidates(filter, query, depth, state.generation)
-      }))),
+    vectorCandidates: (filter, query, depth) => {
+      const search = (state: State): Effect.Effect<ReadonlyArray<VectorCandidate>, SqlFailure | EmbeddingSpaceMismatch> =>
+        sameSpace(state.space, d.current)
+          ? d.vectorCandidates(filter, query, depth, state.generation)
+          : Effect.fail(new EmbeddingSpaceMismatch({ stored: state.space, current: d.current }))
+      const fresh = d.snapshot(Effect.flatMap(stateOf(d, "MemoryDriver.vectorCandidates"), (state) => {
+        known = sameSpace(state.space, d.current) ? state : undefined
+        return search(state)
+      }))
+      return storage("MemoryDriver.vectorCandidates")(Effect.suspend(() =>
+        known === undefined ? fresh : Effect.catchIf(d.readKnown(search(known)), (e) => e instanceof SqlError, () => {
+          known = undefined
+          return fresh
+        })
+      ))
+    },
     textCandidates: (filter, terms, depth) => storage("MemoryDriver.textCandidates")(d.textCandidates(filter, terms, depth)),
     listPage: (filter, after, size) =>
       storage("MemoryDriver.listPage")(Effect.map(
@@ -72,7 +92,7 @@ export const makeDriver = <K>(d: Dialect<K>): Driver => {
     history: (id) =>
       storage("MemoryDriver.history")(Effect.map(
         // Read as text on every engine, so one codec decodes it.
-        all(EventRow, sql`SELECT CAST(e.event AS text) AS event FROM ${sql(d.t.events)} e
+        all(decodeEventRows, sql`SELECT CAST(e.event AS text) AS event FROM ${sql(d.t.events)} e
           JOIN ${M} m ON m.${sql.literal(d.key.column)} = e.${sql.literal(d.key.ref)} WHERE m.id = ${id} ORDER BY e.seq`),
         (rows) => rows.map((r) => r.event)
       )),
@@ -82,7 +102,7 @@ export const makeDriver = <K>(d: Dialect<K>): Driver => {
       start: (namespace) => write("MemoryDriver.reindex")(Reindex.start(d, namespace)),
       pending: (namespace, after, limit) => storage("MemoryDriver.reindex")(Reindex.pending(d, namespace, after, limit)),
       write: (items) => write("MemoryDriver.reindex")(Reindex.write(d, items)),
-      finish: write("MemoryDriver.reindex")(Reindex.finish(d))
+      finish: Effect.ensuring(write("MemoryDriver.reindex")(Reindex.finish(d)), Effect.sync(() => known = undefined))
     }
   }
 }

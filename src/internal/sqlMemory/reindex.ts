@@ -4,9 +4,9 @@
  * Starting a target and the swap take the generation lock alone; vector writes share it.
  */
 import type { Fragment } from "@effect/sql/Statement"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option } from "effect"
 import { StorageError } from "../../Errors.js"
-import { MemoryId } from "../../Ids.js"
+import type { MemoryId } from "../../Ids.js"
 import type { PendingVector } from "../../MemoryBackend/Driver.js"
 import { all, single } from "../sql.js"
 import type { Dialect } from "./dialect.js"
@@ -55,14 +55,12 @@ const requireTarget = <K>(d: Dialect<K>) =>
       onSome: (target): Effect.Effect<Generation> => Effect.succeed(target)
     }))
 
-const pendingRow = <K>(d: Dialect<K>) => Schema.Struct({ key: d.key.Key, id: MemoryId, content: Schema.String })
-
 /** Memories the target generation has no vector for yet, by id. */
 export const pending = <K>(d: Dialect<K>, namespace: Option.Option<string>, after: Option.Option<MemoryId>, limit: number) =>
   Effect.gen(function*() {
     const target = yield* requireTarget(d)
     const from = Option.match(after, { onNone: () => d.sql`1 = 1`, onSome: (id) => d.sql`m.id > ${id}` })
-    const rows = yield* all(pendingRow(d), d.sql`SELECT m.${d.sql.literal(d.key.column)} AS key, m.id, m.content
+    const rows = yield* all(d.key.decodePending, d.sql`SELECT m.${d.sql.literal(d.key.column)} AS key, m.id, m.content
       FROM ${d.sql(d.t.memories)} m
       WHERE ${from} AND ${inNamespace(d, namespace)} AND ${missing(d, target.generation)} ORDER BY m.id LIMIT ${limit}`)
     return rows.map((r): PendingVector => ({ id: r.id, content: r.content }))
@@ -76,7 +74,7 @@ export const write = <K>(d: Dialect<K>, items: ReadonlyArray<PendingVector & { r
     const target = yield* requireTarget(d)
     // Rows updated or deleted since they were read are left for the next pass, never written from stale text.
     const still = new Map(
-      (yield* all(pendingRow(d), d.sql`SELECT m.${d.sql.literal(d.key.column)} AS key, m.id, m.content
+      (yield* all(d.key.decodePending, d.sql`SELECT m.${d.sql.literal(d.key.column)} AS key, m.id, m.content
         FROM ${d.sql(d.t.memories)} m
         WHERE ${d.sql.in("m.id", items.map((i) => i.id))} AND ${missing(d, target.generation)} ${d.forUpdate}`))
         .map((r) => [r.id, r] as const)

@@ -3,15 +3,16 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema } from "effect"
 import type { Generation } from "../memoryGenerations.js"
 import { generationEntries, generationOf, stateOf } from "../memoryGenerations.js"
-import { all } from "../sql.js"
+import { all, decodeRows } from "../sql.js"
 
 export type { Generation, State } from "../memoryGenerations.js"
 export { sameSpace, writableGenerations } from "../memoryGenerations.js"
 
 const MetaRow = Schema.Struct({ key: Schema.String, value: Schema.String })
+const decodeMetaRows = decodeRows(MetaRow)
 
 const readMeta = (sql: SqlClient.SqlClient, meta: string) =>
-  Effect.map(all(MetaRow, sql`SELECT key, value FROM ${sql(meta)}`), (rows) => new Map(rows.map((r) => [r.key, r.value])))
+  Effect.map(all(decodeMetaRows, sql`SELECT key, value FROM ${sql(meta)}`), (rows) => new Map(rows.map((r) => [r.key, r.value])))
 
 /** The live generation, when the store has one (a new store records it on open). */
 export const readGeneration = (sql: SqlClient.SqlClient, meta: string) =>

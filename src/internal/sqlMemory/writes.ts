@@ -25,16 +25,20 @@ export class IdRace extends Data.TaggedError("IdRace")<{ readonly id: MemoryId }
 export const stateOf = <K>(d: Dialect<K>, method: string) => readState(d.sql, d.t.meta, method)
 
 /** The stored memories among `ids` with their keys, read in chunks (locked for this transaction when `lock`). */
-export const selectByIds = <K>(d: Dialect<K>, ids: ReadonlyArray<MemoryId>, lock = false) =>
-  Effect.map(
-    Effect.forEach(Arr.chunksOf(ids, d.chunk), (chunk) => d.selectRows(d.sql.in("m.id", chunk), lock ? d.forUpdate : d.sql``)),
-    (chunks) => chunks.flat()
-  )
+export const selectByIds = <K>(d: Dialect<K>, ids: ReadonlyArray<MemoryId>, lock = false) => {
+  const tail = lock ? d.forUpdate : d.sql``
+  // One id (every get) or one chunk is one statement, without the chunking and the loop.
+  const [only] = ids
+  if (only === undefined) return Effect.succeed([])
+  if (ids.length === 1) return d.selectRows(d.sql`m.id = ${only}`, tail)
+  if (ids.length <= d.chunk) return d.selectRows(d.sql.in("m.id", ids), tail)
+  return Effect.map(Effect.forEach(Arr.chunksOf(ids, d.chunk), (chunk) => d.selectRows(d.sql.in("m.id", chunk), tail)), (chunks) => chunks.flat())
+}
 
 /** The keys of the memories that meet `where`, locked for this transaction. */
 const selectKeys = <K>(d: Dialect<K>, where: Fragment) =>
   Effect.map(
-    all(Schema.Struct({ key: d.key.Key }), d.sql`SELECT m.${d.sql.literal(d.key.column)} AS key FROM ${d.sql(d.t.memories)} m
+    all(d.key.decodeKeys, d.sql`SELECT m.${d.sql.literal(d.key.column)} AS key FROM ${d.sql(d.t.memories)} m
       WHERE ${where} ${d.forUpdate}`),
     (rows) => rows.map((r) => r.key)
   )
@@ -57,7 +61,7 @@ const writeEvents = <K>(d: Dialect<K>, items: ReadonlyArray<readonly [K, Readonl
     const ref = d.sql.literal(d.key.ref)
     const last = new Map(
       (yield* all(
-        Schema.Struct({ owner: d.key.Key, seq: Schema.Number }),
+        d.key.decodeLastSeqs,
         d.sql`SELECT ${ref} AS owner, max(seq) AS seq FROM ${d.sql(d.t.events)}
           WHERE ${d.sql.in(d.key.ref, owners.map(([key]) => key))} GROUP BY ${ref}`
       )).map((r) => [String(r.owner), r.seq])

@@ -6,13 +6,16 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option, Schema } from "effect"
 import type { Dialect } from "../sqlMemory/dialect.js"
-import { all, transaction } from "../sql.js"
+import { keyColumns } from "../sqlMemory/dialect.js"
+import { all, decodeRows, transaction } from "../sql.js"
 import { whereOf } from "./filter.js"
 import { memoryColumns, MemoryRow, rowToMemory } from "./schema.js"
 import { deleteText, storeSize, textCandidates, writeText } from "./text.js"
 import { vectorCandidates } from "./vectorSearch.js"
 import type { Store } from "./vectors.js"
 import { createGeneration, deleteVectors, dropGeneration, INSERT_CHUNK, writeVectors } from "./vectors.js"
+
+const decodeMemoryRows = decodeRows(MemoryRow)
 
 export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint> => {
   const { sql } = s
@@ -25,10 +28,10 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
     chunk: INSERT_CHUNK,
     // The write lock is taken before the first read, so a writer never holds a stale snapshot SQLite must refuse.
     writeBegin: "BEGIN IMMEDIATE",
-    key: { column: "pk", ref: "memory_pk", vector: "pk", Key: Schema.BigIntFromNumber },
+    key: keyColumns("pk", "memory_pk", "pk", Schema.BigIntFromNumber),
     selectRows: (where, tail) =>
       Effect.map(
-        all(MemoryRow, sql`SELECT m.* FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
+        all(decodeMemoryRows, sql`SELECT m.* FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
         (rows) => rows.map((r) => [BigInt(r.pk), rowToMemory(r)] as const)
       ),
     columns: memoryColumns,
@@ -54,6 +57,8 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
       Option.isNone(s.readers)
         ? transaction(sql, "BEGIN")(read)
         : Effect.catchIf(read, (e) => e instanceof SqlError, () => read),
+    // A single statement reads one snapshot; a swap between two statements drops the tables the second one reads.
+    readKnown: (read) => read,
     vectorCandidates: (filter, query, depth, generation) => vectorCandidates(s, filter, query, depth, generation, exactScanLimit),
     textCandidates: (filter, terms, depth) => textCandidates(s, filter, terms, depth)
   }

@@ -132,7 +132,7 @@ const headFields = {
   last_accessed: Schema.Number
 }
 export const VectorHeadRow = Schema.Struct({ ...headFields, distance: Schema.Number })
-export const TextHeadRow = Schema.Struct({ ...headFields, text_rank: Schema.Number, pool: Schema.optional(Schema.Number) })
+export const TextHeadRow = Schema.Struct({ ...headFields, text_rank: Schema.Number })
 
 export const headOfRow = (r: Schema.Schema.Type<Schema.Struct<typeof headFields>>): CandidateHead => ({
   id: r.id,
@@ -146,4 +146,3 @@ export const headOfRow = (r: Schema.Schema.Type<Schema.Struct<typeof headFields>
 // --- small rows ---------------------------------------------------------------------------------------------------
 
 export const CountRow = Schema.Struct({ n: Schema.Number })
-export const MetaRow = Schema.Struct({ key: Schema.String, value: Schema.String })

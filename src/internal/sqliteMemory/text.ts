@@ -5,13 +5,15 @@
 import { Array as Arr, Effect } from "effect"
 import type { DriverFilter } from "../memoryRules.js"
 import type { TextCandidate } from "../ranking.js"
-import { single } from "../sql.js"
+import { decodeRows, single } from "../sql.js"
 import { ftsMatch } from "../text.js"
 import { read } from "./read.js"
 import { whereOf } from "./filter.js"
 import { headOfRow, HEAD_SELECT, TextHeadRow } from "./schema.js"
 import type { Store } from "./vectors.js"
 import { INSERT_CHUNK } from "./vectors.js"
+
+const decodeTextHeadRows = decodeRows(TextHeadRow)
 
 export const writeText = (s: Store, items: ReadonlyArray<readonly [pk: bigint, content: string]>) =>
   Effect.forEach(
@@ -36,7 +38,7 @@ export const textCandidates = (s: Store, filter: DriverFilter, terms: ReadonlyAr
     const fts = s.sql(s.t.fts)
     const rows = yield* read(
       s.readers,
-      TextHeadRow,
+      decodeTextHeadRows,
       s.sql`SELECT ${s.sql.literal(HEAD_SELECT)}, bm25(${fts}) AS text_rank
         FROM ${fts} CROSS JOIN ${s.sql(s.t.memories)} m ON m.pk = ${fts}.rowid
         WHERE ${fts} MATCH ${ftsMatch(terms)} AND ${whereOf(s.sql, s.t, filter)}

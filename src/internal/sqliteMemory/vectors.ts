@@ -1,28 +1,17 @@
 /**
- * The store's embedding state and vector tables. Vectors live in numbered generations (exact float32 blobs plus a
- * vec0 bit index of SimHash codes); the meta table records which generation is live and from which embedding
- * space, and which one a running reindex is filling.
+ * The store's vector tables. Vectors live in numbered generations (exact float32 blobs plus a vec0 bit index of
+ * SimHash codes); which one is live is the embedding state of the shared SQL driver (sqlMemory/state).
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { Array as Arr, Effect, Option } from "effect"
-import { EmbeddingSpace, EmbeddingSpaceMismatch, StorageError } from "../../Errors.js"
-import { all } from "../sql.js"
+import type { EmbeddingSpace } from "../../Errors.js"
+import type { State } from "../sqlMemory/state.js"
 import type { ReadPool } from "./readPool.js"
-import { generationDdl, MetaRow, PARTITIONS } from "./schema.js"
+import { generationDdl, PARTITIONS } from "./schema.js"
 import type { TableNames } from "./schema.js"
 
 /** Rows per multi-row INSERT: amortises statement overhead, far below SQLite's 32766 bound parameters. */
 export const INSERT_CHUNK = 256
-
-export interface Generation {
-  readonly space: EmbeddingSpace
-  readonly generation: number
-}
-
-export interface State extends Generation {
-  /** A reindex in progress: the generation being filled, with the space it is filled from. */
-  readonly target: Option.Option<Generation>
-}
 
 /** What the store's modules share: the connection, the table names and the embedder's space. */
 export interface Store {
@@ -40,43 +29,6 @@ export type VectorItem = readonly [pk: bigint, vector: Float32Array, code: Uint8
 
 export const bytes = (v: Float32Array): Uint8Array => new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
 
-export const sameSpace = (a: EmbeddingSpace, b: EmbeddingSpace): boolean =>
-  a.model === b.model && a.dimensions === b.dimensions
-
-const generationFrom = (meta: ReadonlyMap<string, string>, key: string): Option.Option<Generation> => {
-  const model = meta.get(`${key}.model`)
-  const dimensions = Number(meta.get(`${key}.dimensions`))
-  const generation = Number(meta.get(`${key}.generation`))
-  return model === undefined || !Number.isInteger(dimensions) || !Number.isInteger(generation)
-    ? Option.none()
-    : Option.some({ space: new EmbeddingSpace({ model, dimensions }), generation })
-}
-
-const readMeta = (s: Store) =>
-  Effect.map(all(MetaRow, s.sql`SELECT key, value FROM ${s.sql(s.t.meta)}`), (rows) => new Map(rows.map((r) => [r.key, r.value])))
-
-/** The live generation, when the store has one (a new store records it on open). */
-export const readGeneration = (s: Store) => Effect.map(readMeta(s), (meta) => generationFrom(meta, "space"))
-
-/** The embedding state, read from the meta table so that another process's reindex is seen. */
-export const readState = (s: Store, method: string) =>
-  Effect.flatMap(readMeta(s), (meta) =>
-    Option.match(generationFrom(meta, "space"), {
-      onNone: () => Effect.fail(new StorageError({ method, cause: new Error("the store has no recorded embedding space") })),
-      onSome: (g): Effect.Effect<State> => Effect.succeed({ ...g, target: generationFrom(meta, "target") })
-    }))
-
-export const recordGeneration = (s: Store, key: "space" | "target", g: Generation) =>
-  s.sql`INSERT INTO ${s.sql(s.t.meta)} ${
-    s.sql.insert([
-      { key: `${key}.model`, value: g.space.model },
-      { key: `${key}.dimensions`, value: String(g.space.dimensions) },
-      { key: `${key}.generation`, value: String(g.generation) }
-    ])
-  } ON CONFLICT (key) DO UPDATE SET value = excluded.value`
-
-export const forgetTarget = (s: Store) => s.sql`DELETE FROM ${s.sql(s.t.meta)} WHERE key LIKE 'target.%'`
-
 // The tables of a generation are named by its number, so their DDL is generated.
 export const createGeneration = (s: Store, g: number) =>
   Effect.forEach(generationDdl(s.t, g), (ddl) => s.sql.unsafe(ddl), { discard: true })
@@ -86,15 +38,6 @@ export const dropGeneration = (s: Store, g: number) =>
     s.sql`DROP TABLE IF EXISTS ${s.sql(s.t.vectors(g))}`,
     s.sql`DROP TABLE IF EXISTS ${s.sql(s.t.codes(g))}`
   )
-
-/** The generations a vector write must fill: the live one, plus a reindex target filled from the same space. */
-export const writableGenerations = (s: Store, state: State) =>
-  sameSpace(state.space, s.current)
-    ? Effect.succeed([
-      state.generation,
-      ...Option.toArray(state.target).filter((t) => sameSpace(t.space, s.current)).map((t) => t.generation)
-    ])
-    : Effect.fail(new EmbeddingSpaceMismatch({ stored: state.space, current: s.current }))
 
 /** Writes each item's vector and code into every generation given. */
 export const writeVectors = (s: Store, generations: ReadonlyArray<number>, items: ReadonlyArray<VectorItem>) =>
