@@ -141,7 +141,9 @@ const inputsOf = (run: Run, ws: ModelWs | undefined, batch: ReadonlyArray<NewMsg
       : undefined
     return {
       role: "user" as const,
-      content: `m${run.contents++}`,
+      // Unique across runs too: the scratch workstream outlives a run, and an "existing" id given with a stored
+      // message's very content would be a retry (the same write), not the refused clash the model expects.
+      content: `${run.tag}:m${run.contents++}`,
       ...(id !== undefined ? { id } : {}),
       ...(m.session < SESSIONS.length ? { sessionId: SESSIONS[m.session]! } : {})
     }
