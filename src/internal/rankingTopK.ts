@@ -16,17 +16,25 @@ import { fusedRelevance, isRelevant, queryTextRelevance, vectorRelevance } from 
 /** The first read of each ranking: twice the limit, and never so shallow that a short page costs many round trips. */
 export const firstDepth = (limit: number): number => Math.max(2 * limit, 32)
 
+/**
+ * The first read of the vector ranking, deeper than the text one's: an exact vector read (a small or filtered set)
+ * scans every vector whatever its depth, so a shallow first read would only repeat the scan, and vector relevance
+ * is flat enough that proving a page usually takes a few hundred.
+ */
+export const firstVectorDepth = (limit: number): number => Math.max(2 * limit, 200)
+
 /** How much deeper each further read goes: a ranking read n times costs at most 4/3 of its last read. */
 export const GROWTH = 4
 
 /**
  * The deepest a hybrid search reads a ranking. Fusion votes by rank, so a text hit's exact score needs its place in
  * the vector ranking, which holds every memory: proving a hybrid page can take reading most of a large store
- * (measured: ~7k of 20k vectors at limit 10). Up to this depth (the whole filtered set of a store up to this size)
- * the hybrid page is proven exact like the others; past it, it is the page scored over what was read, its missing
+ * (measured: ~7k of 20k vectors at limit 10), and each deeper read costs about a whole fixed-depth search. Up to
+ * this depth (the whole filtered set of a store up to this size) the hybrid page is proven exact like the others;
+ * past it, it is the page scored over what was read, its missing
  * votes counted as 0, as a fixed-depth read scores it. Text and vector pages, one ranking each, are always exact.
  */
-export const hybridDepthCap = (limit: number): number => Math.max(1024, GROWTH * firstDepth(limit))
+export const hybridDepthCap = (limit: number): number => Math.max(512, 2 * firstVectorDepth(limit))
 
 /** A ranking as read so far: its first `items` (best first) and whether they are all there is. */
 export interface RankingRead<C> {
@@ -190,15 +198,15 @@ export interface TopK {
 
 /**
  * The exact top `limit` under the score contract over every memory the rankings hold: the rankings are read
- * `firstDepth(limit)` deep, then `GROWTH` times deeper while `judge` asks for it. The page equals the one scored
+ * `firstDepth(limit)` deep (the vector one `firstVectorDepth(limit)`), then `GROWTH` times deeper while `judge`
+ * asks for it. The page equals the one scored
  * over the whole rankings, so its head never depends on the limit (a hybrid page read to its cap excepted).
  */
 export const exactTop = <E>(rankings: Rankings<E>, o: ScoreOptions): Effect.Effect<TopK, E> =>
   Effect.gen(function*() {
-    const first = firstDepth(o.limit)
     let [vector, text] = yield* Effect.all([
-      usesVector(o) ? readTo(rankings.vector, first) : Effect.succeed<RankingRead<VectorCandidate>>(empty),
-      usesText(o) ? readTo(rankings.text, first) : Effect.succeed<RankingRead<TextCandidate>>(empty)
+      usesVector(o) ? readTo(rankings.vector, firstVectorDepth(o.limit)) : Effect.succeed<RankingRead<VectorCandidate>>(empty),
+      usesText(o) ? readTo(rankings.text, firstDepth(o.limit)) : Effect.succeed<RankingRead<TextCandidate>>(empty)
     ], { concurrency: 2 })
     const cap = o.mode === "hybrid" ? hybridDepthCap(o.limit) : Infinity
     const deeper = (read: RankingRead<unknown>) => Math.min(cap, read.depth * GROWTH)
