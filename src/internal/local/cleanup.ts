@@ -20,7 +20,15 @@ export interface PromotionScope {
   readonly reached?: (step: "renamed") => Effect.Effect<void>
 }
 
-const exists = (file: string) => fs.stat(file).then(() => true, () => false)
+/** Whether `file` exists; a step of one `io` operation, so it stays a plain awaited call inside it. */
+const exists = async (file: string): Promise<boolean> => {
+  try {
+    await fs.stat(file)
+    return true
+  } catch {
+    return false
+  }
+}
 
 /** Moves a committed promotion's staged log into place, unless it is there already. */
 const install = (local: Local, method: string, target: WorkstreamId) =>
