@@ -8,6 +8,7 @@ import { EmbeddingSpace } from "./Errors.js"
 import { MemoryId, SessionId, WorkstreamId } from "./Ids.js"
 import { ContentWithin, hasContent, isStorableText, JsonObject, Text } from "./Json.js"
 import { MemoryEvent } from "./MemoryEvent.js"
+import { AsOf, memoryTimeFields, recordInputFields, validInputFields } from "./MemoryTime.js"
 import { Tag } from "./Tag.js"
 import { Where } from "./Where.js"
 
@@ -173,7 +174,8 @@ export class Memory extends Schema.Class<Memory>("Memory")({
   /** From then on the memory is gone for every read (and `sweep` deletes it). */
   expiresAt: Schema.optional(Schema.DateTimeUtc),
   /** The time to live the expiry came from; with `extendOnAccess` a read moves `expiresAt` to now + this. */
-  ttlMillis: Schema.optional(Schema.Number)
+  ttlMillis: Schema.optional(Schema.Number),
+  ...memoryTimeFields
 }) {}
 
 /** The metadata a caller may set; absent fields stay absent. @category inputs */
@@ -212,6 +214,7 @@ export const NewMemory = Schema.Struct({
   source: Schema.optionalWith(ConfidenceSource, { default: () => "inferred" as const }),
   citation: Schema.optional(Citation),
   embedding: Schema.optional(EmbeddingInput),
+  ...validInputFields,
   /** Given when importing existing memories; `Clock` time otherwise. */
   createdAt: Schema.optional(Schema.DateTimeUtcFromSelf),
   /**
@@ -231,7 +234,8 @@ export const NewMemory = Schema.Struct({
     /** The time to live its `expiresAt` came from, which `extendOnAccess` slides by. */
     ttlMillis: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.positive())),
     /** Its history as `MemoryBackend.history` streamed it from the source (default: made from the fields above). */
-    events: Schema.optional(Schema.Array(Schema.typeSchema(MemoryEvent)))
+    events: Schema.optional(Schema.Array(Schema.typeSchema(MemoryEvent))),
+    ...recordInputFields
   }))
 })
 /** @category inputs */
@@ -271,7 +275,9 @@ const filterFields = {
   tags: Schema.optional(Schema.Array(Tag)),
   since: Schema.optional(Schema.DateTimeUtcFromSelf),
   until: Schema.optional(Schema.DateTimeUtcFromSelf),
-  includeSuperseded: Schema.optionalWith(Schema.Boolean, { default: () => false })
+  includeSuperseded: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /** Exactly what the store held at `recorded` about `valid` (see `MemoryTime`); `includeSuperseded` then has no say. */
+  asOf: Schema.optional(AsOf)
 }
 
 /** Which memories `list`, `count` and `search` consider. `tags` is all-of; `since`/`until` bound `createdAt`. @category inputs */

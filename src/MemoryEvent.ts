@@ -10,7 +10,12 @@ import { JsonValue } from "./Json.js"
 /** The memory was stored (`imported` when it came from another store with its own history). @category models */
 export const Stored = Schema.TaggedStruct("stored", {
   at: Schema.DateTimeUtc,
-  imported: Schema.optional(Schema.Boolean)
+  imported: Schema.optional(Schema.Boolean),
+  /** The valid interval it was stored with (`validTo` absent: open). */
+  validFrom: Schema.optional(Schema.DateTimeUtc),
+  validTo: Schema.optional(Schema.DateTimeUtc),
+  /** A fact re-recorded with a shorter interval: the retracted fact it continues. */
+  revises: Schema.optional(MemoryId)
 })
 
 /** One field an update changed, with its JSON form before and after (absent when the field was unset). @category models */
@@ -37,11 +42,20 @@ export const Reinforced = Schema.TaggedStruct("reinforced", {
 /** `storeFact` replaced this fact with memory `by`. @category models */
 export const Superseded = Schema.TaggedStruct("superseded", {
   at: Schema.DateTimeUtc,
-  by: MemoryId
+  by: MemoryId,
+  /** Its valid interval ended here (it still held before). */
+  validTo: Schema.optional(Schema.DateTimeUtc),
+  /** Its record interval closed: the store no longer holds it at all (a correction). */
+  retracted: Schema.optional(Schema.Boolean)
+})
+
+/** `retractFact` closed this memory's record interval without a replacement. @category models */
+export const Retracted = Schema.TaggedStruct("retracted", {
+  at: Schema.DateTimeUtc
 })
 
 /** One entry of `history(id)`. @category models */
-export const MemoryEvent = Schema.Union(Stored, Updated, Reinforced, Superseded)
+export const MemoryEvent = Schema.Union(Stored, Updated, Reinforced, Superseded, Retracted)
 /** @category models */
 export type MemoryEvent = typeof MemoryEvent.Type
 

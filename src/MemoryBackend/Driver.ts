@@ -49,9 +49,11 @@ export interface FactWrite {
   readonly updates: ReadonlyArray<Rewrite>
   /** The new fact, when one is inserted. */
   readonly insert: Option.Option<NewRow>
+  /** Facts re-recorded with a shorter valid interval, inserted with it (absent: none). */
+  readonly also?: ReadonlyArray<NewRow> | undefined
 }
 
-/** The live facts `fact` reads: one namespace, subject and predicate, unexpired at `nowMillis`. @category driver */
+/** The live facts `fact` reads: one namespace, subject and predicate, not retracted, unexpired at `nowMillis`. @category driver */
 export interface FactKey {
   readonly namespace: string
   readonly subject: string
@@ -130,8 +132,8 @@ export interface Driver {
   /** Removes the memory (only from `namespace`, when given) with its vector, text entry and history. */
   readonly delete: (id: MemoryId, namespace: Option.Option<string>) => Effect.Effect<void, StorageError>
   /**
-   * Under one write lock: reads the live facts of `key` (not superseded, not expired), newest first, and writes what
-   * `decide` makes of them. Concurrent calls for one key are serialized, never check-then-insert. The insert takes
+   * Under one write lock: reads the live facts of `key` (not retracted, not expired), newest first, and writes what
+   * `decide` makes of them (updates first, then the insert and `also`). Concurrent calls for one key are serialized, never check-then-insert. The insert takes
    * the id of a memory expired at `key.nowMillis` as `insert` does; a live one's is `MemoryIdTaken`.
    */
   readonly fact: (

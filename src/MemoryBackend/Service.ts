@@ -19,6 +19,7 @@ import type {
   StoreFactResult
 } from "../Memory.js"
 import type { MemoryEvent } from "../MemoryEvent.js"
+import type { FactEntry, FactsOptions, GetOptions } from "../MemoryTime.js"
 
 /** Failures of a write that embeds text. @category errors */
 export type WriteError = InvalidInput | StorageError | EmbeddingError | EmbeddingSpaceMismatch
@@ -39,8 +40,15 @@ export interface MemoryBackendService {
   readonly storeMany: (inputs: ReadonlyArray<NewMemory>) => Effect.Effect<ReadonlyArray<MemoryId>, WriteError>
   /** With subject+predicate: reinforces an identical live fact, else supersedes the live ones and inserts; without: inserts. */
   readonly storeFact: (input: NewMemory) => Effect.Effect<StoreFactResult, WriteError>
-  /** `None` when no memory has this id; does not count as an access. */
-  readonly get: (id: MemoryId) => Effect.Effect<Option.Option<Memory>, InvalidInput | StorageError>
+  /** `None` when no memory has this id (or, with `asOf`, when the store did not hold it then); not an access. */
+  readonly get: (id: MemoryId, options?: GetOptions) => Effect.Effect<Option.Option<Memory>, InvalidInput | StorageError>
+  /** Closes a memory's record interval (no replacement); the key's live fact starting last becomes current; NotFound when unknown. */
+  readonly retractFact: (id: MemoryId) => Effect.Effect<void, NotFound | InvalidInput | StorageError | EmbeddingSpaceMismatch>
+  /**
+   * The subject's facts (of one predicate, when given) as held at `asOf.recorded` (default now), each with its valid
+   * interval as held then, by predicate, then validFrom; with `asOf.valid`, only those holding then.
+   */
+  readonly facts: (subject: string, options?: FactsOptions) => Effect.Effect<ReadonlyArray<FactEntry<Memory>>, InvalidInput | StorageError>
   /** Applies the patch (null clears) and re-embeds when content changes; NotFound when the id is unknown. */
   readonly update: (id: MemoryId, patch: MemoryPatch) => Effect.Effect<Memory, NotFound | WriteError>
   /** Removes the memory, its vector and its text entry atomically; idempotent (an unknown id succeeds). */

@@ -114,6 +114,8 @@ export const eventDetail = (e: MemoryEvent): string => {
     case "reinforced":
       return `reinforced ${e.reinforcementCount}x`
     case "superseded":
-      return `by ${e.by}`
+      return `by ${e.by}${e.retracted === true ? " (retracted)" : ""}${e.validTo !== undefined ? ` (valid to ${DateTime.formatIso(e.validTo)})` : ""}`
+    case "retracted":
+      return "retracted"
   }
 }

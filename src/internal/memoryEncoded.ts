@@ -158,12 +158,12 @@ const makeDriver = (enc: EncodedDriver, current: EmbeddingSpace): Driver => {
         yield* writableGenerations(current, yield* stateNow(enc, method))
         const live = (yield* all(method))
           .filter((m) =>
-            m.namespace === key.namespace && !m.confidence.superseded && !isExpired(m, key.nowMillis) &&
+            m.namespace === key.namespace && m.retractedAt === undefined && !isExpired(m, key.nowMillis) &&
             m.metadata.subject === key.subject && m.metadata.predicate === key.predicate
           )
           .sort(newestFirst)
         const written = decide(live)
-        const insert = yield* inserting(enc, current, reader, method, Option.toArray(written.insert), { nowMillis: key.nowMillis, same: () => false })
+        const insert = yield* inserting(enc, current, reader, method, [...Option.toArray(written.insert), ...(written.also ?? [])], { nowMillis: key.nowMillis, same: () => false })
         const updates = written.updates.filter((u) => live.some((m) => m.id === u.memory.id))
         yield* enc.write({
           ...insert,

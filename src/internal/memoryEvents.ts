@@ -36,7 +36,8 @@ const same = (a: JsonValue | undefined, b: JsonValue | undefined) => JSON.string
 export const initialEvents = (input: NewMemoryInput, memory: Memory, now: DateTime.Utc): ReadonlyArray<MemoryEvent> => {
   if (input.history?.events !== undefined) return input.history.events
   const imported = input.createdAt !== undefined || input.history !== undefined
-  const events: Array<MemoryEvent> = [{ _tag: "stored", at: imported ? memory.createdAt : now, ...(imported ? { imported } : {}) }]
+  const valid = { validFrom: memory.validFrom ?? memory.createdAt, ...(memory.validTo !== undefined ? { validTo: memory.validTo } : {}) }
+  const events: Array<MemoryEvent> = [{ _tag: "stored", at: imported ? memory.createdAt : now, ...(imported ? { imported } : {}), ...valid }]
   const c = memory.confidence
   if (c.reinforcementCount > 0) {
     events.push({ _tag: "reinforced", at: c.lastAccessed, reinforcementCount: c.reinforcementCount })

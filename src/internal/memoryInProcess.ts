@@ -73,12 +73,13 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
     Effect.suspend(() => {
       const live = Array.from(rows.values(), (r) => r.memory)
         .filter((m) =>
-          m.namespace === key.namespace && !m.confidence.superseded && !isExpired(m, key.nowMillis) &&
+          m.namespace === key.namespace && m.retractedAt === undefined && !isExpired(m, key.nowMillis) &&
           m.metadata.subject === key.subject && m.metadata.predicate === key.predicate
         )
         .sort(newestFirst)
       const written = decide(live)
-      return Effect.map(insertAll(Option.toArray(written.insert), { nowMillis: key.nowMillis, same: () => false }), () => {
+      const inserts = [...Option.toArray(written.insert), ...(written.also ?? [])]
+      return Effect.map(insertAll(inserts, { nowMillis: key.nowMillis, same: () => false }), () => {
         written.updates.forEach(rewrite)
         return written
       })

@@ -22,7 +22,8 @@ import {
   requireDistinctIds,
   resolveExpiry
 } from "./memoryRules.js"
-import { decideFact, factResult, initialEvents, updatedEvents } from "./memoryEvents.js"
+import { initialEvents, updatedEvents } from "./memoryEvents.js"
+import { checkInterval, timeMethods, writeFact } from "./memoryFactWrites.js"
 import { readMethods } from "./memoryReads.js"
 import type { Kernel, Resolved } from "./memoryScope.js"
 import { readable, retag } from "./memoryScope.js"
@@ -104,6 +105,7 @@ const build = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput>,
       yield* withinCap(k, method, input.content)
       const expiry = yield* resolveExpiry(method, input, now, input.history !== undefined ? {} : fallback)
       const memory = buildMemory(input, input.id ?? (yield* nextId(MemoryId)), now, yield* namespaceOf(k, method, input), expiry)
+      yield* checkInterval(method, memory)
       built.push({ input, memory })
     }
     return built
@@ -174,10 +176,7 @@ const writeMethods = (k: Kernel) => {
       return { id: row.memory.id, outcome: "inserted", supersededIds: [] } satisfies StoreFactResult
     }
     const factKeyOf = { namespace: row.memory.namespace, subject: key[0], predicate: key[1], nowMillis: now.epochMillis }
-    const written = yield* driver.fact(factKeyOf, (live) => decideFact(live, row, now)).pipe(
-      Effect.catchTag("MemoryIdTaken", (e) => Effect.fail(taken(method)(e)))
-    )
-    return factResult(written, row.memory.id)
+    return yield* writeFact(k, method, row, factKeyOf, now).pipe(Effect.catchTag("MemoryIdTaken", (e) => Effect.fail(taken(method)(e))))
   }, retag("MemoryBackend.storeFact"))
 
   const update = Effect.fn("MemoryBackend.update", span)(function*(rawId: MemoryId, rawPatch: MemoryPatch) {
@@ -222,6 +221,6 @@ export const makeKernel = (driver: Driver, embedder: Embedder["Type"], scope: Re
             : Effect.fail(new InvalidInput({ method: "MemoryBackend.scoped", message: `this service is confined to namespace ${JSON.stringify(own)}` })),
         onNone: () => Effect.succeed(makeKernel(driver, embedder, { ...scope, namespace: Option.some(namespace) }))
       }))
-  const service: MemoryBackendService = { ...writeMethods(k), ...readMethods(k), scoped }
+  const service: MemoryBackendService = { ...writeMethods(k), ...readMethods(k), ...timeMethods(k), scoped }
   return service
 }

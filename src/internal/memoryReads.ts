@@ -8,8 +8,10 @@ import { MemoryId } from "../Ids.js"
 import { MemoryFilter, Query, SearchOptions } from "../Memory.js"
 import type { Memory, MemoryMatch, MemoryStats, ReindexProgress } from "../Memory.js"
 import type { ListPosition, ReindexDriver } from "../MemoryBackend/Driver.js"
+import type { GetOptions } from "../MemoryTime.js"
 import type { EmbeddingError, StorageError } from "../Errors.js"
 import { decodeInput } from "./decode.js"
+import { asOfFilter, heldAsOf } from "./memoryFactWrites.js"
 import type { DriverFilter, MemoryFilterInput } from "./memoryRules.js"
 import { extended, queryTerms } from "./memoryRules.js"
 import type { Kernel } from "./memoryScope.js"
@@ -28,10 +30,10 @@ const decodeFilter = (method: string) => decodeInput(MemoryFilter, method)
 /** The filter as the driver applies it: the service's namespace forced in, expiry decided at `nowMillis`. */
 const driverFilter = (k: Kernel, method: string, f: MemoryFilterInput, nowMillis: number) =>
   Option.match(k.scope.namespace, {
-    onNone: () => Effect.succeed<DriverFilter>({ ...f, nowMillis }),
+    onNone: () => Effect.succeed<DriverFilter>({ ...f, nowMillis, ...asOfFilter(f.asOf, nowMillis) }),
     onSome: (ns) =>
       f.namespace === undefined || f.namespace === ns
-        ? Effect.succeed<DriverFilter>({ ...f, namespace: ns, nowMillis })
+        ? Effect.succeed<DriverFilter>({ ...f, namespace: ns, nowMillis, ...asOfFilter(f.asOf, nowMillis) })
         : Effect.fail(new InvalidInput({ method, message: `this service is confined to namespace ${JSON.stringify(ns)}` }))
   })
 
@@ -100,10 +102,11 @@ const reindexStream = (
 export const readMethods = (k: Kernel) => {
   const { driver, embed, embedder, span } = k
 
-  const get = Effect.fn("MemoryBackend.get", span)(function*(rawId: MemoryId) {
+  const get = Effect.fn("MemoryBackend.get", span)(function*(rawId: MemoryId, options?: GetOptions) {
     const found = yield* driver.get(yield* decodeId("MemoryBackend.get")(rawId))
     const now = yield* DateTime.now
     if (Option.isNone(found) || !readable(k, found.value, now.epochMillis)) return Option.none()
+    if (!(yield* heldAsOf(options, found.value, now.epochMillis))) return Option.none()
     return Option.fromNullable((yield* touched(k, [found.value], now))[0])
   }, retag("MemoryBackend.get"))
 

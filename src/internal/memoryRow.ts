@@ -4,6 +4,8 @@ import type { DateTime } from "effect"
 import { MemoryId, SessionId, WorkstreamId } from "../Ids.js"
 import { Citation, Confidence, ConfidenceSource, ContentType, Memory } from "../Memory.js"
 import type { MemoryMetadata } from "../Memory.js"
+import type { TimeColumns } from "./memoryTimeRow.js"
+import { timeColumnFields, timeColumns, timesOfRow } from "./memoryTimeRow.js"
 
 /**
  * The column schemas of a memories row that mean the same on every SQL engine; each store adds its key and the
@@ -25,11 +27,12 @@ export const sharedMemoryFields = {
   accessed_at: Schema.DateTimeUtcFromNumber,
   access_count: Schema.NonNegativeInt,
   expires_at: Schema.NullOr(Schema.DateTimeUtcFromNumber),
-  ttl_millis: Schema.NullOr(Schema.Number)
+  ttl_millis: Schema.NullOr(Schema.Number),
+  ...timeColumnFields
 }
 
 /** A memories row with every column decoded. */
-export interface DecodedMemoryRow {
+export interface DecodedMemoryRow extends TimeColumns {
   readonly id: MemoryId
   readonly namespace: string
   readonly content_type: ContentType
@@ -78,7 +81,8 @@ export const memoryOfRow = (r: DecodedMemoryRow): Memory =>
       ...(r.workstream_id !== null ? { workstreamId: r.workstream_id } : {}),
       ...(r.citation !== null ? { citation: r.citation } : {}),
       ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}),
-      ...(r.ttl_millis !== null ? { ttlMillis: r.ttl_millis } : {})
+      ...(r.ttl_millis !== null ? { ttlMillis: r.ttl_millis } : {}),
+      ...timesOfRow(r)
     },
     true
   )
@@ -109,5 +113,6 @@ export const memoryColumns = <B>(m: Memory, bool: (b: boolean) => B) => ({
   accessed_at: m.accessedAt.epochMillis,
   access_count: m.accessCount,
   expires_at: m.expiresAt?.epochMillis ?? null,
-  ttl_millis: m.ttlMillis ?? null
+  ttl_millis: m.ttlMillis ?? null,
+  ...timeColumns(m)
 })

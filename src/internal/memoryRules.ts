@@ -4,6 +4,8 @@ import type { MemoryId } from "../Ids.js"
 import { Confidence, Memory, MemoryMetadata } from "../Memory.js"
 import type { MemoryFilter, MemoryPatch, MetadataInput, NewMemory } from "../Memory.js"
 import * as Where from "../Where.js"
+import type { FactFilter, TimeFilter } from "./memoryTime.js"
+import { timesOfMemory, visibleAt } from "./memoryTime.js"
 import { setOrClear } from "./patch.js"
 import type { CandidateHead } from "./ranking.js"
 import { STOPWORDS } from "./text.js"
@@ -102,8 +104,22 @@ export const buildMemory = (
     ...(h?.ttlMillis !== undefined && expiry.expiresAt !== undefined ? { ttlMillis: h.ttlMillis } : {}),
     ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
     ...(input.workstreamId !== undefined ? { workstreamId: input.workstreamId } : {}),
-    ...(input.citation !== undefined ? { citation: input.citation } : {})
+    ...(input.citation !== undefined ? { citation: input.citation } : {}),
+    ...timesOf(input, created, now)
   }, true)
+}
+
+/** A new memory's two axes: valid from `validFrom` (default its creation), recorded now unless imported. */
+const timesOf = (input: NewMemoryInput, created: DateTime.Utc, now: DateTime.Utc) => {
+  const h = input.history
+  return {
+    validFrom: input.validFrom ?? created,
+    recordedAt: h?.recordedAt ?? (input.createdAt !== undefined || h !== undefined ? created : now),
+    ...(input.validTo !== undefined ? { validTo: input.validTo } : {}),
+    ...(h?.retractedAt !== undefined ? { retractedAt: h.retractedAt } : {}),
+    ...(h?.validToRecordedAt !== undefined ? { validToRecordedAt: h.validToRecordedAt } : {}),
+    ...(h?.priorValidTo !== undefined ? { priorValidTo: h.priorValidTo } : {})
+  }
 }
 
 /** The memory after `patch` (its expiry resolved already): present fields replace, null clears, `updatedAt` moves to `now`. */
@@ -124,7 +140,8 @@ export const applyPatch = (memory: Memory, patch: MemoryPatchInput, now: DateTim
     ...expiry,
     ...setOrClear("sessionId", patch.sessionId, memory.sessionId),
     ...setOrClear("workstreamId", patch.workstreamId, memory.workstreamId),
-    ...setOrClear("citation", patch.citation, memory.citation)
+    ...setOrClear("citation", patch.citation, memory.citation),
+    ...timesOfMemory(memory)
   })
 
 /** The memory with another expiry instant (its time to live unchanged). */
@@ -154,14 +171,22 @@ export const supersede = (memory: Memory, by: MemoryId, now: DateTime.Utc): Memo
     updatedAt: now
   })
 
-/** A filter as a driver applies it: decoded, with the instant that decides what has expired. */
-export type DriverFilter = MemoryFilterInput & { readonly nowMillis: number }
+/**
+ * A filter as a driver applies it: decoded, with the instant that decides what has expired; `time` (an as-of read)
+ * replaces the superseded test, and `fact` keeps one subject (and predicate).
+ */
+export type DriverFilter = MemoryFilterInput & {
+  readonly nowMillis: number
+  readonly time?: TimeFilter | undefined
+  readonly fact?: FactFilter | undefined
+}
 
 /** Whether a memory passes a search/list filter (expired memories never do). */
 export const matchesFilter = (m: Memory, f: DriverFilter): boolean =>
   !isExpired(m, f.nowMillis) &&
   (f.namespace === undefined || m.namespace === f.namespace) &&
-  (f.includeSuperseded || !m.confidence.superseded) &&
+  (f.time !== undefined ? visibleAt(m, f.time) : f.includeSuperseded || !m.confidence.superseded) &&
+  (f.fact === undefined || (m.metadata.subject === f.fact.subject && (f.fact.predicate === undefined || m.metadata.predicate === f.fact.predicate))) &&
   (f.contentTypes === undefined || f.contentTypes.length === 0 || f.contentTypes.includes(m.contentType)) &&
   (f.sessionId === undefined || m.sessionId === f.sessionId) &&
   (f.workstreamId === undefined || m.workstreamId === f.workstreamId) &&

@@ -9,6 +9,7 @@ import { MemoryId } from "../../Ids.js"
 import { Citation, ConfidenceSource, MemoryMetadata } from "../../Memory.js"
 import type { Memory } from "../../Memory.js"
 import { memoryColumns as columnsOf, memoryOfRow, sharedMemoryFields } from "../memoryRow.js"
+import { bitemporalDdl } from "../memoryTimeRow.js"
 import type { CandidateHead } from "../ranking.js"
 
 /** The store's qualified table names for one schema and prefix (each part validated as an identifier). */
@@ -71,7 +72,9 @@ export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => ({
     sql`CREATE TABLE ${sql(t.events)} (memory_id text NOT NULL, seq integer NOT NULL, event jsonb NOT NULL,
       PRIMARY KEY (memory_id, seq))`,
     sql`CREATE TABLE ${sql(t.meta)} (key text PRIMARY KEY, value text NOT NULL)`
-  ], { discard: true })
+  ], { discard: true }),
+  // The table name is built from validated identifiers; DDL cannot bind it.
+  "0010_bitemporal_times": Effect.forEach(bitemporalDdl(t.memories.split(".").map((p) => `"${p}"`).join("."), "double precision"), (s) => sql.unsafe(s), { discard: true })
 })
 
 /** DDL of one vector generation: pgvector's `vector(dims)` with an HNSW index for cosine distance. */

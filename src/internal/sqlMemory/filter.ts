@@ -7,6 +7,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Fragment } from "@effect/sql/Statement"
 import type { Node } from "../../Where.js"
 import type { DriverFilter } from "../memoryRules.js"
+import { factSql, timeSql } from "../memoryTime.js"
 
 /** The engine-specific clauses of a filter. */
 export interface FilterDialect {
@@ -21,7 +22,9 @@ export interface FilterDialect {
 }
 
 export const filterSql = (sql: SqlClient.SqlClient, d: FilterDialect, f: DriverFilter): Fragment => {
-  const clauses: Array<Fragment> = [f.includeSuperseded ? sql`1 = 1` : d.live, d.unexpired(f.nowMillis)]
+  const held = f.time !== undefined ? timeSql(sql, f.time) : f.includeSuperseded ? sql`1 = 1` : d.live
+  const clauses: Array<Fragment> = [held, d.unexpired(f.nowMillis)]
+  if (f.fact !== undefined) clauses.push(factSql(sql, f.fact))
   if (f.namespace !== undefined) clauses.push(sql`m.namespace = ${f.namespace}`)
   if (f.contentTypes !== undefined && f.contentTypes.length > 0) clauses.push(sql.in("m.content_type", f.contentTypes))
   if (f.sessionId !== undefined) clauses.push(sql`m.session_id = ${f.sessionId}`)

@@ -201,7 +201,7 @@ export const writeFact = <K>(d: Dialect<K>, key: FactKey, decide: (live: Readonl
     yield* writableGenerations(d.current, yield* stateOf(d, "MemoryDriver.fact"))
     const live = yield* d.selectRows(
       d.sql`m.namespace = ${key.namespace} AND m.subject = ${key.subject} AND m.predicate = ${key.predicate}
-        AND ${d.notSuperseded} AND (m.expires_at IS NULL OR m.expires_at > ${key.nowMillis})`,
+        AND m.retracted_at IS NULL AND (m.expires_at IS NULL OR m.expires_at > ${key.nowMillis})`,
       d.sql`ORDER BY m.created_at DESC, m.id DESC ${d.forUpdate}`
     )
     const before = new Map(live.map(([k, m]) => [m.id, { key: k, m }] as const))
@@ -212,8 +212,9 @@ export const writeFact = <K>(d: Dialect<K>, key: FactKey, decide: (live: Readonl
       yield* updateRow(d, row.key, row.m, update.memory)
       yield* writeEvents(d, [[row.key, update.events]])
     }
-    if (Option.isSome(written.insert)) {
-      yield* insertRows(d, [written.insert.value], { nowMillis: key.nowMillis, same: () => false }).pipe(
+    const inserts = [...Option.toArray(written.insert), ...(written.also ?? [])]
+    if (inserts.length > 0) {
+      yield* insertRows(d, inserts, { nowMillis: key.nowMillis, same: () => false }).pipe(
         Effect.catchTag("IdRace", (e) => new MemoryIdTaken({ id: e.id }))
       )
     }

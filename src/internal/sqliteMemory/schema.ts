@@ -8,6 +8,7 @@ import { MemoryId } from "../../Ids.js"
 import { Citation, ConfidenceSource, MemoryMetadata } from "../../Memory.js"
 import type { Memory } from "../../Memory.js"
 import { memoryColumns as columnsOf, memoryOfRow, sharedMemoryFields } from "../memoryRow.js"
+import { bitemporalDdl } from "../memoryTimeRow.js"
 import type { CandidateHead } from "../ranking.js"
 import { CODE_BITS } from "../simhash.js"
 
@@ -88,7 +89,8 @@ export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => {
       `CREATE INDEX ${q(`${t.memories}_expires`)} ON ${q(t.memories)} (expires_at) WHERE expires_at IS NOT NULL`,
       `CREATE TABLE ${q(t.events)} (memory_pk INTEGER NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL,
         PRIMARY KEY (memory_pk, seq)) WITHOUT ROWID`
-    ])
+    ]),
+    "0010_bitemporal_times": ddl(bitemporalDdl(q(t.memories), "INTEGER"))
   }
 }
 

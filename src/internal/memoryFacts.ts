@@ -1,0 +1,174 @@
+/**
+ * The storeFact and retractFact decisions over both time axes (the rules table of `MemoryTime`), pure: the kernel
+ * hands them to the driver, which runs them on the live (unretracted) facts of one key under its write lock.
+ */
+import { Option } from "effect"
+import type { DateTime } from "effect"
+import type { MemoryId } from "../Ids.js"
+import { Confidence, Memory } from "../Memory.js"
+import type { StoreFactResult } from "../Memory.js"
+import type { FactWrite, NewRow, Rewrite } from "../MemoryBackend/Driver.js"
+import type { MemoryEvent } from "../MemoryEvent.js"
+import { reinforce } from "./memoryRules.js"
+import { validFromMillis } from "./memoryTime.js"
+
+const end = (m: Memory) => m.validTo?.epochMillis ?? Infinity
+
+/** What a plan needs before it can be written: vectors of these contents and this many fresh ids. */
+export interface Needs {
+  readonly contents: ReadonlyArray<string>
+  readonly ids: number
+}
+
+/** What the kernel has gathered for a plan (vectors by content, fresh ids). */
+export interface Supplies {
+  readonly vectors: ReadonlyMap<string, Float32Array>
+  readonly ids: ReadonlyArray<MemoryId>
+}
+
+export type Plan =
+  | { readonly _tag: "Write"; readonly write: FactWrite; readonly superseded: ReadonlyArray<MemoryId> }
+  | { readonly _tag: "Need"; readonly needs: Needs }
+
+/** The memory with the current-fact flag set as wanted (a superseded one points at the current fact). */
+const flagged = (m: Memory, superseded: boolean, by: MemoryId | undefined, now: DateTime.Utc | undefined): Memory => {
+  const { supersededBy: _, ...confidence } = m.confidence
+  return new Memory({
+    ...m,
+    confidence: new Confidence({ ...confidence, superseded, ...(superseded && by !== undefined ? { supersededBy: by } : {}) }, true),
+    ...(now !== undefined ? { updatedAt: now } : {})
+  }, true)
+}
+
+/** A live fact re-recorded at `now` with the valid interval `[from, to)` (`to` absent: open). */
+const piece = (o: Memory, id: MemoryId, from: DateTime.Utc, to: DateTime.Utc | undefined, now: DateTime.Utc): Memory => {
+  const { priorValidTo: _p, retractedAt: _r, validTo: _t, validToRecordedAt: _v, ...rest } = o
+  return new Memory({ ...rest, id, validFrom: from, ...(to !== undefined ? { validTo: to } : {}), recordedAt: now, updatedAt: now }, true)
+}
+
+interface Piece {
+  readonly memory: Memory
+  readonly vector: Float32Array
+  readonly revises: MemoryId
+}
+
+/**
+ * The current-fact flags after a write: the live fact that starts last is current, every other one superseded by
+ * it. Existing facts whose flag changes are rewritten (after `rewritten`, which holds this write's own changes).
+ */
+const reflag = (
+  kept: ReadonlyArray<Memory>,
+  rewritten: Map<MemoryId, Rewrite>,
+  now: DateTime.Utc
+): { readonly latest: Memory | undefined; readonly superseded: Array<MemoryId> } => {
+  const latest = kept.reduce<Memory | undefined>((a, m) => (a === undefined || validFromMillis(m) > validFromMillis(a) ? m : a), undefined)
+  const superseded: Array<MemoryId> = []
+  for (const m of kept) {
+    const want = m !== latest
+    if (m.confidence.superseded === want) continue
+    const base = rewritten.get(m.id)
+    const memory = flagged(base?.memory ?? m, want, latest?.id, now)
+    const event: MemoryEvent = want
+      ? { _tag: "superseded", at: now, by: latest!.id }
+      : { _tag: "updated", at: now, changes: [{ field: "superseded", before: true, after: false }] }
+    rewritten.set(m.id, { memory, events: [...(base?.events ?? []), event] })
+    if (want) superseded.push(m.id)
+  }
+  return { latest, superseded }
+}
+
+/** storeFact's decision for `row` over the live facts of its key (see the rules table in `MemoryTime`). */
+export const planFact = (live: ReadonlyArray<Memory>, row: NewRow, now: DateTime.Utc, supplies: Supplies): Plan => {
+  const n = row.memory
+  const from = validFromMillis(n)
+  const next = Math.min(...live.map(validFromMillis).filter((s) => s > from))
+  const to = n.validTo?.epochMillis ?? next
+  const toUtc = n.validTo ?? live.find((m) => validFromMillis(m) === next)?.validFrom
+  const content = n.content.trim()
+  const same = live.find((m) => m.content.trim() === content && validFromMillis(m) <= from && to <= end(m))
+  if (same !== undefined) {
+    const memory = reinforce(same, now)
+    const event: MemoryEvent = { _tag: "reinforced", at: now, reinforcementCount: memory.confidence.reinforcementCount }
+    return { _tag: "Write", write: { updates: [{ memory, events: [event] }], insert: Option.none() }, superseded: [] }
+  }
+  const nFrom = n.validFrom ?? n.createdAt
+  const overlapping = live.filter((m) => validFromMillis(m) < to && from < end(m))
+  const rewritten = new Map<MemoryId, Rewrite>()
+  const kept: Array<Memory> = live.filter((m) => !overlapping.includes(m))
+  const pieces: Array<Piece> = []
+  const needs = new Set<string>()
+  let ids = 0
+  for (const o of overlapping) {
+    const oFrom = validFromMillis(o)
+    if (oFrom < from && o.validToRecordedAt === undefined && end(o) <= to) {
+      // Its first end: set in place, with what was held before, so earlier record-time views stay exact.
+      const ended = new Memory({
+        ...o,
+        validTo: nFrom,
+        validToRecordedAt: now,
+        ...(o.validTo !== undefined ? { priorValidTo: o.validTo } : {}),
+        updatedAt: now
+      }, true)
+      const memory = o.confidence.superseded ? ended : flagged(ended, true, n.id, now)
+      rewritten.set(o.id, { memory, events: [{ _tag: "superseded", at: now, by: n.id, validTo: nFrom }] })
+      kept.push(memory)
+      continue
+    }
+    const memory = flagged(new Memory({ ...o, retractedAt: now }, true), true, n.id, now)
+    rewritten.set(o.id, { memory, events: [{ _tag: "superseded", at: now, by: n.id, retracted: true }] })
+    // What the retracted fact still says outside the new interval is recorded again, as a fact of its own.
+    const parts: Array<readonly [DateTime.Utc, DateTime.Utc | undefined]> = []
+    if (oFrom < from) parts.push([o.validFrom ?? o.createdAt, nFrom])
+    if (to < end(o) && toUtc !== undefined) parts.push([toUtc, o.validTo])
+    for (const [pFrom, pTo] of parts) {
+      const vector = o.content === n.content ? row.vector : supplies.vectors.get(o.content)
+      const id = supplies.ids[ids++]
+      if (vector === undefined) needs.add(o.content)
+      if (id !== undefined && vector !== undefined) pieces.push({ memory: piece(o, id, pFrom, pTo, now), vector, revises: o.id })
+    }
+  }
+  if (needs.size > 0 || ids > supplies.ids.length) return { _tag: "Need", needs: { contents: Array.from(needs), ids } }
+  const inserted = new Memory({ ...n, ...(to !== Infinity && toUtc !== undefined ? { validTo: toUtc } : {}) }, true)
+  const { latest, superseded } = reflag([...kept, inserted, ...pieces.map((p) => p.memory)], rewritten, now)
+  const flagOf = (m: Memory) => flagged(m, m !== latest, latest?.id, undefined)
+  const stored = (m: Memory, revises?: MemoryId): MemoryEvent => ({
+    _tag: "stored",
+    at: now,
+    validFrom: m.validFrom ?? m.createdAt,
+    ...(m.validTo !== undefined ? { validTo: m.validTo } : {}),
+    ...(revises !== undefined ? { revises } : {})
+  })
+  // New rows carry their flag from the start, not as a rewrite.
+  rewritten.delete(inserted.id)
+  for (const p of pieces) rewritten.delete(p.memory.id)
+  const insert: NewRow = {
+    memory: flagOf(inserted),
+    vector: row.vector,
+    events: row.events.map((e) => (e._tag === "stored" ? { ...e, ...stored(inserted) } : e))
+  }
+  const also = pieces.map((p): NewRow => ({ memory: flagOf(p.memory), vector: p.vector, events: [stored(p.memory, p.revises)] }))
+  const retired = [...overlapping.map((o) => o.id), ...superseded.filter((id) => live.some((m) => m.id === id))]
+  return {
+    _tag: "Write",
+    write: { updates: Array.from(rewritten.values()), insert: Option.some(insert), also },
+    superseded: Array.from(new Set(retired))
+  }
+}
+
+/** retractFact's decision: the fact's record interval closes; the live fact starting last becomes current. */
+export const planRetract = (live: ReadonlyArray<Memory>, id: MemoryId, now: DateTime.Utc): FactWrite => {
+  const target = live.find((m) => m.id === id)
+  if (target === undefined) return { updates: [], insert: Option.none() }
+  const rewritten = new Map<MemoryId, Rewrite>([[id, {
+    memory: new Memory({ ...target, retractedAt: now, confidence: new Confidence({ ...target.confidence, superseded: true }, true), updatedAt: now }, true),
+    events: [{ _tag: "retracted", at: now }]
+  }]])
+  reflag(live.filter((m) => m.id !== id), rewritten, now)
+  return { updates: Array.from(rewritten.values()), insert: Option.none() }
+}
+
+/** What storeFact reports for a written plan. */
+export const planResult = (plan: Extract<Plan, { _tag: "Write" }>, id: MemoryId): StoreFactResult =>
+  Option.isNone(plan.write.insert)
+    ? { id: plan.write.updates[0]!.memory.id, outcome: "reinforced", supersededIds: [] }
+    : { id, outcome: plan.superseded.length > 0 ? "superseded" : "inserted", supersededIds: plan.superseded }
