@@ -16,6 +16,7 @@
  * | a live fact overlaps and ends after the new fact's explicit `validTo`  | it also keeps `[validTo, its end)` as a re-recorded fact          |
  * | a live fact is disjoint from the new interval                          | untouched: disjoint facts coexist                                  |
  * | after the write                                                        | the live fact starting last is current; every other is `superseded` |
+ * | the writer's clock reads earlier than a live fact's record time         | the write is recorded at that time (and, without `validFrom`, starts there) |
  *
  * A back-dated fact (valid from before the current one's start) therefore fills the past up to the current fact's
  * start and never retires it. An interval ended once more (a later back-dated fact inside it) is retracted and

@@ -43,7 +43,8 @@ export const writeFact = (
   method: string,
   row: NewRow,
   key: FactKey,
-  now: DateTime.Utc
+  now: DateTime.Utc,
+  explicitFrom: boolean
 ): Effect.Effect<StoreFactResult, MemoryIdTaken | StorageError | EmbeddingSpaceMismatch | EmbeddingError> =>
   Effect.gen(function*() {
     const vectors = new Map<string, Float32Array>([[row.memory.content, row.vector]])
@@ -51,7 +52,7 @@ export const writeFact = (
     for (let round = 0; round < MAX_ROUNDS; round++) {
       let plan: Plan | undefined
       yield* k.driver.fact(key, (live) => {
-        plan = planFact(live, row, now, { vectors, ids })
+        plan = planFact(live, row, now, { vectors, ids }, explicitFrom)
         return plan._tag === "Write" ? plan.write : { updates: [], insert: Option.none() }
       })
       if (plan === undefined) break

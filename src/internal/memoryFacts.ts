@@ -2,15 +2,14 @@
  * The storeFact and retractFact decisions over both time axes (the rules table of `MemoryTime`), pure: the kernel
  * hands them to the driver, which runs them on the live (unretracted) facts of one key under its write lock.
  */
-import { Option } from "effect"
-import type { DateTime } from "effect"
+import { DateTime, Option } from "effect"
 import type { MemoryId } from "../Ids.js"
 import { Confidence, Memory } from "../Memory.js"
 import type { StoreFactResult } from "../Memory.js"
 import type { FactWrite, NewRow, Rewrite } from "../MemoryBackend/Driver.js"
 import type { MemoryEvent } from "../MemoryEvent.js"
 import { reinforce } from "./memoryRules.js"
-import { validFromMillis } from "./memoryTime.js"
+import { recordedMillis, validFromMillis } from "./memoryTime.js"
 
 const end = (m: Memory) => m.validTo?.epochMillis ?? Infinity
 
@@ -78,7 +77,22 @@ const reflag = (
 }
 
 /** storeFact's decision for `row` over the live facts of its key (see the rules table in `MemoryTime`). */
-export const planFact = (live: ReadonlyArray<Memory>, row: NewRow, now: DateTime.Utc, supplies: Supplies): Plan => {
+export const planFact = (
+  live: ReadonlyArray<Memory>,
+  given: NewRow,
+  clock: DateTime.Utc,
+  supplies: Supplies,
+  explicitFrom: boolean
+): Plan => {
+  // Record time never runs backwards on a key: a writer whose clock reads earlier than a live fact's record time (a
+  // concurrent writer on another machine or process committed first) writes at that instant instead, and a fact
+  // without its own validFrom starts there too, so it follows the other one instead of being back-dated before it.
+  const lastWrite = Math.max(clock.epochMillis, ...live.map((m) => Math.max(recordedMillis(m), m.validToRecordedAt?.epochMillis ?? 0)))
+  const now = lastWrite > clock.epochMillis ? DateTime.unsafeMake(lastWrite) : clock
+  const row: NewRow = now === clock ? given : {
+    ...given,
+    memory: new Memory({ ...given.memory, recordedAt: now, updatedAt: now, ...(explicitFrom ? {} : { validFrom: now }) }, true)
+  }
   const n = row.memory
   const from = validFromMillis(n)
   const next = Math.min(...live.map(validFromMillis).filter((s) => s > from))

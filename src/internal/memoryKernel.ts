@@ -176,7 +176,7 @@ const writeMethods = (k: Kernel) => {
       return { id: row.memory.id, outcome: "inserted", supersededIds: [] } satisfies StoreFactResult
     }
     const factKeyOf = { namespace: row.memory.namespace, subject: key[0], predicate: key[1], nowMillis: now.epochMillis }
-    return yield* writeFact(k, method, row, factKeyOf, now).pipe(Effect.catchTag("MemoryIdTaken", (e) => Effect.fail(taken(method)(e))))
+    return yield* writeFact(k, method, row, factKeyOf, now, built[0]!.input.validFrom !== undefined).pipe(Effect.catchTag("MemoryIdTaken", (e) => Effect.fail(taken(method)(e))))
   }, retag("MemoryBackend.storeFact"))
 
   const update = Effect.fn("MemoryBackend.update", span)(function*(rawId: MemoryId, rawPatch: MemoryPatch) {
