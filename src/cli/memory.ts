@@ -15,6 +15,7 @@ import { MemoryEvent } from "../MemoryEvent.js"
 import { eventDetail, extraOption, metaOption, parseExpiry, parseExtra, parseWhere, whereOption } from "./memoryOptions.js"
 import { clip, encode, fields, formatTime, makeProgress, printJson, table } from "./output.js"
 import { contentArg, fileOption, readContent } from "./input.js"
+import { facts, validInput, validOptions } from "./memoryFacts.js"
 import { jsonOutput, limitOption, withMemories } from "./root.js"
 
 const memoryIdArg = Args.text({ name: "id" }).pipe(Args.withDescription("Memory id (a UUID)"))
@@ -121,7 +122,8 @@ const add = Command.make("add", {
     Options.optional
   ),
   meta: metaOption,
-  extra: extraOption
+  extra: extraOption,
+  ...validOptions
 }, (o) =>
   Effect.gen(function*() {
     const method = "memory add"
@@ -134,7 +136,9 @@ const add = Command.make("add", {
     const expiry = yield* Effect.transposeOption(Option.map(o.expires, (text) => parseExpiry(method, text)))
     const extra = yield* parseExtra(method, o.extra, o.meta)
     const isFact = Option.isSome(o.subject)
+    const valid = yield* validInput(method, o)
     const input: NewMemory = {
+      ...valid,
       content,
       contentType: Option.getOrElse(o.type, () => (isFact ? "fact" as const : "note" as const)),
       // No CLI default of its own: an omitted --source gets the library's (inferred).
@@ -265,6 +269,6 @@ const sweep = Command.make("sweep", {}, () =>
 
 /** `arawn-store memory`. @category commands */
 export const memory = Command.make("memory").pipe(
-  Command.withDescription("Long-term memories: add, search, get, delete, list, history, stats, sweep, reindex"),
-  Command.withSubcommands([add, search, get, delete_, list, history, stats, sweep, reindex])
+  Command.withDescription("Long-term memories: add, search, get, delete, list, history, facts, stats, sweep, reindex"),
+  Command.withSubcommands([add, search, get, delete_, list, history, facts, stats, sweep, reindex])
 )

@@ -59,9 +59,8 @@ const reflag = (
   kept: ReadonlyArray<Memory>,
   rewritten: Map<MemoryId, Rewrite>,
   now: DateTime.Utc
-): { readonly latest: Memory | undefined; readonly superseded: Array<MemoryId> } => {
+): { readonly latest: Memory | undefined } => {
   const latest = kept.reduce<Memory | undefined>((a, m) => (a === undefined || validFromMillis(m) > validFromMillis(a) ? m : a), undefined)
-  const superseded: Array<MemoryId> = []
   for (const m of kept) {
     const want = m !== latest
     if (m.confidence.superseded === want) continue
@@ -71,9 +70,8 @@ const reflag = (
       ? { _tag: "superseded", at: now, by: latest!.id }
       : { _tag: "updated", at: now, changes: [{ field: "superseded", before: true, after: false }] }
     rewritten.set(m.id, { memory, events: [...(base?.events ?? []), event] })
-    if (want) superseded.push(m.id)
   }
-  return { latest, superseded }
+  return { latest }
 }
 
 /** storeFact's decision for `row` over the live facts of its key (see the rules table in `MemoryTime`). */
@@ -143,7 +141,7 @@ export const planFact = (
   }
   if (needs.size > 0 || ids > supplies.ids.length) return { _tag: "Need", needs: { contents: Array.from(needs), ids } }
   const inserted = new Memory({ ...n, ...(to !== Infinity && toUtc !== undefined ? { validTo: toUtc } : {}) }, true)
-  const { latest, superseded } = reflag([...kept, inserted, ...pieces.map((p) => p.memory)], rewritten, now)
+  const { latest } = reflag([...kept, inserted, ...pieces.map((p) => p.memory)], rewritten, now)
   const flagOf = (m: Memory) => flagged(m, m !== latest, latest?.id, undefined)
   const stored = (m: Memory, revises?: MemoryId): MemoryEvent => ({
     _tag: "stored",
@@ -161,11 +159,11 @@ export const planFact = (
     events: row.events.map((e) => (e._tag === "stored" ? { ...e, ...stored(inserted) } : e))
   }
   const also = pieces.map((p): NewRow => ({ memory: flagOf(p.memory), vector: p.vector, events: [stored(p.memory, p.revises)] }))
-  const retired = [...overlapping.map((o) => o.id), ...superseded.filter((id) => live.some((m) => m.id === id))]
+  // Reported as superseded: the facts this write ended or retracted (not those a later start merely outranks).
   return {
     _tag: "Write",
     write: { updates: Array.from(rewritten.values()), insert: Option.some(insert), also },
-    superseded: Array.from(new Set(retired))
+    superseded: overlapping.map((o) => o.id)
   }
 }
 

@@ -15,6 +15,7 @@ import { expiryTests, historyTests, namespaceTests, optionTests, whereTests } fr
 import { searchTests } from "./memorySearchTests.js"
 import { retryTests } from "./memoryRetryTests.js"
 import { storeTests } from "./memoryStoreTests.js"
+import { timeTests } from "./memoryTimeTests.js"
 import { isolated } from "./internal.js"
 
 
@@ -55,4 +56,5 @@ export const suite = <E, E2 = never>(
     retryTests(test)
     searchTests(test, seed)
     factAndListTests(test, seed)
+    timeTests(test)
   })

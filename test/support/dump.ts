@@ -1,5 +1,5 @@
 /** A store with one of each kind of record for dump round trips, and how two dumps are compared. */
-import { Chunk, Duration, Effect, Stream, TestClock } from "effect"
+import { Chunk, DateTime, Duration, Effect, Stream, TestClock } from "effect"
 import * as Dump from "../../src/Dump.js"
 import { SCRATCH_ID, SessionId } from "../../src/Ids.js"
 import * as MemoryBackend from "../../src/MemoryBackend.js"
@@ -17,6 +17,8 @@ export const seed = Effect.gen(function*() {
   yield* m.storeFact({ content: "uses sqlite", ...fact })
   yield* TestClock.adjust(Duration.minutes(1))
   yield* m.storeFact({ content: "uses postgres", ...fact })
+  // Back-dated: it ends the first fact a second time (re-recorded), so a copy must keep both time axes.
+  yield* m.storeFact({ content: "uses duckdb", ...fact, validFrom: DateTime.unsafeMake((yield* TestClock.currentTimeMillis) - 90_000) })
   const note = yield* m.store({
     content: "the build uses esbuild ✓",
     metadata: { tags: ["build", "tools"], extra: { k: [1, "v"], nested: { ok: true } } },

@@ -56,8 +56,14 @@ const newMemoryOf = (m: Memory, events: ReadonlyArray<MemoryEvent>, citation: ty
       updatedAt: m.updatedAt,
       events,
       ...(c.supersededBy !== undefined ? { supersededBy: c.supersededBy } : {}),
-      ...(m.ttlMillis !== undefined ? { ttlMillis: m.ttlMillis } : {})
+      ...(m.ttlMillis !== undefined ? { ttlMillis: m.ttlMillis } : {}),
+      ...(m.recordedAt !== undefined ? { recordedAt: m.recordedAt } : {}),
+      ...(m.retractedAt !== undefined ? { retractedAt: m.retractedAt } : {}),
+      ...(m.validToRecordedAt !== undefined ? { validToRecordedAt: m.validToRecordedAt } : {}),
+      ...(m.priorValidTo !== undefined ? { priorValidTo: m.priorValidTo } : {})
     },
+    ...(m.validFrom !== undefined ? { validFrom: m.validFrom } : {}),
+    ...(m.validTo !== undefined ? { validTo: m.validTo } : {}),
     ...(m.expiresAt !== undefined ? { expiresAt: m.expiresAt } : {}),
     ...(m.sessionId !== undefined ? { sessionId: m.sessionId } : {}),
     ...(m.workstreamId !== undefined ? { workstreamId: m.workstreamId } : {}),
