@@ -35,7 +35,7 @@ describe("Dump", () => {
       const first = yield* Effect.provide(Effect.zipRight(seed, exported), inMemory())
       expect(JSON.parse(first[0]!)).toMatchObject({ kind: "arawn-store-dump", version: 1 })
       const kinds = first.slice(1).map((l) => JSON.parse(l).kind)
-      expect(kinds.filter((k) => k === "memory").length).toBe(5)
+      expect(kinds.filter((k) => k === "memory").length).toBe(7)
       expect(kinds.filter((k) => k === "workstream").length).toBe(4)
       expect(kinds.filter((k) => k === "message").length).toBe(7)
       // The fork's lineage travels with it (the round trips below compare it too).
@@ -52,7 +52,7 @@ describe("Dump", () => {
       expect(done(report)).toEqual({
         _tag: "Done",
         report: {
-          memories: { imported: 5, skipped: 0, failed: 0 },
+          memories: { imported: 7, skipped: 0, failed: 0 },
           workstreams: { imported: 4, skipped: 0, failed: 0 },
           messages: { imported: 7, skipped: 0, failed: 0 },
           failures: []
@@ -61,7 +61,7 @@ describe("Dump", () => {
       expect(done(again)).toEqual({
         _tag: "Done",
         report: {
-          memories: { imported: 0, skipped: 5, failed: 0 },
+          memories: { imported: 0, skipped: 7, failed: 0 },
           workstreams: { imported: 0, skipped: 4, failed: 0 },
           messages: { imported: 0, skipped: 7, failed: 0 },
           failures: []

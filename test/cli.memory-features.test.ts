@@ -72,4 +72,28 @@ describe("memory commands", () => {
     expect(badOperator.code).toBe(2)
     expect(badOperator.stderr).toContain("$regex")
   }, SLOW)
+
+  it("memory add --valid-from/--valid-to and memory facts: a subject's timeline, as of a valid and a recorded instant", async () => {
+    const dir = freshDir()
+    const fact = (object: string, from: string) =>
+      ["--dir", dir, "memory", "add", `plan is ${object}`, "--subject", "user.plan", "--predicate", "is", "--valid-from", from]
+    await json(fact("free", "2026-01-01T00:00:00Z"))
+    await json(fact("pro", "2026-03-01T00:00:00Z"))
+    type Entry = { memory: { content: string }; validFrom: string; validTo: string | null }
+    const span = (e: Entry) => [e.memory.content, e.validFrom, e.validTo]
+    expect((await json(["--dir", dir, "memory", "facts", "user.plan"])).map(span)).toEqual([
+      ["plan is free", "2026-01-01T00:00:00.000Z", "2026-03-01T00:00:00.000Z"],
+      ["plan is pro", "2026-03-01T00:00:00.000Z", null]
+    ])
+    const then = await json(["--dir", dir, "memory", "facts", "user.plan", "--predicate", "is", "--as-of", "2026-02-01T00:00:00Z"])
+    expect(then.map(span)).toEqual([["plan is free", "2026-01-01T00:00:00.000Z", "2026-03-01T00:00:00.000Z"]])
+    expect(await json(["--dir", dir, "memory", "facts", "user.plan", "--known-at", "2000-01-01T00:00:00Z"])).toEqual([])
+    const bounded = await json(["--dir", dir, "memory", "add", "on leave", "--valid-from", "2026-05-01", "--valid-to", "2026-05-10"])
+    const shown = await json(["--dir", dir, "memory", "get", bounded.id])
+    expect([shown.validFrom, shown.validTo]).toEqual(["2026-05-01T00:00:00.000Z", "2026-05-10T00:00:00.000Z"])
+    expect((await cli(["--dir", dir, "memory", "facts", "user.plan"])).stdout).toContain("plan is pro")
+    const bad = await cli(["--dir", dir, "memory", "facts", "user.plan", "--as-of", "someday"])
+    expect(bad.code).toBe(2)
+    expect(isOneLine(bad.stderr)).toBe(true)
+  }, SLOW)
 })

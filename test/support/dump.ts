@@ -17,7 +17,8 @@ export const seed = Effect.gen(function*() {
   yield* m.storeFact({ content: "uses sqlite", ...fact })
   yield* TestClock.adjust(Duration.minutes(1))
   yield* m.storeFact({ content: "uses postgres", ...fact })
-  // Back-dated: it ends the first fact a second time (re-recorded), so a copy must keep both time axes.
+  // Back-dated: it ends the first fact a second time (retracted and re-recorded: two more memories), so a copy
+  // must keep both time axes.
   yield* m.storeFact({ content: "uses duckdb", ...fact, validFrom: DateTime.unsafeMake((yield* TestClock.currentTimeMillis) - 90_000) })
   const note = yield* m.store({
     content: "the build uses esbuild ✓",
