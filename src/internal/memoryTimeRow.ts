@@ -45,9 +45,12 @@ export const timeColumns = (m: Timed) => ({
 
 /**
  * The migration that adds the time columns to a memories table (`table`: a quoted or qualified name built from
- * validated identifiers) and fills valid_from and recorded_at of existing rows with their creation time.
+ * validated identifiers) and fills valid_from and recorded_at of existing rows with their creation time
+ * (`superseded`: the engine's test of the superseded column).
  */
-export const bitemporalDdl = (table: string, type: string): ReadonlyArray<string> => [
+export const bitemporalDdl = (table: string, type: string, superseded: string): ReadonlyArray<string> => [
   ...Object.keys(timeColumnFields).map((c) => `ALTER TABLE ${table} ADD COLUMN ${c} ${type}`),
-  `UPDATE ${table} SET valid_from = created_at, recorded_at = created_at`
+  `UPDATE ${table} SET valid_from = created_at, recorded_at = created_at`,
+  // A fact superseded before the store had time axes was replaced, as far as it is known, when it last changed.
+  `UPDATE ${table} SET retracted_at = updated_at WHERE ${superseded}`
 ]

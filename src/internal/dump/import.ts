@@ -58,7 +58,13 @@ const newMemoryOf = (m: Memory, events: ReadonlyArray<MemoryEvent>, citation: ty
       ...(c.supersededBy !== undefined ? { supersededBy: c.supersededBy } : {}),
       ...(m.ttlMillis !== undefined ? { ttlMillis: m.ttlMillis } : {}),
       ...(m.recordedAt !== undefined ? { recordedAt: m.recordedAt } : {}),
-      ...(m.retractedAt !== undefined ? { retractedAt: m.retractedAt } : {}),
+      // A dump written before memories had time axes has no recordedAt: its superseded facts were replaced when
+      // they last changed.
+      ...(m.retractedAt !== undefined
+        ? { retractedAt: m.retractedAt }
+        : m.recordedAt === undefined && c.superseded
+        ? { retractedAt: m.updatedAt }
+        : {}),
       ...(m.validToRecordedAt !== undefined ? { validToRecordedAt: m.validToRecordedAt } : {}),
       ...(m.priorValidTo !== undefined ? { priorValidTo: m.priorValidTo } : {})
     },

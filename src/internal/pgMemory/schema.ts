@@ -74,7 +74,11 @@ export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => ({
     sql`CREATE TABLE ${sql(t.meta)} (key text PRIMARY KEY, value text NOT NULL)`
   ], { discard: true }),
   // The table name is built from validated identifiers; DDL cannot bind it.
-  "0010_bitemporal_times": Effect.forEach(bitemporalDdl(t.memories.split(".").map((p) => `"${p}"`).join("."), "double precision"), (s) => sql.unsafe(s), { discard: true })
+  "0010_bitemporal_times": Effect.forEach(
+    bitemporalDdl(t.memories.split(".").map((p) => `"${p}"`).join("."), "double precision", "superseded"),
+    (s) => sql.unsafe(s),
+    { discard: true }
+  )
 })
 
 /** DDL of one vector generation: pgvector's `vector(dims)` with an HNSW index for cosine distance. */

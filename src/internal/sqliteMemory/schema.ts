@@ -90,7 +90,7 @@ export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => {
       `CREATE TABLE ${q(t.events)} (memory_pk INTEGER NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL,
         PRIMARY KEY (memory_pk, seq)) WITHOUT ROWID`
     ]),
-    "0010_bitemporal_times": ddl(bitemporalDdl(q(t.memories), "INTEGER"))
+    "0010_bitemporal_times": ddl(bitemporalDdl(q(t.memories), "INTEGER", "superseded = 1"))
   }
 }
 
