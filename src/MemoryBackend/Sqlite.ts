@@ -69,8 +69,8 @@ export interface FileOptions extends Options {
 
 const OPEN = "MemoryBackend.open"
 
-/** The number of the last migration in `migrations`. */
-const LATEST_MIGRATION = 2
+/** The number of the last migration in a `migrations` record (its keys start with the number). */
+const latestMigration = (record: Record<string, unknown>) => Math.max(...Object.keys(record).map((key) => parseInt(key, 10)))
 
 const busyMillis = (options: Options) => Math.max(0, Math.round(Duration.toMillis(options.busyTimeout ?? Duration.seconds(5))))
 const mmapBytes = (options: Options) => Math.max(0, Math.floor(options.mmapSize ?? 2 ** 30))
@@ -89,7 +89,7 @@ const open = (client: SqliteClient.SqliteClient, s: Store, options: Options) =>
     const ready = yield* Effect.orElseSucceed(
       Effect.map(
         Effect.all([single(sql`SELECT coalesce(max(migration_id), 0) AS n FROM ${sql(s.t.migrations)}`), readGeneration(sql, s.t.meta)]),
-        ([latest, space]) => latest >= LATEST_MIGRATION && Option.isSome(space)
+        ([latest, space]) => latest >= latestMigration(migrations(sql, s.t)) && Option.isSome(space)
       ),
       () => false
     )
