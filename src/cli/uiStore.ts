@@ -74,7 +74,8 @@ const oldestMemory = (now: number) =>
 /** How many of the thread's messages were written before `t`. */
 const messagesBefore = (w: Workstream, t: number) =>
   Effect.gen(function*() {
-    if (w.messageCount === 0 || t <= w.createdAt.epochMillis) return 0
+    // Not the thread's creation time: a fork's or an import's messages are older than the thread holding them.
+    if (w.messageCount === 0) return 0
     if (w.lastMessageAt !== undefined && t > w.lastMessageAt.epochMillis) return w.messageCount
     const ws = yield* WorkstreamStore
     let lo = 1
