@@ -157,7 +157,7 @@ const listPage = (q: URLSearchParams) =>
       ? Buffer.from(JSON.stringify({ t: last.createdAt.epochMillis, id: last.id })).toString("base64url")
       : null
     // A count by confidence source would read every row: the page then shows none.
-    const total = Option.isNone(source) && Option.isNone(cursor) ? yield* m.count(filter) : null
+    const total = Option.isNone(source) ? yield* m.count(filter) : null
     const now = yield* DateTime.now
     return { items: yield* Effect.forEach(items, (r) => encodeMemory(r, now)), nextCursor, total }
   })

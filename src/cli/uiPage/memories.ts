@@ -44,8 +44,8 @@ export const explainBars = (score: number, e: Explain): HTMLElement => {
   return el
 }
 
-/** Mounts the view into `root`. */
-export const memoriesView = (root: HTMLElement, info: Info): void => {
+/** The filter bar, and what it currently asks for (as query parameters). */
+const filterBar = (info: Info, apply: () => void) => {
   const namespace = h("input", { placeholder: info.namespace ?? "all", disabled: info.namespace !== null, size: 10 })
   const type = h("select", {}, ...options(TYPES, "any type"))
   const tags = h("input", { placeholder: "a,b (all of)", size: 12 })
@@ -55,137 +55,7 @@ export const memoriesView = (root: HTMLElement, info: Info): void => {
   const superseded = h("input", { type: "checkbox" })
   const where = h("textarea", { class: "where-editor", placeholder: "where, e.g. {\"extra.project\": \"atlas\"}", "data-testid": "where" })
   const whereError = h("div", { class: "error", "data-testid": "where-error" })
-  const query = h("input", { placeholder: "search memories", size: 28, "data-testid": "search-input" })
-  const mode = h("select", { "data-testid": "search-mode" }, ...["hybrid", "vector", "text"].map((m) => h("option", { value: m }, m)))
-  const size = h("select", { "data-testid": "page-size" }, ...[50, 100, 200].map((n) => h("option", { value: n }, `${n} a page`)))
-  const results = h("div", { "data-testid": "results" })
-  const detail = h("div", { class: "panel", "data-testid": "detail" }, h("p", { class: "muted" }, "Select a memory to see its detail and history."))
-
-  let cursors: Array<string | null> = [null]
-  let page = 0
-  let searching = false
-  let selected: string | null = null
-
-  const filters = () => ({
-    namespace: namespace.value.trim(),
-    type: type.value,
-    tags: tags.value.trim(),
-    source: source.value,
-    since: isoOf(since.value),
-    until: isoOf(until.value),
-    where: where.value.trim(),
-    superseded: superseded.checked ? "1" : ""
-  })
-
-  const select = (m: MemoryJson, row: HTMLElement) => {
-    selected = m.id
-    for (const r of Array.from(results.querySelectorAll(".selected"))) r.classList.remove("selected")
-    row.classList.add("selected")
-    void showDetail(detail, m.id, info, refresh)
-  }
-
-  const row = (m: MemoryJson, cells: ReadonlyArray<HTMLElement>) => {
-    const tr = h("tr", { class: `row${m.id === selected ? " selected" : ""}`, "data-id": m.id, "data-testid": "memory-row" }, ...cells)
-    tr.addEventListener("click", () => select(m, tr))
-    return tr
-  }
-
-  const showList = async () => {
-    searching = false
-    fill(results, h("p", { class: "muted" }, "loading…"))
-    try {
-      const p = await get<MemoryPage>("/api/memories", { ...filters(), limit: size.value, cursor: cursors[page] ?? undefined })
-      if (p.nextCursor !== null) cursors = [...cursors.slice(0, page + 1), p.nextCursor]
-      if (p.total !== null) total = p.total
-      const from = page * Number(size.value)
-      const older = h("button", { disabled: p.nextCursor === null, "data-testid": "older" }, "Older →")
-      const newer = h("button", { disabled: page === 0, "data-testid": "newer" }, "← Newer")
-      older.addEventListener("click", () => {
-        page++
-        void showList()
-      })
-      newer.addEventListener("click", () => {
-        page--
-        void showList()
-      })
-      const shown = p.items.length === 0 ? "no memories" : `${from + 1}–${from + p.items.length}${total !== null ? ` of ${total}` : ""}`
-      fill(
-        results,
-        h("div", { class: "pager" }, newer, older, h("span", { "data-testid": "page-info" }, shown)),
-        h(
-          "table",
-          {},
-          h("thead", {}, h("tr", {}, ...["created", "type", "source", "content", "tags"].map((c) => h("th", {}, c)))),
-          h(
-            "tbody",
-            {},
-            ...p.items.map((m) =>
-              row(m, [
-                h("td", {}, time(m.createdAt)),
-                h("td", {}, m.contentType),
-                h("td", {}, m.confidence.source),
-                h("td", { class: "content", title: clip(m.content, 400) }, clip(m.content, 200)),
-                h("td", {}, (m.metadata.tags ?? []).join(", "))
-              ])
-            )
-          )
-        )
-      )
-    } catch (e) {
-      fill(results, errorLine(e))
-    }
-  }
-  let total: number | null = null
-
-  const showSearch = async () => {
-    searching = true
-    fill(results, h("p", { class: "muted" }, "searching…"))
-    try {
-      const r = await get<{ readonly hits: ReadonlyArray<Hit> }>("/api/memories/search", {
-        ...filters(),
-        q: query.value,
-        mode: mode.value,
-        limit: 50
-      })
-      fill(
-        results,
-        h("div", { class: "pager" }, h("span", { "data-testid": "page-info" }, `${r.hits.length} hits (${mode.value})`)),
-        h(
-          "table",
-          {},
-          h("thead", {}, h("tr", {}, ...["score", "why", "type", "content"].map((c) => h("th", {}, c)))),
-          h(
-            "tbody",
-            {},
-            ...r.hits.map((hit) =>
-              row(hit.memory, [
-                h("td", { class: "num" }, num(hit.score)),
-                h("td", {}, explainBars(hit.score, hit.explain)),
-                h("td", {}, hit.memory.contentType),
-                h("td", { class: "content", title: clip(hit.memory.content, 400) }, clip(hit.memory.content, 200))
-              ])
-            )
-          )
-        )
-      )
-    } catch (e) {
-      fill(results, errorLine(e))
-    }
-  }
-
-  /** Shows what is on screen again (after a change), keeping the page. */
-  const refresh = () => {
-    total = null
-    void (searching ? showSearch() : showList())
-  }
-
-  const apply = () => {
-    cursors = [null]
-    page = 0
-    total = null
-    void (query.value.trim() === "" ? showList() : showSearch())
-  }
-
+  // The server checks the filter as it is typed (the store's own parser), the newest check winning.
   let checking = 0
   where.addEventListener("input", () => {
     const mine = ++checking
@@ -198,41 +68,144 @@ export const memoriesView = (root: HTMLElement, info: Info): void => {
       whereError.textContent = r.ok ? "" : r.error ?? "invalid"
     }, 250)
   })
+  const labelled = (label: string, ...els: ReadonlyArray<HTMLElement>) => h("label", {}, label, ...els)
+  const bar = h(
+    "div",
+    { class: "bar" },
+    labelled("namespace", namespace),
+    labelled("type", type),
+    labelled("tags", tags),
+    labelled("source", source),
+    labelled("since", since),
+    labelled("until", until),
+    labelled("superseded", superseded),
+    labelled("where", where, whereError),
+    h("button", { class: "primary", onclick: apply, "data-testid": "apply" }, "Apply")
+  )
+  const values = () => ({
+    namespace: namespace.value.trim(),
+    type: type.value,
+    tags: tags.value.trim(),
+    source: source.value,
+    since: isoOf(since.value),
+    until: isoOf(until.value),
+    where: where.value.trim(),
+    superseded: superseded.checked ? "1" : ""
+  })
+  return { bar, values }
+}
+
+type Row = (m: MemoryJson, cells: ReadonlyArray<HTMLElement>) => HTMLElement
+
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<HTMLElement>) =>
+  h("table", {}, h("thead", {}, h("tr", {}, ...header.map((c) => h("th", {}, c)))), h("tbody", {}, ...rows))
+
+const contentCell = (m: MemoryJson) => h("td", { class: "content", title: clip(m.content, 400) }, clip(m.content, 200))
+
+const listTable = (items: ReadonlyArray<MemoryJson>, row: Row) =>
+  table(["created", "type", "source", "content", "tags"], items.map((m) =>
+    row(m, [
+      h("td", {}, time(m.createdAt)),
+      h("td", {}, m.contentType),
+      h("td", {}, m.confidence.source),
+      contentCell(m),
+      h("td", {}, (m.metadata.tags ?? []).join(", "))
+    ])))
+
+const hitsTable = (hits: ReadonlyArray<Hit>, row: Row) =>
+  table(["score", "why", "type", "content"], hits.map((hit) =>
+    row(hit.memory, [
+      h("td", { class: "num" }, num(hit.score)),
+      h("td", {}, explainBars(hit.score, hit.explain)),
+      h("td", {}, hit.memory.contentType),
+      contentCell(hit.memory)
+    ])))
+
+const button = (label: string, testid: string, disabled: boolean, onclick: () => void) =>
+  h("button", { disabled, "data-testid": testid, onclick }, label)
+
+/** Mounts the view into `root`. */
+export const memoriesView = (root: HTMLElement, info: Info): void => {
+  const query = h("input", { placeholder: "search memories", size: 28, "data-testid": "search-input" })
+  const mode = h("select", { "data-testid": "search-mode" }, ...["hybrid", "vector", "text"].map((m) => h("option", { value: m }, m)))
+  const size = h("select", { "data-testid": "page-size" }, ...[50, 100, 200].map((n) => h("option", { value: n }, `${n} a page`)))
+  const results = h("div", { "data-testid": "results" })
+  const detail = h("div", { class: "panel", "data-testid": "detail" }, h("p", { class: "muted" }, "Select a memory to see its detail and history."))
+  // Page n starts after cursors[n]; the total is counted with the first page.
+  let cursors: Array<string | null> = [null]
+  let page = 0
+  let total: number | null = null
+  let searching = false
+  let selected: string | null = null
+
+  const row: Row = (m, cells) => {
+    const tr = h("tr", { class: `row${m.id === selected ? " selected" : ""}`, "data-id": m.id, "data-testid": "memory-row" }, ...cells)
+    tr.addEventListener("click", () => {
+      selected = m.id
+      for (const r of Array.from(results.querySelectorAll(".selected"))) r.classList.remove("selected")
+      tr.classList.add("selected")
+      void showDetail(detail, m.id, info, refresh)
+    })
+    return tr
+  }
+  const show = async (loading: string, read: () => Promise<ReadonlyArray<HTMLElement>>) => {
+    fill(results, h("p", { class: "muted" }, loading))
+    try {
+      fill(results, ...(await read()))
+    } catch (e) {
+      fill(results, errorLine(e))
+    }
+  }
+  const showList = () => {
+    searching = false
+    return show("loading…", async () => {
+      const p = await get<MemoryPage>("/api/memories", { ...filters.values(), limit: size.value, cursor: cursors[page] ?? undefined })
+      if (p.nextCursor !== null) cursors = [...cursors.slice(0, page + 1), p.nextCursor]
+      if (p.total !== null) total = p.total
+      const from = page * Number(size.value)
+      const shown = p.items.length === 0 ? "no memories" : `${from + 1}–${from + p.items.length}${total !== null ? ` of ${total}` : ""}`
+      const turn = (by: number) => () => {
+        page += by
+        void showList()
+      }
+      return [
+        h("div", { class: "pager" }, button("← Newer", "newer", page === 0, turn(-1)), button("Older →", "older", p.nextCursor === null, turn(1)),
+          h("span", { "data-testid": "page-info" }, shown)),
+        listTable(p.items, row)
+      ]
+    })
+  }
+  const showSearch = () => {
+    searching = true
+    return show("searching…", async () => {
+      const r = await get<{ readonly hits: ReadonlyArray<Hit> }>("/api/memories/search", { ...filters.values(), q: query.value, mode: mode.value, limit: 50 })
+      return [h("div", { class: "pager" }, h("span", { "data-testid": "page-info" }, `${r.hits.length} hits (${mode.value})`)), hitsTable(r.hits, row)]
+    })
+  }
+  /** Shows what is on screen again (after a change), keeping the page. */
+  const refresh = () => {
+    total = null
+    void (searching ? showSearch() : showList())
+  }
+  const apply = () => {
+    cursors = [null]
+    page = 0
+    total = null
+    void (query.value.trim() === "" ? showList() : showSearch())
+  }
+  const filters = filterBar(info, apply)
   query.addEventListener("keydown", (e) => {
     if (e.key === "Enter") apply()
   })
   size.addEventListener("change", apply)
-
-  const labelled = (label: string, el: HTMLElement) => h("label", {}, label, el)
+  const clear = () => {
+    query.value = ""
+    apply()
+  }
   fill(
     root,
-    h(
-      "div",
-      { class: "bar" },
-      labelled("namespace", namespace),
-      labelled("type", type),
-      labelled("tags", tags),
-      labelled("source", source),
-      labelled("since", since),
-      labelled("until", until),
-      h("label", {}, "superseded", superseded),
-      h("label", {}, "where", where, whereError),
-      h("button", { class: "primary", onclick: apply, "data-testid": "apply" }, "Apply")
-    ),
-    h(
-      "div",
-      { class: "bar" },
-      query,
-      mode,
-      h("button", { onclick: apply, "data-testid": "search" }, "Search"),
-      h("button", {
-        onclick: () => {
-          query.value = ""
-          apply()
-        }
-      }, "Clear"),
-      size
-    ),
+    filters.bar,
+    h("div", { class: "bar" }, query, mode, button("Search", "search", false, apply), button("Clear", "clear", false, clear), size),
     h("div", { class: "split" }, results, detail)
   )
   void showList()

@@ -14,6 +14,28 @@ const ROW = 56
 const WINDOW = 200
 const OVERSCAN = 10
 
+/** The whole of a message, for the pane below the scroller. */
+const unfolding = (m: MessageJson) => [
+  h("h2", {}, `#${m.seq} ${m.role}`, h("span", { class: "muted" }, ` ${time(m.timestamp)}${m.sessionId ? ` · session ${m.sessionId}` : ""}`)),
+  h("pre", { "data-testid": "message-content" }, m.content),
+  m.metadata ? h("pre", { class: "muted" }, JSON.stringify(m.metadata, null, 2)) : null
+]
+
+/** The row of message `seq` at its place in the scroller: folded to its first line, or a placeholder while it loads. */
+const messageRow = (seq: number, m: MessageJson | undefined, unfold: (m: MessageJson) => void) => {
+  const el = m === undefined
+    ? h("div", { class: "msg loading" }, `#${seq} …`)
+    : h(
+      "div",
+      { class: `msg ${m.role}`, "data-seq": seq, "data-testid": "message", title: m.content.length > 200 ? "click to unfold" : undefined },
+      h("div", { class: "head" }, h("span", { class: "role" }, m.role), `#${seq} · ${time(m.timestamp)}`),
+      h("div", { class: "body" }, m.content.slice(0, 400))
+    )
+  el.style.top = `${(seq - 1) * ROW}px`
+  if (m !== undefined) el.addEventListener("click", () => unfold(m))
+  return el
+}
+
 /** Mounts a scroller for `count` messages of thread `id` into `root`, scrolled to the newest; `ready` runs once they show. */
 export const messageScroller = (root: HTMLElement, id: string, count: number, ready: () => void): void => {
   const windows = new Map<number, ReadonlyArray<MessageJson> | "loading">()
@@ -41,28 +63,8 @@ export const messageScroller = (root: HTMLElement, id: string, count: number, re
       .catch(() => windows.delete(index))
   }
 
-  const unfold = (m: MessageJson) =>
-    fill(
-      unfolded,
-      h("h2", {}, `#${m.seq} ${m.role}`, h("span", { class: "muted" }, ` ${time(m.timestamp)}${m.sessionId ? ` · session ${m.sessionId}` : ""}`)),
-      h("pre", { "data-testid": "message-content" }, m.content),
-      m.metadata ? h("pre", { class: "muted" }, JSON.stringify(m.metadata, null, 2)) : null
-    )
-
-  const row = (seq: number) => {
-    const m = messageAt(seq)
-    const el = m === undefined
-      ? h("div", { class: "msg loading" }, `#${seq} …`)
-      : h(
-        "div",
-        { class: `msg ${m.role}`, "data-seq": seq, "data-testid": "message", title: m.content.length > 200 ? "click to unfold" : undefined },
-        h("div", { class: "head" }, h("span", { class: "role" }, m.role), `#${seq} · ${time(m.timestamp)}`),
-        h("div", { class: "body" }, m.content.slice(0, 400))
-      )
-    el.style.top = `${(seq - 1) * ROW}px`
-    if (m !== undefined) el.addEventListener("click", () => unfold(m))
-    return el
-  }
+  const unfold = (m: MessageJson) => fill(unfolded, ...unfolding(m))
+  const row = (seq: number) => messageRow(seq, messageAt(seq), unfold)
 
   const draw = () => {
     pending = false

@@ -10,6 +10,38 @@ import { messageScroller, scrollToSeq } from "./messages.js"
 import { treePicture } from "./tree.js"
 import type { MessageHitJson, ThreadJson, ThreadPage, Tree } from "./types.js"
 
+const badges = (t: ThreadJson) => [h("span", { class: "badge" }, t.state), ...t.tags.map((x) => h("span", { class: "badge" }, x))]
+
+const threadItem = (t: ThreadJson, selected: boolean, open: (id: string) => void) =>
+  h(
+    "div",
+    { class: `thread-item${selected ? " selected" : ""}`, "data-id": t.id, "data-testid": "thread-item", onclick: () => open(t.id) },
+    h("div", {}, t.title),
+    h("div", { class: "meta" }, ...badges(t), `${t.messageCount} msgs${t.forkedFrom ? " · fork" : ""}`)
+  )
+
+const threadHeader = (t: ThreadJson) =>
+  h(
+    "div",
+    { class: "panel" },
+    h("h2", { "data-testid": "thread-title" }, t.title),
+    h(
+      "div",
+      { class: "muted" },
+      ...badges(t),
+      `${t.messageCount} messages · ${t.id} · updated ${time(t.updatedAt)}`,
+      t.forkedFrom ? ` · forked from ${t.forkedFrom.workstreamId} at #${t.forkedFrom.seq}` : ""
+    )
+  )
+
+const hitItem = (x: MessageHitJson, open: (id: string, seq: number) => void) =>
+  h(
+    "div",
+    { class: "thread-item", "data-testid": "thread-hit", onclick: () => open(x.workstreamId, x.seq) },
+    h("div", { class: "meta" }, `${x.workstreamId} #${x.seq} · ${x.role} · ${time(x.timestamp)}`),
+    h("div", {}, x.snippet)
+  )
+
 /** Mounts the view into `root`. */
 export const threadsView = (root: HTMLElement): void => {
   const list = h("div", { class: "thread-list", "data-testid": "thread-list" })
@@ -31,19 +63,7 @@ export const threadsView = (root: HTMLElement): void => {
       const messages = h("div")
       fill(
         openPane,
-        h(
-          "div",
-          { class: "panel" },
-          h("h2", { "data-testid": "thread-title" }, t.title),
-          h(
-            "div",
-            { class: "muted" },
-            h("span", { class: "badge" }, t.state),
-            ...t.tags.map((x) => h("span", { class: "badge" }, x)),
-            `${t.messageCount} messages · ${t.id} · updated ${time(t.updatedAt)}`,
-            t.forkedFrom ? ` · forked from ${t.forkedFrom.workstreamId} at #${t.forkedFrom.seq}` : ""
-          )
-        ),
+        threadHeader(t),
         treePicture(tree, (other) => void open(other)),
         messages
       )
@@ -56,26 +76,12 @@ export const threadsView = (root: HTMLElement): void => {
     }
   }
 
-  const item = (t: ThreadJson) =>
-    h(
-      "div",
-      { class: `thread-item${t.id === current ? " selected" : ""}`, "data-id": t.id, "data-testid": "thread-item", onclick: () => void open(t.id) },
-      h("div", {}, t.title),
-      h(
-        "div",
-        { class: "meta" },
-        h("span", { class: "badge" }, t.state),
-        ...t.tags.map((x) => h("span", { class: "badge" }, x)),
-        `${t.messageCount} msgs${t.forkedFrom ? " · fork" : ""}`
-      )
-    )
-
   const loadList = async (cursor?: string) => {
     if (cursor === undefined) fill(list)
     list.querySelector(".more")?.remove()
     try {
       const p = await get<ThreadPage>("/api/threads", { state: state.value, tag: tag.value.trim(), cursor })
-      list.append(...p.items.map(item))
+      list.append(...p.items.map((t) => threadItem(t, t.id === current, (id) => void open(id))))
       if (p.items.length === 0 && cursor === undefined) list.append(h("p", { class: "muted" }, "no threads"))
       if (p.nextCursor !== null) {
         const next = p.nextCursor
@@ -93,14 +99,7 @@ export const threadsView = (root: HTMLElement): void => {
       fill(
         hits,
         h("p", { class: "muted" }, `${r.hits.length} messages`),
-        ...r.hits.map((x) =>
-          h(
-            "div",
-            { class: "thread-item", "data-testid": "thread-hit", onclick: () => void open(x.workstreamId, x.seq) },
-            h("div", { class: "meta" }, `${x.workstreamId} #${x.seq} · ${x.role} · ${time(x.timestamp)}`),
-            h("div", {}, x.snippet)
-          )
-        )
+        ...r.hits.map((x) => hitItem(x, (id, seq) => void open(id, seq)))
       )
     } catch (e) {
       fill(hits, errorLine(e))
