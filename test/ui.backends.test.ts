@@ -110,6 +110,13 @@ describe.each(backends)("the inspector's API on %s", (_name, make) => {
       expect((yield* call("/api/memory/delete", { id: ids[3] })).status).toBe(200)
       expect((yield* call("/api/memories?limit=1")).json["total"]).toBe(25)
       expect((yield* call(`/api/memory?id=${ids[3]}`)).status).toBe(404)
+      expect((yield* call("/api/memory/edit", { id: ids[4], content: "edited", tags: ["x"] })).status).toBe(200)
+      const edited = (yield* call(`/api/memory?id=${ids[4]}`)).json
+      expect((edited["history"] as ReadonlyArray<{ readonly _tag: string }>).map((e) => e._tag)).toEqual(["stored", "updated"])
+      expect((yield* call("/api/memory/expire", { id: ids[5] })).status).toBe(200)
+      expect((yield* call(`/api/memory?id=${ids[5]}`)).status).toBe(404)
+      expect((yield* call("/api/memories?limit=1")).json["total"]).toBe(24)
+      expect((yield* call("/api/memory/delete", { id: "not-a-uuid" })).status).toBe(400)
       expect((yield* call("/api/where?where=%7B%22extra.x%22%3A%7B%22%24bad%22%3A1%7D%7D")).json["ok"]).toBe(false)
       expect((yield* call("/api/memories?where=%7B%22nope%22%3A1%7D")).status).toBe(400)
 
@@ -128,9 +135,9 @@ describe.each(backends)("the inspector's API on %s", (_name, make) => {
       expect(found[0]!.snippet).toContain("ledger")
 
       const store = (yield* call("/api/store")).json
-      expect(store).toMatchObject({ live: 25, threads: 2, messages: 40, stale: false })
+      expect(store).toMatchObject({ live: 24, threads: 2, messages: 40, stale: false })
       const timeline = store["timeline"] as ReadonlyArray<{ readonly memories: number; readonly messages: number }>
-      expect(timeline.reduce((n, b) => n + b.memories, 0)).toBe(25)
+      expect(timeline.reduce((n, b) => n + b.memories, 0)).toBe(24)
       expect(timeline.reduce((n, b) => n + b.messages, 0)).toBe(40)
     })
     await Effect.runPromise(Effect.scoped(Effect.provide(program, layer)))

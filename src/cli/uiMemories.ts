@@ -5,7 +5,7 @@
  *
  * @since 0.2.0
  */
-import { Chunk, DateTime, Effect, Either, Option, Schema, Stream } from "effect"
+import { Chunk, DateTime, Duration, Effect, Either, Option, Schema, Stream } from "effect"
 import type { EmbeddingError, EmbeddingSpaceMismatch, InvalidInput, NotFound, StorageError } from "../Errors.js"
 import { MemoryId } from "../Ids.js"
 import { formatIssues } from "../internal/decode.js"
@@ -214,11 +214,16 @@ const edit = (r: ApiRequest) =>
     return { memory: yield* encodeMemory(updated, yield* DateTime.now) }
   })
 
-/** Expiring now: every read stops returning the memory at once, and `sweep` deletes it later. */
+/**
+ * Expiring now: the store takes only an expiry later than its own now, so the memory gets a time to live of one
+ * millisecond, after which every read stops returning it (and `sweep` deletes it).
+ */
 const expire = (r: ApiRequest) =>
   Effect.gen(function*() {
     const b = yield* writeBody(r)
-    yield* (yield* MemoryBackend).update(b.id, { expiresAt: yield* DateTime.now })
+    yield* (yield* MemoryBackend).update(b.id, { ttl: Duration.millis(1) })
+    // The answer leaves when the memory has expired: the page's next read no longer sees it.
+    yield* Effect.sleep("2 millis")
     return { expired: b.id }
   })
 

@@ -11,25 +11,29 @@ import type { StoreOverview } from "./types.js"
 const card = (n: string, label: string, testid?: string) =>
   h("div", { class: "card", "data-testid": testid }, h("div", { class: "n" }, n), h("div", { class: "l" }, label))
 
+/** Bars of memories and of messages per period, each series on its own scale (its maximum is written beside it). */
 const chart = (o: StoreOverview) => {
-  const W = 640
-  const H = 160
-  const top = Math.max(1, ...o.timeline.flatMap((b) => [b.memories, b.messages]))
-  const band = (W - 40) / Math.max(1, o.timeline.length)
+  const W = 680
+  const H = 170
+  const topMemories = Math.max(1, ...o.timeline.map((b) => b.memories))
+  const topMessages = Math.max(1, ...o.timeline.map((b) => b.messages))
+  const band = (W - 70) / Math.max(1, o.timeline.length)
   const bars = o.timeline.flatMap((b, i) => {
-    const x = 40 + i * band
-    const mh = (b.memories / top) * (H - 30)
-    const gh = (b.messages / top) * (H - 30)
+    const x = 70 + i * band
+    const mh = (b.memories / topMemories) * (H - 40)
+    const gh = (b.messages / topMessages) * (H - 40)
+    const from = b.from.slice(0, 10)
     return [
-      s("rect", { class: "mem", x: x + 2, y: H - 20 - mh, width: band / 2 - 3, height: mh }, s("title", {}, `${b.memories} memories from ${b.from.slice(0, 10)}`)),
-      s("rect", { class: "msgs", x: x + band / 2, y: H - 20 - gh, width: band / 2 - 3, height: gh }, s("title", {}, `${b.messages} messages from ${b.from.slice(0, 10)}`)),
-      i % 3 === 0 ? s("text", { x, y: H - 6 }, b.from.slice(0, 10)) : null
+      s("rect", { class: "mem", x: x + 2, y: H - 20 - mh, width: band / 2 - 3, height: mh }, s("title", {}, `${b.memories} memories from ${from}`)),
+      s("rect", { class: "msgs", x: x + band / 2, y: H - 20 - gh, width: band / 2 - 3, height: gh }, s("title", {}, `${b.messages} messages from ${from}`)),
+      i % 3 === 0 ? s("text", { x, y: H - 6 }, from) : null
     ]
   })
   return s(
     "svg",
     { class: "chart", width: W, height: H, viewBox: `0 0 ${W} ${H}`, "data-testid": "chart" },
-    s("text", { x: 0, y: 12 }, String(top)),
+    s("text", { x: 0, y: 24, class: "mem" }, `${topMemories} mem.`),
+    s("text", { x: 0, y: 38, class: "msgs" }, `${topMessages} msg.`),
     s("text", { x: 0, y: H - 20 }, "0"),
     ...bars
   )
@@ -57,7 +61,7 @@ export const storeView = async (root: HTMLElement): Promise<void> => {
         "div",
         { class: "panel" },
         h("h2", {}, "Over time"),
-        h("p", { class: "muted" }, "memories (blue) and messages (orange) per period",
+        h("p", { class: "muted" }, "memories (blue) and messages (orange) per period, each on its own scale",
           o.timelineThreads < o.threads ? `, messages of the ${o.timelineThreads} largest threads` : ""),
         chart(o)
       ),
