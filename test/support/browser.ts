@@ -52,10 +52,10 @@ export interface UiServer {
   readonly stop: () => Promise<void>
 }
 
-/** Starts `arawn-store --dir <dir> ui <args>` and waits for the address it prints. */
-export const startUi = (dir: string, args: ReadonlyArray<string> = []): Promise<UiServer> =>
+/** Starts `arawn-store --dir <dir> <global> ui <args>` and waits for the address it prints. */
+export const startUi = (dir: string, args: ReadonlyArray<string> = [], global: ReadonlyArray<string> = []): Promise<UiServer> =>
   new Promise((resolve, reject) => {
-    const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [BIN, "--dir", dir, "ui", ...args], {
+    const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [BIN, "--dir", dir, ...global, "ui", ...args], {
       env: { ...process.env, NO_COLOR: "1" },
       stdio: ["pipe", "pipe", "pipe"]
     })
