@@ -119,6 +119,8 @@ describe.each(backends)("the inspector's API on %s", (_name, make) => {
       expect((yield* call("/api/memory/delete", { id: "not-a-uuid" })).status).toBe(400)
       expect((yield* call("/api/where?where=%7B%22extra.x%22%3A%7B%22%24bad%22%3A1%7D%7D")).json["ok"]).toBe(false)
       expect((yield* call("/api/memories?where=%7B%22nope%22%3A1%7D")).status).toBe(400)
+      expect((yield* call("/api/memories?session=not-a-session")).status).toBe(400)
+      expect((yield* call(`/api/memories?thread=${thread.id}`)).json["total"]).toBe(0)
 
       const threads = (yield* call("/api/threads")).json["items"] as ReadonlyArray<{ readonly id: string }>
       expect(threads.map((t) => t.id).sort()).toEqual([thread.id, fork.id].sort())

@@ -91,10 +91,14 @@ const filtersOf = (q: URLSearchParams): Effect.Effect<Filters, ApiFailure> =>
       : Option.some(yield* decodeOr(ConfidenceSource, "source")(sourceText))
     const namespace = q.get("namespace") ?? ""
     const tags = list(q, "tags")
+    const session = q.get("session") ?? ""
+    const thread = q.get("thread") ?? ""
     const filter: MemoryFilter = {
       ...(namespace !== "" ? { namespace } : {}),
       ...(types.length > 0 ? { contentTypes: types } : {}),
       ...(tags.length > 0 ? { tags } : {}),
+      ...(session !== "" ? { sessionId: session } : {}),
+      ...(thread !== "" ? { workstreamId: thread } : {}),
       ...(Option.isSome(since) ? { since: since.value } : {}),
       ...(Option.isSome(until) ? { until: until.value } : {}),
       ...(Option.isSome(where) ? { where: where.value } : {}),

@@ -50,6 +50,8 @@ const filterBar = (info: Info, apply: () => void) => {
   const type = h("select", {}, ...options(TYPES, "any type"))
   const tags = h("input", { placeholder: "a,b (all of)", size: 12 })
   const source = h("select", {}, ...options(SOURCES, "any source"))
+  const session = h("input", { placeholder: "session id", size: 12 })
+  const thread = h("input", { placeholder: "thread id", size: 10 })
   const since = h("input", { type: "datetime-local" })
   const until = h("input", { type: "datetime-local" })
   const superseded = h("input", { type: "checkbox" })
@@ -76,6 +78,8 @@ const filterBar = (info: Info, apply: () => void) => {
     labelled("type", type),
     labelled("tags", tags),
     labelled("source", source),
+    labelled("session", session),
+    labelled("thread", thread),
     labelled("since", since),
     labelled("until", until),
     labelled("superseded", superseded),
@@ -87,6 +91,8 @@ const filterBar = (info: Info, apply: () => void) => {
     type: type.value,
     tags: tags.value.trim(),
     source: source.value,
+    session: session.value.trim(),
+    thread: thread.value.trim(),
     since: isoOf(since.value),
     until: isoOf(until.value),
     where: where.value.trim(),
