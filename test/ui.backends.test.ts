@@ -20,6 +20,7 @@ import { makeToken, serve } from "../src/cli/uiHttp.js"
 import { token as freshToken } from "../src/testing/internal.js"
 import { startPglite } from "./support/pglite.js"
 import type { PgliteServer } from "./support/pglite.js"
+import { cli, isOneLine } from "./support/cli.js"
 import { tempDir } from "./support/tempDir.js"
 
 const SLOW = 240_000
@@ -143,5 +144,18 @@ describe.each(backends)("the inspector's API on %s", (_name, make) => {
       expect(timeline.reduce((n, b) => n + b.messages, 0)).toBe(40)
     })
     await Effect.runPromise(Effect.scoped(Effect.provide(program, layer)))
+  }, SLOW)
+})
+
+describe("arawn-store ui on the command line", () => {
+  it("refuses a store that does not exist and a port out of range, in one line each", async () => {
+    const missing = join(tempDir("arawn-ui-cli-"), "nothing-here")
+    const r = await cli(["--dir", missing, "ui"])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`no store at ${missing}`)
+    expect(isOneLine(r.stderr)).toBe(true)
+    const port = await cli(["--dir", missing, "ui", "--port", "70000"])
+    expect(port.code).toBe(2)
+    expect(port.stderr).toContain("--port must be a port number from 0 to 65535")
   }, SLOW)
 })
