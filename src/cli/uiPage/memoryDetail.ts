@@ -19,7 +19,9 @@ const eventLine = (e: EventJson): HTMLElement => {
     case "reinforced":
       return h("li", { class: "reinforced" }, at, `reinforced (${e.reinforcementCount}×)`)
     case "superseded":
-      return h("li", { class: "superseded" }, at, "superseded by ", h("code", {}, e.by))
+      return h("li", { class: "superseded" }, at, e.retracted === true ? "retracted, replaced by " : "superseded by ", h("code", {}, e.by))
+    case "retracted":
+      return h("li", { class: "superseded" }, at, "retracted")
   }
 }
 
