@@ -74,7 +74,70 @@ const reflag = (
   return { latest }
 }
 
-/** storeFact's decision for `row` over the live facts of its key (see the rules table in `MemoryTime`). */
+/**
+ * Record time never runs backwards on a key: a writer whose clock reads earlier than a live fact's record time (a
+ * concurrent writer on another machine or process committed first) writes at that instant instead, and a fact
+ * without its own validFrom starts there too, so it follows the other one instead of being back-dated before it.
+ */
+const atRecordTime = (live: ReadonlyArray<Memory>, given: NewRow, clock: DateTime.Utc, explicitFrom: boolean) => {
+  const lastWrite = Math.max(clock.epochMillis, ...live.map((m) => Math.max(recordedMillis(m), m.validToRecordedAt?.epochMillis ?? 0)))
+  if (lastWrite <= clock.epochMillis) return { row: given, now: clock }
+  const now = DateTime.unsafeMake(lastWrite)
+  const memory = new Memory({ ...given.memory, recordedAt: now, updatedAt: now, ...(explicitFrom ? {} : { validFrom: now }) }, true)
+  return { row: { ...given, memory }, now }
+}
+
+/** The new fact's interval: its own, its open end closed at the next live start after it. */
+interface Span {
+  readonly from: number
+  readonly to: number
+  readonly fromUtc: DateTime.Utc
+  readonly toUtc: DateTime.Utc | undefined
+}
+
+/**
+ * What the new fact does to each live fact it overlaps: a first end is set in place (with what was held before, so
+ * earlier record-time views stay exact); otherwise the fact is retracted and what it still says outside the new
+ * interval is recorded again, as facts of their own.
+ */
+const retire = (overlapping: ReadonlyArray<Memory>, row: NewRow, span: Span, now: DateTime.Utc, supplies: Supplies) => {
+  const n = row.memory
+  const rewritten = new Map<MemoryId, Rewrite>()
+  const ended: Array<Memory> = []
+  const pieces: Array<Piece> = []
+  const needs = new Set<string>()
+  let ids = 0
+  for (const o of overlapping) {
+    const oFrom = validFromMillis(o)
+    if (oFrom < span.from && o.validToRecordedAt === undefined && end(o) <= span.to) {
+      const closed = new Memory({
+        ...o,
+        validTo: span.fromUtc,
+        validToRecordedAt: now,
+        ...(o.validTo !== undefined ? { priorValidTo: o.validTo } : {}),
+        updatedAt: now
+      }, true)
+      const memory = o.confidence.superseded ? closed : flagged(closed, true, n.id, now)
+      rewritten.set(o.id, { memory, events: [{ _tag: "superseded", at: now, by: n.id, validTo: span.fromUtc }] })
+      ended.push(memory)
+      continue
+    }
+    const memory = flagged(new Memory({ ...o, retractedAt: now }, true), true, n.id, now)
+    rewritten.set(o.id, { memory, events: [{ _tag: "superseded", at: now, by: n.id, retracted: true }] })
+    const parts: Array<readonly [DateTime.Utc, DateTime.Utc | undefined]> = []
+    if (oFrom < span.from) parts.push([o.validFrom ?? o.createdAt, span.fromUtc])
+    if (span.to < end(o) && span.toUtc !== undefined) parts.push([span.toUtc, o.validTo])
+    for (const [pFrom, pTo] of parts) {
+      const vector = o.content === n.content ? row.vector : supplies.vectors.get(o.content)
+      const id = supplies.ids[ids++]
+      if (vector === undefined) needs.add(o.content)
+      if (id !== undefined && vector !== undefined) pieces.push({ memory: piece(o, id, pFrom, pTo, now), vector, revises: o.id })
+    }
+  }
+  return { rewritten, ended, pieces, needs, ids }
+}
+
+/** storeFact's decision for `given` over the live facts of its key (see the rules table in `MemoryTime`). */
 export const planFact = (
   live: ReadonlyArray<Memory>,
   given: NewRow,
@@ -82,15 +145,7 @@ export const planFact = (
   supplies: Supplies,
   explicitFrom: boolean
 ): Plan => {
-  // Record time never runs backwards on a key: a writer whose clock reads earlier than a live fact's record time (a
-  // concurrent writer on another machine or process committed first) writes at that instant instead, and a fact
-  // without its own validFrom starts there too, so it follows the other one instead of being back-dated before it.
-  const lastWrite = Math.max(clock.epochMillis, ...live.map((m) => Math.max(recordedMillis(m), m.validToRecordedAt?.epochMillis ?? 0)))
-  const now = lastWrite > clock.epochMillis ? DateTime.unsafeMake(lastWrite) : clock
-  const row: NewRow = now === clock ? given : {
-    ...given,
-    memory: new Memory({ ...given.memory, recordedAt: now, updatedAt: now, ...(explicitFrom ? {} : { validFrom: now }) }, true)
-  }
+  const { now, row } = atRecordTime(live, given, clock, explicitFrom)
   const n = row.memory
   const from = validFromMillis(n)
   const next = Math.min(...live.map(validFromMillis).filter((s) => s > from))
@@ -103,42 +158,10 @@ export const planFact = (
     const event: MemoryEvent = { _tag: "reinforced", at: now, reinforcementCount: memory.confidence.reinforcementCount }
     return { _tag: "Write", write: { updates: [{ memory, events: [event] }], insert: Option.none() }, superseded: [] }
   }
-  const nFrom = n.validFrom ?? n.createdAt
   const overlapping = live.filter((m) => validFromMillis(m) < to && from < end(m))
-  const rewritten = new Map<MemoryId, Rewrite>()
-  const kept: Array<Memory> = live.filter((m) => !overlapping.includes(m))
-  const pieces: Array<Piece> = []
-  const needs = new Set<string>()
-  let ids = 0
-  for (const o of overlapping) {
-    const oFrom = validFromMillis(o)
-    if (oFrom < from && o.validToRecordedAt === undefined && end(o) <= to) {
-      // Its first end: set in place, with what was held before, so earlier record-time views stay exact.
-      const ended = new Memory({
-        ...o,
-        validTo: nFrom,
-        validToRecordedAt: now,
-        ...(o.validTo !== undefined ? { priorValidTo: o.validTo } : {}),
-        updatedAt: now
-      }, true)
-      const memory = o.confidence.superseded ? ended : flagged(ended, true, n.id, now)
-      rewritten.set(o.id, { memory, events: [{ _tag: "superseded", at: now, by: n.id, validTo: nFrom }] })
-      kept.push(memory)
-      continue
-    }
-    const memory = flagged(new Memory({ ...o, retractedAt: now }, true), true, n.id, now)
-    rewritten.set(o.id, { memory, events: [{ _tag: "superseded", at: now, by: n.id, retracted: true }] })
-    // What the retracted fact still says outside the new interval is recorded again, as a fact of its own.
-    const parts: Array<readonly [DateTime.Utc, DateTime.Utc | undefined]> = []
-    if (oFrom < from) parts.push([o.validFrom ?? o.createdAt, nFrom])
-    if (to < end(o) && toUtc !== undefined) parts.push([toUtc, o.validTo])
-    for (const [pFrom, pTo] of parts) {
-      const vector = o.content === n.content ? row.vector : supplies.vectors.get(o.content)
-      const id = supplies.ids[ids++]
-      if (vector === undefined) needs.add(o.content)
-      if (id !== undefined && vector !== undefined) pieces.push({ memory: piece(o, id, pFrom, pTo, now), vector, revises: o.id })
-    }
-  }
+  const span: Span = { from, to, fromUtc: n.validFrom ?? n.createdAt, toUtc }
+  const { ended, ids, needs, pieces, rewritten } = retire(overlapping, row, span, now, supplies)
+  const kept = [...live.filter((m) => !overlapping.includes(m)), ...ended]
   if (needs.size > 0 || ids > supplies.ids.length) return { _tag: "Need", needs: { contents: Array.from(needs), ids } }
   const inserted = new Memory({ ...n, ...(to !== Infinity && toUtc !== undefined ? { validTo: toUtc } : {}) }, true)
   const { latest } = reflag([...kept, inserted, ...pieces.map((p) => p.memory)], rewritten, now)
