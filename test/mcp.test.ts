@@ -36,7 +36,7 @@ const textOf = (r: Awaited<ReturnType<Client["readResource"]>>) => {
 const call = (client: Client, name: string, args: Record<string, unknown> = {}) => client.callTool({ name, arguments: args })
 
 const NATIVE = ["memory_store", "memory_search", "memory_get", "memory_update", "memory_delete", "memory_history", "memory_list",
-  "thread_create", "thread_list", "thread_append", "thread_messages", "thread_search", "thread_fork"]
+  "thread_create", "thread_append", "thread_fork", "thread_list", "thread_messages", "thread_search"]
 const COMPAT = ["create_entities", "create_relations", "add_observations", "delete_entities", "delete_observations",
   "delete_relations", "read_graph", "search_nodes", "open_nodes"]
 
