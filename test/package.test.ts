@@ -100,6 +100,9 @@ describe("the built entry points", () => {
     expect(reaches("Embedder/OpenAi")).toEqual(expect.arrayContaining(["@effect/ai/EmbeddingModel", "@effect/ai-openai/OpenAiClient"]))
     expect(reaches("MemoryBackend/Pg")).toContain("@effect/sql-pg/PgClient")
     expect(reaches("WorkstreamStore/Pg")).toContain("@effect/sql-pg/PgClient")
+    // Effect AI (an optional peer) only behind arawn-store/ai, which needs no backend of its own.
+    expect(reaches("ai")).toEqual(expect.arrayContaining(["@effect/ai/Chat", "@effect/experimental/Persistence"]))
+    expect(reaches("ai").filter((s) => s === "ioredis" || s.startsWith("@effect/sql"))).toEqual([])
     // A dump moves a store between any two backends, so it must load none of them.
     expect(reaches("Dump").filter((s) => s !== "effect" && !s.startsWith("node:"))).toEqual([])
     for (const subpath of ["MemoryBackend/Sqlite", "WorkstreamStore/Local", "SessionStore/Lru", "testing/index"]) {
