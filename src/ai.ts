@@ -81,6 +81,18 @@ const backing = (method: string) => (cause: unknown) => PersistenceBackingError.
 const malformed = (method: string, description: string) => (error: ParseError) =>
   AiError.MalformedOutput.fromParseError({ module: "ArawnChat", method, description, error })
 
+/**
+ * A message its log line says in full: plain text of a role the log has, no options. Such a message is stored as
+ * its words alone (it reads back as `foreignMessage` makes it), which halves the bytes of a plain chat.
+ */
+const isPlain = (encoded: JsonObject, text: string): boolean => {
+  const options = encoded["options"]
+  return (encoded["role"] === "user" || encoded["role"] === "assistant" || encoded["role"] === "system") &&
+    encoded["content"] === text && text.trim() !== "" &&
+    (options === undefined || (isObject(options) && Object.keys(options).length === 0)) &&
+    Object.keys(encoded).every((key) => key === "role" || key === "content" || key === "options")
+}
+
 /** The log message of one Prompt message: its text for readers, the exact encoded message in metadata. */
 const toNewMessage = (message: Prompt.Message) =>
   Effect.map(Effect.flatMap(encodeMessage(message), toJson), (encoded): NewMessage => {
@@ -90,7 +102,7 @@ const toNewMessage = (message: Prompt.Message) =>
     const content = text.trim() !== "" || role === "tool_use" || role === "tool_result"
       ? text
       : `[${message.role === "system" ? "system" : message.content.map((p) => p.type).join(", ") || message.role}]`
-    return { role, content, metadata: { [PROMPT_KEY]: encoded } }
+    return isPlain(encoded, text) ? { role, content } : { role, content, metadata: { [PROMPT_KEY]: encoded } }
   })
 
 /** The Prompt message a log message holds (or the text message it reads as, for a log written by others). */

@@ -84,6 +84,9 @@ const suite = (name: string, layer: Layer.Layer<WorkstreamStore.WorkstreamStore,
             "user:turn 3",
             "assistant:5: you said turn 3"
           ])
+          // Plain text turns are stored as their words alone: the log line says all there is.
+          const lines = yield* Effect.flatMap(store, (s) => s.loadMessages(WorkstreamId.make(id)))
+          expect(lines.map((m) => m.metadata)).toEqual(lines.map(() => undefined))
         }))
 
       it.effect("a save after one more turn appends that turn and leaves the stored messages as they were", () =>
