@@ -103,6 +103,8 @@ describe("the built entry points", () => {
     // Effect AI (an optional peer) only behind arawn-store/ai, which needs no backend of its own.
     expect(reaches("ai")).toEqual(expect.arrayContaining(["@effect/ai/Chat", "@effect/experimental/Persistence"]))
     expect(reaches("ai").filter((s) => s === "ioredis" || s.startsWith("@effect/sql"))).toEqual([])
+    // The OpenTelemetry names need no OpenTelemetry package: any Effect tracer exports them.
+    expect(reaches("otel").filter((s) => s !== "effect" && !s.startsWith("node:"))).toEqual([])
     // A dump moves a store between any two backends, so it must load none of them.
     expect(reaches("Dump").filter((s) => s !== "effect" && !s.startsWith("node:"))).toEqual([])
     for (const subpath of ["MemoryBackend/Sqlite", "WorkstreamStore/Local", "SessionStore/Lru", "testing/index"]) {

@@ -15,6 +15,7 @@ import * as LocalWorkstreamStore from "arawn-store/WorkstreamStore/Local"
 // the README's optional install lines add for them, compile under the user's settings too.
 import type * as OpenAi from "arawn-store/Embedder/OpenAi"
 import type * as ArawnChat from "arawn-store/ai"
+import type * as ArawnOtel from "arawn-store/otel"
 import type * as Dump from "arawn-store/Dump"
 import type * as Import from "arawn-store/Import"
 import type * as MemoryDriver from "arawn-store/MemoryBackend/Driver"
@@ -27,6 +28,7 @@ import type * as PgWorkstreamStore from "arawn-store/WorkstreamStore/Pg"
 export type EverySubpath = [
   typeof OpenAi.layerOpenAi,
   typeof ArawnChat.layer,
+  typeof ArawnOtel.layerCaptureQueryText,
   typeof Dump.exportDump,
   typeof Import.run,
   MemoryDriver.EncodedDriver,
