@@ -219,6 +219,29 @@ describe("the packed tarball", () => {
     })
   }, SLOW)
 
+  it("a Chat persisted through arawn-store/ai, compiled there too (with the DOM lib @effect/ai's types need), runs under plain node", async () => {
+    const ai = join(consumer, "ai")
+    mkdirSync(ai, { recursive: true })
+    copyFileSync(join(ROOT, "test", "support", "consumer-ai.ts"), join(ai, "main.ts"))
+    writeFileSync(join(consumer, "tsconfig.ai.json"), JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: "ES2020",
+        lib: ["ES2020", "DOM"],
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        types: ["node"],
+        skipLibCheck: false,
+        outDir: "out-ai",
+        rootDir: "ai"
+      },
+      include: ["ai"]
+    }, null, 2))
+    await run(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(consumer, "tsconfig.ai.json")], { cwd: consumer })
+    const { stdout } = await run(process.execPath, [join(consumer, "out-ai", "main.js")], { cwd: consumer })
+    expect(JSON.parse(stdout)).toEqual({ same: true, log: ["user:hello", "assistant:1 messages so far"] })
+  }, SLOW)
+
   it("the installed arawn-store binary works from node_modules/.bin", async () => {
     const store = join(work, "cli-store")
     const cli = (...args: Array<string>) =>
