@@ -3,7 +3,9 @@ import { defineConfig } from "vitest/config"
 
 // Tests import `arawn-store` by name and must get the TypeScript sources, not a dist that may be stale: the
 // package-specific `arawn-store:source` export condition points at src/ (consumers never enable it).
-const conditions = ["arawn-store:source", ...defaultServerConditions]
+// Without vite's `module`: vitest passes these conditions to Node too (`--conditions`), and under `module` Node loads
+// @opentelemetry/api's ESM build, whose extensionless imports it cannot resolve (no other dependency names it).
+const conditions = ["arawn-store:source", ...defaultServerConditions.filter((c) => c !== "module")]
 
 export default defineConfig({
   resolve: { conditions },

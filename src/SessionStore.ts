@@ -18,6 +18,7 @@ import type { SessionId } from "./Ids.js"
 import { decodeId, decodeStored, encodeVersioned, prepare, snapshot } from "./internal/session/codec.js"
 import type { Driver, VersionedText } from "./internal/session/driver.js"
 import { resolveOptions } from "./internal/session/options.js"
+import { argumentId, lookup, tracing } from "./internal/semconv.js"
 import { memoryDriver } from "./internal/session/testDouble.js"
 import type { Session } from "./Session.js"
 
@@ -139,13 +140,13 @@ const serve = (
   if (options.tracing === false) return methods
   // No call-site stack on the spans: with one, Effect registers a stack capture per call in a WeakMap, which on
   // an in-process cache costs more than the operation. The span name already says which method failed.
-  const span = { attributes: { ...driver.attributes, "arawn.backend": driver.backend }, captureStackTrace: false }
+  const { fn } = tracing({ attributes: { ...driver.attributes, "arawn.backend": driver.backend }, captureStackTrace: false }, driver.backend)
   return {
-    get: Effect.fn("SessionStore.get", span)(methods.get),
-    put: Effect.fn("SessionStore.put", span)(methods.put),
-    remove: Effect.fn("SessionStore.remove", span)(methods.remove),
-    contains: Effect.fn("SessionStore.contains", span)(methods.contains),
-    size: Effect.fn("SessionStore.size", span)(methods.size)
+    get: fn("SessionStore.get")(methods.get, lookup),
+    put: fn("SessionStore.put")(methods.put, argumentId),
+    remove: fn("SessionStore.remove")(methods.remove, lookup),
+    contains: fn("SessionStore.contains")(methods.contains),
+    size: fn("SessionStore.size")(methods.size)
   }
 }
 

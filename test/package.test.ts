@@ -100,6 +100,11 @@ describe("the built entry points", () => {
     expect(reaches("Embedder/OpenAi")).toEqual(expect.arrayContaining(["@effect/ai/EmbeddingModel", "@effect/ai-openai/OpenAiClient"]))
     expect(reaches("MemoryBackend/Pg")).toContain("@effect/sql-pg/PgClient")
     expect(reaches("WorkstreamStore/Pg")).toContain("@effect/sql-pg/PgClient")
+    // Effect AI (an optional peer) only behind arawn-store/ai, which needs no backend of its own.
+    expect(reaches("ai")).toEqual(expect.arrayContaining(["@effect/ai/Chat", "@effect/experimental/Persistence"]))
+    expect(reaches("ai").filter((s) => s === "ioredis" || s.startsWith("@effect/sql"))).toEqual([])
+    // The OpenTelemetry names need no OpenTelemetry package: any Effect tracer exports them.
+    expect(reaches("otel").filter((s) => s !== "effect" && !s.startsWith("node:"))).toEqual([])
     // A dump moves a store between any two backends, so it must load none of them.
     expect(reaches("Dump").filter((s) => s !== "effect" && !s.startsWith("node:"))).toEqual([])
     for (const subpath of ["MemoryBackend/Sqlite", "WorkstreamStore/Local", "SessionStore/Lru", "testing/index"]) {
@@ -212,6 +217,29 @@ describe("the packed tarball", () => {
       session: true,
       reopened: { memories: 1, messages: 2 }
     })
+  }, SLOW)
+
+  it("a Chat persisted through arawn-store/ai, compiled there too (with the DOM lib @effect/ai's types need), runs under plain node", async () => {
+    const ai = join(consumer, "ai")
+    mkdirSync(ai, { recursive: true })
+    copyFileSync(join(ROOT, "test", "support", "consumer-ai.ts"), join(ai, "main.ts"))
+    writeFileSync(join(consumer, "tsconfig.ai.json"), JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: "ES2020",
+        lib: ["ES2020", "DOM"],
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        types: ["node"],
+        skipLibCheck: false,
+        outDir: "out-ai",
+        rootDir: "ai"
+      },
+      include: ["ai"]
+    }, null, 2))
+    await run(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(consumer, "tsconfig.ai.json")], { cwd: consumer })
+    const { stdout } = await run(process.execPath, [join(consumer, "out-ai", "main.js")], { cwd: consumer })
+    expect(JSON.parse(stdout)).toEqual({ same: true, log: ["user:hello", "assistant:1 messages so far"] })
   }, SLOW)
 
   it("the installed arawn-store binary works from node_modules/.bin", async () => {

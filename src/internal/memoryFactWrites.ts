@@ -17,6 +17,7 @@ import type { DriverFilter } from "./memoryRules.js"
 import { factKey } from "./memoryRules.js"
 import type { Kernel } from "./memoryScope.js"
 import { readable, retag } from "./memoryScope.js"
+import { storeId, tracing } from "./semconv.js"
 import { recordedMillis, timeFilterOf, validFromMillis, validToAt, visibleAt } from "./memoryTime.js"
 
 /** A plan that keeps finding facts it has no vector for would only loop: after this many rounds it fails. */
@@ -83,8 +84,9 @@ const listAll = (k: Kernel, filter: DriverFilter) =>
 /** retractFact, facts, and the as-of test of get. */
 export const timeMethods = (k: Kernel) => {
   const { driver, span } = k
+  const { fn } = tracing(span, storeId(driver.backend, k.scope.namespace))
 
-  const retractFact = Effect.fn("MemoryBackend.retractFact", span)(function*(rawId: MemoryId) {
+  const retractFact = fn("MemoryBackend.retractFact")(function*(rawId: MemoryId) {
     const method = "MemoryBackend.retractFact"
     const id = yield* decodeId(method)(rawId)
     const now = yield* DateTime.now
@@ -100,7 +102,7 @@ export const timeMethods = (k: Kernel) => {
       current.retractedAt !== undefined ? Option.none() : Option.fromNullable(planRetract([current], id, now).updates[0]), Option.none())
   }, retag("MemoryBackend.retractFact"))
 
-  const facts = Effect.fn("MemoryBackend.facts", span)(function*(rawSubject: string, rawOptions?: FactsOptions) {
+  const facts = fn("MemoryBackend.facts")(function*(rawSubject: string, rawOptions?: FactsOptions) {
     const method = "MemoryBackend.facts"
     const options = yield* decodeFacts(rawOptions ?? {})
     const now = yield* DateTime.now

@@ -27,6 +27,7 @@ import { checkInterval, timeMethods, writeFact } from "./memoryFactWrites.js"
 import { readMethods } from "./memoryReads.js"
 import type { Kernel, Resolved } from "./memoryScope.js"
 import { readable, retag } from "./memoryScope.js"
+import { argumentId, resultCount, resultId, resultRecord, storeId, tracing } from "./semconv.js"
 import type { Built } from "./memoryRetry.js"
 import { idTaken, isRetry, occupiedBy } from "./memoryRetry.js"
 
@@ -159,17 +160,18 @@ const patchExpiry = (method: string, patch: typeof MemoryPatch.Type, now: DateTi
 /** store, storeMany, storeFact, update and delete. */
 const writeMethods = (k: Kernel) => {
   const { driver, span } = k
-  const store = Effect.fn("MemoryBackend.store", span)(function*(raw: NewMemory) {
+  const { fn } = tracing(span, storeId(driver.backend, k.scope.namespace))
+  const store = fn("MemoryBackend.store")(function*(raw: NewMemory) {
     const method = "MemoryBackend.store"
     return (yield* insert(k, method, [yield* decodeNew(method)(raw)]))[0]!
-  }, retag("MemoryBackend.store"))
+  }, retag("MemoryBackend.store"), resultId)
 
-  const storeMany = Effect.fn("MemoryBackend.storeMany", span)(function*(raw: ReadonlyArray<NewMemory>) {
+  const storeMany = fn("MemoryBackend.storeMany")(function*(raw: ReadonlyArray<NewMemory>) {
     const inputs = yield* decodeBatch(raw)
     return inputs.length === 0 ? [] : yield* insert(k, "MemoryBackend.storeMany", inputs)
-  }, retag("MemoryBackend.storeMany"))
+  }, retag("MemoryBackend.storeMany"), resultCount)
 
-  const storeFact = Effect.fn("MemoryBackend.storeFact", span)(function*(raw: NewMemory) {
+  const storeFact = fn("MemoryBackend.storeFact")(function*(raw: NewMemory) {
     const method = "MemoryBackend.storeFact"
     const { built, now, rows } = yield* prepare(k, method, [yield* decodeNew(method)(raw)])
     const row = rows[0]!
@@ -180,9 +182,9 @@ const writeMethods = (k: Kernel) => {
     }
     const factKeyOf = { namespace: row.memory.namespace, subject: key[0], predicate: key[1], nowMillis: now.epochMillis }
     return yield* writeFact(k, method, row, factKeyOf, now, built[0]!.input.validFrom !== undefined).pipe(Effect.catchTag("MemoryIdTaken", (e) => Effect.fail(taken(method)(e))))
-  }, retag("MemoryBackend.storeFact"))
+  }, retag("MemoryBackend.storeFact"), resultRecord)
 
-  const update = Effect.fn("MemoryBackend.update", span)(function*(rawId: MemoryId, rawPatch: MemoryPatch) {
+  const update = fn("MemoryBackend.update")(function*(rawId: MemoryId, rawPatch: MemoryPatch) {
     const method = "MemoryBackend.update"
     const id = yield* decodeId(method)(rawId)
     const patch = yield* decodePatch(rawPatch)
@@ -203,11 +205,11 @@ const writeMethods = (k: Kernel) => {
       onNone: () => Effect.fail(new NotFound({ entity: "memory", id })),
       onSome: Effect.succeed
     })
-  }, retag("MemoryBackend.update"))
+  }, retag("MemoryBackend.update"), argumentId)
 
-  const delete_ = Effect.fn("MemoryBackend.delete", span)(function*(rawId: MemoryId) {
+  const delete_ = fn("MemoryBackend.delete")(function*(rawId: MemoryId) {
     yield* driver.delete(yield* decodeId("MemoryBackend.delete")(rawId), k.scope.namespace)
-  }, retag("MemoryBackend.delete"))
+  }, retag("MemoryBackend.delete"), argumentId)
 
   return { store, storeMany, storeFact, update, delete: delete_ }
 }

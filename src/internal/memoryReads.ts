@@ -16,6 +16,7 @@ import type { DriverFilter, MemoryFilterInput } from "./memoryRules.js"
 import { extended, queryTerms } from "./memoryRules.js"
 import type { Kernel } from "./memoryScope.js"
 import { readable, retag, retagError } from "./memoryScope.js"
+import { lookup, resultCount, searched, storeId, tracing } from "./semconv.js"
 import { exactTop } from "./rankingTopK.js"
 import type { Scored } from "./rankingTopK.js"
 
@@ -101,16 +102,17 @@ const reindexStream = (
 /** get, search, list, count, stats, history, sweep and reindex. */
 export const readMethods = (k: Kernel) => {
   const { driver, embed, embedder, span } = k
+  const { fn, options } = tracing(span, storeId(driver.backend, k.scope.namespace))
 
-  const get = Effect.fn("MemoryBackend.get", span)(function*(rawId: MemoryId, options?: GetOptions) {
+  const get = fn("MemoryBackend.get")(function*(rawId: MemoryId, getOptions?: GetOptions) {
     const found = yield* driver.get(yield* decodeId("MemoryBackend.get")(rawId))
     const now = yield* DateTime.now
     if (Option.isNone(found) || !readable(k, found.value, now.epochMillis)) return Option.none()
-    if (!(yield* heldAsOf(options, found.value, now.epochMillis))) return Option.none()
+    if (!(yield* heldAsOf(getOptions, found.value, now.epochMillis))) return Option.none()
     return Option.fromNullable((yield* touched(k, [found.value], now))[0])
-  }, retag("MemoryBackend.get"))
+  }, retag("MemoryBackend.get"), lookup)
 
-  const search = Effect.fn("MemoryBackend.search", span)(function*(rawQuery: string, rawOptions?: SearchOptions) {
+  const search = fn("MemoryBackend.search")(function*(rawQuery: string, rawOptions?: SearchOptions) {
     const method = "MemoryBackend.search"
     const query = yield* decodeQuery(rawQuery)
     const options = yield* decodeSearch(rawOptions ?? {})
@@ -130,7 +132,7 @@ export const readMethods = (k: Kernel) => {
     })
     yield* Effect.annotateCurrentSpan({ "search.depth.vector": depth.vector, "search.depth.text": depth.text, "search.proven": proven })
     return yield* materialize(k, page, now)
-  }, retag("MemoryBackend.search"))
+  }, retag("MemoryBackend.search"), searched)
 
   const list = (rawFilter?: MemoryFilter) =>
     Stream.unwrap(Effect.gen(function*() {
@@ -147,16 +149,16 @@ export const readMethods = (k: Kernel) => {
               : Option.some(Option.some({ createdAtMillis: last.createdAt.epochMillis, id: last.id }))
           ] as const
         }))
-    })).pipe(Stream.mapError(retagError("MemoryBackend.list")), Stream.withSpan("MemoryBackend.list", span))
+    })).pipe(Stream.mapError(retagError("MemoryBackend.list")), Stream.withSpan("MemoryBackend.list", options("MemoryBackend.list")))
 
-  const count = Effect.fn("MemoryBackend.count", span)(function*(rawFilter?: MemoryFilter) {
+  const count = fn("MemoryBackend.count")(function*(rawFilter?: MemoryFilter) {
     const method = "MemoryBackend.count"
     const decoded = yield* decodeFilter(method)(rawFilter ?? {})
     return yield* driver.count(yield* driverFilter(k, method, decoded, (yield* DateTime.now).epochMillis))
   }, retag("MemoryBackend.count"))
 
   const current = new EmbeddingSpace({ model: embedder.model, dimensions: embedder.dimensions })
-  const stats = Effect.fn("MemoryBackend.stats", span)(function*() {
+  const stats = fn("MemoryBackend.stats")(function*() {
     const [counts, stored] = yield* Effect.all([driver.counts(k.scope.namespace), driver.space])
     return { ...counts, embedder: current, stale: stored.model !== current.model || stored.dimensions !== current.dimensions } satisfies MemoryStats
   }, retag("MemoryBackend.stats"))
@@ -168,16 +170,16 @@ export const readMethods = (k: Kernel) => {
       const now = yield* DateTime.now
       if (Option.isNone(found) || !readable(k, found.value, now.epochMillis)) return Stream.empty
       return Stream.fromIterable(yield* driver.history(id))
-    })).pipe(Stream.mapError(retagError("MemoryBackend.history")), Stream.withSpan("MemoryBackend.history", span))
+    })).pipe(Stream.mapError(retagError("MemoryBackend.history")), Stream.withSpan("MemoryBackend.history", options("MemoryBackend.history")))
 
-  const sweep = Effect.fn("MemoryBackend.sweep", span)(function*() {
+  const sweep = fn("MemoryBackend.sweep")(function*() {
     return yield* driver.sweep((yield* DateTime.now).epochMillis, k.scope.namespace)
-  }, retag("MemoryBackend.sweep"))
+  }, retag("MemoryBackend.sweep"), resultCount)
 
   const reindex = () =>
     reindexStream(k, driver.reindex, embed).pipe(
       Stream.mapError(retagError("MemoryBackend.reindex")),
-      Stream.withSpan("MemoryBackend.reindex", span)
+      Stream.withSpan("MemoryBackend.reindex", options("MemoryBackend.reindex"))
     )
 
   return { get, search, list, count, stats, history, sweep, reindex }

@@ -11,6 +11,7 @@ import type { Driver } from "./workstreamDriver.js"
 import { decodeInput } from "./decode.js"
 import { queryTerms } from "./memoryRules.js"
 import { isRelevant, textRelevance } from "./ranking.js"
+import { madeConversation, searched, tracing } from "./semconv.js"
 import { snippetOf } from "./snippet.js"
 import { buildWorkstream, withAppended } from "./workstream.js"
 
@@ -34,7 +35,9 @@ const freshIds = (n: number) =>
 
 /** fork and searchMessages over `driver`. */
 export const branchMethods = (driver: Driver, span: Span) => {
-  const fork = Effect.fn("WorkstreamStore.fork", span)(function*(rawId: WorkstreamId, raw: typeof ForkInput.Encoded) {
+  const { fn } = tracing(span, span.attributes["arawn.backend"])
+  const made = madeConversation(span.attributes["arawn.backend"])
+  const fork = fn("WorkstreamStore.fork")(function*(rawId: WorkstreamId, raw: typeof ForkInput.Encoded) {
     const method = "WorkstreamStore.fork"
     const source = yield* decoders.id(rawId)
     const input = yield* decoders.fork(raw)
@@ -70,9 +73,9 @@ export const branchMethods = (driver: Driver, span: Span) => {
       case "OutOfRange":
         return yield* outOfRange(result.count)
     }
-  })
+  }, made)
 
-  const searchMessages = Effect.fn("WorkstreamStore.searchMessages", span)(
+  const searchMessages = fn("WorkstreamStore.searchMessages")(
     function*(rawQuery: string, raw?: typeof SearchMessagesOptions.Encoded) {
       const query = yield* decoders.query(rawQuery)
       const o = yield* decoders.search(raw ?? {})
@@ -86,7 +89,8 @@ export const branchMethods = (driver: Driver, span: Span) => {
           ? [{ message: h.message, workstreamId: h.message.workstreamId, seq: h.message.seq, score, snippet: snippetOf(h.message.content, terms) }]
           : []
       })
-    }
+    },
+    searched
   )
 
   return { fork, searchMessages }

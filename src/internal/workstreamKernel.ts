@@ -21,6 +21,7 @@ import type {
 import type { Driver } from "./workstreamDriver.js"
 import { decodeCursor } from "./cursor.js"
 import { decodeInput } from "./decode.js"
+import { conversation, madeConversation, resultCount, resultRecord, tracing } from "./semconv.js"
 import { applyUpdate, buildWorkstream, decodeMessages, decoders, mint, page, repeatedId, seal, withAppended } from "./workstream.js"
 import type { NewMessageInput, Unsealed } from "./workstream.js"
 
@@ -35,7 +36,10 @@ const notFound = (id: WorkstreamId) => new NotFound({ entity: "workstream", id }
 
 /** create, ensureScratch, get, list, update and delete over `driver`. */
 export const workstreamMethods = (driver: Driver, span: Span) => {
-  const create = Effect.fn("WorkstreamStore.create", span)(function*(raw: NewWorkstream) {
+  const { fn } = tracing(span, span.attributes["arawn.backend"])
+  const conv = conversation(span.attributes["arawn.backend"])
+  const made = madeConversation(span.attributes["arawn.backend"])
+  const create = fn("WorkstreamStore.create")(function*(raw: NewWorkstream) {
     const method = "WorkstreamStore.create"
     const input = yield* decoders.create(raw)
     if (input.id === SCRATCH_ID) {
@@ -45,9 +49,9 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
     const stored = yield* driver.insert(buildWorkstream(input, id, yield* DateTime.now))
     if (Option.isNone(stored)) return yield* new InvalidInput({ method, message: `workstream ${id} already exists` })
     return stored.value
-  })
+  }, made)
 
-  const ensureScratch = Effect.fn("WorkstreamStore.ensureScratch", span)(function*(raw?: NewScratchInput) {
+  const ensureScratch = fn("WorkstreamStore.ensureScratch")(function*(raw?: NewScratchInput) {
     const input = yield* decodeScratch(raw ?? {})
     const existing = yield* driver.get(SCRATCH_ID)
     if (Option.isSome(existing)) return existing.value
@@ -57,13 +61,13 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
     const raced = yield* driver.get(SCRATCH_ID)
     if (Option.isSome(raced)) return raced.value
     return yield* new StorageError({ method: "WorkstreamStore.ensureScratch", cause: new Error("scratch was taken but cannot be read") })
-  })
+  }, made)
 
-  const get = Effect.fn("WorkstreamStore.get", span)(function*(rawId: WorkstreamId) {
+  const get = fn("WorkstreamStore.get")(function*(rawId: WorkstreamId) {
     return yield* driver.get(yield* decoders.id("WorkstreamStore.get")(rawId))
-  })
+  }, conv)
 
-  const list = Effect.fn("WorkstreamStore.list", span)(function*(raw?: ListOptions) {
+  const list = fn("WorkstreamStore.list")(function*(raw?: ListOptions) {
     const o = yield* decoders.list(raw ?? {})
     const at = o.cursor === undefined ? undefined : yield* decodeCursor("WorkstreamStore.list", o.cursor)
     const rows = yield* driver.list({
@@ -76,7 +80,7 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
     return page(rows, o.limit)
   })
 
-  const update = Effect.fn("WorkstreamStore.update", span)(function*(rawId: WorkstreamId, raw: WorkstreamUpdate, rawOptions?: UpdateOptions) {
+  const update = fn("WorkstreamStore.update")(function*(rawId: WorkstreamId, raw: WorkstreamUpdate, rawOptions?: UpdateOptions) {
     const method = "WorkstreamStore.update"
     const id = yield* decoders.id(method)(rawId)
     const patch = yield* decoders.update(raw)
@@ -92,16 +96,16 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
         : Either.left(new Conflict({ entity: "workstream", id, expected: String(expected), actual: String(current.version) })))
     if (Option.isNone(updated)) return yield* notFound(id)
     return updated.value
-  })
+  }, conv)
 
-  const delete_ = Effect.fn("WorkstreamStore.delete", span)(function*(rawId: WorkstreamId) {
+  const delete_ = fn("WorkstreamStore.delete")(function*(rawId: WorkstreamId) {
     const method = "WorkstreamStore.delete"
     const id = yield* decoders.id(method)(rawId)
     if (id === SCRATCH_ID) {
       return yield* new InvalidInput({ method, message: "the scratch workstream cannot be archived or deleted" })
     }
     yield* driver.delete(id)
-  })
+  }, conv)
 
   return { create, ensureScratch, get, list, update, delete: delete_ }
 }
@@ -160,6 +164,9 @@ const retried = (
 
 /** The message methods and promoteScratch over `driver`. */
 export const messageMethods = (driver: Driver, span: Span) => {
+  const { fn } = tracing(span, span.attributes["arawn.backend"])
+  const conv = conversation(span.attributes["arawn.backend"])
+  const made = madeConversation(span.attributes["arawn.backend"])
   const append = (method: string, rawId: WorkstreamId, raw: ReadonlyArray<NewMessage>) =>
     Effect.gen(function*() {
       const id = yield* decoders.id(method)(rawId)
@@ -195,26 +202,27 @@ export const messageMethods = (driver: Driver, span: Span) => {
       }
     })
 
-  const storeMessage = Effect.fn("WorkstreamStore.storeMessage", span)(function*(id: WorkstreamId, input: NewMessage) {
+  const storeMessage = fn("WorkstreamStore.storeMessage")(function*(id: WorkstreamId, input: NewMessage) {
     const [message] = yield* append("WorkstreamStore.storeMessage", id, [input])
     return message!
-  })
+  }, conv, resultRecord)
 
-  const storeMessages = Effect.fn("WorkstreamStore.storeMessages", span)(
+  const storeMessages = fn("WorkstreamStore.storeMessages")(
     function*(id: WorkstreamId, inputs: ReadonlyArray<NewMessage>) {
       return yield* append("WorkstreamStore.storeMessages", id, inputs)
-    }
+    },
+    conv, resultCount
   )
 
-  const loadMessages = Effect.fn("WorkstreamStore.loadMessages", span)(function*(rawId: WorkstreamId, raw?: LoadOptions) {
+  const loadMessages = fn("WorkstreamStore.loadMessages")(function*(rawId: WorkstreamId, raw?: LoadOptions) {
     const id = yield* decoders.id("WorkstreamStore.loadMessages")(rawId)
     const query = yield* decoders.load(raw ?? {})
     const loaded = yield* driver.load(id, query)
     if (Option.isNone(loaded)) return yield* notFound(id)
     return loaded.value
-  })
+  }, conv, resultCount)
 
-  const promoteScratch = Effect.fn("WorkstreamStore.promoteScratch", span)(function*(raw: PromoteInput) {
+  const promoteScratch = fn("WorkstreamStore.promoteScratch")(function*(raw: PromoteInput) {
     const input = yield* decoders.promote(raw)
     const id = yield* nextId(WorkstreamId)
     const now = yield* DateTime.now
@@ -236,7 +244,7 @@ export const messageMethods = (driver: Driver, span: Span) => {
       })
     }
     return promoted.value
-  })
+  }, made)
 
   return { storeMessage, storeMessages, loadMessages, promoteScratch }
 }

@@ -14,6 +14,7 @@ import * as LocalWorkstreamStore from "arawn-store/WorkstreamStore/Local"
 // Type-checked only (nothing here starts a server): the declarations of every other subpath, and of the packages
 // the README's optional install lines add for them, compile under the user's settings too.
 import type * as OpenAi from "arawn-store/Embedder/OpenAi"
+import type * as ArawnOtel from "arawn-store/otel"
 import type * as Dump from "arawn-store/Dump"
 import type * as Import from "arawn-store/Import"
 import type * as MemoryDriver from "arawn-store/MemoryBackend/Driver"
@@ -25,6 +26,7 @@ import type * as PgWorkstreamStore from "arawn-store/WorkstreamStore/Pg"
 
 export type EverySubpath = [
   typeof OpenAi.layerOpenAi,
+  typeof ArawnOtel.layerCaptureQueryText,
   typeof Dump.exportDump,
   typeof Import.run,
   MemoryDriver.EncodedDriver,
