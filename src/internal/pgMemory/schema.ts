@@ -71,7 +71,10 @@ export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => ({
     sql`CREATE TABLE ${sql(t.events)} (memory_id text NOT NULL, seq integer NOT NULL, event jsonb NOT NULL,
       PRIMARY KEY (memory_id, seq))`,
     sql`CREATE TABLE ${sql(t.meta)} (key text PRIMARY KEY, value text NOT NULL)`
-  ], { discard: true })
+  ], { discard: true }),
+  // The caller's key of a memory written by `put`, and 0 for one stored with `embed: false` (no vector).
+  "0009_langgraph_keys_embed": sql`ALTER TABLE ${sql(t.memories)} ADD COLUMN item_key text,
+    ADD COLUMN embed integer NOT NULL DEFAULT 1`
 })
 
 /** DDL of one vector generation: pgvector's `vector(dims)` with an HNSW index for cosine distance. */
