@@ -12,6 +12,7 @@ import { MemoryBackend } from "../MemoryBackend.js"
 import type { Options } from "../MemoryBackend.js"
 import { factAndListTests } from "./memoryFactTests.js"
 import { expiryTests, historyTests, namespaceTests, optionTests, whereTests } from "./memoryFeatureTests.js"
+import { pathTests } from "./memoryPathTests.js"
 import { searchTests } from "./memorySearchTests.js"
 import { retryTests } from "./memoryRetryTests.js"
 import { storeTests } from "./memoryStoreTests.js"
@@ -40,6 +41,7 @@ export const suite = <E, E2 = never>(
       it.effect(title, () => isolated(Effect.suspend(body)), timeout)
 
     namespaceTests(test)
+    pathTests(test)
     expiryTests(test)
     historyTests(test)
     whereTests(test)
