@@ -100,10 +100,11 @@ describe("the built entry points", () => {
     expect(reaches("Embedder/OpenAi")).toEqual(expect.arrayContaining(["@effect/ai/EmbeddingModel", "@effect/ai-openai/OpenAiClient"]))
     expect(reaches("MemoryBackend/Pg")).toContain("@effect/sql-pg/PgClient")
     expect(reaches("WorkstreamStore/Pg")).toContain("@effect/sql-pg/PgClient")
+    expect(reaches("LangGraph")).toContain("@langchain/langgraph-checkpoint")
     // A dump moves a store between any two backends, so it must load none of them.
     expect(reaches("Dump").filter((s) => s !== "effect" && !s.startsWith("node:"))).toEqual([])
     for (const subpath of ["MemoryBackend/Sqlite", "WorkstreamStore/Local", "SessionStore/Lru", "testing/index"]) {
-      expect(reaches(subpath).filter((s) => s === "ioredis" || s.startsWith("@effect/ai") || s.startsWith("@effect/sql-pg")), subpath)
+      expect(reaches(subpath).filter((s) => s === "ioredis" || s.startsWith("@effect/ai") || s.startsWith("@effect/sql-pg") || s.startsWith("@langchain/")), subpath)
         .toEqual([])
     }
   })

@@ -16,6 +16,7 @@ import * as LocalWorkstreamStore from "arawn-store/WorkstreamStore/Local"
 import type * as OpenAi from "arawn-store/Embedder/OpenAi"
 import type * as Dump from "arawn-store/Dump"
 import type * as Import from "arawn-store/Import"
+import type * as LangGraph from "arawn-store/langgraph"
 import type * as MemoryDriver from "arawn-store/MemoryBackend/Driver"
 import type * as PgMemoryBackend from "arawn-store/MemoryBackend/Pg"
 import type * as RedisSessionStore from "arawn-store/SessionStore/Redis"
@@ -27,6 +28,7 @@ export type EverySubpath = [
   typeof OpenAi.layerOpenAi,
   typeof Dump.exportDump,
   typeof Import.run,
+  LangGraph.ArawnStore,
   MemoryDriver.EncodedDriver,
   typeof PgMemoryBackend.layer,
   typeof PgWorkstreamStore.layer,
