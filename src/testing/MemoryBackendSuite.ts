@@ -12,7 +12,7 @@ import { MemoryBackend } from "../MemoryBackend.js"
 import type { Options } from "../MemoryBackend.js"
 import { factAndListTests } from "./memoryFactTests.js"
 import { expiryTests, historyTests, namespaceTests, optionTests, whereTests } from "./memoryFeatureTests.js"
-import { pathTests } from "./memoryPathTests.js"
+import { freshPathTests, pathTests } from "./memoryPathTests.js"
 import { searchTests } from "./memorySearchTests.js"
 import { retryTests } from "./memoryRetryTests.js"
 import { storeTests } from "./memoryStoreTests.js"
@@ -48,6 +48,7 @@ export const suite = <E, E2 = never>(
     if (features.withOptions !== undefined) {
       const withOptions = features.withOptions
       optionTests((title, options, body) => it.effect(title, () => isolated(Effect.provide(Effect.suspend(body), withOptions(options)))))
+      freshPathTests((title, body) => it.effect(title, () => isolated(Effect.provide(Effect.suspend(body), withOptions({})))))
     }
 
     const seed = (sessionId: SessionId, inputs: ReadonlyArray<Omit<NewMemory, "sessionId">>) =>
