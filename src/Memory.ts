@@ -232,6 +232,8 @@ export const NewMemory = Schema.Struct({
     updatedAt: Schema.optional(Schema.DateTimeUtcFromSelf),
     /** The time to live its `expiresAt` came from, which `extendOnAccess` slides by. */
     ttlMillis: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.positive())),
+    /** Its key, for a copy of a memory `put` wrote (its id is then `keyId(namespace, key)`). */
+    key: Schema.optional(Schema.String),
     /** Its history as `MemoryBackend.history` streamed it from the source (default: made from the fields above). */
     events: Schema.optional(Schema.Array(Schema.typeSchema(MemoryEvent)))
   }))

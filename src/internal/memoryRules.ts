@@ -104,7 +104,8 @@ export const buildMemory = (
     ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
     ...(input.workstreamId !== undefined ? { workstreamId: input.workstreamId } : {}),
     ...(input.citation !== undefined ? { citation: input.citation } : {}),
-    ...(input.embed === false ? { embed: false } : {})
+    ...(input.embed === false ? { embed: false } : {}),
+    ...(h?.key !== undefined ? { key: h.key } : {})
   }, true)
 }
 

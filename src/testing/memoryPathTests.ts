@@ -138,7 +138,7 @@ export const pathTests = (test: Test) => {
       expect(contents).toContain(Option.getOrThrow(yield* m.get(keyId(r, "k"))).content)
     }))
 
-  test("embed: false stores no vector: found by words and filters, skipped by vector search, kept out of reindex", () =>
+  test("embed: false stores no vector: found by words and filters, skipped by vector search, not counted as a vector", () =>
     Effect.gen(function*() {
       const m = yield* MemoryBackend
       const own = yield* m.scoped(`p${token()}`)
