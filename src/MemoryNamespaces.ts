@@ -9,6 +9,7 @@ import { DateTime, Schema } from "effect"
 import { MemoryId } from "./Ids.js"
 import { isStorableText } from "./Json.js"
 import { NewMemory } from "./Memory.js"
+import { join, labels as labelsOf } from "./Namespace.js"
 
 /** A caller's key for a memory: 1 to 1024 characters, well-formed, without NUL. @category inputs */
 export const MemoryKey = Schema.String.pipe(
@@ -92,11 +93,11 @@ export const selectNamespaces = (
 ): ReadonlyArray<NamespaceStats> => {
   const merged = new Map<string, { labels: ReadonlyArray<string>; memories: number; embedded: number; updated: number }>()
   for (const c of counts) {
-    const all = c.namespace.split("/")
+    const all = labelsOf(c.namespace)
     if (options.prefix !== undefined && !matches(all, options.prefix, false)) continue
     if (options.suffix !== undefined && !matches(all, options.suffix, true)) continue
     const labels = options.maxDepth === undefined ? all : all.slice(0, options.maxDepth)
-    const name = labels.join("/")
+    const name = join(labels)
     const seen = merged.get(name)
     merged.set(name, {
       labels,

@@ -36,13 +36,20 @@ export const filterSql = (sql: SqlClient.SqlClient, d: FilterDialect, f: DriverF
 }
 
 /**
- * `m.namespace` is `root` or below it. `substr` counts characters (code points) on both engines, and compares bytes,
- * where `LIKE` would fold case on SQLite and need the root's `%` and `_` escaped.
+ * `m.namespace` is `root` or below it: equal, or in the byte range [`root/`, `root0`) (`0` follows `/`), which holds
+ * exactly the strings that start with `root/` and which an index on the namespace answers. PostgreSQL compares in
+ * the "C" collation (bytes) whatever the database's, with an index of its own for it; `LIKE` would fold case on
+ * SQLite and need the root's `%` and `_` escaped.
  */
 export const subtreeSql = (sql: SqlClient.SqlClient, root: string): Fragment => {
-  const below = root + SEPARATOR
-  return sql`(m.namespace = ${root} OR substr(m.namespace, 1, ${Array.from(below).length}) = ${below})`
+  const [from, to] = [root + SEPARATOR, root + NEXT_AFTER_SEPARATOR]
+  return sql.onDialectOrElse({
+    pg: () => sql`(m.namespace = ${root} OR (m.namespace COLLATE "C" >= ${from} AND m.namespace COLLATE "C" < ${to}))`,
+    orElse: () => sql`(m.namespace = ${root} OR (m.namespace >= ${from} AND m.namespace < ${to}))`
+  })
 }
+
+const NEXT_AFTER_SEPARATOR = String.fromCharCode(SEPARATOR.charCodeAt(0) + 1)
 
 /** `subtreeSql` for an optional root (`None`: every namespace). */
 export const inNamespaceSql = (sql: SqlClient.SqlClient, root: Option.Option<string>): Fragment =>
