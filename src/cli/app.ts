@@ -11,6 +11,7 @@ import type { Conflict, EmbeddingError, EmbeddingSpaceMismatch, InvalidInput, No
 import { demo } from "./demo.js"
 import { exportCommand, migrateCommand } from "./dump.js"
 import { importCommand } from "./import.js"
+import { mcpCommand } from "./mcp.js"
 import { memory } from "./memory.js"
 import { preprocess } from "./argv.js"
 import { fixCompletions, tidyHelp } from "./builtinText.js"
@@ -27,7 +28,7 @@ export const command = root.pipe(
   Command.withDescription(
     "Long-term memory, workstream logs and a live-session cache for an agent runtime, in one local directory"
   ),
-  Command.withSubcommands([memory, workstream, importCommand, exportCommand, migrateCommand, demo])
+  Command.withSubcommands([memory, workstream, importCommand, exportCommand, migrateCommand, mcpCommand, demo])
 )
 
 const below = (group: string, subcommands: HashMap.HashMap<string, unknown>) =>
@@ -49,6 +50,7 @@ export const commandPaths: ReadonlyArray<ReadonlyArray<string>> = [
   ["import"],
   ["export"],
   ["migrate"],
+  ["mcp"],
   ["demo"]
 ]
 
