@@ -18,6 +18,7 @@ import { fixCompletions, tidyHelp } from "./builtinText.js"
 import { ANSI, colourAllowed } from "./colour.js"
 import { causeLines, storageErrorLine } from "./errors.js"
 import { root } from "./root.js"
+import { ui } from "./ui.js"
 import { workstream } from "./workstream.js"
 
 /** The version the command line reports. @category constants */
@@ -28,7 +29,7 @@ export const command = root.pipe(
   Command.withDescription(
     "Long-term memory, workstream logs and a live-session cache for an agent runtime, in one local directory"
   ),
-  Command.withSubcommands([memory, workstream, importCommand, exportCommand, migrateCommand, mcpCommand, demo])
+  Command.withSubcommands([memory, workstream, importCommand, exportCommand, migrateCommand, mcpCommand, ui, demo])
 )
 
 const below = (group: string, subcommands: HashMap.HashMap<string, unknown>) =>
@@ -51,6 +52,7 @@ export const commandPaths: ReadonlyArray<ReadonlyArray<string>> = [
   ["export"],
   ["migrate"],
   ["mcp"],
+  ["ui"],
   ["demo"]
 ]
 
