@@ -70,7 +70,7 @@ export interface FileOptions extends Options {
 const OPEN = "MemoryBackend.open"
 
 /** The number of the last migration in `migrations`. */
-const LATEST_MIGRATION = 2
+const LATEST_MIGRATION = 9
 
 const busyMillis = (options: Options) => Math.max(0, Math.round(Duration.toMillis(options.busyTimeout ?? Duration.seconds(5))))
 const mmapBytes = (options: Options) => Math.max(0, Math.floor(options.mmapSize ?? 2 ** 30))

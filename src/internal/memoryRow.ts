@@ -25,7 +25,9 @@ export const sharedMemoryFields = {
   accessed_at: Schema.DateTimeUtcFromNumber,
   access_count: Schema.NonNegativeInt,
   expires_at: Schema.NullOr(Schema.DateTimeUtcFromNumber),
-  ttl_millis: Schema.NullOr(Schema.Number)
+  ttl_millis: Schema.NullOr(Schema.Number),
+  item_key: Schema.NullOr(Schema.String),
+  embed: Schema.Literal(0, 1)
 }
 
 /** A memories row with every column decoded. */
@@ -49,6 +51,8 @@ export interface DecodedMemoryRow {
   readonly access_count: number
   readonly expires_at: DateTime.Utc | null
   readonly ttl_millis: number | null
+  readonly item_key: string | null
+  readonly embed: 0 | 1
 }
 
 export const memoryOfRow = (r: DecodedMemoryRow): Memory =>
@@ -78,7 +82,9 @@ export const memoryOfRow = (r: DecodedMemoryRow): Memory =>
       ...(r.workstream_id !== null ? { workstreamId: r.workstream_id } : {}),
       ...(r.citation !== null ? { citation: r.citation } : {}),
       ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}),
-      ...(r.ttl_millis !== null ? { ttlMillis: r.ttl_millis } : {})
+      ...(r.ttl_millis !== null ? { ttlMillis: r.ttl_millis } : {}),
+      ...(r.item_key !== null ? { key: r.item_key } : {}),
+      ...(r.embed === 0 ? { embed: false } : {})
     },
     true
   )
@@ -109,5 +115,7 @@ export const memoryColumns = <B>(m: Memory, bool: (b: boolean) => B) => ({
   accessed_at: m.accessedAt.epochMillis,
   access_count: m.accessCount,
   expires_at: m.expiresAt?.epochMillis ?? null,
-  ttl_millis: m.ttlMillis ?? null
+  ttl_millis: m.ttlMillis ?? null,
+  item_key: m.key ?? null,
+  embed: m.embed === false ? 0 : 1
 })

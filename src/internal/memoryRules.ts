@@ -3,6 +3,7 @@ import { InvalidInput } from "../Errors.js"
 import type { MemoryId } from "../Ids.js"
 import { Confidence, Memory, MemoryMetadata } from "../Memory.js"
 import type { MemoryFilter, MemoryPatch, MetadataInput, NewMemory } from "../Memory.js"
+import { inSubtree } from "../Namespace.js"
 import * as Where from "../Where.js"
 import { setOrClear } from "./patch.js"
 import type { CandidateHead } from "./ranking.js"
@@ -102,7 +103,9 @@ export const buildMemory = (
     ...(h?.ttlMillis !== undefined && expiry.expiresAt !== undefined ? { ttlMillis: h.ttlMillis } : {}),
     ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
     ...(input.workstreamId !== undefined ? { workstreamId: input.workstreamId } : {}),
-    ...(input.citation !== undefined ? { citation: input.citation } : {})
+    ...(input.citation !== undefined ? { citation: input.citation } : {}),
+    ...(input.embed === false ? { embed: false } : {}),
+    ...(h?.key !== undefined ? { key: h.key } : {})
   }, true)
 }
 
@@ -124,7 +127,9 @@ export const applyPatch = (memory: Memory, patch: MemoryPatchInput, now: DateTim
     ...expiry,
     ...setOrClear("sessionId", patch.sessionId, memory.sessionId),
     ...setOrClear("workstreamId", patch.workstreamId, memory.workstreamId),
-    ...setOrClear("citation", patch.citation, memory.citation)
+    ...setOrClear("citation", patch.citation, memory.citation),
+    ...(memory.key !== undefined ? { key: memory.key } : {}),
+    ...(memory.embed === false ? { embed: false } : {})
   })
 
 /** The memory with another expiry instant (its time to live unchanged). */
@@ -160,7 +165,7 @@ export type DriverFilter = MemoryFilterInput & { readonly nowMillis: number }
 /** Whether a memory passes a search/list filter (expired memories never do). */
 export const matchesFilter = (m: Memory, f: DriverFilter): boolean =>
   !isExpired(m, f.nowMillis) &&
-  (f.namespace === undefined || m.namespace === f.namespace) &&
+  (f.namespace === undefined || inSubtree(f.namespace, m.namespace)) &&
   (f.includeSuperseded || !m.confidence.superseded) &&
   (f.contentTypes === undefined || f.contentTypes.length === 0 || f.contentTypes.includes(m.contentType)) &&
   (f.sessionId === undefined || m.sessionId === f.sessionId) &&

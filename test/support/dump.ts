@@ -26,7 +26,8 @@ export const seed = Effect.gen(function*() {
   yield* TestClock.adjust(Duration.minutes(1))
   yield* m.update(note, { content: "the build uses esbuild and tsc", source: "observed" })
   yield* m.store({ content: "expires tomorrow", ttl: "1 day", namespace: "team" })
-  yield* m.store({ content: "a team note", namespace: "team", workstreamId: "ws-x" })
+  // Written by key, without a vector: the key and the missing vector travel too.
+  yield* m.put({ content: "a team note", namespace: "team/notes", key: "note-1", workstreamId: "ws-x", embed: false })
   const ws = yield* w.create({ title: "planning", tags: ["b", "a"], summary: "the plan" })
   yield* w.storeMessages(ws.id, [
     { role: "user", content: "hello\u2028there", sessionId: session },

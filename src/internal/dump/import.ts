@@ -56,8 +56,10 @@ const newMemoryOf = (m: Memory, events: ReadonlyArray<MemoryEvent>, citation: ty
       updatedAt: m.updatedAt,
       events,
       ...(c.supersededBy !== undefined ? { supersededBy: c.supersededBy } : {}),
-      ...(m.ttlMillis !== undefined ? { ttlMillis: m.ttlMillis } : {})
+      ...(m.ttlMillis !== undefined ? { ttlMillis: m.ttlMillis } : {}),
+      ...(m.key !== undefined ? { key: m.key } : {})
     },
+    ...(m.embed === false ? { embed: false } : {}),
     ...(m.expiresAt !== undefined ? { expiresAt: m.expiresAt } : {}),
     ...(m.sessionId !== undefined ? { sessionId: m.sessionId } : {}),
     ...(m.workstreamId !== undefined ? { workstreamId: m.workstreamId } : {}),
