@@ -36,7 +36,8 @@ type Op =
   | { readonly _tag: "get"; readonly ws: number }
   | { readonly _tag: "list" }
   | { readonly _tag: "update"; readonly ws: number; readonly title: boolean; readonly state: number; readonly tags: number }
-  | { readonly _tag: "delete"; readonly ws: number }
+  | { readonly _tag: "delete"; readonly ws: number; readonly subtree: boolean }
+  | { readonly _tag: "branch"; readonly ws: number; readonly source: number; readonly at: number }
   | { readonly _tag: "append"; readonly ws: number; readonly batch: ReadonlyArray<NewMsg> }
   | { readonly _tag: "load"; readonly ws: number; readonly limit: number; readonly before: number; readonly after: number; readonly session: number }
   | { readonly _tag: "ensureScratch" }
@@ -73,7 +74,16 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       tags: fc.integer({ min: 0, max: 3 })
     })
   },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("delete" as const), ws: fc.integer({ min: 0, max: POOL - 1 }) }) },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("delete" as const), ws: fc.integer({ min: 0, max: POOL - 1 }), subtree: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      _tag: fc.constant("branch" as const),
+      ws: fc.integer({ min: 0, max: POOL - 1 }),
+      source: fc.integer({ min: 0, max: POOL - 1 }),
+      at: fc.integer({ min: 0, max: 8 })
+    })
+  },
   { weight: 6, arbitrary: appendArb },
   { weight: 3, arbitrary: loadArb },
   { weight: 1, arbitrary: fc.constant({ _tag: "ensureScratch" as const }) },
@@ -85,6 +95,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 // --- the reference model -----------------------------------------------------------------------------------------
 
 interface ModelMessage {
+  /** The workstream that stores it (a branch shows its source's first messages as they are). */
+  readonly owner: string
   readonly id: string
   readonly seq: number
   readonly content: string
@@ -95,7 +107,10 @@ interface ModelWs {
   state: Workstream["state"]
   tags: ReadonlyArray<string>
   updatedAt: number
+  /** Its path: what loadMessages returns. */
   messages: Array<ModelMessage>
+  /** The workstream whose messages it shares (a branch). */
+  readonly parent?: string
 }
 
 const STATES = ["active", "paused", "archived"] as const
@@ -133,8 +148,9 @@ const outcomeOf = <A, E extends { readonly _tag: string }, R>(self: Effect.Effec
 // --- one step --------------------------------------------------------------------------------------------------
 
 /** The batch's inputs, and whether the model must refuse it (an id the workstream holds, or one given twice). */
-const inputsOf = (run: Run, ws: ModelWs | undefined, batch: ReadonlyArray<NewMsg>) => {
-  const existing = ws?.messages ?? []
+const inputsOf = (run: Run, wsId: string, ws: ModelWs | undefined, batch: ReadonlyArray<NewMsg>) => {
+  // Ids are unique per workstream's own log: a branch may be given an id it shows but its source stores.
+  const existing = ws?.messages.filter((m) => m.owner === wsId) ?? []
   const inputs = batch.map((m, i) => {
     const id = m.id === "fresh" ? uuid() : m.id === "existing" && existing.length > 0
       ? existing[(run.contents + i) % existing.length]!.id
@@ -168,7 +184,7 @@ const append = (run: Run, op: Extract<Op, { _tag: "append" }>) =>
   Effect.gen(function*() {
     const s = yield* WorkstreamStore
     const id = run.idOf(op.ws)
-    const { inputs, refused, repeated } = inputsOf(run, run.model.get(id), op.batch)
+    const { inputs, refused, repeated } = inputsOf(run, id, run.model.get(id), op.batch)
     const result = yield* outcomeOf(s.storeMessages(id, inputs))
     return { id, inputs, refused, repeated, result }
   })
@@ -184,7 +200,7 @@ const applyAppend = (run: Run, done: Effect.Effect.Success<ReturnType<typeof app
   const stored = done.result.value
   expect(stored.map((m) => m.seq)).toEqual(stored.map((_, i) => ws.messages.length + 1 + i))
   expect(stored.map((m) => m.content)).toEqual(done.inputs.map((x) => x.content))
-  ws.messages.push(...stored.map((m) => ({ id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId })))
+  ws.messages.push(...stored.map((m) => ({ owner: done.id, id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId })))
   ws.updatedAt = run.now
 }
 
@@ -298,12 +314,48 @@ const promoteOp = (run: Run) =>
     if (scratch === undefined || scratch.messages.length === 0) return expect(result.tag).toBe("InvalidInput")
     expect(result.tag).toBe("success")
     if (result.tag !== "success") return
-    const moved: ModelWs = { title: `p${run.ops}`, state: "active", tags: [run.tag], updatedAt: run.now, messages: scratch.messages }
+    const messages = scratch.messages.map((m) => ({ ...m, owner: result.value.id }))
+    const moved: ModelWs = { title: `p${run.ops}`, state: "active", tags: [run.tag], updatedAt: run.now, messages }
     expectWorkstream(result.value, moved, result.value.id)
     expectMessages(yield* s.loadMessages(result.value.id), moved.messages)
     run.model.set(result.value.id, moved)
     scratch.messages = []
     scratch.updatedAt = run.now
+    return
+  })
+
+/** The branches of `id` in the model, recursively. */
+const subtreeOf = (run: Run, id: string): Array<string> =>
+  Array.from(run.model).filter(([, ws]) => ws.parent === id).flatMap(([child]) => [child, ...subtreeOf(run, child)])
+
+/** A delete is refused while branches share the workstream's messages, unless it takes them too. */
+const deleteOp = (run: Run, op: Extract<Op, { _tag: "delete" }>) =>
+  Effect.gen(function*() {
+    const s = yield* WorkstreamStore
+    const id = run.ids[op.ws]!
+    const result = yield* outcomeOf(s.delete(id, { subtree: op.subtree }))
+    const below = subtreeOf(run, id)
+    if (below.length > 0 && !op.subtree) return expect(result.tag).toBe("InvalidInput")
+    expect(result.tag).toBe("success")
+    for (const gone of [id, ...below]) run.model.delete(gone)
+    return
+  })
+
+/** A branch with a chosen id (as a copy of a store makes one): the source's path up to `at`, nothing copied. */
+const branchOp = (run: Run, op: Extract<Op, { _tag: "branch" }>) =>
+  Effect.gen(function*() {
+    const s = yield* WorkstreamStore
+    const id = run.ids[op.ws]!
+    const sourceId = run.ids[op.source]!
+    const source = run.model.get(sourceId)
+    const at = Math.min(op.at, source?.messages.length ?? 0)
+    const tags = run.tagsOf(1)
+    const result = yield* outcomeOf(s.create({ id, title: `b${op.ws}`, tags, forkedFrom: { workstreamId: sourceId, seq: at, shared: true } }))
+    if (run.model.has(id) || source === undefined) return expect(result.tag).toBe("InvalidInput")
+    const ws: ModelWs = { title: `b${op.ws}`, state: "active", tags, updatedAt: run.now, messages: source.messages.slice(0, at), parent: sourceId }
+    run.model.set(id, ws)
+    expect(result.tag).toBe("success")
+    if (result.tag === "success") expectWorkstream(result.value, ws, id)
     return
   })
 
@@ -332,12 +384,10 @@ const step = (run: Run, op: Op): Effect.Effect<void, unknown, WorkstreamStore> =
       }
       case "update":
         return yield* updateOp(run, op)
-      case "delete": {
-        const id = run.ids[op.ws]!
-        yield* s.delete(id)
-        run.model.delete(id)
-        return
-      }
+      case "delete":
+        return yield* deleteOp(run, op)
+      case "branch":
+        return yield* branchOp(run, op)
       case "append":
         return applyAppend(run, yield* append(run, op))
       case "load":
@@ -376,7 +426,7 @@ const begin = (run: Run) =>
       state: scratch.state,
       tags: scratch.tags,
       updatedAt: scratch.updatedAt.epochMillis,
-      messages: messages.map((m) => ({ id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId }))
+      messages: messages.map((m) => ({ owner: SCRATCH_ID, id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId }))
     })
   })
 

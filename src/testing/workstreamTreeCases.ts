@@ -30,6 +30,7 @@ export const treeCases = ({ append, fresh, test }: Cases): void => {
       expect(branch.defaultModel).toBe("m")
       expect(branch.updatedAt.epochMillis).toBe(now.epochMillis)
       expect(Option.getOrThrow(yield* s.get(branch.id))).toEqual(branch)
+      expect((yield* s.update(branch.id, { title: "renamed" })).forkedFrom).toEqual(branch.forkedFrom)
       expect((yield* s.loadMessages(branch.id)).map(key)).toEqual(stored.slice(0, 3).map(key))
       const own = yield* s.storeMessages(branch.id, [{ role: "user", content: "another way" }, { role: "assistant", content: "ok" }])
       expect(own.map((m) => [m.seq, m.workstreamId])).toEqual([[4, branch.id], [5, branch.id]])
