@@ -56,7 +56,13 @@ const bundle = async (entry, outfile, options) => {
   return result.outputFiles[0].contents
 }
 
-const main = await bundle("src/cli/main.ts", join(outdir, "main.cjs"), commonjs)
+// The inspector's page script (`arawn-store ui`), bundled for the browser and inlined into the command line, so the
+// page never loads anything from elsewhere.
+const page = await bundle("src/cli/uiPage/main.ts", join(outdir, "ui-page.js"), { platform: "browser", format: "iife", target: "es2022", minify: true })
+const main = await bundle("src/cli/main.ts", join(outdir, "main.cjs"), {
+  ...commonjs,
+  define: { ...commonjs.define, __ARAWN_UI_SCRIPT__: JSON.stringify(Buffer.from(page).toString("utf8")) }
+})
 writeIfChanged(join(outdir, "main.cjs"), main)
 const hash = createHash("sha256").update(main).digest("hex").slice(0, 16)
 

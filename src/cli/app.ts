@@ -11,12 +11,14 @@ import type { Conflict, EmbeddingError, EmbeddingSpaceMismatch, InvalidInput, No
 import { demo } from "./demo.js"
 import { exportCommand, migrateCommand } from "./dump.js"
 import { importCommand } from "./import.js"
+import { mcpCommand } from "./mcp.js"
 import { memory } from "./memory.js"
 import { preprocess } from "./argv.js"
 import { fixCompletions, tidyHelp } from "./builtinText.js"
 import { ANSI, colourAllowed } from "./colour.js"
 import { causeLines, storageErrorLine } from "./errors.js"
 import { root } from "./root.js"
+import { ui } from "./ui.js"
 import { workstream } from "./workstream.js"
 
 /** The version the command line reports. @category constants */
@@ -27,7 +29,7 @@ export const command = root.pipe(
   Command.withDescription(
     "Long-term memory, workstream logs and a live-session cache for an agent runtime, in one local directory"
   ),
-  Command.withSubcommands([memory, workstream, importCommand, exportCommand, migrateCommand, demo])
+  Command.withSubcommands([memory, workstream, importCommand, exportCommand, migrateCommand, mcpCommand, ui, demo])
 )
 
 const below = (group: string, subcommands: HashMap.HashMap<string, unknown>) =>
@@ -49,6 +51,8 @@ export const commandPaths: ReadonlyArray<ReadonlyArray<string>> = [
   ["import"],
   ["export"],
   ["migrate"],
+  ["mcp"],
+  ["ui"],
   ["demo"]
 ]
 

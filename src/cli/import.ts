@@ -10,7 +10,7 @@ import { InvalidInput } from "../Errors.js"
 import type { ImportEvent, ImportPhase, ImportReport } from "../Import.js"
 import { load } from "./layers.js"
 import { clip, makeProgress, printJson, table } from "./output.js"
-import { jsonOutput, withStore } from "./root.js"
+import { jsonOutput, withMemories, withStore } from "./root.js"
 
 const MAX_LISTED_FAILURES = 20
 
@@ -77,18 +77,29 @@ export const importCommand = Command.make("import", {
   dump: Options.file("dump", { exists: "yes" }).pipe(
     Options.withDescription("A dump written by 'arawn-store export' (any backend's) instead of a data directory"),
     Options.optional
+  ),
+  mcpMemory: Options.file("mcp-memory", { exists: "yes" }).pipe(
+    Options.withDescription("A memory.jsonl of the reference MCP memory server, kept as 'mcp --compat server-memory' keeps it"),
+    Options.optional
   )
 }, (o) =>
-  withStore("create")(Effect.gen(function*() {
-    if (Option.isSome(o.source) === Option.isSome(o.dump)) {
-      return yield* new InvalidInput({ method: "import", message: "give either an arawn data directory or --dump FILE (not both)" })
-    }
+  [o.source, o.dump, o.mcpMemory].filter(Option.isSome).length !== 1
+    ? new InvalidInput({ method: "import", message: "give one of: an arawn data directory, --dump FILE, --mcp-memory FILE" })
+    : Option.match(o.mcpMemory, {
+      onSome: (file) =>
+        withMemories("create")(Effect.flatMap(
+          load("the MCP memory importer", () => import("./mcpImport.js")),
+          (McpImport) => McpImport.importMcpMemory(file)
+        )),
+      onNone: () => withStore("create")(Effect.gen(function*() {
     if (Option.isSome(o.dump)) {
       const Dump = yield* load("the dump reader", () => import("../Dump.js"))
       return yield* reportImport(Dump.importDumpFile(o.dump.value))
     }
     const Import = yield* load("the importer", () => import("../Import.js"))
     return yield* reportImport(Import.stream(Option.getOrThrow(o.source)))
-  }))).pipe(Command.withDescription(
-    "Import an arawn data directory (memories re-embedded) or a dump (--dump); re-running adds nothing twice"
+  }))
+    })).pipe(Command.withDescription(
+    "Import an arawn data directory (memories re-embedded), a dump (--dump) or an MCP memory.jsonl (--mcp-memory); " +
+      "re-running adds nothing twice"
   ))
