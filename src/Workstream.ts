@@ -188,6 +188,8 @@ export type LoadOptions = typeof LoadOptions.Encoded
 /** @category inputs */
 export const ListOptions = Schema.Struct({
   state: Schema.optional(WorkstreamState),
+  /** true: only archived workstreams; false: only those not archived. */
+  archived: Schema.optional(Schema.Boolean),
   tag: Schema.optional(Schema.String),
   /** Only the direct forks of this workstream. */
   forkedFrom: Schema.optional(WorkstreamId),

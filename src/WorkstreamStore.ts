@@ -43,7 +43,10 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
   readonly ensureScratch: (input?: NewScratch) => Effect.Effect<Workstream, InvalidInput | StorageError>
   /** `None` when no workstream has this id. */
   readonly get: (id: WorkstreamId) => Effect.Effect<Option.Option<Workstream>, InvalidInput | StorageError>
-  /** One page ordered by updatedAt desc then id; `nextCursor` reads the next page without repeats. */
+  /**
+   * One page ordered by updatedAt desc then id; `nextCursor` reads the next page without repeats. Filters: `state`,
+   * `archived` (true: archived only; false: the others), `tag`, `forkedFrom`.
+   */
   readonly list: (options?: ListOptions) => Effect.Effect<WorkstreamPage, InvalidInput | StorageError>
   /**
    * Applies the update (null clears; tags replace), bumps updatedAt and version; NotFound when unknown; scratch cannot
@@ -55,6 +58,10 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
     update: WorkstreamUpdate,
     options?: UpdateOptions
   ) => Effect.Effect<Workstream, NotFound | InvalidInput | Conflict | StorageError>
+  /** `update(id, { state: "archived" })`: kept whole, left out of `list({ archived: false })`; scratch cannot be archived. */
+  readonly archive: (id: WorkstreamId) => Effect.Effect<Workstream, NotFound | InvalidInput | Conflict | StorageError>
+  /** `update(id, { state: "active" })`: back among `list({ archived: false })`. NotFound when unknown. */
+  readonly unarchive: (id: WorkstreamId) => Effect.Effect<Workstream, NotFound | InvalidInput | Conflict | StorageError>
   /**
    * Hard-deletes metadata, tags and the log; idempotent; deleting scratch is InvalidInput. A workstream whose
    * messages branches share is not deleted (InvalidInput naming them) unless `{ subtree: true }`, which deletes

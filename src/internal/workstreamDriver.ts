@@ -18,6 +18,8 @@ import type {
 /** What `Driver.list` reads: matching workstreams in list order, strictly after `after`, at most `limit`. @category drivers */
 export interface ListQuery {
   readonly state?: WorkstreamState | undefined
+  /** true: only archived; false: only not archived. */
+  readonly archived?: boolean | undefined
   readonly tag?: string | undefined
   /** Only workstreams whose `forkedFrom.workstreamId` is this. */
   readonly forkedFrom?: WorkstreamId | undefined

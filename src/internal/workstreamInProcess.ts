@@ -75,6 +75,7 @@ export const makeInProcessDriver = (): Driver => {
         Array.from(entries.values(), (e) => e.workstream)
           .filter((ws) =>
             (q.state === undefined || ws.state === q.state) &&
+            (q.archived === undefined || (ws.state === "archived") === q.archived) &&
             (q.tag === undefined || ws.tags.includes(q.tag)) &&
             (q.forkedFrom === undefined || ws.forkedFrom?.workstreamId === q.forkedFrom) &&
             (q.after === undefined || after(ws, { millis: q.after.updatedAtMillis, id: q.after.id }))

@@ -79,6 +79,7 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
     const at = o.cursor === undefined ? undefined : yield* decodeCursor("WorkstreamStore.list", o.cursor)
     const rows = yield* driver.list({
       state: o.state,
+      archived: o.archived,
       tag: o.tag,
       forkedFrom: o.forkedFrom,
       after: at === undefined ? undefined : { updatedAtMillis: at.millis, id: at.id },
@@ -114,11 +115,19 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
     }
     const result = yield* driver.delete(id, subtree)
     if (result._tag === "HasBranches") {
-      return yield* hasBranches(method, id, result.branches, "delete them first, or delete with { subtree: true } to delete them too")
+      return yield* hasBranches(method, id, result.branches, "delete them first, or delete with its subtree (`{ subtree: true }`, `--subtree`) to delete them too")
     }
   })
 
-  return { create, ensureScratch, get, list, update, delete: delete_ }
+  const archive = Effect.fn("WorkstreamStore.archive", span)(function*(rawId: WorkstreamId) {
+    return yield* update(rawId, { state: "archived" })
+  })
+
+  const unarchive = Effect.fn("WorkstreamStore.unarchive", span)(function*(rawId: WorkstreamId) {
+    return yield* update(rawId, { state: "active" })
+  })
+
+  return { create, ensureScratch, get, list, update, delete: delete_, archive, unarchive }
 }
 
 const isList = (v: JsonValue): v is ReadonlyArray<JsonValue> => Array.isArray(v)

@@ -155,6 +155,27 @@ export const treeCases = ({ append, fresh, test }: Cases): void => {
       expect((yield* s.list({ forkedFrom: root.id })).items.map((w) => w.id).sort()).toEqual([a.id, b.id, copy.id].sort())
     }))
 
+  test("archive and unarchive move a workstream out of and back into list({ archived: false }), keeping its log; scratch cannot be archived", () =>
+    Effect.gen(function*() {
+      const s = yield* WorkstreamStore
+      const tag = token()
+      const kept = yield* s.create({ title: "kept", tags: [tag] })
+      const old = yield* s.create({ title: "old", tags: [tag] })
+      yield* append(old.id, 2)
+      const archived = yield* s.archive(old.id)
+      expect(archived.state).toBe("archived")
+      const ids = (archivedOnly: boolean) => Effect.map(s.list({ tag, archived: archivedOnly }), (p) => p.items.map((w) => w.id))
+      expect(yield* ids(false)).toEqual([kept.id])
+      expect(yield* ids(true)).toEqual([old.id])
+      expect((yield* s.loadMessages(old.id)).length).toBe(2)
+      expect((yield* s.unarchive(old.id)).state).toBe("active")
+      expect((yield* ids(false)).sort()).toEqual([kept.id, old.id].sort())
+      expect(yield* ids(true)).toEqual([])
+      expect(yield* outcome(s.archive(wid(`missing_${token()}`)))).toBe("NotFound")
+      expect(yield* outcome(s.archive(wid("scratch")))).toBe("InvalidInput")
+      expect(yield* outcome(s.list({ archived: untyped("yes") }))).toBe("InvalidInput")
+    }))
+
   test("create with a shared lineage (a copy of a store) makes a branch of an existing source, or is InvalidInput", () =>
     Effect.gen(function*() {
       const s = yield* WorkstreamStore

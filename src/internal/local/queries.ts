@@ -58,6 +58,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     execute: (q) => {
       const conditions = [sql`1 = 1`]
       if (q.state !== undefined) conditions.push(sql`w.state = ${q.state}`)
+      if (q.archived !== undefined) conditions.push(q.archived ? sql`w.state = 'archived'` : sql`w.state <> 'archived'`)
       if (q.tag !== undefined) {
         conditions.push(sql`EXISTS (SELECT 1 FROM ${tagsTable} t WHERE t.ws_key = w.key AND t.tag = ${q.tag})`)
       }

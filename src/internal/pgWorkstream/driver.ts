@@ -41,6 +41,7 @@ const list = (s: Store, q: ListQuery) => {
   const { sql, t } = s
   const conditions = [
     ...(q.state !== undefined ? [sql`w.state = ${q.state}`] : []),
+    ...(q.archived !== undefined ? [q.archived ? sql`w.state = 'archived'` : sql`w.state <> 'archived'`] : []),
     ...(q.forkedFrom !== undefined ? [sql`w.forked_from_id = ${q.forkedFrom}`] : []),
     ...(q.tag !== undefined ? [sql`EXISTS (SELECT 1 FROM ${sql(t.tags)} g WHERE g.workstream = w.id AND g.tag = ${q.tag})`] : []),
     ...(q.after !== undefined
