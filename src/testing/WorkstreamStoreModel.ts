@@ -7,13 +7,16 @@
  * @since 0.1.0
  */
 import { expect, layer } from "@effect/vitest"
-import { Clock, Duration, Effect, Either, FastCheck as fc, Option, Runtime, TestClock } from "effect"
+import { Clock, Duration, Effect, FastCheck as fc, Option, Runtime, TestClock } from "effect"
 import type { Layer } from "effect"
 import { SCRATCH_ID, WorkstreamId } from "../Ids.js"
 import type { SessionId } from "../Ids.js"
-import type { Message, Workstream } from "../Workstream.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
-import { isolated, token, untyped, uuid } from "./internal.js"
+import { isolated, untyped, uuid } from "./internal.js"
+import { expectMessages, expectWorkstream, outcomeOf, POOL, Run, STATES } from "./workstreamModelState.js"
+import type { ModelWs } from "./workstreamModelState.js"
+import { branchOp, deleteOp } from "./workstreamModelTree.js"
+import type { BranchOp, DeleteOp } from "./workstreamModelTree.js"
 
 /** How much to run: `runs` sequences of `opsPerRun` operations (default 20 x 100). @category options */
 export interface ModelOptions {
@@ -23,7 +26,6 @@ export interface ModelOptions {
   readonly seed?: number
 }
 
-const POOL = 4
 const SESSIONS: ReadonlyArray<SessionId> = [untyped("5a1e0000-0000-4000-8000-000000000001"), untyped("5a1e0000-0000-4000-8000-000000000002")]
 
 type IdChoice = "auto" | "fresh" | "existing" | "repeat"
@@ -36,8 +38,8 @@ type Op =
   | { readonly _tag: "get"; readonly ws: number }
   | { readonly _tag: "list" }
   | { readonly _tag: "update"; readonly ws: number; readonly title: boolean; readonly state: number; readonly tags: number }
-  | { readonly _tag: "delete"; readonly ws: number; readonly subtree: boolean }
-  | { readonly _tag: "branch"; readonly ws: number; readonly source: number; readonly at: number }
+  | DeleteOp
+  | BranchOp
   | { readonly _tag: "append"; readonly ws: number; readonly batch: ReadonlyArray<NewMsg> }
   | { readonly _tag: "load"; readonly ws: number; readonly limit: number; readonly before: number; readonly after: number; readonly session: number }
   | { readonly _tag: "ensureScratch" }
@@ -91,59 +93,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ _tag: "tick" as const }) },
   { weight: 2, arbitrary: fc.record({ _tag: fc.constant("concurrent" as const), ops: fc.array(fc.oneof(appendArb, appendArb, loadArb), { minLength: 2, maxLength: 4 }) }) }
 )
-
-// --- the reference model -----------------------------------------------------------------------------------------
-
-interface ModelMessage {
-  /** The workstream that stores it (a branch shows its source's first messages as they are). */
-  readonly owner: string
-  readonly id: string
-  readonly seq: number
-  readonly content: string
-  readonly sessionId: SessionId | undefined
-}
-interface ModelWs {
-  title: string
-  state: Workstream["state"]
-  tags: ReadonlyArray<string>
-  updatedAt: number
-  /** Its path: what loadMessages returns. */
-  messages: Array<ModelMessage>
-  /** The workstream whose messages it shares (a branch). */
-  readonly parent?: string
-}
-
-const STATES = ["active", "paused", "archived"] as const
-
-/** The state of one run: the model, the run's ids and tag, and a counter for unique contents. */
-class Run {
-  readonly model = new Map<string, ModelWs>()
-  readonly tag = token()
-  readonly ids = Array.from({ length: POOL }, (_, i) => WorkstreamId.make(`${this.tag}_w${i}`))
-  now = 0
-  contents = 0
-  ops = 0
-
-  idOf(ws: number): WorkstreamId {
-    return ws === POOL ? SCRATCH_ID : this.ids[ws]!
-  }
-  tagsOf(n: number): ReadonlyArray<string> {
-    return [this.tag, ...["x", "y", "z"].slice(0, n)].sort()
-  }
-}
-
-const expectWorkstream = (actual: Workstream, expected: ModelWs, id: string) => {
-  expect({ id: actual.id, title: actual.title, state: actual.state, tags: actual.tags, count: actual.messageCount, at: actual.updatedAt.epochMillis })
-    .toEqual({ id, title: expected.title, state: expected.state, tags: expected.tags, count: expected.messages.length, at: expected.updatedAt })
-}
-
-const expectMessages = (actual: ReadonlyArray<Message>, expected: ReadonlyArray<ModelMessage>) =>
-  expect(actual.map((m) => [m.seq, m.id, m.content, m.sessionId])).toEqual(expected.map((m) => [m.seq, m.id, m.content, m.sessionId]))
-
-type Outcome<A, T extends string> = { readonly tag: "success"; readonly value: A } | { readonly tag: T; readonly value?: never }
-
-const outcomeOf = <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.map(Effect.either(self), (e): Outcome<A, E["_tag"]> => Either.isLeft(e) ? { tag: e.left._tag } : { tag: "success", value: e.right })
 
 // --- one step --------------------------------------------------------------------------------------------------
 
@@ -321,41 +270,6 @@ const promoteOp = (run: Run) =>
     run.model.set(result.value.id, moved)
     scratch.messages = []
     scratch.updatedAt = run.now
-    return
-  })
-
-/** The branches of `id` in the model, recursively. */
-const subtreeOf = (run: Run, id: string): Array<string> =>
-  Array.from(run.model).filter(([, ws]) => ws.parent === id).flatMap(([child]) => [child, ...subtreeOf(run, child)])
-
-/** A delete is refused while branches share the workstream's messages, unless it takes them too. */
-const deleteOp = (run: Run, op: Extract<Op, { _tag: "delete" }>) =>
-  Effect.gen(function*() {
-    const s = yield* WorkstreamStore
-    const id = run.ids[op.ws]!
-    const result = yield* outcomeOf(s.delete(id, { subtree: op.subtree }))
-    const below = subtreeOf(run, id)
-    if (below.length > 0 && !op.subtree) return expect(result.tag).toBe("InvalidInput")
-    expect(result.tag).toBe("success")
-    for (const gone of [id, ...below]) run.model.delete(gone)
-    return
-  })
-
-/** A branch with a chosen id (as a copy of a store makes one): the source's path up to `at`, nothing copied. */
-const branchOp = (run: Run, op: Extract<Op, { _tag: "branch" }>) =>
-  Effect.gen(function*() {
-    const s = yield* WorkstreamStore
-    const id = run.ids[op.ws]!
-    const sourceId = run.ids[op.source]!
-    const source = run.model.get(sourceId)
-    const at = Math.min(op.at, source?.messages.length ?? 0)
-    const tags = run.tagsOf(1)
-    const result = yield* outcomeOf(s.create({ id, title: `b${op.ws}`, tags, forkedFrom: { workstreamId: sourceId, seq: at, shared: true } }))
-    if (run.model.has(id) || source === undefined) return expect(result.tag).toBe("InvalidInput")
-    const ws: ModelWs = { title: `b${op.ws}`, state: "active", tags, updatedAt: run.now, messages: source.messages.slice(0, at), parent: sourceId }
-    run.model.set(id, ws)
-    expect(result.tag).toBe("success")
-    if (result.tag === "success") expectWorkstream(result.value, ws, id)
     return
   })
 
