@@ -113,11 +113,37 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
         }))),
       sqlite()
     )))
+  /**
+   * Confidence fairness on long queries over abstracts (`memory-quality-abstracts.json`): nDCG@10 with sources
+   * stated or inferred at random, beside the same with one source for all (target: >= 0.97x in text and hybrid).
+   */
+  const fairness = async () => {
+    const abstracts = Effect.runSync(decodeFixture(
+      JSON.parse(readFileSync(new URL("../test/fixtures/memory-quality-abstracts.json", import.meta.url), "utf8"))
+    ))
+    const measure = (sources: "uniform" | "random") =>
+      Effect.runPromise(Effect.scoped(Effect.provide(
+        Effect.flatMap(loadFixture(abstracts, { sources }), (loaded) => evaluateLoaded(abstracts, loaded)),
+        sqlite()
+      )))
+    const [uniform, random] = [await measure("uniform"), await measure("random")]
+    return random.map((q): BenchRow => {
+      const u = uniform.find((x) => x.mode === q.mode)!.ndcg
+      return {
+        area: "memory-quality",
+        operation: `search ${q.mode} (sqlite, abstracts, sources at random)`,
+        size: `${abstracts.memories.length} mem x ${abstracts.queries.length} q`,
+        ours: { p50Ms: NaN, p95Ms: NaN, opsPerSec: NaN },
+        note: `${note(q)}  ${(q.ndcg / u).toFixed(3)}x the uniform-source nDCG@10 (${u.toFixed(3)})`
+      }
+    })
+  }
   try {
     return [
       ...(await evaluateLayer("in-memory", MemoryBackend.layerMemory.pipe(Layer.provideMerge(Embedder.layerHashing)))),
       ...(await evaluateLayer("sqlite", sqlite())),
       ...(await variant("sources at random", fixture, { sources: "random" })),
+      ...(await fairness()),
       ...(await variant("+20k distractors", pad(fixture, 20_000), {}))
     ]
   } finally {

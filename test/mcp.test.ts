@@ -5,6 +5,7 @@
  * servers (namespaces alpha over stdio, beta over HTTP) are shared by the tests of this file, each with its own data.
  */
 import { writeFileSync } from "node:fs"
+import { request } from "node:http"
 import { join } from "node:path"
 import { Chunk, Effect, Stream } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
@@ -18,6 +19,7 @@ const dir = tempDir("arawn-mcp-")
 type Client = Awaited<ReturnType<typeof stdioClient>>["client"]
 let alpha: Client
 let beta: Client
+let betaUrl: URL
 
 beforeAll(async () => {
   const [a, server] = await Promise.all([
@@ -25,6 +27,7 @@ beforeAll(async () => {
     httpServer(dir, [], ["--namespace", "beta"])
   ])
   alpha = a.client
+  betaUrl = server.url
   beta = await httpClient(server.url)
 }, SLOW)
 
@@ -36,7 +39,7 @@ const textOf = (r: Awaited<ReturnType<Client["readResource"]>>) => {
 const call = (client: Client, name: string, args: Record<string, unknown> = {}) => client.callTool({ name, arguments: args })
 
 const NATIVE = ["memory_store", "memory_search", "memory_get", "memory_update", "memory_delete", "memory_history", "memory_list",
-  "thread_create", "thread_list", "thread_append", "thread_messages", "thread_search", "thread_fork"]
+  "thread_create", "thread_append", "thread_fork", "thread_list", "thread_messages", "thread_search"]
 const COMPAT = ["create_entities", "create_relations", "add_observations", "delete_entities", "delete_observations",
   "delete_relations", "read_graph", "search_nodes", "open_nodes"]
 
@@ -205,6 +208,25 @@ describe("arawn-store mcp", () => {
     expect((await beta.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate))
       .toEqual(["memory://memories/{id}", "memory://threads/{id}"])
     await expect(alpha.readResource({ uri: `memory://memories/${id}` })).rejects.toThrow(/does not exist/)
+  }, SLOW)
+})
+
+/** A POST of an initialize request to the HTTP server with this Host header: the status it gets. */
+const postWithHost = (url: URL, host: string) =>
+  new Promise<number>((resolve, reject) => {
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } })
+    const req = request(url, { method: "POST", headers: { host, "content-type": "application/json", accept: "application/json, text/event-stream" } }, (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
+    req.on("error", reject)
+    req.end(body)
+  })
+
+describe("the HTTP transport", () => {
+  it("on loopback, refuses a request naming another host (DNS rebinding) and serves its own", async () => {
+    expect(await postWithHost(betaUrl, "evil.example")).toBe(403)
+    expect(await postWithHost(betaUrl, betaUrl.host)).toBe(200)
   }, SLOW)
 })
 

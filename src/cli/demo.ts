@@ -152,7 +152,7 @@ const run = (dir: string) =>
     for (const question of Fixture.questions) {
       const matches = yield* memories.search(question, { limit: 5 })
       searches.push({ question, matches: yield* Effect.forEach(matches, matchJson) })
-      yield* say(`\n? ${question}   (hybrid search, score = relevance x (0.8 + 0.2 confidence))\n${matchTable(matches, true, false)}`)
+      yield* say(`\n? ${question}   (hybrid search, score = relevance x (0.9 + 0.1 confidence))\n${matchTable(matches, true, false)}`)
     }
     const ws = seeded.workstreams[0]!
     const last = yield* (yield* WorkstreamStore).loadMessages(ws.id, { limit: 4 })

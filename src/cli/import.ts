@@ -68,6 +68,13 @@ export const reportImport = <E, R>(events: Stream.Stream<ImportEvent, E, R>) =>
     if (report.value.failures.length > 0) return yield* new ImportIncomplete({ failed: report.value.failures.length })
   })
 
+/** `import --mcp-memory FILE`: only the memories are opened, confined to the namespace the command line names. */
+const importGraph = (file: string) =>
+  withMemories("create")(Effect.flatMap(
+    load("the MCP memory importer", () => import("./mcpImport.js")),
+    (McpImport) => McpImport.importMcpMemory(file)
+  ))
+
 /** `arawn-store import`. @category commands */
 export const importCommand = Command.make("import", {
   source: Args.directory({ name: "arawn-data-dir", exists: "yes" }).pipe(
@@ -85,21 +92,16 @@ export const importCommand = Command.make("import", {
 }, (o) =>
   [o.source, o.dump, o.mcpMemory].filter(Option.isSome).length !== 1
     ? new InvalidInput({ method: "import", message: "give one of: an arawn data directory, --dump FILE, --mcp-memory FILE" })
-    : Option.match(o.mcpMemory, {
-      onSome: (file) =>
-        withMemories("create")(Effect.flatMap(
-          load("the MCP memory importer", () => import("./mcpImport.js")),
-          (McpImport) => McpImport.importMcpMemory(file)
-        )),
-      onNone: () => withStore("create")(Effect.gen(function*() {
-    if (Option.isSome(o.dump)) {
-      const Dump = yield* load("the dump reader", () => import("../Dump.js"))
-      return yield* reportImport(Dump.importDumpFile(o.dump.value))
-    }
-    const Import = yield* load("the importer", () => import("../Import.js"))
-    return yield* reportImport(Import.stream(Option.getOrThrow(o.source)))
-  }))
-    })).pipe(Command.withDescription(
+    : Option.isSome(o.mcpMemory)
+    ? importGraph(o.mcpMemory.value)
+    : withStore("create")(Effect.gen(function*() {
+      if (Option.isSome(o.dump)) {
+        const Dump = yield* load("the dump reader", () => import("../Dump.js"))
+        return yield* reportImport(Dump.importDumpFile(o.dump.value))
+      }
+      const Import = yield* load("the importer", () => import("../Import.js"))
+      return yield* reportImport(Import.stream(Option.getOrThrow(o.source)))
+    }))).pipe(Command.withDescription(
     "Import an arawn data directory (memories re-embedded), a dump (--dump) or an MCP memory.jsonl (--mcp-memory); " +
       "re-running adds nothing twice"
   ))

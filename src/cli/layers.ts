@@ -7,7 +7,7 @@
  */
 import { accessSync, constants, statSync } from "node:fs"
 import { join } from "node:path"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted, Schedule } from "effect"
 import * as Embedder from "../Embedder.js"
 import * as MemoryBackend from "../MemoryBackend.js"
 import { StorageError } from "../Errors.js"
@@ -21,16 +21,23 @@ export const load = <A>(what: string, f: () => Promise<A>): Effect.Effect<A, Sto
 
 /**
  * A store file that exists but holds nothing (a copy cut short, a `touch`) is not taken for a new store: opening it
- * would write an empty store over whatever was meant to be there.
+ * would write an empty store over whatever was meant to be there. A new store another process is creating (several
+ * servers starting on one directory) is not empty: its first writes sit in the `-wal` file beside it until a
+ * checkpoint, and the moment before that file appears is covered by looking again for about a second.
  */
-const checkNotEmpty = (method: string, file: string): Effect.Effect<void, StorageError> => {
-  let size: number | undefined
+const checkNotEmpty = (method: string, file: string): Effect.Effect<void, StorageError> =>
+  Effect.retry(Effect.suspend(() => checkNotEmptyNow(method, file)), { schedule: Schedule.spaced("50 millis"), times: 20 })
+
+const sizeOf = (file: string): number | undefined => {
   try {
-    size = statSync(file).size
+    return statSync(file).size
   } catch {
-    size = undefined
+    return undefined
   }
-  if (size !== 0) return Effect.void
+}
+
+const checkNotEmptyNow = (method: string, file: string): Effect.Effect<void, StorageError> => {
+  if (sizeOf(file) !== 0 || (sizeOf(`${file}-wal`) ?? 0) > 0) return Effect.void
   const cause = Object.assign(new Error(`${file} is an empty file (0 bytes), not a store`), { code: EMPTY_FILE })
   return Effect.fail(new StorageError({ method, cause }))
 }

@@ -53,8 +53,8 @@ const readGraphPage = (cursor: string | undefined, limit: number) =>
     return { entities, relations: page.items.map(Graph.relationOf), next }
   })
 
-/** The compatibility tools of a server bound to `namespace`. @category tools */
-export const compatTools = (namespace: string): ReadonlyArray<Tool> => [
+/** The tools that change the graph. */
+const graphWrites = (namespace: string): ReadonlyArray<Tool> => [
   tool({
     name: "create_entities",
     description: "Create multiple new entities in the knowledge graph",
@@ -106,7 +106,11 @@ export const compatTools = (namespace: string): ReadonlyArray<Tool> => [
     hints: REMOVE,
     input: Schema.Struct({ relations: Schema.Array(RelationInput).annotations({ description: "An array of relations to delete" }) }),
     run: (a) => Effect.as(Graph.deleteRelations(namespace, a.relations), "Relations deleted successfully")
-  }),
+  })
+]
+
+/** The tools that read the graph. */
+const graphReads = (namespace: string): ReadonlyArray<Tool> => [
   tool({
     name: "read_graph",
     description: `Read the knowledge graph, a page at a time (default ${GRAPH_LIMIT} entities and relations, at most ${GRAPH_MAX}): ` +
@@ -161,3 +165,6 @@ export const compatTools = (namespace: string): ReadonlyArray<Tool> => [
       })
   })
 ]
+
+/** The compatibility tools of a server bound to `namespace`, in the reference server's order. @category tools */
+export const compatTools = (namespace: string): ReadonlyArray<Tool> => [...graphWrites(namespace), ...graphReads(namespace)]

@@ -83,10 +83,8 @@ const checkTags = (method: string, tags: ReadonlyArray<string> | undefined) =>
     ? Effect.fail(new InvalidInput({ method, message: `tags starting with "${NAMESPACE_TAG}" are the server's own: the namespace is set when the server starts` }))
     : Effect.void
 
-/** The thread tools of a server bound to `namespace`. @category tools */
-export const threadTools = (namespace: string): ReadonlyArray<Tool> => {
-  const own = [`${NAMESPACE_TAG}${namespace}`]
-  return [
+/** The tools that add threads and messages. */
+const threadWrites = (namespace: string, own: ReadonlyArray<string>): ReadonlyArray<Tool> => [
     tool({
       name: "thread_create",
       description: "Start a conversation thread: an append-only log of messages that later sessions can read back. Returns its id.",
@@ -101,21 +99,6 @@ export const threadTools = (namespace: string): ReadonlyArray<Tool> => {
           yield* checkTags("thread_create", a.tags)
           const w = yield* (yield* WorkstreamStore).create({ title: a.title, ...given("summary", a.summary), tags: [...(a.tags ?? []), ...own] })
           return { result: `created thread ${w.id}`, thread: threadView(w) }
-        })
-    }),
-    tool({
-      name: "thread_list",
-      description: "List threads, most recently active first (default 20, at most 100 a page; a page may hold fewer, read on while nextCursor is given).",
-      hints: READ,
-      input: Schema.Struct({ state: Schema.optional(WorkstreamState), limit: Limit(20, 100), cursor: Cursor }),
-      run: (a) =>
-        Effect.gen(function*() {
-          const from = a.cursor === undefined ? undefined : String((yield* decodeCursor("thread_list", a.cursor))["c"])
-          const page = yield* threadPage(namespace, { state: a.state, limit: a.limit ?? 20, cursor: from })
-          return {
-            threads: page.items.map(threadView),
-            ...(page.nextCursor !== undefined ? { nextCursor: encodeCursor({ tool: "thread_list", c: page.nextCursor }) } : {})
-          }
         })
     }),
     tool({
@@ -137,6 +120,41 @@ export const threadTools = (namespace: string): ReadonlyArray<Tool> => {
             ...given("metadata", a.metadata === undefined ? undefined : yield* decodeInput(JsonObject, "thread_append")(a.metadata))
           })
           return { result: `appended message ${m.seq} to thread ${a.threadId}`, seq: m.seq, id: m.id }
+        })
+    }),
+    tool({
+      name: "thread_fork",
+      description: "Branch a thread: a new thread with the messages up to atSeq (default: all), the source left as it is.",
+      hints: ADD,
+      input: Schema.Struct({
+        threadId: ThreadId,
+        title: Schema.String,
+        atSeq: Schema.optional(Schema.NonNegativeInt).annotations({ description: "The last message the fork keeps (0: none)" })
+      }),
+      run: (a) =>
+        Effect.gen(function*() {
+          yield* requireThread(namespace, a.threadId)
+          const w = yield* (yield* WorkstreamStore).fork(a.threadId, { title: a.title, tags: own, ...given("atSeq", a.atSeq) })
+          return { result: `forked thread ${a.threadId} into ${w.id}`, thread: threadView(w) }
+        })
+    })
+]
+
+/** The tools that read threads. */
+const threadReads = (namespace: string): ReadonlyArray<Tool> => [
+    tool({
+      name: "thread_list",
+      description: "List threads, most recently active first (default 20, at most 100 a page; a page may hold fewer, read on while nextCursor is given).",
+      hints: READ,
+      input: Schema.Struct({ state: Schema.optional(WorkstreamState), limit: Limit(20, 100), cursor: Cursor }),
+      run: (a) =>
+        Effect.gen(function*() {
+          const from = a.cursor === undefined ? undefined : String((yield* decodeCursor("thread_list", a.cursor))["c"])
+          const page = yield* threadPage(namespace, { state: a.state, limit: a.limit ?? 20, cursor: from })
+          return {
+            threads: page.items.map(threadView),
+            ...(page.nextCursor !== undefined ? { nextCursor: encodeCursor({ tool: "thread_list", c: page.nextCursor }) } : {})
+          }
         })
     }),
     tool({
@@ -187,24 +205,13 @@ export const threadTools = (namespace: string): ReadonlyArray<Tool> => {
             ...(more ? { nextCursor: encodeCursor({ tool: "thread_search", offset: offset + limit }) } : {})
           }
         })
-    }),
-    tool({
-      name: "thread_fork",
-      description: "Branch a thread: a new thread with the messages up to atSeq (default: all), the source left as it is.",
-      hints: ADD,
-      input: Schema.Struct({
-        threadId: ThreadId,
-        title: Schema.String,
-        atSeq: Schema.optional(Schema.NonNegativeInt).annotations({ description: "The last message the fork keeps (0: none)" })
-      }),
-      run: (a) =>
-        Effect.gen(function*() {
-          yield* requireThread(namespace, a.threadId)
-          const w = yield* (yield* WorkstreamStore).fork(a.threadId, { title: a.title, tags: own, ...given("atSeq", a.atSeq) })
-          return { result: `forked thread ${a.threadId} into ${w.id}`, thread: threadView(w) }
-        })
     })
-  ]
+]
+
+/** The thread tools of a server bound to `namespace`. @category tools */
+export const threadTools = (namespace: string): ReadonlyArray<Tool> => {
+  const own = [`${NAMESPACE_TAG}${namespace}`]
+  return [...threadWrites(namespace, own), ...threadReads(namespace)]
 }
 
 /** Every thread id the namespace sees (a search names the threads it may read). */

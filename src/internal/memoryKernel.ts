@@ -139,7 +139,10 @@ const insert = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput>
     const now = yield* DateTime.now
     const built = yield* build(k, method, inputs, now)
     const ids = built.map((b) => b.memory.id)
-    if (yield* isRetry(k.driver, method, built, now.epochMillis)) return ids
+    // The read before the transaction only spares a retry its embedding; a batch that brings every vector goes
+    // straight to the insert, which checks the same ids in its transaction (a retry writes nothing there either).
+    const embeds = built.some((b) => b.input.embedding === undefined)
+    if (embeds && (yield* isRetry(k.driver, method, built, now.epochMillis))) return ids
     const rows = yield* rowsOf(k, method, built, now)
     yield* Effect.catchTag(k.driver.insert(rows, occupiedBy(built, now.epochMillis)), "MemoryIdTaken", (e) => Effect.fail(taken(method)(e)))
     return ids

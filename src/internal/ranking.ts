@@ -66,9 +66,9 @@ export const textRelevance = (bm25: number): number => bm25 <= 0 ? 0 : bm25 / (b
  * query's best match among the memories that pass the filters. The best match keeps its evidence on its own scale (a
  * match on "the" alone stays near 0); every other match falls with the square of its BM25 against the best.
  * Squashing each score on its own (s/(s+4)) put the hits of a long query within a few hundredths of each other,
- * where confidence's up to 20% (10% between stated and inferred) reordered relevant and irrelevant hits; squared
- * ratios let confidence swap two hits only when their BM25 is within ~5% (stated over inferred) — a near-tie, such
- * as near-duplicates of one text. `best` is the head of the text ranking, read first and never changed by reading
+ * where confidence's up to 20% (then; 10% between stated and inferred) reordered relevant and irrelevant hits;
+ * squared ratios, with confidence now worth at most 10% (5% between stated and inferred, see `combineScore`), let
+ * confidence swap two hits only when their BM25 is within ~2.6% — a near-tie, such as near-duplicates of one text. `best` is the head of the text ranking, read first and never changed by reading
  * deeper, so the score stays monotone down the ranking and boundable.
  */
 export const queryTextRelevance = (bm25: number, best: number): number => {

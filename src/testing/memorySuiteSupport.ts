@@ -21,7 +21,7 @@ export const expectContract = (matches: ReadonlyArray<MemoryMatch>) => {
     expect(m.score).toBeLessThanOrEqual(1)
     expect(m.explain.relevance).toBeGreaterThanOrEqual(0)
     expect(m.explain.relevance).toBeLessThanOrEqual(1)
-    expect(m.score).toBeCloseTo(m.explain.relevance * (0.8 + 0.2 * m.explain.confidence), 9)
+    expect(m.score).toBeCloseTo(m.explain.relevance * (0.9 + 0.1 * m.explain.confidence), 9)
   }
   for (let i = 1; i < matches.length; i++) {
     const a = matches[i - 1]!

@@ -64,11 +64,18 @@ export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number, onStale: ()
     const exec = (method: string, conn: Connection, statement: string) =>
       Effect.mapError(conn.execute(statement, [], undefined), (cause) => new StorageError({ method, cause }))
 
-    /** `BEGIN IMMEDIATE`, retried while another connection holds the lock, for up to `busyMs`. */
+    const wait = lockWait(busyMs)
+    /**
+     * `BEGIN IMMEDIATE`, retried while another connection holds the lock, for up to `busyMs`. The first attempt runs
+     * bare: the retry's schedule driver and clock cost more than the statement, and most writes find the lock free.
+     */
     const begin = (method: string, conn: Connection) =>
       conn.execute("BEGIN IMMEDIATE", [], undefined).pipe(
-        Effect.retry({ schedule: lockWait(busyMs), while: isBusy }),
-        Effect.withClock(realClock),
+        Effect.catchIf(isBusy, () =>
+          conn.execute("BEGIN IMMEDIATE", [], undefined).pipe(
+            Effect.retry({ schedule: wait, while: isBusy }),
+            Effect.withClock(realClock)
+          )),
         Effect.mapError((cause) =>
           new StorageError({
             method,

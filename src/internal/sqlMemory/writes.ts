@@ -5,7 +5,7 @@
  */
 import { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
-import { Array as Arr, Data, Effect, Option, Schema } from "effect"
+import { Array as Arr, Data, Effect, Either, Option, Schema } from "effect"
 import { StorageError } from "../../Errors.js"
 import type { MemoryId } from "../../Ids.js"
 import type { Memory } from "../../Memory.js"
@@ -51,7 +51,8 @@ const insertChunked = <K>(d: Dialect<K>, table: string, rows: ReadonlyArray<Reco
 const writeTags = <K>(d: Dialect<K>, items: ReadonlyArray<readonly [K, ReadonlyArray<string>]>) =>
   insertChunked(d, d.t.tags, items.flatMap(([key, tags]) => tags.map((tag) => ({ tag, [d.key.ref]: key }))))
 
-const encodeEvent = Schema.encode(MemoryEventJson)
+// Synchronous: a batch encodes one event per memory, and an Effect per event cost more than the encoding itself.
+const encodeEvent = Schema.encodeEither(MemoryEventJson)
 
 /** Appends events after each memory's last one (the write lock or the memory's row lock keeps seqs unique). */
 const writeEvents = <K>(d: Dialect<K>, items: ReadonlyArray<readonly [K, ReadonlyArray<MemoryEvent>]>) =>
@@ -69,7 +70,11 @@ const writeEvents = <K>(d: Dialect<K>, items: ReadonlyArray<readonly [K, Readonl
     const rows: Array<Record<string, unknown>> = []
     for (const [key, events] of owners) {
       let seq = last.get(String(key)) ?? 0
-      for (const event of events) rows.push({ [d.key.ref]: key, seq: ++seq, event: yield* encodeEvent(event) })
+      for (const event of events) {
+        const encoded = encodeEvent(event)
+        if (Either.isLeft(encoded)) return yield* encoded.left
+        rows.push({ [d.key.ref]: key, seq: ++seq, event: encoded.right })
+      }
     }
     yield* insertChunked(d, d.t.events, rows)
   })
