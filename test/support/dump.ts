@@ -38,7 +38,9 @@ export const seed = Effect.gen(function*() {
   yield* TestClock.adjust(Duration.minutes(1))
   // Updated after its last message: a copy must keep this updatedAt and version, not its messages' time.
   yield* w.update(ws.id, { summary: "the revised plan" })
-  yield* w.fork(ws.id, { atSeq: 2, title: "another plan" })
+  // A branch: it shares messages 1..2 and exports its own only, after the workstream it shares them with.
+  const branch = yield* w.fork(ws.id, { atSeq: 2, title: "another plan" })
+  yield* w.storeMessages(branch.id, [{ role: "user", content: "what if" }, { role: "assistant", content: "then this" }])
   const archived = yield* w.create({ title: "old", state: "archived" })
   yield* w.storeMessage(archived.id, { role: "user", content: "bye" })
   yield* w.ensureScratch()
