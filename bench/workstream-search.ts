@@ -33,7 +33,7 @@ const HERE = fileURLToPath(new URL(".", import.meta.url))
 const RESULTS = join(HERE, "results", "workstream")
 
 /** A deterministic PRNG (mulberry32), so a cached corpus and the queries of a later run agree. */
-const prng = (seed: number) => () => {
+export const prng = (seed: number) => () => {
   seed = (seed + 0x6d2b79f5) | 0
   let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
@@ -47,7 +47,7 @@ const word = (r: number) => SYLLABLES[r % 20]! + SYLLABLES[Math.floor(r / 20) % 
 /** A rank drawn log-uniformly: a Zipf-like spread, a few words everywhere and most words rare. */
 const rank = (rand: () => number) => Math.min(VOCABULARY - 1, Math.floor(Math.exp(rand() * Math.log(VOCABULARY))) - 1)
 
-const line = (wsId: string, i: number, rand: () => number, at: number) =>
+export const line = (wsId: string, i: number, rand: () => number, at: number) =>
   JSON.stringify({
     id: randomUUID(),
     workstream_id: wsId,
@@ -57,7 +57,7 @@ const line = (wsId: string, i: number, rand: () => number, at: number) =>
     timestamp: new Date(at + i * 1000).toISOString()
   }) + "\n"
 
-const writeLog = (dir: string, wsId: string, count: number, rand: () => number) => {
+export const writeLog = (dir: string, wsId: string, count: number, rand: () => number) => {
   mkdirSync(join(dir, "workstreams", wsId), { recursive: true })
   const start = Date.UTC(2026, 0, 1)
   writeFileSync(join(dir, "workstreams", wsId, "messages.jsonl"), Array.from({ length: count }, (_, i) => line(wsId, i, rand, start)).join(""))
@@ -93,7 +93,7 @@ const timing = (samples: Array<number>): Timing => {
 }
 
 /** Times `ours` and `floor` in alternating rounds over the same inputs, so machine load drifts over both alike. */
-const pair = async <A>(inputs: ReadonlyArray<A>, ours: (a: A) => Promise<unknown>, floor: (a: A) => unknown, rounds = 5) => {
+export const pair = async <A>(inputs: ReadonlyArray<A>, ours: (a: A) => Promise<unknown>, floor: (a: A) => unknown, rounds = 5) => {
   for (const a of inputs.slice(0, 5)) {
     await ours(a)
     await floor(a)
@@ -115,11 +115,11 @@ const pair = async <A>(inputs: ReadonlyArray<A>, ours: (a: A) => Promise<unknown
   return [timing(x), timing(y)] as const
 }
 
-const dirBytes = (dir: string): number =>
+export const dirBytes = (dir: string): number =>
   readdirSync(dir, { withFileTypes: true }).reduce((n, e) =>
     n + (e.isDirectory() ? dirBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size), 0)
 
-const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`
+export const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`
 
 const searchRows = async (quick: boolean): Promise<Array<BenchRow>> => {
   const [threads, perThread] = quick ? [20, 500] : [100, 1000]
@@ -185,17 +185,17 @@ const forkRows = async (quick: boolean): Promise<Array<BenchRow>> => {
       await fh.close()
     }
     const before = dirBytes(dir)
-    const first = await runtime.runPromise(store.fork(source, { title: "first" }))
+    const first = await runtime.runPromise(store.fork(source, { title: "first", copy: true }))
     if (first.messageCount !== count) throw new Error("short fork")
     const forkLog = statSync(join(dir, "workstreams", first.id, "messages.jsonl")).size
     // What one fork adds: its log, and its rows in workstreams.db (message index, text index, record); the floor's
     // copy of the log lies beside and is not counted.
     const written = dirBytes(dir) - before
     const [ours, floor] = await pair(Array.from({ length: quick ? 3 : 8 }, (_, i) => i), (i) =>
-      runtime.runPromise(store.fork(source, { title: `fork ${i}` })), rawCopy, 1)
+      runtime.runPromise(store.fork(source, { title: `fork ${i}`, copy: true })), rawCopy, 1)
     return [{
       area: "workstream",
-      operation: "fork (all messages)",
+      operation: "fork with copy (all messages)",
       size: `${count / 1000}k msgs`,
       ours,
       floor: { name: "raw copyFile + fsync", timing: floor },

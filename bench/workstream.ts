@@ -4,7 +4,8 @@
  *   against raw better-sqlite3 on the same index + one positioned read + JSON.parse;
  * - `storeMessages` in batches of 100 and `storeMessage`, against raw open/append/fsync/close of the same bytes;
  * - RSS of a fresh child process that opens the store and reads the tail of the big log;
- * - `searchMessages` and `fork`, from `workstream-search.ts`.
+ * - `searchMessages` and `fork`, from `workstream-search.ts`;
+ * - fork with copy against a branch, and tail reads on branches, from `workstream-tree.ts`.
  * The big log is written directly as JSONL in large chunks and indexed with `rebuildIndex`; it is cached under
  * `bench/results/` (git-ignored) between runs. `--quick` uses a 100,000-message log.
  *
@@ -24,6 +25,7 @@ import * as Local from "../src/WorkstreamStore/Local.js"
 import type { BenchOptions, BenchRow, Timing } from "./harness.js"
 import { formatTable } from "./harness.js"
 import { run as runSearch } from "./workstream-search.js"
+import { run as runTree } from "./workstream-tree.js"
 
 interface RawStatement {
   all(...params: ReadonlyArray<unknown>): Array<{ readonly seq: number; readonly byte_offset: number; readonly byte_length: number }>
@@ -338,6 +340,7 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
 
   const rss = await rssOfTailRead(dir)
   rows.push(...await runSearch(options))
+  rows.push(...await runTree(options))
   rows.push({
     area: "workstream",
     operation: "RSS: open + tail reads (child)",

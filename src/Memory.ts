@@ -9,6 +9,7 @@ import { MemoryId, SessionId, WorkstreamId } from "./Ids.js"
 import { ContentWithin, hasContent, isStorableText, JsonObject, Text } from "./Json.js"
 import { MemoryEvent } from "./MemoryEvent.js"
 import { AsOf, memoryTimeFields, recordInputFields, validInputFields } from "./MemoryTime.js"
+import { namespaceProblem } from "./Namespace.js"
 import { Tag } from "./Tag.js"
 import { Where } from "./Where.js"
 
@@ -70,17 +71,12 @@ export const Extra = JsonObject
 export const DEFAULT_NAMESPACE = "default"
 
 /**
- * A namespace (tenant, user, agent): 1 to 128 characters, trimmed, without NUL. A service scoped to one
- * (`MemoryBackend.scoped`) can neither read nor change another's memories.
+ * A namespace (tenant, user, agent): a path of labels joined by `/` (see `arawn-store/Namespace`). A service scoped
+ * to one (`MemoryBackend.scoped`) sees its subtree and can neither read nor change anything outside it.
  *
  * @category models
  */
-export const Namespace = Schema.String.pipe(
-  Schema.filter((s) =>
-    (s.length >= 1 && s.length <= 128 && s.trim() === s && isStorableText(s)) ||
-    `namespace ${JSON.stringify(s)} must be 1 to 128 characters, trimmed, without NUL`
-  )
-)
+export const Namespace = Schema.String.pipe(Schema.filter((s) => namespaceProblem(s) ?? true))
 
 /**
  * A time to live: a positive, finite `Duration` or anything `Duration.decode` reads (milliseconds, "1 hour").
@@ -175,6 +171,10 @@ export class Memory extends Schema.Class<Memory>("Memory")({
   expiresAt: Schema.optional(Schema.DateTimeUtc),
   /** The time to live the expiry came from; with `extendOnAccess` a read moves `expiresAt` to now + this. */
   ttlMillis: Schema.optional(Schema.Number),
+  /** The caller's key, unique in its namespace, when the memory was written by `put`. */
+  key: Schema.optional(Schema.String),
+  /** `false`: stored without a vector (found by words and filters, never by vector search). */
+  embed: Schema.optional(Schema.Literal(false)),
   ...memoryTimeFields
 }) {}
 
@@ -215,6 +215,8 @@ export const NewMemory = Schema.Struct({
   citation: Schema.optional(Citation),
   embedding: Schema.optional(EmbeddingInput),
   ...validInputFields,
+  /** `false`: store it without a vector (text search and filters find it; vector search skips it). */
+  embed: Schema.optional(Schema.Literal(false)),
   /** Given when importing existing memories; `Clock` time otherwise. */
   createdAt: Schema.optional(Schema.DateTimeUtcFromSelf),
   /**
@@ -233,6 +235,8 @@ export const NewMemory = Schema.Struct({
     updatedAt: Schema.optional(Schema.DateTimeUtcFromSelf),
     /** The time to live its `expiresAt` came from, which `extendOnAccess` slides by. */
     ttlMillis: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.positive())),
+    /** Its key, for a copy of a memory `put` wrote (its id is then `keyId(namespace, key)`). */
+    key: Schema.optional(Schema.String),
     /** Its history as `MemoryBackend.history` streamed it from the source (default: made from the fields above). */
     events: Schema.optional(Schema.Array(Schema.typeSchema(MemoryEvent))),
     ...recordInputFields
@@ -265,7 +269,7 @@ export type SearchMode = typeof SearchMode.Type
 const Unit = Schema.Number.pipe(Schema.between(0, 1))
 
 const filterFields = {
-  /** Only this namespace (a scoped service always adds its own). */
+  /** Only this namespace and the ones below it (a scoped service always adds its own). */
   namespace: Schema.optional(Namespace),
   /** Conditions on metadata fields with operators (see `Where`). */
   where: Schema.optional(Where),
@@ -289,6 +293,8 @@ export type MemoryFilter = typeof MemoryFilter.Encoded
 export const SearchOptions = Schema.Struct({
   ...filterFields,
   limit: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 1000)), { default: () => 10 }),
+  /** Best matches skipped before the page (0 to 10,000): page 2 is `{ limit, offset: limit }`. */
+  offset: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 10_000)), { default: () => 0 }),
   mode: Schema.optionalWith(SearchMode, { default: () => "hybrid" as const }),
   minScore: Schema.optional(Unit),
   weights: Schema.optional(FusionWeights)

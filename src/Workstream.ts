@@ -21,10 +21,16 @@ export type MessageRole = typeof MessageRole.Type
 /** A JSON object carried beside a message. @category models */
 export const MessageMetadata = JsonObject
 
-/** Where a fork branched off: its source workstream and the last message copied (0 = none). @category models */
+/**
+ * Where a fork branched off: its source workstream and the last message it took (0 = none). With `shared`, the
+ * fork is a branch: messages 1..seq are the source's own, read through it and never copied, and its log holds only
+ * what was appended to it since; without, they were copied into its log (a fork made with `copy`, or before
+ * branches existed). @category models
+ */
 export const ForkPoint = Schema.Struct({
   workstreamId: WorkstreamId,
-  seq: Schema.NonNegativeInt
+  seq: Schema.NonNegativeInt,
+  shared: Schema.optional(Schema.Literal(true))
 })
 /** @category models */
 export type ForkPoint = typeof ForkPoint.Type
@@ -107,6 +113,17 @@ export const WorkstreamUpdate = Schema.Struct({
 export type WorkstreamUpdate = typeof WorkstreamUpdate.Encoded
 
 /** @category inputs */
+export const DeleteOptions = Schema.Struct({
+  /**
+   * Also delete every branch that shares this workstream's messages (recursively); without it, deleting a
+   * workstream that has branches is InvalidInput and nothing is deleted.
+   */
+  subtree: Schema.optionalWith(Schema.Boolean, { default: () => false })
+})
+/** @category inputs */
+export type DeleteOptions = typeof DeleteOptions.Encoded
+
+/** @category inputs */
 export const UpdateOptions = Schema.Struct({
   /** Apply the update only if the stored `version` is this one; otherwise fail with `Conflict`. */
   expected: Schema.optional(Schema.NonNegativeInt)
@@ -171,6 +188,8 @@ export type LoadOptions = typeof LoadOptions.Encoded
 /** @category inputs */
 export const ListOptions = Schema.Struct({
   state: Schema.optional(WorkstreamState),
+  /** true: only archived workstreams; false: only those not archived. */
+  archived: Schema.optional(Schema.Boolean),
   tag: Schema.optional(Schema.String),
   /** Only the direct forks of this workstream. */
   forkedFrom: Schema.optional(WorkstreamId),
@@ -199,8 +218,10 @@ export type PromoteInput = typeof PromoteInput.Encoded
 
 /** @category inputs */
 export const ForkInput = Schema.Struct({
-  /** Copy messages 1..atSeq (0 = none); all the source holds when the fork starts by default. */
+  /** Take messages 1..atSeq (0 = none); all the source holds when the fork starts by default. */
   atSeq: Schema.optional(Schema.NonNegativeInt),
+  /** Copy the messages into the fork's own log (fresh ids) instead of sharing them (default: a branch, nothing copied). */
+  copy: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   title: Title,
   tags: Schema.optionalWith(Schema.Array(Tag), { default: () => [] }),
   /** The source's `defaultModel` when absent. */
@@ -213,6 +234,11 @@ export type ForkInput = typeof ForkInput.Encoded
 export const SearchMessagesOptions = Schema.Struct({
   /** Only messages of these workstreams (an empty list matches nothing; unknown ids match nothing). */
   workstreamIds: Schema.optional(Schema.Array(WorkstreamId)),
+  /**
+   * Only the messages `loadMessages(branch)` returns: the branch's own and those it shares with its ancestors up to
+   * each fork point, never a sibling's (an unknown id matches nothing).
+   */
+  branch: Schema.optional(WorkstreamId),
   sessionId: Schema.optional(SessionId),
   /** Only messages with one of these roles (an empty list matches nothing). */
   roles: Schema.optional(Schema.Array(MessageRole)),

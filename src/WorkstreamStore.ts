@@ -15,6 +15,7 @@ import { branchMethods } from "./internal/workstreamBranch.js"
 import { messageMethods, workstreamMethods } from "./internal/workstreamKernel.js"
 import { makeInProcessDriver } from "./internal/workstreamInProcess.js"
 import type {
+  DeleteOptions,
   ForkInput,
   ListOptions,
   LoadOptions,
@@ -42,7 +43,10 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
   readonly ensureScratch: (input?: NewScratch) => Effect.Effect<Workstream, InvalidInput | StorageError>
   /** `None` when no workstream has this id. */
   readonly get: (id: WorkstreamId) => Effect.Effect<Option.Option<Workstream>, InvalidInput | StorageError>
-  /** One page ordered by updatedAt desc then id; `nextCursor` reads the next page without repeats. */
+  /**
+   * One page ordered by updatedAt desc then id; `nextCursor` reads the next page without repeats. Filters: `state`,
+   * `archived` (true: archived only; false: the others), `tag`, `forkedFrom`.
+   */
   readonly list: (options?: ListOptions) => Effect.Effect<WorkstreamPage, InvalidInput | StorageError>
   /**
    * Applies the update (null clears; tags replace), bumps updatedAt and version; NotFound when unknown; scratch cannot
@@ -54,8 +58,16 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
     update: WorkstreamUpdate,
     options?: UpdateOptions
   ) => Effect.Effect<Workstream, NotFound | InvalidInput | Conflict | StorageError>
-  /** Hard-deletes metadata, tags and the log; idempotent; deleting scratch is InvalidInput. */
-  readonly delete: (id: WorkstreamId) => Effect.Effect<void, InvalidInput | StorageError>
+  /** `update(id, { state: "archived" })`: kept whole, left out of `list({ archived: false })`; scratch cannot be archived. */
+  readonly archive: (id: WorkstreamId) => Effect.Effect<Workstream, NotFound | InvalidInput | Conflict | StorageError>
+  /** `update(id, { state: "active" })`: back among `list({ archived: false })`. NotFound when unknown. */
+  readonly unarchive: (id: WorkstreamId) => Effect.Effect<Workstream, NotFound | InvalidInput | Conflict | StorageError>
+  /**
+   * Hard-deletes metadata, tags and the log; idempotent; deleting scratch is InvalidInput. A workstream whose
+   * messages branches share is not deleted (InvalidInput naming them) unless `{ subtree: true }`, which deletes
+   * every branch below it too, in one step. Copied forks are independent and stay.
+   */
+  readonly delete: (id: WorkstreamId, options?: DeleteOptions) => Effect.Effect<void, InvalidInput | StorageError>
   /**
    * Appends one message (id, next seq, timestamp assigned); durable when it succeeds, not stored when it fails;
    * NotFound when unknown. A retry is safe: given an id the workstream already holds, it returns the stored message
@@ -74,25 +86,41 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
     id: WorkstreamId,
     inputs: ReadonlyArray<NewMessage>
   ) => Effect.Effect<ReadonlyArray<Message>, NotFound | InvalidInput | StorageError>
-  /** The LAST `limit` matching messages (all without a limit), oldest to newest; NotFound when unknown. */
+  /**
+   * The LAST `limit` matching messages (all without a limit), oldest to newest; NotFound when unknown. On a branch,
+   * its path: its ancestors' messages up to each fork point (as stored: their own ids and workstreamId), then its own.
+   * A tail read costs O(limit) plus one read per ancestor it reaches, however long the logs.
+   */
   readonly loadMessages: (
     id: WorkstreamId,
     options?: LoadOptions
   ) => Effect.Effect<ReadonlyArray<Message>, NotFound | InvalidInput | StorageError>
-  /** Moves every scratch message into a new workstream (rewriting workstreamId, same seqs); scratch is left empty. */
+  /**
+   * Moves every scratch message into a new workstream (rewriting workstreamId, same seqs); scratch is left empty.
+   * InvalidInput when scratch is empty, or when branches share its messages (they would move from under them).
+   */
   readonly promoteScratch: (input: PromoteInput) => Effect.Effect<Workstream, InvalidInput | StorageError>
   /**
-   * A new workstream holding copies of messages 1..atSeq of `id` (default: all it holds now) with fresh message ids
-   * and the same seqs, timestamps, sessions and metadata, recording `forkedFrom: { workstreamId: id, seq: atSeq }`;
-   * the source is untouched. All or nothing. NotFound when `id` is unknown; atSeq above the source's count is
+   * A new branch of `id` at `atSeq` (default: all it holds now): its messages are `id`'s path 1..atSeq, shared and
+   * never copied (it writes its record only, whatever the length), followed by its own, whose seqs continue from
+   * atSeq + 1; it records `forkedFrom: { workstreamId: id, seq: atSeq, shared: true }`; messageCount and
+   * lastMessageAt count the shared messages. With `copy: true`, the old fork: copies of messages 1..atSeq with
+   * fresh ids, the same seqs, timestamps, sessions and metadata, in its own log (lineage without `shared`). The
+   * source is untouched. All or nothing. NotFound when `id` is unknown; atSeq above the source's count is
    * InvalidInput (0 makes an empty fork). The fork takes the source's defaultModel unless given; it is active.
    */
   readonly fork: (id: WorkstreamId, input: ForkInput) => Effect.Effect<Workstream, NotFound | InvalidInput | StorageError>
+  /**
+   * Every fork below `id` (branches and copies, recursively, by `forkedFrom`), each after its source, siblings
+   * oldest first; NotFound when unknown.
+   */
+  readonly listBranches: (id: WorkstreamId) => Effect.Effect<ReadonlyArray<Workstream>, NotFound | InvalidInput | StorageError>
   /**
    * Full-text search over message content across workstreams: any query word may match (stemmed; English function
    * words are dropped unless the query has nothing else), best first by BM25, ties by timestamp desc, then
    * workstream id and seq ascending. `score = bm25 / (bm25 + 4)` in [0,1); a score of 0 is no hit. Filters apply
    * before `limit` (default 10). The query is plain text, never query syntax; a query without words finds nothing.
+   * With `branch`, only the messages on that branch's path (as `loadMessages` shows them): never a sibling's.
    */
   readonly searchMessages: (
     query: string,
@@ -101,7 +129,24 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
 }>() {}
 
 import type { Driver } from "./internal/workstreamDriver.js"
-export type { ListQuery, LoadQuery, AppendRequest, AppendResult, PromoteRequest, ForkRequest, ForkResult, SearchQuery, SearchHit, Driver } from "./internal/workstreamDriver.js"
+export type {
+  ListQuery,
+  LoadQuery,
+  LoadedLog,
+  AppendRequest,
+  AppendResult,
+  PromoteRequest,
+  PromoteResult,
+  DeleteResult,
+  ForkRequest,
+  ForkResult,
+  BranchRequest,
+  BranchResult,
+  PathSegment,
+  SearchQuery,
+  SearchHit,
+  Driver
+} from "./internal/workstreamDriver.js"
 
 /**
  * The WorkstreamStore over `driver`: every rule of the contract that does not depend on storage lives here, once.

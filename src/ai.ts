@@ -154,9 +154,13 @@ export const make = (options?: Options): Effect.Effect<Chat.Persistence["Type"],
           yield* Effect.mapError(store.storeMessages(id, inputs), backing("ArawnChat.save"))
           stored.push(...fresh)
         }))
-        // The handle's methods keep `Chat.Service`'s types, which have no place for a storage error: as in
-        // `Chat.layerPersisted`, a save that fails after a generation is a defect there (`save` itself is typed).
-        const saveAfter = Effect.catchAll(save, (error) => Effect.die(error))
+        // The handle's methods keep `Chat.Service`'s types, which have no place for a storage error. Rather than a
+        // defect, a save that fails after a generation is logged and left pending: `stored` still ends before the
+        // unsaved turns, so the next save (or an explicit, typed `save`) appends them.
+        const saveAfter = Effect.catchAll(save, (error) =>
+          Effect.logWarning("a chat save after a generation failed; the next save appends the pending turns", error).pipe(
+            Effect.annotateLogs({ chatId: id })
+          ))
         return {
           ...chat,
           id,

@@ -11,6 +11,8 @@ import * as Local from "../src/WorkstreamStore/Local.js"
 import { bundled, runChild } from "./support/workstream-children.js"
 import type { PromoteStep } from "../src/internal/local/promote.js"
 import type { ForkStep } from "../src/internal/local/fork.js"
+import type { BranchStep } from "../src/internal/local/tree.js"
+import { outcome } from "../src/testing/internal.js"
 import { removedAfterAll } from "./support/tempDir.js"
 
 const CHILD = fileURLToPath(new URL("./support/workstream-crash-child.ts", import.meta.url))
@@ -191,8 +193,53 @@ describe("WorkstreamStore/Local crash safety", () => {
         expect(logs).toEqual((seenOpen === undefined ? [source.id] : [source.id, seenOpen]).sort())
         if (seenOpen !== undefined) expectCleanLog(join(dir, "workstreams", seenOpen, "messages.jsonl"))
         // The store forks again whatever happened.
-        const again = yield* within(dir, Effect.flatMap(store, (s) => s.fork(source.id, { title: "again" })))
+        const again = yield* within(dir, Effect.flatMap(store, (s) => s.fork(source.id, { title: "again", copy: true })))
         expect(again.messageCount).toBe(6)
+      }), { timeout: 120_000 })
+  }
+
+  // A branch writes its record alone: killed before its commit it never happened, or (its record file already
+  // written) the next open adopts it whole; after, it is there. Either way no message of the source moves.
+  const branchSteps: ReadonlyArray<BranchStep | "none"> = ["recorded", "committed", "none"]
+  for (const step of branchSteps) {
+    it.live(`a crash in a branch at "${step}" leaves no branch or a whole one, the source untouched and still appendable`, () =>
+      Effect.gen(function*() {
+        const dir = removedAfterAll(mkdtempSync(join(tmpdir(), "arawn-ws-branch-")))
+        const word = `w${Math.random().toString(36).slice(2)}`
+        const { source, stored } = yield* within(dir, Effect.gen(function*() {
+          const s = yield* store
+          const source = yield* s.create({ title: "source" })
+          const stored = yield* s.storeMessages(source.id, [1, 2, 3, 4, 5, 6].map((i) => ({ role: "user" as const, content: `${word} turn ${i}` })))
+          return { source, stored }
+        }))
+        const sourceLog = readFileSync(join(dir, "workstreams", source.id, "messages.jsonl"))
+        const result = yield* runCrashChild(["branch", dir, source.id, "4"], step === "none" ? {} : { env: { ARAWN_CRASH_AT: step } })
+        expect(result.signal).toBe(step === "none" ? null : "SIGKILL")
+        const seen = yield* within(dir, Effect.gen(function*() {
+          const s = yield* store
+          const forks = (yield* s.list({ forkedFrom: source.id })).items
+          expect(forks.length).toBeLessThanOrEqual(1)
+          expect(yield* s.loadMessages(source.id)).toEqual(stored)
+          expect((yield* s.searchMessages(word, { limit: 100 })).length).toBe(6)
+          if (forks.length === 0) return undefined
+          const branch = forks[0]!
+          expect(branch.forkedFrom).toEqual({ workstreamId: source.id, seq: 4, shared: true })
+          expect(branch.messageCount).toBe(4)
+          expect(yield* s.loadMessages(branch.id)).toEqual(stored.slice(0, 4))
+          expect((yield* s.searchMessages(word, { branch: branch.id, limit: 100 })).map((h) => h.seq).sort()).toEqual([1, 2, 3, 4])
+          expect((yield* s.storeMessage(branch.id, { role: "user", content: "after" })).seq).toBe(5)
+          expect(yield* outcome(s.delete(source.id))).toBe("InvalidInput")
+          return branch.id
+        }))
+        if (step !== "recorded") expect(seen).toBeDefined()
+        // The source's log is byte for byte what it was: a branch copies nothing and rewrites nothing.
+        expect(readFileSync(join(dir, "workstreams", source.id, "messages.jsonl")).equals(sourceLog)).toBe(true)
+        if (seen !== undefined) {
+          const lines = readFileSync(join(dir, "workstreams", seen, "messages.jsonl"), "utf8").trim().split("\n")
+          expect(lines.length).toBe(1)
+          expect(JSON.parse(lines[0]!).content).toBe("after")
+        }
+        expect((yield* within(dir, Effect.flatMap(store, (s) => s.storeMessage(source.id, { role: "user", content: "more" })))).seq).toBe(7)
       }), { timeout: 120_000 })
   }
 })

@@ -31,8 +31,8 @@ const QUERIES: ReadonlyArray<readonly [string, SearchMessagesOptions]> = [
   ["lease timeout token", { limit: 5 }]
 ]
 
-/** A few workstreams of word-salad messages (deterministic), one fork and one promoted scratch among them. */
-const seed = Effect.gen(function*() {
+/** A few workstreams of word-salad messages (deterministic), one fork (a branch, or a copy) and one promoted scratch among them. */
+const seed = (copy: boolean) => Effect.gen(function*() {
   const s = yield* store
   const session = SessionId.make("0b1e6c2a-4f3d-4e5a-8b7c-9d0e1f2a3b4c")
   const ids: Array<WorkstreamId> = []
@@ -45,7 +45,7 @@ const seed = Effect.gen(function*() {
       ...(i % 5 === 0 ? { sessionId: session } : {})
     })))
   }
-  ids.push((yield* s.fork(ids[0]!, { atSeq: 25, title: "fork" })).id)
+  ids.push((yield* s.fork(ids[0]!, { atSeq: 25, title: "fork", copy })).id)
   yield* s.ensureScratch()
   yield* s.storeMessages(SCRATCH_ID, [{ role: "user", content: "scratch ttl cache note" }, { role: "user", content: "redis bug" }])
   ids.push((yield* s.promoteScratch({ title: "promoted" })).id)
@@ -65,7 +65,7 @@ describe("WorkstreamStore/Local search index", () => {
   it.effect("an index rebuild from the logs reproduces search results exactly", () =>
     Effect.gen(function*() {
       const dir = freshDir()
-      const { ids, session } = yield* within(dir, seed)
+      const { ids, session } = yield* within(dir, seed(false))
       const before = yield* within(dir, searchAll(session))
       expect(before.every((hits) => hits.length > 0)).toBe(true)
       // Through rebuildIndex, one workstream at a time.
@@ -83,7 +83,8 @@ describe("WorkstreamStore/Local search index", () => {
   it.effect("a store made before message search is indexed from its logs on open", () =>
     Effect.gen(function*() {
       const dir = freshDir()
-      const { session } = yield* within(dir, seed)
+      // Stores before forks had no branches: its fork is a copy.
+      const { session } = yield* within(dir, seed(true))
       const before = yield* within(dir, searchAll(session))
       // As a store before migration 0005 (search and forks) left it.
       for (const statement of [
@@ -91,6 +92,7 @@ describe("WorkstreamStore/Local search index", () => {
         "DROP INDEX arawn_store_workstreams_forked_from",
         "ALTER TABLE arawn_store_workstreams DROP COLUMN forked_from_id",
         "ALTER TABLE arawn_store_workstreams DROP COLUMN forked_from_seq",
+        "ALTER TABLE arawn_store_workstreams DROP COLUMN forked_shared",
         "ALTER TABLE arawn_store_workstream_messages DROP COLUMN role",
         "DELETE FROM arawn_store_workstream_migrations WHERE migration_id >= 5"
       ]) yield* rawSql(dir, statement)
@@ -125,7 +127,7 @@ describe("WorkstreamStore/Local fork", () => {
           { role: "assistant", content: "two", metadata: { k: [1] } },
           { role: "user", content: "three" }
         ])
-        return { source, fork: yield* s.fork(source.id, { atSeq: 2, title: "fork" }) }
+        return { source, fork: yield* s.fork(source.id, { atSeq: 2, title: "fork", copy: true }) }
       }))
       const sourceLines = readFileSync(logOf(dir, source.id), "utf8").trim().split("\n").map((l) => JSON.parse(l))
       const forkLines = readFileSync(logOf(dir, fork.id), "utf8").trim().split("\n").map((l) => JSON.parse(l))
@@ -169,7 +171,7 @@ describe("WorkstreamStore/Local fork", () => {
       yield* within(dir, Effect.gen(function*() {
         const s = yield* store
         yield* s.create({ id: "adopted", title: "adopted" })
-        const fork = yield* s.fork(WorkstreamId.make("adopted"), { atSeq: 2, title: "fork" })
+        const fork = yield* s.fork(WorkstreamId.make("adopted"), { atSeq: 2, title: "fork", copy: true })
         const copied = yield* s.loadMessages(fork.id)
         expect(copied.map((m) => [m.seq, m.content, m.timestamp.epochMillis])).toEqual([
           [1, "first", Date.UTC(2026, 2, 6, 3, 3, 16, 601)],
@@ -196,7 +198,7 @@ describe("WorkstreamStore/Local fork", () => {
       writeFileSync(logOf(dir, source.id), text.replace(second, edited))
       yield* within(dir, Effect.gen(function*() {
         const s = yield* store
-        const fork = yield* s.fork(source.id, { title: "fork" })
+        const fork = yield* s.fork(source.id, { title: "fork", copy: true })
         expect((yield* s.loadMessages(fork.id)).map((m) => [m.seq, m.content])).toEqual([[1, "one"], [2, "two"], [3, "three"]])
         expect(readFileSync(logOf(dir, fork.id), "utf8")).not.toContain(edited)
       }))

@@ -46,7 +46,8 @@ const stagingLeft = (dir: string) => readdirSync(join(dir, "workstreams")).filte
 const POINTS = Array.from({ length: 18 }, (_, i) => i === 0 ? 0 : 2 ** (i - 1))
 
 describe("WorkstreamStore/Local interrupted", () => {
-  it.effect("a fork interrupted at any point is whole or absent, and leaves no staging and no open handle", () =>
+  // A copy (its log staged, then installed) and a branch (its record alone).
+  for (const copy of [true, false]) it.effect(`a fork${copy ? " with copy" : " (a branch)"} interrupted at any point is whole or absent, and leaves no staging and no open handle`, () =>
     Effect.gen(function*() {
       const dir = tempDir("arawn-ws-interrupt-")
       let finished = 0
@@ -57,7 +58,7 @@ describe("WorkstreamStore/Local interrupted", () => {
         const contents = Array.from({ length: 6000 }, (_, i) => `message ${i}`)
         yield* s.storeMessages(source.id, contents.map((content) => ({ role: "user" as const, content })))
         for (const [k, yields] of POINTS.entries()) {
-          const done = yield* interruptAfter(yields, s.fork(source.id, { atSeq: 5500, title: `fork ${k}` }))
+          const done = yield* interruptAfter(yields, s.fork(source.id, { atSeq: 5500, title: `fork ${k}`, copy }))
           const forks = (yield* s.list({ forkedFrom: source.id, limit: 100 })).items.filter((w) => w.title === `fork ${k}`)
           expect(forks.length).toBeLessThanOrEqual(1)
           if (done) expect(forks.length).toBe(1)

@@ -88,7 +88,7 @@ describe("WorkstreamStore/Local without its index", () => {
         // As a store from before record files: none on disk, and the migration that writes them not yet run.
         rmSync(join(dir, "workstreams", made.id, "workstream.json"))
         yield* Effect.provide(
-          Effect.flatMap(SqliteClient.SqliteClient, (sql) => sql`DELETE FROM arawn_store_workstream_migrations WHERE migration_id = 7`),
+          Effect.flatMap(SqliteClient.SqliteClient, (sql) => sql`DELETE FROM arawn_store_workstream_migrations WHERE migration_id >= 7`),
           SqliteClient.layer({ filename: join(dir, "workstreams.db") })
         )
         yield* within(dir, Effect.void)

@@ -89,7 +89,7 @@ describe.skipIf(skip)("WorkstreamStore/Pg", () => {
         // ~2.6 MB of distinct words: its whole tsvector would pass PostgreSQL's 1 MiB bound and fail the insert.
         const huge = `${word} ${Array.from({ length: 300_000 }, (_, i) => `w${i}`).join(" ")}`
         yield* s.storeMessage(ws.id, { role: "tool_result", content: huge })
-        const fork = yield* s.fork(ws.id, { title: "copy" })
+        const fork = yield* s.fork(ws.id, { title: "copy", copy: true })
         const copied = yield* s.loadMessages(fork.id)
         expect(copied.map((m) => m.content === [...contents, huge][m.seq - 1])).toEqual([true, true, true, true])
         expect(Object.keys(copied[0]!.metadata!)).toEqual(["z", "a"])

@@ -36,12 +36,12 @@ const seeded = async () => {
 }
 
 describe("arawn-store workstream fork and search", () => {
-  it("fork --at-seq copies the messages up to that seq into a new workstream that names its source", async () => {
+  it("fork --at-seq makes a branch sharing the messages up to that seq, which names its source", async () => {
     const { dir, id } = await seeded()
     const forked = await cli(["--dir", dir, "--json", "workstream", "fork", id, "--at-seq", "2", "--title", "Other plan", "--tag", "alt"])
     expect(forked.code, forked.stderr).toBe(0)
     const fork = JSON.parse(forked.stdout)
-    expect(fork.forkedFrom).toEqual({ workstreamId: id, seq: 2 })
+    expect(fork.forkedFrom).toEqual({ workstreamId: id, seq: 2, shared: true })
     expect(fork.messageCount).toBe(2)
     expect(fork.tags).toEqual(["alt"])
     const messages = await cli(["--dir", dir, "--json", "workstream", "messages", fork.id])
@@ -50,7 +50,7 @@ describe("arawn-store workstream fork and search", () => {
       [2, "eviction runs before the TTL expires"]
     ])
     const shown = await cli(["--dir", dir, "workstream", "show", fork.id])
-    expect(shown.stdout).toMatch(new RegExp(`forked from:\\s+${id} at seq 2`))
+    expect(shown.stdout).toMatch(new RegExp(`forked from:\\s+${id} at seq 2 \\(branch`))
     const listed = await cli(["--dir", dir, "--json", "workstream", "list", "--forked-from", id])
     expect(JSON.parse(listed.stdout).map((w: { id: string }) => w.id)).toEqual([fork.id])
     const all = await cli(["--dir", dir, "--json", "workstream", "fork", id, "--title", "Everything"])
@@ -61,6 +61,35 @@ describe("arawn-store workstream fork and search", () => {
     const unknown = await cli(["--dir", dir, "workstream", "fork", "nope", "--title", "x"])
     expect(unknown.code).not.toBe(0)
     expect(unknown.stderr).toMatch(/nope/)
+  }, SLOW)
+
+  it("tree shows branches and copies below a workstream; search --branch stays on its path; delete --subtree takes the branches", async () => {
+    const { dir, id } = await seeded()
+    const run = async (args: ReadonlyArray<string>) => {
+      const r = await cli(["--dir", dir, ...args])
+      expect(r.code, r.stderr).toBe(0)
+      return r.stdout
+    }
+    const branch = JSON.parse(await run(["--json", "workstream", "fork", id, "--at-seq", "1", "--title", "Short lease"])).id as string
+    await run(["workstream", "append", branch, "--role", "user", "a short TTL lease instead"])
+    const copy = JSON.parse(await run(["--json", "workstream", "fork", id, "--at-seq", "3", "--title", "Copy", "--copy"]))
+    expect(copy.forkedFrom).toEqual({ workstreamId: id, seq: 3 })
+    const deeper = JSON.parse(await run(["--json", "workstream", "fork", branch, "--title", "Deeper"])).id as string
+    const shown = await run(["workstream", "tree", id])
+    expect(shown.split("\n")[0]).toContain(`${id}  "TTL bug hunt"  4 messages`)
+    expect(shown).toMatch(new RegExp(`├─ ${branch}  "Short lease"  2 messages \\(branch at 1\\)`))
+    expect(shown).toMatch(new RegExp(`│  └─ ${deeper}  "Deeper"  2 messages \\(branch at 2\\)`))
+    expect(shown).toMatch(new RegExp(`└─ ${copy.id}  "Copy"  3 messages \\(copy of 1..3\\)`))
+    const json = JSON.parse(await run(["--json", "workstream", "tree", id]))
+    expect(json.branches.map((b: { id: string }) => b.id)).toEqual([branch, copy.id])
+    expect(json.branches[0].branches[0]).toMatchObject({ id: deeper, forkedFrom: { workstreamId: branch, seq: 2, shared: true } })
+    const hits = JSON.parse(await run(["--json", "workstream", "search", "ttl", "--branch", deeper, "--limit", "50"]))
+    expect(hits.map((h: { workstreamId: string; seq: number }) => `${h.workstreamId}:${h.seq}`).sort()).toEqual([`${branch}:2`, `${id}:1`].sort())
+    const refused = await cli(["--dir", dir, "workstream", "delete", id])
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toMatch(/branches/)
+    await run(["workstream", "delete", id, "--subtree"])
+    expect(JSON.parse(await run(["--json", "workstream", "list"])).map((w: { id: string }) => w.id)).toEqual([copy.id])
   }, SLOW)
 
   it("search finds messages across workstreams, best first, with filters, as a table or JSON", async () => {

@@ -105,10 +105,11 @@ describe("the built entry points", () => {
     expect(reaches("ai").filter((s) => s === "ioredis" || s.startsWith("@effect/sql"))).toEqual([])
     // The OpenTelemetry names need no OpenTelemetry package: any Effect tracer exports them.
     expect(reaches("otel").filter((s) => s !== "effect" && !s.startsWith("node:"))).toEqual([])
+    expect(reaches("LangGraph")).toContain("@langchain/langgraph-checkpoint")
     // A dump moves a store between any two backends, so it must load none of them.
     expect(reaches("Dump").filter((s) => s !== "effect" && !s.startsWith("node:"))).toEqual([])
     for (const subpath of ["MemoryBackend/Sqlite", "WorkstreamStore/Local", "SessionStore/Lru", "testing/index"]) {
-      expect(reaches(subpath).filter((s) => s === "ioredis" || s.startsWith("@effect/ai") || s.startsWith("@effect/sql-pg")), subpath)
+      expect(reaches(subpath).filter((s) => s === "ioredis" || s.startsWith("@effect/ai") || s.startsWith("@effect/sql-pg") || s.startsWith("@langchain/")), subpath)
         .toEqual([])
     }
   })

@@ -14,6 +14,7 @@ import type { DriverFilter } from "../internal/memoryRules.js"
 import type { TextCandidate, VectorCandidate } from "../internal/ranking.js"
 import type { Memory } from "../Memory.js"
 import type { MemoryEvent } from "../MemoryEvent.js"
+import type { NamespaceCount } from "../MemoryNamespaces.js"
 
 /** A driver's insert found a memory with this id already stored; nothing was written. @category driver */
 export class MemoryIdTaken extends Schema.TaggedError<MemoryIdTaken>()("MemoryIdTaken", { id: MemoryId }) {}
@@ -30,10 +31,10 @@ export interface Occupied {
   readonly same: (stored: Memory, row: NewRow) => boolean
 }
 
-/** A memory to insert with the vector of its content and its first history events. @category driver */
+/** A memory to insert with the vector of its content (none when `memory.embed` is false) and its first events. @category driver */
 export interface NewRow {
   readonly memory: Memory
-  readonly vector: Float32Array
+  readonly vector: Float32Array | undefined
   readonly events: ReadonlyArray<MemoryEvent>
 }
 
@@ -96,8 +97,9 @@ export interface ReindexDriver {
 
 /**
  * The storage primitives a MemoryBackend backend supplies; `make` builds the whole contract on them. Every value is
- * decoded and checked already, and every read that takes a `DriverFilter` leaves out memories expired at its
- * `nowMillis`. A driver is built for one embedding space (the `Embedder`'s model and dimensions): vector writes and
+ * decoded and checked already, a namespace to confine to (an option, a filter's) means its whole subtree (see
+ * `arawn-store/Namespace`), and every read that takes a `DriverFilter` leaves out memories expired at its
+ * `nowMillis`; a memory with `embed: false` has no vector (vector search never returns it, reindex skips it). A driver is built for one embedding space (the `Embedder`'s model and dimensions): vector writes and
  * vector search fail with `EmbeddingSpaceMismatch` when its stored vectors come from another.
  *
  * @category driver
@@ -121,7 +123,8 @@ export interface Driver {
   readonly getMany: (ids: ReadonlyArray<MemoryId>) => Effect.Effect<ReadonlyArray<Memory>, StorageError>
   /**
    * In one transaction, rewrites the memory with what `next(current)` returns (`None`: write nothing) and appends
-   * its events; `vector` is the new content's when the patch sets content (used only if the content changed).
+   * its events; `vector` is the new content's when the patch sets content, written only when the memory is
+   * embedded and its content changed or it had no vector (a memory rewritten with `embed: false` loses its vector).
    * `None` when the id is unknown or `next` declined.
    */
   readonly modify: (
@@ -166,6 +169,14 @@ export interface Driver {
   readonly counts: (
     namespace: Option.Option<string>
   ) => Effect.Effect<{ readonly memories: number; readonly vectors: number }, StorageError>
+  /**
+   * Per namespace of the subtree of `root` (every namespace when `None`): its memories unexpired at `nowMillis`,
+   * how many have `embed` unset, and their latest updatedAt.
+   */
+  readonly namespaces: (
+    root: Option.Option<string>,
+    nowMillis: number
+  ) => Effect.Effect<ReadonlyArray<NamespaceCount>, StorageError>
   /** The memory's events in the order they were written. */
   readonly history: (id: MemoryId) => Effect.Effect<ReadonlyArray<MemoryEvent>, StorageError>
   /** Deletes the memories (of `namespace`, when given) expired at `nowMillis`, with everything they own; how many. */

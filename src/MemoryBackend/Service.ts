@@ -20,6 +20,7 @@ import type {
 } from "../Memory.js"
 import type { MemoryEvent } from "../MemoryEvent.js"
 import type { FactEntry, FactsOptions, GetOptions } from "../MemoryTime.js"
+import type { ListNamespacesOptions, NamespaceStats, PutMemory } from "../MemoryNamespaces.js"
 
 /** Failures of a write that embeds text. @category errors */
 export type WriteError = InvalidInput | StorageError | EmbeddingError | EmbeddingSpaceMismatch
@@ -71,8 +72,18 @@ export interface MemoryBackendService {
   /** Deletes every expired memory with its vector, text entry and history; returns how many. */
   readonly sweep: () => Effect.Effect<number, StorageError>
   /**
-   * The same store confined to `namespace`: it reads, counts, searches, changes and sweeps only that namespace's
-   * memories, and stores into it alone. Scoping a scoped service to another namespace is InvalidInput.
+   * Upserts by key: replaces the memory stored under the input's namespace and `key` (keeping its createdAt; a
+   * concurrent put of the same key is serialized, the last one wins), else inserts one, with id `keyId(namespace, key)`.
+   */
+  readonly put: (input: PutMemory) => Effect.Effect<Memory, WriteError>
+  /** The namespaces holding unexpired memories in this service's subtree that `options` selects, with their statistics. */
+  readonly listNamespaces: (
+    options?: ListNamespacesOptions
+  ) => Effect.Effect<ReadonlyArray<NamespaceStats>, InvalidInput | StorageError>
+  /**
+   * The same store confined to `namespace` and the namespaces below it (`a` holds `a/b`): it reads, counts, searches,
+   * changes and sweeps only their memories, and stores into them alone (the default namespace is `namespace`).
+   * Scoping a scoped service to a namespace outside its subtree is InvalidInput.
    */
   readonly scoped: (namespace: string) => Effect.Effect<MemoryBackendService, InvalidInput>
 }

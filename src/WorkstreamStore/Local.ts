@@ -21,6 +21,7 @@ import { WorkstreamId } from "../Ids.js"
 import { decodeInput } from "../internal/decode.js"
 import { append } from "../internal/local/append.js"
 import { finishDeletion } from "../internal/local/cleanup.js"
+import { branch, remove } from "../internal/local/tree.js"
 import { db, io, paths } from "../internal/local/files.js"
 import { fork } from "../internal/local/fork.js"
 import { makeHandles } from "../internal/local/handles.js"
@@ -165,30 +166,13 @@ const driver = (local: Local): Driver => {
       return Option.some(next.right)
     }), true)
 
-  const delete_: Driver["delete"] = (id) => {
-    const m = method("delete")
-    // The intent is committed with the metadata removal, so a crash before the directory is gone finishes on open;
-    // the directory goes in a second transaction, never outside the lock (a create of the same id may follow).
-    const removeMetadata = Effect.gen(function*() {
-      const found = yield* db(m)(q.logState(id))
-      if (Option.isNone(found)) return false
-      local.states.delete(id)
-      yield* db(m)(Effect.all([q.clearIndex(found.value.key), q.deleteWorkstream(found.value.key), q.markDeleting(id)], { discard: true }))
-      return true
-    })
-    const removeLog = Effect.gen(function*() {
-      if (yield* db(m)(q.isDeleting(id))) yield* finishDeletion(local, m, id)
-    })
-    return Effect.flatMap(writer.exclusive(m, removeMetadata, true), (removed) => removed ? writer.exclusive(m, removeLog, true) : Effect.void)
-  }
-
   return {
     backend: BACKEND,
     insert,
     get: (id) => db(method("get"))(r.workstream(id)),
     list: (query) => db(method("list"))(r.list(query)),
     update,
-    delete: delete_,
+    delete: (id, subtree) => remove(local, method("delete"), id, subtree),
     append: (id, request) =>
       append(local, method("storeMessages"), id, request).pipe(
         Effect.catchTag("NotFound", () => Effect.succeed({ _tag: "NotFound" } as const))
@@ -200,6 +184,7 @@ const driver = (local: Local): Driver => {
       ),
     promote: (request) => promote(local, method("promoteScratch"), request),
     fork: (request) => fork(local, method("fork"), request),
+    branch: (request) => branch(local, method("fork"), request),
     search: (query) => search(local, method("searchMessages"), query)
   }
 }

@@ -14,6 +14,7 @@ import { WorkstreamStore } from "../WorkstreamStore.js"
 import { clip, encode, fields, formatTime, printJson, table } from "./output.js"
 import { contentArg, fileOption, readContent } from "./input.js"
 import { jsonOutput, limitOption, withWorkstreams } from "./root.js"
+import { tree } from "./workstreamTree.js"
 
 const idArg = Args.text({ name: "id" }).pipe(Args.withDescription("Workstream id (or scratch)"))
 
@@ -41,7 +42,9 @@ const showWorkstream = (w: Workstream) =>
     ["summary", w.summary],
     ["model", w.defaultModel],
     ["tags", w.tags.length > 0 ? w.tags.join(", ") : undefined],
-    ["forked from", w.forkedFrom !== undefined ? `${w.forkedFrom.workstreamId} at seq ${w.forkedFrom.seq}` : undefined],
+    ["forked from", w.forkedFrom !== undefined
+      ? `${w.forkedFrom.workstreamId} at seq ${w.forkedFrom.seq}${w.forkedFrom.shared === true ? " (branch: shares its messages)" : " (copy)"}`
+      : undefined],
     ["messages", w.messageCount],
     ["last message", w.lastMessageAt !== undefined ? formatTime(w.lastMessageAt) : undefined],
     ["created", formatTime(w.createdAt)],
@@ -140,12 +143,15 @@ const update = Command.make("update", {
     yield* printWorkstream(yield* (yield* WorkstreamStore).update(id, patch))
   }))).pipe(Command.withDescription("Change a workstream's title, summary, state, model or tags"))
 
-const delete_ = Command.make("delete", { id: idArg }, (o) =>
+const delete_ = Command.make("delete", {
+  id: idArg,
+  subtree: Options.boolean("subtree").pipe(Options.withDescription("Also delete every branch that shares its messages"))
+}, (o) =>
   withWorkstreams("open")(Effect.gen(function*() {
     const w = yield* requireWorkstream("workstream delete", o.id)
-    yield* (yield* WorkstreamStore).delete(w.id)
+    yield* (yield* WorkstreamStore).delete(w.id, { subtree: o.subtree })
     yield* (yield* jsonOutput) ? printJson({ deleted: w.id }) : Console.log(`deleted ${w.id}`)
-  }))).pipe(Command.withDescription("Delete a workstream with its tags and message log"))
+  }))).pipe(Command.withDescription("Delete a workstream with its tags and message log (with --subtree, its branches too)"))
 
 const promote = Command.make("promote-scratch", {
   title: Options.text("title").pipe(Options.withDescription("Title of the new workstream")),
@@ -193,9 +199,10 @@ const messages = Command.make("messages", {
 const fork = Command.make("fork", {
   id: idArg,
   atSeq: Options.integer("at-seq").pipe(
-    Options.withDescription("Copy messages up to this seq (0: none; default: all)"),
+    Options.withDescription("Share messages up to this seq (0: none; default: all)"),
     Options.optional
   ),
+  copy: Options.boolean("copy").pipe(Options.withDescription("Copy the messages into the fork's own log instead of sharing them")),
   title: Options.text("title").pipe(Options.withDescription("Title of the new workstream")),
   model: Options.text("model").pipe(Options.withDescription("Default model profile (default: the source's)"), Options.optional),
   tags: tagsOption
@@ -205,11 +212,12 @@ const fork = Command.make("fork", {
     const w = yield* (yield* WorkstreamStore).fork(id, {
       title: o.title,
       tags: o.tags,
+      copy: o.copy,
       ...present("atSeq", o.atSeq),
       ...present("defaultModel", o.model)
     })
     yield* printWorkstream(w)
-  }))).pipe(Command.withDescription("Branch a workstream: a new one holding copies of its messages up to a seq"))
+  }))).pipe(Command.withDescription("Branch a workstream: a new one sharing its messages up to a seq (or, with --copy, holding copies)"))
 
 /** The search results table: rank, score, workstream, seq, role, snippet. @category formatting */
 export const hitTable = (hits: ReadonlyArray<MessageHit>, width = 60): string =>
@@ -223,14 +231,17 @@ const search = Command.make("search", {
   workstreams: Options.text("workstream").pipe(Options.withDescription("Only this workstream (repeatable)"), Options.repeated),
   roles: Options.choice("role", MessageRole.literals).pipe(Options.withDescription("Only this role (repeatable)"), Options.repeated),
   session: Options.text("session").pipe(Options.withDescription("Only this session (a UUID)"), Options.optional),
+  branch: Options.text("branch").pipe(Options.withDescription("Only the messages on this branch's path"), Options.optional),
   limit: limitOption("Most results").pipe(Options.withDefault(10))
 }, (o) =>
   withWorkstreams("read")(Effect.gen(function*() {
     const method = "workstream search"
     const workstreamIds = yield* Effect.forEach(o.workstreams, (raw) => decodeId(method, raw))
     const sessionId = yield* Effect.transposeOption(Option.map(o.session, decodeInput(SessionId, method)))
+    const branch = yield* Effect.transposeOption(Option.map(o.branch, (raw) => decodeId(method, raw)))
     const hits = yield* (yield* WorkstreamStore).searchMessages(o.query, {
       limit: o.limit,
+      ...present("branch", branch),
       ...(workstreamIds.length > 0 ? { workstreamIds } : {}),
       ...(o.roles.length > 0 ? { roles: o.roles } : {}),
       ...present("sessionId", sessionId)
@@ -250,6 +261,6 @@ const search = Command.make("search", {
 
 /** `arawn-store workstream`. @category commands */
 export const workstream = Command.make("workstream").pipe(
-  Command.withDescription("Workstreams: create, list, show, update, delete, promote-scratch, fork, append, messages, search"),
-  Command.withSubcommands([create, list, show, update, delete_, promote, fork, append, messages, search])
+  Command.withDescription("Workstreams: create, list, show, update, delete, promote-scratch, fork, tree, append, messages, search"),
+  Command.withSubcommands([create, list, show, update, delete_, promote, fork, tree, append, messages, search])
 )

@@ -19,6 +19,7 @@ import type { Generation } from "./memoryGenerations.js"
 import { generationEntries, generationOf, sameSpace, writableGenerations } from "./memoryGenerations.js"
 import { cosine } from "./ranking.js"
 import { stem } from "./text.js"
+import { countNamespaces } from "./memoryNamespaceCounts.js"
 
 /** Records the Embedder's space as the live one on a store's first use. */
 const initialise = (enc: EncodedDriver, current: EmbeddingSpace) =>
@@ -49,7 +50,7 @@ const makeReader = (enc: EncodedDriver) => {
   const pool = (method: string, filter: DriverFilter) =>
     Effect.flatMap(scanAll(enc), (rows) =>
       Effect.map(
-        decode(method, filter.namespace === undefined ? rows : rows.filter((r) => r.namespace === filter.namespace)),
+        decode(method, filter.namespace === undefined ? rows : rows.filter(inNamespace(Option.some(filter.namespace)))),
         (ms) => ms.filter((m) => matchesFilter(m, filter))
       ))
   const getMany = (method: string, ids: ReadonlyArray<string>) => Effect.flatMap(enc.get(ids), (rows) => decode(method, rows))
@@ -83,7 +84,9 @@ const inserting = (
       remove: fresh.filter((r) => held.has(r.memory.id)).map((r) => r.memory.id),
       put: yield* Effect.forEach(fresh, (r) => codec.encode(method, r.memory)),
       events: yield* Effect.forEach(fresh, (r) => Effect.map(codec.encodeEvents(method, r.events), (e) => [r.memory.id, e] as const)),
-      vectors: generations.flatMap((generation) => fresh.map((r) => ({ generation, id: r.memory.id, vector: r.vector })))
+      vectors: generations.flatMap((generation) =>
+        fresh.flatMap((r) => (r.vector === undefined ? [] : [{ generation, id: r.memory.id, vector: r.vector }]))
+      )
     }
   })
 
@@ -139,14 +142,19 @@ const makeDriver = (enc: EncodedDriver, current: EmbeddingSpace): Driver => {
         const written = before === undefined ? Option.none() : next(before)
         if (before === undefined || Option.isNone(written)) return Option.none<Memory>()
         const after = written.value.memory
-        const changed = after.content !== before.content
+        const changed = after.embed !== false && (after.content !== before.content || before.embed === false)
         if (changed && Option.isNone(vector)) return yield* new StorageError({ method, cause: new Error("changed content without its vector") })
         const generations = changed ? yield* writableGenerations(current, yield* stateNow(enc, method)) : []
-        yield* enc.write({
-          put: [yield* codec.encode(method, after)],
-          events: [[id, yield* codec.encodeEvents(method, written.value.events)]],
-          vectors: Option.match(vector, { onNone: () => [], onSome: (v) => generations.map((generation) => ({ generation, id, vector: v })) })
-        })
+        const put = [yield* codec.encode(method, after)]
+        const added = yield* codec.encodeEvents(method, written.value.events)
+        // Rewritten without a vector: the row goes with every vector it had and comes back without them.
+        yield* enc.write(after.embed === false && before.embed !== false
+          ? { remove: [id], put, events: [[id, [...(yield* enc.events(id)), ...added]]] }
+          : {
+            put,
+            events: [[id, added]],
+            vectors: Option.match(vector, { onNone: () => [], onSome: (v) => generations.map((generation) => ({ generation, id, vector: v })) })
+          })
         return Option.some(after)
       })),
     delete: (id, namespace) =>
@@ -188,6 +196,8 @@ const makeDriver = (enc: EncodedDriver, current: EmbeddingSpace): Driver => {
         const ids = (yield* scanAll(enc)).filter(inNamespace(namespace)).map((r) => r.id)
         return { memories: ids.length, vectors: (yield* enc.vectors(state.generation, ids)).length }
       }),
+    namespaces: (root, nowMillis) =>
+      Effect.map(all("MemoryDriver.namespaces"), (ms) => countNamespaces(ms.filter((m) => inNamespace(root)(m) && !isExpired(m, nowMillis)))),
     history: (id) =>
       Effect.flatMap(enc.events(id), (texts) => codec.decodeEvents("MemoryDriver.history", texts)),
     sweep: (nowMillis, namespace) =>

@@ -13,12 +13,16 @@ import { generationEntries, sameSpace, TARGET_KEYS } from "./memoryGenerations.j
 
 const METHOD = "MemoryDriver.reindex"
 
-/** The rows among `rows` without a vector in `generation`. */
+/** The rows among `rows` without a vector in `generation` that should have one (not stored with `embed: false`). */
 const lacking = (enc: EncodedDriver, generation: number) => (rows: ReadonlyArray<EncodedMemory>) =>
-  Effect.map(enc.vectors(generation, rows.map((r) => r.id)), (have) => {
-    const done = new Set(have.map(([id]) => id))
-    return rows.filter((r) => !done.has(r.id))
-  })
+  Effect.flatMap(embeddable(rows), (embedded) =>
+    Effect.map(enc.vectors(generation, embedded.map((r) => r.id)), (have) => {
+      const done = new Set(have.map(([id]) => id))
+      return embedded.filter((r) => !done.has(r.id))
+    }))
+
+const embeddable = (rows: ReadonlyArray<EncodedMemory>) =>
+  Effect.map(codec.decode(METHOD, rows), (memories) => rows.filter((_, i) => memories[i]!.embed !== false))
 
 const requireTarget = (enc: EncodedDriver, current: EmbeddingSpace) =>
   Effect.flatMap(stateNow(enc, METHOD), (state) =>
@@ -43,7 +47,7 @@ export const encodedReindex = (enc: EncodedDriver, current: EmbeddingSpace): Rei
           meta: generationEntries("target", target)
         })
       }
-      const rows = (yield* scanAll(enc)).filter(inNamespace(namespace))
+      const rows = yield* embeddable((yield* scanAll(enc)).filter(inNamespace(namespace)))
       return { total: rows.length, done: rows.length - (yield* lacking(enc, target.generation)(rows)).length }
     })),
   pending: (namespace, after, limit) =>

@@ -8,6 +8,7 @@ import { Memory } from "../Memory.js"
 import type { EncodedDriver, EncodedMemory } from "../MemoryBackend/Driver.js"
 import { MemoryEventJson } from "../MemoryEvent.js"
 import type { MemoryEvent } from "../MemoryEvent.js"
+import { inSubtree } from "../Namespace.js"
 import { stateOf } from "./memoryGenerations.js"
 
 const MemoryJson = Schema.parseJson(Memory)
@@ -54,4 +55,4 @@ export const scanAll = (enc: EncodedDriver) => scan(enc, Option.none(), Effect.s
 export const stateNow = (enc: EncodedDriver, method: string) => Effect.flatMap(enc.meta, (meta) => stateOf(meta, method))
 
 export const inNamespace = (namespace: Option.Option<string>) => (row: { readonly namespace: string }) =>
-  Option.match(namespace, { onNone: () => true, onSome: (ns) => row.namespace === ns })
+  Option.match(namespace, { onNone: () => true, onSome: (ns) => inSubtree(ns, row.namespace) })

@@ -48,7 +48,7 @@ export const writeFact = (
   explicitFrom: boolean
 ): Effect.Effect<StoreFactResult, MemoryIdTaken | StorageError | EmbeddingSpaceMismatch | EmbeddingError> =>
   Effect.gen(function*() {
-    const vectors = new Map<string, Float32Array>([[row.memory.content, row.vector]])
+    const vectors = new Map<string, Float32Array>(row.vector === undefined ? [] : [[row.memory.content, row.vector]])
     const ids: Array<MemoryId> = []
     for (let round = 0; round < MAX_ROUNDS; round++) {
       let plan: Plan | undefined

@@ -41,13 +41,13 @@ const flagged = (m: Memory, superseded: boolean, by: MemoryId | undefined, now: 
 
 /** A live fact re-recorded at `now` with the valid interval `[from, to)` (`to` absent: open). */
 const piece = (o: Memory, id: MemoryId, from: DateTime.Utc, to: DateTime.Utc | undefined, now: DateTime.Utc): Memory => {
-  const { priorValidTo: _p, retractedAt: _r, validTo: _t, validToRecordedAt: _v, ...rest } = o
+  const { key: _k, priorValidTo: _p, retractedAt: _r, validTo: _t, validToRecordedAt: _v, ...rest } = o
   return new Memory({ ...rest, id, validFrom: from, ...(to !== undefined ? { validTo: to } : {}), recordedAt: now, updatedAt: now }, true)
 }
 
 interface Piece {
   readonly memory: Memory
-  readonly vector: Float32Array
+  readonly vector: Float32Array | undefined
   readonly revises: MemoryId
 }
 
@@ -128,10 +128,12 @@ const retire = (overlapping: ReadonlyArray<Memory>, row: NewRow, span: Span, now
     if (oFrom < span.from) parts.push([o.validFrom ?? o.createdAt, span.fromUtc])
     if (span.to < end(o) && span.toUtc !== undefined) parts.push([span.toUtc, o.validTo])
     for (const [pFrom, pTo] of parts) {
-      const vector = o.content === n.content ? row.vector : supplies.vectors.get(o.content)
+      // A fact stored without a vector (`embed: false`) is re-recorded without one too.
+      const unembedded = o.embed === false
+      const vector = unembedded ? undefined : o.content === n.content && row.vector !== undefined ? row.vector : supplies.vectors.get(o.content)
       const id = supplies.ids[ids++]
-      if (vector === undefined) needs.add(o.content)
-      if (id !== undefined && vector !== undefined) pieces.push({ memory: piece(o, id, pFrom, pTo, now), vector, revises: o.id })
+      if (vector === undefined && !unembedded) needs.add(o.content)
+      if (id !== undefined && (vector !== undefined || unembedded)) pieces.push({ memory: piece(o, id, pFrom, pTo, now), vector, revises: o.id })
     }
   }
   return { rewritten, ended, pieces, needs, ids }

@@ -16,17 +16,20 @@ import { headOf, isExpired, matchesFilter, newestFirst, searchTieBreak as tieBre
 import type { TextCandidate, VectorCandidate } from "./ranking.js"
 import { cosine } from "./ranking.js"
 import { stem } from "./text.js"
+import { countNamespaces } from "./memoryNamespaceCounts.js"
+import { inSubtree } from "../Namespace.js"
 
 interface Row {
   memory: Memory
-  vector: Float32Array
+  /** None for a memory stored with `embed: false`. */
+  vector: Float32Array | undefined
   readonly events: Array<MemoryEvent>
   /** The reindex pass that last wrote this row's vector. */
   pass: number
 }
 
 const inNamespace = (m: Memory, namespace: Option.Option<string>) =>
-  Option.match(namespace, { onNone: () => true, onSome: (ns) => m.namespace === ns })
+  Option.match(namespace, { onNone: () => true, onSome: (ns) => inSubtree(ns, m.namespace) })
 
 /** A driver over process memory for the Embedder's space (which it can never be out of: nothing outlives it). */
 export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
@@ -92,11 +95,12 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
       const written = next(row.memory)
       if (Option.isNone(written)) return Option.none<Memory>()
       const { events, memory } = written.value
-      if (memory.content !== row.memory.content) {
+      if (memory.embed === false) row.vector = undefined
+      else if (memory.content !== row.memory.content || row.vector === undefined) {
         row.vector = Option.getOrElse(vector, () => row.vector)
         row.pass = 0
-        text.set(id, memory.content)
       }
+      if (memory.content !== row.memory.content) text.set(id, memory.content)
       row.memory = memory
       row.events.push(...events)
       return Option.some(memory)
@@ -106,7 +110,7 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
   const vectorCandidates = (filter: DriverFilter, query: Float32Array, depth: number) =>
     Effect.sync(() =>
       pool(filter)
-        .map((r) => ({ r, distance: 1 - cosine(query, r.vector) }))
+        .flatMap((r) => (r.vector === undefined ? [] : [{ r, distance: 1 - cosine(query, r.vector) }]))
         .sort((a, b) => a.distance - b.distance || tieBreak(a.r.memory, b.r.memory))
         .slice(0, depth)
         .map(({ distance, r }): VectorCandidate => ({ ...headOf(r.memory), distance }))
@@ -159,9 +163,11 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
     count: (filter) => Effect.sync(() => pool(filter).length),
     counts: (namespace) =>
       Effect.sync(() => {
-        const n = scopedRows(namespace).length
-        return { memories: n, vectors: n }
+        const scoped = scopedRows(namespace)
+        return { memories: scoped.length, vectors: scoped.filter((r) => r.vector !== undefined).length }
       }),
+    namespaces: (root, nowMillis) =>
+      Effect.sync(() => countNamespaces(scopedRows(root).map((r) => r.memory).filter((m) => !isExpired(m, nowMillis)))),
     history: (id) => Effect.sync(() => [...(rows.get(id)?.events ?? [])]),
     sweep: (nowMillis, namespace) =>
       Effect.sync(() => {
@@ -181,12 +187,12 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
       start: (namespace) =>
         Effect.sync(() => {
           pass++
-          return { total: scopedRows(namespace).length, done: 0 }
+          return { total: scopedRows(namespace).filter((r) => r.memory.embed !== false).length, done: 0 }
         }),
       pending: (namespace, after, limit) =>
         Effect.sync(() =>
           scopedRows(namespace)
-            .filter((r) => r.pass !== pass && Option.match(after, { onNone: () => true, onSome: (a) => r.memory.id > a }))
+            .filter((r) => r.memory.embed !== false && r.pass !== pass && Option.match(after, { onNone: () => true, onSome: (a) => r.memory.id > a }))
             .sort((a, b) => (a.memory.id < b.memory.id ? -1 : 1))
             .slice(0, limit)
             .map((r) => ({ id: r.memory.id, content: r.memory.content }))
@@ -195,12 +201,12 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
         Effect.sync(() => {
           for (const item of items) {
             const row = rows.get(item.id)
-            if (row === undefined || row.memory.content !== item.content) continue
+            if (row === undefined || row.memory.content !== item.content || row.memory.embed === false) continue
             row.vector = item.vector
             row.pass = pass
           }
         }),
-      finish: Effect.sync(() => Array.from(rows.values()).every((r) => r.pass === pass))
+      finish: Effect.sync(() => Array.from(rows.values()).every((r) => r.pass === pass || r.memory.embed === false))
     }
   }
 }

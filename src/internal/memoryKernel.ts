@@ -26,7 +26,8 @@ import { initialEvents, updatedEvents } from "./memoryEvents.js"
 import { checkInterval, timeMethods, writeFact } from "./memoryFactWrites.js"
 import { readMethods } from "./memoryReads.js"
 import type { Kernel, Resolved } from "./memoryScope.js"
-import { readable, retag } from "./memoryScope.js"
+import { readable, retag, within } from "./memoryScope.js"
+import { keyedMethods } from "./memoryKeyed.js"
 import { argumentId, resultCount, resultId, resultRecord, storeId, tracing } from "./semconv.js"
 import type { Built } from "./memoryRetry.js"
 import { idTaken, isRetry, occupiedBy } from "./memoryRetry.js"
@@ -55,7 +56,7 @@ const decodeMaxContent = (max: number | undefined): Effect.Effect<number, Invali
     )
 
 /** Content within this service's cap (the schema already holds it to `MAX_MEMORY_CONTENT`). */
-const withinCap = (k: Kernel, method: string, content: string): Effect.Effect<void, InvalidInput> =>
+export const withinCap = (k: Kernel, method: string, content: string): Effect.Effect<void, InvalidInput> =>
   content.length <= k.scope.maxContentLength
     ? Effect.void
     : Effect.fail(
@@ -86,18 +87,18 @@ const decodeNew = (method: string) => decodeInput(NewMemory, method)
 const decodeId = (method: string) => decodeInput(MemoryId, method)
 const decodePatch = decodeInput(MemoryPatch, "MemoryBackend.update")
 
-/** The namespace a new memory goes to: the service's own (another is refused), else the input's, else the default. */
-const namespaceOf = (k: Kernel, method: string, input: NewMemoryInput) =>
+/** The namespace a new memory goes to: the input's (inside the service's subtree), else the service's, else the default. */
+export const namespaceOf = (k: Kernel, method: string, input: { readonly namespace?: string | undefined }) =>
   Option.match(k.scope.namespace, {
     onNone: () => Effect.succeed(input.namespace ?? DEFAULT_NAMESPACE),
     onSome: (ns) =>
-      input.namespace === undefined || input.namespace === ns
-        ? Effect.succeed(ns)
+      input.namespace === undefined || within(k, input.namespace)
+        ? Effect.succeed(input.namespace ?? ns)
         : Effect.fail(new InvalidInput({ method, message: `this service is confined to namespace ${JSON.stringify(ns)}` }))
   })
 
 /** Each input's memory, its expiry and namespace resolved, before anything is embedded or written. */
-const build = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput>, now: DateTime.Utc) =>
+export const build = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput>, now: DateTime.Utc) =>
   Effect.gen(function*() {
     yield* requireDistinctIds(method, inputs)
     const fallback = defaultExpiry(now, k.scope.defaultTtl)
@@ -113,17 +114,19 @@ const build = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput>,
   })
 
 /** The rows of a batch: given embeddings checked, the others made in one embed call, and the first events. */
-const rowsOf = (k: Kernel, method: string, built: ReadonlyArray<Built>, now: DateTime.Utc) =>
+export const rowsOf = (k: Kernel, method: string, built: ReadonlyArray<Built>, now: DateTime.Utc) =>
   Effect.gen(function*() {
     const given = yield* Effect.forEach(built, (b) =>
-      b.input.embedding === undefined
+      b.input.embedding === undefined || b.input.embed === false
         ? Effect.succeed(undefined)
         : checkEmbedding(method, b.input.embedding, k.embedder.dimensions))
-    const embedded = yield* k.embed(built.filter((b) => b.input.embedding === undefined).map((b) => b.memory.content))
+    const embedded = yield* k.embed(
+      built.filter((b) => b.input.embedding === undefined && b.input.embed !== false).map((b) => b.memory.content)
+    )
     let next = 0
     return built.map((b, i): NewRow => ({
       memory: b.memory,
-      vector: given[i] ?? embedded[next++]!,
+      vector: b.input.embed === false ? undefined : given[i] ?? embedded[next++]!,
       events: initialEvents(b.input, b.memory, now)
     }))
   })
@@ -223,9 +226,11 @@ export const makeKernel = (driver: Driver, embedder: Embedder["Type"], scope: Re
         onSome: (own) =>
           own === namespace
             ? Effect.succeed(service)
+            : within(k, namespace)
+            ? Effect.succeed(makeKernel(driver, embedder, { ...scope, namespace: Option.some(namespace) }))
             : Effect.fail(new InvalidInput({ method: "MemoryBackend.scoped", message: `this service is confined to namespace ${JSON.stringify(own)}` })),
         onNone: () => Effect.succeed(makeKernel(driver, embedder, { ...scope, namespace: Option.some(namespace) }))
       }))
-  const service: MemoryBackendService = { ...writeMethods(k), ...readMethods(k), ...timeMethods(k), scoped }
+  const service: MemoryBackendService = { ...writeMethods(k), ...readMethods(k), ...keyedMethods(k), ...timeMethods(k), scoped }
   return service
 }

@@ -15,7 +15,7 @@ import { asOfFilter, heldAsOf } from "./memoryFactWrites.js"
 import type { DriverFilter, MemoryFilterInput } from "./memoryRules.js"
 import { extended, queryTerms } from "./memoryRules.js"
 import type { Kernel } from "./memoryScope.js"
-import { readable, retag, retagError } from "./memoryScope.js"
+import { readable, retag, retagError, within } from "./memoryScope.js"
 import { lookup, resultCount, searched, storeId, tracing } from "./semconv.js"
 import { exactTop } from "./rankingTopK.js"
 import type { Scored } from "./rankingTopK.js"
@@ -28,13 +28,13 @@ const decodeQuery = decodeInput(Query, "MemoryBackend.search")
 const decodeSearch = decodeInput(SearchOptions, "MemoryBackend.search")
 const decodeFilter = (method: string) => decodeInput(MemoryFilter, method)
 
-/** The filter as the driver applies it: the service's namespace forced in, expiry decided at `nowMillis`. */
+/** The filter as the driver applies it: inside the service's subtree, expiry decided at `nowMillis`. */
 const driverFilter = (k: Kernel, method: string, f: MemoryFilterInput, nowMillis: number) =>
   Option.match(k.scope.namespace, {
     onNone: () => Effect.succeed<DriverFilter>({ ...f, nowMillis, ...asOfFilter(f.asOf, nowMillis) }),
     onSome: (ns) =>
-      f.namespace === undefined || f.namespace === ns
-        ? Effect.succeed<DriverFilter>({ ...f, namespace: ns, nowMillis, ...asOfFilter(f.asOf, nowMillis) })
+      f.namespace === undefined || within(k, f.namespace)
+        ? Effect.succeed<DriverFilter>({ ...f, namespace: f.namespace ?? ns, nowMillis, ...asOfFilter(f.asOf, nowMillis) })
         : Effect.fail(new InvalidInput({ method, message: `this service is confined to namespace ${JSON.stringify(ns)}` }))
   })
 
@@ -127,11 +127,11 @@ export const readMethods = (k: Kernel) => {
       mode: options.mode,
       weights: options.weights ?? embedder.weights,
       nowMillis: now.epochMillis,
-      limit: options.limit,
+      limit: options.offset + options.limit,
       minScore: options.minScore
     })
     yield* Effect.annotateCurrentSpan({ "search.depth.vector": depth.vector, "search.depth.text": depth.text, "search.proven": proven })
-    return yield* materialize(k, page, now)
+    return yield* materialize(k, page.slice(options.offset), now)
   }, retag("MemoryBackend.search"), searched)
 
   const list = (rawFilter?: MemoryFilter) =>

@@ -45,6 +45,7 @@ export const sameWrite = (input: NewMemoryInput, next: Memory, stored: Memory): 
   stored.namespace === next.namespace &&
   stored.contentType === next.contentType &&
   stored.content === next.content &&
+  stored.embed === next.embed &&
   stored.confidence.source === next.confidence.source &&
   stored.sessionId === next.sessionId &&
   stored.workstreamId === next.workstreamId &&

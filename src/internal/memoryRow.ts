@@ -28,6 +28,8 @@ export const sharedMemoryFields = {
   access_count: Schema.NonNegativeInt,
   expires_at: Schema.NullOr(Schema.DateTimeUtcFromNumber),
   ttl_millis: Schema.NullOr(Schema.Number),
+  item_key: Schema.NullOr(Schema.String),
+  embed: Schema.Literal(0, 1),
   ...timeColumnFields
 }
 
@@ -52,6 +54,8 @@ export interface DecodedMemoryRow extends TimeColumns {
   readonly access_count: number
   readonly expires_at: DateTime.Utc | null
   readonly ttl_millis: number | null
+  readonly item_key: string | null
+  readonly embed: 0 | 1
 }
 
 export const memoryOfRow = (r: DecodedMemoryRow): Memory =>
@@ -82,6 +86,8 @@ export const memoryOfRow = (r: DecodedMemoryRow): Memory =>
       ...(r.citation !== null ? { citation: r.citation } : {}),
       ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}),
       ...(r.ttl_millis !== null ? { ttlMillis: r.ttl_millis } : {}),
+      ...(r.item_key !== null ? { key: r.item_key } : {}),
+      ...(r.embed === 0 ? { embed: false } : {}),
       ...timesOfRow(r)
     },
     true
@@ -114,5 +120,7 @@ export const memoryColumns = <B>(m: Memory, bool: (b: boolean) => B) => ({
   access_count: m.accessCount,
   expires_at: m.expiresAt?.epochMillis ?? null,
   ttl_millis: m.ttlMillis ?? null,
+  item_key: m.key ?? null,
+  embed: m.embed === false ? 0 : 1,
   ...timeColumns(m)
 })

@@ -3,6 +3,7 @@ import { InvalidInput } from "../Errors.js"
 import type { MemoryId } from "../Ids.js"
 import { Confidence, Memory, MemoryMetadata } from "../Memory.js"
 import type { MemoryFilter, MemoryPatch, MetadataInput, NewMemory } from "../Memory.js"
+import { inSubtree } from "../Namespace.js"
 import * as Where from "../Where.js"
 import type { FactFilter, TimeFilter } from "./memoryTime.js"
 import { timesOfMemory, visibleAt } from "./memoryTime.js"
@@ -105,6 +106,8 @@ export const buildMemory = (
     ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
     ...(input.workstreamId !== undefined ? { workstreamId: input.workstreamId } : {}),
     ...(input.citation !== undefined ? { citation: input.citation } : {}),
+    ...(input.embed === false ? { embed: false } : {}),
+    ...(h?.key !== undefined ? { key: h.key } : {}),
     ...timesOf(input, created, now)
   }, true)
 }
@@ -141,6 +144,8 @@ export const applyPatch = (memory: Memory, patch: MemoryPatchInput, now: DateTim
     ...setOrClear("sessionId", patch.sessionId, memory.sessionId),
     ...setOrClear("workstreamId", patch.workstreamId, memory.workstreamId),
     ...setOrClear("citation", patch.citation, memory.citation),
+    ...(memory.key !== undefined ? { key: memory.key } : {}),
+    ...(memory.embed === false ? { embed: false } : {}),
     ...timesOfMemory(memory)
   })
 
@@ -184,7 +189,7 @@ export type DriverFilter = MemoryFilterInput & {
 /** Whether a memory passes a search/list filter (expired memories never do). */
 export const matchesFilter = (m: Memory, f: DriverFilter): boolean =>
   !isExpired(m, f.nowMillis) &&
-  (f.namespace === undefined || m.namespace === f.namespace) &&
+  (f.namespace === undefined || inSubtree(f.namespace, m.namespace)) &&
   (f.time !== undefined ? visibleAt(m, f.time) : f.includeSuperseded || !m.confidence.superseded) &&
   (f.fact === undefined || (m.metadata.subject === f.fact.subject && (f.fact.predicate === undefined || m.metadata.predicate === f.fact.predicate))) &&
   (f.contentTypes === undefined || f.contentTypes.length === 0 || f.contentTypes.includes(m.contentType)) &&

@@ -11,6 +11,7 @@ import { StorageError } from "../Errors.js"
 import { MAX_MEMORY_CONTENT } from "../Memory.js"
 import type { Memory } from "../Memory.js"
 import type { Driver } from "../MemoryBackend/Driver.js"
+import { inSubtree } from "../Namespace.js"
 import { isExpired } from "./memoryRules.js"
 
 /** Options with their defaults applied and their values decoded. */
@@ -42,7 +43,11 @@ export const retagError = (method: string) => <E>(e: E): E | StorageError =>
   e instanceof StorageError && e.method !== method ? new StorageError({ method, cause: e.cause }) : e
 export const retag = (method: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.mapError(self, retagError(method))
 
-/** Whether a read through this service may see `m`: unexpired, and of its namespace when it has one. */
+/** Whether a read through this service may see `m`: unexpired, and in its namespace's subtree when it has one. */
 export const readable = (k: Kernel, m: Memory, nowMillis: number): boolean =>
-  !isExpired(m, nowMillis) && Option.match(k.scope.namespace, { onNone: () => true, onSome: (ns) => m.namespace === ns })
+  !isExpired(m, nowMillis) && Option.match(k.scope.namespace, { onNone: () => true, onSome: (ns) => inSubtree(ns, m.namespace) })
 
+
+/** Whether `namespace` is inside this service's subtree (always, for an unscoped service). */
+export const within = (k: Kernel, namespace: string): boolean =>
+  Option.match(k.scope.namespace, { onNone: () => true, onSome: (own) => inSubtree(own, namespace) })

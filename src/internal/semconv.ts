@@ -39,6 +39,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   "MemoryBackend.store": "create_memory",
   "MemoryBackend.storeMany": "create_memory",
   "MemoryBackend.storeFact": "upsert_memory",
+  "MemoryBackend.put": "upsert_memory",
   "MemoryBackend.update": "update_memory",
   "MemoryBackend.delete": "delete_memory",
   "MemoryBackend.sweep": "delete_memory",

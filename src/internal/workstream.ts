@@ -63,7 +63,9 @@ export const applyUpdate = (ws: Workstream, patch: WorkstreamUpdateInput, now: D
     version: ws.version + 1,
     ...setOrClear("summary", patch.summary, ws.summary),
     ...setOrClear("defaultModel", patch.defaultModel, ws.defaultModel),
-    ...(ws.lastMessageAt !== undefined ? { lastMessageAt: ws.lastMessageAt } : {})
+    ...(ws.lastMessageAt !== undefined ? { lastMessageAt: ws.lastMessageAt } : {}),
+    // Lineage is no field of a patch: a fork stays a fork, a branch keeps sharing its source's messages.
+    ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {})
   })
 
 /** The workstream after `count` more messages, the last stamped `last`. */

@@ -7,6 +7,7 @@ import type { DateTime, Effect, Either, Option } from "effect"
 import type { StorageError } from "../Errors.js"
 import type { MessageId, SessionId, WorkstreamId } from "../Ids.js"
 import type {
+  ForkPoint,
   LoadOptions,
   Message,
   MessageRole,
@@ -17,6 +18,8 @@ import type {
 /** What `Driver.list` reads: matching workstreams in list order, strictly after `after`, at most `limit`. @category drivers */
 export interface ListQuery {
   readonly state?: WorkstreamState | undefined
+  /** true: only archived; false: only not archived. */
+  readonly archived?: boolean | undefined
   readonly tag?: string | undefined
   /** Only workstreams whose `forkedFrom.workstreamId` is this. */
   readonly forkedFrom?: WorkstreamId | undefined
@@ -54,6 +57,59 @@ export type AppendResult =
   /** Messages of the workstream already have some of the given ids: nothing was written; these are they (any order). */
   | { readonly _tag: "Taken"; readonly messages: ReadonlyArray<Message> }
 
+/**
+ * What `Driver.load` reads of one workstream: the matching messages of its own log (a branch's own log holds seqs
+ * from its fork point on), and, on a branch, where its earlier messages live. @category drivers
+ */
+export interface LoadedLog {
+  readonly messages: ReadonlyArray<Message>
+  /** A branch's fork point: messages 1..seq are those `workstreamId` shows up to that seq. */
+  readonly inherits: Pick<ForkPoint, "workstreamId" | "seq"> | undefined
+}
+
+/** @category drivers */
+export type PromoteResult =
+  | { readonly _tag: "Promoted"; readonly workstream: Workstream }
+  /** The source holds no message: nothing was written. */
+  | { readonly _tag: "Empty" }
+  /** Branches share the source's messages, which would move from under them: nothing was written. */
+  | { readonly _tag: "HasBranches"; readonly branches: ReadonlyArray<WorkstreamId> }
+
+/** @category drivers */
+export type DeleteResult =
+  /** The workstream (and, with `subtree`, every branch below it) is gone, or was never there; these were removed. */
+  | { readonly _tag: "Deleted"; readonly removed: ReadonlyArray<WorkstreamId> }
+  /** Without `subtree`: branches share its messages; nothing was deleted. */
+  | { readonly _tag: "HasBranches"; readonly branches: ReadonlyArray<WorkstreamId> }
+
+/**
+ * One `Driver.branch`: a new workstream whose messages 1..atSeq are `source`'s (nothing copied). The kernel read
+ * the source's path for `workstream`'s counters; the driver checks, under the source's lock, that it still holds
+ * `atSeq` messages. @category drivers
+ */
+export interface BranchRequest {
+  readonly source: WorkstreamId
+  readonly atSeq: number
+  /** The branch's record: `forkedFrom` shared at (source, atSeq), messageCount `atSeq`, lastMessageAt message atSeq's. */
+  readonly workstream: Workstream
+}
+
+/** @category drivers */
+export type BranchResult =
+  | { readonly _tag: "Branched"; readonly workstream: Workstream }
+  | { readonly _tag: "NotFound" }
+  /** The source holds fewer than `atSeq` messages: nothing was written. */
+  | { readonly _tag: "OutOfRange"; readonly count: number }
+  /** The branch's id is taken: nothing was written. */
+  | { readonly _tag: "Taken" }
+
+/** One piece of a branch's path: the messages of `workstreamId` after `afterSeq` and up to `upToSeq` (no bound when absent). @category drivers */
+export interface PathSegment {
+  readonly workstreamId: WorkstreamId
+  readonly afterSeq: number
+  readonly upToSeq: number | undefined
+}
+
 /** One `Driver.promote`: move the whole log of `source` into a new workstream. @category drivers */
 export interface PromoteRequest {
   readonly source: WorkstreamId
@@ -88,6 +144,8 @@ export interface SearchQuery {
   readonly terms: ReadonlyArray<string>
   /** Non-empty when present. */
   readonly workstreamIds?: ReadonlyArray<WorkstreamId> | undefined
+  /** Only messages on one of these segments (a branch's path); non-empty when present. */
+  readonly path?: ReadonlyArray<PathSegment> | undefined
   readonly sessionId?: SessionId | undefined
   /** Non-empty when present. */
   readonly roles?: ReadonlyArray<MessageRole> | undefined
@@ -126,19 +184,24 @@ export interface Driver {
     id: WorkstreamId,
     modify: (current: Workstream) => Either.Either<Workstream, E>
   ) => Effect.Effect<Option.Option<Workstream>, E | StorageError>
-  /** Removes the workstream, its tags and its log; a no-op when absent. */
-  readonly delete: (id: WorkstreamId) => Effect.Effect<void, StorageError>
+  /**
+   * Removes the workstream, its tags and its log (a no-op when absent), unless branches share its messages: then
+   * nothing, unless `subtree`, which removes them all (recursively) in the same operation.
+   */
+  readonly delete: (id: WorkstreamId, subtree: boolean) => Effect.Effect<DeleteResult, StorageError>
   /**
    * Appends the batch at the log's next seq, durably, bumping messageCount, lastMessageAt and updatedAt; when it
    * fails, no read sees any of the batch (nor, on success, before it is all there).
    */
   readonly append: (id: WorkstreamId, request: AppendRequest) => Effect.Effect<AppendResult, StorageError>
-  /** The matching messages; `None` when the workstream is absent. */
-  readonly load: (id: WorkstreamId, query: LoadQuery) => Effect.Effect<Option.Option<ReadonlyArray<Message>>, StorageError>
-  /** Moves every message of `source` into the new workstream and empties `source`; `None` when it has none. */
-  readonly promote: (request: PromoteRequest) => Effect.Effect<Option.Option<Workstream>, StorageError>
+  /** The matching messages of the workstream's own log, and its fork point when it is a branch; `None` when absent. */
+  readonly load: (id: WorkstreamId, query: LoadQuery) => Effect.Effect<Option.Option<LoadedLog>, StorageError>
+  /** Moves every message of `source` into the new workstream and empties `source`, unless it is empty or has branches. */
+  readonly promote: (request: PromoteRequest) => Effect.Effect<PromoteResult, StorageError>
   /** Creates the fork with its copied log, all or nothing, reading the source under the same lock or transaction. */
   readonly fork: (request: ForkRequest) => Effect.Effect<ForkResult, StorageError>
+  /** Stores the branch's record (its log empty: nothing is copied), checking the source under its lock. */
+  readonly branch: (request: BranchRequest) => Effect.Effect<BranchResult, StorageError>
   /**
    * The best `limit` matches, ordered by bm25 desc, timestamp desc, workstream id asc, seq asc. The text index
    * changes in the same operation as the log it mirrors (append, promote, fork, delete).

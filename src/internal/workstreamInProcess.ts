@@ -6,13 +6,15 @@ import { Effect, Either, Option } from "effect"
 import type { WorkstreamId } from "../Ids.js"
 import { Message } from "../Workstream.js"
 import type { Workstream } from "../Workstream.js"
-import type { Driver, SearchHit, SearchQuery } from "./workstreamDriver.js"
+import type { Driver, PathSegment, SearchHit, SearchQuery } from "./workstreamDriver.js"
+import { baseOf, sharedPoint } from "./workstreamTree.js"
 import { Bm25Index } from "./bm25.js"
 import { stem } from "./text.js"
 import { after, byRecency, emptied, lastN, messageMatches, withAppended } from "./workstream.js"
 
 interface Entry {
   workstream: Workstream
+  /** Its own messages (a branch's from its fork point on). */
   log: Array<Message>
   readonly ids: Set<string>
 }
@@ -23,7 +25,11 @@ const bySearchRank = (a: SearchHit, b: SearchHit): number =>
   (a.message.workstreamId < b.message.workstreamId ? -1 : a.message.workstreamId > b.message.workstreamId ? 1 : 0) ||
   a.message.seq - b.message.seq
 
+const onPath = (m: Message, path: ReadonlyArray<PathSegment>): boolean =>
+  path.some((p) => p.workstreamId === m.workstreamId && m.seq > p.afterSeq && (p.upToSeq === undefined || m.seq <= p.upToSeq))
+
 const searchable = (m: Message, q: SearchQuery): boolean =>
+  (q.path === undefined || onPath(m, q.path)) &&
   (q.sessionId === undefined || m.sessionId === q.sessionId) &&
   (q.roles === undefined || q.roles.includes(m.role)) &&
   (q.since === undefined || m.timestamp.epochMillis >= q.since.epochMillis) &&
@@ -40,6 +46,10 @@ export const makeInProcessDriver = (): Driver => {
   const unindexAll = (log: ReadonlyArray<Message>) => {
     for (const m of log) text.delete(keyOf(m))
   }
+
+  /** The branches sharing `id`'s messages. */
+  const branchesOf = (id: WorkstreamId): Array<WorkstreamId> =>
+    Array.from(entries.values(), (e) => e.workstream).filter((ws) => sharedPoint(ws)?.workstreamId === id).map((ws) => ws.id)
 
   const update: Driver["update"] = (id, modify) =>
     Effect.suspend(() => {
@@ -65,6 +75,7 @@ export const makeInProcessDriver = (): Driver => {
         Array.from(entries.values(), (e) => e.workstream)
           .filter((ws) =>
             (q.state === undefined || ws.state === q.state) &&
+            (q.archived === undefined || (ws.state === "archived") === q.archived) &&
             (q.tag === undefined || ws.tags.includes(q.tag)) &&
             (q.forkedFrom === undefined || ws.forkedFrom?.workstreamId === q.forkedFrom) &&
             (q.after === undefined || after(ws, { millis: q.after.updatedAtMillis, id: q.after.id }))
@@ -73,11 +84,21 @@ export const makeInProcessDriver = (): Driver => {
           .slice(0, q.limit)
       ),
     update,
-    delete: (id) =>
+    delete: (id, subtree) =>
       Effect.sync(() => {
-        const entry = entries.get(id)
-        if (entry !== undefined) unindexAll(entry.log)
-        entries.delete(id)
+        const branches = branchesOf(id)
+        if (branches.length > 0 && !subtree) return { _tag: "HasBranches", branches } as const
+        const removed: Array<WorkstreamId> = []
+        const remove = (target: WorkstreamId) => {
+          for (const branch of branchesOf(target)) remove(branch)
+          const entry = entries.get(target)
+          if (entry === undefined) return
+          unindexAll(entry.log)
+          entries.delete(target)
+          removed.push(target)
+        }
+        remove(id)
+        return { _tag: "Deleted", removed } as const
       }),
     append: (id, request) =>
       Effect.sync(() => {
@@ -85,7 +106,7 @@ export const makeInProcessDriver = (): Driver => {
         if (entry === undefined) return { _tag: "NotFound" } as const
         const taken = new Set(request.ids.filter((m) => entry.ids.has(m)))
         if (taken.size > 0) return { _tag: "Taken", messages: entry.log.filter((m) => taken.has(m.id)) } as const
-        const messages = request.seal(entry.log.length + 1)
+        const messages = request.seal(baseOf(entry.workstream) + entry.log.length + 1)
         entry.log.push(...messages)
         indexAll(messages)
         for (const m of messages) entry.ids.add(m.id)
@@ -94,12 +115,17 @@ export const makeInProcessDriver = (): Driver => {
       }),
     load: (id, query) =>
       Effect.sync(() =>
-        Option.map(Option.fromNullable(entries.get(id)), (e) => lastN(e.log.filter((m) => messageMatches(m, query)), query.limit))
+        Option.map(Option.fromNullable(entries.get(id)), (e) => ({
+          messages: lastN(e.log.filter((m) => messageMatches(m, query)), query.limit),
+          inherits: sharedPoint(e.workstream)
+        }))
       ),
     promote: (request) =>
       Effect.sync(() => {
         const source = entries.get(request.source)
-        if (source === undefined || source.log.length === 0) return Option.none()
+        if (source === undefined || source.log.length === 0) return { _tag: "Empty" } as const
+        const branches = branchesOf(request.source)
+        if (branches.length > 0) return { _tag: "HasBranches", branches } as const
         const last = source.log[source.log.length - 1]!
         const target = request.target({ count: source.log.length, lastMessageAt: last.timestamp })
         const log = source.log.map((m) => new Message({ ...m, workstreamId: target.id }, true))
@@ -109,7 +135,7 @@ export const makeInProcessDriver = (): Driver => {
         source.log = []
         source.ids.clear()
         source.workstream = emptied(source.workstream, request.now)
-        return Option.some(target)
+        return { _tag: "Promoted", workstream: target } as const
       }),
     fork: (request) =>
       Effect.sync(() => {
@@ -122,6 +148,15 @@ export const makeInProcessDriver = (): Driver => {
         entries.set(target.id, { workstream: target, log, ids: new Set(log.map((m) => m.id)) })
         indexAll(log)
         return { _tag: "Forked", workstream: target } as const
+      }),
+    branch: (request) =>
+      Effect.sync(() => {
+        const source = entries.get(request.source)
+        if (source === undefined) return { _tag: "NotFound" } as const
+        if (source.workstream.messageCount < request.atSeq) return { _tag: "OutOfRange", count: source.workstream.messageCount } as const
+        if (entries.has(request.workstream.id)) return { _tag: "Taken" } as const
+        entries.set(request.workstream.id, { workstream: request.workstream, log: [], ids: new Set() })
+        return { _tag: "Branched", workstream: request.workstream } as const
       }),
     search: (q) =>
       Effect.sync(() => {

@@ -6,8 +6,9 @@ import { DateTime, Effect, Either, Option } from "effect"
 import { Conflict, InvalidInput, NotFound, StorageError } from "../Errors.js"
 import { nextId, SCRATCH_ID, WorkstreamId } from "../Ids.js"
 import type { JsonValue } from "../Json.js"
-import { NewScratch } from "../Workstream.js"
+import { DeleteOptions, NewScratch } from "../Workstream.js"
 import type {
+  DeleteOptions as DeleteOptionsInput,
   ListOptions,
   LoadOptions,
   Message,
@@ -24,8 +25,11 @@ import { decodeInput } from "./decode.js"
 import { conversation, madeConversation, resultCount, resultRecord, tracing } from "./semconv.js"
 import { applyUpdate, buildWorkstream, decodeMessages, decoders, mint, page, repeatedId, seal, withAppended } from "./workstream.js"
 import type { NewMessageInput, Unsealed } from "./workstream.js"
+import { createBranch } from "./workstreamBranch.js"
+import { branchRefusal, hasBranches, loadPath, sharedPoint } from "./workstreamTree.js"
 
 const decodeScratch = decodeInput(NewScratch, "WorkstreamStore.ensureScratch")
+const decodeDelete = decodeInput(DeleteOptions, "WorkstreamStore.delete")
 
 const scratchRecord = (input: typeof NewScratch.Type, now: DateTime.Utc) =>
   buildWorkstream({ ...input, title: input.title ?? "Scratch", state: "active", tags: input.tags ?? [] }, SCRATCH_ID, now, true)
@@ -46,7 +50,14 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
       return yield* new InvalidInput({ method, message: "use ensureScratch for the scratch workstream" })
     }
     const id = input.id ?? (yield* nextId(WorkstreamId))
-    const stored = yield* driver.insert(buildWorkstream(input, id, yield* DateTime.now))
+    const record = buildWorkstream(input, id, yield* DateTime.now)
+    // A copy of a store recreates a branch as a branch: it shares its source's messages, which must be there.
+    const point = sharedPoint(record)
+    if (point !== undefined) {
+      const branched = yield* createBranch(driver, method, record, record.updatedAt)
+      return branched._tag === "Branched" ? branched.workstream : yield* branchRefusal(method, point.workstreamId, point.seq, branched)
+    }
+    const stored = yield* driver.insert(record)
     if (Option.isNone(stored)) return yield* new InvalidInput({ method, message: `workstream ${id} already exists` })
     return stored.value
   }, made)
@@ -72,6 +83,7 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
     const at = o.cursor === undefined ? undefined : yield* decodeCursor("WorkstreamStore.list", o.cursor)
     const rows = yield* driver.list({
       state: o.state,
+      archived: o.archived,
       tag: o.tag,
       forkedFrom: o.forkedFrom,
       after: at === undefined ? undefined : { updatedAtMillis: at.millis, id: at.id },
@@ -98,16 +110,28 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
     return updated.value
   }, conv)
 
-  const delete_ = fn("WorkstreamStore.delete")(function*(rawId: WorkstreamId) {
+  const delete_ = fn("WorkstreamStore.delete")(function*(rawId: WorkstreamId, rawOptions?: DeleteOptionsInput) {
     const method = "WorkstreamStore.delete"
     const id = yield* decoders.id(method)(rawId)
+    const { subtree } = yield* decodeDelete(rawOptions ?? {})
     if (id === SCRATCH_ID) {
       return yield* new InvalidInput({ method, message: "the scratch workstream cannot be archived or deleted" })
     }
-    yield* driver.delete(id)
+    const result = yield* driver.delete(id, subtree)
+    if (result._tag === "HasBranches") {
+      return yield* hasBranches(method, id, result.branches, "delete them first, or delete with its subtree (`{ subtree: true }`, `--subtree`) to delete them too")
+    }
   }, conv)
 
-  return { create, ensureScratch, get, list, update, delete: delete_ }
+  const archive = fn("WorkstreamStore.archive")(function*(rawId: WorkstreamId) {
+    return yield* update(rawId, { state: "archived" })
+  }, conv)
+
+  const unarchive = fn("WorkstreamStore.unarchive")(function*(rawId: WorkstreamId) {
+    return yield* update(rawId, { state: "active" })
+  }, conv)
+
+  return { create, ensureScratch, get, list, update, delete: delete_, archive, unarchive }
 }
 
 const isList = (v: JsonValue): v is ReadonlyArray<JsonValue> => Array.isArray(v)
@@ -217,7 +241,7 @@ export const messageMethods = (driver: Driver, span: Span) => {
   const loadMessages = fn("WorkstreamStore.loadMessages")(function*(rawId: WorkstreamId, raw?: LoadOptions) {
     const id = yield* decoders.id("WorkstreamStore.loadMessages")(rawId)
     const query = yield* decoders.load(raw ?? {})
-    const loaded = yield* driver.load(id, query)
+    const loaded = yield* loadPath("WorkstreamStore.loadMessages", driver, id, query)
     if (Option.isNone(loaded)) return yield* notFound(id)
     return loaded.value
   }, conv, resultCount)
@@ -237,13 +261,14 @@ export const messageMethods = (driver: Driver, span: Span) => {
       now,
       target: (moved) => withAppended(buildWorkstream(fields, id, now), moved.count, moved.lastMessageAt, now)
     })
-    if (Option.isNone(promoted)) {
-      return yield* new InvalidInput({
-        method: "WorkstreamStore.promoteScratch",
-        message: "the scratch workstream has no messages to promote"
-      })
+    switch (promoted._tag) {
+      case "Promoted":
+        return promoted.workstream
+      case "Empty":
+        return yield* new InvalidInput({ method: "WorkstreamStore.promoteScratch", message: "the scratch workstream has no messages to promote" })
+      case "HasBranches":
+        return yield* hasBranches("WorkstreamStore.promoteScratch", SCRATCH_ID, promoted.branches, "promoting would move them from under the branches; delete the branches first")
     }
-    return promoted.value
   }, made)
 
   return { storeMessage, storeMessages, loadMessages, promoteScratch }

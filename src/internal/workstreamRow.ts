@@ -21,6 +21,8 @@ export interface DecodedWorkstreamRow {
   readonly version: number
   readonly forked_from_id: WorkstreamId | null
   readonly forked_from_seq: number | null
+  /** Whether the fork shares its source's messages (a branch) instead of holding copies. */
+  readonly forked_shared: boolean
 }
 
 export const workstreamOfRow = (row: DecodedWorkstreamRow): Workstream =>
@@ -41,7 +43,11 @@ export const workstreamOfRow = (row: DecodedWorkstreamRow): Workstream =>
       ...(row.default_model !== null ? { defaultModel: row.default_model } : {}),
       ...(row.last_message_at !== null ? { lastMessageAt: DateTime.unsafeMake(row.last_message_at) } : {}),
       ...(row.forked_from_id !== null
-        ? { forkedFrom: { workstreamId: row.forked_from_id, seq: row.forked_from_seq ?? 0 } }
+        ? {
+          forkedFrom: row.forked_shared
+            ? { workstreamId: row.forked_from_id, seq: row.forked_from_seq ?? 0, shared: true as const }
+            : { workstreamId: row.forked_from_id, seq: row.forked_from_seq ?? 0 }
+        }
         : {})
     },
     true

@@ -12,6 +12,7 @@ import { MemoryBackend } from "../MemoryBackend.js"
 import type { Options } from "../MemoryBackend.js"
 import { factAndListTests } from "./memoryFactTests.js"
 import { expiryTests, historyTests, namespaceTests, optionTests, whereTests } from "./memoryFeatureTests.js"
+import { freshPathTests, pathTests } from "./memoryPathTests.js"
 import { searchTests } from "./memorySearchTests.js"
 import { retryTests } from "./memoryRetryTests.js"
 import { storeTests } from "./memoryStoreTests.js"
@@ -41,12 +42,19 @@ export const suite = <E, E2 = never>(
       it.effect(title, () => isolated(Effect.suspend(body)), timeout)
 
     namespaceTests(test)
+    // On a store of their own where the backend offers one: their writes would shift the shared store's text
+    // statistics under the cases that compare two searches.
+    if (features.withOptions === undefined) pathTests(test)
     expiryTests(test)
     historyTests(test)
     whereTests(test)
     if (features.withOptions !== undefined) {
       const withOptions = features.withOptions
       optionTests((title, options, body) => it.effect(title, () => isolated(Effect.provide(Effect.suspend(body), withOptions(options)))))
+      const fresh = (title: string, body: () => Effect.Effect<void, unknown, MemoryBackend>) =>
+        it.effect(title, () => isolated(Effect.provide(Effect.suspend(body), withOptions({}))))
+      pathTests(fresh)
+      freshPathTests(fresh)
     }
 
     const seed = (sessionId: SessionId, inputs: ReadonlyArray<Omit<NewMemory, "sessionId">>) =>

@@ -7,13 +7,16 @@
  * @since 0.1.0
  */
 import { expect, layer } from "@effect/vitest"
-import { Clock, Duration, Effect, Either, FastCheck as fc, Option, Runtime, TestClock } from "effect"
+import { Clock, Duration, Effect, FastCheck as fc, Option, Runtime, TestClock } from "effect"
 import type { Layer } from "effect"
 import { SCRATCH_ID, WorkstreamId } from "../Ids.js"
 import type { SessionId } from "../Ids.js"
-import type { Message, Workstream } from "../Workstream.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
-import { isolated, token, untyped, uuid } from "./internal.js"
+import { isolated, untyped, uuid } from "./internal.js"
+import { expectMessages, expectWorkstream, outcomeOf, POOL, Run, STATES } from "./workstreamModelState.js"
+import type { ModelWs } from "./workstreamModelState.js"
+import { branchOp, deleteOp } from "./workstreamModelTree.js"
+import type { BranchOp, DeleteOp } from "./workstreamModelTree.js"
 
 /** How much to run: `runs` sequences of `opsPerRun` operations (default 20 x 100). @category options */
 export interface ModelOptions {
@@ -23,7 +26,6 @@ export interface ModelOptions {
   readonly seed?: number
 }
 
-const POOL = 4
 const SESSIONS: ReadonlyArray<SessionId> = [untyped("5a1e0000-0000-4000-8000-000000000001"), untyped("5a1e0000-0000-4000-8000-000000000002")]
 
 type IdChoice = "auto" | "fresh" | "existing" | "repeat"
@@ -36,7 +38,8 @@ type Op =
   | { readonly _tag: "get"; readonly ws: number }
   | { readonly _tag: "list" }
   | { readonly _tag: "update"; readonly ws: number; readonly title: boolean; readonly state: number; readonly tags: number }
-  | { readonly _tag: "delete"; readonly ws: number }
+  | DeleteOp
+  | BranchOp
   | { readonly _tag: "append"; readonly ws: number; readonly batch: ReadonlyArray<NewMsg> }
   | { readonly _tag: "load"; readonly ws: number; readonly limit: number; readonly before: number; readonly after: number; readonly session: number }
   | { readonly _tag: "ensureScratch" }
@@ -73,7 +76,16 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       tags: fc.integer({ min: 0, max: 3 })
     })
   },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("delete" as const), ws: fc.integer({ min: 0, max: POOL - 1 }) }) },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("delete" as const), ws: fc.integer({ min: 0, max: POOL - 1 }), subtree: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      _tag: fc.constant("branch" as const),
+      ws: fc.integer({ min: 0, max: POOL - 1 }),
+      source: fc.integer({ min: 0, max: POOL - 1 }),
+      at: fc.integer({ min: 0, max: 8 })
+    })
+  },
   { weight: 6, arbitrary: appendArb },
   { weight: 3, arbitrary: loadArb },
   { weight: 1, arbitrary: fc.constant({ _tag: "ensureScratch" as const }) },
@@ -82,59 +94,12 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ _tag: fc.constant("concurrent" as const), ops: fc.array(fc.oneof(appendArb, appendArb, loadArb), { minLength: 2, maxLength: 4 }) }) }
 )
 
-// --- the reference model -----------------------------------------------------------------------------------------
-
-interface ModelMessage {
-  readonly id: string
-  readonly seq: number
-  readonly content: string
-  readonly sessionId: SessionId | undefined
-}
-interface ModelWs {
-  title: string
-  state: Workstream["state"]
-  tags: ReadonlyArray<string>
-  updatedAt: number
-  messages: Array<ModelMessage>
-}
-
-const STATES = ["active", "paused", "archived"] as const
-
-/** The state of one run: the model, the run's ids and tag, and a counter for unique contents. */
-class Run {
-  readonly model = new Map<string, ModelWs>()
-  readonly tag = token()
-  readonly ids = Array.from({ length: POOL }, (_, i) => WorkstreamId.make(`${this.tag}_w${i}`))
-  now = 0
-  contents = 0
-  ops = 0
-
-  idOf(ws: number): WorkstreamId {
-    return ws === POOL ? SCRATCH_ID : this.ids[ws]!
-  }
-  tagsOf(n: number): ReadonlyArray<string> {
-    return [this.tag, ...["x", "y", "z"].slice(0, n)].sort()
-  }
-}
-
-const expectWorkstream = (actual: Workstream, expected: ModelWs, id: string) => {
-  expect({ id: actual.id, title: actual.title, state: actual.state, tags: actual.tags, count: actual.messageCount, at: actual.updatedAt.epochMillis })
-    .toEqual({ id, title: expected.title, state: expected.state, tags: expected.tags, count: expected.messages.length, at: expected.updatedAt })
-}
-
-const expectMessages = (actual: ReadonlyArray<Message>, expected: ReadonlyArray<ModelMessage>) =>
-  expect(actual.map((m) => [m.seq, m.id, m.content, m.sessionId])).toEqual(expected.map((m) => [m.seq, m.id, m.content, m.sessionId]))
-
-type Outcome<A, T extends string> = { readonly tag: "success"; readonly value: A } | { readonly tag: T; readonly value?: never }
-
-const outcomeOf = <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.map(Effect.either(self), (e): Outcome<A, E["_tag"]> => Either.isLeft(e) ? { tag: e.left._tag } : { tag: "success", value: e.right })
-
 // --- one step --------------------------------------------------------------------------------------------------
 
 /** The batch's inputs, and whether the model must refuse it (an id the workstream holds, or one given twice). */
-const inputsOf = (run: Run, ws: ModelWs | undefined, batch: ReadonlyArray<NewMsg>) => {
-  const existing = ws?.messages ?? []
+const inputsOf = (run: Run, wsId: string, ws: ModelWs | undefined, batch: ReadonlyArray<NewMsg>) => {
+  // Ids are unique per workstream's own log: a branch may be given an id it shows but its source stores.
+  const existing = ws?.messages.filter((m) => m.owner === wsId) ?? []
   const inputs = batch.map((m, i) => {
     const id = m.id === "fresh" ? uuid() : m.id === "existing" && existing.length > 0
       ? existing[(run.contents + i) % existing.length]!.id
@@ -168,7 +133,7 @@ const append = (run: Run, op: Extract<Op, { _tag: "append" }>) =>
   Effect.gen(function*() {
     const s = yield* WorkstreamStore
     const id = run.idOf(op.ws)
-    const { inputs, refused, repeated } = inputsOf(run, run.model.get(id), op.batch)
+    const { inputs, refused, repeated } = inputsOf(run, id, run.model.get(id), op.batch)
     const result = yield* outcomeOf(s.storeMessages(id, inputs))
     return { id, inputs, refused, repeated, result }
   })
@@ -184,7 +149,7 @@ const applyAppend = (run: Run, done: Effect.Effect.Success<ReturnType<typeof app
   const stored = done.result.value
   expect(stored.map((m) => m.seq)).toEqual(stored.map((_, i) => ws.messages.length + 1 + i))
   expect(stored.map((m) => m.content)).toEqual(done.inputs.map((x) => x.content))
-  ws.messages.push(...stored.map((m) => ({ id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId })))
+  ws.messages.push(...stored.map((m) => ({ owner: done.id, id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId })))
   ws.updatedAt = run.now
 }
 
@@ -298,7 +263,8 @@ const promoteOp = (run: Run) =>
     if (scratch === undefined || scratch.messages.length === 0) return expect(result.tag).toBe("InvalidInput")
     expect(result.tag).toBe("success")
     if (result.tag !== "success") return
-    const moved: ModelWs = { title: `p${run.ops}`, state: "active", tags: [run.tag], updatedAt: run.now, messages: scratch.messages }
+    const messages = scratch.messages.map((m) => ({ ...m, owner: result.value.id }))
+    const moved: ModelWs = { title: `p${run.ops}`, state: "active", tags: [run.tag], updatedAt: run.now, messages }
     expectWorkstream(result.value, moved, result.value.id)
     expectMessages(yield* s.loadMessages(result.value.id), moved.messages)
     run.model.set(result.value.id, moved)
@@ -332,12 +298,10 @@ const step = (run: Run, op: Op): Effect.Effect<void, unknown, WorkstreamStore> =
       }
       case "update":
         return yield* updateOp(run, op)
-      case "delete": {
-        const id = run.ids[op.ws]!
-        yield* s.delete(id)
-        run.model.delete(id)
-        return
-      }
+      case "delete":
+        return yield* deleteOp(run, op)
+      case "branch":
+        return yield* branchOp(run, op)
       case "append":
         return applyAppend(run, yield* append(run, op))
       case "load":
@@ -376,7 +340,7 @@ const begin = (run: Run) =>
       state: scratch.state,
       tags: scratch.tags,
       updatedAt: scratch.updatedAt.epochMillis,
-      messages: messages.map((m) => ({ id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId }))
+      messages: messages.map((m) => ({ owner: SCRATCH_ID, id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId }))
     })
   })
 

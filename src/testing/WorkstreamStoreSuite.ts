@@ -12,6 +12,7 @@ import { isolated, outcome, token, untyped, uuid } from "./internal.js"
 import { branchCases } from "./workstreamBranchCases.js"
 import { messageCases } from "./workstreamMessageCases.js"
 import { retryCases } from "./workstreamRetryCases.js"
+import { treeCases } from "./workstreamTreeCases.js"
 
 const sid = (): SessionId => SessionId.make(uuid())
 const wid = (s: string): WorkstreamId => untyped(s)
@@ -289,4 +290,5 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
     messageCases({ test, fresh, append })
     retryCases({ test, fresh, append })
     branchCases({ test, fresh, append })
+    treeCases({ test, fresh, append })
   })

@@ -17,7 +17,7 @@ const copyOf = (m: Message) => [m.seq, m.role, m.content, m.timestamp.epochMilli
 export const branchCases = ({ append, fresh, test }: Cases): void => {
   // --- fork ----------------------------------------------------------------------------------------------------
 
-  test("fork copies messages 1..atSeq with new ids and the same seqs, timestamps, sessions and metadata", () =>
+  test("fork with copy copies messages 1..atSeq with new ids and the same seqs, timestamps, sessions and metadata", () =>
     Effect.gen(function*() {
       const s = yield* WorkstreamStore
       const source = yield* s.create({ title: "source", defaultModel: "model-a", tags: ["x"] })
@@ -35,7 +35,7 @@ export const branchCases = ({ append, fresh, test }: Cases): void => {
       yield* TestClock.adjust(Duration.minutes(1))
       const before = Option.getOrThrow(yield* s.get(source.id))
       const now = yield* DateTime.now
-      const fork = yield* s.fork(source.id, { atSeq: 3, title: "retry from 3", tags: ["b", "a"] })
+      const fork = yield* s.fork(source.id, { atSeq: 3, title: "retry from 3", tags: ["b", "a"], copy: true })
       expect(fork.id).not.toBe(source.id)
       expect(fork.title).toBe("retry from 3")
       expect(fork.tags).toEqual(["a", "b"])
@@ -66,23 +66,23 @@ export const branchCases = ({ append, fresh, test }: Cases): void => {
       expect((yield* s.loadMessages(fork.id, { limit: 2 })).map((m) => m.seq)).toEqual([3, 4])
     }))
 
-  test("fork copies everything by default; atSeq 0 and an empty source make empty forks; defaultModel can be given", () =>
+  test("fork with copy copies everything by default; atSeq 0 and an empty source make empty forks; defaultModel can be given", () =>
     Effect.gen(function*() {
       const s = yield* WorkstreamStore
       const source = yield* fresh()
       const stored = yield* append(source.id, 4)
-      const all = yield* s.fork(source.id, { title: "all", defaultModel: "other" })
+      const all = yield* s.fork(source.id, { title: "all", defaultModel: "other", copy: true })
       expect(all.forkedFrom).toEqual({ workstreamId: source.id, seq: 4 })
       expect(all.defaultModel).toBe("other")
       expect((yield* s.loadMessages(all.id)).map(copyOf)).toEqual(stored.map(copyOf))
-      const none = yield* s.fork(source.id, { atSeq: 0, title: "from the start" })
+      const none = yield* s.fork(source.id, { atSeq: 0, title: "from the start", copy: true })
       expect(none.forkedFrom).toEqual({ workstreamId: source.id, seq: 0 })
       expect(none.messageCount).toBe(0)
       expect(none.lastMessageAt).toBeUndefined()
       expect(yield* s.loadMessages(none.id)).toEqual([])
       expect((yield* s.storeMessage(none.id, { role: "user", content: "x" })).seq).toBe(1)
       const empty = yield* fresh()
-      const ofEmpty = yield* s.fork(empty.id, { title: "of empty" })
+      const ofEmpty = yield* s.fork(empty.id, { title: "of empty", copy: true })
       expect(ofEmpty.forkedFrom).toEqual({ workstreamId: empty.id, seq: 0 })
       expect(ofEmpty.messageCount).toBe(0)
     }))
@@ -103,17 +103,17 @@ export const branchCases = ({ append, fresh, test }: Cases): void => {
       expect(yield* outcome(s.list({ forkedFrom: "../x" }))).toBe("InvalidInput")
     }))
 
-  test("a fork of a fork keeps its lineage; list filters by forkedFrom (direct forks only) and pages", () =>
+  test("a copied fork of a copied fork keeps its lineage; list filters by forkedFrom (direct forks only) and pages", () =>
     Effect.gen(function*() {
       const s = yield* WorkstreamStore
       const root = yield* fresh("root")
       yield* append(root.id, 6)
-      const a = yield* s.fork(root.id, { atSeq: 5, title: "a" })
+      const a = yield* s.fork(root.id, { atSeq: 5, title: "a", copy: true })
       yield* TestClock.adjust(Duration.seconds(1))
-      const b = yield* s.fork(root.id, { atSeq: 2, title: "b" })
+      const b = yield* s.fork(root.id, { atSeq: 2, title: "b", copy: true })
       yield* TestClock.adjust(Duration.seconds(1))
       yield* s.storeMessage(a.id, { role: "user", content: "only in a" })
-      const aa = yield* s.fork(a.id, { atSeq: 6, title: "a of a" })
+      const aa = yield* s.fork(a.id, { atSeq: 6, title: "a of a", copy: true })
       expect(aa.forkedFrom).toEqual({ workstreamId: a.id, seq: 6 })
       expect(Option.getOrThrow(yield* s.get(aa.id)).forkedFrom).toEqual({ workstreamId: a.id, seq: 6 })
       expect(Option.getOrThrow(yield* s.get(a.id)).forkedFrom?.workstreamId).toBe(root.id)
@@ -253,7 +253,7 @@ export const branchCases = ({ append, fresh, test }: Cases): void => {
       expect(yield* outcome(s.searchMessages(untyped(42)))).toBe("InvalidInput")
     }))
 
-  test("searchMessages follows the logs: appends are found at once, a delete removes its hits, a fork's copies are found", () =>
+  test("searchMessages follows the logs: appends are found at once, a delete removes its hits, a copied fork's copies are found", () =>
     Effect.gen(function*() {
       const s = yield* WorkstreamStore
       const word = token()
@@ -261,7 +261,7 @@ export const branchCases = ({ append, fresh, test }: Cases): void => {
       expect(yield* s.searchMessages(word)).toEqual([])
       yield* s.storeMessage(ws.id, { role: "user", content: `first ${word}` })
       expect((yield* s.searchMessages(word)).map((h) => h.seq)).toEqual([1])
-      const fork = yield* s.fork(ws.id, { title: "copy" })
+      const fork = yield* s.fork(ws.id, { title: "copy", copy: true })
       const hits = yield* s.searchMessages(word)
       expect(hits.map((h) => h.workstreamId).sort()).toEqual([ws.id, fork.id].sort())
       const copy = hits.find((h) => h.workstreamId === fork.id)!

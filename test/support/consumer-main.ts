@@ -17,6 +17,7 @@ import type * as OpenAi from "arawn-store/Embedder/OpenAi"
 import type * as ArawnOtel from "arawn-store/otel"
 import type * as Dump from "arawn-store/Dump"
 import type * as Import from "arawn-store/Import"
+import type * as LangGraph from "arawn-store/langgraph"
 import type * as MemoryDriver from "arawn-store/MemoryBackend/Driver"
 import type * as PgMemoryBackend from "arawn-store/MemoryBackend/Pg"
 import type * as RedisSessionStore from "arawn-store/SessionStore/Redis"
@@ -29,6 +30,7 @@ export type EverySubpath = [
   typeof ArawnOtel.layerCaptureQueryText,
   typeof Dump.exportDump,
   typeof Import.run,
+  LangGraph.ArawnStore,
   MemoryDriver.EncodedDriver,
   typeof PgMemoryBackend.layer,
   typeof PgWorkstreamStore.layer,

@@ -29,7 +29,8 @@ export const seed = Effect.gen(function*() {
   yield* TestClock.adjust(Duration.minutes(1))
   yield* m.update(note, { content: "the build uses esbuild and tsc", source: "observed" })
   yield* m.store({ content: "expires tomorrow", ttl: "1 day", namespace: "team" })
-  yield* m.store({ content: "a team note", namespace: "team", workstreamId: "ws-x" })
+  // Written by key, without a vector: the key and the missing vector travel too.
+  yield* m.put({ content: "a team note", namespace: "team/notes", key: "note-1", workstreamId: "ws-x", embed: false })
   const ws = yield* w.create({ title: "planning", tags: ["b", "a"], summary: "the plan" })
   yield* w.storeMessages(ws.id, [
     { role: "user", content: "hello\u2028there", sessionId: session },
@@ -40,7 +41,9 @@ export const seed = Effect.gen(function*() {
   yield* TestClock.adjust(Duration.minutes(1))
   // Updated after its last message: a copy must keep this updatedAt and version, not its messages' time.
   yield* w.update(ws.id, { summary: "the revised plan" })
-  yield* w.fork(ws.id, { atSeq: 2, title: "another plan" })
+  // A branch: it shares messages 1..2 and exports its own only, after the workstream it shares them with.
+  const branch = yield* w.fork(ws.id, { atSeq: 2, title: "another plan" })
+  yield* w.storeMessages(branch.id, [{ role: "user", content: "what if" }, { role: "assistant", content: "then this" }])
   const archived = yield* w.create({ title: "old", state: "archived" })
   yield* w.storeMessage(archived.id, { role: "user", content: "bye" })
   yield* w.ensureScratch()

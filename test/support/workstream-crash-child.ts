@@ -2,13 +2,15 @@
  * Child process for the crash tests. `append <dir> <wsId> <run>` appends batches forever, printing
  * `ack <seq> <token> <length>` once each message is acknowledged; the parent SIGKILLs it at a random moment.
  * `promote <dir>` promotes scratch and, when ARAWN_CRASH_AT names a step of promoteScratch, SIGKILLs itself there;
- * `fork <dir> <wsId> <atSeq>` forks likewise, at a step of fork.
+ * `fork <dir> <wsId> <atSeq>` forks with copy likewise, at a step of fork; `branch <dir> <wsId> <atSeq>` forks
+ * without copy (a branch), at a step of that.
  */
 import { Effect, Layer } from "effect"
 import { WorkstreamStore } from "../../src/WorkstreamStore.js"
 import type { WorkstreamId } from "../../src/Ids.js"
 import * as Local from "../../src/WorkstreamStore/Local.js"
 import { ForkHook } from "../../src/internal/local/fork.js"
+import { BranchHook } from "../../src/internal/local/tree.js"
 import { PromoteHook } from "../../src/internal/local/promote.js"
 
 const [mode, dir, wsId, run] = process.argv.slice(2)
@@ -34,20 +36,25 @@ const promote = Effect.gen(function*() {
   process.stdout.write(`promoted ${ws.id}\n`)
 })
 
-const fork = Effect.gen(function*() {
-  const store = yield* WorkstreamStore
-  const ws = yield* store.fork(wsId as WorkstreamId, { atSeq: Number(run), title: "forked" })
-  process.stdout.write(`forked ${ws.id}\n`)
-})
+const fork = (copy: boolean) =>
+  Effect.gen(function*() {
+    const store = yield* WorkstreamStore
+    const ws = yield* store.fork(wsId as WorkstreamId, { atSeq: Number(run), title: "forked", copy })
+    process.stdout.write(`forked ${ws.id}\n`)
+  })
 
 const crashAt = process.env["ARAWN_CRASH_AT"]
 const crash = (step: string) =>
   Effect.sync(() => {
     if (step === crashAt) process.kill(process.pid, "SIGKILL")
   })
-const hooks = Layer.merge(Layer.succeed(PromoteHook, { reached: crash }), Layer.succeed(ForkHook, { reached: crash }))
+const hooks = Layer.mergeAll(
+  Layer.succeed(PromoteHook, { reached: crash }),
+  Layer.succeed(ForkHook, { reached: crash }),
+  Layer.succeed(BranchHook, { reached: crash })
+)
 
-const program = mode === "append" ? append : mode === "fork" ? fork : promote
+const program = mode === "append" ? append : mode === "fork" ? fork(true) : mode === "branch" ? fork(false) : promote
 Effect.runPromise(Effect.provide(program, Layer.merge(Local.layer({ dir: dir! }), hooks))).then(
   () => process.exit(0),
   (e) => {

@@ -1,11 +1,13 @@
 /**
  * Writing a dump: the header, every memory (all namespaces, superseded ones included) with its history, then each
- * workstream followed by its messages in seq order, read a page at a time so a long log never sits in memory.
+ * workstream followed by its messages in seq order, read a page at a time so a long log never sits in memory. A
+ * branch comes after the workstream it shares messages with, with its own messages only.
  */
 import { Chunk, DateTime, Effect, Option, Schema, Stream } from "effect"
 import type { InvalidInput, NotFound } from "../../Errors.js"
 import { StorageError } from "../../Errors.js"
 import { SCRATCH_ID } from "../../Ids.js"
+import type { WorkstreamId } from "../../Ids.js"
 import type { Memory } from "../../Memory.js"
 import { MemoryBackend } from "../../MemoryBackend.js"
 import type { Workstream } from "../../Workstream.js"
@@ -35,19 +37,36 @@ const memoryLine = (memories: MemoryBackend["Type"], memory: Memory) =>
     return yield* encoded(encodeMemory({ kind: "memory", memory, history }))
   })
 
-/** Every workstream: the scratch one (if it exists) first, then each list page in turn. */
-const workstreams = (store: WorkstreamStore["Type"], pageSize: number) => {
-  const scratch = Stream.flatMap(Stream.fromEffect(store.get(SCRATCH_ID)), (o) => Stream.fromIterable(Option.toArray(o)))
-  const pages = Stream.paginateChunkEffect(Option.none<string>(), (cursor) =>
+const listPages = (store: WorkstreamStore["Type"], pageSize: number, forkedFrom?: WorkstreamId) =>
+  Stream.paginateChunkEffect(Option.none<string>(), (cursor) =>
     Effect.map(
-      store.list({ limit: Math.min(pageSize, 1000), ...Option.match(cursor, { onNone: () => ({}), onSome: (c) => ({ cursor: c }) }) }),
+      store.list({
+        limit: Math.min(pageSize, 1000),
+        ...(forkedFrom !== undefined ? { forkedFrom } : {}),
+        ...Option.match(cursor, { onNone: () => ({}), onSome: (c) => ({ cursor: c }) })
+      }),
       (page) => [Chunk.fromIterable(page.items), Option.map(page.nextCursor, Option.some)] as const
     ))
-  return Stream.concat(scratch, Stream.filter(pages, (w) => w.id !== SCRATCH_ID))
+
+const isBranch = (ws: Workstream) => ws.forkedFrom?.shared === true
+
+/** `ws`, then each branch below it, each after the workstream whose messages it shares (an import needs it there). */
+const withBranches = (store: WorkstreamStore["Type"], pageSize: number, ws: Workstream): Stream.Stream<Workstream, InvalidInput | StorageError> =>
+  Stream.concat(
+    Stream.make(ws),
+    Stream.flatMap(Stream.filter(listPages(store, pageSize, ws.id), isBranch), (branch) => withBranches(store, pageSize, branch))
+  )
+
+/** Every workstream: the scratch one (if it exists) first, then each list page in turn, branches after their sources. */
+const workstreams = (store: WorkstreamStore["Type"], pageSize: number) => {
+  const scratch = Stream.flatMap(Stream.fromEffect(store.get(SCRATCH_ID)), (o) => Stream.fromIterable(Option.toArray(o)))
+  const roots = Stream.filter(listPages(store, pageSize), (w) => w.id !== SCRATCH_ID && !isBranch(w))
+  return Stream.flatMap(Stream.concat(scratch, roots), (ws) => withBranches(store, pageSize, ws))
 }
 
+/** A workstream's own messages: a branch's start after its fork point (those before are its source's, exported there). */
 const messageLines = (store: WorkstreamStore["Type"], ws: Workstream, pageSize: number) =>
-  Stream.paginateChunkEffect(0, (afterSeq) =>
+  Stream.paginateChunkEffect(ws.forkedFrom?.shared === true ? ws.forkedFrom.seq : 0, (afterSeq) =>
     // Seqs are gap-free, so (afterSeq, afterSeq + pageSize] is exactly the next page (`limit` alone keeps the last ones).
     Effect.map(store.loadMessages(ws.id, { afterSeq, beforeSeq: afterSeq + pageSize + 1 }), (messages) => {
       const lines = messages.map((m) => line({ kind: "message", seq: m.seq, line: JSON.parse(encodeMessage(m)) }))

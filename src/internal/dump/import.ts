@@ -66,8 +66,10 @@ const newMemoryOf = (m: Memory, events: ReadonlyArray<MemoryEvent>, citation: ty
         ? { retractedAt: m.updatedAt }
         : {}),
       ...(m.validToRecordedAt !== undefined ? { validToRecordedAt: m.validToRecordedAt } : {}),
-      ...(m.priorValidTo !== undefined ? { priorValidTo: m.priorValidTo } : {})
+      ...(m.priorValidTo !== undefined ? { priorValidTo: m.priorValidTo } : {}),
+      ...(m.key !== undefined ? { key: m.key } : {})
     },
+    ...(m.embed === false ? { embed: false } : {}),
     ...(m.validFrom !== undefined ? { validFrom: m.validFrom } : {}),
     ...(m.validTo !== undefined ? { validTo: m.validTo } : {}),
     ...(m.expiresAt !== undefined ? { expiresAt: m.expiresAt } : {}),

@@ -126,7 +126,7 @@ export const append = (local: Local, method: string, id: WorkstreamId, request: 
       const last = messages[messages.length - 1]!
       // What the 0002 trigger just wrote; if the commit fails, the writer empties the cache.
       local.states.set(id, {
-        key: state.key,
+        ...state,
         message_count: last.seq,
         log_bytes: state.log_bytes + bytes.length,
         log_lines: state.log_lines + messages.length,

@@ -118,7 +118,9 @@ export const promote = (local: Local, method: string, request: PromoteRequest) =
     const hook = yield* PromoteHook
     const promoted = yield* local.writer.exclusive(method, Effect.gen(function*() {
       const found = yield* settledSource(local, method, request.source)
-      if (Option.isNone(found)) return Option.none<Workstream>()
+      if (Option.isNone(found)) return { _tag: "Empty" } as const
+      const branches = yield* db(method)(local.q.branches(request.source))
+      if (branches.length > 0) return { _tag: "HasBranches", branches } as const
       const source = found.value
       const ws = request.target({ count: source.message_count, lastMessageAt: DateTime.unsafeMake(source.last_message_at ?? 0) })
       local.states.delete(request.source)
@@ -132,13 +134,13 @@ export const promote = (local: Local, method: string, request: PromoteRequest) =
         // Failed or interrupted before its commit, the promotion never happened: its staging goes now, not on the next open.
         Effect.onError(() => Effect.ignore(removeDir(local.handles, local.paths, method, stagingOf(local.paths, ws.id))))
       )
-      return Option.some(ws)
+      return { _tag: "Promoted", workstream: ws } as const
     }), true)
-    if (Option.isNone(promoted)) return promoted
+    if (promoted._tag !== "Promoted") return promoted
     yield* hook.reached("committed")
     // From here the promotion has happened; if finishing it fails, the next reader or writer of either finishes it.
     yield* Effect.catchAll(
-      local.writer.exclusive(method, finishPromotions(local, method, { id: promoted.value.id, quiet: true, reached: hook.reached }), true),
+      local.writer.exclusive(method, finishPromotions(local, method, { id: promoted.workstream.id, quiet: true, reached: hook.reached }), true),
       (e) => Effect.logWarning("finishing a promotion failed; the next read or write of scratch retries", e.message)
     )
     yield* hook.reached("truncated")

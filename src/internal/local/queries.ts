@@ -12,7 +12,9 @@ import { normaliseTags } from "../memoryRules.js"
 import type { IndexEntry, LogCounters, Tables } from "./schema.js"
 import { makeSearchQueries } from "./searchQueries.js"
 import {
+  BranchRow,
   DeletionRow,
+  TimestampRow,
   IndexRow,
   LogStateRow,
   metadataColumns,
@@ -41,6 +43,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
 
   const workstreamColumns = sql`w.key, w.id, w.title, w.summary, w.state, w.is_scratch, w.default_model,
     w.created_at, w.updated_at, w.message_count, w.last_message_at, w.version, w.forked_from_id, w.forked_from_seq,
+    w.forked_shared,
     (SELECT json_group_array(tag) FROM ${tagsTable} t WHERE t.ws_key = w.key) AS tags`
 
   const workstream = SqlSchema.findOne({
@@ -55,6 +58,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     execute: (q) => {
       const conditions = [sql`1 = 1`]
       if (q.state !== undefined) conditions.push(sql`w.state = ${q.state}`)
+      if (q.archived !== undefined) conditions.push(q.archived ? sql`w.state = 'archived'` : sql`w.state <> 'archived'`)
       if (q.tag !== undefined) {
         conditions.push(sql`EXISTS (SELECT 1 FROM ${tagsTable} t WHERE t.ws_key = w.key AND t.tag = ${q.tag})`)
       }
@@ -71,7 +75,11 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
   const logState = SqlSchema.findOne({
     Request: Typed<WorkstreamId>(),
     Result: LogStateRow,
-    execute: (id) => sql`SELECT key, message_count, log_bytes, log_lines, last_message_at FROM ${w} WHERE id = ${id}`
+    execute: (id) =>
+      sql`SELECT key, message_count, log_bytes, log_lines, last_message_at,
+          CASE WHEN forked_shared <> 0 THEN forked_from_id END AS inherits_from,
+          CASE WHEN forked_shared <> 0 THEN forked_from_seq ELSE 0 END AS base
+        FROM ${w} WHERE id = ${id}`
   })
 
   const lastIndexed = SqlSchema.findOne({
@@ -141,12 +149,43 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     Result: OpenCheckRow,
     execute: () =>
       sql`SELECT w.id, w.log_bytes, w.message_count,
-          (SELECT MAX(seq) FROM ${messages} m WHERE m.ws_key = w.key) AS max_seq
+          coalesce((SELECT MAX(seq) FROM ${messages} m WHERE m.ws_key = w.key),
+            CASE WHEN w.forked_shared <> 0 THEN w.forked_from_seq END) AS max_seq
         FROM ${w} w`
+  })
+
+  const branches = SqlSchema.findAll({
+    Request: Typed<WorkstreamId>(),
+    Result: BranchRow,
+    execute: (id) => sql`SELECT id FROM ${w} WHERE forked_from_id = ${id} AND forked_shared <> 0 ORDER BY id`
+  })
+
+  const subtree = SqlSchema.findAll({
+    Request: Typed<WorkstreamId>(),
+    Result: BranchRow,
+    execute: (id) =>
+      sql`WITH RECURSIVE below(id) AS (
+          SELECT ${id}
+          UNION
+          SELECT w.id FROM ${w} w JOIN below b ON w.forked_from_id = b.id WHERE w.forked_shared <> 0
+        )
+        SELECT id FROM below`
+  })
+
+  const timestampAt = SqlSchema.findOne({
+    Request: Typed<{ readonly key: number; readonly seq: number }>(),
+    Result: TimestampRow,
+    execute: ({ key, seq }) => sql`SELECT timestamp_ms FROM ${messages} WHERE ws_key = ${key} AND seq = ${seq}`
   })
 
   return {
     workstream: (id: WorkstreamId) => Effect.map(workstream(id), Option.map(toWorkstream)),
+    /** The branches sharing the messages of `id`. */
+    branches: (id: WorkstreamId) => Effect.map(branches(id), (rows) => rows.map((r) => r.id)),
+    /** `id` (when it exists) and every branch below it, recursively. */
+    subtree: (id: WorkstreamId) => Effect.map(subtree(id), (rows) => rows.map((r) => r.id)),
+    /** The timestamp of the indexed message at `seq` of one log. */
+    timestampAt: (key: number, seq: number) => Effect.map(timestampAt({ key, seq }), Option.map((r) => r.timestamp_ms)),
     /** The record with its row key. */
     row: (id: WorkstreamId) => Effect.map(workstream(id), Option.map((row) => ({ key: row.key, workstream: toWorkstream(row) }))),
     list: (q: ListQuery) => Effect.map(list(q), (rows) => rows.map(toWorkstream)),
@@ -184,6 +223,7 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
           created_at: ws.createdAt.epochMillis,
           forked_from_id: ws.forkedFrom?.workstreamId ?? null,
           forked_from_seq: ws.forkedFrom?.seq ?? null,
+          forked_shared: ws.forkedFrom?.shared === true ? 1 : 0,
           ...metadataColumns(ws),
           ...EMPTY_COUNTERS
         })
@@ -202,9 +242,16 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
   const insertWorkstream = (ws: Workstream) =>
     Effect.tap(insertKey(ws), ({ key }) => replaceTags(key, ws.tags)).pipe(Effect.map(({ key }) => key))
 
+  // Only the four counters: a caller may hand a whole log state, whose other fields are no columns to write.
   const setCounters = (key: number, s: LogCounters, updatedAt?: number) =>
     sql`UPDATE ${w} SET ${
-      sql.update({ ...s, ...(updatedAt !== undefined ? { updated_at: updatedAt } : {}) })
+      sql.update({
+        message_count: s.message_count,
+        log_bytes: s.log_bytes,
+        log_lines: s.log_lines,
+        last_message_at: s.last_message_at,
+        ...(updatedAt !== undefined ? { updated_at: updatedAt } : {})
+      })
     } WHERE key = ${key}`
 
   // One constant statement whatever the batch size: the rows travel as one JSON array that SQLite unpacks, which

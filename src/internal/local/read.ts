@@ -11,7 +11,7 @@ import type { StorageError } from "../../Errors.js"
 import type { NotFound } from "../../Errors.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { Message } from "../../Workstream.js"
-import type { LoadQuery } from "../../WorkstreamStore.js"
+import type { LoadedLog, LoadQuery } from "../../WorkstreamStore.js"
 import { parseLine, toMessage } from "../jsonl.js"
 import { readRanges } from "../logfile.js"
 import { db, io } from "./files.js"
@@ -23,8 +23,8 @@ import { requireLogState } from "./state.js"
 import type { Local } from "./store.js"
 
 type Read =
-  /** Every line matched: the messages. */
-  | { readonly _tag: "Read"; readonly messages: ReadonlyArray<Message> }
+  /** Every line matched: the messages, and where a branch's earlier messages live. */
+  | { readonly _tag: "Read"; readonly log: LoadedLog }
   /** The log is shorter than the index, or a line is not the message indexed there. */
   | { readonly _tag: "Moved" }
 
@@ -60,11 +60,13 @@ export const readIndexed = (method: string, id: WorkstreamId, log: OpenLog, rows
 const readOnce = (local: Local, method: string, id: WorkstreamId, query: LoadQuery, queries: Queries, locked: boolean) =>
   Effect.gen(function*() {
     const state = yield* requireLogState(local, method, id, queries)
+    const inherits = state.inherits_from === null ? undefined : { workstreamId: state.inherits_from, seq: state.base }
+    const readOf = (messages: ReadonlyArray<Message>): Read => ({ _tag: "Read", log: { messages, inherits } })
     return yield* local.handles.use(method, local.paths.logOf(id), false, (log) =>
       Effect.gen(function*() {
         const size = log?.size ?? 0
         if (size < state.log_bytes && !locked) return MOVED
-        if (log === undefined || state.message_count === 0) return { _tag: "Read", messages: [] } as const
+        if (log === undefined || state.message_count === state.base) return readOf([])
         const found = yield* db(method)(queries.indexRows({ key: state.key, query }))
         const ordered = query.limit === undefined ? found : [...found].reverse()
         // Under the lock nothing moves: a log shorter than its index was cut outside the store. The lines it still
@@ -80,7 +82,7 @@ const readOnce = (local: Local, method: string, id: WorkstreamId, query: LoadQue
         const messages = yield* decodeRows(id, rows, read.right, locked)
         return Option.match(messages, {
           onNone: (): Read => MOVED,
-          onSome: (messages): Read => ({ _tag: "Read", messages })
+          onSome: readOf
         })
       }))
   })
@@ -95,7 +97,7 @@ const settledRead = (local: Local, method: string, id: WorkstreamId, query: Load
     Effect.gen(function*() {
       yield* finishPromotions(local, method, { id })
       const read = yield* readOnce(local, method, id, query, local.q, true)
-      return read._tag === "Read" ? read.messages : []
+      return read._tag === "Read" ? read.log : { messages: [], inherits: undefined }
     })
   )
 
@@ -109,11 +111,11 @@ export const load = (
   method: string,
   id: WorkstreamId,
   query: LoadQuery
-): Effect.Effect<ReadonlyArray<Message>, NotFound | StorageError> =>
+): Effect.Effect<LoadedLog, NotFound | StorageError> =>
   Effect.gen(function*() {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const read = yield* readOnce(local, method, id, query, local.r, false)
-      if (read._tag === "Read") return read.messages
+      if (read._tag === "Read") return read.log
     }
     return yield* settledRead(local, method, id, query)
   })

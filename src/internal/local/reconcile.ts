@@ -15,7 +15,7 @@ import type { RawLine } from "../logfile.js"
 import { finishPromotions } from "./cleanup.js"
 import { db, io, withFile } from "./files.js"
 import type { IndexEntry, LogCounters } from "./schema.js"
-import { EMPTY_LOG } from "./schema.js"
+import { emptyCounters } from "./base.js"
 import type { Local } from "./store.js"
 
 /** A log line that is not a message: skipped by the index, reported, never fatal. */
@@ -88,7 +88,8 @@ export const reconcile = (
           .pipe(Effect.annotateLogs({ workstream: id, logBytes: size, indexedBytes: counters.log_bytes }))
       }
       if (full || Option.isSome(reason)) {
-        counters = EMPTY_LOG
+        // A branch's log starts after its fork point: its first line is message base + 1.
+        counters = yield* emptyCounters(local, method, found.value)
         yield* db(method)(local.sql.withTransaction(Effect.zipRight(local.q.clearIndex(key), local.q.setCounters(key, counters))))
       }
       if (size === counters.log_bytes) {

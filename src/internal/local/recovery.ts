@@ -26,6 +26,7 @@ const adoptOrphans = (local: Local, method: string) =>
   Effect.gen(function*() {
     const known = new Set<string>((yield* db(method)(local.q.openChecks)).map((c) => c.id))
     const entries = yield* io(method, () => fs.readdir(local.paths.logsDir, { withFileTypes: true }))
+    const found: Array<Workstream> = []
     for (const entry of entries) {
       if (!entry.isDirectory() || known.has(entry.name) || !isWorkstreamId(entry.name)) continue
       const id = entry.name
@@ -38,19 +39,36 @@ const adoptOrphans = (local: Local, method: string) =>
         continue
       }
       // Another store sharing the directory under another prefix owns it.
-      if (record.value.prefix !== local.prefix) continue
-      const ws = record.value.workstream
-      yield* db(method)(local.q.insertWorkstream(ws))
-      const report = yield* Effect.catchTag(reconcile(local, method, id, true), "NotFound", () => Effect.succeed(undefined))
-      const indexed = yield* db(method)(local.q.row(id))
-      // Appends move `updatedAt` without rewriting the record file: the log's last message says how far.
-      const last = Option.flatMap(indexed, (r) => Option.fromNullable(r.workstream.lastMessageAt))
-      if (Option.isSome(indexed) && Option.isSome(last) && DateTime.greaterThan(last.value, ws.updatedAt)) {
-        yield* db(method)(local.q.updateMetadata(indexed.value.key, new Workstream({ ...ws, updatedAt: last.value })))
-      }
-      yield* Effect.logWarning("adopted a workstream the index did not know, from its record file and log")
-        .pipe(Effect.annotateLogs({ workstream: id, messages: report?.indexed ?? 0 }))
+      if (record.value.prefix === local.prefix) found.push(record.value.workstream)
     }
+    // A branch after the workstream it shares messages with, whose index tells its base's counters.
+    const waiting = new Set(found.map((ws) => ws.id))
+    const ready = (ws: Workstream) => ws.forkedFrom?.shared !== true || !waiting.has(ws.forkedFrom.workstreamId)
+    while (waiting.size > 0) {
+      const next = found.filter((ws) => waiting.has(ws.id) && ready(ws))
+      // A loop of lineages only a damaged directory holds: adopted as they are.
+      const batch = next.length > 0 ? next : found.filter((ws) => waiting.has(ws.id))
+      for (const ws of batch) {
+        waiting.delete(ws.id)
+        yield* adopt(local, method, ws)
+      }
+    }
+  })
+
+/** Indexes one workstream from its record file and log. */
+const adopt = (local: Local, method: string, ws: Workstream) =>
+  Effect.gen(function*() {
+    const id = ws.id
+    yield* db(method)(local.q.insertWorkstream(ws))
+    const report = yield* Effect.catchTag(reconcile(local, method, id, true), "NotFound", () => Effect.succeed(undefined))
+    const indexed = yield* db(method)(local.q.row(id))
+    // Appends move `updatedAt` without rewriting the record file: the log's last message says how far.
+    const last = Option.flatMap(indexed, (r) => Option.fromNullable(r.workstream.lastMessageAt))
+    if (Option.isSome(indexed) && Option.isSome(last) && DateTime.greaterThan(last.value, ws.updatedAt)) {
+      yield* db(method)(local.q.updateMetadata(indexed.value.key, new Workstream({ ...ws, updatedAt: last.value })))
+    }
+    yield* Effect.logWarning("adopted a workstream the index did not know, from its record file and log")
+      .pipe(Effect.annotateLogs({ workstream: id, messages: report?.indexed ?? 0 }))
   })
 
 export const recoverOnOpen = (local: Local, method: string) =>

@@ -47,7 +47,14 @@ export const tables = (prefix: string): Tables => ({
 })
 
 /** The migrations, in order; their keys are recorded in `<prefix>_workstream_migrations`. */
-export const migrations = <E>(sql: SqlClient.SqlClient, t: Tables, writeRecordFiles: Effect.Effect<void, E>) => ({
+export const migrations = <E>(sql: SqlClient.SqlClient, t: Tables, writeRecordFiles: Effect.Effect<void, E>) => {
+  // 0007 reads records through today's statements, which name the branch column of 0008: a store made since
+  // gets the column before it, and 0008 adds it only to stores that ran 0007 before it existed.
+  const sharedColumn = Effect.flatMap(
+    sql`SELECT count(*) AS n FROM pragma_table_info(${t.workstreams}) WHERE name = 'forked_shared'`,
+    (rows) => rows[0]?.["n"] === 0 ? Effect.asVoid(sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_shared INTEGER NOT NULL DEFAULT 0`) : Effect.void
+  )
+  return {
   "0001_create_workstreams": Effect.all([
     sql`CREATE TABLE ${sql(t.workstreams)} (
       key INTEGER PRIMARY KEY,
@@ -155,8 +162,12 @@ export const migrations = <E>(sql: SqlClient.SqlClient, t: Tables, writeRecordFi
       END`
   ], { discard: true }),
   // Each workstream's record beside its log (`record.ts`): a store made before them gets every one, once.
-  "0007_record_files": writeRecordFiles
-})
+  "0007_record_files": Effect.zipRight(sharedColumn, writeRecordFiles),
+  // Branches: a fork that shares its source's messages 1..forked_from_seq instead of holding copies; its log holds
+  // its own lines only, at seqs from forked_from_seq + 1. Forks made before are copies.
+  "0008_tree_lineage": sharedColumn
+  }
+}
 
 // --- row codecs ------------------------------------------------------------------------------------------------
 
@@ -176,22 +187,27 @@ export const WorkstreamRow = Schema.Struct({
   last_message_at: Schema.NullOr(Schema.Number),
   version: Schema.Number,
   forked_from_id: Schema.NullOr(WorkstreamId),
-  forked_from_seq: Schema.NullOr(Schema.NonNegativeInt)
+  forked_from_seq: Schema.NullOr(Schema.NonNegativeInt),
+  forked_shared: Schema.Number
 })
 
 export const toWorkstream = (row: typeof WorkstreamRow.Type): Workstream =>
-  workstreamOfRow({ ...row, is_scratch: row.is_scratch !== 0 })
+  workstreamOfRow({ ...row, is_scratch: row.is_scratch !== 0, forked_shared: row.forked_shared !== 0 })
 
-/** The log counters of one workstream (`<prefix>_workstreams`). */
+/** The log counters of one workstream (`<prefix>_workstreams`), and the messages it shares when it is a branch. */
 export const LogStateRow = Schema.Struct({
   key: Schema.Number,
   message_count: Schema.Number,
   log_bytes: Schema.Number,
   log_lines: Schema.Number,
-  last_message_at: Schema.NullOr(Schema.Number)
+  last_message_at: Schema.NullOr(Schema.Number),
+  /** A branch's source (NULL otherwise): its messages 1..`base` are the source's path. */
+  inherits_from: Schema.NullOr(WorkstreamId),
+  /** How many messages of the path come before the log's first line: 0 unless a branch. */
+  base: Schema.NonNegativeInt
 })
 export type LogState = typeof LogStateRow.Type
-export type LogCounters = Omit<LogState, "key">
+export type LogCounters = Pick<LogState, "message_count" | "log_bytes" | "log_lines" | "last_message_at">
 
 export const EMPTY_LOG: LogCounters = { message_count: 0, log_bytes: 0, log_lines: 0, last_message_at: null }
 
@@ -243,10 +259,17 @@ export const DeletionRow = Schema.Struct({ workstream_id: WorkstreamId })
 /** What recovery on open checks per workstream. */
 export const OpenCheckRow = Schema.Struct({
   id: WorkstreamId,
+  /** A branch's base when its log holds nothing: the seq its index would end at. */
   log_bytes: Schema.Number,
   message_count: Schema.Number,
   max_seq: Schema.NullOr(Schema.Number)
 })
+
+/** A workstream id, as the lineage queries return them. */
+export const BranchRow = Schema.Struct({ id: WorkstreamId })
+
+/** One message's timestamp. */
+export const TimestampRow = Schema.Struct({ timestamp_ms: Schema.Number })
 
 /** An already-typed request value: the kernel decoded it, so encoding it again would only cost time. */
 export const Typed = <A>() => Schema.declare((_: unknown): _ is A => true)

@@ -36,6 +36,12 @@ export const makeSearchQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     if (q.workstreamIds !== undefined) {
       conditions.push(sql`w.id IN (SELECT value FROM json_each(${JSON.stringify(q.workstreamIds)}))`)
     }
+    if (q.path !== undefined) {
+      // A branch's path: a few (workstream, seq range) segments, as one JSON array.
+      const segments = JSON.stringify(q.path.map((p) => [p.workstreamId, p.afterSeq, p.upToSeq ?? null]))
+      conditions.push(sql`EXISTS (SELECT 1 FROM json_each(${segments}) p WHERE p.value ->> 0 = w.id
+        AND m.seq > p.value ->> 1 AND (p.value ->> 2 IS NULL OR m.seq <= p.value ->> 2))`)
+    }
     if (q.sessionId !== undefined) conditions.push(sql`m.session_id = ${q.sessionId}`)
     if (q.roles !== undefined) conditions.push(sql`m.role IN (SELECT value FROM json_each(${JSON.stringify(q.roles)}))`)
     if (q.since !== undefined) conditions.push(sql`m.timestamp_ms >= ${q.since.epochMillis}`)
@@ -75,7 +81,7 @@ export const makeSearchQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     Effect.gen(function*() {
       // Without filters the pool needs only one match past the page, to tell a clear cut from a tie. One
       // workstream is no filter here: its rowid range confines FTS5 itself.
-      const filtered = (q.workstreamIds !== undefined && q.workstreamIds.length > 1) || q.sessionId !== undefined ||
+      const filtered = (q.workstreamIds !== undefined && q.workstreamIds.length > 1) || q.path !== undefined || q.sessionId !== undefined ||
         q.roles !== undefined || q.since !== undefined || q.until !== undefined
       const pool = filtered ? Math.max(MIN_POOL, q.limit * POOL_FACTOR) : q.limit + 1
       const first = yield* pooled({ q, pool })

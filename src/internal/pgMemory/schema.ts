@@ -73,6 +73,12 @@ export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => ({
       PRIMARY KEY (memory_id, seq))`,
     sql`CREATE TABLE ${sql(t.meta)} (key text PRIMARY KEY, value text NOT NULL)`
   ], { discard: true }),
+  // The caller's key of a memory written by `put`, and 0 for one stored with `embed: false` (no vector).
+  "0009_langgraph_keys_embed": Effect.all([
+    sql`ALTER TABLE ${sql(t.memories)} ADD COLUMN item_key text, ADD COLUMN embed integer NOT NULL DEFAULT 1`,
+    // Subtree reads compare namespaces byte by byte (see sqlMemory/filter.ts), which this index answers.
+    sql`CREATE INDEX ${sql(t.index("memories_namespace_bytes"))} ON ${sql(t.memories)} (namespace COLLATE "C", created_at, id)`
+  ], { discard: true }),
   // The table name is built from validated identifiers; DDL cannot bind it.
   "0010_bitemporal_times": Effect.forEach(
     bitemporalDdl(t.memories.split(".").map((p) => `"${p}"`).join("."), "double precision", "superseded"),

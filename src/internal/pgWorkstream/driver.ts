@@ -7,12 +7,13 @@ import { Effect, Option } from "effect"
 import type { WorkstreamId } from "../../Ids.js"
 import type { Driver, ListQuery, LoadQuery } from "../../WorkstreamStore.js"
 import { all, decodeRows, storage, transaction } from "../sql.js"
-import { LoadRow, MESSAGE_SELECT, rowToMessage, rowToWorkstream, WorkstreamRow, workstreamSelect } from "./schema.js"
+import { MESSAGE_SELECT, PathLoadRow, rowToMessage, rowToWorkstream, WorkstreamRow, workstreamSelect } from "./schema.js"
 import type { Store } from "./schema.js"
 import { search } from "./search.js"
+import { branch, remove } from "./tree.js"
 import { append, fork, insertRecord, modify, promote, read } from "./writes.js"
 
-const decodeLoadRows = decodeRows(LoadRow)
+const decodeLoadRows = decodeRows(PathLoadRow)
 const decodeWorkstreamRows = decodeRows(WorkstreamRow)
 
 const method = (name: string) => `WorkstreamStore.${name}`
@@ -26,12 +27,12 @@ export const makeDriver = (s: Store): Driver => {
     get: (id) => storage(method("get"))(read(s, id)),
     list: (query) => storage(method("list"))(list(s, query)),
     update: (id, f) => write("update")(modify(s, id, f)),
-    // One statement, so one transaction: the row's lock, then its tags and messages by the foreign keys' cascade.
-    delete: (id) => storage(method("delete"))(Effect.asVoid(s.sql`DELETE FROM ${s.sql(s.t.workstreams)} WHERE id = ${id}`)),
+    delete: (id, subtree) => write("delete")(remove(s, id, subtree)),
     append: (id, request) => storage(method("storeMessages"))(append(s, id, request)),
     load: (id, query) => storage(method("loadMessages"))(load(s, id, query)),
     promote: (request) => write("promoteScratch")(promote(s, request)),
     fork: (request) => write("fork")(fork(s, request)),
+    branch: (request) => write("fork")(branch(s, request)),
     search: (query) => storage(method("searchMessages"))(search(s, query))
   }
 }
@@ -40,6 +41,7 @@ const list = (s: Store, q: ListQuery) => {
   const { sql, t } = s
   const conditions = [
     ...(q.state !== undefined ? [sql`w.state = ${q.state}`] : []),
+    ...(q.archived !== undefined ? [q.archived ? sql`w.state = 'archived'` : sql`w.state <> 'archived'`] : []),
     ...(q.forkedFrom !== undefined ? [sql`w.forked_from_id = ${q.forkedFrom}`] : []),
     ...(q.tag !== undefined ? [sql`EXISTS (SELECT 1 FROM ${sql(t.tags)} g WHERE g.workstream = w.id AND g.tag = ${q.tag})`] : []),
     ...(q.after !== undefined
@@ -67,9 +69,17 @@ const load = (s: Store, id: WorkstreamId, q: LoadQuery) => {
     ...(q.sessionId !== undefined ? [sql`m.session_id = ${q.sessionId}`] : [])
   ]
   return Effect.map(
-    all(decodeLoadRows, sql`SELECT w.id AS found, ${sql.literal(MESSAGE_SELECT)} FROM ${sql(t.workstreams)} w
+    all(decodeLoadRows, sql`SELECT w.id AS found, w.forked_from_id, w.forked_from_seq, w.forked_shared, ${sql.literal(MESSAGE_SELECT)}
+      FROM ${sql(t.workstreams)} w
       LEFT JOIN LATERAL (SELECT * FROM ${sql(t.messages)} m WHERE ${sql.and(conditions)} ORDER BY m.seq DESC LIMIT ${q.limit ?? null}) m
       ON true WHERE w.id = ${id}`),
-    (rows) => rows.length === 0 ? Option.none() : Option.some(rows.flatMap((r) => rowToMessage(id, r) ?? []).reverse())
+    (rows) => {
+      const head = rows[0]
+      if (head === undefined) return Option.none()
+      const inherits = head.forked_shared && head.forked_from_id !== null
+        ? { workstreamId: head.forked_from_id, seq: head.forked_from_seq ?? 0 }
+        : undefined
+      return Option.some({ messages: rows.flatMap((r) => rowToMessage(id, r) ?? []).reverse(), inherits })
+    }
   )
 }

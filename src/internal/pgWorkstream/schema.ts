@@ -84,7 +84,10 @@ export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => ({
     sql`ALTER TABLE ${sql(t.messages)} ADD COLUMN tsv tsvector
       GENERATED ALWAYS AS (to_tsvector('english', left(content, ${sql.literal(String(TEXT_INDEXED))}))) STORED`,
     sql`CREATE INDEX ${sql(t.index("workstream_messages_text"))} ON ${sql(t.messages)} USING gin (tsv)`
-  ], { discard: true })
+  ], { discard: true }),
+  // Branches: a fork that shares its source's messages 1..forked_from_seq instead of holding copies. Forks made
+  // before are copies.
+  "0003_tree_lineage": sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_shared boolean NOT NULL DEFAULT false`
 })
 
 /** How many leading characters of a message the text index reads (see migration 0002). */
@@ -95,7 +98,7 @@ export const TEXT_INDEXED = 100_000
 /** The columns of `WorkstreamRow` over alias `w`, its tags included. */
 export const workstreamSelect = (sql: SqlClient.SqlClient, t: TableNames) =>
   sql`w.id, w.title, w.summary, w.state, w.is_scratch, w.default_model, w.created_at, w.updated_at, w.message_count,
-    w.last_message_at, w.version, w.forked_from_id, w.forked_from_seq, ARRAY(SELECT g.tag FROM ${sql(t.tags)} g WHERE g.workstream = w.id) AS tags`
+    w.last_message_at, w.version, w.forked_from_id, w.forked_from_seq, w.forked_shared, ARRAY(SELECT g.tag FROM ${sql(t.tags)} g WHERE g.workstream = w.id) AS tags`
 
 export const WorkstreamRow = Schema.Struct({
   id: WorkstreamId,
@@ -111,6 +114,7 @@ export const WorkstreamRow = Schema.Struct({
   version: Schema.NonNegativeInt,
   forked_from_id: Schema.NullOr(WorkstreamId),
   forked_from_seq: Schema.NullOr(Schema.NonNegativeInt),
+  forked_shared: Schema.Boolean,
   tags: Schema.Array(Schema.String)
 })
 
@@ -125,6 +129,7 @@ export const workstreamColumns = (ws: Workstream) => ({
   last_message_at: ws.lastMessageAt?.epochMillis ?? null,
   forked_from_id: ws.forkedFrom?.workstreamId ?? null,
   forked_from_seq: ws.forkedFrom?.seq ?? null,
+  forked_shared: ws.forkedFrom?.shared === true,
   ...metadataColumns(ws)
 })
 
@@ -190,6 +195,14 @@ export const LoadRow = Schema.Struct({
   content_utf16: Schema.NullOr(Schema.Uint8ArrayFromSelf),
   timestamp: Schema.NullOr(Schema.Number),
   metadata: Schema.NullOr(MessageMetadata)
+})
+
+/** A load row with the workstream's fork point, so a branch's read knows where its earlier messages live. */
+export const PathLoadRow = Schema.Struct({
+  ...LoadRow.fields,
+  forked_from_id: Schema.NullOr(WorkstreamId),
+  forked_from_seq: Schema.NullOr(Schema.NonNegativeInt),
+  forked_shared: Schema.Boolean
 })
 
 /** One hit of a search: its message (never null: an inner join) as a load row, and its BM25 score. */

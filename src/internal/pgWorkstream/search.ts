@@ -17,6 +17,14 @@ const decodeSearchRows = decodeRows(SearchRow)
 
 const filters = ({ sql }: Store, q: SearchQuery) => [
   ...(q.workstreamIds !== undefined ? [sql`m.workstream = ANY(${q.workstreamIds}::text[])`] : []),
+  // A branch's path: a few segments, each one range of the (workstream, seq) key.
+  ...(q.path !== undefined
+    ? [sql.or(q.path.map((p) =>
+      p.upToSeq === undefined
+        ? sql`(m.workstream = ${p.workstreamId} AND m.seq > ${p.afterSeq})`
+        : sql`(m.workstream = ${p.workstreamId} AND m.seq > ${p.afterSeq} AND m.seq <= ${p.upToSeq})`
+    ))]
+    : []),
   ...(q.sessionId !== undefined ? [sql`m.session_id = ${q.sessionId}`] : []),
   ...(q.roles !== undefined ? [sql`m.role = ANY(${q.roles}::text[])`] : []),
   ...(q.since !== undefined ? [sql`m.timestamp >= ${q.since.epochMillis}`] : []),
@@ -36,13 +44,16 @@ export const search = (s: Store, q: SearchQuery) =>
     // with one stem (migration, migrations) count once, as in the in-memory index; stop words parse to nothing.
     const words = wordQueries(sql, q.terms)
     // MATERIALIZED: inlined, the planner re-runs each word's document count once per matching message. The total
-    // comes from the counters, which each write keeps equal to the log's rows: one row per workstream, not per message.
+    // comes from the counters, which each write keeps equal to the log's rows (a branch's count less what it shares): one row per workstream, not per message.
     const rows = yield* all(decodeSearchRows, sql`WITH words AS MATERIALIZED (${words}),
       terms AS MATERIALIZED (
         SELECT tq, (SELECT count(*) FROM ${messages} d WHERE d.tsv @@ u.tq)::float8 AS df
         FROM (SELECT DISTINCT tq FROM words WHERE numnode(tq) > 0) u
       ),
-      total AS MATERIALIZED (SELECT coalesce(sum(message_count), 0)::float8 AS n FROM ${sql(t.workstreams)}),
+      total AS MATERIALIZED (
+        SELECT coalesce(sum(message_count - CASE WHEN forked_shared THEN forked_from_seq ELSE 0 END), 0)::float8 AS n
+        FROM ${sql(t.workstreams)}
+      ),
       scored AS (
         SELECT m.workstream, m.seq, sum(${bm25Term(sql)}) AS score
         FROM terms CROSS JOIN total JOIN ${messages} m ON m.tsv @@ terms.tq

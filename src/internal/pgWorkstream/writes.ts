@@ -5,10 +5,10 @@
  * updates and promotions take the same lock, and a fork its source's.
  */
 import { Array as Arr, DateTime, Effect, Either, Option, Schema } from "effect"
-import { MessageId } from "../../Ids.js"
+import { MessageId, WorkstreamId as WorkstreamIdSchema } from "../../Ids.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { Workstream } from "../../Workstream.js"
-import type { AppendRequest, AppendResult, ForkRequest, ForkResult, PromoteRequest } from "../../WorkstreamStore.js"
+import type { AppendRequest, AppendResult, ForkRequest, ForkResult, PromoteRequest, PromoteResult } from "../../WorkstreamStore.js"
 import { all, decodeRows } from "../sql.js"
 import {
   appendColumns,
@@ -49,18 +49,27 @@ export const read = ({ sql, t }: Store, id: WorkstreamId) =>
   )
 
 /** Locks the workstream's row until the transaction ends; its counters as committed by the previous holder. */
-const lock = ({ sql, t }: Store, id: WorkstreamId) =>
+export const lock = ({ sql, t }: Store, id: WorkstreamId) =>
   Effect.map(
     all(decodeCounterRows, sql`SELECT message_count, last_message_at FROM ${sql(t.workstreams)} WHERE id = ${id} FOR UPDATE`),
     (rows) => Option.fromNullable(rows[0])
   )
 
-const insertTags = ({ sql, t }: Store, id: WorkstreamId, tags: ReadonlyArray<string>) =>
+export const insertTags = ({ sql, t }: Store, id: WorkstreamId, tags: ReadonlyArray<string>) =>
   tags.length === 0
     ? Effect.void
     : Effect.asVoid(sql`INSERT INTO ${sql(t.tags)} ${sql.insert(tags.map((tag) => ({ workstream: id, tag })))}`)
 
 /** Inserts the record with its tags; false (nothing written) when the id is taken. */
+export const decodeIds = decodeRows(Schema.Struct({ id: WorkstreamIdSchema }))
+
+/** The branches sharing the messages of `id`, by id (read under its row lock for a decision on them). */
+export const branchesOf = ({ sql, t }: Store, id: WorkstreamId) =>
+  Effect.map(
+    all(decodeIds, sql`SELECT id FROM ${sql(t.workstreams)} WHERE forked_from_id = ${id} AND forked_shared ORDER BY id`),
+    (rows) => rows.map((r) => r.id)
+  )
+
 export const insertRecord = (s: Store, ws: Workstream) =>
   Effect.gen(function*() {
     const { sql, t } = s
@@ -139,7 +148,11 @@ export const promote = (s: Store, request: PromoteRequest) =>
   Effect.gen(function*() {
     const { sql, t } = s
     const locked = yield* lock(s, request.source)
-    if (Option.isNone(locked) || locked.value.message_count === 0 || locked.value.last_message_at === null) return Option.none()
+    if (Option.isNone(locked) || locked.value.message_count === 0 || locked.value.last_message_at === null) {
+      return { _tag: "Empty" } as const satisfies PromoteResult
+    }
+    const branches = yield* branchesOf(s, request.source)
+    if (branches.length > 0) return { _tag: "HasBranches", branches } as const satisfies PromoteResult
     const target = request.target({
       count: locked.value.message_count,
       lastMessageAt: DateTime.unsafeMake(locked.value.last_message_at)
@@ -150,7 +163,7 @@ export const promote = (s: Store, request: PromoteRequest) =>
     yield* sql`UPDATE ${sql(t.messages)} SET workstream = ${target.id} WHERE workstream = ${request.source}`
     yield* sql`UPDATE ${sql(t.workstreams)} SET message_count = 0, last_message_at = NULL, updated_at = ${request.now.epochMillis}
       WHERE id = ${request.source}`
-    return Option.some(target)
+    return { _tag: "Promoted", workstream: target } as const satisfies PromoteResult
   })
 
 /**

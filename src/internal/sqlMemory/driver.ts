@@ -14,20 +14,27 @@ import { all, decodeRows, single, storage, transaction } from "../sql.js"
 import type { VectorCandidate } from "../ranking.js"
 import type { Dialect, SqlFailure } from "./dialect.js"
 import * as Reindex from "./reindex.js"
+import { inNamespaceSql } from "./filter.js"
 import { sameSpace } from "./state.js"
 import type { State } from "./state.js"
 import { deleteRow, extendRows, insertRows, modifyRow, selectByIds, stateOf, sweepRows, writeFact } from "./writes.js"
 
 const EventRow = Schema.Struct({ event: MemoryEventJson })
 const decodeEventRows = decodeRows(EventRow)
+const NamespaceRow = Schema.Struct({
+  namespace: Schema.String,
+  memories: Schema.Number,
+  embedded: Schema.Number,
+  updatedAtMillis: Schema.propertySignature(Schema.Number).pipe(Schema.fromKey("updated_at_millis"))
+})
+const decodeNamespaceRows = decodeRows(NamespaceRow)
 
 export const makeDriver = <K>(d: Dialect<K>): Driver => {
   const { sql } = d
   const write = (method: string) => <A, E>(effect: Effect.Effect<A, E>) => storage(method)(transaction(sql, d.writeBegin)(effect))
   const read = (method: string) => <A, E>(effect: Effect.Effect<A, E>) => storage(method)(transaction(sql, "BEGIN")(effect))
   const M = sql(d.t.memories)
-  const namespaced = (namespace: Option.Option<string>) =>
-    Option.match(namespace, { onNone: () => sql`1 = 1`, onSome: (ns) => sql`m.namespace = ${ns}` })
+  const namespaced = (namespace: Option.Option<string>) => inNamespaceSql(sql, namespace)
   // The live generation as last read, for searches: reading the state costs a statement (three on one connection,
   // which must read it in a transaction with the search), and it changes only when a reindex swaps generations.
   // The swap drops the old generation's tables in its own transaction, so a search of a stale generation fails
@@ -89,6 +96,10 @@ export const makeDriver = <K>(d: Dialect<K>): Driver => {
             JOIN ${M} m ON m.${sql.literal(d.key.column)} = v.${sql.literal(d.key.vector)} WHERE ${namespaced(namespace)}`)
         }
       })),
+    namespaces: (root, nowMillis) =>
+      storage("MemoryDriver.namespaces")(all(decodeNamespaceRows, sql`SELECT m.namespace AS namespace,
+        CAST(count(*) AS integer) AS memories, CAST(sum(m.embed) AS integer) AS embedded, max(m.updated_at) AS updated_at_millis
+        FROM ${M} m WHERE ${namespaced(root)} AND (m.expires_at IS NULL OR m.expires_at > ${nowMillis}) GROUP BY m.namespace`)),
     history: (id) =>
       storage("MemoryDriver.history")(Effect.map(
         // Read as text on every engine, so one codec decodes it.

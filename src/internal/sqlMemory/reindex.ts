@@ -13,14 +13,15 @@ import type { Dialect } from "./dialect.js"
 import type { Generation } from "./state.js"
 import { forgetTarget, recordGeneration, sameSpace } from "./state.js"
 import { stateOf } from "./writes.js"
+import { inNamespaceSql } from "./filter.js"
 
 const METHOD = "MemoryDriver.reindex"
 
+/** Lacks its vector in generation `g` (a memory stored with `embed: false` never lacks one). */
 const missing = <K>(d: Dialect<K>, g: number) =>
-  d.sql`NOT EXISTS (SELECT 1 FROM ${d.sql(d.t.vectors(g))} t WHERE t.${d.sql.literal(d.key.vector)} = m.${d.sql.literal(d.key.column)})`
+  d.sql`m.embed = 1 AND NOT EXISTS (SELECT 1 FROM ${d.sql(d.t.vectors(g))} t WHERE t.${d.sql.literal(d.key.vector)} = m.${d.sql.literal(d.key.column)})`
 
-const inNamespace = <K>(d: Dialect<K>, namespace: Option.Option<string>) =>
-  Option.match(namespace, { onNone: () => d.sql`1 = 1`, onSome: (ns) => d.sql`m.namespace = ${ns}` })
+const inNamespace = <K>(d: Dialect<K>, namespace: Option.Option<string>) => inNamespaceSql(d.sql, namespace)
 
 const countOf = <K>(d: Dialect<K>, where: Fragment) =>
   single(d.sql`SELECT CAST(count(*) AS integer) AS n FROM ${d.sql(d.t.memories)} m WHERE ${where}`)
@@ -41,7 +42,7 @@ export const start = <K>(d: Dialect<K>, namespace: Option.Option<string>) =>
       yield* d.createGeneration(target.generation)
       yield* recordGeneration(d.sql, d.t.meta, "target", target)
     }
-    const scope = inNamespace(d, namespace)
+    const scope = d.sql`${inNamespace(d, namespace)} AND m.embed = 1`
     return {
       total: yield* countOf(d, scope),
       done: yield* countOf(d, d.sql`${scope} AND NOT (${missing(d, target.generation)})`)

@@ -15,6 +15,7 @@ import { MemoryEventJson } from "../../MemoryEvent.js"
 import type { MemoryEvent } from "../../MemoryEvent.js"
 import { isExpired } from "../memoryRules.js"
 import { all } from "../sql.js"
+import { inNamespaceSql } from "./filter.js"
 import type { Dialect } from "./dialect.js"
 import type { State } from "./state.js"
 import { readState, writableGenerations } from "./state.js"
@@ -123,7 +124,7 @@ export const insertRows = <K>(d: Dialect<K>, inserts: ReadonlyArray<NewRow>, occ
       ), { discard: true })
     yield* writeTags(d, keyed.map(([key, r]) => [key, r.memory.metadata.tags] as const))
     yield* d.writeText(keyed.map(([key, r]) => [key, r.memory.content] as const))
-    yield* d.writeVectors(generations, keyed.map(([key, r]) => [key, r.vector] as const))
+    yield* d.writeVectors(generations, keyed.flatMap(([key, r]) => (r.vector === undefined ? [] : [[key, r.vector] as const])))
     yield* writeEvents(d, keyed.map(([key, r]) => [key, r.events] as const))
   })
 
@@ -154,22 +155,24 @@ export const modifyRow = <K>(
     if (Option.isNone(written)) return Option.none<Memory>()
     const after = written.value.memory
     if (after.content !== before.content) {
+      yield* d.deleteText([key])
+      yield* d.writeText([[key, after.content]])
+    }
+    // A memory rewritten with `embed: false` loses its vector; one embedded again (or with new content) gets one.
+    if (after.embed !== false && (after.content !== before.content || before.embed === false)) {
       if (Option.isNone(vector)) {
         return yield* new StorageError({ method: "MemoryDriver.modify", cause: new Error("changed content without its vector") })
       }
       const generations = yield* writableGenerations(d.current, state)
-      yield* d.deleteText([key])
-      yield* d.writeText([[key, after.content]])
       yield* d.deleteVectors(state, [key])
       yield* d.writeVectors(generations, [[key, vector.value]])
-    }
+    } else if (after.embed === false && before.embed !== false) yield* d.deleteVectors(state, [key])
     yield* updateRow(d, key, before, after)
     yield* writeEvents(d, [[key, written.value.events]])
     return Option.some(after)
   })
 
-const inNamespace = <K>(d: Dialect<K>, namespace: Option.Option<string>) =>
-  Option.match(namespace, { onNone: () => d.sql`1 = 1`, onSome: (ns) => d.sql`m.namespace = ${ns}` })
+const inNamespace = <K>(d: Dialect<K>, namespace: Option.Option<string>) => inNamespaceSql(d.sql, namespace)
 
 export const deleteRow = <K>(d: Dialect<K>, id: MemoryId, namespace: Option.Option<string>) =>
   Effect.gen(function*() {

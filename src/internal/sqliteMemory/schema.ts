@@ -90,6 +90,13 @@ export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => {
       `CREATE TABLE ${q(t.events)} (memory_pk INTEGER NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL,
         PRIMARY KEY (memory_pk, seq)) WITHOUT ROWID`
     ]),
+    // Numbered apart from the other migrations so that stores migrated on either line meet without a clash.
+    "0009_langgraph_keys_embed": ddl([
+      // The caller's key of a memory written by `put` (its id is derived from namespace and key, so it is unique).
+      `ALTER TABLE ${q(t.memories)} ADD COLUMN item_key TEXT`,
+      // 0: stored with `embed: false`, never given a vector (reindex skips it).
+      `ALTER TABLE ${q(t.memories)} ADD COLUMN embed INTEGER NOT NULL DEFAULT 1`
+    ]),
     "0010_bitemporal_times": ddl(bitemporalDdl(q(t.memories), "INTEGER", "superseded = 1"))
   }
 }

@@ -1,0 +1,62 @@
+/** The reference model of `WorkstreamStoreModel`: what each workstream holds, and the checks against it. */
+import { expect } from "@effect/vitest"
+import { Effect, Either } from "effect"
+import { SCRATCH_ID, WorkstreamId } from "../Ids.js"
+import type { SessionId } from "../Ids.js"
+import type { Message, Workstream } from "../Workstream.js"
+import { token } from "./internal.js"
+
+/** How many workstream ids a run plays with (scratch is one more). */
+export const POOL = 4
+
+
+export interface ModelMessage {
+  /** The workstream that stores it (a branch shows its source's first messages as they are). */
+  readonly owner: string
+  readonly id: string
+  readonly seq: number
+  readonly content: string
+  readonly sessionId: SessionId | undefined
+}
+export interface ModelWs {
+  title: string
+  state: Workstream["state"]
+  tags: ReadonlyArray<string>
+  updatedAt: number
+  /** Its path: what loadMessages returns. */
+  messages: Array<ModelMessage>
+  /** The workstream whose messages it shares (a branch). */
+  readonly parent?: string
+}
+
+export const STATES = ["active", "paused", "archived"] as const
+
+/** The state of one run: the model, the run's ids and tag, and a counter for unique contents. */
+export class Run {
+  readonly model = new Map<string, ModelWs>()
+  readonly tag = token()
+  readonly ids = Array.from({ length: POOL }, (_, i) => WorkstreamId.make(`${this.tag}_w${i}`))
+  now = 0
+  contents = 0
+  ops = 0
+
+  idOf(ws: number): WorkstreamId {
+    return ws === POOL ? SCRATCH_ID : this.ids[ws]!
+  }
+  tagsOf(n: number): ReadonlyArray<string> {
+    return [this.tag, ...["x", "y", "z"].slice(0, n)].sort()
+  }
+}
+
+export const expectWorkstream = (actual: Workstream, expected: ModelWs, id: string) => {
+  expect({ id: actual.id, title: actual.title, state: actual.state, tags: actual.tags, count: actual.messageCount, at: actual.updatedAt.epochMillis })
+    .toEqual({ id, title: expected.title, state: expected.state, tags: expected.tags, count: expected.messages.length, at: expected.updatedAt })
+}
+
+export const expectMessages = (actual: ReadonlyArray<Message>, expected: ReadonlyArray<ModelMessage>) =>
+  expect(actual.map((m) => [m.seq, m.id, m.content, m.sessionId])).toEqual(expected.map((m) => [m.seq, m.id, m.content, m.sessionId]))
+
+export type Outcome<A, T extends string> = { readonly tag: "success"; readonly value: A } | { readonly tag: T; readonly value?: never }
+
+export const outcomeOf = <A, E extends { readonly _tag: string }, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.map(Effect.either(self), (e): Outcome<A, E["_tag"]> => Either.isLeft(e) ? { tag: e.left._tag } : { tag: "success", value: e.right })
