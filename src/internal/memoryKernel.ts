@@ -6,30 +6,22 @@
 import { DateTime, Effect, Option, Schema } from "effect"
 import type { Embedder } from "../Embedder.js"
 import { EmbeddingError, InvalidInput, NotFound } from "../Errors.js"
-import { MemoryId, nextId } from "../Ids.js"
-import { DEFAULT_NAMESPACE, MAX_MEMORY_CONTENT, MemoryPatch, Namespace, NewMemory, Ttl } from "../Memory.js"
+import { MemoryId } from "../Ids.js"
+import { MAX_MEMORY_CONTENT, MemoryPatch, Namespace, NewMemory, Ttl } from "../Memory.js"
 import type { StoreFactResult } from "../Memory.js"
 import type { MemoryBackendService, Options } from "../MemoryBackend/Service.js"
-import type { Driver, MemoryIdTaken, NewRow } from "../MemoryBackend/Driver.js"
+import type { Driver, MemoryIdTaken } from "../MemoryBackend/Driver.js"
 import { decodeInput } from "./decode.js"
 import type { Expiry, NewMemoryInput } from "./memoryRules.js"
-import {
-  applyPatch,
-  buildMemory,
-  checkEmbedding,
-  defaultExpiry,
-  factKey,
-  requireDistinctIds,
-  resolveExpiry
-} from "./memoryRules.js"
-import { initialEvents, updatedEvents } from "./memoryEvents.js"
-import { checkInterval, timeMethods, writeFact } from "./memoryFactWrites.js"
+import { applyPatch, factKey, resolveExpiry } from "./memoryRules.js"
+import { updatedEvents } from "./memoryEvents.js"
+import { timeMethods, writeFact } from "./memoryFactWrites.js"
+import { build, rowsOf, withinCap } from "./memoryBuild.js"
 import { readMethods } from "./memoryReads.js"
 import type { Kernel, Resolved } from "./memoryScope.js"
 import { readable, retag, within } from "./memoryScope.js"
 import { keyedMethods } from "./memoryKeyed.js"
 import { argumentId, resultCount, resultId, resultRecord, storeId, tracing } from "./semconv.js"
-import type { Built } from "./memoryRetry.js"
 import { idTaken, isRetry, occupiedBy } from "./memoryRetry.js"
 
 const decodeNamespace = (method: string) => decodeInput(Namespace, method)
@@ -55,17 +47,6 @@ const decodeMaxContent = (max: number | undefined): Effect.Effect<number, Invali
       })
     )
 
-/** Content within this service's cap (the schema already holds it to `MAX_MEMORY_CONTENT`). */
-export const withinCap = (k: Kernel, method: string, content: string): Effect.Effect<void, InvalidInput> =>
-  content.length <= k.scope.maxContentLength
-    ? Effect.void
-    : Effect.fail(
-      new InvalidInput({
-        method,
-        message: `content is ${content.length} characters; this store takes at most ${k.scope.maxContentLength}`
-      })
-    )
-
 /** The embedder's vectors, checked to be one per text and of its declared length (a remote model may not be). */
 const embedChecked = (embedder: Embedder["Type"]) => (texts: ReadonlyArray<string>) =>
   texts.length === 0
@@ -86,50 +67,6 @@ const decodeBatch = decodeInput(Schema.Array(NewMemory), "MemoryBackend.storeMan
 const decodeNew = (method: string) => decodeInput(NewMemory, method)
 const decodeId = (method: string) => decodeInput(MemoryId, method)
 const decodePatch = decodeInput(MemoryPatch, "MemoryBackend.update")
-
-/** The namespace a new memory goes to: the input's (inside the service's subtree), else the service's, else the default. */
-export const namespaceOf = (k: Kernel, method: string, input: { readonly namespace?: string | undefined }) =>
-  Option.match(k.scope.namespace, {
-    onNone: () => Effect.succeed(input.namespace ?? DEFAULT_NAMESPACE),
-    onSome: (ns) =>
-      input.namespace === undefined || within(k, input.namespace)
-        ? Effect.succeed(input.namespace ?? ns)
-        : Effect.fail(new InvalidInput({ method, message: `this service is confined to namespace ${JSON.stringify(ns)}` }))
-  })
-
-/** Each input's memory, its expiry and namespace resolved, before anything is embedded or written. */
-export const build = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput>, now: DateTime.Utc) =>
-  Effect.gen(function*() {
-    yield* requireDistinctIds(method, inputs)
-    const fallback = defaultExpiry(now, k.scope.defaultTtl)
-    const built: Array<Built> = []
-    for (const input of inputs) {
-      yield* withinCap(k, method, input.content)
-      const expiry = yield* resolveExpiry(method, input, now, input.history !== undefined ? {} : fallback)
-      const memory = buildMemory(input, input.id ?? (yield* nextId(MemoryId)), now, yield* namespaceOf(k, method, input), expiry)
-      yield* checkInterval(method, memory)
-      built.push({ input, memory })
-    }
-    return built
-  })
-
-/** The rows of a batch: given embeddings checked, the others made in one embed call, and the first events. */
-export const rowsOf = (k: Kernel, method: string, built: ReadonlyArray<Built>, now: DateTime.Utc) =>
-  Effect.gen(function*() {
-    const given = yield* Effect.forEach(built, (b) =>
-      b.input.embedding === undefined || b.input.embed === false
-        ? Effect.succeed(undefined)
-        : checkEmbedding(method, b.input.embedding, k.embedder.dimensions))
-    const embedded = yield* k.embed(
-      built.filter((b) => b.input.embedding === undefined && b.input.embed !== false).map((b) => b.memory.content)
-    )
-    let next = 0
-    return built.map((b, i): NewRow => ({
-      memory: b.memory,
-      vector: b.input.embed === false ? undefined : given[i] ?? embedded[next++]!,
-      events: initialEvents(b.input, b.memory, now)
-    }))
-  })
 
 /** Ids, vectors, memories and their first events for a batch, made before the driver is called: a failure writes nothing. */
 const prepare = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemoryInput>) =>

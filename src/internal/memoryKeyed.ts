@@ -9,7 +9,7 @@ import { keyId, ListNamespacesOptions, PutMemory, selectNamespaces } from "../Me
 import type { ListNamespacesOptions as ListOptions, PutMemory as PutInput } from "../MemoryNamespaces.js"
 import { inSubtree, join } from "../Namespace.js"
 import { decodeInput } from "./decode.js"
-import { build, namespaceOf, rowsOf, withinCap } from "./memoryKernel.js"
+import { build, namespaceOf, rowsOf, withinCap } from "./memoryBuild.js"
 import { updatedEvents } from "./memoryEvents.js"
 import type { NewMemoryInput } from "./memoryRules.js"
 import type { Kernel } from "./memoryScope.js"
