@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { DateTime, Duration, Option, ParseResult, Schema } from "effect"
-import { EmbeddingSpace } from "./Errors.js"
+import { Citation } from "./Citation.js"
 import { MemoryId, SessionId, WorkstreamId } from "./Ids.js"
 import { ContentWithin, hasContent, isStorableText, JsonObject, Text } from "./Json.js"
 import { MemoryEvent } from "./MemoryEvent.js"
@@ -114,43 +114,7 @@ export class Confidence extends Schema.Class<Confidence>("Confidence")({
   lastAccessed: Schema.DateTimeUtc
 }) {}
 
-/** @category models */
-export const SessionCitation = Schema.TaggedStruct("session", {
-  sessionId: Schema.String,
-  messageIndex: Schema.NonNegativeInt,
-  timestamp: Schema.DateTimeUtc
-})
-/** @category models */
-export const FileCitation = Schema.TaggedStruct("file", {
-  path: Schema.String,
-  lineStart: Schema.optional(Schema.Int),
-  lineEnd: Schema.optional(Schema.Int),
-  commitHash: Schema.optional(Schema.String),
-  contentHash: Schema.optional(Schema.String),
-  mtime: Schema.optional(Schema.DateTimeUtc)
-})
-/** @category models */
-export const WebCitation = Schema.TaggedStruct("web", {
-  url: Schema.String,
-  fetchedAt: Schema.DateTimeUtc,
-  title: Schema.optional(Schema.String),
-  contentHash: Schema.optional(Schema.String),
-  etag: Schema.optional(Schema.String)
-})
-/** @category models */
-export const UserCitation = Schema.TaggedStruct("user", {
-  sessionId: Schema.String,
-  statedAt: Schema.DateTimeUtc
-})
-/** @category models */
-export const SystemCitation = Schema.TaggedStruct("system", {
-  derivedAt: Schema.DateTimeUtc,
-  method: Schema.String
-})
-/** Where a memory came from, for staleness checks and provenance. @category models */
-export const Citation = Schema.Union(SessionCitation, FileCitation, WebCitation, UserCitation, SystemCitation)
-/** @category models */
-export type Citation = typeof Citation.Type
+export { Citation, FileCitation, SessionCitation, SystemCitation, UserCitation, WebCitation } from "./Citation.js"
 
 /** @category models */
 export class Memory extends Schema.Class<Memory>("Memory")({
@@ -308,72 +272,7 @@ export const Query = Schema.String.pipe(
   Schema.filter((s) => !s.includes("\u0000") || "query must not contain a NUL character")
 )
 
-/** Why a match ranked where it did. @category models */
-export interface Explain {
-  readonly mode: SearchMode
-  /** 1-based rank in the vector ranking, when the memory was in it. */
-  readonly vectorRank?: number
-  /** Cosine distance between the query and memory vectors (0 = same direction, 2 = opposite). */
-  readonly vectorDistance?: number
-  /** 1-based rank in the text (BM25) ranking, when the memory matched the words. */
-  readonly textRank?: number
-  /** BM25 score of the text match (higher is better). */
-  readonly textScore?: number
-  /** Vector relevance in [0,1]: cosine similarity clipped at 0, i.e. `max(0, 1 - vectorDistance)`. */
-  readonly vectorRelevance?: number
-  /**
-   * Text relevance in [0,1): `best / (best + 4) x (textScore / best)²`, where `best` is the BM25 of the query's best
-   * text match. The best match keeps its own evidence (0.5 is about one distinctive word matched), and the square
-   * spreads the others so that confidence (see `score`) reorders only matches within about 2.6% of each other's BM25.
-   */
-  readonly textRelevance?: number
-  /** Hybrid only: the fusion weights used (per call, else the Embedder's defaults). */
-  readonly weights?: FusionWeights
-  /**
-   * Relevance in [0,1]: vector mode `vectorRelevance`, text mode `textRelevance`, hybrid their weighted mean
-   * discounted by rank, `Σ weight x relevance x 61 / (60 + rank) / (weights.vector + weights.text)` over both
-   * rankings (ranks among the memories that pass the filters), a signal absent from its ranking counting as 0.
-   */
-  readonly relevance: number
-  /**
-   * Confidence in [0,1]: source base x reinforcement x staleness, 0 when superseded. It enters the score as
-   * `relevance x (0.9 + 0.1 x confidence)` (`combineScore`): a tie-break, worth at most 11% of relevance.
-   */
-  readonly confidence: number
-}
-
-/** One search hit: `score = relevance x (0.9 + 0.1 x confidence)`, in [0,1] (see `combineScore`). @category models */
-export interface MemoryMatch {
-  readonly memory: Memory
-  readonly score: number
-  readonly explain: Explain
-}
-
-/** @category models */
-export type FactOutcome = "inserted" | "reinforced" | "superseded"
-
-/** @category models */
-export interface StoreFactResult {
-  /** The new memory's id, or the reinforced one's. */
-  readonly id: MemoryId
-  readonly outcome: FactOutcome
-  readonly supersededIds: ReadonlyArray<MemoryId>
-}
-
-/** @category models */
-export interface MemoryStats {
-  readonly memories: number
-  readonly vectors: number
-  readonly embedder: EmbeddingSpace
-  /** True when the stored vectors come from another embedder (see `EmbeddingSpaceMismatch`). */
-  readonly stale: boolean
-}
-
-/** @category models */
-export interface ReindexProgress {
-  readonly done: number
-  readonly total: number
-}
+export type { Explain, FactOutcome, MemoryMatch, MemoryStats, ReindexProgress, StoreFactResult } from "./MemoryResults.js"
 
 /** The spec's confidence parameters. @category confidence */
 export const ConfidenceParams = {
