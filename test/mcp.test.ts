@@ -253,6 +253,18 @@ describe("paging", () => {
     expect(ok(await call(client, "memory_list")).memories.length).toBe(50)
     const count = await onMemories(big, Effect.flatMap(MemoryBackend, (m) => Effect.map(Stream.runCollect(m.list()), Chunk.size)))
     expect(count).toBe(2000)
+
+    // Search pages follow one ranking: five pages of 50 are the 250 best of one deep search, in order.
+    const paged: Array<string> = []
+    cursor = undefined
+    for (let i = 0; i < 5; i++) {
+      const page = ok(await call(client, "memory_search", { query: "memory number", mode: "text", limit: 50, ...(cursor !== undefined ? { cursor } : {}) }))
+      paged.push(...page.hits.map((h: { id: string }) => h.id))
+      cursor = page.nextCursor
+      expect(cursor).toBeDefined()
+    }
+    const deep = await onMemories(big, Effect.flatMap(MemoryBackend, (m) => m.search("memory number", { mode: "text", limit: 250 })))
+    expect(paged).toEqual(deep.map((h) => h.memory.id))
   }, SLOW)
 })
 

@@ -134,16 +134,17 @@ const memorySearch = tool({
     Effect.gen(function*() {
       const offset = yield* offsetOf("memory_search", a.cursor)
       const limit = a.limit ?? 10
-      const depth = Math.min(SEARCH_DEPTH, offset + limit + 1)
       if (offset >= SEARCH_DEPTH) return { result: "no more hits", hits: [] }
+      // The store pages its own exact ranking: only this page (and one hit to tell whether more follow) is read out.
       const ranked = yield* (yield* MemoryBackend).search(a.query, {
         ...filterOf(a),
-        limit: depth,
+        limit: Math.min(limit + 1, SEARCH_DEPTH - offset),
+        offset,
         ...given("mode", a.mode)
       })
       const now = yield* DateTime.now
-      const page = ranked.slice(offset, offset + limit)
-      const more = ranked.length > offset + limit && offset + limit < SEARCH_DEPTH
+      const page = ranked.slice(0, limit)
+      const more = ranked.length > limit && offset + limit < SEARCH_DEPTH
       return {
         result: page.length === 0 ? "no memories match" : `${page.length} hit(s)${more ? ", more with nextCursor" : ""}`,
         hits: page.map((h) => ({
