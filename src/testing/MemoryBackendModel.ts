@@ -11,7 +11,7 @@ import { FastCheck as fc } from "effect"
 import { MemoryId, SessionId } from "../Ids.js"
 import type { Memory } from "../Memory.js"
 import { MemoryBackend } from "../MemoryBackend.js"
-import { isolated, token, uuid } from "./internal.js"
+import { isolated, modelRuns, token, uuid } from "./internal.js"
 
 /** How much to run. @category options */
 export interface ModelOptions {
@@ -68,18 +68,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
   layer(storeLayer, { timeout: Duration.minutes(10) })(name, (it) => {
     it.effect(`agrees with the reference model over ${total} random operations (some concurrent)`, () =>
       isolated(Effect.gen(function*() {
-        const runtime = yield* Effect.runtime<MemoryBackend>()
-        let ran = 0
-        yield* Effect.promise(() =>
-          fc.assert(
-            fc.asyncProperty(fc.array(command, { minLength: perRun, maxLength: perRun }), (commands) => {
-              ran += commands.length
-              return Runtime.runPromise(runtime)(runModel(commands))
-            }),
-            { numRuns: Math.ceil(total / perRun) }
-          )
-        )
-        expect(ran).toBeGreaterThanOrEqual(total)
+        yield* modelRuns(total, perRun, command, runModel)
       })), { timeout: 600_000 })
 
     it.effect(`two scoped namespaces never see or change each other's memories over ${isolationTotal(options)} random operations`, () =>

@@ -6,11 +6,11 @@
  * @since 0.3.0
  */
 import { expect, layer } from "@effect/vitest"
-import { DateTime, Duration, Effect, FastCheck as fc, Option, Runtime, TestClock } from "effect"
+import { DateTime, Duration, Effect, FastCheck as fc, Option, TestClock } from "effect"
 import type { Layer } from "effect"
 import { SessionId } from "../Ids.js"
 import { MemoryBackend } from "../MemoryBackend.js"
-import { isolated, token, uuid } from "./internal.js"
+import { isolated, modelRuns, token, uuid } from "./internal.js"
 
 const SECOND = 1000
 
@@ -205,18 +205,7 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<MemoryBackend, E>
   layer(storeLayer, { timeout: Duration.minutes(10) })(name, (it) => {
     it.effect(`facts over both time axes agree with the reference model over ${total} generated operations`, () =>
       isolated(Effect.gen(function*() {
-        const runtime = yield* Effect.runtime<MemoryBackend>()
-        let ran = 0
-        yield* Effect.promise(() =>
-          fc.assert(
-            fc.asyncProperty(fc.array(command, { minLength: perRun, maxLength: perRun }), (commands) => {
-              ran += commands.length
-              return Runtime.runPromise(runtime)(runModel(commands))
-            }),
-            { numRuns: Math.ceil(total / perRun) }
-          )
-        )
-        expect(ran).toBeGreaterThanOrEqual(total)
+        yield* modelRuns(total, perRun, command, runModel)
       })), { timeout: 600_000 })
 
     it.effect("concurrent writers with back-dated facts keep disjoint intervals and exactly one current fact per key", () =>

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto"
-import { Effect, Either, TestContext } from "effect"
+import { expect } from "@effect/vitest"
+import { Effect, Either, FastCheck as fc, Runtime, TestContext } from "effect"
 import type { TestServices } from "effect"
 
 /** A word no other test uses, so text search and filters stay inside one test even on a shared store. */
@@ -35,3 +36,28 @@ export const hostileJson = (): ReadonlyArray<unknown> => {
   for (let i = 0; i < 100; i++) deepArray = [deepArray]
   return [cyclic, deep, deepArray, "x".repeat(1024 * 1024 + 1)]
 }
+
+/**
+ * Runs `total` generated commands against the service in runs of `perRun` (fast-check shrinks a failing run), each
+ * run through `runModel` on the current runtime; fails if fewer than `total` ran.
+ */
+export const modelRuns = <C, R>(
+  total: number,
+  perRun: number,
+  command: fc.Arbitrary<C>,
+  runModel: (commands: ReadonlyArray<C>) => Effect.Effect<unknown, unknown, R>
+): Effect.Effect<void, never, R> =>
+  Effect.gen(function*() {
+    const runtime = yield* Effect.runtime<R>()
+    let ran = 0
+    yield* Effect.promise(() =>
+      fc.assert(
+        fc.asyncProperty(fc.array(command, { minLength: perRun, maxLength: perRun }), (commands) => {
+          ran += commands.length
+          return Runtime.runPromise(runtime)(runModel(commands)).then(() => undefined)
+        }),
+        { numRuns: Math.ceil(total / perRun) }
+      )
+    )
+    expect(ran).toBeGreaterThanOrEqual(total)
+  })
