@@ -5,6 +5,8 @@
  */
 import { DateTime, Duration, Option, ParseResult, Schema } from "effect"
 import { Citation } from "./Citation.js"
+import { FusionWeights, SearchMode } from "./MemoryResults.js"
+import type { Explain } from "./MemoryResults.js"
 import { MemoryId, SessionId, WorkstreamId } from "./Ids.js"
 import { ContentWithin, hasContent, isStorableText, JsonObject, Text } from "./Json.js"
 import { MemoryEvent } from "./MemoryEvent.js"
@@ -13,14 +15,6 @@ import { namespaceProblem } from "./Namespace.js"
 import { Tag } from "./Tag.js"
 import { Where } from "./Where.js"
 
-const Weight = Schema.Number.pipe(Schema.nonNegative(), Schema.finite())
-
-/** Relative weights of the vector and text rankings in hybrid fusion. @category models */
-export const FusionWeights = Schema.Struct({ vector: Weight, text: Weight }).pipe(
-  Schema.filter((w) => w.vector + w.text > 0 || "fusion weights must not both be 0")
-)
-/** @category models */
-export type FusionWeights = typeof FusionWeights.Type
 
 /** @category models */
 export const ContentType = Schema.Literal(
@@ -225,10 +219,6 @@ export const MemoryPatch = Schema.Struct({
 /** @category inputs */
 export type MemoryPatch = typeof MemoryPatch.Encoded
 
-/** @category inputs */
-export const SearchMode = Schema.Literal("hybrid", "vector", "text")
-/** @category inputs */
-export type SearchMode = typeof SearchMode.Type
 
 const Unit = Schema.Number.pipe(Schema.between(0, 1))
 
@@ -272,7 +262,15 @@ export const Query = Schema.String.pipe(
   Schema.filter((s) => !s.includes("\u0000") || "query must not contain a NUL character")
 )
 
-export type { Explain, FactOutcome, MemoryMatch, MemoryStats, ReindexProgress, StoreFactResult } from "./MemoryResults.js"
+export { FusionWeights, SearchMode } from "./MemoryResults.js"
+export type { Explain, FactOutcome, MemoryStats, ReindexProgress, StoreFactResult } from "./MemoryResults.js"
+
+/** One search hit: `score = relevance x (0.9 + 0.1 x confidence)`, in [0,1] (see `combineScore`). @category models */
+export interface MemoryMatch {
+  readonly memory: Memory
+  readonly score: number
+  readonly explain: Explain
+}
 
 /** The spec's confidence parameters. @category confidence */
 export const ConfidenceParams = {

@@ -1,12 +1,26 @@
 /**
- * What MemoryBackend's methods return besides memories: search hits with their explanation, the outcome of a
- * fact, store statistics and reindex progress. Re-exported by `Memory`.
+ * What MemoryBackend's methods return besides memories (why a hit ranked, the outcome of a fact, store statistics,
+ * reindex progress) and the search settings an explanation names. Re-exported by `Memory`.
  *
  * @since 0.1.0
  */
+import { Schema } from "effect"
 import type { EmbeddingSpace } from "./Errors.js"
 import type { MemoryId } from "./Ids.js"
-import type { FusionWeights, Memory, SearchMode } from "./Memory.js"
+
+const Weight = Schema.Number.pipe(Schema.nonNegative(), Schema.finite())
+
+/** Relative weights of the vector and text rankings in hybrid fusion. @category models */
+export const FusionWeights = Schema.Struct({ vector: Weight, text: Weight }).pipe(
+  Schema.filter((w) => w.vector + w.text > 0 || "fusion weights must not both be 0")
+)
+/** @category models */
+export type FusionWeights = typeof FusionWeights.Type
+
+/** @category inputs */
+export const SearchMode = Schema.Literal("hybrid", "vector", "text")
+/** @category inputs */
+export type SearchMode = typeof SearchMode.Type
 
 /** Why a match ranked where it did. @category models */
 export interface Explain {
@@ -40,13 +54,6 @@ export interface Explain {
    * `relevance x (0.9 + 0.1 x confidence)` (`combineScore`): a tie-break, worth at most 11% of relevance.
    */
   readonly confidence: number
-}
-
-/** One search hit: `score = relevance x (0.9 + 0.1 x confidence)`, in [0,1] (see `combineScore`). @category models */
-export interface MemoryMatch {
-  readonly memory: Memory
-  readonly score: number
-  readonly explain: Explain
 }
 
 /** @category models */
