@@ -9,16 +9,14 @@ import type { BranchRequest, BranchResult, DeleteResult } from "../../Workstream
 import { all } from "../sql.js"
 import { workstreamColumns } from "./schema.js"
 import type { Store } from "./schema.js"
-import { branchesOf, decodeIds, insertTags, lock } from "./writes.js"
+import { branchesOf, decodeIds, insertTags, lock, lockAt } from "./writes.js"
 
 /** `Driver.branch`; run it in a transaction. */
 export const branch = (s: Store, request: BranchRequest) =>
   Effect.gen(function*() {
     const { sql, t } = s
-    const locked = yield* lock(s, request.source)
-    if (Option.isNone(locked)) return { _tag: "NotFound" } as const satisfies BranchResult
-    const count = locked.value.message_count
-    if (count < request.atSeq) return { _tag: "OutOfRange", count } as const satisfies BranchResult
+    const held = yield* lockAt(s, request.source, request.atSeq)
+    if (held._tag !== "Locked") return held satisfies BranchResult
     const ws = request.workstream
     const inserted = yield* all(
       decodeIds,

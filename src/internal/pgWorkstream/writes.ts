@@ -55,6 +55,15 @@ export const lock = ({ sql, t }: Store, id: WorkstreamId) =>
     (rows) => Option.fromNullable(rows[0])
   )
 
+/** The source's row lock for a fork or branch at `atSeq`: the source missing, too short, or held ("Locked"). */
+export const lockAt = (s: Store, source: WorkstreamId, atSeq: number) =>
+  Effect.map(lock(s, source), (locked) =>
+    Option.isNone(locked)
+      ? { _tag: "NotFound" } as const
+      : locked.value.message_count < atSeq
+      ? { _tag: "OutOfRange", count: locked.value.message_count } as const
+      : { _tag: "Locked" } as const)
+
 export const insertTags = ({ sql, t }: Store, id: WorkstreamId, tags: ReadonlyArray<string>) =>
   tags.length === 0
     ? Effect.void
@@ -174,10 +183,8 @@ export const promote = (s: Store, request: PromoteRequest) =>
 export const fork = (s: Store, request: ForkRequest) =>
   Effect.gen(function*() {
     const { sql, t } = s
-    const locked = yield* lock(s, request.source)
-    if (Option.isNone(locked)) return { _tag: "NotFound" } as const satisfies ForkResult
-    const count = locked.value.message_count
-    if (count < request.atSeq) return { _tag: "OutOfRange", count } as const satisfies ForkResult
+    const held = yield* lockAt(s, request.source, request.atSeq)
+    if (held._tag !== "Locked") return held satisfies ForkResult
     const last = request.atSeq === 0 ? [] : yield* all(
       decodeTimestampRows,
       sql`SELECT timestamp FROM ${sql(t.messages)} WHERE workstream = ${request.source} AND seq = ${request.atSeq}`
