@@ -55,7 +55,12 @@ export class Workstream extends Schema.Class<Workstream>("Workstream")({
    */
   version: Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 }),
   /** Set on a workstream made by `fork`: its immediate source (which may itself be a fork). */
-  forkedFrom: Schema.optional(ForkPoint)
+  forkedFrom: Schema.optional(ForkPoint),
+  /**
+   * Set once `prune` removed messages: seqs up to this one are gone from its own log (a branch's own log starts
+   * after its fork point, so this is then at least that). `messageCount` still counts every message ever appended.
+   */
+  prunedThrough: Schema.optional(Schema.NonNegativeInt)
 }) {}
 
 /** @category models */

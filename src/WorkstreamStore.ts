@@ -14,6 +14,9 @@ import type { WorkstreamId } from "./Ids.js"
 import { branchMethods } from "./internal/workstreamBranch.js"
 import { messageMethods, workstreamMethods } from "./internal/workstreamKernel.js"
 import { makeInProcessDriver } from "./internal/workstreamInProcess.js"
+import { retentionMethods } from "./internal/workstreamRetention.js"
+import type { Coverage } from "./internal/workstreamRetention.js"
+import type { PruneOptions, PruneReport, RetentionPolicy, RetentionTarget } from "./WorkstreamRetention.js"
 import type {
   DeleteOptions,
   ForkInput,
@@ -126,6 +129,27 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
     query: string,
     options?: SearchMessagesOptions
   ) => Effect.Effect<ReadonlyArray<MessageHit>, InvalidInput | StorageError>
+  /**
+   * Sets the retention policy of one workstream (`{ workstreamId }`, NotFound when unknown) or of every workstream
+   * carrying a tag (`{ tag }`); null removes it. A workstream's own policy overrides its tags'; among several tags
+   * each limit is the strictest any sets. Idempotent; nothing is removed until `prune`.
+   */
+  readonly setRetention: (
+    target: typeof RetentionTarget.Encoded,
+    policy: typeof RetentionPolicy.Encoded | null
+  ) => Effect.Effect<void, NotFound | InvalidInput | StorageError>
+  /** The policy set on exactly this target (`maxAge` in milliseconds); `None` when there is none. */
+  readonly getRetention: (
+    target: typeof RetentionTarget.Encoded
+  ) => Effect.Effect<Option.Option<RetentionPolicy>, InvalidInput | StorageError>
+  /**
+   * Removes what the policies no longer keep: per workstream a prefix of its own log, only what summaries cover on
+   * every path that reads it (its own and each branch's sharing those seqs); less otherwise, saying why in
+   * `refused`. At most `budget` messages per call (default 100,000): `done: false` means call again. Idempotent, safe
+   * beside appends from any process. Seqs stay: the log then starts after `prunedThrough`, and `messageCount` still
+   * counts every message ever appended. An unknown `workstreamId` is InvalidInput.
+   */
+  readonly prune: (options?: PruneOptions) => Effect.Effect<PruneReport, InvalidInput | StorageError>
 }>() {}
 
 import type { Driver } from "./internal/workstreamDriver.js"
@@ -143,10 +167,16 @@ export type {
   BranchRequest,
   BranchResult,
   PathSegment,
+  PruneRequest,
+  PruneResult,
+  RetentionEntry,
   SearchQuery,
   SearchHit,
   Driver
 } from "./internal/workstreamDriver.js"
+
+/** No summaries: nothing of any path is covered. */
+const uncovered: Coverage = () => Effect.succeed(0)
 
 /**
  * The WorkstreamStore over `driver`: every rule of the contract that does not depend on storage lives here, once.
@@ -155,7 +185,12 @@ export type {
  */
 export const make = (driver: Driver): WorkstreamStore["Type"] => {
   const span = { attributes: { "arawn.backend": driver.backend } }
-  return { ...workstreamMethods(driver, span), ...messageMethods(driver, span), ...branchMethods(driver, span) }
+  return {
+    ...workstreamMethods(driver, span),
+    ...messageMethods(driver, span),
+    ...branchMethods(driver, span),
+    ...retentionMethods(driver, span, uncovered)
+  }
 }
 
 /**

@@ -33,6 +33,8 @@ import { saveAllRecords, saveRecord } from "../internal/local/record.js"
 import type { MalformedLine, RebuildReport } from "../internal/local/reconcile.js"
 import { recoverOnOpen } from "../internal/local/recovery.js"
 import { search } from "../internal/local/search.js"
+import { prune } from "../internal/local/prune.js"
+import { retentionDriver } from "../internal/local/retention.js"
 import { isValidPrefix, migrations, tables } from "../internal/local/schema.js"
 import type { Local } from "../internal/local/store.js"
 import { makeWriter } from "../internal/local/writer.js"
@@ -84,7 +86,12 @@ const decodeId = decodeInput(WorkstreamId, "WorkstreamStore.rebuildIndex")
 /** The write connection (busy timeout 0: the write lock waits on a timer, see `writer.ts`) and the read connection. */
 const connect = (method: string, file: string, busyMs: number, readonly: boolean) =>
   Effect.gen(function*() {
-    const sql = yield* openSqlite(method, { filename: file, readonly })
+    // WAL comes after auto_vacuum: SQLite takes that setting only before the file's first page is written, so a new
+    // store gives the pages prune frees back (`incremental_vacuum`); an older one keeps reusing them in place.
+    const sql = yield* openSqlite(method, { filename: file, readonly, disableWAL: !readonly })
+    if (!readonly) {
+      yield* db(method)(Effect.zipRight(sql.unsafe("PRAGMA auto_vacuum = INCREMENTAL"), sql.unsafe("PRAGMA journal_mode = WAL")))
+    }
     const reader = yield* openSqlite(method, { filename: file, readonly })
     yield* db(method)(Effect.all([
       // Pragmas take no bound parameters; the values are integers computed here.
@@ -185,7 +192,9 @@ const driver = (local: Local): Driver => {
     promote: (request) => promote(local, method("promoteScratch"), request),
     fork: (request) => fork(local, method("fork"), request),
     branch: (request) => branch(local, method("fork"), request),
-    search: (query) => search(local, method("searchMessages"), query)
+    search: (query) => search(local, method("searchMessages"), query),
+    ...retentionDriver(local),
+    prune: (request) => prune(local, method("prune"), request)
   }
 }
 

@@ -65,7 +65,8 @@ export const applyUpdate = (ws: Workstream, patch: WorkstreamUpdateInput, now: D
     ...setOrClear("defaultModel", patch.defaultModel, ws.defaultModel),
     ...(ws.lastMessageAt !== undefined ? { lastMessageAt: ws.lastMessageAt } : {}),
     // Lineage is no field of a patch: a fork stays a fork, a branch keeps sharing its source's messages.
-    ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {})
+    ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {}),
+    ...(ws.prunedThrough !== undefined ? { prunedThrough: ws.prunedThrough } : {})
   })
 
 /** The workstream after `count` more messages, the last stamped `last`. */

@@ -10,6 +10,7 @@ import { ForkInput, SearchMessagesOptions } from "../Workstream.js"
 import type { MessageHit, Workstream } from "../Workstream.js"
 import type { BranchResult, Driver, PathSegment } from "./workstreamDriver.js"
 import { branchRefusal, descendants, lineage, loadPath } from "./workstreamTree.js"
+import { prunedOnPath } from "./workstreamRetention.js"
 import { decodeInput } from "./decode.js"
 import { queryTerms } from "./memoryRules.js"
 import { isRelevant, textRelevance } from "./ranking.js"
@@ -69,6 +70,13 @@ export const branchMethods = (driver: Driver, span: Span) => {
     }
     const count = found.value.messageCount
     const atSeq = input.atSeq ?? count
+    if (input.copy && (found.value.prunedThrough ?? 0) > 0) {
+      return yield* new InvalidInput({ method, message: `${source}'s messages up to seq ${found.value.prunedThrough} were pruned, and a copy needs them: fork it without copy` })
+    }
+    const pruned = input.copy || atSeq === 0 || atSeq > count ? 0 : yield* prunedOnPath(method, driver, source, atSeq)
+    if (atSeq < pruned) {
+      return yield* new InvalidInput({ method, message: `${source}'s messages up to seq ${pruned} were pruned: branch at seq ${pruned} or later` })
+    }
     const outOfRange = (n: number) =>
       new InvalidInput({ method, message: `atSeq ${atSeq} is past the last message of ${source} (seq ${n})` })
     if (atSeq > count) return yield* outOfRange(count)

@@ -5,6 +5,7 @@
  */
 import type { DateTime, Effect, Either, Option } from "effect"
 import type { StorageError } from "../Errors.js"
+import type { RetentionPolicy, RetentionTarget } from "../WorkstreamRetention.js"
 import type { MessageId, SessionId, WorkstreamId } from "../Ids.js"
 import type {
   ForkPoint,
@@ -160,6 +161,31 @@ export interface SearchHit {
   readonly bm25: number
 }
 
+/** A policy and what it applies to, as `Driver.retentionPolicies` lists them. @category drivers */
+export interface RetentionEntry {
+  readonly target: RetentionTarget
+  readonly policy: RetentionPolicy
+}
+
+/**
+ * One `Driver.prune`: remove the messages of `id`'s own log after `from` (its current start: `prunedThrough`, or a
+ * branch's fork point) up to `through`. The kernel checked the workstream's branches (`shared`, every branch below
+ * it that shares its messages); the driver re-checks both under the workstream's lock. @category drivers
+ */
+export interface PruneRequest {
+  readonly id: WorkstreamId
+  readonly from: number
+  readonly through: number
+  readonly shared: ReadonlyArray<WorkstreamId>
+}
+
+/** @category drivers */
+export type PruneResult =
+  | { readonly _tag: "Pruned"; readonly removed: number; readonly bytes: number }
+  | { readonly _tag: "NotFound" }
+  /** The log's start moved, or a branch appeared, since the kernel looked: nothing was removed. */
+  | { readonly _tag: "Changed" }
+
 /**
  * The storage primitives a WorkstreamStore backend supplies, over decoded values only. Each primitive is atomic on
  * its own: `append` assigns seqs under the same lock (or transaction) that writes the batch, `update` runs
@@ -207,4 +233,20 @@ export interface Driver {
    * changes in the same operation as the log it mirrors (append, promote, fork, delete).
    */
   readonly search: (query: SearchQuery) => Effect.Effect<ReadonlyArray<SearchHit>, StorageError>
+  /** Stores (or with null removes) the policy of `target`; false when it names a workstream that does not exist. */
+  readonly setRetention: (target: RetentionTarget, policy: RetentionPolicy | null) => Effect.Effect<boolean, StorageError>
+  /** The policy set on exactly `target`; `None` when there is none. */
+  readonly getRetention: (target: RetentionTarget) => Effect.Effect<Option.Option<RetentionPolicy>, StorageError>
+  /** Every policy stored, in any order. */
+  readonly retentionPolicies: () => Effect.Effect<ReadonlyArray<RetentionEntry>, StorageError>
+  /**
+   * The largest seq s such that every message of `id`'s own log up to s is older than `cutoffMillis`: its start
+   * (see `PruneRequest.from`) when the first is not; 0 when `id` is absent.
+   */
+  readonly agedThrough: (id: WorkstreamId, cutoffMillis: number) => Effect.Effect<number, StorageError>
+  /**
+   * Removes the messages after `from` up to `through` of the own log, all or none, and sets `prunedThrough`;
+   * `messageCount` and seqs stay. The text index loses them in the same step; space is given back to the system.
+   */
+  readonly prune: (request: PruneRequest) => Effect.Effect<PruneResult, StorageError>
 }

@@ -5,8 +5,9 @@
 import { Effect, Either, Option } from "effect"
 import type { WorkstreamId } from "../Ids.js"
 import { Message } from "../Workstream.js"
-import type { Workstream } from "../Workstream.js"
-import type { Driver, PathSegment, SearchHit, SearchQuery } from "./workstreamDriver.js"
+import { Workstream } from "../Workstream.js"
+import type { RetentionPolicy } from "../WorkstreamRetention.js"
+import type { Driver, PathSegment, RetentionEntry, SearchHit, SearchQuery } from "./workstreamDriver.js"
 import { baseOf, sharedPoint } from "./workstreamTree.js"
 import { Bm25Index } from "./bm25.js"
 import { stem } from "./text.js"
@@ -14,7 +15,7 @@ import { after, byRecency, emptied, lastN, messageMatches, withAppended } from "
 
 interface Entry {
   workstream: Workstream
-  /** Its own messages (a branch's from its fork point on). */
+  /** Its own messages (a branch's from its fork point on, a pruned one's after `prunedThrough`). */
   log: Array<Message>
   readonly ids: Set<string>
 }
@@ -37,6 +38,8 @@ const searchable = (m: Message, q: SearchQuery): boolean =>
 
 export const makeInProcessDriver = (): Driver => {
   const entries = new Map<WorkstreamId, Entry>()
+  const policies = new Map<string, RetentionEntry>()
+  const policyKey = (target: RetentionEntry["target"]) => ("workstreamId" in target ? `w:${target.workstreamId}` : `t:${target.tag}`)
   // One BM25 index over every message of every workstream, so document frequencies span the store, as in FTS5.
   const text = new Bm25Index<string>()
   const keyOf = (m: Message) => `${m.workstreamId}\u0000${m.seq}`
@@ -50,6 +53,9 @@ export const makeInProcessDriver = (): Driver => {
   /** The branches sharing `id`'s messages. */
   const branchesOf = (id: WorkstreamId): Array<WorkstreamId> =>
     Array.from(entries.values(), (e) => e.workstream).filter((ws) => sharedPoint(ws)?.workstreamId === id).map((ws) => ws.id)
+
+  /** Every branch below `id` sharing its messages, recursively. */
+  const branchesBelow = (id: WorkstreamId): Array<WorkstreamId> => branchesOf(id).flatMap((b) => [b, ...branchesBelow(b)])
 
   const update: Driver["update"] = (id, modify) =>
     Effect.suspend(() => {
@@ -95,6 +101,7 @@ export const makeInProcessDriver = (): Driver => {
           if (entry === undefined) return
           unindexAll(entry.log)
           entries.delete(target)
+          policies.delete(policyKey({ workstreamId: target }))
           removed.push(target)
         }
         remove(id)
@@ -106,7 +113,7 @@ export const makeInProcessDriver = (): Driver => {
         if (entry === undefined) return { _tag: "NotFound" } as const
         const taken = new Set(request.ids.filter((m) => entry.ids.has(m)))
         if (taken.size > 0) return { _tag: "Taken", messages: entry.log.filter((m) => taken.has(m.id)) } as const
-        const messages = request.seal(baseOf(entry.workstream) + entry.log.length + 1)
+        const messages = request.seal(entry.workstream.messageCount + 1)
         entry.log.push(...messages)
         indexAll(messages)
         for (const m of messages) entry.ids.add(m.id)
@@ -171,6 +178,39 @@ export const makeInProcessDriver = (): Driver => {
           }
         }
         return hits.sort(bySearchRank).slice(0, q.limit)
+      }),
+    setRetention: (target, policy) =>
+      Effect.sync(() => {
+        if ("workstreamId" in target && !entries.has(target.workstreamId)) return false
+        if (policy === null) policies.delete(policyKey(target))
+        else policies.set(policyKey(target), { target, policy })
+        return true
+      }),
+    getRetention: (target) =>
+      Effect.sync(() => Option.map(Option.fromNullable(policies.get(policyKey(target))), (e): RetentionPolicy => e.policy)),
+    retentionPolicies: () => Effect.sync(() => Array.from(policies.values())),
+    agedThrough: (id, cutoff) =>
+      Effect.sync(() => {
+        const entry = entries.get(id)
+        if (entry === undefined) return 0
+        const kept = entry.log.find((m) => m.timestamp.epochMillis >= cutoff)
+        return kept === undefined ? entry.workstream.messageCount : kept.seq - 1
+      }),
+    prune: (request) =>
+      Effect.sync(() => {
+        const entry = entries.get(request.id)
+        if (entry === undefined) return { _tag: "NotFound" } as const
+        const ws = entry.workstream
+        const start = Math.max(baseOf(ws), ws.prunedThrough ?? 0)
+        const known = new Set<string>(request.shared)
+        if (start !== request.from || branchesBelow(request.id).some((b) => !known.has(b))) return { _tag: "Changed" } as const
+        const cut = entry.log.findIndex((m) => m.seq > request.through)
+        const removed = cut === -1 ? entry.log : entry.log.slice(0, cut)
+        unindexAll(removed)
+        for (const m of removed) entry.ids.delete(m.id)
+        entry.log = cut === -1 ? [] : entry.log.slice(cut)
+        entry.workstream = new Workstream({ ...ws, prunedThrough: request.through }, true)
+        return { _tag: "Pruned", removed: removed.length, bytes: 0 } as const
       })
   }
 }

@@ -23,6 +23,8 @@ export interface DecodedWorkstreamRow {
   readonly forked_from_seq: number | null
   /** Whether the fork shares its source's messages (a branch) instead of holding copies. */
   readonly forked_shared: boolean
+  /** How many leading messages `prune` removed (0: none). */
+  readonly pruned_through: number
 }
 
 export const workstreamOfRow = (row: DecodedWorkstreamRow): Workstream =>
@@ -41,6 +43,7 @@ export const workstreamOfRow = (row: DecodedWorkstreamRow): Workstream =>
       version: row.version,
       ...(row.summary !== null ? { summary: row.summary } : {}),
       ...(row.default_model !== null ? { defaultModel: row.default_model } : {}),
+      ...(row.pruned_through > 0 ? { prunedThrough: row.pruned_through } : {}),
       ...(row.last_message_at !== null ? { lastMessageAt: DateTime.unsafeMake(row.last_message_at) } : {}),
       ...(row.forked_from_id !== null
         ? {

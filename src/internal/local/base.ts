@@ -17,16 +17,23 @@ export const timestampOnPath = (local: Local, method: string, id: WorkstreamId, 
       const state = yield* db(method)(local.q.logState(at))
       if (Option.isNone(state)) return Option.none<number>()
       if (seq > state.value.base) return yield* db(method)(local.q.timestampAt(state.value.key, seq))
-      if (state.value.inherits_from === null) return Option.none<number>()
+      // Pruned away, or below a root's first message.
+      if (state.value.inherits_from === null || seq > state.value.fork_seq) return Option.none<number>()
       at = state.value.inherits_from
     }
     return Option.none<number>()
   })
 
-/** The counters of a log with no line of its own: a branch's base (its last shared message's time) or nothing. */
+/**
+ * The counters of a log with no line of its own: a branch's base (its last shared message's time), a pruned log's
+ * (the time it had, which no line tells any more), or nothing.
+ */
 export const emptyCounters = (local: Local, method: string, state: LogState) =>
   Effect.gen(function*(): Effect.fn.Return<LogCounters, StorageError> {
-    if (state.base === 0 || state.inherits_from === null) return { message_count: 0, log_bytes: 0, log_lines: 0, last_message_at: null }
+    if (state.base === 0) return { message_count: 0, log_bytes: 0, log_lines: 0, last_message_at: null }
+    if (state.inherits_from === null || state.base > state.fork_seq) {
+      return { message_count: state.base, log_bytes: 0, log_lines: 0, last_message_at: state.last_message_at }
+    }
     const last = yield* timestampOnPath(local, method, state.inherits_from, state.base)
     return { message_count: state.base, log_bytes: 0, log_lines: 0, last_message_at: Option.getOrNull(last) }
   })

@@ -14,6 +14,7 @@ import { makeSearchQueries } from "./searchQueries.js"
 import {
   BranchRow,
   DeletionRow,
+  RetentionRow,
   TimestampRow,
   IndexRow,
   LogStateRow,
@@ -43,7 +44,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
 
   const workstreamColumns = sql`w.key, w.id, w.title, w.summary, w.state, w.is_scratch, w.default_model,
     w.created_at, w.updated_at, w.message_count, w.last_message_at, w.version, w.forked_from_id, w.forked_from_seq,
-    w.forked_shared,
+    w.forked_shared, w.pruned_through,
     (SELECT json_group_array(tag) FROM ${tagsTable} t WHERE t.ws_key = w.key) AS tags`
 
   const workstream = SqlSchema.findOne({
@@ -78,7 +79,9 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     execute: (id) =>
       sql`SELECT key, message_count, log_bytes, log_lines, last_message_at,
           CASE WHEN forked_shared <> 0 THEN forked_from_id END AS inherits_from,
-          CASE WHEN forked_shared <> 0 THEN forked_from_seq ELSE 0 END AS base
+          CASE WHEN forked_shared <> 0 THEN forked_from_seq ELSE 0 END AS fork_seq,
+          pruned_through,
+          max(CASE WHEN forked_shared <> 0 THEN forked_from_seq ELSE 0 END, pruned_through) AS base
         FROM ${w} WHERE id = ${id}`
   })
 
@@ -150,7 +153,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     execute: () =>
       sql`SELECT w.id, w.log_bytes, w.message_count,
           coalesce((SELECT MAX(seq) FROM ${messages} m WHERE m.ws_key = w.key),
-            CASE WHEN w.forked_shared <> 0 THEN w.forked_from_seq END) AS max_seq
+            nullif(max(CASE WHEN w.forked_shared <> 0 THEN w.forked_from_seq ELSE 0 END, w.pruned_through), 0)) AS max_seq
         FROM ${w} w`
   })
 
@@ -172,6 +175,28 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
         SELECT id FROM below`
   })
 
+  const firstAfter = SqlSchema.findOne({
+    Request: Typed<{ readonly key: number; readonly seq: number }>(),
+    Result: IndexRow,
+    execute: ({ key, seq }) =>
+      sql`SELECT seq, byte_offset, byte_length, message_id FROM ${messages} WHERE ws_key = ${key} AND seq > ${seq} ORDER BY seq LIMIT 1`
+  })
+
+  const agedThrough = SqlSchema.findOne({
+    Request: Typed<{ readonly key: number; readonly cutoff: number }>(),
+    Result: Schema.Struct({ seq: Schema.NullOr(Schema.Number) }),
+    execute: ({ cutoff, key }) => sql`SELECT min(seq) AS seq FROM ${messages} WHERE ws_key = ${key} AND timestamp_ms >= ${cutoff}`
+  })
+
+  const retention = SqlSchema.findAll({
+    Request: Typed<{ readonly kind?: string; readonly target?: string }>(),
+    Result: RetentionRow,
+    execute: ({ kind, target }) =>
+      kind === undefined || target === undefined
+        ? sql`SELECT kind, target, max_age_ms, max_messages FROM ${sql(t.retention)}`
+        : sql`SELECT kind, target, max_age_ms, max_messages FROM ${sql(t.retention)} WHERE kind = ${kind} AND target = ${target}`
+  })
+
   const timestampAt = SqlSchema.findOne({
     Request: Typed<{ readonly key: number; readonly seq: number }>(),
     Result: TimestampRow,
@@ -190,6 +215,11 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     row: (id: WorkstreamId) => Effect.map(workstream(id), Option.map((row) => ({ key: row.key, workstream: toWorkstream(row) }))),
     list: (q: ListQuery) => Effect.map(list(q), (rows) => rows.map(toWorkstream)),
     logState,
+    /** The first index row after `seq`: where a prune through `seq` cuts the log. */
+    firstAfter: (key: number, seq: number) => firstAfter({ key, seq }),
+    /** The first seq of one log whose message is not older than `cutoff`, if any. */
+    agedThrough: (key: number, cutoff: number) => Effect.map(agedThrough({ key, cutoff }), Option.flatMap((r) => Option.fromNullable(r.seq))),
+    retention,
     lastIndexed,
     indexRows,
     /** Index rows 1..atSeq with what a copy of them needs, in seq order. */
@@ -224,6 +254,7 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
           forked_from_id: ws.forkedFrom?.workstreamId ?? null,
           forked_from_seq: ws.forkedFrom?.seq ?? null,
           forked_shared: ws.forkedFrom?.shared === true ? 1 : 0,
+          pruned_through: ws.prunedThrough ?? 0,
           ...metadataColumns(ws),
           ...EMPTY_COUNTERS
         })
@@ -296,6 +327,23 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
         sql`UPDATE ${w} SET ids_indexed = message_count WHERE key = ${key}`
       ),
     deleteWorkstream: (key: number) => sql`DELETE FROM ${w} WHERE key = ${key}`,
+    /**
+     * Forgets messages up to `through` of one log, whose first `cut` bytes and `lines` lines were cut off the file:
+     * their index, text and id rows go, the rest move `cut` bytes back.
+     */
+    dropPrefix: (key: number, through: number, cut: number, lines: number) =>
+      Effect.all([
+        sql`DELETE FROM ${messages} WHERE ws_key = ${key} AND seq <= ${through}`,
+        sql`DELETE FROM ${text} WHERE rowid >= (${key} << 32) AND rowid <= ((${key} << 32) | ${through})`,
+        sql`DELETE FROM ${sql(t.ids)} WHERE ws_key = ${key} AND seq <= ${through}`,
+        sql`UPDATE ${messages} SET byte_offset = byte_offset - ${cut} WHERE ws_key = ${key}`,
+        sql`UPDATE ${w} SET pruned_through = ${through}, log_bytes = log_bytes - ${cut}, log_lines = log_lines - ${lines}
+          WHERE key = ${key}`
+      ], { discard: true }),
+    setPrunedThrough: (key: number, through: number) => sql`UPDATE ${w} SET pruned_through = ${through} WHERE key = ${key}`,
+    setRetention: (kind: string, target: string, maxAgeMs: number | null, maxMessages: number | null) =>
+      sql`INSERT OR REPLACE INTO ${sql(t.retention)} ${sql.insert({ kind, target, max_age_ms: maxAgeMs, max_messages: maxMessages })}`,
+    clearRetention: (kind: string, target: string) => sql`DELETE FROM ${sql(t.retention)} WHERE kind = ${kind} AND target = ${target}`,
     markDeleting: (id: WorkstreamId) => sql`INSERT OR REPLACE INTO ${sql(t.deletions)} (workstream_id) VALUES (${id})`,
     unmarkDeleting: (id: WorkstreamId) => sql`DELETE FROM ${sql(t.deletions)} WHERE workstream_id = ${id}`,
     recordPromotion: (target: WorkstreamId, source: WorkstreamId, state: "committed" | "forked" = "committed") =>

@@ -18,6 +18,7 @@ import { db, io } from "./files.js"
 import type { OpenLog } from "./handles.js"
 import type { Queries } from "./queries.js"
 import { finishPromotions } from "./cleanup.js"
+import { finishPrune } from "./reconcile.js"
 import type { IndexRow } from "./schema.js"
 import { requireLogState } from "./state.js"
 import type { Local } from "./store.js"
@@ -60,7 +61,7 @@ export const readIndexed = (method: string, id: WorkstreamId, log: OpenLog, rows
 const readOnce = (local: Local, method: string, id: WorkstreamId, query: LoadQuery, queries: Queries, locked: boolean) =>
   Effect.gen(function*() {
     const state = yield* requireLogState(local, method, id, queries)
-    const inherits = state.inherits_from === null ? undefined : { workstreamId: state.inherits_from, seq: state.base }
+    const inherits = state.inherits_from === null ? undefined : { workstreamId: state.inherits_from, seq: state.fork_seq }
     const readOf = (messages: ReadonlyArray<Message>): Read => ({ _tag: "Read", log: { messages, inherits } })
     return yield* local.handles.use(method, local.paths.logOf(id), false, (log) =>
       Effect.gen(function*() {
@@ -96,6 +97,7 @@ const settledRead = (local: Local, method: string, id: WorkstreamId, query: Load
     method,
     Effect.gen(function*() {
       yield* finishPromotions(local, method, { id })
+      yield* finishPrune(local, method, id)
       const read = yield* readOnce(local, method, id, query, local.q, true)
       return read._tag === "Read" ? read.log : { messages: [], inherits: undefined }
     })

@@ -16,6 +16,8 @@ import { finishPromotions } from "./cleanup.js"
 import { db, io, withFile } from "./files.js"
 import type { IndexEntry, LogCounters } from "./schema.js"
 import { emptyCounters } from "./base.js"
+import { copyOf, exists, markerOf, readMarker, removeFiles } from "./pruneMarker.js"
+import { saveRecord } from "./record.js"
 import type { Local } from "./store.js"
 
 /** A log line that is not a message: skipped by the index, reported, never fatal. */
@@ -74,6 +76,15 @@ export const reconcile = (
   id: WorkstreamId,
   full: boolean
 ): Effect.Effect<RebuildReport, NotFound | StorageError> =>
+  Effect.zipRight(finishPrune(local, method, id), reconcileIndex(local, method, id, full))
+
+/** `reconcile` without settling a prune first. */
+const reconcileIndex = (
+  local: Local,
+  method: string,
+  id: WorkstreamId,
+  full: boolean
+): Effect.Effect<RebuildReport, NotFound | StorageError> =>
   Effect.gen(function*() {
       local.states.delete(id)
       yield* finishPromotions(local, method, { id })
@@ -100,6 +111,44 @@ export const reconcile = (
           ? Effect.succeed<RebuildReport>({ indexed: counters.message_count, malformed: [], repairedTail: Option.none() })
           : indexTail(local, method, id, key, fh, counters, size))
     })
+
+/**
+ * Settles what a prune of `id` left behind; under the write lock. Without a marker, a stray copy goes. With one: a
+ * copy still there means the rename never happened (both go, the marker first: the log is whole); otherwise the log starts after the
+ * marker's seq, and unless a commit says so already, the index is rebuilt from the log at that start. The marker
+ * goes only once the read connection sees that commit.
+ */
+export const finishPrune = (local: Local, method: string, id: WorkstreamId): Effect.Effect<void, StorageError> =>
+  Effect.gen(function*() {
+    const marker = yield* readMarker(method, markerOf(local.paths, id))
+    const copy = copyOf(local.paths, id)
+    const copied = yield* io(method, () => exists(copy))
+    const dir = local.paths.dirOf(id)
+    if (Option.isNone(marker)) {
+      if (copied) yield* removeFiles(method, dir, [copy])
+      return
+    }
+    const state = yield* db(method)(local.q.logState(id))
+    if (Option.isNone(state) || copied) return yield* removeFiles(method, dir, [markerOf(local.paths, id), copy])
+    local.states.delete(id)
+    const committed = yield* db(method)(local.r.logState(id))
+    if (Option.isSome(committed) && committed.value.pruned_through >= marker.value) {
+      return yield* removeFiles(method, dir, [markerOf(local.paths, id)])
+    }
+    if (state.value.pruned_through >= marker.value) return
+    yield* Effect.logWarning("a prune was cut short after its log was rewritten; rebuilding the index from the log")
+      .pipe(Effect.annotateLogs({ workstream: id, prunedThrough: marker.value }))
+    yield* db(method)(local.q.setPrunedThrough(state.value.key, marker.value))
+    yield* Effect.catchTag(reconcileIndex(local, method, id, true), "NotFound", () => Effect.void)
+    yield* saveFromIndex(local, method, id)
+  })
+
+/** Rewrites the record file from the index. */
+export const saveFromIndex = (local: Local, method: string, id: WorkstreamId) =>
+  Effect.flatMap(db(method)(local.q.workstream(id)), Option.match({
+    onNone: () => Effect.void,
+    onSome: (ws) => saveRecord(local, method, ws)
+  }))
 
 /** What `indexTail` carries from line to line. */
 interface Progress {

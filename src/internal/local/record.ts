@@ -50,7 +50,8 @@ export const saveRecord = (local: Local, method: string, ws: Workstream, dir = l
       version: ws.version,
       ...(ws.summary !== undefined ? { summary: ws.summary } : {}),
       ...(ws.defaultModel !== undefined ? { defaultModel: ws.defaultModel } : {}),
-      ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {})
+      ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {}),
+      ...(ws.prunedThrough !== undefined ? { prunedThrough: ws.prunedThrough } : {})
     })
     await fs.mkdir(dir, { recursive: true })
     const temp = `${fileOf(dir)}.tmp`

@@ -23,6 +23,7 @@ export interface Tables {
   readonly appendTrigger: string
   readonly text: string
   readonly forkIndex: string
+  readonly retention: string
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -43,7 +44,8 @@ export const tables = (prefix: string): Tables => ({
   ids: `${prefix}_workstream_message_ids`,
   appendTrigger: `${prefix}_workstream_messages_appended`,
   text: `${prefix}_workstream_message_text`,
-  forkIndex: `${prefix}_workstreams_forked_from`
+  forkIndex: `${prefix}_workstreams_forked_from`,
+  retention: `${prefix}_workstream_retention`
 })
 
 /** The migrations, in order; their keys are recorded in `<prefix>_workstream_migrations`. */
@@ -53,6 +55,11 @@ export const migrations = <E>(sql: SqlClient.SqlClient, t: Tables, writeRecordFi
   const sharedColumn = Effect.flatMap(
     sql`SELECT count(*) AS n FROM pragma_table_info(${t.workstreams}) WHERE name = 'forked_shared'`,
     (rows) => rows[0]?.["n"] === 0 ? Effect.asVoid(sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_shared INTEGER NOT NULL DEFAULT 0`) : Effect.void
+  )
+  // The same for the retention column of 0010: today's statements read it too.
+  const prunedColumn = Effect.flatMap(
+    sql`SELECT count(*) AS n FROM pragma_table_info(${t.workstreams}) WHERE name = 'pruned_through'`,
+    (rows) => rows[0]?.["n"] === 0 ? Effect.asVoid(sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN pruned_through INTEGER NOT NULL DEFAULT 0`) : Effect.void
   )
   return {
   "0001_create_workstreams": Effect.all([
@@ -162,10 +169,22 @@ export const migrations = <E>(sql: SqlClient.SqlClient, t: Tables, writeRecordFi
       END`
   ], { discard: true }),
   // Each workstream's record beside its log (`record.ts`): a store made before them gets every one, once.
-  "0007_record_files": Effect.zipRight(sharedColumn, writeRecordFiles),
+  "0007_record_files": Effect.zipRight(Effect.zipRight(sharedColumn, prunedColumn), writeRecordFiles),
   // Branches: a fork that shares its source's messages 1..forked_from_seq instead of holding copies; its log holds
   // its own lines only, at seqs from forked_from_seq + 1. Forks made before are copies.
-  "0008_tree_lineage": sharedColumn
+  "0008_tree_lineage": sharedColumn,
+  // Retention: policies per workstream (`kind` 'workstream') or tag (`kind` 'tag'), and how many leading messages
+  // prune removed from each log (its first line is then message pruned_through + 1, or a branch's base + 1).
+  "0010_retention": Effect.all([
+    prunedColumn,
+    sql`CREATE TABLE ${sql(t.retention)} (
+      kind TEXT NOT NULL,
+      target TEXT NOT NULL,
+      max_age_ms INTEGER,
+      max_messages INTEGER,
+      PRIMARY KEY (kind, target)
+    ) WITHOUT ROWID`
+  ], { discard: true })
   }
 }
 
@@ -188,7 +207,8 @@ export const WorkstreamRow = Schema.Struct({
   version: Schema.Number,
   forked_from_id: Schema.NullOr(WorkstreamId),
   forked_from_seq: Schema.NullOr(Schema.NonNegativeInt),
-  forked_shared: Schema.Number
+  forked_shared: Schema.Number,
+  pruned_through: Schema.NonNegativeInt
 })
 
 export const toWorkstream = (row: typeof WorkstreamRow.Type): Workstream =>
@@ -203,7 +223,11 @@ export const LogStateRow = Schema.Struct({
   last_message_at: Schema.NullOr(Schema.Number),
   /** A branch's source (NULL otherwise): its messages 1..`base` are the source's path. */
   inherits_from: Schema.NullOr(WorkstreamId),
-  /** How many messages of the path come before the log's first line: 0 unless a branch. */
+  /** A branch's fork point (0 otherwise). */
+  fork_seq: Schema.NonNegativeInt,
+  /** How many leading messages prune removed (0: none). */
+  pruned_through: Schema.NonNegativeInt,
+  /** How many messages of the path come before the log's first line: the larger of the two above. */
   base: Schema.NonNegativeInt
 })
 export type LogState = typeof LogStateRow.Type
@@ -263,6 +287,14 @@ export const OpenCheckRow = Schema.Struct({
   log_bytes: Schema.Number,
   message_count: Schema.Number,
   max_seq: Schema.NullOr(Schema.Number)
+})
+
+/** `<prefix>_workstream_retention`: one policy and its target. */
+export const RetentionRow = Schema.Struct({
+  kind: Schema.Literal("workstream", "tag"),
+  target: Schema.String,
+  max_age_ms: Schema.NullOr(Schema.NonNegativeInt),
+  max_messages: Schema.NullOr(Schema.NonNegativeInt)
 })
 
 /** A workstream id, as the lineage queries return them. */

@@ -21,6 +21,7 @@ export const tableNames = (schema: string, prefix: string) => {
     tags: q("workstream_tags"),
     messages: q("workstream_messages"),
     migrations: q("workstream_migrations"),
+    retention: q("workstream_retention"),
     /** Index names are unqualified: PostgreSQL puts an index in its table's schema. */
     index: (name: string) => `${prefix}_${name}`
   }
@@ -87,7 +88,19 @@ export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => ({
   ], { discard: true }),
   // Branches: a fork that shares its source's messages 1..forked_from_seq instead of holding copies. Forks made
   // before are copies.
-  "0003_tree_lineage": sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_shared boolean NOT NULL DEFAULT false`
+  "0003_tree_lineage": sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_shared boolean NOT NULL DEFAULT false`,
+  // Retention: policies per workstream (`kind` 'workstream') or tag ('tag'), and how many leading messages prune
+  // removed from each workstream's own rows (its first row is then seq pruned_through + 1).
+  "0005_retention": Effect.all([
+    sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN pruned_through integer NOT NULL DEFAULT 0`,
+    sql`CREATE TABLE ${sql(t.retention)} (
+      kind text NOT NULL,
+      target text COLLATE "C" NOT NULL,
+      max_age_ms double precision,
+      max_messages integer,
+      PRIMARY KEY (kind, target)
+    )`
+  ], { discard: true })
 })
 
 /** How many leading characters of a message the text index reads (see migration 0002). */
@@ -98,7 +111,7 @@ export const TEXT_INDEXED = 100_000
 /** The columns of `WorkstreamRow` over alias `w`, its tags included. */
 export const workstreamSelect = (sql: SqlClient.SqlClient, t: TableNames) =>
   sql`w.id, w.title, w.summary, w.state, w.is_scratch, w.default_model, w.created_at, w.updated_at, w.message_count,
-    w.last_message_at, w.version, w.forked_from_id, w.forked_from_seq, w.forked_shared, ARRAY(SELECT g.tag FROM ${sql(t.tags)} g WHERE g.workstream = w.id) AS tags`
+    w.last_message_at, w.version, w.forked_from_id, w.forked_from_seq, w.forked_shared, w.pruned_through, ARRAY(SELECT g.tag FROM ${sql(t.tags)} g WHERE g.workstream = w.id) AS tags`
 
 export const WorkstreamRow = Schema.Struct({
   id: WorkstreamId,
@@ -115,6 +128,7 @@ export const WorkstreamRow = Schema.Struct({
   forked_from_id: Schema.NullOr(WorkstreamId),
   forked_from_seq: Schema.NullOr(Schema.NonNegativeInt),
   forked_shared: Schema.Boolean,
+  pruned_through: Schema.NonNegativeInt,
   tags: Schema.Array(Schema.String)
 })
 
@@ -130,6 +144,7 @@ export const workstreamColumns = (ws: Workstream) => ({
   forked_from_id: ws.forkedFrom?.workstreamId ?? null,
   forked_from_seq: ws.forkedFrom?.seq ?? null,
   forked_shared: ws.forkedFrom?.shared === true,
+  pruned_through: ws.prunedThrough ?? 0,
   ...metadataColumns(ws)
 })
 

@@ -1,0 +1,125 @@
+/**
+ * Pruning a prefix of a local log, under the write lock and crash-safe at every step. The log is rewritten without
+ * the prefix (the kept lines, byte for byte, in the original's format): copied into `messages.jsonl.prune` and
+ * fsynced (1, "copied"); a marker `prune.json` naming the new start is written atomically (2, "marked"); the copy
+ * is renamed over the log and the directory fsynced (3, "renamed"); the index forgets the prefix, moves the rest
+ * back, and commits with the record (4, "committed"); the marker goes in a later write, once the commit is
+ * visible. A crash before the rename leaves the old log whole (the copy and marker are dropped); after it, the
+ * marker says where the log now starts, and the next writer (or open) rolls the index forward to it. Freed pages
+ * of the index are given back with `PRAGMA incremental_vacuum` (stores created with auto_vacuum on).
+ */
+import * as fs from "node:fs/promises"
+import { Context, Effect, Option, Schema } from "effect"
+import type { StorageError } from "../../Errors.js"
+import type { PruneRequest, PruneResult } from "../../WorkstreamStore.js"
+import { fsyncDir, sizeOf } from "../logfile.js"
+import { db, io } from "./files.js"
+import { finishPrune, reconcile, saveFromIndex } from "./reconcile.js"
+import { copyOf, markerOf, writeMarker } from "./pruneMarker.js"
+import type { Local } from "./store.js"
+
+/** The steps of `prune`, in order, for crash tests. */
+export type PruneStep = "copied" | "marked" | "renamed" | "committed"
+
+/** Called after each step of `prune`; crash tests provide one that kills the process at a chosen step. */
+export class PruneHook extends Context.Reference<PruneHook>()("arawn-store/WorkstreamStore/Local/PruneHook", {
+  defaultValue: (): { readonly reached: (step: PruneStep) => Effect.Effect<void> } => ({ reached: () => Effect.void })
+}) {}
+
+/** Copies bytes `from`..`to` of `source` into a new `target`, durably; returns how many lines they hold. */
+const copyTail = (method: string, source: string, target: string, from: number, to: number) =>
+  io(method, async () => {
+    const src = await fs.open(source, "r")
+    const dst = await fs.open(target, "w")
+    let lines = 0
+    try {
+      const buffer = Buffer.allocUnsafe(4 * 1024 * 1024)
+      for (let at = from; at < to;) {
+        const { bytesRead } = await src.read(buffer, 0, Math.min(buffer.length, to - at), at)
+        if (bytesRead === 0) throw new Error(`${source} ended at byte ${at}, before its indexed end ${to}`)
+        for (let i = 0; i < bytesRead; i++) if (buffer[i] === 0x0a) lines++
+        let written = 0
+        while (written < bytesRead) written += (await dst.write(buffer, written, bytesRead - written)).bytesWritten
+        at += bytesRead
+      }
+      await dst.sync()
+    } finally {
+      await src.close()
+      await dst.close()
+    }
+    return lines
+  })
+
+const PageRow = Schema.Struct({ n: Schema.Number })
+
+/** Gives the index's free pages back to the file system; the bytes freed (0 when auto_vacuum is off). */
+const vacuum = (local: Local, method: string) =>
+  db(method)(Effect.gen(function*() {
+    const count = (pragma: "page_size" | "freelist_count" | "auto_vacuum") =>
+      Effect.flatMap(local.sql.unsafe(`SELECT * FROM pragma_${pragma}() AS n`), (rows) =>
+        Schema.decodeUnknown(PageRow)({ n: Object.values(rows[0] ?? {})[0] }))
+    const mode = yield* count("auto_vacuum")
+    if (mode.n !== 2) return 0
+    const size = yield* count("page_size")
+    const before = yield* count("freelist_count")
+    yield* local.sql.unsafe("PRAGMA incremental_vacuum")
+    const after = yield* count("freelist_count")
+    return (before.n - after.n) * size.n
+  }))
+
+/** The steps 1 to 4 under the lock (see the module's doc). */
+const pruneLocked = (local: Local, method: string, request: PruneRequest) =>
+  Effect.gen(function*() {
+    const hook = yield* PruneHook
+    const id = request.id
+    yield* finishPrune(local, method, id)
+    let found = yield* db(method)(local.q.logState(id))
+    if (Option.isNone(found)) return { _tag: "NotFound" } as const
+    const log = local.paths.logOf(id)
+    if ((yield* io(method, () => sizeOf(log))) !== found.value.log_bytes) {
+      yield* Effect.catchTag(reconcile(local, method, id, false), "NotFound", () => Effect.void)
+      found = yield* db(method)(local.q.logState(id))
+      if (Option.isNone(found)) return { _tag: "NotFound" } as const
+    }
+    const state = found.value
+    const known = new Set<string>([id, ...request.shared])
+    const below = yield* db(method)(local.q.subtree(id))
+    if (state.base !== request.from || below.some((b) => !known.has(b))) return { _tag: "Changed" } as const
+    const through = Math.min(request.through, state.message_count)
+    if (through <= state.base) return { _tag: "Pruned", removed: 0, bytes: 0 } as const
+    const next = yield* db(method)(local.q.firstAfter(state.key, through))
+    const cut = Option.match(next, { onNone: () => state.log_bytes, onSome: (r) => r.byte_offset })
+    local.states.delete(id)
+    const copy = copyOf(local.paths, id)
+    const kept = yield* copyTail(method, log, copy, cut, state.log_bytes)
+    yield* hook.reached("copied")
+    yield* writeMarker(method, markerOf(local.paths, id), through)
+    yield* hook.reached("marked")
+    yield* local.handles.retire(log)
+    yield* io(method, async () => {
+      await fs.rename(copy, log)
+      await fsyncDir(local.paths.dirOf(id))
+    })
+    yield* hook.reached("renamed")
+    yield* db(method)(local.q.dropPrefix(state.key, through, cut, state.log_lines - kept))
+    yield* saveFromIndex(local, method, id)
+    return { _tag: "Pruned", removed: through - state.base, bytes: cut } as const
+  })
+
+/**
+ * Removes messages `from + 1..through` of `id`'s own log (see the module's doc). A failure before the commit is
+ * settled at once under the lock: rolled back before the rename, forward after it.
+ */
+export const prune = (local: Local, method: string, request: PruneRequest): Effect.Effect<PruneResult, StorageError> =>
+  Effect.gen(function*() {
+    const hook = yield* PruneHook
+    const result = yield* local.writer.exclusive(method, pruneLocked(local, method, request), true, finishPrune(local, method, request.id))
+    if (result._tag !== "Pruned" || result.removed === 0) return result
+    yield* hook.reached("committed")
+    const freed = yield* local.writer.exclusive(
+      method,
+      Effect.zipRight(finishPrune(local, method, request.id), vacuum(local, method)),
+      true
+    )
+    return { ...result, bytes: result.bytes + freed }
+  })
