@@ -409,6 +409,7 @@ describe("WorkstreamStore/Local table prefix", DISK, () => {
         "tenant_a_workstream_messages",
         "tenant_a_workstream_migrations",
         "tenant_a_workstream_promotions",
+        "tenant_a_workstream_retention",
         "tenant_a_workstream_tags",
         "tenant_a_workstreams"
       ])
@@ -499,6 +500,8 @@ describe("WorkstreamStore/Local and duplicate message ids", DISK, () => {
       yield* rawSql(dir, "ALTER TABLE arawn_store_workstream_messages DROP COLUMN message_id")
       yield* rawSql(dir, "ALTER TABLE arawn_store_workstreams DROP COLUMN ids_indexed")
       yield* rawSql(dir, "ALTER TABLE arawn_store_workstreams DROP COLUMN version")
+      yield* rawSql(dir, "DROP TABLE arawn_store_workstream_retention")
+      yield* rawSql(dir, "ALTER TABLE arawn_store_workstreams DROP COLUMN pruned_through")
       yield* rawSql(dir, "DELETE FROM arawn_store_workstream_migrations WHERE migration_id >= 3")
       yield* within(dir, Effect.gen(function*() {
         const s = yield* store

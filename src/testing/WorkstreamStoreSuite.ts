@@ -11,6 +11,7 @@ import { WorkstreamStore } from "../WorkstreamStore.js"
 import { isolated, outcome, token, untyped, uuid } from "./internal.js"
 import { branchCases } from "./workstreamBranchCases.js"
 import { messageCases } from "./workstreamMessageCases.js"
+import { retentionCases } from "./workstreamRetentionCases.js"
 import { retryCases } from "./workstreamRetryCases.js"
 import { treeCases } from "./workstreamTreeCases.js"
 
@@ -291,4 +292,5 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
     retryCases({ test, fresh, append })
     branchCases({ test, fresh, append })
     treeCases({ test, fresh, append })
+    retentionCases({ test, fresh, append })
   })
