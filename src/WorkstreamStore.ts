@@ -12,8 +12,10 @@ import { Context, Effect, Layer, Option } from "effect"
 import { Conflict, InvalidInput, NotFound, StorageError } from "./Errors.js"
 import type { WorkstreamId } from "./Ids.js"
 import { branchMethods } from "./internal/workstreamBranch.js"
+import { contextMethods } from "./internal/workstreamContext.js"
 import { messageMethods, workstreamMethods } from "./internal/workstreamKernel.js"
 import { makeInProcessDriver } from "./internal/workstreamInProcess.js"
+import { coveredPrefix, resolveOverlays } from "./internal/workstreamOverlays.js"
 import { retentionMethods } from "./internal/workstreamRetention.js"
 import type { Coverage } from "./internal/workstreamRetention.js"
 import type { PruneOptions, PruneReport, RetentionPolicy, RetentionTarget } from "./WorkstreamRetention.js"
@@ -34,6 +36,7 @@ import type {
   WorkstreamPage,
   WorkstreamUpdate
 } from "./Workstream.js"
+import type { ContextItem, ContextOptions, NewSummary, Summary } from "./WorkstreamContext.js"
 
 /** @category services */
 export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<WorkstreamStore, {
@@ -130,6 +133,27 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
     options?: SearchMessagesOptions
   ) => Effect.Effect<ReadonlyArray<MessageHit>, InvalidInput | StorageError>
   /**
+   * Stores a summary over seqs fromSeq..toSeq of `id`'s path (1 ≤ fromSeq ≤ toSeq ≤ messageCount, else
+   * InvalidInput), durably; deletes and changes no message. Summary ids are unique per workstream: a retry with the
+   * same id and the same fields (createdAt only when given) returns the stored summary, another with that id is
+   * InvalidInput. NotFound when `id` is unknown. A delete removes a workstream's summaries, a promotion moves them.
+   */
+  readonly summarize: (id: WorkstreamId, input: NewSummary) => Effect.Effect<Summary, NotFound | InvalidInput | StorageError>
+  /**
+   * The summaries `id`'s path shows: its own, and each ancestor's (through shared branches, not copies) whose toSeq
+   * is at most the fork point it is reached through, whenever it was made; ordered by createdAt, then id.
+   */
+  readonly listSummaries: (id: WorkstreamId) => Effect.Effect<ReadonlyArray<Summary>, NotFound | InvalidInput | StorageError>
+  /**
+   * The last `limit` items of `id`'s path (all without a limit), oldest first, where the newest summary (createdAt,
+   * then id) stands for the messages it covers and an older one overlapping a range already claimed is left out
+   * whole; a summary is one item, each uncovered message one. `loadMessages` still returns every original.
+   */
+  readonly loadContext: (
+    id: WorkstreamId,
+    options?: ContextOptions
+  ) => Effect.Effect<ReadonlyArray<ContextItem>, NotFound | InvalidInput | StorageError>
+  /**
    * Sets the retention policy of one workstream (`{ workstreamId }`, NotFound when unknown) or of every workstream
    * carrying a tag (`{ tag }`); null removes it. A workstream's own policy overrides its tags'; among several tags
    * each limit is the strictest any sets. Idempotent; nothing is removed until `prune`.
@@ -172,11 +196,9 @@ export type {
   RetentionEntry,
   SearchQuery,
   SearchHit,
+  SummaryResult,
   Driver
 } from "./internal/workstreamDriver.js"
-
-/** No summaries: nothing of any path is covered. */
-const uncovered: Coverage = () => Effect.succeed(0)
 
 /**
  * The WorkstreamStore over `driver`: every rule of the contract that does not depend on storage lives here, once.
@@ -185,11 +207,15 @@ const uncovered: Coverage = () => Effect.succeed(0)
  */
 export const make = (driver: Driver): WorkstreamStore["Type"] => {
   const span = { attributes: { "arawn.backend": driver.backend } }
+  const context = contextMethods(driver, span)
+  // How far summaries cover a path, as `loadContext` resolves them: what prune may remove.
+  const coverage: Coverage = (_method, id) => Effect.map(context.listSummaries(id), (s) => coveredPrefix(resolveOverlays(s)))
   return {
     ...workstreamMethods(driver, span),
     ...messageMethods(driver, span),
     ...branchMethods(driver, span),
-    ...retentionMethods(driver, span, uncovered)
+    ...context,
+    ...retentionMethods(driver, span, coverage)
   }
 }
 

@@ -11,6 +11,7 @@ import { MESSAGE_SELECT, PathLoadRow, rowToMessage, rowToWorkstream, WorkstreamR
 import type { Store } from "./schema.js"
 import { retentionDriver } from "./retention.js"
 import { search } from "./search.js"
+import { summariesOf, writeSummary } from "./summaries.js"
 import { branch, remove } from "./tree.js"
 import { append, fork, insertRecord, modify, promote, read } from "./writes.js"
 
@@ -35,6 +36,8 @@ export const makeDriver = (s: Store): Driver => {
     fork: (request) => write("fork")(fork(s, request)),
     branch: (request) => write("fork")(branch(s, request)),
     search: (query) => storage(method("searchMessages"))(search(s, query)),
+    writeSummary: (summary) => write("summarize")(writeSummary(s, summary)),
+    summaries: (ids) => storage(method("listSummaries"))(summariesOf(s, ids)),
     ...retentionDriver(s)
   }
 }

@@ -22,6 +22,7 @@ export const tableNames = (schema: string, prefix: string) => {
     messages: q("workstream_messages"),
     migrations: q("workstream_migrations"),
     retention: q("workstream_retention"),
+    summaries: q("workstream_summaries"),
     /** Index names are unqualified: PostgreSQL puts an index in its table's schema. */
     index: (name: string) => `${prefix}_${name}`
   }
@@ -89,6 +90,17 @@ export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => ({
   // Branches: a fork that shares its source's messages 1..forked_from_seq instead of holding copies. Forks made
   // before are copies.
   "0003_tree_lineage": sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_shared boolean NOT NULL DEFAULT false`,
+  // Compaction overlays: a summary over seqs from_seq..to_seq of its workstream's path; ids are unique per workstream.
+  "0004_summaries": sql`CREATE TABLE ${sql(t.summaries)} (
+    workstream text COLLATE "C" NOT NULL REFERENCES ${sql(t.workstreams)} (id) ON DELETE CASCADE,
+    id text NOT NULL,
+    from_seq integer NOT NULL,
+    to_seq integer NOT NULL,
+    content text NOT NULL,
+    metadata json,
+    created_at double precision NOT NULL,
+    PRIMARY KEY (workstream, id)
+  )`,
   // Retention: policies per workstream (`kind` 'workstream') or tag ('tag'), and how many leading messages prune
   // removed from each workstream's own rows (its first row is then seq pruned_through + 1).
   "0005_retention": Effect.all([
