@@ -4,7 +4,7 @@
  * reads, and says why when it removes less than a policy asks.
  */
 import { expect } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Duration, Effect, Option, TestClock } from "effect"
 import { WorkstreamId } from "../Ids.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
 import type { Cases } from "./workstreamMessageCases.js"
@@ -76,5 +76,106 @@ export const retentionCases = ({ append, fresh, test }: Cases): void => {
       const refused = report.refused.map((r) => r.workstreamId)
       expect(refused).toContain(a.id)
       expect(refused).not.toContain(b.id)
+    }))
+
+  test("prune removes the prefix a summary covers: the tail keeps its seqs, appends go on, messageCount counts all, search and context follow", () =>
+    Effect.gen(function*() {
+      const s = yield* WorkstreamStore
+      const ws = yield* fresh()
+      const word = `w${token().replace(/[^a-z0-9]/gi, "")}`
+      const stored = yield* s.storeMessages(ws.id, Array.from({ length: 8 }, (_, i) => ({ role: "user" as const, content: `${word} m${i + 1}` })))
+      yield* s.summarize(ws.id, { fromSeq: 1, toSeq: 6, content: "the first six" })
+      yield* s.setRetention({ workstreamId: ws.id }, { maxMessages: 1 })
+      const report = yield* s.prune({ workstreamId: ws.id })
+      expect(report.pruned.map((p) => [p.workstreamId, p.through, p.removed])).toEqual([[ws.id, 6, 6]])
+      expect(report.refused.map((r) => r.workstreamId)).toEqual([ws.id])
+      expect(report.done).toBe(true)
+      const after = Option.getOrThrow(yield* s.get(ws.id))
+      expect([after.messageCount, after.prunedThrough]).toEqual([8, 6])
+      expect((yield* s.loadMessages(ws.id)).map((m) => [m.seq, m.id])).toEqual(stored.slice(6).map((m) => [m.seq, m.id]))
+      expect((yield* s.loadMessages(ws.id, { limit: 1 })).map((m) => m.seq)).toEqual([8])
+      expect((yield* s.loadMessages(ws.id, { beforeSeq: 7 }))).toEqual([])
+      const next = yield* s.storeMessage(ws.id, { role: "assistant", content: "after the prune" })
+      expect(next.seq).toBe(9)
+      const hits = yield* s.searchMessages(word, { workstreamIds: [ws.id], limit: 50 })
+      expect(hits.map((h) => h.seq).sort((a, b) => a - b)).toEqual([7, 8])
+      const context = yield* s.loadContext(ws.id)
+      expect(context.map((c) => (c._tag === "Summary" ? "summary" : c.message.seq))).toEqual(["summary", 7, 8, 9])
+      const again = yield* s.prune({ workstreamId: ws.id })
+      expect(again.removed).toBe(0)
+    }))
+
+  test("prune stops at its budget and resumes: done is false until every policy is met", () =>
+    Effect.gen(function*() {
+      const s = yield* WorkstreamStore
+      const ws = yield* fresh()
+      yield* append(ws.id, 10)
+      yield* s.summarize(ws.id, { fromSeq: 1, toSeq: 10, content: "all of it" })
+      yield* s.setRetention({ workstreamId: ws.id }, { maxMessages: 0 })
+      const first = yield* s.prune({ workstreamId: ws.id, budget: 4 })
+      expect([first.removed, first.done]).toEqual([4, false])
+      const second = yield* s.prune({ workstreamId: ws.id, budget: 4 })
+      expect([second.removed, second.done]).toEqual([4, false])
+      const third = yield* s.prune({ workstreamId: ws.id, budget: 4 })
+      expect([third.removed, third.done]).toEqual([2, true])
+      expect(yield* s.loadMessages(ws.id)).toEqual([])
+      const after = Option.getOrThrow(yield* s.get(ws.id))
+      expect([after.messageCount, after.prunedThrough]).toEqual([10, 10])
+      expect((yield* s.storeMessage(ws.id, { role: "user", content: "fresh start" })).seq).toBe(11)
+    }))
+
+  test("maxAge removes the messages older than it (by the Clock), behind a summary", () =>
+    Effect.gen(function*() {
+      const s = yield* WorkstreamStore
+      const ws = yield* fresh()
+      yield* append(ws.id, 3)
+      yield* TestClock.adjust(Duration.days(2))
+      yield* append(ws.id, 2)
+      yield* s.summarize(ws.id, { fromSeq: 1, toSeq: 4, content: "older" })
+      yield* s.setRetention({ workstreamId: ws.id }, { maxAge: "1 day" })
+      const report = yield* s.prune({ workstreamId: ws.id })
+      expect(report.pruned.map((p) => p.through)).toEqual([3])
+      expect((yield* s.loadMessages(ws.id)).map((m) => m.seq)).toEqual([4, 5])
+    }))
+
+  test("prune never removes what a branch reads without a summary on its own path; with one there, it does", () =>
+    Effect.gen(function*() {
+      const s = yield* WorkstreamStore
+      const root = yield* fresh()
+      const stored = yield* append(root.id, 8)
+      const branch = yield* s.fork(root.id, { atSeq: 4, title: "branch" })
+      const own = yield* s.storeMessage(branch.id, { role: "user", content: "the branch's own" })
+      yield* s.summarize(root.id, { fromSeq: 1, toSeq: 6, content: "root's first six" })
+      yield* s.setRetention({ workstreamId: root.id }, { maxMessages: 2 })
+      const refused = yield* s.prune({ workstreamId: root.id })
+      expect(refused.removed).toBe(0)
+      expect(refused.refused[0]?.reason).toContain(branch.id)
+      expect((yield* s.loadMessages(branch.id)).map((m) => m.id)).toEqual([...stored.slice(0, 4), own].map((m) => m.id))
+      yield* s.summarize(branch.id, { fromSeq: 1, toSeq: 4, content: "what the branch shares" })
+      const report = yield* s.prune({ workstreamId: root.id })
+      expect(report.pruned.map((p) => [p.through, p.removed])).toEqual([[6, 6]])
+      expect((yield* s.loadMessages(root.id)).map((m) => m.seq)).toEqual([7, 8])
+      expect((yield* s.loadMessages(branch.id)).map((m) => m.id)).toEqual([own.id])
+      const context = yield* s.loadContext(branch.id)
+      expect(context.map((c) => (c._tag === "Summary" ? c.summary.content : c.message.content))).toEqual(["what the branch shares", own.content])
+      expect(yield* outcome(s.fork(root.id, { atSeq: 3, title: "too early" }))).toBe("InvalidInput")
+      expect(yield* outcome(s.fork(root.id, { atSeq: 8, title: "copy", copy: true }))).toBe("InvalidInput")
+      const later = yield* s.fork(root.id, { atSeq: 7, title: "later" })
+      expect((yield* s.loadMessages(later.id)).map((m) => m.seq)).toEqual([7])
+    }))
+
+  test("a branch whose first messages its source still holds is not pruned: that would leave a gap in its path", () =>
+    Effect.gen(function*() {
+      const s = yield* WorkstreamStore
+      const root = yield* fresh()
+      yield* append(root.id, 3)
+      const branch = yield* s.fork(root.id, { atSeq: 3, title: "branch" })
+      yield* append(branch.id, 4)
+      yield* s.summarize(branch.id, { fromSeq: 1, toSeq: 6, content: "most of it" })
+      yield* s.setRetention({ workstreamId: branch.id }, { maxMessages: 1 })
+      const report = yield* s.prune({ workstreamId: branch.id })
+      expect(report.removed).toBe(0)
+      expect(report.refused[0]?.reason).toContain("gap")
+      expect((yield* s.loadMessages(branch.id)).map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7])
     }))
 }
