@@ -3,7 +3,7 @@
  * `ack <seq> <token> <length>` once each message is acknowledged; the parent SIGKILLs it at a random moment.
  * `promote <dir>` promotes scratch and, when ARAWN_CRASH_AT names a step of promoteScratch, SIGKILLs itself there;
  * `fork <dir> <wsId> <atSeq>` forks with copy likewise, at a step of fork; `branch <dir> <wsId> <atSeq>` forks
- * without copy (a branch), at a step of that.
+ * without copy (a branch), at a step of that; `prune <dir> <wsId>` prunes it by its policy, at a step of prune.
  */
 import { Effect, Layer } from "effect"
 import { WorkstreamStore } from "../../src/WorkstreamStore.js"
@@ -12,6 +12,7 @@ import * as Local from "../../src/WorkstreamStore/Local.js"
 import { ForkHook } from "../../src/internal/local/fork.js"
 import { BranchHook } from "../../src/internal/local/tree.js"
 import { PromoteHook } from "../../src/internal/local/promote.js"
+import { PruneHook } from "../../src/internal/local/prune.js"
 
 const [mode, dir, wsId, run] = process.argv.slice(2)
 
@@ -43,6 +44,12 @@ const fork = (copy: boolean) =>
     process.stdout.write(`forked ${ws.id}\n`)
   })
 
+const prune = Effect.gen(function*() {
+  const store = yield* WorkstreamStore
+  const report = yield* store.prune({ workstreamId: wsId as WorkstreamId })
+  process.stdout.write(`pruned ${report.removed}\n`)
+})
+
 const crashAt = process.env["ARAWN_CRASH_AT"]
 const crash = (step: string) =>
   Effect.sync(() => {
@@ -51,10 +58,11 @@ const crash = (step: string) =>
 const hooks = Layer.mergeAll(
   Layer.succeed(PromoteHook, { reached: crash }),
   Layer.succeed(ForkHook, { reached: crash }),
-  Layer.succeed(BranchHook, { reached: crash })
+  Layer.succeed(BranchHook, { reached: crash }),
+  Layer.succeed(PruneHook, { reached: crash })
 )
 
-const program = mode === "append" ? append : mode === "fork" ? fork(true) : mode === "branch" ? fork(false) : promote
+const program = mode === "append" ? append : mode === "fork" ? fork(true) : mode === "branch" ? fork(false) : mode === "prune" ? prune : promote
 Effect.runPromise(Effect.provide(program, Layer.merge(Local.layer({ dir: dir! }), hooks))).then(
   () => process.exit(0),
   (e) => {

@@ -1,7 +1,7 @@
 /**
  * Crash recovery when the store opens, under the write lock (so no other process is mid-write): committed
  * promotions are finished and unclaimed staging directories removed, interrupted deletes finished, workstreams the
- * index does not know adopted from their record files, and every index whose counters or byte length disagree with
+ * index does not know adopted from their record files, prunes cut short settled, and every index whose counters or byte length disagree with
  * its log is caught up or rebuilt.
  */
 import * as fs from "node:fs/promises"
@@ -11,7 +11,7 @@ import { Workstream } from "../../Workstream.js"
 import { sizeOf } from "../logfile.js"
 import { finishDeletion, finishPromotions, sweepStaging } from "./cleanup.js"
 import { db, io } from "./files.js"
-import { reconcile } from "./reconcile.js"
+import { finishPrune, reconcile } from "./reconcile.js"
 import { readRecord } from "./record.js"
 import type { Local } from "./store.js"
 
@@ -81,6 +81,8 @@ export const recoverOnOpen = (local: Local, method: string) =>
       yield* Effect.forEach(deletions, (d) => finishDeletion(local, method, d.workstream_id), { discard: true })
       yield* adoptOrphans(local, method)
       for (const ws of yield* db(method)(local.q.openChecks)) {
+        // A prune cut short: rolled back or forward before the index is checked against the log.
+        yield* finishPrune(local, method, ws.id)
         const lost = (ws.max_seq ?? 0) !== ws.message_count
         if (lost) {
           yield* Effect.logWarning("workstream index does not match its counters; rebuilding it from the log")
