@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick]`: runs every area benchmark present (memory-fixed, memory, memory-asof, memory-quality, workstream, session, startup, pg, chat),
+ * `npm run bench [-- --quick]`: runs every area benchmark present (memory-fixed, memory, memory-asof, memory-quality, workstream, workstream-prune, session, startup, pg, chat),
  * prints one table with the machine above it, and writes the rows as JSON under bench/results/.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import type { BenchOptions, BenchRow } from "./harness.js"
 import { formatTable, ratio } from "./harness.js"
 
-const AREAS = ["memory-fixed", "memory", "memory-asof", "memory-quality", "workstream", "session", "startup", "pg", "chat"] as const
+const AREAS = ["memory-fixed", "memory", "memory-asof", "memory-quality", "workstream", "workstream-prune", "session", "startup", "pg", "chat"] as const
 
 interface AreaModule {
   readonly run: (options: BenchOptions) => Promise<Array<BenchRow>>

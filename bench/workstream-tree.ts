@@ -24,7 +24,7 @@ const HERE = fileURLToPath(new URL(".", import.meta.url))
 const RESULTS = join(HERE, "results", "workstream")
 
 /** A log of `count` messages written in chunks (a 1M-message log does not fit one string comfortably). */
-const writeBigLog = async (dir: string, wsId: string, count: number) => {
+export const writeBigLog = async (dir: string, wsId: string, count: number) => {
   mkdirSync(join(dir, "workstreams", wsId), { recursive: true })
   const fh = await fsp.open(join(dir, "workstreams", wsId, "messages.jsonl"), "w")
   const rand = prng(11)

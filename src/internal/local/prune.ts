@@ -6,7 +6,7 @@
  * back, and commits with the record (4, "committed"); the marker goes in a later write, once the commit is
  * visible. A crash before the rename leaves the old log whole (the copy and marker are dropped); after it, the
  * marker says where the log now starts, and the next writer (or open) rolls the index forward to it. Freed pages
- * of the index are given back with `PRAGMA incremental_vacuum` (stores created with auto_vacuum on).
+ * of the index are given back with `PRAGMA incremental_vacuum` (stores created with auto_vacuum on; see `vacuum`).
  */
 import * as fs from "node:fs/promises"
 import { Context, Effect, Option, Schema } from "effect"
@@ -50,21 +50,32 @@ const copyTail = (method: string, source: string, target: string, from: number, 
     return lines
   })
 
-const PageRow = Schema.Struct({ n: Schema.Number })
+const pragmaValue = (local: Local, name: "auto_vacuum" | "page_size" | "freelist_count") =>
+  Effect.flatMap(local.sql.unsafe(`PRAGMA ${name}`), (rows) =>
+    Effect.map(Schema.decodeUnknown(Schema.Array(Schema.Struct({ [name]: Schema.Number })))(rows), (r) => r[0]?.[name] ?? 0))
 
-/** Gives the index's free pages back to the file system; the bytes freed (0 when auto_vacuum is off). */
+/** Free pages given back per write-lock hold: a few milliseconds, so appends of other processes are not held up. */
+const VACUUM_STEP = 2000
+
+/**
+ * Gives the index's free pages back to the file system with `PRAGMA incremental_vacuum`, in short holds of the
+ * write lock. Through a prepared statement the pragma frees one page per run, hence the loop. A store made before
+ * auto_vacuum was set frees none (it reuses its free pages in place). Returns the bytes freed.
+ */
 const vacuum = (local: Local, method: string) =>
   db(method)(Effect.gen(function*() {
-    const count = (pragma: "page_size" | "freelist_count" | "auto_vacuum") =>
-      Effect.flatMap(local.sql.unsafe(`SELECT * FROM pragma_${pragma}() AS n`), (rows) =>
-        Schema.decodeUnknown(PageRow)({ n: Object.values(rows[0] ?? {})[0] }))
-    const mode = yield* count("auto_vacuum")
-    if (mode.n !== 2) return 0
-    const size = yield* count("page_size")
-    const before = yield* count("freelist_count")
-    yield* local.sql.unsafe("PRAGMA incremental_vacuum")
-    const after = yield* count("freelist_count")
-    return (before.n - after.n) * size.n
+    if ((yield* pragmaValue(local, "auto_vacuum")) !== 2) return 0
+    const pageSize = yield* pragmaValue(local, "page_size")
+    let freed = 0
+    for (;;) {
+      const step = yield* local.writer.exclusive(method, Effect.gen(function*() {
+        const before = yield* pragmaValue(local, "freelist_count")
+        for (let i = 0; i < Math.min(before, VACUUM_STEP); i++) yield* local.sql.unsafe("PRAGMA incremental_vacuum")
+        return { before, after: yield* pragmaValue(local, "freelist_count") }
+      }))
+      freed += (step.before - step.after) * pageSize
+      if (step.after === 0 || step.after >= step.before) return freed
+    }
   }))
 
 /** The steps 1 to 4 under the lock (see the module's doc). */
@@ -116,10 +127,7 @@ export const prune = (local: Local, method: string, request: PruneRequest): Effe
     const result = yield* local.writer.exclusive(method, pruneLocked(local, method, request), true, finishPrune(local, method, request.id))
     if (result._tag !== "Pruned" || result.removed === 0) return result
     yield* hook.reached("committed")
-    const freed = yield* local.writer.exclusive(
-      method,
-      Effect.zipRight(finishPrune(local, method, request.id), vacuum(local, method)),
-      true
-    )
+    yield* local.writer.exclusive(method, finishPrune(local, method, request.id), true)
+    const freed = yield* vacuum(local, method)
     return { ...result, bytes: result.bytes + freed }
   })
