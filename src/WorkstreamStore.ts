@@ -37,6 +37,8 @@ import type {
   WorkstreamUpdate
 } from "./Workstream.js"
 import type { ContextItem, ContextOptions, NewSummary, Summary } from "./WorkstreamContext.js"
+/** The overlay models, beside the methods that take and give them. */
+export { ContextItem, ContextOptions, NewSummary, Summary } from "./WorkstreamContext.js"
 
 /** @category services */
 export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<WorkstreamStore, {

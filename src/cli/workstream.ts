@@ -14,6 +14,7 @@ import { WorkstreamStore } from "../WorkstreamStore.js"
 import { clip, encode, fields, formatTime, printJson, table } from "./output.js"
 import { contentArg, fileOption, readContent } from "./input.js"
 import { jsonOutput, limitOption, withWorkstreams } from "./root.js"
+import { contextCommands } from "./workstreamContext.js"
 import { tree } from "./workstreamTree.js"
 import { prune, retention } from "./workstreamRetention.js"
 
@@ -262,6 +263,6 @@ const search = Command.make("search", {
 
 /** `arawn-store workstream`. @category commands */
 export const workstream = Command.make("workstream").pipe(
-  Command.withDescription("Workstreams: create, list, show, update, delete, promote-scratch, fork, tree, append, messages, search, prune, retention"),
-  Command.withSubcommands([create, list, show, update, delete_, promote, fork, tree, append, messages, search, prune, retention])
+  Command.withDescription("Workstreams: create, list, show, update, delete, promote-scratch, fork, tree, append, messages, summarize, context, search, prune, retention"),
+  Command.withSubcommands([create, list, show, update, delete_, promote, fork, tree, append, messages, ...contextCommands, search, prune, retention])
 )
