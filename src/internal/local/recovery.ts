@@ -1,8 +1,8 @@
 /**
  * Crash recovery when the store opens, under the write lock (so no other process is mid-write): committed
  * promotions are finished and unclaimed staging directories removed, interrupted deletes finished, workstreams the
- * index does not know adopted from their record files, prunes cut short settled, and every index whose counters or byte length disagree with
- * its log is caught up or rebuilt.
+ * index does not know adopted from their record files, prunes cut short settled, and every index whose counters
+ * or byte length disagree with its log is caught up or rebuilt.
  */
 import * as fs from "node:fs/promises"
 import { DateTime, Effect, Option, Schema } from "effect"
