@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -79,4 +79,30 @@ describe("WorkstreamStore/Local prune crash safety", () => {
         expect(existsSync(join(dir, "workstreams", ws.id, "prune.json"))).toBe(false)
       }), { timeout: 120_000 })
   }
+
+  it.live("a pruned log rebuilds to the same seqs: by rebuildIndex, and from the record file when workstreams.db is lost", () =>
+    Effect.gen(function*() {
+      const dir = tempDir("arawn-ws-prune-rebuild-")
+      const layer = Local.layer({ dir })
+      const { before, ws } = yield* Effect.provide(Effect.gen(function*() {
+        const s = yield* store
+        const ws = yield* s.create({ title: "long" })
+        yield* s.storeMessages(ws.id, Array.from({ length: 8 }, (_, i) => ({ role: "user" as const, content: `turn ${i + 1}` })))
+        yield* s.summarize(ws.id, { fromSeq: 1, toSeq: 5, content: "turns 1 to 5" })
+        yield* s.setRetention({ workstreamId: ws.id }, { maxMessages: 1 })
+        expect((yield* s.prune()).removed).toBe(5)
+        const before = (yield* s.loadMessages(ws.id)).map((m) => [m.seq, m.id])
+        const report = yield* Local.rebuildIndex(ws.id)
+        expect(report.indexed).toBe(8)
+        expect((yield* s.loadMessages(ws.id)).map((m) => [m.seq, m.id])).toEqual(before)
+        return { before, ws }
+      }), layer)
+      for (const f of ["workstreams.db", "workstreams.db-wal", "workstreams.db-shm"]) rmSync(join(dir, f), { force: true })
+      const after = yield* within(dir, Effect.gen(function*() {
+        const s = yield* store
+        return { messages: yield* s.loadMessages(ws.id), ws: Option.getOrThrow(yield* s.get(ws.id)) }
+      }))
+      expect(after.messages.map((m) => [m.seq, m.id])).toEqual(before)
+      expect([after.ws.messageCount, after.ws.prunedThrough]).toEqual([8, 5])
+    }), { timeout: 120_000 })
 })
