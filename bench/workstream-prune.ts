@@ -1,8 +1,8 @@
 /**
  * WorkstreamStore/Local retention: `prune` of a 1M-message thread (`--quick`: 20k) down to its last 1,000
- * messages, behind a summary of the rest, in one call (budget = all). Reports the wall time (and CPU time), the peak
- * RSS above the process's before the call (sampled every 5 ms), and the bytes given back: the log's and the
- * index file's shrinkage. Logs are written directly as JSONL and indexed with `rebuildIndex`.
+ * messages, behind a summary of the rest, in one call (budget = all). Reports the wall time (and CPU time), the
+ * process's peak RSS as the kernel counts it (before the call: what seeding 1M messages took; after: whether the
+ * prune went higher), and the bytes given back: the log's and the index file's shrinkage. Logs are written directly as JSONL and indexed with `rebuildIndex`.
  *
  * Run alone: `npx tsx --conditions=arawn-store:source bench/workstream-prune.ts [--quick]`.
  */
@@ -47,18 +47,13 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
     const dbFiles = ["workstreams.db", "workstreams.db-wal"].map((f) => join(dir, f))
     const logBefore = sizeOr0(log)
     const dbBefore = sizeOr0(dbFiles[0]!)
-    const base = process.memoryUsage.rss()
-    let peak = base
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage.rss())
-    }, 5)
+    const peakBefore = process.resourceUsage().maxRSS * 1024
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     const report = await runtime.runPromise(store.prune({ workstreamId: id, budget: count }))
     const ms = performance.now() - t0
     const cpu = process.cpuUsage(cpu0)
-    clearInterval(sampler)
-    peak = Math.max(peak, process.memoryUsage.rss())
+    const peakAfter = process.resourceUsage().maxRSS * 1024
     const kept = await runtime.runPromise(store.loadMessages(id))
     if (report.removed !== count - KEEP || kept.length !== KEEP) throw new Error(`prune removed ${report.removed}, kept ${kept.length}`)
     const logAfter = sizeOr0(log)
@@ -70,7 +65,7 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
       operation: "prune to the last 1,000 messages (one call)",
       size: `${count >= 1_000_000 ? `${count / 1_000_000}M` : `${count / 1000}k`} msgs`,
       ours: { p50Ms: ms, p95Ms: ms, opsPerSec: (report.removed / ms) * 1000 },
-      note: `CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms; peak RSS +${mb(peak - base)}; log ${mb(logBefore)} -> ${mb(logAfter)}, ` +
+      note: `CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms; peak RSS ${mb(peakBefore)} before, ${mb(peakAfter)} after; log ${mb(logBefore)} -> ${mb(logAfter)}, ` +
         `index ${mb(dbBefore)} -> ${mb(dbAfter)} (reported freed ${mb(report.pruned[0]?.bytes ?? 0)})`
     }]
   } finally {
