@@ -9,6 +9,8 @@ export interface BenchOptions {
   readonly quick: boolean
   /** An on-demand size (`--scale 1m`): areas that know it run only that. */
   readonly scale?: string
+  /** A directory for the `--scale` store that the caller keeps: a build already in it is reused. */
+  readonly scaleDir?: string
 }
 
 export interface Timing {
