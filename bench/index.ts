@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick]`: runs every area benchmark present (memory-fixed, memory, memory-asof, memory-quality, workstream, session, startup, pg, chat),
+ * `npm run bench [-- --quick] [--pg-url postgres://...]`: runs every area benchmark present (memory-fixed, memory, memory-asof, memory-quality, workstream, session, startup, pg, chat),
  * prints one table with the machine above it, and writes the rows as JSON under bench/results/.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
@@ -24,7 +24,9 @@ const main = async () => {
   const quick = process.argv.includes("--quick")
   const scaleAt = process.argv.indexOf("--scale")
   const scale = scaleAt === -1 ? undefined : process.argv[scaleAt + 1]
-  const options: BenchOptions = { quick, ...(scale !== undefined ? { scale } : {}) }
+  const pgUrlAt = process.argv.indexOf("--pg-url")
+  const pgUrl = pgUrlAt === -1 ? undefined : process.argv[pgUrlAt + 1]
+  const options: BenchOptions = { quick, ...(scale !== undefined ? { scale } : {}), ...(pgUrl !== undefined ? { pgUrl } : {}) }
   const cpu = cpus()
   const machine = {
     cpu: cpu[0]?.model.trim() ?? "unknown",
