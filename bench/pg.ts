@@ -37,7 +37,7 @@ const serverOf = async (url: string | undefined) => {
 }
 
 /** The floor's table: the same ids, contents and vectors, indexed the way the store indexes them. */
-const createRaw = async (client: Client, schema: string) => {
+export const createRaw = async (client: Client, schema: string) => {
   await client.query(`CREATE SCHEMA ${schema}`)
   await client.query(`CREATE TABLE ${schema}.mem (id text PRIMARY KEY, content text NOT NULL,
     tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED, embedding vector(${DIMS}) NOT NULL)`)
@@ -46,7 +46,7 @@ const createRaw = async (client: Client, schema: string) => {
 }
 
 /** Fills our store (storeMany, precomputed embeddings) and the raw table with `n` memories; returns each side's ms. */
-const fill = async (runtime: ManagedRuntime.ManagedRuntime<MemoryBackend, unknown>, client: Client, raw: string, n: number) => {
+export const fill = async (runtime: ManagedRuntime.ManagedRuntime<MemoryBackend, unknown>, client: Client, raw: string, n: number) => {
   let oursMs = 0
   let rawMs = 0
   for (let offset = 0; offset < n; offset += BATCH) {
@@ -67,7 +67,7 @@ const fill = async (runtime: ManagedRuntime.ManagedRuntime<MemoryBackend, unknow
 }
 
 /** The raw floors: one HNSW query and one ranked GIN query, each `limit` deep. */
-const floors = (client: Client, raw: string, limit: number) => {
+export const floors = (client: Client, raw: string, limit: number) => {
   const vector = (v: Float32Array) => client.query(`SELECT id FROM ${raw}.mem ORDER BY embedding <=> $1::vector LIMIT $2`, [literal(v), limit])
   const text = (q: string) =>
     client.query(
