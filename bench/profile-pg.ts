@@ -40,8 +40,9 @@ const main = async () => {
     if (!have) {
       await createRaw(client, "profile_raw")
       await fill(runtime, client, "profile_raw", n)
-      await client.query("ANALYZE profile_raw.mem")
-      await client.query("ANALYZE profile_memory.arawn_store_memories")
+      for (const table of ["profile_raw.mem", "profile_memory.arawn_store_memories", "profile_memory.arawn_store_memory_vectors_1"]) {
+        await client.query(`VACUUM ANALYZE ${table}`)
+      }
     }
     const random = mulberry32(99)
     const queries = Array.from({ length: 60 }, () => sentence(random, 4 + Math.floor(random() * 6)))
