@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick | --scale 1m [--scale-dir DIR]]`: runs every area benchmark present (memory-fixed, memory, memory-asof, memory-quality, workstream, session, startup, pg, chat),
+ * `npm run bench [-- --quick | --scale 1m [--scale-dir DIR]] [--pg-url postgres://...]`: runs every area benchmark present (memory-fixed, memory, memory-asof, memory-quality, workstream, session, startup, pg, chat),
  * prints one table with the machine above it, and writes the rows as JSON under bench/results/.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
@@ -27,9 +27,18 @@ const main = async () => {
   const quick = process.argv.includes("--quick")
   const scaleAt = process.argv.indexOf("--scale")
   const scale = scaleAt === -1 ? undefined : process.argv[scaleAt + 1]
-  const scaleDirAt = process.argv.indexOf("--scale-dir")
-  const scaleDir = scaleDirAt === -1 ? undefined : process.argv[scaleDirAt + 1]
-  const options: BenchOptions = { quick, ...(scale !== undefined ? { scale } : {}), ...(scaleDir !== undefined ? { scaleDir } : {}) }
+  const argOf = (name: string) => {
+    const at = process.argv.indexOf(name)
+    return at === -1 ? undefined : process.argv[at + 1]
+  }
+  const scaleDir = argOf("--scale-dir")
+  const pgUrl = argOf("--pg-url")
+  const options: BenchOptions = {
+    quick,
+    ...(scale !== undefined ? { scale } : {}),
+    ...(scaleDir !== undefined ? { scaleDir } : {}),
+    ...(pgUrl !== undefined ? { pgUrl } : {})
+  }
   const cpu = cpus()
   const machine = {
     cpu: cpu[0]?.model.trim() ?? "unknown",

@@ -58,7 +58,8 @@ export const pgDialect = (s: Store, exactScanLimit: number): Dialect<string> => 
     whereOf: (filter) => whereOf(sql, s.t, filter),
     // One transaction: the state row and the generation it names are read in one snapshot of the swap lock.
     snapshot: (read) => transaction(sql, "BEGIN")(Effect.zipRight(shareGenerations(s), read)),
-    readKnown: (read) => transaction(sql, "BEGIN")(Effect.zipRight(shareGenerations(s), read)),
+    // The one read of a known generation is vectorCandidates, whose first statement takes the shared lock.
+    readKnown: (read) => transaction(sql, "BEGIN")(read),
     vectorCandidates: (filter, query, depth, generation) => vectorCandidates(s, filter, query, depth, generation, exactScanLimit),
     textCandidates: (filter, terms, depth) => textCandidates(s, filter, terms, depth)
   }
