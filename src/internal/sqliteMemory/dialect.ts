@@ -7,19 +7,22 @@ import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
 import type { Dialect } from "../sqlMemory/dialect.js"
 import { keyColumns } from "../sqlMemory/dialect.js"
-import { decodeRows, transaction } from "../sql.js"
+import { transaction } from "../sql.js"
 import { whereOf } from "./filter.js"
-import { memoryColumns, MemoryRow, rowToMemory } from "./schema.js"
+import { memoryRowsDecoder } from "./rows.js"
+import { memoryColumns } from "./schema.js"
 import { deleteText, storeSize, textCandidates, writeText } from "./text.js"
 import { vectorCandidates } from "./vectorSearch.js"
 import type { Store } from "./vectors.js"
 import { createGeneration, deleteVectors, dropGeneration, INSERT_CHUNK, writeVectors } from "./vectors.js"
 
-const decodeMemoryRows = decodeRows(MemoryRow)
+/** Recently read rows whose decoding a store keeps (about a kilobyte each). */
+const DECODED_ROWS = 1024
 
 export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint> => {
   const { sql } = s
   const none = Effect.void
+  const memoryRows = memoryRowsDecoder(DECODED_ROWS)
   return {
     backend: "sqlite",
     sql,
@@ -29,11 +32,7 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
     // The write lock is taken before the first read, so a writer never holds a stale snapshot SQLite must refuse.
     writeBegin: "BEGIN IMMEDIATE",
     key: keyColumns("pk", "memory_pk", "pk", Schema.BigIntFromNumber),
-    selectRows: (where, tail) =>
-      Effect.map(
-        s.reads.all(decodeMemoryRows, sql`SELECT m.* FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
-        (rows) => rows.map((r) => [BigInt(r.pk), rowToMemory(r)] as const)
-      ),
+    selectRows: (where, tail) => s.reads.all(memoryRows, sql`SELECT m.* FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
     columns: memoryColumns,
     newKeys: (memories) => Effect.map(storeSize(s), (size) => memories.map((_, i) => BigInt(size + 1 + i))),
     // BEGIN IMMEDIATE serializes writers: no other one can commit an id between the look and the insert.

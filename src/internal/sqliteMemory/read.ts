@@ -36,7 +36,7 @@ const CACHED = 200
 
 interface Entry {
   readonly prepared: Prepared
-  /** Recent run time in microseconds (an average that follows the latest runs), wherever it ran. */
+  /** Recent run time in microseconds, wherever it ran (see `learn`). */
   micros: number
 }
 
@@ -60,8 +60,11 @@ export const directReads = (db: Connection, readers: Option.Option<ReadPool>): R
     }
     return e
   }
+  // The lower of the latest run and an average that follows the latest runs: a run stretched by the thread losing
+  // its core (a loaded machine) moves the statement only if the next one is as slow, while a scan that grows with
+  // the store moves it for good.
   const learn = (e: Entry, micros: number) => {
-    e.micros = e.micros === 0 ? micros : 0.75 * e.micros + 0.25 * micros
+    e.micros = e.micros === 0 ? micros : Math.min(micros, 0.75 * e.micros + 0.25 * micros)
   }
   const here = (sql: string, params: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<unknown>, SqlError> => {
     try {
