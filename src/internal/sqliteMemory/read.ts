@@ -36,9 +36,14 @@ const CACHED = 200
 
 interface Entry {
   readonly prepared: Prepared
-  /** Recent run time in microseconds, wherever it ran (see `learn`). */
+  /** The run times of the latest runs in microseconds, wherever they ran (see `learn`). */
+  readonly recent: Array<number>
+  /** The least of `recent`. */
   micros: number
 }
+
+/** Runs remembered per statement. */
+const RECENT = 8
 
 /** The store's own connection, through @effect/sql: for `:memory:` and a client given by the caller. */
 const onClient = <A>(decode: RowsDecoder<A>, statement: Statement.Statement<unknown>) => all(decode, statement)
@@ -55,16 +60,16 @@ export const directReads = (db: Connection, readers: Option.Option<ReadPool>): R
     let e = cache.get(sql)
     if (e === undefined) {
       if (cache.size >= CACHED) cache.delete(cache.keys().next().value!)
-      e = { prepared: db.prepare(sql), micros: 0 }
+      e = { prepared: db.prepare(sql), recent: [], micros: 0 }
       cache.set(sql, e)
     }
     return e
   }
-  // The lower of the latest run and an average that follows the latest runs: a run stretched by the thread losing
-  // its core (a loaded machine) moves the statement only if the next one is as slow, while a scan that grows with
-  // the store moves it for good.
+  // The least of the latest runs: the thread losing its core (a loaded machine) only ever stretches a run, so one
+  // slow run among fast ones says nothing, while a scan that grows with the store is slow every time.
   const learn = (e: Entry, micros: number) => {
-    e.micros = e.micros === 0 ? micros : Math.min(micros, 0.75 * e.micros + 0.25 * micros)
+    if (e.recent.push(micros) > RECENT) e.recent.shift()
+    e.micros = Math.min(...e.recent)
   }
   const here = (sql: string, params: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<unknown>, SqlError> => {
     try {
