@@ -9,12 +9,18 @@ import { Deferred, Effect, Exit } from "effect"
 import type { Scope } from "effect"
 import { getLoadablePath } from "sqlite-vec"
 
+/** A statement's rows and its run time on the reader, in microseconds. */
+export interface Answer {
+  readonly rows: ReadonlyArray<unknown>
+  readonly micros: number
+}
+
 /** A statement compiled to its SQL text and bound values. */
 export type Compiled = readonly [sql: string, params: ReadonlyArray<unknown>]
 
 export interface ReadPool {
-  /** The rows of one read-only statement, run on the least busy worker. */
-  readonly all: (statement: Compiled) => Effect.Effect<ReadonlyArray<unknown>, Error>
+  /** The rows of one read-only statement, run on the least busy worker, and how long it ran there (microseconds). */
+  readonly all: (statement: Compiled) => Effect.Effect<Answer, Error>
 }
 
 /**
@@ -43,21 +49,23 @@ parentPort.on("message", ({ id, sql, params }) => {
       statement = db.prepare(sql)
       cache.set(sql, statement)
     }
-    parentPort.postMessage({ id, rows: statement.all(...params) })
+    const t0 = performance.now()
+    const rows = statement.all(...params)
+    parentPort.postMessage({ id, rows, micros: (performance.now() - t0) * 1000 })
   } catch (e) {
     parentPort.postMessage({ id, error: String(e && e.message ? e.message : e) })
   }
 })
 `
 
-type Reply = { readonly id: number; readonly rows?: ReadonlyArray<unknown>; readonly error?: string }
+type Reply = { readonly id: number; readonly rows?: ReadonlyArray<unknown>; readonly micros?: number; readonly error?: string }
 
 const isReply = (u: unknown): u is Reply => typeof u === "object" && u !== null && "id" in u && typeof u.id === "number"
 
 /** One reader thread and the answers it owes, each a `Deferred` its caller awaits. */
 interface Reader {
   readonly worker: Worker
-  readonly pending: Map<number, Deferred.Deferred<ReadonlyArray<unknown>, Error>>
+  readonly pending: Map<number, Deferred.Deferred<Answer, Error>>
   stopped: boolean
 }
 
@@ -80,7 +88,7 @@ const startReader = (workerData: Record<string, unknown>): Reader => {
       waiting,
       reply.error !== undefined || reply.rows === undefined
         ? Exit.fail(new Error(reply.error ?? "the reader returned no rows"))
-        : Exit.succeed(reply.rows)
+        : Exit.succeed({ rows: reply.rows, micros: reply.micros ?? 0 })
     )
   })
   reader.worker.on("error", () => stop("reader thread failed"))
@@ -118,7 +126,7 @@ export const makeReadPool = (
         if (live.length === 0) return Effect.fail(new Error("no reader thread is running"))
         const reader = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a))
         const id = next++
-        return Effect.flatMap(Deferred.make<ReadonlyArray<unknown>, Error>(), (answer) => {
+        return Effect.flatMap(Deferred.make<Answer, Error>(), (answer) => {
           reader.pending.set(id, answer)
           reader.worker.postMessage({ id, sql, params })
           return Effect.ensuring(Deferred.await(answer), Effect.sync(() => reader.pending.delete(id)))

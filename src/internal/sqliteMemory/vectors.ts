@@ -6,7 +6,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import { Array as Arr, Effect, Option } from "effect"
 import type { EmbeddingSpace } from "../../Errors.js"
 import type { State } from "../sqlMemory/state.js"
-import type { ReadPool } from "./readPool.js"
+import type { Reads } from "./read.js"
 import { generationDdl, PARTITIONS } from "./schema.js"
 import type { TableNames } from "./schema.js"
 
@@ -20,8 +20,8 @@ export interface Store {
   readonly current: EmbeddingSpace
   /** SimHash code of a vector, for the bit index. */
   readonly code: (v: Float32Array) => Uint8Array
-  /** Reader threads for search queries, when the store is a file (`:memory:` has no second connection). */
-  readonly readers: Option.Option<ReadPool>
+  /** Where reads outside a transaction run (a file's own read connection and reader threads, or the store's connection). */
+  readonly reads: Reads
 }
 
 /** A vector to write: the memory's pk, its float vector and its code. */
