@@ -3,7 +3,8 @@
  * SimHash codes); which one is live is the embedding state of the shared SQL driver (sqlMemory/state).
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
-import { Array as Arr, Effect, Option } from "effect"
+import { Array as Arr, Effect, Option, Schema } from "effect"
+import { all, decodeRows } from "../sql.js"
 import type { EmbeddingSpace } from "../../Errors.js"
 import type { State } from "../sqlMemory/state.js"
 import type { ReadPool } from "./readPool.js"
@@ -64,3 +65,13 @@ export const deleteVectors = (s: Store, state: State, pks: ReadonlyArray<bigint>
         ), { discard: true }),
     { discard: true }
   )
+
+const decodeAutoVacuum = decodeRows(Schema.Struct({ auto_vacuum: Schema.Number }))
+
+/**
+ * Gives the file's free pages back to the file system when the database uses incremental auto_vacuum (2); a file
+ * without it keeps them for its next writes (only a full VACUUM would shrink it, which rewrites the whole file).
+ */
+export const reclaim = (s: Store) =>
+  Effect.flatMap(all(decodeAutoVacuum, s.sql`PRAGMA auto_vacuum`), (rows) =>
+    rows[0]?.auto_vacuum === 2 ? Effect.asVoid(s.sql`PRAGMA incremental_vacuum`) : Effect.void)
