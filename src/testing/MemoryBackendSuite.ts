@@ -13,6 +13,7 @@ import type { Options } from "../MemoryBackend.js"
 import { factAndListTests } from "./memoryFactTests.js"
 import { expiryTests, historyTests, namespaceTests, optionTests, whereTests } from "./memoryFeatureTests.js"
 import { freshPathTests, pathTests } from "./memoryPathTests.js"
+import { purgeTests } from "./memoryPurgeTests.js"
 import { searchTests } from "./memorySearchTests.js"
 import { retryTests } from "./memoryRetryTests.js"
 import { storeTests } from "./memoryStoreTests.js"
@@ -65,4 +66,5 @@ export const suite = <E, E2 = never>(
     searchTests(test, seed)
     factAndListTests(test, seed)
     timeTests(test)
+    purgeTests(test)
   })
