@@ -132,7 +132,9 @@ for (const target of targets) {
     )).pipe(Layer.provide(embedder))
 
   MemoryBackendSuite.suite(`MemoryBackend/Pg (${target.name})`, on(), { withOptions: (options) => on(options) })
-  MemoryBackendSuite.suite(`MemoryBackend/Pg (${target.name}, HNSW only)`, on({ exactScanLimit: 0 }))
+  MemoryBackendSuite.suite(`MemoryBackend/Pg (${target.name}, HNSW only)`, on({ exactScanLimit: 0 }), {
+    withOptions: (options) => on({ exactScanLimit: 0, ...options })
+  })
   MemoryBackendModel.suite(`MemoryBackend/Pg (${target.name}) model`, on())
   embeddingSpaceCase(target)
   purgeCase(target)
