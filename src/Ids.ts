@@ -30,6 +30,11 @@ export const MessageId = uuid("message").pipe(Schema.brand("MessageId"))
 /** @category ids */
 export type MessageId = typeof MessageId.Type
 
+/** The id of a summary (`WorkstreamStore.summarize`). @category ids */
+export const SummaryId = uuid("summary").pipe(Schema.brand("SummaryId"))
+/** @category ids */
+export type SummaryId = typeof SummaryId.Type
+
 /** @category ids */
 export const TurnId = uuid("turn").pipe(Schema.brand("TurnId"))
 /** @category ids */

@@ -12,6 +12,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import { Conflict, InvalidInput, NotFound, StorageError } from "./Errors.js"
 import type { WorkstreamId } from "./Ids.js"
 import { branchMethods } from "./internal/workstreamBranch.js"
+import { contextMethods } from "./internal/workstreamContext.js"
 import { messageMethods, workstreamMethods } from "./internal/workstreamKernel.js"
 import { makeInProcessDriver } from "./internal/workstreamInProcess.js"
 import type {
@@ -31,6 +32,9 @@ import type {
   WorkstreamPage,
   WorkstreamUpdate
 } from "./Workstream.js"
+import type { ContextItem, ContextOptions, NewSummary, Summary } from "./WorkstreamContext.js"
+/** The overlay models, beside the methods that take and give them. */
+export { ContextItem, ContextOptions, NewSummary, Summary } from "./WorkstreamContext.js"
 
 /** @category services */
 export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<WorkstreamStore, {
@@ -126,6 +130,27 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
     query: string,
     options?: SearchMessagesOptions
   ) => Effect.Effect<ReadonlyArray<MessageHit>, InvalidInput | StorageError>
+  /**
+   * Stores a summary over seqs fromSeq..toSeq of `id`'s path (1 ≤ fromSeq ≤ toSeq ≤ messageCount, else
+   * InvalidInput), durably; deletes and changes no message. Summary ids are unique per workstream: a retry with the
+   * same id and the same fields (createdAt only when given) returns the stored summary, another with that id is
+   * InvalidInput. NotFound when `id` is unknown. A delete removes a workstream's summaries, a promotion moves them.
+   */
+  readonly summarize: (id: WorkstreamId, input: NewSummary) => Effect.Effect<Summary, NotFound | InvalidInput | StorageError>
+  /**
+   * The summaries `id`'s path shows: its own, and each ancestor's (through shared branches, not copies) whose toSeq
+   * is at most the fork point it is reached through, whenever it was made; ordered by createdAt, then id.
+   */
+  readonly listSummaries: (id: WorkstreamId) => Effect.Effect<ReadonlyArray<Summary>, NotFound | InvalidInput | StorageError>
+  /**
+   * The last `limit` items of `id`'s path (all without a limit), oldest first, where the newest summary (createdAt,
+   * then id) stands for the messages it covers and an older one overlapping a range already claimed is left out
+   * whole; a summary is one item, each uncovered message one. `loadMessages` still returns every original.
+   */
+  readonly loadContext: (
+    id: WorkstreamId,
+    options?: ContextOptions
+  ) => Effect.Effect<ReadonlyArray<ContextItem>, NotFound | InvalidInput | StorageError>
 }>() {}
 
 import type { Driver } from "./internal/workstreamDriver.js"
@@ -145,6 +170,7 @@ export type {
   PathSegment,
   SearchQuery,
   SearchHit,
+  SummaryResult,
   Driver
 } from "./internal/workstreamDriver.js"
 
@@ -155,7 +181,7 @@ export type {
  */
 export const make = (driver: Driver): WorkstreamStore["Type"] => {
   const span = { attributes: { "arawn.backend": driver.backend } }
-  return { ...workstreamMethods(driver, span), ...messageMethods(driver, span), ...branchMethods(driver, span) }
+  return { ...workstreamMethods(driver, span), ...messageMethods(driver, span), ...branchMethods(driver, span), ...contextMethods(driver, span) }
 }
 
 /**

@@ -38,6 +38,7 @@ describe("Dump", () => {
       expect(kinds.filter((k) => k === "memory").length).toBe(7)
       expect(kinds.filter((k) => k === "workstream").length).toBe(4)
       expect(kinds.filter((k) => k === "message").length).toBe(7)
+      expect(kinds.filter((k) => k === "summary").length).toBe(2)
       // The fork's lineage travels with it (the round trips below compare it too).
       expect(first.slice(1).filter((l) => JSON.parse(l).workstream?.forkedFrom?.seq === 2).length).toBe(1)
       const file = join(freshDir(), "store.jsonl")
@@ -55,6 +56,7 @@ describe("Dump", () => {
           memories: { imported: 7, skipped: 0, failed: 0 },
           workstreams: { imported: 4, skipped: 0, failed: 0 },
           messages: { imported: 7, skipped: 0, failed: 0 },
+          summaries: { imported: 2, skipped: 0, failed: 0 },
           failures: []
         }
       })
@@ -64,6 +66,7 @@ describe("Dump", () => {
           memories: { imported: 0, skipped: 7, failed: 0 },
           workstreams: { imported: 0, skipped: 4, failed: 0 },
           messages: { imported: 0, skipped: 7, failed: 0 },
+          summaries: { imported: 0, skipped: 2, failed: 0 },
           failures: []
         }
       })

@@ -94,7 +94,9 @@ describe("WorkstreamStore/Local crash safety", () => {
         const stored = yield* within(dir, Effect.gen(function*() {
           const s = yield* store
           yield* s.ensureScratch()
-          return yield* s.storeMessages(SCRATCH_ID, [1, 2, 3, 4, 5].map((i) => ({ role: "user" as const, content: `idea ${i}` })))
+          const messages = yield* s.storeMessages(SCRATCH_ID, [1, 2, 3, 4, 5].map((i) => ({ role: "user" as const, content: `idea ${i}` })))
+          yield* s.summarize(SCRATCH_ID, { fromSeq: 2, toSeq: 4, content: "ideas 2 to 4" })
+          return messages
         }))
         const result = yield* runCrashChild(["promote", dir], step === "none" ? {} : { env: { ARAWN_CRASH_AT: step } })
         expect(result.signal).toBe(step === "none" ? null : "SIGKILL")
@@ -104,7 +106,10 @@ describe("WorkstreamStore/Local crash safety", () => {
           return {
             scratch: yield* s.loadMessages(SCRATCH_ID),
             others,
-            moved: yield* Effect.forEach(others, (w) => s.loadMessages(w.id))
+            moved: yield* Effect.forEach(others, (w) => s.loadMessages(w.id)),
+            // A summary moves with the messages it covers: it is where they are, and only there.
+            summaries: yield* Effect.forEach([SCRATCH_ID, ...others.map((w) => w.id)], (id) =>
+              Effect.map(s.listSummaries(id), (xs) => xs.map((x) => [x.workstreamId, x.fromSeq, x.toSeq, x.content])))
           }
         }))
         const contents = stored.map((m) => m.content)
@@ -112,12 +117,14 @@ describe("WorkstreamStore/Local crash safety", () => {
         if (holder === "scratch") {
           expect(after.scratch.map((m) => m.content)).toEqual(contents)
           expect(after.others).toEqual([])
+          expect(after.summaries).toEqual([[[SCRATCH_ID, 2, 4, "ideas 2 to 4"]]])
           expect(logs).toEqual([SCRATCH_ID])
         } else {
           expect(after.scratch).toEqual([])
           expect(after.others.length).toBe(1)
           const promoted = after.others[0]!
           expect(promoted.messageCount).toBe(5)
+          expect(after.summaries).toEqual([[], [[promoted.id, 2, 4, "ideas 2 to 4"]]])
           expect(after.moved[0]!.map((m) => [m.id, m.seq, m.content])).toEqual(stored.map((m) => [m.id, m.seq, m.content]))
           expect(logs).toEqual([promoted.id, SCRATCH_ID].sort())
           const file = join(dir, "workstreams", promoted.id, "messages.jsonl")

@@ -41,11 +41,12 @@ const snapshot = Effect.gen(function*() {
     if (page.nextCursor._tag === "None") break
     cursor = page.nextCursor.value
   }
-  return yield* Effect.forEach(all, (ws) => Effect.map(s.loadMessages(ws.id), (messages) => ({ ws, messages })))
+  return yield* Effect.forEach(all, (ws) =>
+    Effect.all({ ws: Effect.succeed(ws), messages: s.loadMessages(ws.id), summaries: s.listSummaries(ws.id), context: s.loadContext(ws.id) }))
 })
 
 describe("WorkstreamStore/Local without its index", () => {
-  it.effect("deleting workstreams.db loses nothing: every workstream is back with its record and messages", () =>
+  it.effect("deleting workstreams.db loses nothing: every workstream is back with its record, messages and summaries", () =>
     inDir((dir) =>
       Effect.gen(function*() {
         const before = yield* within(dir, Effect.gen(function*() {
@@ -53,17 +54,23 @@ describe("WorkstreamStore/Local without its index", () => {
           const a = yield* s.create({ title: "Release 2.0", summary: "cut and ship", tags: ["release", "ci"], defaultModel: "opus" })
           yield* s.storeMessages(a.id, [{ role: "user", content: "cut the branch" }, { role: "assistant", content: "done" }])
           yield* s.update(a.id, { state: "paused", tags: ["release"] })
-          yield* s.fork(a.id, { atSeq: 1, title: "retry", tags: ["fork"] })
+          // Summaries live beside the logs, not in the index: an inherited one, a branch's own, a promoted one.
+          yield* s.summarize(a.id, { fromSeq: 1, toSeq: 1, content: "the branch is cut", metadata: { by: "model" } })
+          const retry = yield* s.fork(a.id, { atSeq: 1, title: "retry", tags: ["fork"] })
+          yield* s.storeMessage(retry.id, { role: "assistant", content: "not yet" })
+          yield* s.summarize(retry.id, { fromSeq: 1, toSeq: 2, content: "cut, not yet" })
           yield* s.fork(a.id, { atSeq: 0, title: "empty fork" })
           yield* s.create({ title: "no messages yet" })
           yield* s.ensureScratch()
           yield* s.storeMessages(SCRATCH_ID, [{ role: "user", content: "a loose note" }])
+          yield* s.summarize(SCRATCH_ID, { fromSeq: 1, toSeq: 1, content: "a note" })
           const promoted = yield* s.promoteScratch({ title: "promoted", tags: ["notes"] })
           yield* s.storeMessage(promoted.id, { role: "assistant", content: "later" })
           yield* s.storeMessages(SCRATCH_ID, [{ role: "user", content: "another loose note" }])
           return yield* snapshot
         }))
         expect(before.length).toBe(6)
+        expect(before.flatMap((b) => b.summaries.map((x) => x.content)).sort()).toEqual(["a note", "cut, not yet", "the branch is cut", "the branch is cut"])
         loseIndex(dir)
         const after = yield* within(dir, snapshot)
         expect(after).toEqual(before)

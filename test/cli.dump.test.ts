@@ -42,16 +42,18 @@ describe("export, import --dump and migrate", () => {
     await ok(["--dir", src, "memory", "add", "--subject", "db", "--predicate", "uses", "uses postgres"])
     const ws = JSON.parse(await ok(["--json", "--dir", src, "workstream", "create", "plan", "--tag", "x"]))
     await ok(["--dir", src, "workstream", "append", ws.id, "--role", "user", "hello there"])
+    await ok(["--dir", src, "workstream", "summarize", ws.id, "--from", "1", "--to", "1", "--content", "a greeting"])
     const file = join(work, "store.jsonl")
     await ok(["--dir", src, "export", "--out", file])
     const dumped = readFileSync(file, "utf8")
     expect(await ok(["--dir", src, "export"])).toContain('"kind":"memory"')
-    expect(records(dumped).map((r) => r.kind)).toEqual(["memory", "memory", "memory", "workstream", "message"])
+    expect(records(dumped).map((r) => r.kind)).toEqual(["memory", "memory", "memory", "workstream", "message", "summary"])
 
     const imported = join(work, "imported")
     const report = JSON.parse(await ok(["--json", "--dir", imported, "import", "--dump", file]))
     expect(report.memories).toEqual({ imported: 3, skipped: 0, failed: 0 })
     expect(report.messages).toEqual({ imported: 1, skipped: 0, failed: 0 })
+    expect(report.summaries).toEqual({ imported: 1, skipped: 0, failed: 0 })
     expect(records(await ok(["--dir", imported, "export"]))).toEqual(records(dumped))
 
     const migrated = join(work, "migrated")
@@ -59,6 +61,7 @@ describe("export, import --dump and migrate", () => {
     expect(records(await ok(["--dir", migrated, "export"]))).toEqual(records(dumped))
     const again = JSON.parse(await ok(["--json", "--dir", src, "migrate", "--to", migrated]))
     expect(again.memories).toEqual({ imported: 0, skipped: 3, failed: 0 })
+    expect(again.summaries).toEqual({ imported: 0, skipped: 1, failed: 0 })
   }, SLOW)
 
   it("import needs exactly one source; migrate refuses its own store; a file that is not a dump is one line", async () => {

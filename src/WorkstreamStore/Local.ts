@@ -38,6 +38,7 @@ import type { Local } from "../internal/local/store.js"
 import { makeWriter } from "../internal/local/writer.js"
 import { sizeOf } from "../internal/logfile.js"
 import { openSqlite } from "../internal/sqlite.js"
+import { summariesOf, writeSummary } from "../internal/local/summaries.js"
 import type { Driver } from "../WorkstreamStore.js"
 import { make as makeStore, WorkstreamStore } from "../WorkstreamStore.js"
 
@@ -185,7 +186,9 @@ const driver = (local: Local): Driver => {
     promote: (request) => promote(local, method("promoteScratch"), request),
     fork: (request) => fork(local, method("fork"), request),
     branch: (request) => branch(local, method("fork"), request),
-    search: (query) => search(local, method("searchMessages"), query)
+    search: (query) => search(local, method("searchMessages"), query),
+    writeSummary: (summary) => writeSummary(local, method("summarize"), summary),
+    summaries: (ids) => summariesOf(local, method("listSummaries"), ids)
   }
 }
 

@@ -28,7 +28,8 @@ export const reportText = (r: ImportReport): string => {
   const counts = table(["", "imported", "skipped", "failed"], [
     ["memories", r.memories.imported, r.memories.skipped, r.memories.failed],
     ["workstreams", r.workstreams.imported, r.workstreams.skipped, r.workstreams.failed],
-    ["messages", r.messages.imported, r.messages.skipped, r.messages.failed]
+    ["messages", r.messages.imported, r.messages.skipped, r.messages.failed],
+    ...(r.summaries !== undefined ? [["summaries", r.summaries.imported, r.summaries.skipped, r.summaries.failed]] : [])
   ])
   if (r.failures.length === 0) return counts
   const listed = r.failures.slice(0, MAX_LISTED_FAILURES).map((f) => `  ${f.entity} ${f.id}: ${clip(f.reason, 100)}`)

@@ -14,6 +14,7 @@ import { WorkstreamStore } from "../WorkstreamStore.js"
 import { clip, encode, fields, formatTime, printJson, table } from "./output.js"
 import { contentArg, fileOption, readContent } from "./input.js"
 import { jsonOutput, limitOption, withWorkstreams } from "./root.js"
+import { contextCommands } from "./workstreamContext.js"
 import { tree } from "./workstreamTree.js"
 
 const idArg = Args.text({ name: "id" }).pipe(Args.withDescription("Workstream id (or scratch)"))
@@ -261,6 +262,6 @@ const search = Command.make("search", {
 
 /** `arawn-store workstream`. @category commands */
 export const workstream = Command.make("workstream").pipe(
-  Command.withDescription("Workstreams: create, list, show, update, delete, promote-scratch, fork, tree, append, messages, search"),
-  Command.withSubcommands([create, list, show, update, delete_, promote, fork, tree, append, messages, search])
+  Command.withDescription("Workstreams: create, list, show, update, delete, promote-scratch, fork, tree, append, messages, summarize, context, search"),
+  Command.withSubcommands([create, list, show, update, delete_, promote, fork, tree, append, messages, ...contextCommands, search])
 )

@@ -58,6 +58,9 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   "WorkstreamStore.storeMessages": "create_memory",
   "WorkstreamStore.loadMessages": "search_memory",
   "WorkstreamStore.searchMessages": "search_memory",
+  "WorkstreamStore.summarize": "create_memory",
+  "WorkstreamStore.listSummaries": "search_memory",
+  "WorkstreamStore.loadContext": "search_memory",
   "SessionStore.get": "search_memory",
   "SessionStore.put": "upsert_memory",
   "SessionStore.remove": "delete_memory"

@@ -6,6 +6,7 @@
 import type { DateTime, Effect, Either, Option } from "effect"
 import type { StorageError } from "../Errors.js"
 import type { MessageId, SessionId, WorkstreamId } from "../Ids.js"
+import type { Summary } from "../WorkstreamContext.js"
 import type {
   ForkPoint,
   LoadOptions,
@@ -102,6 +103,15 @@ export type BranchResult =
   | { readonly _tag: "OutOfRange"; readonly count: number }
   /** The branch's id is taken: nothing was written. */
   | { readonly _tag: "Taken" }
+
+/** @category drivers */
+export type SummaryResult =
+  | { readonly _tag: "Written"; readonly summary: Summary }
+  | { readonly _tag: "NotFound" }
+  /** The workstream's path holds fewer than `toSeq` messages: nothing was written. */
+  | { readonly _tag: "OutOfRange"; readonly count: number }
+  /** The workstream already holds a summary with this id: nothing was written; this is the stored one. */
+  | { readonly _tag: "Taken"; readonly summary: Summary }
 
 /** One piece of a branch's path: the messages of `workstreamId` after `afterSeq` and up to `upToSeq` (no bound when absent). @category drivers */
 export interface PathSegment {
@@ -202,6 +212,16 @@ export interface Driver {
   readonly fork: (request: ForkRequest) => Effect.Effect<ForkResult, StorageError>
   /** Stores the branch's record (its log empty: nothing is copied), checking the source under its lock. */
   readonly branch: (request: BranchRequest) => Effect.Effect<BranchResult, StorageError>
+  /**
+   * Stores `summary` on its workstream, durably, checking under the workstream's lock that its path holds
+   * `summary.toSeq` messages and that no summary of it has this id. Messages and the record are untouched.
+   */
+  readonly writeSummary: (summary: Summary) => Effect.Effect<SummaryResult, StorageError>
+  /**
+   * The summaries made on each of `ids` (their own, never inherited ones), in any order; an absent workstream holds
+   * none. A delete removes a workstream's summaries with it, a promotion moves them with its messages.
+   */
+  readonly summaries: (ids: ReadonlyArray<WorkstreamId>) => Effect.Effect<ReadonlyArray<Summary>, StorageError>
   /**
    * The best `limit` matches, ordered by bm25 desc, timestamp desc, workstream id asc, seq asc. The text index
    * changes in the same operation as the log it mirrors (append, promote, fork, delete).

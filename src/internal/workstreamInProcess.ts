@@ -6,6 +6,7 @@ import { Effect, Either, Option } from "effect"
 import type { WorkstreamId } from "../Ids.js"
 import { Message } from "../Workstream.js"
 import type { Workstream } from "../Workstream.js"
+import { Summary } from "../WorkstreamContext.js"
 import type { Driver, PathSegment, SearchHit, SearchQuery } from "./workstreamDriver.js"
 import { baseOf, sharedPoint } from "./workstreamTree.js"
 import { Bm25Index } from "./bm25.js"
@@ -17,6 +18,8 @@ interface Entry {
   /** Its own messages (a branch's from its fork point on). */
   log: Array<Message>
   readonly ids: Set<string>
+  /** The summaries made on it (never inherited ones). */
+  summaries: Array<Summary>
 }
 
 /** Search order: bm25 desc, timestamp desc, workstream id asc, seq asc. */
@@ -66,7 +69,7 @@ export const makeInProcessDriver = (): Driver => {
     insert: (ws) =>
       Effect.sync(() => {
         if (entries.has(ws.id)) return Option.none()
-        entries.set(ws.id, { workstream: ws, log: [], ids: new Set() })
+        entries.set(ws.id, { workstream: ws, log: [], ids: new Set(), summaries: [] })
         return Option.some(ws)
       }),
     get: (id) => Effect.sync(() => Option.map(Option.fromNullable(entries.get(id)), (e) => e.workstream)),
@@ -129,7 +132,9 @@ export const makeInProcessDriver = (): Driver => {
         const last = source.log[source.log.length - 1]!
         const target = request.target({ count: source.log.length, lastMessageAt: last.timestamp })
         const log = source.log.map((m) => new Message({ ...m, workstreamId: target.id }, true))
-        entries.set(target.id, { workstream: target, log, ids: new Set(source.ids) })
+        const summaries = source.summaries.map((x) => new Summary({ ...x, workstreamId: target.id }, true))
+        entries.set(target.id, { workstream: target, log, ids: new Set(source.ids), summaries })
+        source.summaries = []
         unindexAll(source.log)
         indexAll(log)
         source.log = []
@@ -145,7 +150,7 @@ export const makeInProcessDriver = (): Driver => {
         const copied = source.log.slice(0, request.atSeq)
         const target = request.target(Option.fromNullable(copied[copied.length - 1]?.timestamp))
         const log = copied.map((m, i) => new Message({ ...m, id: request.ids[i]!, workstreamId: target.id }, true))
-        entries.set(target.id, { workstream: target, log, ids: new Set(log.map((m) => m.id)) })
+        entries.set(target.id, { workstream: target, log, ids: new Set(log.map((m) => m.id)), summaries: [] })
         indexAll(log)
         return { _tag: "Forked", workstream: target } as const
       }),
@@ -155,9 +160,20 @@ export const makeInProcessDriver = (): Driver => {
         if (source === undefined) return { _tag: "NotFound" } as const
         if (source.workstream.messageCount < request.atSeq) return { _tag: "OutOfRange", count: source.workstream.messageCount } as const
         if (entries.has(request.workstream.id)) return { _tag: "Taken" } as const
-        entries.set(request.workstream.id, { workstream: request.workstream, log: [], ids: new Set() })
+        entries.set(request.workstream.id, { workstream: request.workstream, log: [], ids: new Set(), summaries: [] })
         return { _tag: "Branched", workstream: request.workstream } as const
       }),
+    writeSummary: (summary) =>
+      Effect.sync(() => {
+        const entry = entries.get(summary.workstreamId)
+        if (entry === undefined) return { _tag: "NotFound" } as const
+        const taken = entry.summaries.find((x) => x.id === summary.id)
+        if (taken !== undefined) return { _tag: "Taken", summary: taken } as const
+        if (entry.workstream.messageCount < summary.toSeq) return { _tag: "OutOfRange", count: entry.workstream.messageCount } as const
+        entry.summaries.push(summary)
+        return { _tag: "Written", summary } as const
+      }),
+    summaries: (ids) => Effect.sync(() => ids.flatMap((id) => entries.get(id)?.summaries ?? [])),
     search: (q) =>
       Effect.sync(() => {
         const stems = q.terms.map(stem)

@@ -137,7 +137,7 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
 const isList = (v: JsonValue): v is ReadonlyArray<JsonValue> => Array.isArray(v)
 
 /** Whether two JSON values are equal, object keys in any order (a store may keep metadata's keys reordered). */
-const sameJson = (a: JsonValue | undefined, b: JsonValue | undefined): boolean => {
+export const sameJson = (a: JsonValue | undefined, b: JsonValue | undefined): boolean => {
   if (a === b) return true
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
   if (isList(a) || isList(b)) {

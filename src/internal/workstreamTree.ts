@@ -18,9 +18,9 @@ export const sharedPoint = (ws: Workstream) => (ws.forkedFrom?.shared === true ?
 export const baseOf = (ws: Workstream): number => sharedPoint(ws)?.seq ?? 0
 
 /** Deeper than any real lineage: a longer walk means the records loop, which only a damaged store can hold. */
-const MAX_DEPTH = 100_000
+export const MAX_DEPTH = 100_000
 
-const brokenLineage = (method: string, id: WorkstreamId, missing: WorkstreamId) =>
+export const brokenLineage = (method: string, id: WorkstreamId, missing: WorkstreamId) =>
   new StorageError({ method, cause: new Error(`branch ${id} shares the messages of ${missing}, which is missing`) })
 
 /**

@@ -1,6 +1,7 @@
 /**
  * A model-based property test of a WorkstreamStore: random sequences of operations (create, get, list, update,
- * delete, append batches, loads with filters, ensureScratch, promoteScratch, ticks of the clock, and groups of
+ * delete, branches, append batches, loads with filters, summaries and context reads, ensureScratch, promoteScratch,
+ * ticks of the clock, and groups of
  * appends and loads run by concurrent fibers) are run against one Layer and, step by step, against a pure
  * reference model; every result must be the model's.
  *
@@ -17,6 +18,8 @@ import { expectMessages, expectWorkstream, outcomeOf, POOL, Run, STATES } from "
 import type { ModelWs } from "./workstreamModelState.js"
 import { branchOp, deleteOp } from "./workstreamModelTree.js"
 import type { BranchOp, DeleteOp } from "./workstreamModelTree.js"
+import { contextArb, contextOp, expectSummaries, promoteOp, summarizeArb, summarizeOp } from "./workstreamModelOverlays.js"
+import type { ContextOp, SummarizeOp } from "./workstreamModelOverlays.js"
 
 /** How much to run: `runs` sequences of `opsPerRun` operations (default 20 x 100). @category options */
 export interface ModelOptions {
@@ -40,6 +43,8 @@ type Op =
   | { readonly _tag: "update"; readonly ws: number; readonly title: boolean; readonly state: number; readonly tags: number }
   | DeleteOp
   | BranchOp
+  | SummarizeOp
+  | ContextOp
   | { readonly _tag: "append"; readonly ws: number; readonly batch: ReadonlyArray<NewMsg> }
   | { readonly _tag: "load"; readonly ws: number; readonly limit: number; readonly before: number; readonly after: number; readonly session: number }
   | { readonly _tag: "ensureScratch" }
@@ -87,6 +92,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     })
   },
   { weight: 6, arbitrary: appendArb },
+  { weight: 2, arbitrary: summarizeArb(wsArb) },
+  { weight: 2, arbitrary: contextArb(wsArb) },
   { weight: 3, arbitrary: loadArb },
   { weight: 1, arbitrary: fc.constant({ _tag: "ensureScratch" as const }) },
   { weight: 1, arbitrary: fc.constant({ _tag: "promote" as const }) },
@@ -225,7 +232,7 @@ const createOp = (run: Run, op: Extract<Op, { _tag: "create" }>) =>
     const id = run.ids[op.ws]!
     const result = yield* outcomeOf(s.create({ id, title: `t${op.ws}`, tags: run.tagsOf(op.tags) }))
     if (run.model.has(id)) return expect(result.tag).toBe("InvalidInput")
-    const ws: ModelWs = { title: `t${op.ws}`, state: "active", tags: run.tagsOf(op.tags), updatedAt: run.now, messages: [] }
+    const ws: ModelWs = { title: `t${op.ws}`, state: "active", tags: run.tagsOf(op.tags), updatedAt: run.now, messages: [], summaries: [] }
     run.model.set(id, ws)
     expect(result.tag).toBe("success")
     if (result.tag === "success") expectWorkstream(result.value, ws, id)
@@ -252,24 +259,6 @@ const updateOp = (run: Run, op: Extract<Op, { _tag: "update" }>) =>
     ws.updatedAt = run.now
     expect(result.tag).toBe("success")
     if (result.tag === "success") expectWorkstream(result.value, ws, id)
-    return
-  })
-
-const promoteOp = (run: Run) =>
-  Effect.gen(function*() {
-    const s = yield* WorkstreamStore
-    const result = yield* outcomeOf(s.promoteScratch({ title: `p${run.ops}`, tags: [run.tag] }))
-    const scratch = run.model.get(SCRATCH_ID)
-    if (scratch === undefined || scratch.messages.length === 0) return expect(result.tag).toBe("InvalidInput")
-    expect(result.tag).toBe("success")
-    if (result.tag !== "success") return
-    const messages = scratch.messages.map((m) => ({ ...m, owner: result.value.id }))
-    const moved: ModelWs = { title: `p${run.ops}`, state: "active", tags: [run.tag], updatedAt: run.now, messages }
-    expectWorkstream(result.value, moved, result.value.id)
-    expectMessages(yield* s.loadMessages(result.value.id), moved.messages)
-    run.model.set(result.value.id, moved)
-    scratch.messages = []
-    scratch.updatedAt = run.now
     return
   })
 
@@ -302,6 +291,10 @@ const step = (run: Run, op: Op): Effect.Effect<void, unknown, WorkstreamStore> =
         return yield* deleteOp(run, op)
       case "branch":
         return yield* branchOp(run, op)
+      case "summarize":
+        return yield* summarizeOp(run, op)
+      case "context":
+        return yield* contextOp(run, op)
       case "append":
         return applyAppend(run, yield* append(run, op))
       case "load":
@@ -311,7 +304,7 @@ const step = (run: Run, op: Op): Effect.Effect<void, unknown, WorkstreamStore> =
         const ws = run.model.get(SCRATCH_ID)
         if (ws !== undefined) expectWorkstream(scratch, ws, SCRATCH_ID)
         else {
-          run.model.set(SCRATCH_ID, { title: scratch.title, state: scratch.state, tags: scratch.tags, updatedAt: run.now, messages: [] })
+          run.model.set(SCRATCH_ID, { title: scratch.title, state: scratch.state, tags: scratch.tags, updatedAt: run.now, messages: [], summaries: [] })
           expect(scratch.messageCount).toBe(0)
         }
         return
@@ -340,7 +333,8 @@ const begin = (run: Run) =>
       state: scratch.state,
       tags: scratch.tags,
       updatedAt: scratch.updatedAt.epochMillis,
-      messages: messages.map((m) => ({ owner: SCRATCH_ID, id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId }))
+      messages: messages.map((m) => ({ owner: SCRATCH_ID, id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId })),
+      summaries: (yield* s.listSummaries(SCRATCH_ID)).map((x) => ({ id: x.id, owner: SCRATCH_ID, fromSeq: x.fromSeq, toSeq: x.toSeq, createdAt: x.createdAt.epochMillis }))
     })
   })
 
@@ -356,6 +350,7 @@ export const check = (ops: ReadonlyArray<Op>) =>
       const got = yield* s.get(WorkstreamId.make(id))
       expectWorkstream(Option.getOrThrow(got), ws, id)
       expectMessages(yield* s.loadMessages(WorkstreamId.make(id)), ws.messages)
+      yield* expectSummaries(run, id)
     }
     return run.ops
   })

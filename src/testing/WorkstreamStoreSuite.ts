@@ -7,10 +7,12 @@ import { expect, layer } from "@effect/vitest"
 import { DateTime, Duration, Effect, Option, TestClock } from "effect"
 import type { Layer } from "effect"
 import { SessionId, WorkstreamId } from "../Ids.js"
+import { Summary } from "../WorkstreamContext.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
 import { isolated, outcome, token, untyped, uuid } from "./internal.js"
 import { branchCases } from "./workstreamBranchCases.js"
 import { messageCases } from "./workstreamMessageCases.js"
+import { overlayCases } from "./workstreamOverlayCases.js"
 import { retryCases } from "./workstreamRetryCases.js"
 import { treeCases } from "./workstreamTreeCases.js"
 
@@ -268,7 +270,11 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
           { role: "user", content: "idea", sessionId: session },
           { role: "assistant", content: "reply", metadata: { k: 1 } }
         ])
+        const summary = yield* s.summarize(scratch.id, { fromSeq: 1, toSeq: 2, content: "an idea and its reply" })
         const promoted = yield* s.promoteScratch({ title: "Promoted", tags: ["p"], defaultModel: "m" })
+        // Its summaries move with its messages.
+        expect(yield* s.listSummaries(promoted.id)).toEqual([new Summary({ ...summary, workstreamId: promoted.id })])
+        expect(yield* s.listSummaries(scratch.id)).toEqual([])
         expect(promoted.title).toBe("Promoted")
         expect(promoted.tags).toEqual(["p"])
         expect(promoted.defaultModel).toBe("m")
@@ -291,4 +297,5 @@ export const suite = <E>(name: string, storeLayer: Layer.Layer<WorkstreamStore, 
     retryCases({ test, fresh, append })
     branchCases({ test, fresh, append })
     treeCases({ test, fresh, append })
+    overlayCases({ test, fresh, append })
   })

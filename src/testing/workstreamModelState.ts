@@ -18,6 +18,14 @@ export interface ModelMessage {
   readonly content: string
   readonly sessionId: SessionId | undefined
 }
+/** A summary made on a workstream (`owner`), as the model keeps it. */
+export interface ModelSummary {
+  readonly id: string
+  readonly owner: string
+  readonly fromSeq: number
+  readonly toSeq: number
+  readonly createdAt: number
+}
 export interface ModelWs {
   title: string
   state: Workstream["state"]
@@ -25,8 +33,11 @@ export interface ModelWs {
   updatedAt: number
   /** Its path: what loadMessages returns. */
   messages: Array<ModelMessage>
-  /** The workstream whose messages it shares (a branch). */
+  /** The workstream whose messages it shares (a branch), and up to which seq. */
   readonly parent?: string
+  readonly forkAt?: number
+  /** The summaries made on it (its own; it shows its ancestors' too, by position). */
+  summaries: Array<ModelSummary>
 }
 
 export const STATES = ["active", "paused", "archived"] as const

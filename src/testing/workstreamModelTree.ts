@@ -46,7 +46,7 @@ export const branchOp = (run: Run, op: BranchOp) =>
     const tags = run.tagsOf(1)
     const result = yield* outcomeOf(s.create({ id, title: `b${op.ws}`, tags, forkedFrom: { workstreamId: sourceId, seq: at, shared: true } }))
     if (run.model.has(id) || source === undefined) return expect(result.tag).toBe("InvalidInput")
-    const ws: ModelWs = { title: `b${op.ws}`, state: "active", tags, updatedAt: run.now, messages: source.messages.slice(0, at), parent: sourceId }
+    const ws: ModelWs = { title: `b${op.ws}`, state: "active", tags, updatedAt: run.now, messages: source.messages.slice(0, at), parent: sourceId, forkAt: at, summaries: [] }
     run.model.set(id, ws)
     expect(result.tag).toBe("success")
     if (result.tag === "success") expectWorkstream(result.value, ws, id)

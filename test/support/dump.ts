@@ -44,6 +44,9 @@ export const seed = Effect.gen(function*() {
   // A branch: it shares messages 1..2 and exports its own only, after the workstream it shares them with.
   const branch = yield* w.fork(ws.id, { atSeq: 2, title: "another plan" })
   yield* w.storeMessages(branch.id, [{ role: "user", content: "what if" }, { role: "assistant", content: "then this" }])
+  // Summaries travel with the workstream that made them: the branch's covers a message it shares.
+  yield* w.summarize(ws.id, { fromSeq: 1, toSeq: 2, content: "greetings", metadata: { model: "m1" } })
+  yield* w.summarize(branch.id, { fromSeq: 2, toSeq: 4, content: "another way" })
   const archived = yield* w.create({ title: "old", state: "archived" })
   yield* w.storeMessage(archived.id, { role: "user", content: "bye" })
   yield* w.ensureScratch()

@@ -1,7 +1,8 @@
 /**
  * Writing a dump: the header, every memory (all namespaces, superseded ones included) with its history, then each
- * workstream followed by its messages in seq order, read a page at a time so a long log never sits in memory. A
- * branch comes after the workstream it shares messages with, with its own messages only.
+ * workstream followed by its messages in seq order, read a page at a time so a long log never sits in memory, and
+ * then the summaries made on it. A branch comes after the workstream it shares messages with, with its own messages
+ * and summaries only.
  */
 import { Chunk, DateTime, Effect, Option, Schema, Stream } from "effect"
 import type { InvalidInput, NotFound } from "../../Errors.js"
@@ -13,7 +14,7 @@ import { MemoryBackend } from "../../MemoryBackend.js"
 import type { Workstream } from "../../Workstream.js"
 import { WorkstreamStore } from "../../WorkstreamStore.js"
 import { encodeMessage } from "../jsonl.js"
-import { DumpHeader, DumpMemory, DumpWorkstream, FORMAT } from "./schema.js"
+import { DumpHeader, DumpMemory, DumpSummary, DumpWorkstream, FORMAT } from "./schema.js"
 
 /** @category options */
 export interface ExportOptions {
@@ -24,6 +25,7 @@ export interface ExportOptions {
 const encodeHeader = Schema.encodeSync(DumpHeader)
 const encodeMemory = Schema.encode(DumpMemory)
 const encodeWorkstream = Schema.encode(DumpWorkstream)
+const encodeSummary = Schema.encode(DumpSummary)
 
 const line = (value: unknown) => JSON.stringify(value) + "\n"
 
@@ -74,6 +76,12 @@ const messageLines = (store: WorkstreamStore["Type"], ws: Workstream, pageSize: 
       return [Chunk.fromIterable(lines), last !== undefined && messages.length === pageSize ? Option.some(last.seq) : Option.none()] as const
     }))
 
+/** The summaries made on `ws` (not those it inherits: they are exported with the workstream that made them). */
+const summaryLines = (store: WorkstreamStore["Type"], ws: Workstream) =>
+  Stream.flatMap(Stream.fromEffect(store.listSummaries(ws.id)), (summaries) =>
+    Stream.mapEffect(Stream.fromIterable(summaries.filter((x) => x.workstreamId === ws.id)), (summary) =>
+      encoded(encodeSummary({ kind: "summary", summary }))))
+
 /**
  * The store as dump lines (each ending in a newline). Memories that have expired are not exported. A workstream
  * whose messages are appended while the export runs may be exported with some of them.
@@ -92,7 +100,7 @@ export const exportDump = (
     const workstreamLines = Stream.flatMap(workstreams(store, pageSize), (ws) =>
       Stream.concat(
         Stream.fromEffect(encoded(encodeWorkstream({ kind: "workstream", workstream: ws }))),
-        messageLines(store, ws, pageSize)
+        Stream.concat(messageLines(store, ws, pageSize), summaryLines(store, ws))
       ))
     return Stream.concat(Stream.make(header), Stream.concat(memoryLines, workstreamLines))
   }))

@@ -15,6 +15,7 @@ import type { MemoryEvent } from "../../MemoryEvent.js"
 import { MemoryBackend } from "../../MemoryBackend.js"
 import type { WriteError } from "../../MemoryBackend.js"
 import type { NewMessage, Workstream } from "../../Workstream.js"
+import type { Summary } from "../../WorkstreamContext.js"
 import { WorkstreamStore } from "../../WorkstreamStore.js"
 import { presentIds, Run, storageError, storeBatch } from "../import/run.js"
 import { parseLine, toNewMessage } from "../jsonl.js"
@@ -111,8 +112,8 @@ type Step = Effect.Effect<State, WriteError>
 
 const failLine = (c: Ctx, s: State, json: unknown, error: ParseResult.ParseError): State => {
   const kind = typeof json === "object" && json !== null && "kind" in json ? json.kind : undefined
-  const entity = kind === "workstream" ? "workstream" : kind === "message" ? "message" : "memory"
-  const tally = entity === "memory" ? c.run.memories : entity === "workstream" ? c.run.workstreams : c.run.messages
+  const entity = kind === "workstream" ? "workstream" : kind === "message" ? "message" : kind === "summary" ? "summary" : "memory"
+  const tally = entity === "memory" ? c.run.memories : entity === "workstream" ? c.run.workstreams : entity === "summary" ? c.run.summaries : c.run.messages
   c.run.fail(tally, { entity, id: `line ${s.lineNumber}`, reason: ParseResult.TreeFormatter.formatErrorSync(error) })
   return entity === "workstream" ? { ...s, target: undefined } : s
 }
@@ -217,6 +218,28 @@ const message = (c: Ctx, s0: State, line: Readonly<Record<string, unknown>>): St
     return Effect.succeed(s)
   })
 
+/** A summary, stored once the messages before it are (a retry of one the target holds is skipped). */
+const summary = (c: Ctx, s: State, x: Summary): Step =>
+  Effect.gen(function*() {
+    const held = yield* Effect.either(c.workstreams.listSummaries(x.workstreamId))
+    if (Either.isRight(held) && held.right.some((h) => h.id === x.id && h.workstreamId === x.workstreamId)) {
+      c.run.summaries.skipped++
+      return s
+    }
+    const stored = yield* Effect.either(c.workstreams.summarize(x.workstreamId, {
+      id: x.id,
+      fromSeq: x.fromSeq,
+      toSeq: x.toSeq,
+      content: x.content,
+      createdAt: x.createdAt,
+      ...(x.metadata !== undefined ? { metadata: x.metadata } : {})
+    }))
+    if (Either.isRight(stored)) c.run.summaries.imported++
+    else if (stored.left._tag === "StorageError") return yield* stored.left
+    else c.run.fail(c.run.summaries, { entity: "summary", id: x.id, reason: stored.left.message })
+    return s
+  })
+
 /** One line of the dump (without its newline). */
 const feed = (c: Ctx, s0: State, text: string): Step =>
   Effect.gen(function*() {
@@ -241,6 +264,7 @@ const feed = (c: Ctx, s0: State, text: string): Step =>
     )
     if (r.kind === "memory") return yield* memory(c, flushed, r.memory, r.history)
     if (r.kind === "workstream") return yield* workstream(c, flushed, r.workstream)
+    if (r.kind === "summary") return yield* summary(c, flushed, r.summary)
     return yield* message(c, flushed, r.line)
   })
 

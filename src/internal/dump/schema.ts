@@ -3,6 +3,7 @@ import { Schema } from "effect"
 import { Memory } from "../../Memory.js"
 import { MemoryEvent } from "../../MemoryEvent.js"
 import { Workstream } from "../../Workstream.js"
+import { Summary } from "../../WorkstreamContext.js"
 
 /** The `kind` of a dump's first line. @category constants */
 export const FORMAT = "arawn-store-dump"
@@ -34,7 +35,16 @@ export const DumpMessage = Schema.Struct({
   line: Schema.Record({ key: Schema.String, value: Schema.Unknown })
 })
 
+/**
+ * A summary made on the workstream before it (after that workstream's messages, so what it covers is there when it
+ * is read back). @category models
+ */
+export const DumpSummary = Schema.Struct({
+  kind: Schema.Literal("summary"),
+  summary: Summary
+})
+
 /** Any line after the header. @category models */
-export const DumpRecord = Schema.Union(DumpMemory, DumpWorkstream, DumpMessage)
+export const DumpRecord = Schema.Union(DumpMemory, DumpWorkstream, DumpMessage, DumpSummary)
 /** @category models */
 export type DumpRecord = typeof DumpRecord.Type

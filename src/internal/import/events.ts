@@ -15,7 +15,7 @@ export interface ImportCounts {
 
 /** One record that could not be imported, and why. @category models */
 export interface ImportFailure {
-  readonly entity: "memory" | "workstream" | "message"
+  readonly entity: "memory" | "workstream" | "message" | "summary"
   /** The record's id in the source, or `<workstream>:<line>` for a log line. */
   readonly id: string
   readonly reason: string
@@ -26,6 +26,8 @@ export interface ImportReport {
   readonly memories: ImportCounts
   readonly workstreams: ImportCounts
   readonly messages: ImportCounts
+  /** Summaries (compaction overlays) of a dump; present when it held any. */
+  readonly summaries?: ImportCounts
   /** Every failure (the counts above include them). */
   readonly failures: ReadonlyArray<ImportFailure>
 }

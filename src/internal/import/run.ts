@@ -32,6 +32,7 @@ export class Run {
   readonly memories = new Tally()
   readonly workstreams = new Tally()
   readonly messages = new Tally()
+  readonly summaries = new Tally()
 
   fail(tally: Tally, failure: ImportFailure): void {
     tally.failed++
@@ -43,6 +44,7 @@ export class Run {
       memories: this.memories.counts(),
       workstreams: this.workstreams.counts(),
       messages: this.messages.counts(),
+      ...(this.summaries.imported + this.summaries.skipped + this.summaries.failed > 0 ? { summaries: this.summaries.counts() } : {}),
       failures: this.failures
     }
   }

@@ -4,10 +4,11 @@
  * directory no commit claims (the crash came first: removed); a delete whose log directory may remain.
  */
 import * as fs from "node:fs/promises"
+import * as path from "node:path"
 import { Effect } from "effect"
 import type { WorkstreamId } from "../../Ids.js"
 import { fsyncDir } from "../logfile.js"
-import { db, io, STAGING, stagingOf, truncateLog } from "./files.js"
+import { db, io, STAGING, stagingOf, SUMMARIES_FILE, truncateLog } from "./files.js"
 import { removeDir } from "./handles.js"
 import type { Local } from "./store.js"
 
@@ -51,6 +52,8 @@ export const finishPromotion = (local: Local, method: string, target: Workstream
     yield* install(local, method, target)
     yield* reached("renamed")
     yield* truncateLog(method, local.paths.logOf(source))
+    // Its summaries went with its messages (staged beside the log).
+    yield* io(method, () => fs.rm(path.join(local.paths.dirOf(source), SUMMARIES_FILE), { force: true }))
     yield* db(method)(local.q.forgetPromotion(target))
   })
 

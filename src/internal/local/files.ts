@@ -8,7 +8,7 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { StorageError } from "../../Errors.js"
 import type { WorkstreamId } from "../../Ids.js"
-import { isNotFound } from "../logfile.js"
+import { fsyncDir, isNotFound } from "../logfile.js"
 
 export interface Paths {
   readonly root: string
@@ -68,6 +68,9 @@ export const stagingOf = (p: Paths, target: WorkstreamId) => path.join(p.logsDir
 
 export const STAGING = ".promote-"
 
+/** A workstream's summaries, beside its log (see `summaries.ts`). */
+export const SUMMARIES_FILE = "summaries.json"
+
 /** Empties a log in place, durably; nothing when it does not exist. */
 export const truncateLog = (method: string, file: string, size = 0) =>
   withFile(method, file, "r+", (fh) =>
@@ -75,3 +78,23 @@ export const truncateLog = (method: string, file: string, size = 0) =>
       await fh.truncate(size)
       await fh.sync()
     }))
+
+/**
+ * Replaces `dir/name` by `text` atomically and durably (temporary file, fsync, rename, directory fsync), creating
+ * `dir` when missing: a reader finds the old file or the new one, never a mix.
+ */
+export const replaceFile = (method: string, dir: string, name: string, text: string) =>
+  io(method, async () => {
+    await fs.mkdir(dir, { recursive: true })
+    const file = path.join(dir, name)
+    const temp = `${file}.tmp`
+    const fh = await fs.open(temp, "w")
+    try {
+      await fh.writeFile(text)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await fs.rename(temp, file)
+    await fsyncDir(dir)
+  })

@@ -17,6 +17,7 @@ import { Context, DateTime, Effect, Either, Option, Stream } from "effect"
 import { StorageError } from "../../Errors.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { Workstream } from "../../Workstream.js"
+import { Summary } from "../../WorkstreamContext.js"
 import type { PromoteRequest } from "../../WorkstreamStore.js"
 import { parseLine, rewriteWorkstreamId } from "../jsonl.js"
 import { fsyncDir, scanLines, sizeOf } from "../logfile.js"
@@ -29,6 +30,7 @@ import { removeDir } from "./handles.js"
 import { reconcile } from "./reconcile.js"
 import { saveRecord } from "./record.js"
 import type { LogState } from "./schema.js"
+import { readSummaries, saveSummaries } from "./summaries.js"
 import type { Local } from "./store.js"
 
 /** The steps of `promoteScratch`, in order, for crash tests. */
@@ -128,6 +130,10 @@ export const promote = (local: Local, method: string, request: PromoteRequest) =
         const copied = yield* writeStaged(local, method, request.source, source, ws.id)
         // Staged with the log, so the target's directory arrives whole.
         yield* saveRecord(local, method, ws, stagingOf(local.paths, ws.id))
+        const summaries = yield* readSummaries(method, local.paths.dirOf(request.source))
+        if (summaries.length > 0) {
+          yield* saveSummaries(method, stagingOf(local.paths, ws.id), summaries.map((s) => new Summary({ ...s, workstreamId: ws.id })))
+        }
         yield* hook.reached("written")
         yield* commit(local, method, { key: source.key, id: request.source }, ws, copied, request.now)
       }).pipe(

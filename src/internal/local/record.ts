@@ -11,8 +11,8 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect, Either, Option, Schema, Struct } from "effect"
 import { Workstream } from "../../Workstream.js"
-import { fsyncDir, isNotFound } from "../logfile.js"
-import { db, io } from "./files.js"
+import { isNotFound } from "../logfile.js"
+import { db, io, replaceFile } from "./files.js"
 import type { Local } from "./store.js"
 
 export const RECORD_FILE = "workstream.json"
@@ -37,33 +37,20 @@ const fileOf = (dir: string) => path.join(dir, RECORD_FILE)
  * directory when missing; atomically and durably. Call under the write lock, after the index took the change.
  */
 export const saveRecord = (local: Local, method: string, ws: Workstream, dir = local.paths.dirOf(ws.id)) =>
-  io(method, async () => {
-    const text = encode({
-      prefix: local.prefix,
-      id: ws.id,
-      title: ws.title,
-      state: ws.state,
-      isScratch: ws.isScratch,
-      tags: ws.tags,
-      createdAt: ws.createdAt,
-      updatedAt: ws.updatedAt,
-      version: ws.version,
-      ...(ws.summary !== undefined ? { summary: ws.summary } : {}),
-      ...(ws.defaultModel !== undefined ? { defaultModel: ws.defaultModel } : {}),
-      ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {})
-    })
-    await fs.mkdir(dir, { recursive: true })
-    const temp = `${fileOf(dir)}.tmp`
-    const fh = await fs.open(temp, "w")
-    try {
-      await fh.writeFile(`${text}\n`)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await fs.rename(temp, fileOf(dir))
-    await fsyncDir(dir)
-  })
+  replaceFile(method, dir, RECORD_FILE, `${encode({
+    prefix: local.prefix,
+    id: ws.id,
+    title: ws.title,
+    state: ws.state,
+    isScratch: ws.isScratch,
+    tags: ws.tags,
+    createdAt: ws.createdAt,
+    updatedAt: ws.updatedAt,
+    version: ws.version,
+    ...(ws.summary !== undefined ? { summary: ws.summary } : {}),
+    ...(ws.defaultModel !== undefined ? { defaultModel: ws.defaultModel } : {}),
+    ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {})
+  })}\n`)
 
 /** Writes the record of every workstream the index holds (a store made before record files). */
 export const saveAllRecords = (local: Local, method: string) =>

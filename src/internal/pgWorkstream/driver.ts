@@ -10,6 +10,7 @@ import { all, decodeRows, storage, transaction } from "../sql.js"
 import { MESSAGE_SELECT, PathLoadRow, rowToMessage, rowToWorkstream, WorkstreamRow, workstreamSelect } from "./schema.js"
 import type { Store } from "./schema.js"
 import { search } from "./search.js"
+import { summariesOf, writeSummary } from "./summaries.js"
 import { branch, remove } from "./tree.js"
 import { append, fork, insertRecord, modify, promote, read } from "./writes.js"
 
@@ -33,7 +34,9 @@ export const makeDriver = (s: Store): Driver => {
     promote: (request) => write("promoteScratch")(promote(s, request)),
     fork: (request) => write("fork")(fork(s, request)),
     branch: (request) => write("fork")(branch(s, request)),
-    search: (query) => storage(method("searchMessages"))(search(s, query))
+    search: (query) => storage(method("searchMessages"))(search(s, query)),
+    writeSummary: (summary) => write("summarize")(writeSummary(s, summary)),
+    summaries: (ids) => storage(method("listSummaries"))(summariesOf(s, ids))
   }
 }
 

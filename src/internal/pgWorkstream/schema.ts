@@ -21,6 +21,7 @@ export const tableNames = (schema: string, prefix: string) => {
     tags: q("workstream_tags"),
     messages: q("workstream_messages"),
     migrations: q("workstream_migrations"),
+    summaries: q("workstream_summaries"),
     /** Index names are unqualified: PostgreSQL puts an index in its table's schema. */
     index: (name: string) => `${prefix}_${name}`
   }
@@ -87,7 +88,18 @@ export const migrations = (sql: SqlClient.SqlClient, t: TableNames) => ({
   ], { discard: true }),
   // Branches: a fork that shares its source's messages 1..forked_from_seq instead of holding copies. Forks made
   // before are copies.
-  "0003_tree_lineage": sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_shared boolean NOT NULL DEFAULT false`
+  "0003_tree_lineage": sql`ALTER TABLE ${sql(t.workstreams)} ADD COLUMN forked_shared boolean NOT NULL DEFAULT false`,
+  // Compaction overlays: a summary over seqs from_seq..to_seq of its workstream's path; ids are unique per workstream.
+  "0004_summaries": sql`CREATE TABLE ${sql(t.summaries)} (
+    workstream text COLLATE "C" NOT NULL REFERENCES ${sql(t.workstreams)} (id) ON DELETE CASCADE,
+    id text NOT NULL,
+    from_seq integer NOT NULL,
+    to_seq integer NOT NULL,
+    content text NOT NULL,
+    metadata json,
+    created_at double precision NOT NULL,
+    PRIMARY KEY (workstream, id)
+  )`
 })
 
 /** How many leading characters of a message the text index reads (see migration 0002). */

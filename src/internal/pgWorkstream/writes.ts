@@ -170,6 +170,7 @@ export const promote = (s: Store, request: PromoteRequest) =>
     yield* sql`INSERT INTO ${sql(t.workstreams)} ${sql.insert(workstreamColumns(target))}`
     yield* insertTags(s, target.id, target.tags)
     yield* sql`UPDATE ${sql(t.messages)} SET workstream = ${target.id} WHERE workstream = ${request.source}`
+    yield* sql`UPDATE ${sql(t.summaries)} SET workstream = ${target.id} WHERE workstream = ${request.source}`
     yield* sql`UPDATE ${sql(t.workstreams)} SET message_count = 0, last_message_at = NULL, updated_at = ${request.now.epochMillis}
       WHERE id = ${request.source}`
     return { _tag: "Promoted", workstream: target } as const satisfies PromoteResult
