@@ -51,6 +51,8 @@ export const pgDialect = (s: Store, exactScanLimit: number): Dialect<string> => 
     // The tsvector is a generated column: the row is the text entry.
     writeText: () => Effect.void,
     deleteText: () => Effect.void,
+    // Deleted rows' space is reused by the table once (auto)vacuum has seen them; PostgreSQL has no cheaper request.
+    reclaim: Effect.void,
     createGeneration: (g) => Effect.asVoid(createGeneration(sql, s.t, g, s.current.dimensions)),
     dropGeneration: (g) => Effect.asVoid(dropGeneration(sql, s.t, g)),
     writeVectors: (generations, items) => writeVectors(s, generations, items),

@@ -14,7 +14,7 @@ import { memoryColumns } from "./schema.js"
 import { deleteText, storeSize, textCandidates, writeText } from "./text.js"
 import { vectorCandidates } from "./vectorSearch.js"
 import type { Store } from "./vectors.js"
-import { createGeneration, deleteVectors, dropGeneration, INSERT_CHUNK, writeVectors } from "./vectors.js"
+import { createGeneration, deleteVectors, dropGeneration, INSERT_CHUNK, reclaim, writeVectors } from "./vectors.js"
 
 /** Recently read rows whose decoding a store keeps (about a kilobyte each). */
 const DECODED_ROWS = 1024
@@ -44,6 +44,7 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
     lockFact: () => none,
     writeText: (items) => writeText(s, items),
     deleteText: (pks) => Effect.forEach(pks, (pk) => deleteText(s, pk), { discard: true }),
+    reclaim: reclaim(s),
     createGeneration: (g) => createGeneration(s, g),
     dropGeneration: (g) => dropGeneration(s, g),
     writeVectors: (generations, items) => writeVectors(s, generations, items.map(([pk, v]) => [pk, v, s.code(v)] as const)),
