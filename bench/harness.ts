@@ -9,6 +9,10 @@ export interface BenchOptions {
   readonly quick: boolean
   /** An on-demand size (`--scale 1m`): areas that know it run only that. */
   readonly scale?: string
+  /** A directory for the `--scale` store that the caller keeps: a build already in it is reused. */
+  readonly scaleDir?: string
+  /** A PostgreSQL server with pgvector for the `pg` area (`--pg-url`); PGlite when absent. */
+  readonly pgUrl?: string
 }
 
 export interface Timing {

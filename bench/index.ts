@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick]`: runs every area benchmark present (memory-fixed, memory, memory-asof, memory-quality, workstream, workstream-prune, session, startup, pg, chat),
+ * `npm run bench [-- --quick | --scale 1m [--scale-dir DIR]] [--pg-url postgres://...]`: runs every area benchmark present (memory-fixed, memory, memory-asof, memory-quality, workstream, workstream-prune, session, startup, pg, chat),
  * prints one table with the machine above it, and writes the rows as JSON under bench/results/.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
@@ -8,6 +8,9 @@ import { join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import type { BenchOptions, BenchRow } from "./harness.js"
 import { formatTable, ratio } from "./harness.js"
+
+/** The on-demand sizes each area knows; `--scale X` runs only the areas listed for X. */
+const SCALES: Record<string, ReadonlyArray<string>> = { memory: ["1m"], "memory-asof": ["100k"] }
 
 const AREAS = ["memory-fixed", "memory", "memory-asof", "memory-quality", "workstream", "workstream-prune", "session", "startup", "pg", "chat"] as const
 
@@ -24,7 +27,18 @@ const main = async () => {
   const quick = process.argv.includes("--quick")
   const scaleAt = process.argv.indexOf("--scale")
   const scale = scaleAt === -1 ? undefined : process.argv[scaleAt + 1]
-  const options: BenchOptions = { quick, ...(scale !== undefined ? { scale } : {}) }
+  const argOf = (name: string) => {
+    const at = process.argv.indexOf(name)
+    return at === -1 ? undefined : process.argv[at + 1]
+  }
+  const scaleDir = argOf("--scale-dir")
+  const pgUrl = argOf("--pg-url")
+  const options: BenchOptions = {
+    quick,
+    ...(scale !== undefined ? { scale } : {}),
+    ...(scaleDir !== undefined ? { scaleDir } : {}),
+    ...(pgUrl !== undefined ? { pgUrl } : {})
+  }
   const cpu = cpus()
   const machine = {
     cpu: cpu[0]?.model.trim() ?? "unknown",
@@ -38,6 +52,10 @@ const main = async () => {
   const started = performance.now()
   for (const area of AREAS) {
     const file = join(here, `${area}.ts`)
+    if (scale !== undefined && !(SCALES[area] ?? []).includes(scale)) {
+      areas.push({ area, status: `no --scale ${scale}` })
+      continue
+    }
     if (!existsSync(file)) {
       areas.push({ area, status: "not present" })
       continue

@@ -2,8 +2,8 @@
  * MemoryBackend/Sqlite, each operation beside its raw floor measured in the same run: raw better-sqlite3 +
  * sqlite-vec (exact float vec0 KNN with mmap, FTS5 bm25, prepared inserts). Searches at limit 10 and 100 on a
  * store of ~1.5k memories of ~1 KB and on 100k (10k with --quick) short memories x 384 dims; filtered searches (a
- * session, a namespace, a where condition); storeMany. `--scale 1m` runs vector and text search on 1M memories
- * and reports peak RSS instead.
+ * session, a namespace, a where condition); storeMany. `--scale 1m` runs the 1M build and searches of
+ * memory-scale.ts instead.
  */
 import { rmSync } from "node:fs"
 import { Effect, ManagedRuntime } from "effect"
@@ -14,6 +14,7 @@ import type { SearchMode } from "../src/Memory.js"
 import { makeCoder } from "../src/internal/simhash.js"
 import type { BenchOptions, BenchRow, Timing } from "./harness.js"
 import { formatTable, measure, ratio } from "./harness.js"
+import { scaleRows } from "./memory-scale.js"
 import type { Shape } from "./memory-corpus.js"
 import { build, bytes, corpus, DIMS, DIR, idOf, KILOBYTE, layerFor, mulberry32, openRaw, rowsOf, sentence, sessionOf, SHORT } from "./memory-corpus.js"
 
@@ -169,22 +170,9 @@ const insertRows = async (quick: boolean): Promise<Array<BenchRow>> => {
 
 const timing = (t: Timing) => t
 
-/** `--scale 1m`: vector and text p50 on 1M short memories, and the process's peak RSS. */
-const scaleRows = async (): Promise<Array<BenchRow>> => {
-  const n = 1_000_000
-  const queries = queriesFor(30, 77)
-  const { floor, runtime } = await build(n)
-  const backend = await runtime.runPromise(MemoryBackend)
-  const rows = (await searchRows(runtime, backend, floor, queries, "1M x 384d", [10])).filter((r) => !r.operation.includes("hybrid"))
-  floor.close()
-  await runtime.dispose()
-  const rss = process.resourceUsage().maxRSS / 1024
-  return rows.map((r) => ({ ...r, note: `${r.note ?? ""}; peak RSS ${rss.toFixed(0)} MB` }))
-}
-
 /** Runs the memory benchmark and returns its rows. */
 export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
-  if (options.scale === "1m") return scaleRows()
+  if (options.scale === "1m") return scaleRows(1_000_000, options.scaleDir)
   const large = options.quick ? 10_000 : 100_000
   const queries = queriesFor(options.quick ? 40 : 100, 99)
   return [
@@ -196,7 +184,12 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const scale = process.argv.includes("--scale") ? process.argv[process.argv.indexOf("--scale") + 1] : undefined
-  const rows = await run({ quick: process.argv.includes("--quick"), ...(scale !== undefined ? { scale } : {}) })
+  const scaleDir = process.argv.includes("--scale-dir") ? process.argv[process.argv.indexOf("--scale-dir") + 1] : undefined
+  const rows = await run({
+    quick: process.argv.includes("--quick"),
+    ...(scale !== undefined ? { scale } : {}),
+    ...(scaleDir !== undefined ? { scaleDir } : {})
+  })
   console.log(formatTable(rows))
   for (const r of rows) {
     const q = ratio(r)

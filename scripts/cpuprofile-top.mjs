@@ -20,7 +20,9 @@ const DEFAULT_GROUPS = [
   ["GC", /^\(garbage collector\)/],
   ["idle (event loop waiting)", /^\(idle\)|^\(program\)/],
   ["reader pool hop (postMessage, replies)", /readPool|^postMessage |MessagePort|internal\/worker/],
-  ["SQLite statement run (better-sqlite3, native)", /sql-sqlite-node\/dist\/esm\/SqliteClient\.js:55$|^(all|get|run) .*better-sqlite3/],
+  // better-sqlite3's native calls are counted as their JavaScript caller's self time: @effect/sql's statement runner,
+  // or the store's own read connection.
+  ["SQLite statement run (better-sqlite3, native)", /sql-sqlite-node\/dist\/esm\/SqliteClient\.js:55$|^(all|get|run) .*better-sqlite3|^\(anonymous\) .*sqliteMemory\/connection\.(ts|js):1$/],
   ["Schema.Array + parser built per call (SqlSchema.findAll, read.ts)", /^findAll |^Array\$ |^makeArrayClass /],
   ["input decoding (decodeInput)", /internal\/decode\.(js|ts)/],
   ["row decoding (Schema decode, rowToMemory, Memory)", /^(decodeUnknown|decode|rowToMemory|memoryOfRow|headOfRow) |ParseResult\.js|Schema\.js/],

@@ -61,6 +61,18 @@ export const ListNamespacesOptions = Schema.Struct({
 /** @category inputs */
 export type ListNamespacesOptions = typeof ListNamespacesOptions.Encoded
 
+/**
+ * How `purge` runs: `batchSize` memories per transaction (1 to 10,000, default 500), so a large subtree never holds
+ * the store's write lock for long and an interrupted purge leaves only whole memories behind.
+ *
+ * @category inputs
+ */
+export const PurgeOptions = Schema.Struct({
+  batchSize: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 10_000)), { default: () => 500 })
+})
+/** @category inputs */
+export type PurgeOptions = typeof PurgeOptions.Encoded
+
 /** One namespace's statistics (summed over the namespaces `maxDepth` merged into it). @category models */
 export interface NamespaceStats {
   readonly namespace: string

@@ -4,8 +4,10 @@
  * server `ARAWN_PG_VECTOR_URL` names, or else on the machine's own (127.0.0.1:5432, database `test`) when it offers
  * pgvector. Each suite's title names the server it ran on.
  */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { PgClient } from "@effect/sql-pg"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option, Redacted, Stream } from "effect"
+import { Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
 import { Embedder, MemoryBackend } from "arawn-store"
 import { MemoryBackendModel, MemoryBackendSuite } from "arawn-store/testing"
 import * as PgMemory from "../src/MemoryBackend/Pg.js"
@@ -13,6 +15,7 @@ import { token } from "../src/testing/internal.js"
 import { startPglite } from "./support/pglite.js"
 import type { PgliteServer } from "./support/pglite.js"
 import { dropSchemas, vectorServer } from "./support/pgVector.js"
+import { expectRestored, fillNamespace } from "./support/memoryPurge.js"
 
 const machine = await vectorServer()
 if (typeof machine === "string") console.info(`MemoryBackend/Pg runs on PGlite only: ${machine}`)
@@ -78,6 +81,49 @@ const embeddingSpaceCase = (target: Target) =>
       }), 120_000)
   })
 
+const Tables = Schema.Array(Schema.Struct({ name: Schema.String }))
+const Counted = Schema.Array(Schema.Struct({ n: Schema.Number }))
+
+/** The row count of every table in `schema` (from information_schema, so a table added later is counted too). */
+const tableCounts = (schema: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const tables = yield* Effect.flatMap(
+      sql`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY table_name`,
+      Schema.decodeUnknown(Tables)
+    )
+    const counts = new Map<string, number>()
+    for (const t of tables) {
+      const n = yield* Effect.flatMap(sql`SELECT CAST(count(*) AS integer) AS n FROM ${sql(`${schema}.${t.name}`)}`, Schema.decodeUnknown(Counted))
+      counts.set(t.name, n[0]!.n)
+    }
+    return counts
+  })
+
+/** Purge leaves no row of the purged namespaces in any table of the store's schema (tsvector and pgvector included). */
+const purgeCase = (target: Target) =>
+  describe(`MemoryBackend/Pg (${target.name}) purge`, () => {
+    it.effect("every table is back to its row count from before the purged namespaces were filled", () =>
+      Effect.gen(function*() {
+        const schema = freshSchema(target)
+        const client = PgClient.layer({ url: Redacted.make(target.url()), maxConnections: target.maxConnections })
+        yield* Effect.provide(Effect.gen(function*() {
+          const m = yield* MemoryBackend.MemoryBackend
+          yield* fillNamespace(m, "keep", 30, "kept")
+          yield* fillNamespace(m, "gone-not", 5, "kept")
+          const before = yield* tableCounts(schema)
+          const purged = (yield* fillNamespace(m, "gone", 60, token())) + (yield* fillNamespace(m, "gone/below", 10, token()))
+          const filled = yield* tableCounts(schema)
+          expect(yield* m.purge("gone", { batchSize: 16 })).toBe(purged)
+          const after = yield* tableCounts(schema)
+          const grown = expectRestored(before, filled, after)
+          expect(grown.sort()).toEqual(["arawn_store_memories", "arawn_store_memory_events", "arawn_store_memory_tags", "arawn_store_memory_vectors_1"])
+          expect(filled.get("arawn_store_memories")! - after.get("arawn_store_memories")!).toBe(purged)
+          expect(yield* m.purge("gone")).toBe(0)
+        }), PgMemory.layerClient({ schema }).pipe(Layer.provide(Embedder.layerHashing), Layer.provideMerge(client)))
+      }), 120_000)
+  })
+
 for (const target of targets) {
   /** A layer on the target, in a schema of its own (built lazily). */
   const on = (options: PgMemory.Options = {}, embedder = Embedder.layerHashing) =>
@@ -86,7 +132,10 @@ for (const target of targets) {
     )).pipe(Layer.provide(embedder))
 
   MemoryBackendSuite.suite(`MemoryBackend/Pg (${target.name})`, on(), { withOptions: (options) => on(options) })
-  MemoryBackendSuite.suite(`MemoryBackend/Pg (${target.name}, HNSW only)`, on({ exactScanLimit: 0 }))
+  MemoryBackendSuite.suite(`MemoryBackend/Pg (${target.name}, HNSW only)`, on({ exactScanLimit: 0 }), {
+    withOptions: (options) => on({ exactScanLimit: 0, ...options })
+  })
   MemoryBackendModel.suite(`MemoryBackend/Pg (${target.name}) model`, on())
   embeddingSpaceCase(target)
+  purgeCase(target)
 }

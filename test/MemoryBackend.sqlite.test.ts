@@ -28,9 +28,13 @@ const onFile = (filename: string, embedder = hashing384, options: Omit<SqliteMem
 MemoryBackendSuite.suite("MemoryBackend/Sqlite (file)", onFile(join(dir, "suite.db")), {
   withOptions: (options) => onFile(file("options"), hashing384, options)
 })
-MemoryBackendSuite.suite("MemoryBackend/Sqlite (:memory:)", onFile(":memory:"))
+MemoryBackendSuite.suite("MemoryBackend/Sqlite (:memory:)", onFile(":memory:"), {
+  withOptions: (options) => onFile(":memory:", hashing384, options)
+})
 // Every filtered and unfiltered vector search goes through the bit index here, never the exact scan.
-MemoryBackendSuite.suite("MemoryBackend/Sqlite (:memory:, bit index only)", onFile(":memory:", hashing384, { exactScanLimit: 0 }))
+MemoryBackendSuite.suite("MemoryBackend/Sqlite (:memory:, bit index only)", onFile(":memory:", hashing384, { exactScanLimit: 0 }), {
+  withOptions: (options) => onFile(":memory:", hashing384, { exactScanLimit: 0, ...options })
+})
 MemoryBackendModel.suite("MemoryBackend/Sqlite (file) model", onFile(join(dir, "model.db")))
 
 const ids = (hits: ReadonlyArray<{ readonly memory: { readonly id: MemoryId } }>) => hits.map((h) => h.memory.id)

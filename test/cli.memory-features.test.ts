@@ -52,6 +52,20 @@ describe("memory commands", () => {
     expect(isOneLine(bad.stderr)).toBe(true)
   }, SLOW)
 
+  it("memory purge deletes a namespace and those below it only with --yes; without, it says how many and keeps them", async () => {
+    const dir = freshDir()
+    for (const ns of ["acme", "acme/users/42", "acme2"]) await json(["--dir", dir, "--namespace", ns, "memory", "add", `a memory of ${ns}`])
+    const asked = await cli(["--dir", dir, "memory", "purge", "acme"])
+    expect(asked.code).toBe(2)
+    expect(asked.stderr).toMatch(/would delete 2 memories of "acme".*--yes/)
+    expect((await json(["--dir", dir, "memory", "list"])).length).toBe(3)
+    expect(await json(["--dir", dir, "memory", "purge", "acme", "--yes"])).toEqual({ namespace: "acme", purged: 2 })
+    expect((await json(["--dir", dir, "memory", "list"])).map((m: { namespace: string }) => m.namespace)).toEqual(["acme2"])
+    const outside = await cli(["--dir", dir, "--namespace", "acme2", "memory", "purge", "acme", "--yes"])
+    expect(outside.code).toBe(2)
+    expect(isOneLine(outside.stderr)).toBe(true)
+  }, SLOW)
+
   it("memory history lists a fact's events; --where filters search and list on metadata", async () => {
     const dir = freshDir()
     const fact = (object: string) => ["--dir", dir, "memory", "add", `editor is ${object}`, "--subject", "user.editor", "--predicate", "is"]

@@ -181,6 +181,13 @@ export interface Driver {
   readonly history: (id: MemoryId) => Effect.Effect<ReadonlyArray<MemoryEvent>, StorageError>
   /** Deletes the memories (of `namespace`, when given) expired at `nowMillis`, with everything they own; how many. */
   readonly sweep: (nowMillis: number, namespace: Option.Option<string>) => Effect.Effect<number, StorageError>
+  /**
+   * In one transaction, removes up to `limit` memories of the subtree of `namespace` (expired, superseded and
+   * retracted ones too) with their vectors, text entries, tags and history, and everything the driver keeps of them
+   * in process; returns how many (fewer than `limit`: the subtree was empty when it looked). A driver whose engine
+   * returns freed space only on request (SQLite with incremental auto_vacuum) does so after such a last batch.
+   */
+  readonly purge: (namespace: string, limit: number) => Effect.Effect<number, StorageError>
   /** Moves the expiry of each memory still unexpired at `nowMillis` to the given instant (never one expired already). */
   readonly extend: (
     items: ReadonlyArray<{ readonly id: MemoryId; readonly expiresAt: DateTime.Utc }>,

@@ -20,7 +20,7 @@ import type {
 } from "../Memory.js"
 import type { MemoryEvent } from "../MemoryEvent.js"
 import type { FactEntry, FactsOptions, GetOptions } from "../MemoryTime.js"
-import type { ListNamespacesOptions, NamespaceStats, PutMemory } from "../MemoryNamespaces.js"
+import type { ListNamespacesOptions, NamespaceStats, PurgeOptions, PutMemory } from "../MemoryNamespaces.js"
 
 /** Failures of a write that embeds text. @category errors */
 export type WriteError = InvalidInput | StorageError | EmbeddingError | EmbeddingSpaceMismatch
@@ -80,6 +80,14 @@ export interface MemoryBackendService {
   readonly listNamespaces: (
     options?: ListNamespacesOptions
   ) => Effect.Effect<ReadonlyArray<NamespaceStats>, InvalidInput | StorageError>
+  /**
+   * Deletes every memory of `namespace` and the namespaces below it (the subtree a `namespace` filter selects; expired,
+   * superseded and retracted ones too) with its vectors, text entries, tags and history, and returns how many;
+   * nothing outside the subtree changes. Runs in transactions of `batchSize` memories: an interrupted purge leaves
+   * whole memories, and running it again finishes it (an empty subtree returns 0). Memories stored into the subtree
+   * while it runs may remain. A namespace that is not one, or lies outside this service's subtree, is InvalidInput.
+   */
+  readonly purge: (namespace: string, options?: PurgeOptions) => Effect.Effect<number, InvalidInput | StorageError>
   /**
    * The same store confined to `namespace` and the namespaces below it (`a` holds `a/b`): it reads, counts, searches,
    * changes and sweeps only their memories, and stores into them alone (the default namespace is `namespace`).

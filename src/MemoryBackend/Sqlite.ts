@@ -16,6 +16,8 @@ import { Embedder } from "../Embedder.js"
 import { EmbeddingSpace, InvalidInput, StorageError } from "../Errors.js"
 import { openSqlite } from "../internal/sqlite.js"
 import { single, transaction } from "../internal/sql.js"
+import { openConnection } from "../internal/sqliteMemory/connection.js"
+import { clientReads, directReads } from "../internal/sqliteMemory/read.js"
 import { makeReadPool } from "../internal/sqliteMemory/readPool.js"
 import { sqliteDialect } from "../internal/sqliteMemory/dialect.js"
 import { makeDriver } from "../internal/sqlMemory/driver.js"
@@ -55,9 +57,11 @@ export interface Options extends KernelOptions {
 export interface FileOptions extends Options {
   readonly filename: string
   /**
-   * Reader threads for search (default 2; 0 runs searches on the store's own connection). With two, the vector and
-   * text halves of a hybrid search run at the same time, and a search never blocks the caller's event loop. Not
-   * used for `:memory:`, which no second connection can see.
+   * Reader threads for search (default 2; 0: none). Reads run on a read-only connection of the store's own in the
+   * caller's thread; a statement that has been taking longer than a reader thread's round trip (about half a
+   * millisecond) goes to a reader thread instead, so a large store's scans keep the caller's event loop free and
+   * the vector and text halves of a hybrid search run at the same time. Not used for `:memory:`, which no second
+   * connection can see (its reads run on the store's connection).
    */
   readonly readers?: number | undefined
   /**
@@ -107,7 +111,31 @@ const open = (client: SqliteClient.SqliteClient, s: Store, options: Options) =>
     }))
   }).pipe(Effect.mapError((cause) => new StorageError({ method: OPEN, cause })))
 
-const build = (options: Options, file: Option.Option<string>) =>
+/**
+ * Where a store on a file reads: its own read connection in this thread, and the reader threads asked for. They
+ * open once the file exists and is migrated. A file the read connection cannot open is read through the store's
+ * own connection, as `:memory:` is.
+ */
+const fileReads = (options: Options, file: Option.Option<FileReads>) =>
+  Option.match(file, {
+    onNone: () => Effect.succeed(clientReads),
+    onSome: ({ filename, readers }) => {
+      const tuning = { busyMs: busyMillis(options), mmapSize: mmapBytes(options) }
+      return Effect.gen(function*() {
+        const db = yield* openConnection(filename, tuning)
+        const pool = readers === 0 ? Option.none() : Option.some(yield* makeReadPool(filename, { ...tuning, size: readers }))
+        return directReads(db, pool)
+      }).pipe(Effect.orElseSucceed(() => clientReads))
+    }
+  })
+
+/** The file a store opened itself, and how many reader threads it asked for. */
+interface FileReads {
+  readonly filename: string
+  readonly readers: number
+}
+
+const build = (options: Options, file: Option.Option<FileReads>) =>
   Effect.gen(function*() {
     const prefix = options.prefix ?? "arawn_store"
     if (!isPrefix(prefix)) {
@@ -120,17 +148,10 @@ const build = (options: Options, file: Option.Option<string>) =>
       t: tableNames(prefix),
       current: new EmbeddingSpace({ model: embedder.model, dimensions: embedder.dimensions }),
       code: makeCoder(embedder.dimensions),
-      readers: Option.none()
+      reads: clientReads
     } satisfies Store
     yield* open(client, base, options)
-    // Readers start once the file exists and is migrated.
-    const readers = yield* Effect.transposeOption(Option.map(file, (filename) =>
-      makeReadPool(filename, {
-        size: "readers" in options && typeof options.readers === "number" ? options.readers : 2,
-        busyMs: busyMillis(options),
-        mmapSize: mmapBytes(options)
-      })))
-    const store: Store = { ...base, readers }
+    const store: Store = { ...base, reads: yield* fileReads(options, file) }
     return yield* makeService(makeDriver(sqliteDialect(store, Math.max(0, Math.floor(options.exactScanLimit ?? 2048)))), options)
   })
 
@@ -176,8 +197,10 @@ export function layer(
         })
       }
       const client = yield* openSqlite(OPEN, { filename, readonly: options.readonly === true })
-      const readers = options.readers !== 0 && filename !== ":memory:" && filename !== "" && !filename.startsWith("file:")
-      return yield* Effect.provideService(build(options, readers ? Option.some(filename) : Option.none()), SqliteClient.SqliteClient, client)
+      // `:memory:`, a temporary file ("") and URIs name no file a second connection would open to the same data.
+      const shared = filename !== ":memory:" && filename !== "" && !filename.startsWith("file:")
+      const file = shared ? Option.some({ filename, readers: Math.max(0, Math.floor(options.readers ?? 2)) }) : Option.none()
+      return yield* Effect.provideService(build(options, file), SqliteClient.SqliteClient, client)
     })
   )
 }

@@ -267,8 +267,26 @@ const sweep = Command.make("sweep", {}, () =>
     yield* (yield* jsonOutput) ? printJson({ deleted: n }) : Console.log(`deleted ${n} expired memories`)
   }))).pipe(Command.withDescription("Delete the memories whose time to live has run out"))
 
+const purge = Command.make("purge", {
+  namespace: Args.text({ name: "namespace" }).pipe(Args.withDescription("The namespace to delete, with every namespace below it")),
+  yes: Options.boolean("yes").pipe(Options.withDescription("Delete them (without it, only say how many there are)"))
+}, (o) =>
+  withMemories("open")(Effect.gen(function*() {
+    const memories = yield* MemoryBackend
+    // Scoping first checks the namespace (and that it is inside this command's own) before anything is counted.
+    const held = (yield* (yield* memories.scoped(o.namespace)).stats()).memories
+    if (!o.yes) {
+      return yield* new InvalidInput({
+        method: "memory purge",
+        message: `this would delete ${held} memories of ${JSON.stringify(o.namespace)} and the namespaces below it; run again with --yes`
+      })
+    }
+    const n = yield* memories.purge(o.namespace)
+    yield* (yield* jsonOutput) ? printJson({ namespace: o.namespace, purged: n }) : Console.log(`deleted ${n} memories of ${o.namespace} and below`)
+  }))).pipe(Command.withDescription("Delete a namespace and those below it: memories, vectors, text index and history"))
+
 /** `arawn-store memory`. @category commands */
 export const memory = Command.make("memory").pipe(
-  Command.withDescription("Long-term memories: add, search, get, delete, list, history, facts, stats, sweep, reindex"),
-  Command.withSubcommands([add, search, get, delete_, list, history, facts, stats, sweep, reindex])
+  Command.withDescription("Long-term memories: add, search, get, delete, list, history, facts, stats, sweep, purge, reindex"),
+  Command.withSubcommands([add, search, get, delete_, list, history, facts, stats, sweep, purge, reindex])
 )

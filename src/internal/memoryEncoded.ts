@@ -14,7 +14,7 @@ import { Bm25Index } from "./bm25.js"
 import type { DriverFilter } from "./memoryRules.js"
 import { headOf, isExpired, matchesFilter, newestFirst, searchTieBreak, withExpiry } from "./memoryRules.js"
 import { encodedReindex } from "./memoryEncodedReindex.js"
-import { codec, inNamespace, scanAll, stateNow } from "./memoryEncodedRows.js"
+import { codec, inNamespace, scan, scanAll, stateNow } from "./memoryEncodedRows.js"
 import type { Generation } from "./memoryGenerations.js"
 import { generationEntries, generationOf, sameSpace, writableGenerations } from "./memoryGenerations.js"
 import { cosine } from "./ranking.js"
@@ -206,6 +206,15 @@ const makeDriver = (enc: EncodedDriver, current: EmbeddingSpace): Driver => {
         for (const m of expired) reader.forget(m.id)
         if (expired.length > 0) yield* enc.write({ remove: expired.map((m) => m.id) })
         return expired.length
+      })),
+    // Through `remove`, which drops rows with their events and every generation's vectors; the decoded copies go too.
+    purge: (namespace, limit) =>
+      enc.locked(Effect.gen(function*() {
+        const inside = inNamespace(Option.some(namespace))
+        const batch = (yield* scan(enc, Option.none(), (page) => Effect.succeed(page.filter(inside)), limit)).map((r) => r.id)
+        if (batch.length > 0) yield* enc.write({ remove: batch })
+        for (const id of batch) reader.forget(id)
+        return batch.length
       })),
     extend: (items, nowMillis) =>
       enc.locked(Effect.gen(function*() {

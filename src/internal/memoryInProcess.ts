@@ -175,6 +175,12 @@ export const makeMemoryDriver = (embedder: Embedder["Type"]): Driver => {
         expired.forEach((r) => remove(r.memory.id))
         return expired.length
       }),
+    purge: (namespace, limit) =>
+      Effect.sync(() => {
+        const batch = scopedRows(Option.some(namespace)).slice(0, limit)
+        batch.forEach((r) => remove(r.memory.id))
+        return batch.length
+      }),
     extend: (items, nowMillis) =>
       Effect.sync(() => {
         for (const item of items) {

@@ -156,7 +156,10 @@ const writeMethods = (k: Kernel) => {
 
 /** The service over `driver` for `scope`; `scoped` builds the same over a narrower scope. */
 export const makeKernel = (driver: Driver, embedder: Embedder["Type"], scope: Resolved): MemoryBackendService => {
-  const k: Kernel = { driver, embedder, embed: embedChecked(embedder), span: { attributes: { "arawn.backend": driver.backend } }, scope }
+  // No call-site stack on the spans: Effect would capture one per call (about 20 us, a tenth of a small store's
+  // get); the span's name says which method it was.
+  const span = { attributes: { "arawn.backend": driver.backend }, captureStackTrace: false } as const
+  const k: Kernel = { driver, embedder, embed: embedChecked(embedder), span, scope }
   const scoped = (raw: string) =>
     Effect.flatMap(decodeNamespace("MemoryBackend.scoped")(raw), (namespace) =>
       Option.match(scope.namespace, {

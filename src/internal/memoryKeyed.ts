@@ -1,23 +1,30 @@
 /**
- * The key-addressed half of the MemoryBackend kernel: `put` (upsert by namespace and key, over the driver's insert
- * and modify primitives) and `listNamespaces` (the driver's per-namespace counts, matched and paged here).
+ * The key- and namespace-addressed part of the MemoryBackend kernel: `put` (upsert by namespace and key, over the
+ * driver's insert and modify primitives), `listNamespaces` (the driver's per-namespace counts, matched and paged
+ * here) and `purge` (a namespace's subtree deleted batch by batch through the driver's purge primitive).
  */
 import { DateTime, Effect, Option } from "effect"
-import { StorageError } from "../Errors.js"
-import { Memory } from "../Memory.js"
-import { keyId, ListNamespacesOptions, PutMemory, selectNamespaces } from "../MemoryNamespaces.js"
-import type { ListNamespacesOptions as ListOptions, PutMemory as PutInput } from "../MemoryNamespaces.js"
+import { InvalidInput, StorageError } from "../Errors.js"
+import { Memory, Namespace } from "../Memory.js"
+import { keyId, ListNamespacesOptions, PurgeOptions, PutMemory, selectNamespaces } from "../MemoryNamespaces.js"
+import type {
+  ListNamespacesOptions as ListOptions,
+  PurgeOptions as PurgeInput,
+  PutMemory as PutInput
+} from "../MemoryNamespaces.js"
 import { inSubtree, join } from "../Namespace.js"
 import { decodeInput } from "./decode.js"
 import { build, namespaceOf, rowsOf, withinCap } from "./memoryBuild.js"
 import { updatedEvents } from "./memoryEvents.js"
 import type { NewMemoryInput } from "./memoryRules.js"
 import type { Kernel } from "./memoryScope.js"
-import { readable, retag } from "./memoryScope.js"
-import { resultRecord, storeId, tracing } from "./semconv.js"
+import { readable, retag, within } from "./memoryScope.js"
+import { resultCount, resultRecord, storeId, tracing } from "./semconv.js"
 
 const decodePut = decodeInput(PutMemory, "MemoryBackend.put")
 const decodeList = decodeInput(ListNamespacesOptions, "MemoryBackend.listNamespaces")
+const decodePurgeNamespace = decodeInput(Namespace, "MemoryBackend.purge")
+const decodePurge = decodeInput(PurgeOptions, "MemoryBackend.purge")
 
 /** A put lost to concurrent puts and deletes of its key this many times in a row gives up. */
 const PUT_ATTEMPTS = 8
@@ -83,5 +90,23 @@ export const keyedMethods = (k: Kernel) => {
     return selectNamespaces(yield* driver.namespaces(root, (yield* DateTime.now).epochMillis), options)
   }, retag("MemoryBackend.listNamespaces"))
 
-  return { put, listNamespaces }
+  // Batch after batch, each its own transaction, until one comes back short: the subtree was empty when it looked.
+  const purge = fn("MemoryBackend.purge")(function*(rawNamespace: string, raw?: PurgeInput) {
+    const namespace = yield* decodePurgeNamespace(rawNamespace)
+    const { batchSize } = yield* decodePurge(raw ?? {})
+    if (!within(k, namespace)) {
+      return yield* new InvalidInput({
+        method: "MemoryBackend.purge",
+        message: `this service is confined to namespace ${JSON.stringify(Option.getOrElse(k.scope.namespace, () => ""))}`
+      })
+    }
+    let purged = 0
+    for (;;) {
+      const removed = yield* driver.purge(namespace, batchSize)
+      purged += removed
+      if (removed < batchSize) return purged
+    }
+  }, retag("MemoryBackend.purge"), resultCount)
+
+  return { put, listNamespaces, purge }
 }

@@ -34,7 +34,7 @@ export interface Kernel {
   readonly driver: Driver
   readonly embedder: Embedder["Type"]
   readonly embed: (texts: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Float32Array>, EmbeddingError>
-  readonly span: { readonly attributes: { readonly "arawn.backend": string } }
+  readonly span: { readonly attributes: { readonly "arawn.backend": string }; readonly captureStackTrace: false }
   readonly scope: Resolved
 }
 

@@ -188,6 +188,13 @@ export interface Rankings<E> {
 const readTo = <C, E>(read: (depth: number) => Effect.Effect<ReadonlyArray<C>, E>, depth: number) =>
   Effect.map(read(depth), (items): RankingRead<C> => ({ items, depth, exhausted: items.length < depth }))
 
+/**
+ * Both reads, side by side when the search reads both rankings (a driver may run them on two threads); a search
+ * of one ranking reads it without forking a fiber beside the empty other.
+ */
+const both = <V, T, E>(o: ScoreOptions, [vector, text]: readonly [Effect.Effect<V, E>, Effect.Effect<T, E>]) =>
+  usesVector(o) && usesText(o) ? Effect.all([vector, text], { concurrency: 2 }) : Effect.all([vector, text])
+
 /** The proven top `limit`, with how deep each ranking was read (for spans and benches). */
 export interface TopK {
   readonly page: Array<Scored>
@@ -204,10 +211,10 @@ export interface TopK {
  */
 export const exactTop = <E>(rankings: Rankings<E>, o: ScoreOptions): Effect.Effect<TopK, E> =>
   Effect.gen(function*() {
-    let [vector, text] = yield* Effect.all([
+    let [vector, text] = yield* both(o, [
       usesVector(o) ? readTo(rankings.vector, firstVectorDepth(o.limit)) : Effect.succeed<RankingRead<VectorCandidate>>(empty),
       usesText(o) ? readTo(rankings.text, firstDepth(o.limit)) : Effect.succeed<RankingRead<TextCandidate>>(empty)
-    ], { concurrency: 2 })
+    ])
     const cap = o.mode === "hybrid" ? hybridDepthCap(o.limit) : Infinity
     const deeper = (read: RankingRead<unknown>) => Math.min(cap, read.depth * GROWTH)
     for (;;) {
@@ -217,9 +224,9 @@ export const exactTop = <E>(rankings: Rankings<E>, o: ScoreOptions): Effect.Effe
       const readV = verdict.vector && deeper(vector) > vector.depth
       const readT = verdict.text && deeper(text) > text.depth
       if (!readV && !readT) return { page: settle(vector, text, o), depth, proven: false }
-      ;[vector, text] = yield* Effect.all([
+      ;[vector, text] = yield* both(o, [
         readV ? readTo(rankings.vector, deeper(vector)) : Effect.succeed(vector),
         readT ? readTo(rankings.text, deeper(text)) : Effect.succeed(text)
-      ], { concurrency: 2 })
+      ])
     }
   })

@@ -43,6 +43,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   "MemoryBackend.update": "update_memory",
   "MemoryBackend.delete": "delete_memory",
   "MemoryBackend.sweep": "delete_memory",
+  "MemoryBackend.purge": "delete_memory",
   "MemoryBackend.get": "search_memory",
   "MemoryBackend.search": "search_memory",
   "MemoryBackend.list": "search_memory",

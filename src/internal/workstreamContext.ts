@@ -13,7 +13,7 @@ import { decodeInput } from "./decode.js"
 import { conversation, resultCount, tracing } from "./semconv.js"
 import { sameJson } from "./workstreamKernel.js"
 import { bySummaryAge, contextPlan, resolveOverlays } from "./workstreamOverlays.js"
-import { brokenLineage, loadPath, MAX_DEPTH, sharedPoint } from "./workstreamTree.js"
+import { ancestors, loadPath } from "./workstreamTree.js"
 
 type Span = { readonly attributes: { readonly "arawn.backend": string } }
 
@@ -31,22 +31,11 @@ const notFound = (id: WorkstreamId) => new NotFound({ entity: "workstream", id }
  * since a summary made on a branch may cover its ancestors' messages). `None` when `id` is absent.
  */
 const ancestry = (method: string, driver: Driver, id: WorkstreamId) =>
-  Effect.gen(function*() {
-    const head = yield* driver.get(id)
-    if (Option.isNone(head)) return Option.none<{ readonly head: Workstream; readonly reach: ReadonlyMap<WorkstreamId, number> }>()
+  Effect.map(ancestors(method, driver, id), Option.map(({ chain, head }) => {
     const reach = new Map<WorkstreamId, number>([[id, Number.POSITIVE_INFINITY]])
-    let point = sharedPoint(head.value)
-    let upTo = Number.POSITIVE_INFINITY
-    for (let depth = 0; point !== undefined; depth++) {
-      if (depth > MAX_DEPTH) return yield* brokenLineage(method, id, point.workstreamId)
-      const ws = yield* driver.get(point.workstreamId)
-      if (Option.isNone(ws)) return yield* brokenLineage(method, id, point.workstreamId)
-      upTo = Math.min(upTo, point.seq)
-      if (!reach.has(ws.value.id)) reach.set(ws.value.id, upTo)
-      point = sharedPoint(ws.value)
-    }
-    return Option.some({ head: head.value, reach })
-  })
+    for (const [ws, upTo] of chain) if (!reach.has(ws.id)) reach.set(ws.id, upTo)
+    return { head, reach }
+  }))
 
 /** The summaries `id`'s path shows, in listSummaries order, with `id`'s record; `None` when `id` is absent. */
 const visible = (method: string, driver: Driver, id: WorkstreamId) =>

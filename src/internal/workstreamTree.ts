@@ -59,12 +59,17 @@ export const loadPath = (method: string, driver: Driver, id: WorkstreamId, query
     return Option.some<ReadonlyArray<Message>>(parts.reverse().flat())
   })
 
-/** The segments of `id`'s path, newest first (empty ones left out); `None` when `id` is absent. */
-export const lineage = (method: string, driver: Driver, id: WorkstreamId) =>
+/**
+ * `id`'s record and each ancestor its path reaches, nearest first, with the last seq of it the path reaches (the
+ * lowest fork point on the way up). `None` when `id` is absent; a missing or looping ancestor is a StorageError.
+ */
+export const ancestors = (method: string, driver: Driver, id: WorkstreamId) =>
   Effect.gen(function*() {
     const head = yield* driver.get(id)
-    if (Option.isNone(head)) return Option.none<ReadonlyArray<PathSegment>>()
-    const segments: Array<PathSegment> = [{ workstreamId: id, afterSeq: baseOf(head.value), upToSeq: undefined }]
+    if (Option.isNone(head)) {
+      return Option.none<{ readonly head: Workstream; readonly chain: ReadonlyArray<readonly [Workstream, number]> }>()
+    }
+    const chain: Array<readonly [Workstream, number]> = []
     let point = sharedPoint(head.value)
     let upTo = Number.POSITIVE_INFINITY
     for (let depth = 0; point !== undefined; depth++) {
@@ -72,12 +77,18 @@ export const lineage = (method: string, driver: Driver, id: WorkstreamId) =>
       const ws = yield* driver.get(point.workstreamId)
       if (Option.isNone(ws)) return yield* brokenLineage(method, id, point.workstreamId)
       upTo = Math.min(upTo, point.seq)
-      const afterSeq = baseOf(ws.value)
-      if (afterSeq < upTo) segments.push({ workstreamId: ws.value.id, afterSeq, upToSeq: upTo })
+      chain.push([ws.value, upTo])
       point = sharedPoint(ws.value)
     }
-    return Option.some<ReadonlyArray<PathSegment>>(segments)
+    return Option.some({ head: head.value, chain })
   })
+
+/** The segments of `id`'s path, newest first (empty ones left out); `None` when `id` is absent. */
+export const lineage = (method: string, driver: Driver, id: WorkstreamId) =>
+  Effect.map(ancestors(method, driver, id), Option.map(({ chain, head }): ReadonlyArray<PathSegment> => [
+    { workstreamId: id, afterSeq: baseOf(head), upToSeq: undefined },
+    ...chain.flatMap(([ws, upTo]) => baseOf(ws) < upTo ? [{ workstreamId: ws.id, afterSeq: baseOf(ws), upToSeq: upTo }] : [])
+  ]))
 
 const PAGE = 1000
 

@@ -11,7 +11,7 @@ import { FastCheck as fc } from "effect"
 import { MemoryId, SessionId } from "../Ids.js"
 import type { Memory } from "../Memory.js"
 import { MemoryBackend } from "../MemoryBackend.js"
-import { isolated, modelRuns, token, uuid } from "./internal.js"
+import { isolated, modelRuns, outcome, token, uuid } from "./internal.js"
 
 /** How much to run. @category options */
 export interface ModelOptions {
@@ -93,14 +93,17 @@ const isolationTotal = (options: ModelOptions) => Math.max(1000, Math.ceil((opti
 
 type CrossCommand = {
   readonly side: 0 | 1
-  readonly op: "store" | "fact" | "update" | "delete" | "get"
+  readonly op: "store" | "fact" | "update" | "delete" | "get" | "purge"
   readonly target: number
   readonly word: number
 }
 
 const crossCommand: fc.Arbitrary<CrossCommand> = fc.record({
   side: fc.constantFrom(0 as const, 1 as const),
-  op: fc.constantFrom("store" as const, "fact" as const, "update" as const, "delete" as const, "get" as const),
+  op: fc.oneof(
+    { arbitrary: fc.constantFrom("store" as const, "fact" as const, "update" as const, "delete" as const, "get" as const), weight: 24 },
+    { arbitrary: fc.constant("purge" as const), weight: 1 }
+  ),
   target: fc.nat(30),
   word: fc.nat(3)
 })
@@ -110,7 +113,8 @@ const runIsolation = (commands: ReadonlyArray<CrossCommand>) =>
   Effect.gen(function*() {
     const root = yield* MemoryBackend
     const session = SessionId.make(uuid())
-    const sides = yield* Effect.all([root.scoped(`iso-${token()}`), root.scoped(`iso-${token()}`)])
+    const names = [`iso-${token()}`, `iso-${token()}`] as const
+    const sides = yield* Effect.all([root.scoped(names[0]), root.scoped(names[1])])
     const owned: [Map<MemoryId, string>, Map<MemoryId, string>] = [new Map(), new Map()]
     const all = () => [...owned[0].keys(), ...owned[1].keys()]
     const words = Array.from({ length: 4 }, () => token())
@@ -152,6 +156,13 @@ const runIsolation = (commands: ReadonlyArray<CrossCommand>) =>
         case "get": {
           const got = yield* m.get(target)
           expect(Option.map(got, (x) => x.content)).toEqual(Option.fromNullable(mine.get(target)))
+          break
+        }
+        case "purge": {
+          // The other side's namespace is out of reach; its own goes whole.
+          expect(yield* outcome(m.purge(names[1 - c.side]!))).toBe("InvalidInput")
+          expect(yield* m.purge(names[c.side])).toBe(mine.size)
+          mine.clear()
           break
         }
       }

@@ -13,6 +13,7 @@ import type { Options } from "../MemoryBackend.js"
 import { factAndListTests } from "./memoryFactTests.js"
 import { expiryTests, historyTests, namespaceTests, optionTests, whereTests } from "./memoryFeatureTests.js"
 import { freshPathTests, pathTests } from "./memoryPathTests.js"
+import { purgeTests } from "./memoryPurgeTests.js"
 import { searchTests } from "./memorySearchTests.js"
 import { retryTests } from "./memoryRetryTests.js"
 import { storeTests } from "./memoryStoreTests.js"
@@ -55,7 +56,9 @@ export const suite = <E, E2 = never>(
         it.effect(title, () => isolated(Effect.provide(Effect.suspend(body), withOptions({}))))
       pathTests(fresh)
       freshPathTests(fresh)
-    }
+      // Purges write and delete dozens of memories at once, moving the text statistics the same way.
+      purgeTests(fresh)
+    } else purgeTests(test)
 
     const seed = (sessionId: SessionId, inputs: ReadonlyArray<Omit<NewMemory, "sessionId">>) =>
       Effect.flatMap(MemoryBackend, (m) => m.storeMany(inputs.map((i) => ({ ...i, sessionId }))))

@@ -51,6 +51,8 @@ export const pgDialect = (s: Store, exactScanLimit: number): Dialect<string> => 
     // The tsvector is a generated column: the row is the text entry.
     writeText: () => Effect.void,
     deleteText: () => Effect.void,
+    // Deleted rows' space is reused by the table once (auto)vacuum has seen them; PostgreSQL has no cheaper request.
+    reclaim: Effect.void,
     createGeneration: (g) => Effect.asVoid(createGeneration(sql, s.t, g, s.current.dimensions)),
     dropGeneration: (g) => Effect.asVoid(dropGeneration(sql, s.t, g)),
     writeVectors: (generations, items) => writeVectors(s, generations, items),
@@ -58,7 +60,8 @@ export const pgDialect = (s: Store, exactScanLimit: number): Dialect<string> => 
     whereOf: (filter) => whereOf(sql, s.t, filter),
     // One transaction: the state row and the generation it names are read in one snapshot of the swap lock.
     snapshot: (read) => transaction(sql, "BEGIN")(Effect.zipRight(shareGenerations(s), read)),
-    readKnown: (read) => transaction(sql, "BEGIN")(Effect.zipRight(shareGenerations(s), read)),
+    // The one read of a known generation is vectorCandidates, whose first statement takes the shared lock.
+    readKnown: (read) => transaction(sql, "BEGIN")(read),
     vectorCandidates: (filter, query, depth, generation) => vectorCandidates(s, filter, query, depth, generation, exactScanLimit),
     textCandidates: (filter, terms, depth) => textCandidates(s, filter, terms, depth)
   }

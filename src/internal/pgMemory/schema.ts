@@ -124,7 +124,8 @@ export const rowToMemory = (r: MemoryRow): Memory => memoryOfRow(r)
 export const memoryColumns = (m: Memory) => columnsOf(m, (b) => b)
 
 /** What a candidate carries, over alias `m`. */
-export const HEAD_SELECT = "m.id, m.created_at, m.source, m.reinforcement_count, m.superseded, m.last_accessed"
+export const HEAD_COLUMNS = ["id", "created_at", "source", "reinforcement_count", "superseded", "last_accessed"]
+export const HEAD_SELECT = HEAD_COLUMNS.map((c) => `m.${c}`).join(", ")
 
 const headFields = {
   id: MemoryId,

@@ -9,12 +9,12 @@ import type { Fragment } from "@effect/sql/Statement"
 import { Effect } from "effect"
 import type { DriverFilter } from "../memoryRules.js"
 import type { TextCandidate, VectorCandidate } from "../ranking.js"
-import { bm25Term, wordQueries } from "../pgBm25.js"
+import { rankedMatches } from "../pgBm25.js"
 import { all, decodeRows, single } from "../sql.js"
 import { whereOf } from "./filter.js"
-import { HEAD_SELECT, headOfRow, TextHeadRow, VectorHeadRow } from "./schema.js"
+import { HEAD_COLUMNS, HEAD_SELECT, headOfRow, TextHeadRow, VectorHeadRow } from "./schema.js"
 import type { Store } from "./state.js"
-import { vectorText } from "./state.js"
+import { shareGenerationsCall, vectorText } from "./state.js"
 
 const decodeTextHeadRows = decodeRows(TextHeadRow)
 const decodeVectorHeadRows = decodeRows(VectorHeadRow)
@@ -32,8 +32,16 @@ export const vectorCandidates = (
     const where = whereOf(sql, s.t, filter)
     const q = vectorText(query)
     const vectors = sql(s.t.vectors(generation))
-    const matching = yield* single(sql`SELECT count(*)::integer AS n FROM
-      (SELECT 1 FROM ${sql(s.t.memories)} m WHERE ${where} LIMIT ${exactScanLimit + 1}) AS f`)
+    // One round trip before the read: the shared generation lock (taken before any statement names the
+    // generation's table, so no swap drops it under the read), the HNSW walk's settings for this transaction, and
+    // whether the filter leaves few enough memories to rank exactly. The walk's settings are the same whatever the
+    // caller's limit (the depth is), so the head of the ranking never depends on the limit. ef_search is at least
+    // 200 whatever the depth: a first read is only twice the limit deep, and the walk must not lose the recall of
+    // the old fixed depth. It is an integer computed here.
+    const matching = yield* single(sql`SELECT ${shareGenerationsCall(s)} IS NULL AS locked,
+      set_config('hnsw.ef_search', ${String(Math.max(200, Math.min(1000, depth)))}, true) IS NULL AS ef,
+      set_config('hnsw.iterative_scan', 'relaxed_order', true) IS NULL AS iterative,
+      (SELECT count(*) FROM (SELECT 1 FROM ${sql(s.t.memories)} m WHERE ${where} LIMIT ${exactScanLimit + 1}) AS f)::integer AS n`)
     // Ordering on (distance, createdAt, id) is not an HNSW ordering, so this one scans exactly.
     const rows = matching <= exactScanLimit
       ? yield* all(decodeVectorHeadRows, sql`SELECT ${sql.literal(HEAD_SELECT)}, (v.vector <=> ${q}::vector) AS distance
@@ -43,18 +51,11 @@ export const vectorCandidates = (
     return rows.map((r): VectorCandidate => ({ ...headOfRow(r), distance: r.distance }))
   })
 
-/**
- * The HNSW walk. Its settings are the same whatever the caller's limit (the depth is), so the head of the ranking
- * never depends on the limit; relaxed order is re-sorted here with the contract's tie-breaks.
- */
+/** The HNSW walk (its settings made by the caller); relaxed order is re-sorted here with the contract's tie-breaks. */
 const indexed = (s: Store, where: Fragment, q: string, generation: number, depth: number) =>
   Effect.gen(function*() {
     const { sql } = s
     const vectors = sql(s.t.vectors(generation))
-    // SET LOCAL takes no bound parameters; the value is an integer computed here. At least 200 whatever the depth:
-    // a first read is only twice the limit deep, and the walk must not lose the recall of the old fixed depth.
-    yield* sql`SET LOCAL hnsw.ef_search = ${sql.literal(String(Math.max(200, Math.min(1000, depth))))}`
-    yield* sql`SET LOCAL hnsw.iterative_scan = relaxed_order`
     const rows = yield* all(decodeVectorHeadRows, sql`SELECT ${sql.literal(HEAD_SELECT)}, (v.vector <=> ${q}::vector) AS distance
       FROM ${vectors} v JOIN ${sql(s.t.memories)} m ON m.id = v.memory_id WHERE ${where}
       ORDER BY v.vector <=> ${q}::vector LIMIT ${depth}`)
@@ -65,23 +66,16 @@ export const textCandidates = (s: Store, filter: DriverFilter, terms: ReadonlyAr
   Effect.gen(function*() {
     if (terms.length === 0) return []
     const { sql } = s
-    const where = whereOf(sql, s.t, filter)
-    const memories = sql(s.t.memories)
-    const words = wordQueries(sql, terms)
-    // MATERIALIZED: inlined, the planner re-runs each word's document count once per matching memory.
-    const rows = yield* all(decodeTextHeadRows, sql`WITH words AS MATERIALIZED (${words}),
-      terms AS MATERIALIZED (
-        SELECT tq, (SELECT count(*) FROM ${memories} d WHERE d.tsv @@ words.tq)::float8 AS df
-        FROM words WHERE numnode(tq) > 0
-      ),
-      total AS MATERIALIZED (SELECT count(*)::float8 AS n FROM ${memories}),
-      scored AS (
-        SELECT m.id, sum(${bm25Term(sql)}) AS score
-        FROM terms CROSS JOIN total JOIN ${memories} m ON m.tsv @@ terms.tq
-        WHERE ${where}
-        GROUP BY m.id
-      )
-      SELECT ${sql.literal(HEAD_SELECT)}, scored.score AS score FROM scored JOIN ${memories} m ON m.id = scored.id
-      ORDER BY scored.score DESC, m.created_at DESC, m.id ASC LIMIT ${depth}`)
+    const rows = yield* all(
+      decodeTextHeadRows,
+      rankedMatches(sql, terms, {
+        table: s.t.memories,
+        head: HEAD_SELECT,
+        headAliases: HEAD_COLUMNS,
+        where: whereOf(sql, s.t, filter),
+        tieBreak: "created_at DESC, id ASC",
+        limit: depth
+      })
+    )
     return rows.map((r): TextCandidate => ({ ...headOfRow(r), score: r.score }))
   })

@@ -19,8 +19,9 @@ export interface Store {
  * Inside a transaction: a vector write shares the generation lock, a swap or a new reindex target takes it alone,
  * so no write lands in a generation that is being dropped.
  */
-export const shareGenerations = (s: Store) =>
-  s.sql`SELECT pg_advisory_xact_lock_shared(hashtextextended(${s.t.generationLock}, 0))`
+export const shareGenerations = (s: Store) => s.sql`SELECT ${shareGenerationsCall(s)}`
+/** The call that takes the shared lock, for a statement that does more in the same round trip. */
+export const shareGenerationsCall = (s: Store) => s.sql`pg_advisory_xact_lock_shared(hashtextextended(${s.t.generationLock}, 0))`
 export const lockGenerations = (s: Store) => s.sql`SELECT pg_advisory_xact_lock(hashtextextended(${s.t.generationLock}, 0))`
 
 /** A vector as pgvector's text input, `[x,y,...]`. */

@@ -94,6 +94,8 @@ export interface Dialect<K> {
   /** Text index entries, for an engine whose index is not generated from the row. */
   readonly writeText: (items: ReadonlyArray<readonly [K, string]>) => Effect.Effect<void, SqlFailure>
   readonly deleteText: (keys: ReadonlyArray<K>) => Effect.Effect<void, SqlFailure>
+  /** Returns space freed by deletes to the file system where the engine does so only on request; outside a transaction. */
+  readonly reclaim: Effect.Effect<void, SqlFailure>
   readonly createGeneration: (generation: number) => Effect.Effect<void, SqlError>
   readonly dropGeneration: (generation: number) => Effect.Effect<void, SqlError>
   /** Writes each item's vector into every generation given. */

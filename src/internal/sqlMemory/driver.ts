@@ -17,7 +17,7 @@ import * as Reindex from "./reindex.js"
 import { inNamespaceSql } from "./filter.js"
 import { sameSpace } from "./state.js"
 import type { State } from "./state.js"
-import { deleteRow, extendRows, insertRows, modifyRow, selectByIds, stateOf, sweepRows, writeFact } from "./writes.js"
+import { deleteRow, extendRows, insertRows, modifyRow, purgeRows, selectByIds, stateOf, sweepRows, writeFact } from "./writes.js"
 
 const EventRow = Schema.Struct({ event: MemoryEventJson })
 const decodeEventRows = decodeRows(EventRow)
@@ -108,6 +108,9 @@ export const makeDriver = <K>(d: Dialect<K>): Driver => {
         (rows) => rows.map((r) => r.event)
       )),
     sweep: (nowMillis, namespace) => write("MemoryDriver.sweep")(sweepRows(d, nowMillis, namespace)),
+    purge: (namespace, limit) =>
+      Effect.tap(write("MemoryDriver.purge")(purgeRows(d, namespace, limit)), (removed) =>
+        removed < limit ? storage("MemoryDriver.purge")(d.reclaim) : Effect.void),
     extend: (items, nowMillis) => write("MemoryDriver.extend")(extendRows(d, items, nowMillis)),
     reindex: {
       start: (namespace) => write("MemoryDriver.reindex")(Reindex.start(d, namespace)),

@@ -191,6 +191,17 @@ export const sweepRows = <K>(d: Dialect<K>, nowMillis: number, namespace: Option
     return expired.length
   })
 
+/** Deletes up to `limit` memories of the subtree of `namespace`, expired or not; returns how many. */
+export const purgeRows = <K>(d: Dialect<K>, namespace: string, limit: number) =>
+  Effect.gen(function*() {
+    yield* d.shareGenerations
+    const state = yield* stateOf(d, "MemoryDriver.purge")
+    const keys = (yield* all(d.key.decodeKeys, d.sql`SELECT m.${d.sql.literal(d.key.column)} AS key FROM ${d.sql(d.t.memories)} m
+      WHERE ${inNamespace(d, Option.some(namespace))} LIMIT ${limit} ${d.forUpdate}`)).map((r) => r.key)
+    yield* removeRows(d, state, keys)
+    return keys.length
+  })
+
 /** Moves each memory's expiry to the given instant, unless it has expired already. */
 export const extendRows = <K>(
   d: Dialect<K>,

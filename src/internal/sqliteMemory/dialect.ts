@@ -4,22 +4,25 @@
  * index, and search candidates on reader threads when the store has them.
  */
 import { SqlError } from "@effect/sql/SqlError"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import type { Dialect } from "../sqlMemory/dialect.js"
 import { keyColumns } from "../sqlMemory/dialect.js"
-import { all, decodeRows, transaction } from "../sql.js"
+import { transaction } from "../sql.js"
 import { whereOf } from "./filter.js"
-import { memoryColumns, MemoryRow, rowToMemory } from "./schema.js"
+import { memoryRowsDecoder } from "./rows.js"
+import { memoryColumns } from "./schema.js"
 import { deleteText, storeSize, textCandidates, writeText } from "./text.js"
 import { vectorCandidates } from "./vectorSearch.js"
 import type { Store } from "./vectors.js"
-import { createGeneration, deleteVectors, dropGeneration, INSERT_CHUNK, writeVectors } from "./vectors.js"
+import { createGeneration, deleteVectors, dropGeneration, INSERT_CHUNK, reclaim, writeVectors } from "./vectors.js"
 
-const decodeMemoryRows = decodeRows(MemoryRow)
+/** Recently read rows whose decoding a store keeps (about a kilobyte each). */
+const DECODED_ROWS = 1024
 
 export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint> => {
   const { sql } = s
   const none = Effect.void
+  const memoryRows = memoryRowsDecoder(DECODED_ROWS)
   return {
     backend: "sqlite",
     sql,
@@ -29,11 +32,7 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
     // The write lock is taken before the first read, so a writer never holds a stale snapshot SQLite must refuse.
     writeBegin: "BEGIN IMMEDIATE",
     key: keyColumns("pk", "memory_pk", "pk", Schema.BigIntFromNumber),
-    selectRows: (where, tail) =>
-      Effect.map(
-        all(decodeMemoryRows, sql`SELECT m.* FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
-        (rows) => rows.map((r) => [BigInt(r.pk), rowToMemory(r)] as const)
-      ),
+    selectRows: (where, tail) => s.reads.all(memoryRows, sql`SELECT m.* FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
     columns: memoryColumns,
     newKeys: (memories) => Effect.map(storeSize(s), (size) => memories.map((_, i) => BigInt(size + 1 + i))),
     // BEGIN IMMEDIATE serializes writers: no other one can commit an id between the look and the insert.
@@ -45,16 +44,17 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
     lockFact: () => none,
     writeText: (items) => writeText(s, items),
     deleteText: (pks) => Effect.forEach(pks, (pk) => deleteText(s, pk), { discard: true }),
+    reclaim: reclaim(s),
     createGeneration: (g) => createGeneration(s, g),
     dropGeneration: (g) => dropGeneration(s, g),
     writeVectors: (generations, items) => writeVectors(s, generations, items.map(([pk, v]) => [pk, v, s.code(v)] as const)),
     deleteVectors: (state, pks) => deleteVectors(s, state, pks),
     whereOf: (filter) => whereOf(sql, s.t, filter),
-    // On one connection a snapshot sees the state row and the generation tables it names at one instant. Reader
-    // threads read them separately: a reindex that swapped generations in between fails the query, which then
+    // On one connection a snapshot sees the state row and the generation tables it names at one instant. Reads
+    // elsewhere see them separately: a reindex that swapped generations in between fails the query, which then
     // reads the new state and runs again.
     snapshot: (read) =>
-      Option.isNone(s.readers)
+      !s.reads.separate
         ? transaction(sql, "BEGIN")(read)
         : Effect.catchIf(read, (e) => e instanceof SqlError, () => read),
     // A single statement reads one snapshot; a swap between two statements drops the tables the second one reads.

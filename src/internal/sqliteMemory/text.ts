@@ -7,7 +7,6 @@ import type { DriverFilter } from "../memoryRules.js"
 import type { TextCandidate } from "../ranking.js"
 import { decodeRows, single } from "../sql.js"
 import { ftsMatch } from "../text.js"
-import { read } from "./read.js"
 import { whereOf } from "./filter.js"
 import { headOfRow, HEAD_SELECT, TextHeadRow } from "./schema.js"
 import type { Store } from "./vectors.js"
@@ -36,8 +35,7 @@ export const textCandidates = (s: Store, filter: DriverFilter, terms: ReadonlyAr
   Effect.gen(function*() {
     if (terms.length === 0) return []
     const fts = s.sql(s.t.fts)
-    const rows = yield* read(
-      s.readers,
+    const rows = yield* s.reads.all(
       decodeTextHeadRows,
       s.sql`SELECT ${s.sql.literal(HEAD_SELECT)}, bm25(${fts}) AS text_rank
         FROM ${fts} CROSS JOIN ${s.sql(s.t.memories)} m ON m.pk = ${fts}.rowid

@@ -7,7 +7,6 @@ import { Effect } from "effect"
 import type { DriverFilter } from "../memoryRules.js"
 import type { VectorCandidate } from "../ranking.js"
 import { decodeRows } from "../sql.js"
-import { read } from "./read.js"
 import { whereOf } from "./filter.js"
 import { CountRow, headOfRow, HEAD_SELECT, PARTITIONS, VectorHeadRow } from "./schema.js"
 import type { Store } from "./vectors.js"
@@ -35,14 +34,14 @@ export const vectorCandidates = (
     const order = sql`ORDER BY distance, m.created_at DESC, m.id ASC LIMIT ${depth}`
     const vectors = sql(s.t.vectors(generation))
     const exactWhere = (condition: Fragment) =>
-      read(s.readers, decodeVectorHeadRows, sql`SELECT ${sql.literal(HEAD_SELECT)}, ${distance} AS distance
+      s.reads.all(decodeVectorHeadRows, sql`SELECT ${sql.literal(HEAD_SELECT)}, ${distance} AS distance
         FROM ${sql(s.t.memories)} m JOIN ${vectors} v ON v.pk = m.pk WHERE ${condition} ${order}`)
     const matching = sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${sql(s.t.memories)} m WHERE ${where} LIMIT ${exactScanLimit + 1})`
     // One statement while the filter leaves few memories: the bounded count is a constant condition, which SQLite
     // evaluates once before the scan. No row means no match, or too many to scan, which the count alone then tells.
     const small = yield* exactWhere(sql`(${matching}) <= ${exactScanLimit} AND ${where}`)
     if (small.length > 0) return small.map(toCandidate)
-    const counted = yield* read(s.readers, decodeCountRows, matching)
+    const counted = yield* s.reads.all(decodeCountRows, matching)
     if ((counted[0]?.n ?? 0) <= exactScanLimit) return []
     // The bit index proposes k per partition, exact cosine on the float vectors ranks them and the filter joins in
     // SQL. A filter that keeps too few of them widens the proposal (vec0's selection costs O(k x n), so each step is
@@ -56,7 +55,7 @@ export const vectorCandidates = (
         Array.from({ length: PARTITIONS }, (_, p) =>
           sql`SELECT rowid FROM ${codes} WHERE code MATCH vec_bit(${qcode}) AND k = ${k} AND part = ${BigInt(p)}`)
       )
-      const hits = yield* read(s.readers, decodeVectorHeadRows, sql`WITH knn AS MATERIALIZED (${knn})
+      const hits = yield* s.reads.all(decodeVectorHeadRows, sql`WITH knn AS MATERIALIZED (${knn})
         SELECT ${sql.literal(HEAD_SELECT)}, ${distance} AS distance
         FROM knn CROSS JOIN ${sql(s.t.memories)} m ON m.pk = knn.rowid JOIN ${vectors} v ON v.pk = knn.rowid
         WHERE ${where} ${order}`)

@@ -3,10 +3,13 @@
  * SimHash codes); which one is live is the embedding state of the shared SQL driver (sqlMemory/state).
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
-import { Array as Arr, Effect, Option } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Array as Arr, Effect, Option, Schema } from "effect"
+import type { ParseResult } from "effect"
+import { all, decodeRows, transaction } from "../sql.js"
 import type { EmbeddingSpace } from "../../Errors.js"
 import type { State } from "../sqlMemory/state.js"
-import type { ReadPool } from "./readPool.js"
+import type { Reads } from "./read.js"
 import { generationDdl, PARTITIONS } from "./schema.js"
 import type { TableNames } from "./schema.js"
 
@@ -20,8 +23,8 @@ export interface Store {
   readonly current: EmbeddingSpace
   /** SimHash code of a vector, for the bit index. */
   readonly code: (v: Float32Array) => Uint8Array
-  /** Reader threads for search queries, when the store is a file (`:memory:` has no second connection). */
-  readonly readers: Option.Option<ReadPool>
+  /** Where reads outside a transaction run (a file's own read connection and reader threads, or the store's connection). */
+  readonly reads: Reads
 }
 
 /** A vector to write: the memory's pk, its float vector and its code. */
@@ -64,3 +67,31 @@ export const deleteVectors = (s: Store, state: State, pks: ReadonlyArray<bigint>
         ), { discard: true }),
     { discard: true }
   )
+
+const decodeAutoVacuum = decodeRows(Schema.Struct({ auto_vacuum: Schema.Number }))
+const decodeFreelist = decodeRows(Schema.Struct({ freelist_count: Schema.Number }))
+
+/** Free pages returned to the file system per write transaction. */
+const RECLAIM_PAGES = 1000
+
+/**
+ * Gives the file's free pages back to the file system when the database uses incremental auto_vacuum (2), a
+ * thousand pages per write transaction; a file without it keeps them for its next writes (only a full VACUUM, which
+ * rewrites the whole file, would shrink it). better-sqlite3 steps a statement that returns no rows once, and one
+ * step of `incremental_vacuum` frees one page: hence one statement per page.
+ */
+export const reclaim = (s: Store): Effect.Effect<void, SqlError | ParseResult.ParseError> =>
+  Effect.gen(function*() {
+    if ((yield* all(decodeAutoVacuum, s.sql`PRAGMA auto_vacuum`))[0]?.auto_vacuum !== 2) return
+    const free = all(decodeFreelist, s.sql`PRAGMA freelist_count`)
+    for (let left = (yield* free)[0]?.freelist_count ?? 0; left > 0;) {
+      const step = Math.min(left, RECLAIM_PAGES)
+      yield* transaction(s.sql, "BEGIN IMMEDIATE")(
+        Effect.forEach(Array.from({ length: step }), () => s.sql`PRAGMA incremental_vacuum(1)`, { discard: true })
+      )
+      const now = (yield* free)[0]?.freelist_count ?? 0
+      // Pages another writer freed meanwhile are its own to reclaim; a file that stops shrinking is left as it is.
+      if (now >= left) return
+      left = now
+    }
+  })

@@ -1,0 +1,71 @@
+/**
+ * A read-only better-sqlite3 connection to the store's file in the caller's thread, for `directReads`. The package
+ * ships no types (it comes with @effect/sql-sqlite-node), so what is used of it is checked when it loads.
+ */
+import { createRequire } from "node:module"
+import { Effect } from "effect"
+import type { Scope } from "effect"
+import { getLoadablePath } from "sqlite-vec"
+
+/** A prepared statement: what `directReads` runs. */
+export interface Prepared {
+  readonly all: (...params: ReadonlyArray<unknown>) => ReadonlyArray<unknown>
+}
+
+/** The slice of a better-sqlite3 connection the store reads through. */
+export interface Connection {
+  readonly prepare: (sql: string) => Prepared
+}
+
+interface Native {
+  readonly prepare: (sql: string) => unknown
+  readonly pragma: (source: string) => unknown
+  readonly loadExtension: (path: string) => unknown
+  readonly close: () => unknown
+}
+
+const hasMethods = <K extends string>(u: unknown, ...names: ReadonlyArray<K>): u is Record<K, (...args: ReadonlyArray<unknown>) => unknown> =>
+  typeof u === "object" && u !== null && names.every((n) => typeof Reflect.get(u, n) === "function")
+
+const isNative = (u: unknown): u is Native => hasMethods(u, "prepare", "pragma", "loadExtension", "close")
+
+const connect = (filename: string, options: { readonly busyMs: number; readonly mmapSize: number }): Native => {
+  const Database: unknown = createRequire(import.meta.url)("better-sqlite3")
+  if (typeof Database !== "function") throw new Error("better-sqlite3 did not load as a constructor")
+  const db: unknown = Reflect.construct(Database, [filename, { readonly: true, fileMustExist: true }])
+  if (!isNative(db)) throw new Error("better-sqlite3 returned no connection")
+  try {
+    db.loadExtension(getLoadablePath())
+    // Both values are numbers computed by the store.
+    db.pragma(`busy_timeout = ${options.busyMs}`)
+    db.pragma(`mmap_size = ${options.mmapSize}`)
+    return db
+  } catch (e) {
+    db.close()
+    throw e
+  }
+}
+
+/**
+ * Opens the connection for the life of the scope, or fails (the store then reads through its own connection). The
+ * file must exist: the store has opened and migrated it first.
+ */
+export const openConnection = (
+  filename: string,
+  options: { readonly busyMs: number; readonly mmapSize: number }
+): Effect.Effect<Connection, unknown, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(Effect.try(() => connect(filename, options)), (db) => Effect.sync(() => db.close())),
+    (db): Connection => ({
+      prepare: (sql) => {
+        const statement = db.prepare(sql)
+        if (!hasMethods(statement, "all")) throw new Error("better-sqlite3 prepared no statement")
+        return { all: (...params) => toArray(statement.all(...params)) }
+      }
+    })
+  )
+
+const toArray = (rows: unknown): ReadonlyArray<unknown> => {
+  if (!Array.isArray(rows)) throw new Error("better-sqlite3 returned no rows")
+  return rows
+}
