@@ -96,6 +96,11 @@ export const NewWorkstream = Schema.Struct({
   tags: Schema.optionalWith(Schema.Array(Tag), { default: () => [] }),
   /** Given when importing a copy of a store (a dump), so a fork keeps its lineage; `fork` sets it otherwise. */
   forkedFrom: Schema.optional(ForkPoint),
+  /**
+   * Given when importing a copy of a store whose log was pruned (not with a shared `forkedFrom`): the workstream
+   * starts with `messageCount` = `prunedThrough`, so its messages keep their seqs from `prunedThrough + 1`.
+   */
+  prunedThrough: Schema.optional(Schema.NonNegativeInt),
   /** Given when importing a copy of a store; `Clock` time otherwise. */
   createdAt: Schema.optional(Schema.DateTimeUtcFromSelf),
   /** Given when importing a copy of a store (default: `createdAt`); appends of its messages never move it back. */

@@ -110,6 +110,30 @@ describe("Dump", () => {
       expect(comparable(back)).toEqual(comparable(first))
     }))
 
+  it.effect("a pruned workstream keeps its seqs and prunedThrough through export and import, on disk and back", () =>
+    Effect.gen(function*() {
+      const messagesOf = (lines: ReadonlyArray<string>) =>
+        lines.map((l) => JSON.parse(l)).filter((r) => r.kind === "message").map((r) => [r.seq, r.line.content])
+      const first = yield* Effect.provide(Effect.gen(function*() {
+        const w = yield* WorkstreamStore.WorkstreamStore
+        const ws = yield* w.create({ title: "long thread" })
+        yield* w.storeMessages(ws.id, Array.from({ length: 6 }, (_, i) => ({ role: "user" as const, content: `m${i + 1}` })))
+        yield* w.summarize(ws.id, { fromSeq: 1, toSeq: 4, content: "the first four" })
+        yield* w.setRetention({ workstreamId: ws.id }, { maxMessages: 2 })
+        expect((yield* w.prune()).removed).toBe(4)
+        return yield* exported
+      }), inMemory())
+      expect(messagesOf(first)).toEqual([[5, "m5"], [6, "m6"]])
+      const hop = <E>(lines: ReadonlyArray<string>, layer: Layer.Layer<MemoryBackend.MemoryBackend | WorkstreamStore.WorkstreamStore, E>) =>
+        Effect.provide(Effect.zipRight(Stream.runDrain(Dump.importDump(Stream.fromIterable(lines))), exported), layer)
+      const onDiskCopy = yield* hop(first, onDisk())
+      expect(messagesOf(onDiskCopy)).toEqual([[5, "m5"], [6, "m6"]])
+      const record = onDiskCopy.map((l) => JSON.parse(l)).find((r) => r.kind === "workstream")?.workstream
+      expect([record?.messageCount, record?.prunedThrough]).toEqual([6, 4])
+      const back = yield* hop(onDiskCopy, inMemory())
+      expect(comparable(back)).toEqual(comparable(first))
+    }))
+
   it.effect("a file that is not a dump is InvalidInput; unreadable records are counted as failed and the rest imported", () =>
     Effect.gen(function*() {
       const bad = yield* Effect.flip(Stream.runDrain(Dump.importDump(Stream.make('{"kind":"memory"}'))))

@@ -43,7 +43,8 @@ export const buildWorkstream = (
     createdAt: input.createdAt ?? now,
     updatedAt: input.updatedAt ?? input.createdAt ?? now,
     version: input.version ?? 0,
-    messageCount: 0,
+    messageCount: input.prunedThrough ?? 0,
+    ...(input.prunedThrough !== undefined && input.prunedThrough > 0 ? { prunedThrough: input.prunedThrough } : {}),
     ...(input.summary !== undefined ? { summary: input.summary } : {}),
     ...(input.defaultModel !== undefined ? { defaultModel: input.defaultModel } : {}),
     ...(input.forkedFrom !== undefined ? { forkedFrom: input.forkedFrom } : {})

@@ -53,6 +53,9 @@ export const workstreamMethods = (driver: Driver, span: Span) => {
     const record = buildWorkstream(input, id, yield* DateTime.now)
     // A copy of a store recreates a branch as a branch: it shares its source's messages, which must be there.
     const point = sharedPoint(record)
+    if (point !== undefined && record.prunedThrough !== undefined) {
+      return yield* new InvalidInput({ method, message: "a branch cannot be created pruned: import its messages whole" })
+    }
     if (point !== undefined) {
       const branched = yield* createBranch(driver, method, record, record.updatedAt)
       return branched._tag === "Branched" ? branched.workstream : yield* branchRefusal(method, point.workstreamId, point.seq, branched)

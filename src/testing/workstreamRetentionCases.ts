@@ -178,4 +178,23 @@ export const retentionCases = ({ append, fresh, test }: Cases): void => {
       expect(report.refused[0]?.reason).toContain("gap")
       expect((yield* s.loadMessages(branch.id)).map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7])
     }))
+
+  test("a copy of a pruned workstream (create with prunedThrough, as an import does) keeps its seqs; a pruned branch is refused", () =>
+    Effect.gen(function*() {
+      const s = yield* WorkstreamStore
+      const copy = yield* s.create({ title: "copy of a pruned thread", prunedThrough: 4 })
+      expect([copy.messageCount, copy.prunedThrough]).toEqual([4, 4])
+      const [m] = yield* s.storeMessages(copy.id, [{ role: "user", content: "the first message kept" }])
+      expect(m!.seq).toBe(5)
+      expect((yield* s.loadMessages(copy.id)).map((x) => x.seq)).toEqual([5])
+      const after = yield* s.get(copy.id)
+      expect(Option.map(after, (w) => [w.messageCount, w.prunedThrough])).toEqual(Option.some([5, 4]))
+      const source = yield* fresh()
+      yield* append(source.id, 2)
+      expect(yield* outcome(s.create({
+        title: "pruned branch",
+        forkedFrom: { workstreamId: source.id, seq: 2, shared: true },
+        prunedThrough: 1
+      }))).toBe("InvalidInput")
+    }))
 }

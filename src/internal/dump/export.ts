@@ -14,6 +14,7 @@ import { MemoryBackend } from "../../MemoryBackend.js"
 import type { Workstream } from "../../Workstream.js"
 import { WorkstreamStore } from "../../WorkstreamStore.js"
 import { encodeMessage } from "../jsonl.js"
+import { ownStart } from "../workstreamRetention.js"
 import { DumpHeader, DumpMemory, DumpSummary, DumpWorkstream, FORMAT } from "./schema.js"
 
 /** @category options */
@@ -66,9 +67,12 @@ const workstreams = (store: WorkstreamStore["Type"], pageSize: number) => {
   return Stream.flatMap(Stream.concat(scratch, roots), (ws) => withBranches(store, pageSize, ws))
 }
 
-/** A workstream's own messages: a branch's start after its fork point (those before are its source's, exported there). */
+/**
+ * A workstream's own messages: a branch's start after its fork point (those before are its source's, exported
+ * there), a pruned one's after what prune removed.
+ */
 const messageLines = (store: WorkstreamStore["Type"], ws: Workstream, pageSize: number) =>
-  Stream.paginateChunkEffect(ws.forkedFrom?.shared === true ? ws.forkedFrom.seq : 0, (afterSeq) =>
+  Stream.paginateChunkEffect(ownStart(ws), (afterSeq) =>
     // Seqs are gap-free, so (afterSeq, afterSeq + pageSize] is exactly the next page (`limit` alone keeps the last ones).
     Effect.map(store.loadMessages(ws.id, { afterSeq, beforeSeq: afterSeq + pageSize + 1 }), (messages) => {
       const lines = messages.map((m) => line({ kind: "message", seq: m.seq, line: JSON.parse(encodeMessage(m)) }))

@@ -181,7 +181,8 @@ const workstream = (c: Ctx, s0: State, ws: Workstream): Step =>
           ...record,
           id: ws.id,
           state: ws.state,
-          ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {})
+          ...(ws.forkedFrom !== undefined ? { forkedFrom: ws.forkedFrom } : {}),
+          ...(ws.prunedThrough !== undefined ? { prunedThrough: ws.prunedThrough } : {})
         }))
       if (Either.isLeft(created)) {
         if (created.left._tag === "StorageError") return yield* created.left

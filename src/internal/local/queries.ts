@@ -256,7 +256,9 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
           forked_shared: ws.forkedFrom?.shared === true ? 1 : 0,
           pruned_through: ws.prunedThrough ?? 0,
           ...metadataColumns(ws),
-          ...EMPTY_COUNTERS
+          // A pruned copy of a store's workstream starts past its pruned prefix.
+          ...EMPTY_COUNTERS,
+          message_count: ws.messageCount
         })
       } RETURNING key`
   })
