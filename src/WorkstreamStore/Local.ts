@@ -89,8 +89,10 @@ const connect = (method: string, file: string, busyMs: number, readonly: boolean
   Effect.gen(function*() {
     // WAL comes after auto_vacuum: SQLite takes that setting only before the file's first page is written, so a new
     // store gives the pages prune frees back (`incremental_vacuum`); an older one keeps reusing them in place.
-    const sql = yield* openSqlite(method, { filename: file, readonly, disableWAL: !readonly })
-    if (!readonly) {
+    // Only a new file is opened without WAL first: an existing one opens as before, which a full disk allows.
+    const fresh = !readonly && (yield* io(method, () => sizeOf(file))) === 0
+    const sql = yield* openSqlite(method, { filename: file, readonly, disableWAL: fresh })
+    if (fresh) {
       yield* db(method)(Effect.zipRight(sql.unsafe("PRAGMA auto_vacuum = INCREMENTAL"), sql.unsafe("PRAGMA journal_mode = WAL")))
     }
     const reader = yield* openSqlite(method, { filename: file, readonly })

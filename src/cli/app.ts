@@ -32,8 +32,10 @@ export const command = root.pipe(
   Command.withSubcommands([memory, workstream, importCommand, exportCommand, migrateCommand, mcpCommand, ui, demo])
 )
 
+// A group's own subcommands only: deeper ones (`workstream retention set`) come back keyed by their whole path, and
+// their help is rendered by the command line itself.
 const below = (group: string, subcommands: HashMap.HashMap<string, unknown>) =>
-  Array.from(HashMap.keys(subcommands), (name): ReadonlyArray<string> => [group, name]).sort()
+  Array.from(HashMap.keys(subcommands)).filter((name) => !name.includes(" ")).map((name): ReadonlyArray<string> => [group, name]).sort()
 
 /**
  * Every command path of the tree, the root's `[]` first. The build renders `<path> --help` for each of them once,

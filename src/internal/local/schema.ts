@@ -177,7 +177,7 @@ export const migrations = <E>(sql: SqlClient.SqlClient, t: Tables, writeRecordFi
   // prune removed from each log (its first line is then message pruned_through + 1, or a branch's base + 1).
   "0010_retention": Effect.all([
     prunedColumn,
-    sql`CREATE TABLE ${sql(t.retention)} (
+    sql`CREATE TABLE IF NOT EXISTS ${sql(t.retention)} (
       kind TEXT NOT NULL,
       target TEXT NOT NULL,
       max_age_ms INTEGER,
