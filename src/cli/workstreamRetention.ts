@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Command, Options } from "@effect/cli"
+import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { InvalidInput } from "../Errors.js"
 import type { RetentionTarget } from "../WorkstreamRetention.js"
@@ -21,43 +21,42 @@ const targetOf = (method: string, id: Option.Option<string>, tag: Option.Option<
     ? Effect.fail(new InvalidInput({ method, message: "give exactly one of --id and --tag" }))
     : Effect.succeed<typeof RetentionTarget.Encoded>(Option.isSome(id) ? { workstreamId: id.value } : { tag: Option.getOrThrow(tag) })
 
-const set = Command.make("set", {
+const ACTIONS = ["set", "show", "clear"] as const
+
+/**
+ * `arawn-store workstream retention set|show|clear`: one command with the action as its argument (a third level of
+ * subcommands would show in the root help under a doubled name).
+ *
+ * @category commands
+ */
+export const retention = Command.make("retention", {
+  action: Args.choice(ACTIONS.map((a) => [a, a] as const)).pipe(Args.withDescription("set, show or clear")),
   id: idOption,
   tag: tagOption,
-  maxAge: Options.text("max-age").pipe(Options.withDescription("Keep messages younger than this (\"30 days\", \"12 hours\")"), Options.optional),
-  maxMessages: Options.integer("max-messages").pipe(Options.withDescription("Keep at least the last N messages"), Options.optional)
+  maxAge: Options.text("max-age").pipe(Options.withDescription("set: keep messages younger than this (\"30 days\", \"12 hours\")"), Options.optional),
+  maxMessages: Options.integer("max-messages").pipe(Options.withDescription("set: keep at least the last N messages"), Options.optional)
 }, (o) =>
-  withWorkstreams("open")(Effect.gen(function*() {
-    const target = yield* targetOf("workstream retention set", o.id, o.tag)
-    const policy = {
+  withWorkstreams(o.action === "show" ? "read" : "open")(Effect.gen(function*() {
+    const target = yield* targetOf(`workstream retention ${o.action}`, o.id, o.tag)
+    const store = yield* WorkstreamStore
+    const json = yield* jsonOutput
+    if (o.action === "show") {
+      const policy = Option.getOrNull(yield* store.getRetention(target))
+      return yield* json ? printJson({ target, policy }) : Console.log(policy === null ? "no policy" : JSON.stringify(policy))
+    }
+    if (o.action === "clear") {
+      yield* store.setRetention(target, null)
+      return yield* json ? printJson({ target, policy: null }) : Console.log("policy removed")
+    }
+    yield* store.setRetention(target, {
       ...(Option.isSome(o.maxAge) ? { maxAge: o.maxAge.value } : {}),
       ...(Option.isSome(o.maxMessages) ? { maxMessages: o.maxMessages.value } : {})
-    }
-    const store = yield* WorkstreamStore
-    yield* store.setRetention(target, policy)
+    })
     const stored = Option.getOrNull(yield* store.getRetention(target))
-    yield* (yield* jsonOutput) ? printJson({ target, policy: stored }) : Console.log(`retention of ${JSON.stringify(target)}: ${JSON.stringify(stored)}`)
-  }))).pipe(Command.withDescription("Set the retention policy of a workstream (--id) or of every workstream with a tag (--tag)"))
-
-const show = Command.make("show", { id: idOption, tag: tagOption }, (o) =>
-  withWorkstreams("read")(Effect.gen(function*() {
-    const target = yield* targetOf("workstream retention show", o.id, o.tag)
-    const policy = Option.getOrNull(yield* (yield* WorkstreamStore).getRetention(target))
-    yield* (yield* jsonOutput) ? printJson({ target, policy }) : Console.log(policy === null ? "no policy" : JSON.stringify(policy))
-  }))).pipe(Command.withDescription("Show the retention policy set on a workstream (--id) or a tag (--tag); maxAge in milliseconds"))
-
-const clear = Command.make("clear", { id: idOption, tag: tagOption }, (o) =>
-  withWorkstreams("open")(Effect.gen(function*() {
-    const target = yield* targetOf("workstream retention clear", o.id, o.tag)
-    yield* (yield* WorkstreamStore).setRetention(target, null)
-    yield* (yield* jsonOutput) ? printJson({ target, policy: null }) : Console.log("policy removed")
-  }))).pipe(Command.withDescription("Remove the retention policy of a workstream (--id) or a tag (--tag)"))
-
-/** `arawn-store workstream retention`. @category commands */
-export const retention = Command.make("retention").pipe(
-  Command.withDescription("Retention policies: set, show, clear"),
-  Command.withSubcommands([set, show, clear])
-)
+    return yield* json ? printJson({ target, policy: stored }) : Console.log(`retention of ${JSON.stringify(target)}: ${JSON.stringify(stored)}`)
+  }))).pipe(Command.withDescription(
+    "Retention policy of a workstream (--id) or of every workstream with a tag (--tag): set (--max-age, --max-messages), show (maxAge in milliseconds) or clear"
+  ))
 
 /** `arawn-store workstream prune`. @category commands */
 export const prune = Command.make("prune", {
