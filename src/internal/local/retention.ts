@@ -1,24 +1,9 @@
 /** Retention policies of the local store (`<prefix>_workstream_retention`) and the age query prune asks for. */
 import { Effect, Option } from "effect"
-import type { Driver, RetentionEntry } from "../../WorkstreamStore.js"
-import { WorkstreamId } from "../../Ids.js"
-import type { RetentionPolicy, RetentionTarget } from "../../WorkstreamRetention.js"
+import type { Driver } from "../../WorkstreamStore.js"
+import { entryOf, keyOf, policyOf } from "../retentionRow.js"
 import { db } from "./files.js"
-import type { RetentionRow } from "./schema.js"
 import type { Local } from "./store.js"
-
-const keyOf = (target: RetentionTarget) =>
-  "workstreamId" in target ? { kind: "workstream", target: target.workstreamId } : { kind: "tag", target: target.tag }
-
-const policyOf = (row: typeof RetentionRow.Type): RetentionPolicy => ({
-  ...(row.max_age_ms !== null ? { maxAge: row.max_age_ms } : {}),
-  ...(row.max_messages !== null ? { maxMessages: row.max_messages } : {})
-})
-
-const entryOf = (row: typeof RetentionRow.Type): RetentionEntry => ({
-  target: row.kind === "workstream" ? { workstreamId: WorkstreamId.make(row.target) } : { tag: row.target },
-  policy: policyOf(row)
-})
 
 /** The retention primitives over an open store: writes under the write lock, reads without it. */
 export const retentionDriver = (local: Local): Pick<Driver, "setRetention" | "getRetention" | "retentionPolicies" | "agedThrough"> => ({

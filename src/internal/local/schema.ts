@@ -289,13 +289,7 @@ export const OpenCheckRow = Schema.Struct({
   max_seq: Schema.NullOr(Schema.Number)
 })
 
-/** `<prefix>_workstream_retention`: one policy and its target. */
-export const RetentionRow = Schema.Struct({
-  kind: Schema.Literal("workstream", "tag"),
-  target: Schema.String,
-  max_age_ms: Schema.NullOr(Schema.NonNegativeInt),
-  max_messages: Schema.NullOr(Schema.NonNegativeInt)
-})
+export { RetentionRow } from "../retentionRow.js"
 
 /** A workstream id, as the lineage queries return them. */
 export const BranchRow = Schema.Struct({ id: WorkstreamId })

@@ -7,38 +7,19 @@
  */
 import { Effect, Option, Schema } from "effect"
 import { WorkstreamId } from "../../Ids.js"
-import type { RetentionPolicy, RetentionTarget } from "../../WorkstreamRetention.js"
-import type { Driver, PruneRequest, PruneResult, RetentionEntry } from "../../WorkstreamStore.js"
+import type { Driver, PruneRequest, PruneResult } from "../../WorkstreamStore.js"
+import { entryOf, keyOf, policyOf, RetentionRow } from "../retentionRow.js"
 import { all, decodeRows, storage, transaction } from "../sql.js"
 import type { Store } from "./schema.js"
 
 /** Seqs deleted per transaction: a lock held for one batch, not for a whole prune. */
 export const BATCH = 10_000
 
-const RetentionRow = Schema.Struct({
-  kind: Schema.Literal("workstream", "tag"),
-  target: Schema.String,
-  max_age_ms: Schema.NullOr(Schema.NonNegativeInt),
-  max_messages: Schema.NullOr(Schema.NonNegativeInt)
-})
 const decodeRetention = decodeRows(RetentionRow)
 const decodeAged = decodeRows(Schema.Struct({ message_count: Schema.Number, first: Schema.NullOr(Schema.Number) }))
 const decodeLocked = decodeRows(Schema.Struct({ id: WorkstreamId, base: Schema.Number, message_count: Schema.Number }))
 const decodeDeleted = decodeRows(Schema.Struct({ removed: Schema.Number, bytes: Schema.Number }))
 const decodeFound = decodeRows(Schema.Struct({ id: Schema.String }))
-
-const keyOf = (target: RetentionTarget) =>
-  "workstreamId" in target ? { kind: "workstream", target: target.workstreamId } : { kind: "tag", target: target.tag }
-
-const policyOf = (row: typeof RetentionRow.Type): RetentionPolicy => ({
-  ...(row.max_age_ms !== null ? { maxAge: row.max_age_ms } : {}),
-  ...(row.max_messages !== null ? { maxMessages: row.max_messages } : {})
-})
-
-const entryOf = (row: typeof RetentionRow.Type): RetentionEntry => ({
-  target: row.kind === "workstream" ? { workstreamId: WorkstreamId.make(row.target) } : { tag: row.target },
-  policy: policyOf(row)
-})
 
 /** One batch, in its own transaction: `Changed`, `NotFound`, or how many rows (and content bytes) went. */
 const batch = (s: Store, request: PruneRequest, from: number, through: number) =>
