@@ -136,6 +136,17 @@ export const fsyncDir = async (dir: string): Promise<void> => {
 }
 
 /** Size of a file, 0 when it does not exist. */
+/** Whether `file` exists (a missing one is false; any other failure is thrown): a plain awaited step of an `io` operation. */
+export const exists = async (file: string): Promise<boolean> => {
+  try {
+    await fs.stat(file)
+    return true
+  } catch (e) {
+    if (isNotFound(e)) return false
+    throw e
+  }
+}
+
 export const sizeOf = async (file: string): Promise<number> => {
   try {
     return (await fs.stat(file)).size

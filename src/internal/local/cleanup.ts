@@ -7,7 +7,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect } from "effect"
 import type { WorkstreamId } from "../../Ids.js"
-import { fsyncDir } from "../logfile.js"
+import { exists, fsyncDir } from "../logfile.js"
 import { db, io, STAGING, stagingOf, SUMMARIES_FILE, truncateLog } from "./files.js"
 import { removeDir } from "./handles.js"
 import type { Local } from "./store.js"
@@ -19,16 +19,6 @@ export interface PromotionScope {
   readonly quiet?: boolean
   /** Called between the steps (crash tests). */
   readonly reached?: (step: "renamed") => Effect.Effect<void>
-}
-
-/** Whether `file` exists; a step of one `io` operation, so it stays a plain awaited call inside it. */
-const exists = async (file: string): Promise<boolean> => {
-  try {
-    await fs.stat(file)
-    return true
-  } catch {
-    return false
-  }
 }
 
 /** Moves a committed promotion's staged log into place, unless it is there already. */

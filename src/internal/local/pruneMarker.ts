@@ -17,8 +17,6 @@ const encodeMarker = Schema.encodeSync(Marker)
 export const copyOf = (p: Paths, id: WorkstreamId) => `${p.logOf(id)}.prune`
 export const markerOf = (p: Paths, id: WorkstreamId) => path.join(p.dirOf(id), "prune.json")
 
-export const exists = (file: string) => fs.stat(file).then(() => true, (e) => (isNotFound(e) ? false : Promise.reject(e)))
-
 /** Writes the marker atomically and durably. */
 export const writeMarker = (method: string, file: string, through: number) =>
   io(method, async () => {
