@@ -3,6 +3,7 @@
  * `run(options): Promise<Array<BenchRow>>` and measures each operation beside its raw floor in the same run.
  */
 import { performance } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
 
 export interface BenchOptions {
   /** A small run (under a minute for everything together). */
@@ -90,4 +91,19 @@ export const formatTable = (rows: ReadonlyArray<BenchRow>): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
   const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...lines.map(line)].join("\n")
+}
+
+/**
+ * Runs an area on its own when its module is the program (`npx tsx bench/<area>.ts [--quick]`), printing its table;
+ * exits 1 on a failure.
+ */
+export const runIfMain = (moduleUrl: string, run: (options: BenchOptions) => Promise<ReadonlyArray<BenchRow>>): void => {
+  if (process.argv[1] === undefined || fileURLToPath(moduleUrl) !== process.argv[1]) return
+  run({ quick: process.argv.includes("--quick") }).then(
+    (rows) => console.log(formatTable(rows)),
+    (e) => {
+      console.error(e)
+      process.exit(1)
+    }
+  )
 }

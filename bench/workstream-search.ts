@@ -20,7 +20,7 @@ import { WorkstreamId } from "../src/Ids.js"
 import { WorkstreamStore } from "../src/WorkstreamStore.js"
 import * as Local from "../src/WorkstreamStore/Local.js"
 import type { BenchOptions, BenchRow, Timing } from "./harness.js"
-import { formatTable } from "./harness.js"
+import { runIfMain } from "./harness.js"
 
 interface RawDatabase {
   prepare(sql: string): { all(...params: ReadonlyArray<unknown>): Array<unknown> }
@@ -212,12 +212,4 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => [
   ...await forkRows(options.quick)
 ]
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  run({ quick: process.argv.includes("--quick") }).then(
-    (rows) => console.log(formatTable(rows)),
-    (e) => {
-      console.error(e)
-      process.exit(1)
-    }
-  )
-}
+runIfMain(import.meta.url, run)

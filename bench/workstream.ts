@@ -23,7 +23,7 @@ import { WorkstreamId } from "../src/Ids.js"
 import { WorkstreamStore } from "../src/WorkstreamStore.js"
 import * as Local from "../src/WorkstreamStore/Local.js"
 import type { BenchOptions, BenchRow, Timing } from "./harness.js"
-import { formatTable } from "./harness.js"
+import { runIfMain } from "./harness.js"
 import { run as runSearch } from "./workstream-search.js"
 import { run as runTree } from "./workstream-tree.js"
 
@@ -352,12 +352,4 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
   return rows
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  run({ quick: process.argv.includes("--quick") }).then(
-    (rows) => console.log(formatTable(rows)),
-    (e) => {
-      console.error(e)
-      process.exit(1)
-    }
-  )
-}
+runIfMain(import.meta.url, run)
