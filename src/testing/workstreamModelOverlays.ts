@@ -8,7 +8,7 @@ import { Effect, FastCheck as fc } from "effect"
 import { SCRATCH_ID, WorkstreamId } from "../Ids.js"
 import type { ContextItem } from "../WorkstreamContext.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
-import { expectMessages, expectWorkstream, outcomeOf } from "./workstreamModelState.js"
+import { expectMessages, expectWorkstream, outcomeOf, visibleMessages } from "./workstreamModelState.js"
 import type { ModelSummary, ModelWs, Run } from "./workstreamModelState.js"
 
 export interface SummarizeOp {
@@ -33,25 +33,33 @@ export const contextArb = (ws: fc.Arbitrary<number>): fc.Arbitrary<ContextOp> =>
 const byAge = (a: ModelSummary, b: ModelSummary) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 /** What `id`'s path shows: its own summaries, and its source's up to its fork point (recursively), oldest first. */
-const visible = (run: Run, id: string): Array<ModelSummary> => {
+export const visible = (run: Run, id: string): Array<ModelSummary> => {
   const ws = run.model.get(id)
   if (ws === undefined) return []
   const inherited = ws.parent === undefined ? [] : visible(run, ws.parent).filter((x) => x.toSeq <= (ws.forkAt ?? 0))
   return [...inherited, ...ws.summaries].sort(byAge)
 }
 
-/** The context the model expects: seq by seq, each seq claimed by the newest summary over it that nothing newer overlaps. */
-const expectedContext = (run: Run, id: string, ws: ModelWs, limit: number) => {
+/** Seq by seq, the summary standing over it: the newest over it that nothing newer overlaps (undefined: none). */
+export const claimsOf = (run: Run, id: string): Array<ModelSummary | undefined> => {
   const claimed: Array<ModelSummary | undefined> = []
   for (const x of visible(run, id).reverse()) {
     const free = Array.from({ length: x.toSeq - x.fromSeq + 1 }, (_, i) => claimed[x.fromSeq + i]).every((c) => c === undefined)
     if (free) for (let seq = x.fromSeq; seq <= x.toSeq; seq++) claimed[seq] = x
   }
+  return claimed
+}
+
+/** The context the model expects: each summary once, at its first seq; each message no summary claims, if not pruned. */
+const expectedContext = (run: Run, id: string, ws: ModelWs, limit: number) => {
+  const claimed = claimsOf(run, id)
+  const shown = new Map(visibleMessages(run, id).map((m) => [m.seq, m] as const))
   const items: Array<ReadonlyArray<unknown>> = []
-  for (const m of ws.messages) {
-    const x = claimed[m.seq]
-    if (x === undefined) items.push(["m", m.seq, m.id])
-    else if (x.fromSeq === m.seq) items.push(["s", x.id])
+  for (let seq = 1; seq <= ws.messages.length; seq++) {
+    const x = claimed[seq]
+    const m = shown.get(seq)
+    if (x === undefined && m !== undefined) items.push(["m", m.seq, m.id])
+    else if (x !== undefined && x.fromSeq === seq) items.push(["s", x.id])
   }
   return limit > 0 ? items.slice(-limit) : items
 }
@@ -111,7 +119,7 @@ export const promoteOp = (run: Run) =>
     const to = result.value.id
     const messages = scratch.messages.map((m) => ({ ...m, owner: to }))
     const summaries = scratch.summaries.map((x) => ({ ...x, owner: to }))
-    const moved: ModelWs = { title: `p${run.ops}`, state: "active", tags: [run.tag], updatedAt: run.now, messages, summaries }
+    const moved: ModelWs = { title: `p${run.ops}`, state: "active", tags: [run.tag], updatedAt: run.now, messages, summaries, prunedThrough: 0 }
     expectWorkstream(result.value, moved, to)
     expectMessages(yield* s.loadMessages(to), moved.messages)
     run.model.set(to, moved)
