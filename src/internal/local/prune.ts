@@ -11,7 +11,9 @@
 import * as fs from "node:fs/promises"
 import { Context, Effect, Option, Schema } from "effect"
 import type { StorageError } from "../../Errors.js"
+import type { WorkstreamId } from "../../Ids.js"
 import type { PruneRequest, PruneResult } from "../../WorkstreamStore.js"
+import { MAX_DEPTH } from "../workstreamTree.js"
 import { fsyncDir, sizeOf } from "../logfile.js"
 import { db, io } from "./files.js"
 import { finishPrune, reconcile, saveFromIndex } from "./reconcile.js"
@@ -76,6 +78,28 @@ const vacuum = (local: Local, method: string) =>
       freed += (step.before - step.after) * pageSize
       if (step.after === 0 || step.after >= step.before) return freed
     }
+  }))
+
+/**
+ * Under the write lock: how far `id`'s path is pruned at `atSeq`, when the message there is gone (`None` when it is
+ * there). The log holding seq `atSeq` is found by walking up the lineage past each fork point at or above it; a
+ * prune only ever removes a prefix, so that log's own start decides. A fork or branch checks this where no prune
+ * can run in between.
+ */
+export const prunedAt = (local: Local, method: string, id: WorkstreamId, atSeq: number) =>
+  db(method)(Effect.gen(function*() {
+    if (atSeq === 0) return Option.none<number>()
+    let state = yield* local.q.logState(id)
+    let upTo = Number.POSITIVE_INFINITY
+    for (let depth = 0; Option.isSome(state) && depth < MAX_DEPTH; depth++) {
+      const s = state.value
+      if (s.inherits_from === null || atSeq > s.fork_seq) {
+        return atSeq <= s.pruned_through ? Option.some(Math.min(s.pruned_through, upTo)) : Option.none<number>()
+      }
+      upTo = Math.min(upTo, s.fork_seq)
+      state = yield* local.q.logState(s.inherits_from)
+    }
+    return Option.none<number>()
   }))
 
 /** The steps 1 to 4 under the lock (see the module's doc). */
