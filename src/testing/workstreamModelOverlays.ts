@@ -16,6 +16,8 @@ export interface SummarizeOp {
   readonly ws: number
   readonly from: number
   readonly length: number
+  /** When given, the range ends this many seqs before the path's last (and starts at seq 1 + `from`). */
+  readonly toEnd?: number
 }
 
 export interface ContextOp {
@@ -24,8 +26,12 @@ export interface ContextOp {
   readonly limit: number
 }
 
+/** A range anywhere, or (as a compaction makes them, and as prune needs) one from seq 1 to `toEnd` before the last. */
 export const summarizeArb = (ws: fc.Arbitrary<number>): fc.Arbitrary<SummarizeOp> =>
-  fc.record({ _tag: fc.constant("summarize" as const), ws, from: fc.integer({ min: 0, max: 8 }), length: fc.integer({ min: 0, max: 4 }) })
+  fc.oneof(
+    fc.record({ _tag: fc.constant("summarize" as const), ws, from: fc.integer({ min: 0, max: 8 }), length: fc.integer({ min: 0, max: 4 }) }),
+    { weight: 2, arbitrary: fc.record({ _tag: fc.constant("summarize" as const), ws, from: fc.constant(0), length: fc.constant(0), toEnd: fc.integer({ min: 0, max: 3 }) }) }
+  )
 
 export const contextArb = (ws: fc.Arbitrary<number>): fc.Arbitrary<ContextOp> =>
   fc.record({ _tag: fc.constant("context" as const), ws, limit: fc.integer({ min: 0, max: 5 }) })
@@ -74,7 +80,7 @@ export const summarizeOp = (run: Run, op: SummarizeOp) =>
     const ws = run.model.get(id)
     const count = ws?.messages.length ?? 0
     const fromSeq = 1 + (op.from % Math.max(count, 1))
-    const toSeq = fromSeq + op.length
+    const toSeq = op.toEnd === undefined ? fromSeq + op.length : Math.max(fromSeq, count - op.toEnd)
     const result = yield* outcomeOf(s.summarize(id, { fromSeq, toSeq, content: `${run.tag}:s${run.contents++}` }))
     if (ws === undefined) return expect(result.tag).toBe("NotFound")
     if (toSeq > count) return expect(result.tag).toBe("InvalidInput")

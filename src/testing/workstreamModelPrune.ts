@@ -30,7 +30,8 @@ export interface PruneOp {
 
 export const retentionArb: fc.Arbitrary<RetentionOp> = fc.record({
   _tag: fc.constant("retention" as const),
-  target: fc.integer({ min: 0, max: POOL + 3 }),
+  // The run's tag (every workstream of the run but scratch carries it) as often as all the other targets together.
+  target: fc.oneof(fc.integer({ min: 0, max: POOL + 3 }), fc.constant(POOL + 1)),
   policy: fc.option(
     fc.record({ maxMessages: fc.constantFrom(0, 1, 2, 4), maxAge: fc.constantFrom(0, 1000, 3000) }, { requiredKeys: [] }),
     { nil: null, freq: 4 }
