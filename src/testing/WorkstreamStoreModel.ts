@@ -97,7 +97,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       at: fc.integer({ min: 0, max: 8 })
     })
   },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("fork" as const), source: fc.integer({ min: 0, max: POOL - 1 }), at: fc.integer({ min: 0, max: 8 }), copy: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("fork" as const), source: fc.integer({ min: 0, max: POOL - 1 }), at: fc.integer({ min: 0, max: 8 }), copy: fc.boolean() }) },
   { weight: 3, arbitrary: retentionArb },
   { weight: 3, arbitrary: pruneArb },
   { weight: 6, arbitrary: appendArb },
@@ -107,7 +107,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ _tag: "ensureScratch" as const }) },
   { weight: 1, arbitrary: fc.constant({ _tag: "promote" as const }) },
   { weight: 1, arbitrary: fc.constant({ _tag: "tick" as const }) },
-  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("concurrent" as const), ops: fc.array(fc.oneof(appendArb, appendArb, loadArb), { minLength: 2, maxLength: 4 }) }) }
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("concurrent" as const), ops: fc.array(fc.oneof(appendArb, appendArb, loadArb), { minLength: 2, maxLength: 4 }) }) }
 )
 
 // --- one step --------------------------------------------------------------------------------------------------
