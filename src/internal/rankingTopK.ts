@@ -33,6 +33,8 @@ export const GROWTH = 4
  * this depth (the whole filtered set of a store up to this size) the hybrid page is proven exact like the others;
  * past it, it is the page scored over what was read, its missing
  * votes counted as 0, as a fixed-depth read scores it. Text and vector pages, one ranking each, are always exact.
+ * A driver with `rankedSearch` ranks a filtered set up to its exact-scan size whole, and its hybrid pages are exact
+ * up to that size whatever this cap.
  */
 export const hybridDepthCap = (limit: number): number => Math.max(512, 2 * firstVectorDepth(limit))
 
