@@ -62,21 +62,47 @@ export const build = (k: Kernel, method: string, inputs: ReadonlyArray<NewMemory
     return built
   })
 
+const allFinite = (v: Float32Array) => {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return false
+  return true
+}
+
+/**
+ * The given embeddings of a batch, copied into one buffer (a view each): one allocation instead of one per memory,
+ * which in a large batch cost more than the copies. An embedding of the wrong length or with a value that is not
+ * finite as float32 fails as `checkEmbedding` says.
+ */
+const givenVectors = (method: string, built: ReadonlyArray<Built>, dimensions: number) =>
+  Effect.gen(function*() {
+    const given = built.map((b) => (b.input.embed === false ? undefined : b.input.embedding))
+    const buffer = new Float32Array(given.reduce((n, e) => n + (e === undefined ? 0 : dimensions), 0))
+    const views: Array<Float32Array | undefined> = []
+    let offset = 0
+    for (const embedding of given) {
+      if (embedding === undefined) {
+        views.push(undefined)
+        continue
+      }
+      const view = embedding.length === dimensions ? buffer.subarray(offset, offset + dimensions) : undefined
+      view?.set(embedding)
+      offset += dimensions
+      // An embedding found wrong here gets `checkEmbedding`'s own verdict (and message).
+      views.push(view !== undefined && allFinite(view) ? view : yield* checkEmbedding(method, embedding, dimensions))
+    }
+    return views
+  })
+
 /** The rows of a batch: given embeddings checked, the others made in one embed call, and the first events. */
 export const rowsOf = (k: Kernel, method: string, built: ReadonlyArray<Built>, now: DateTime.Utc) =>
   Effect.gen(function*() {
-    const vectors: Array<Float32Array | undefined> = []
-    const texts: Array<string> = []
-    for (const b of built) {
-      const given = b.input.embed === false ? undefined : b.input.embedding
-      if (given === undefined && b.input.embed !== false) texts.push(b.memory.content)
-      vectors.push(given === undefined ? undefined : yield* checkEmbedding(method, given, k.embedder.dimensions))
-    }
-    const embedded = yield* k.embed(texts)
+    const given = yield* givenVectors(method, built, k.embedder.dimensions)
+    const embedded = yield* k.embed(
+      built.filter((b) => b.input.embedding === undefined && b.input.embed !== false).map((b) => b.memory.content)
+    )
     let next = 0
     return built.map((b, i): NewRow => ({
       memory: b.memory,
-      vector: b.input.embed === false ? undefined : vectors[i] ?? embedded[next++]!,
+      vector: b.input.embed === false ? undefined : given[i] ?? embedded[next++]!,
       events: initialEvents(b.input, b.memory, now)
     }))
   })
