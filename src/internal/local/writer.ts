@@ -4,8 +4,10 @@
  * time across processes (the WAL lock), and which the OS releases if its holder dies. In process, a semaphore
  * queues the fibers of this connection first. Waiting for another process never blocks the event loop: the
  * connection's own busy timeout is 0, and a refused `BEGIN IMMEDIATE` is retried on a schedule, until
- * `busyTimeout` has passed. A caller interrupted while it waits, or while its transaction runs, leaves nothing
- * behind: the transaction rolls back and its `undo` runs, as for a failure.
+ * `busyTimeout` has passed. A caller of `exclusive` interrupted while it waits, or while its transaction runs,
+ * leaves nothing behind: the transaction rolls back and its `undo` runs, as for a failure. An append on the direct
+ * connection (`direct`) takes the same lock without waiting for another process, and once it holds it runs to its
+ * end: an interruption then takes effect after its commit, as one arriving just after it would.
  *
  * The holder also learns whether anything it may have cached is stale: `PRAGMA data_version` changes exactly when
  * another connection (another process) committed since this connection last looked, and a transaction of this
