@@ -53,12 +53,9 @@ const readPage = (local: Local, method: string, queries: Queries, q: SearchQuery
       if (list === undefined) byWorkstream.set(row.workstream_id, [row])
       else list.push(row)
     }
-    // The logs are read side by side: each read waits on libuv's thread pool, and a page spans many logs.
-    const reads = yield* Effect.forEach(byWorkstream, ([id, group]) => readWorkstream(local, method, id, group, locked), {
-      concurrency: "unbounded"
-    })
     const found = new Map<SearchRow, SearchHit>()
-    for (const read of reads) {
+    for (const [id, group] of byWorkstream) {
+      const read = yield* readWorkstream(local, method, id, group, locked)
       if (read === undefined) return undefined
       for (const [row, hit] of read) found.set(row, hit)
     }
