@@ -1,6 +1,10 @@
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Effect, Layer, TestClock } from "effect"
+import { Context, DateTime, Effect, Layer, TestClock } from "effect"
 import fc from "fast-check"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Embedder, MemoryBackend } from "arawn-store"
 import * as SqliteMemoryBackend from "arawn-store/MemoryBackend/Sqlite"
 
@@ -82,7 +86,32 @@ const exactSuite = (name: string, layer: () => Layer.Layer<MemoryBackend.MemoryB
       }
     }).pipe(Effect.provide(layer())), 120_000)
 
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "arawn-exact-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+const onFile = (filename: string) => SqliteMemoryBackend.layer({ filename }).pipe(Layer.provide(Embedder.layerHashing))
+/** The same file read through its client alone: no connection with the score function, so pages are proven. */
+const onClient = (filename: string) =>
+  SqliteMemoryBackend.layer().pipe(Layer.provide(Embedder.layerHashing), Layer.provide(SqliteClient.layer({ filename })))
+
+const explained = (hits: ReadonlyArray<{ readonly memory: { readonly id: string }; readonly score: number; readonly explain: unknown }>) =>
+  hits.map((h) => ({ id: h.memory.id, score: h.score, explain: h.explain }))
+
 describe("search is exact", () => {
+  exactSuite("the SQLite layer on a file", () => Layer.unwrapScoped(Effect.map(tempDir, (dir) => onFile(join(dir, "memory.db")))))
+  it.scoped("the SQLite layer on a file: a filtered set ranked whole in SQL gives the page proven from the rankings", () =>
+    Effect.gen(function*() {
+      const file = join(yield* tempDir, "memory.db")
+      const whole = Context.get(yield* Layer.build(onFile(file)), MemoryBackend.MemoryBackend)
+      yield* Effect.provideService(seedStore, MemoryBackend.MemoryBackend, whole)
+      const proven = Context.get(yield* Layer.build(onClient(file)), MemoryBackend.MemoryBackend)
+      for (const { minScore, ...o } of fc.sample(search, { numRuns: 80, seed: 21 })) {
+        const options = { ...o, ...(minScore === undefined ? {} : { minScore }) }
+        const page = explained(yield* whole.search(o.query, options))
+        expect({ ...options, page }).toEqual({ ...options, page: explained(yield* proven.search(o.query, options)) })
+      }
+    }), 120_000)
   exactSuite("the in-memory layer", () => MemoryBackend.layerMemory.pipe(Layer.provide(Embedder.layerHashing)))
   exactSuite("the SQLite layer", () => SqliteMemoryBackend.layer({ filename: ":memory:" }).pipe(Layer.provide(Embedder.layerHashing)))
 })

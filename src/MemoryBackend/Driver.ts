@@ -12,6 +12,7 @@ import type { EmbeddingSpace, EmbeddingSpaceMismatch, StorageError } from "../Er
 import { MemoryId } from "../Ids.js"
 import type { DriverFilter } from "../internal/memoryRules.js"
 import type { TextCandidate, VectorCandidate } from "../internal/ranking.js"
+import type { RankedPage, ScoreOptions } from "../internal/rankingTopK.js"
 import type { Memory } from "../Memory.js"
 import type { MemoryEvent } from "../MemoryEvent.js"
 import type { NamespaceCount } from "../MemoryNamespaces.js"
@@ -143,6 +144,17 @@ export interface Driver {
     key: FactKey,
     decide: (live: ReadonlyArray<Memory>) => FactWrite
   ) => Effect.Effect<FactWrite, MemoryIdTaken | EmbeddingSpaceMismatch | StorageError>
+  /**
+   * Optional: the top `options.limit` of the memories that pass the filter, the whole set ranked by the vector
+   * `query` (and by `terms` when not empty) and scored by `rankingTopK.hitScore`, in one pass; `None` when the
+   * driver cannot here (a set too large to scan exactly), and the kernel reads the rankings instead.
+   */
+  readonly rankedSearch?: (
+    filter: DriverFilter,
+    query: Float32Array,
+    terms: ReadonlyArray<string>,
+    options: ScoreOptions
+  ) => Effect.Effect<Option.Option<RankedPage>, EmbeddingSpaceMismatch | StorageError>
   /** The `depth` nearest memories that pass the filter, by distance, then createdAt desc, then id asc. */
   readonly vectorCandidates: (
     filter: DriverFilter,

@@ -17,8 +17,8 @@ import { extended, queryTerms } from "./memoryRules.js"
 import type { Kernel } from "./memoryScope.js"
 import { readable, retag, retagError, within } from "./memoryScope.js"
 import { lookup, resultCount, searched, storeId, tracing } from "./semconv.js"
-import { exactTop } from "./rankingTopK.js"
-import type { Scored } from "./rankingTopK.js"
+import { exactTop, pageOfRanked, usesText, usesVector } from "./rankingTopK.js"
+import type { Scored, ScoreOptions } from "./rankingTopK.js"
 
 const REINDEX_BATCH = 32
 const PAGE_SIZE = 200
@@ -120,16 +120,25 @@ export const readMethods = (k: Kernel) => {
     const filter = yield* driverFilter(k, method, options, now.epochMillis)
     const q = options.mode === "text" ? undefined : (yield* embed([query]))[0]!
     const terms = queryTerms(query)
-    const { depth, page, proven } = yield* exactTop({
-      vector: (depth) => q === undefined ? Effect.succeed([]) : driver.vectorCandidates(filter, q, depth),
-      text: (depth) => driver.textCandidates(filter, terms, depth)
-    }, {
+    const scoring: ScoreOptions = {
       mode: options.mode,
       weights: options.weights ?? embedder.weights,
       nowMillis: now.epochMillis,
       limit: options.offset + options.limit,
       minScore: options.minScore
-    })
+    }
+    // A driver that ranks a small filtered set whole returns its page in one pass; otherwise the rankings are read.
+    const ranked = q === undefined || driver.rankedSearch === undefined || !usesVector(scoring)
+      ? Option.none()
+      : yield* driver.rankedSearch(filter, q, usesText(scoring) ? terms : [], scoring)
+    if (Option.isSome(ranked)) {
+      yield* Effect.annotateCurrentSpan({ "search.ranked": "whole set" })
+      return yield* materialize(k, pageOfRanked(ranked.value.rows, scoring, ranked.value.bestText).slice(options.offset), now)
+    }
+    const { depth, page, proven } = yield* exactTop({
+      vector: (depth) => q === undefined ? Effect.succeed([]) : driver.vectorCandidates(filter, q, depth),
+      text: (depth) => driver.textCandidates(filter, terms, depth)
+    }, scoring)
     yield* Effect.annotateCurrentSpan({ "search.depth.vector": depth.vector, "search.depth.text": depth.text, "search.proven": proven })
     return yield* materialize(k, page.slice(options.offset), now)
   }, retag("MemoryBackend.search"), searched)

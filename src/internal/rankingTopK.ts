@@ -8,7 +8,7 @@
 import { Effect } from "effect"
 import type { FusionWeights } from "../Embedder.js"
 import type { MemoryId } from "../Ids.js"
-import type { Explain, SearchMode } from "../Memory.js"
+import type { ConfidenceInputs, Explain, SearchMode } from "../Memory.js"
 import { combineScore, confidenceAt } from "../Memory.js"
 import type { Candidate, CandidateHead, TextCandidate, VectorCandidate, Votes } from "./ranking.js"
 import { fusedRelevance, isRelevant, queryTextRelevance, vectorRelevance } from "./ranking.js"
@@ -33,6 +33,8 @@ export const GROWTH = 4
  * this depth (the whole filtered set of a store up to this size) the hybrid page is proven exact like the others;
  * past it, it is the page scored over what was read, its missing
  * votes counted as 0, as a fixed-depth read scores it. Text and vector pages, one ranking each, are always exact.
+ * A driver with `rankedSearch` ranks a filtered set up to its exact-scan size whole, and its hybrid pages are exact
+ * up to that size whatever this cap.
  */
 export const hybridDepthCap = (limit: number): number => Math.max(512, 2 * firstVectorDepth(limit))
 
@@ -102,6 +104,48 @@ const explainOf = (c: Candidate, o: ScoreOptions, relevance: number, confidence:
   ...(o.mode === "hybrid" ? { weights: o.weights } : {})
 })
 
+/** A candidate's score when it is a hit (some relevance, at least `minScore`), with its explanation. */
+const scoredOf = (c: Candidate, o: ScoreOptions, bestText: number): Scored | undefined => {
+  const relevance = relevanceOf(c, o, bestText)
+  const confidence = confidenceAt(c.head, o.nowMillis)
+  const score = combineScore(relevance, confidence)
+  return isRelevant(relevance) && (o.minScore === undefined || score >= o.minScore)
+    ? { head: c.head, score, explain: explainOf(c, o, relevance, confidence, bestText) }
+    : undefined
+}
+
+/**
+ * The score of a memory whose places in both rankings are known, or undefined when it is not a hit: what a driver
+ * that ranks a whole filtered set in one statement sorts by (SQLite calls it per row), so that its page is the one
+ * this module would prove.
+ */
+export const hitScore = (c: Votes, head: ConfidenceInputs, o: ScoreOptions, bestText: number): number | undefined => {
+  const relevance = relevanceOf(c, o, bestText)
+  const score = combineScore(relevance, confidenceAt(head, o.nowMillis))
+  return isRelevant(relevance) && (o.minScore === undefined || score >= o.minScore) ? score : undefined
+}
+
+/** A memory with its places in every ranking of a search already known (a driver's whole-set ranking). */
+export interface Ranked extends Votes {
+  readonly head: CandidateHead
+}
+
+/** A driver's page of a filtered set ranked whole, best first, with the set's best BM25 (0 without text hits). */
+export interface RankedPage {
+  readonly rows: ReadonlyArray<Ranked>
+  readonly bestText: number
+}
+
+/**
+ * The page of a driver that ranked the whole filtered set itself, by `hitScore`: its rows (best first, at most
+ * `limit`) scored and explained as `exactTop` would, `bestText` being the best BM25 of the set.
+ */
+export const pageOfRanked = (rows: ReadonlyArray<Ranked>, o: ScoreOptions, bestText: number): Array<Scored> =>
+  rows.flatMap((r) => {
+    const scored = scoredOf({ head: r.head, ...(r.vector ? { vector: r.vector } : {}), ...(r.text ? { text: r.text } : {}) }, o, bestText)
+    return scored === undefined ? [] : [scored]
+  }).sort(byScore).slice(0, o.limit)
+
 /** What a search has proven so far: the page when it is final, else which rankings must be read deeper. */
 export type Verdict =
   | { readonly _tag: "Proven"; readonly page: Array<Scored> }
@@ -160,13 +204,11 @@ const weigh = (vector: RankingRead<VectorCandidate>, text: RankingRead<TextCandi
   const known: Array<Scored> = []
   const open: Array<Open> = []
   for (const c of merge(vector.items, text.items)) {
-    const relevance = relevanceOf(c, o, bestText)
     const confidence = confidenceAt(c.head, o.nowMillis)
-    const score = combineScore(relevance, confidence)
+    const score = combineScore(relevanceOf(c, o, bestText), confidence)
     const upper = combineScore(relevanceOf({ vector: c.vector ?? nextV, text: c.text ?? nextT }, o, bestText), confidence)
-    const hit = isRelevant(relevance) && (o.minScore === undefined || score >= o.minScore)
-      ? [{ head: c.head, score, explain: explainOf(c, o, relevance, confidence, bestText) }]
-      : []
+    const scored = scoredOf(c, o, bestText)
+    const hit = scored === undefined ? [] : [scored]
     if (upper > score) open.push({ upper, vector: c.vector === undefined, text: c.text === undefined, scored: hit })
     else known.push(...hit)
   }

@@ -6,7 +6,7 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Fragment } from "@effect/sql/Statement"
-import type { Effect, ParseResult } from "effect"
+import type { Effect, Option, ParseResult } from "effect"
 import { Schema } from "effect"
 import type { EmbeddingSpace } from "../../Errors.js"
 import { MemoryId } from "../../Ids.js"
@@ -14,6 +14,7 @@ import type { Memory } from "../../Memory.js"
 import type { FactKey } from "../../MemoryBackend/Driver.js"
 import type { DriverFilter } from "../memoryRules.js"
 import type { TextCandidate, VectorCandidate } from "../ranking.js"
+import type { RankedPage, ScoreOptions } from "../rankingTopK.js"
 import { decodeRows } from "../sql.js"
 import type { RowsDecoder } from "../sql.js"
 import type { State } from "./state.js"
@@ -121,6 +122,18 @@ export interface Dialect<K> {
     depth: number,
     generation: number
   ) => Effect.Effect<ReadonlyArray<VectorCandidate>, SqlFailure>
+  /**
+   * Optional: the filtered set ranked whole in one statement by `rankingTopK.hitScore` (vector ranking of
+   * generation `generation`, text ranking when `terms` is not empty); `None` when the set is too large or the engine
+   * cannot run it here.
+   */
+  readonly rankedSearch?: (
+    filter: DriverFilter,
+    query: Float32Array,
+    terms: ReadonlyArray<string>,
+    options: ScoreOptions,
+    generation: number
+  ) => Effect.Effect<Option.Option<RankedPage>, SqlFailure>
   /** The `depth` best text matches of `terms` that pass the filter, in the ranking's order. */
   readonly textCandidates: (
     filter: DriverFilter,

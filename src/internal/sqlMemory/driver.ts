@@ -11,7 +11,8 @@ import type { Driver } from "../../MemoryBackend/Driver.js"
 import { MemoryIdTaken } from "../../MemoryBackend/Driver.js"
 import { MemoryEventJson } from "../../MemoryEvent.js"
 import { all, decodeRows, single, storage, transaction } from "../sql.js"
-import type { VectorCandidate } from "../ranking.js"
+import type { DriverFilter } from "../memoryRules.js"
+import type { ScoreOptions } from "../rankingTopK.js"
 import type { Dialect, SqlFailure } from "./dialect.js"
 import * as Reindex from "./reindex.js"
 import { inNamespaceSql } from "./filter.js"
@@ -41,6 +42,24 @@ export const makeDriver = <K>(d: Dialect<K>): Driver => {
   // instead of answering, and reads the state again. Live generations only grow: a dropped one never comes back.
   // A state from another embedding space is never kept, so a store reindexed back to this one is seen at once.
   let known: State | undefined
+  const ranked = d.rankedSearch
+  // A read of the live generation's vectors, in the store's embedding space (else EmbeddingSpaceMismatch).
+  const current = <A>(method: string, search: (generation: number) => Effect.Effect<A, SqlFailure>) => {
+    const run = (state: State): Effect.Effect<A, SqlFailure | EmbeddingSpaceMismatch> =>
+      sameSpace(state.space, d.current)
+        ? search(state.generation)
+        : Effect.fail(new EmbeddingSpaceMismatch({ stored: state.space, current: d.current }))
+    const fresh = d.snapshot(Effect.flatMap(stateOf(d, method), (state) => {
+      known = sameSpace(state.space, d.current) ? state : undefined
+      return run(state)
+    }))
+    return storage(method)(Effect.suspend(() =>
+      known === undefined ? fresh : Effect.catchIf(d.readKnown(run(known)), (e) => e instanceof SqlError, () => {
+        known = undefined
+        return fresh
+      })
+    ))
+  }
   const count = (where: Fragment) => single(sql`SELECT CAST(count(*) AS integer) AS n FROM ${M} m WHERE ${where}`)
   return {
     backend: d.backend,
@@ -56,22 +75,12 @@ export const makeDriver = <K>(d: Dialect<K>): Driver => {
     modify: (id, next, vector) => write("MemoryDriver.modify")(modifyRow(d, id, next, vector)),
     delete: (id, namespace) => write("MemoryDriver.delete")(deleteRow(d, id, namespace)),
     fact: (key, decide) => write("MemoryDriver.fact")(writeFact(d, key, decide)),
-    vectorCandidates: (filter, query, depth) => {
-      const search = (state: State): Effect.Effect<ReadonlyArray<VectorCandidate>, SqlFailure | EmbeddingSpaceMismatch> =>
-        sameSpace(state.space, d.current)
-          ? d.vectorCandidates(filter, query, depth, state.generation)
-          : Effect.fail(new EmbeddingSpaceMismatch({ stored: state.space, current: d.current }))
-      const fresh = d.snapshot(Effect.flatMap(stateOf(d, "MemoryDriver.vectorCandidates"), (state) => {
-        known = sameSpace(state.space, d.current) ? state : undefined
-        return search(state)
-      }))
-      return storage("MemoryDriver.vectorCandidates")(Effect.suspend(() =>
-        known === undefined ? fresh : Effect.catchIf(d.readKnown(search(known)), (e) => e instanceof SqlError, () => {
-          known = undefined
-          return fresh
-        })
-      ))
-    },
+    vectorCandidates: (filter, query, depth) =>
+      current("MemoryDriver.vectorCandidates", (generation) => d.vectorCandidates(filter, query, depth, generation)),
+    ...(ranked === undefined ? {} : {
+      rankedSearch: (filter: DriverFilter, query: Float32Array, terms: ReadonlyArray<string>, options: ScoreOptions) =>
+        current("MemoryDriver.rankedSearch", (generation) => ranked(filter, query, terms, options, generation))
+    }),
     textCandidates: (filter, terms, depth) => storage("MemoryDriver.textCandidates")(d.textCandidates(filter, terms, depth)),
     listPage: (filter, after, size) =>
       storage("MemoryDriver.listPage")(Effect.map(

@@ -6,6 +6,7 @@ import { createRequire } from "node:module"
 import { Effect } from "effect"
 import type { Scope } from "effect"
 import { getLoadablePath } from "sqlite-vec"
+import { makeScoreFunction, SCORE_FUNCTION, VECTOR_SCORE_FUNCTION } from "./scoreFunction.js"
 
 /** A prepared statement: what `directReads` runs. */
 export interface Prepared {
@@ -22,12 +23,13 @@ interface Native {
   readonly pragma: (source: string) => unknown
   readonly loadExtension: (path: string) => unknown
   readonly close: () => unknown
+  readonly function: (name: string, options: { readonly deterministic: boolean; readonly varargs: boolean }, fn: (...args: ReadonlyArray<unknown>) => unknown) => unknown
 }
 
 const hasMethods = <K extends string>(u: unknown, ...names: ReadonlyArray<K>): u is Record<K, (...args: ReadonlyArray<unknown>) => unknown> =>
   typeof u === "object" && u !== null && names.every((n) => typeof Reflect.get(u, n) === "function")
 
-const isNative = (u: unknown): u is Native => hasMethods(u, "prepare", "pragma", "loadExtension", "close")
+const isNative = (u: unknown): u is Native => hasMethods(u, "prepare", "pragma", "loadExtension", "close", "function")
 
 const connect = (filename: string, options: { readonly busyMs: number; readonly mmapSize: number }): Native => {
   const Database: unknown = createRequire(import.meta.url)("better-sqlite3")
@@ -39,6 +41,10 @@ const connect = (filename: string, options: { readonly busyMs: number; readonly 
     // Both values are numbers computed by the store.
     db.pragma(`busy_timeout = ${options.busyMs}`)
     db.pragma(`mmap_size = ${options.mmapSize}`)
+    // Only this connection has it: a statement that calls it never goes to a reader thread or the store's client.
+    const score = makeScoreFunction()
+    db.function(SCORE_FUNCTION, { deterministic: true, varargs: true }, score.any)
+    db.function(VECTOR_SCORE_FUNCTION, { deterministic: true, varargs: true }, score.vector)
     return db
   } catch (e) {
     db.close()

@@ -12,6 +12,7 @@ import { whereOf } from "./filter.js"
 import { memoryRowsDecoder } from "./rows.js"
 import { memoryColumns } from "./schema.js"
 import { deleteText, storeSize, textCandidates, writeText } from "./text.js"
+import { rankedSearch } from "./rankedSearch.js"
 import { vectorCandidates } from "./vectorSearch.js"
 import type { Store } from "./vectors.js"
 import { createGeneration, deleteVectors, dropGeneration, INSERT_CHUNK, reclaim, writeVectors } from "./vectors.js"
@@ -59,6 +60,8 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
         : Effect.catchIf(read, (e) => e instanceof SqlError, () => read),
     // A single statement reads one snapshot; a swap between two statements drops the tables the second one reads.
     readKnown: (read) => read,
+    rankedSearch: (filter, query, terms, options, generation) =>
+      rankedSearch(s, filter, query, terms, options, generation, exactScanLimit),
     vectorCandidates: (filter, query, depth, generation) => vectorCandidates(s, filter, query, depth, generation, exactScanLimit),
     textCandidates: (filter, terms, depth) => textCandidates(s, filter, terms, depth)
   }

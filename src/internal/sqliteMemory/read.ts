@@ -10,6 +10,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import { Context, Effect, Option } from "effect"
 import type { ParseResult } from "effect"
+import type { Fiber } from "effect"
 import { performance } from "node:perf_hooks"
 import { all } from "../sql.js"
 import type { RowsDecoder } from "../sql.js"
@@ -22,6 +23,15 @@ export interface Reads {
   readonly separate: boolean
   /** Every row of a read-only statement, decoded by `decode`. */
   readonly all: <A>(decode: RowsDecoder<A>, statement: Statement.Statement<unknown>) => Effect.Effect<ReadonlyArray<A>, SqlError | ParseResult.ParseError>
+  /**
+   * Every row of a read-only statement that calls the store's SQL functions (`scoreFunction.ts`), run on the read
+   * connection in this thread, the only one that has them; `None` where there is none (a store read through its
+   * client, or a read inside a transaction).
+   */
+  readonly local: <A>(
+    decode: RowsDecoder<A>,
+    statement: Statement.Statement<unknown>
+  ) => Effect.Effect<Option.Option<ReadonlyArray<A>>, SqlError | ParseResult.ParseError>
 }
 
 /**
@@ -49,7 +59,10 @@ const RECENT = 8
 const onClient = <A>(decode: RowsDecoder<A>, statement: Statement.Statement<unknown>) => all(decode, statement)
 
 /** `Reads` on the store's own connection alone. */
-export const clientReads: Reads = { separate: false, all: onClient }
+export const clientReads: Reads = { separate: false, all: onClient, local: () => Effect.succeedNone }
+
+const inTransaction = <A, E>(fiber: Fiber.RuntimeFiber<A, E>) =>
+  Option.isSome(Context.getOption(fiber.currentContext, SqlClient.TransactionConnection))
 
 const failed = (cause: unknown) => new SqlError({ cause, message: "Failed to execute statement" })
 
@@ -101,9 +114,15 @@ export const directReads = (db: Connection, readers: Option.Option<ReadPool>): R
     separate: true,
     all: (decode, statement) =>
       Effect.withFiberRuntime((fiber) => {
-        if (Option.isSome(Context.getOption(fiber.currentContext, SqlClient.TransactionConnection))) return onClient(decode, statement)
+        if (inTransaction(fiber)) return onClient(decode, statement)
         const [sql, params] = statement.compile()
         return Effect.flatMap(run(sql, params), decode)
+      }),
+    local: (decode, statement) =>
+      Effect.withFiberRuntime((fiber) => {
+        if (inTransaction(fiber)) return Effect.succeedNone
+        const [sql, params] = statement.compile()
+        return Effect.asSome(Effect.flatMap(here(sql, params), decode))
       })
   }
 }

@@ -141,6 +141,15 @@ const headFields = {
   last_accessed: Schema.Number
 }
 export const VectorHeadRow = Schema.Struct({ ...headFields, distance: Schema.Number })
+/** A memory of a filtered set ranked whole: its places in the rankings (NULL: not in it), and the set's best BM25. */
+export const RankedRow = Schema.Struct({
+  ...headFields,
+  vector_distance: Schema.NullOr(Schema.Number),
+  vector_place: Schema.NullOr(Schema.Number),
+  text_score: Schema.NullOr(Schema.Number),
+  text_place: Schema.NullOr(Schema.Number),
+  best_text: Schema.Number
+})
 export const TextHeadRow = Schema.Struct({ ...headFields, text_rank: Schema.Number })
 
 export const headOfRow = (r: Schema.Schema.Type<Schema.Struct<typeof headFields>>): CandidateHead => ({
