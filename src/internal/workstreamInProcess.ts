@@ -153,6 +153,9 @@ export const makeInProcessDriver = (): Driver => {
       Effect.sync(() => {
         const source = entries.get(request.source)
         if (source === undefined) return { _tag: "NotFound" } as const
+        // A prune may have run since the kernel looked: a copy needs every message up to atSeq.
+        const pruned = source.workstream.prunedThrough ?? 0
+        if (pruned > 0) return { _tag: "Pruned", through: pruned } as const
         if (source.log.length < request.atSeq) return { _tag: "OutOfRange", count: source.log.length } as const
         const copied = source.log.slice(0, request.atSeq)
         const target = request.target(Option.fromNullable(copied[copied.length - 1]?.timestamp))
@@ -166,6 +169,8 @@ export const makeInProcessDriver = (): Driver => {
         const source = entries.get(request.source)
         if (source === undefined) return { _tag: "NotFound" } as const
         if (source.workstream.messageCount < request.atSeq) return { _tag: "OutOfRange", count: source.workstream.messageCount } as const
+        const pruned = source.workstream.prunedThrough ?? 0
+        if (request.atSeq > 0 && request.atSeq <= pruned) return { _tag: "Pruned", through: pruned } as const
         if (entries.has(request.workstream.id)) return { _tag: "Taken" } as const
         entries.set(request.workstream.id, { workstream: request.workstream, log: [], ids: new Set(), summaries: [] })
         return { _tag: "Branched", workstream: request.workstream } as const

@@ -5,11 +5,11 @@
  */
 import { expect } from "@effect/vitest"
 import { Duration, Effect, Option, TestClock } from "effect"
-import { WorkstreamId } from "../Ids.js"
+import { IdGenerator, WorkstreamId } from "../Ids.js"
 import type { ContextItem } from "../WorkstreamContext.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
 import type { Cases } from "./workstreamMessageCases.js"
-import { outcome, token, untyped } from "./internal.js"
+import { outcome, token, untyped, uuid } from "./internal.js"
 
 const wid = (s: string): WorkstreamId => untyped(s)
 
@@ -218,5 +218,29 @@ export const retentionCases = ({ append, fresh, test }: Cases): void => {
       expect(shape(yield* s.loadContext(ws.id))).toEqual(whole)
       expect(shape(yield* s.loadContext(ws.id, { limit: 4 }))).toEqual(whole)
       expect(shape(yield* s.loadContext(ws.id, { limit: 3 }))).toEqual(whole.slice(1))
+    }))
+
+  // A fork draws its ids after the kernel's own look at the source's prune point and before the driver takes the
+  // source's lock: an id generator that prunes on the first draw puts a prune in between, deterministically.
+  test("a copy re-checks the prune point under the source's lock: a prune after the kernel's look refuses it, writing nothing", () =>
+    Effect.gen(function*() {
+      const s = yield* WorkstreamStore
+      const ws = yield* fresh()
+      yield* append(ws.id, 6)
+      yield* s.summarize(ws.id, { fromSeq: 1, toSeq: 4, content: "the first four" })
+      yield* s.setRetention({ workstreamId: ws.id }, { maxMessages: 2 })
+      const drawn: Array<string> = []
+      const pruningOnce = {
+        next: Effect.suspend(() => {
+          const id = uuid()
+          drawn.push(id)
+          return drawn.length === 1 ? Effect.as(Effect.ignore(s.prune({ workstreamId: ws.id })), id) : Effect.succeed(id)
+        })
+      }
+      const copy = yield* Effect.flip(Effect.provideService(s.fork(ws.id, { atSeq: 6, title: "copy", copy: true }), IdGenerator, pruningOnce))
+      expect([copy._tag, copy.message]).toEqual(["InvalidInput", expect.stringContaining("pruned")])
+      expect(Option.getOrThrow(yield* s.get(ws.id)).prunedThrough).toBe(4)
+      for (const id of drawn) expect(yield* s.get(wid(id))).toEqual(Option.none())
+      expect(yield* s.listBranches(ws.id)).toEqual([])
     }))
 }

@@ -15,7 +15,7 @@ import { branchesOf, decodeIds, insertTags, lock, lockAt } from "./writes.js"
 export const branch = (s: Store, request: BranchRequest) =>
   Effect.gen(function*() {
     const { sql, t } = s
-    const held = yield* lockAt(s, request.source, request.atSeq)
+    const held = yield* lockAt(s, request.source, request.atSeq, false)
     if (held._tag !== "Locked") return held satisfies BranchResult
     const ws = request.workstream
     const inserted = yield* all(

@@ -55,14 +55,26 @@ export const lock = ({ sql, t }: Store, id: WorkstreamId) =>
     (rows) => Option.fromNullable(rows[0])
   )
 
-/** The source's row lock for a fork or branch at `atSeq`: the source missing, too short, or held ("Locked"). */
-export const lockAt = (s: Store, source: WorkstreamId, atSeq: number) =>
-  Effect.map(lock(s, source), (locked) =>
-    Option.isNone(locked)
-      ? { _tag: "NotFound" } as const
-      : locked.value.message_count < atSeq
-      ? { _tag: "OutOfRange", count: locked.value.message_count } as const
-      : { _tag: "Locked" } as const)
+const decodeLockedRows = decodeRows(Schema.Struct({ message_count: Schema.NonNegativeInt, pruned_through: Schema.NonNegativeInt }))
+
+/**
+ * The source's row lock for a fork (`copy`) or branch at `atSeq`: the source missing, too short, pruned, or held
+ * ("Locked"). A prune may have run since the kernel looked, and a prune takes this lock too: a copy needs every
+ * message up to atSeq, a branch the one at atSeq (the source's own log; an ancestor's is the kernel's check).
+ */
+export const lockAt = ({ sql, t }: Store, source: WorkstreamId, atSeq: number, copy: boolean) =>
+  Effect.map(
+    all(decodeLockedRows, sql`SELECT message_count, pruned_through FROM ${sql(t.workstreams)} WHERE id = ${source} FOR UPDATE`),
+    (rows) => {
+      const row = rows[0]
+      if (row === undefined) return { _tag: "NotFound" } as const
+      if (row.message_count < atSeq) return { _tag: "OutOfRange", count: row.message_count } as const
+      if (copy ? row.pruned_through > 0 : atSeq > 0 && atSeq <= row.pruned_through) {
+        return { _tag: "Pruned", through: row.pruned_through } as const
+      }
+      return { _tag: "Locked" } as const
+    }
+  )
 
 export const insertTags = ({ sql, t }: Store, id: WorkstreamId, tags: ReadonlyArray<string>) =>
   tags.length === 0
@@ -184,7 +196,7 @@ export const promote = (s: Store, request: PromoteRequest) =>
 export const fork = (s: Store, request: ForkRequest) =>
   Effect.gen(function*() {
     const { sql, t } = s
-    const held = yield* lockAt(s, request.source, request.atSeq)
+    const held = yield* lockAt(s, request.source, request.atSeq, true)
     if (held._tag !== "Locked") return held satisfies ForkResult
     const last = request.atSeq === 0 ? [] : yield* all(
       decodeTimestampRows,
