@@ -148,6 +148,12 @@ const rawTail = (dir: string) => {
   const bySession = db.prepare(
     "SELECT seq, byte_offset, byte_length FROM arawn_store_workstream_messages INDEXED BY arawn_store_workstream_messages_session WHERE ws_key = ? AND session_id = ? ORDER BY seq DESC LIMIT ?"
   )
+  // The record as `get` reads it: the same columns, tags aggregated.
+  const record = db.prepare(
+    `SELECT w.*, (SELECT json_group_array(tag) FROM arawn_store_workstream_tags t WHERE t.ws_key = w.key) AS tags
+      FROM arawn_store_workstreams w WHERE w.id = ?`
+  )
+  const get = (id: string) => record.all(id)
   const read = async (id: string, limit: number, session?: string) => {
     const key = keyOf.all(id)[0]!.seq
     const rows = (session === undefined ? tail.all(key, limit) : bySession.all(key, session, limit)).reverse()
@@ -173,7 +179,7 @@ const rawTail = (dir: string) => {
       await fh.close()
     }
   }
-  return { read, close: () => db.close() }
+  return { read, get, close: () => db.close() }
 }
 
 /**
@@ -241,6 +247,20 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
       size: "1k msgs",
       ours: smallTail,
       floor: { name: "raw sqlite + pread + JSON.parse", timing: smallFloor }
+    })
+    // The fixed cost of a read: `get` beside its raw statement and beside the runtime's own `runPromise(Effect.void)`.
+    const [getOurs, getFloor] = await measurePair(() => runtime.runPromise(store.get(SMALL)), async () => raw.get(SMALL), {
+      total: batches * 5,
+      warmup: 200
+    })
+    const [voidRun] = await measurePair(() => runtime.runPromise(Effect.void), async () => raw.get(SMALL), { total: batches * 5, warmup: 200 })
+    rows.push({
+      area: "workstream",
+      operation: "get",
+      size: "1 record",
+      ours: getOurs,
+      floor: { name: "raw sqlite SELECT of the record", timing: getFloor },
+      note: `runPromise(Effect.void) p50 ${(voidRun.p50Ms * 1000).toFixed(0)} us`
     })
     rows.push({
       area: "workstream",

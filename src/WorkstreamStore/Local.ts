@@ -26,6 +26,7 @@ import { db, io, paths } from "../internal/local/files.js"
 import { fork } from "../internal/local/fork.js"
 import { makeHandles } from "../internal/local/handles.js"
 import { promote } from "../internal/local/promote.js"
+import { directReadsOf } from "../internal/local/direct.js"
 import { makeQueries } from "../internal/local/queries.js"
 import { load } from "../internal/local/read.js"
 import { reconcile } from "../internal/local/reconcile.js"
@@ -40,6 +41,7 @@ import type { Local } from "../internal/local/store.js"
 import { makeWriter } from "../internal/local/writer.js"
 import { sizeOf } from "../internal/logfile.js"
 import { openSqlite } from "../internal/sqlite.js"
+import { clientReads } from "../internal/sqliteMemory/read.js"
 import { summariesOf, writeSummary } from "../internal/local/summaries.js"
 import type { Driver } from "../WorkstreamStore.js"
 import { make as makeStore, WorkstreamStore } from "../WorkstreamStore.js"
@@ -127,7 +129,8 @@ const open = Effect.fnUntraced(function*(options: Options) {
   const states: Local["states"] = new Map()
   const writer = yield* makeWriter(sql, busyMs, () => states.clear(), readonly ? undefined : file)
   const handles = yield* makeHandles(64, readonly)
-  const local: Local = { sql, q: makeQueries(sql, t), r: makeQueries(reader, t), paths: p, prefix, handles, writer, states }
+  const reads = yield* directReadsOf(file, busyMs)
+  const local: Local = { sql, q: makeQueries(sql, t, clientReads), r: makeQueries(reader, t, reads), paths: p, prefix, handles, writer, states }
   // Under the write lock: two processes opening a new directory at once must not both run the migrations.
   if (!readonly) {
     yield* writer.exclusive(

@@ -8,8 +8,11 @@
  * checked when it loads.
  */
 import { createRequire } from "node:module"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type { Scope } from "effect"
+import { openConnection } from "../sqliteMemory/connection.js"
+import type { Reads } from "../sqliteMemory/read.js"
+import { clientReads, directReads } from "../sqliteMemory/read.js"
 
 /** Statements run inside the direct transaction. */
 export interface DirectTx {
@@ -116,4 +119,15 @@ export const openDirect = (file: string | undefined): Effect.Effect<DirectConnec
       (e) => Effect.as(Effect.logWarning("appends take the slower path: their own connection did not open", String(e)), undefined)
     ),
     (c) => Effect.sync(() => c?.close())
+  )
+
+/**
+ * Where the read side's statements run: a read-only connection of their own in the caller's thread, statements
+ * prepared once and kept (the memory store's, see `sqliteMemory/read.ts`), which skips @effect/sql's per-statement
+ * span, connection lock and statement cache. A connection that does not open leaves reads on the read client.
+ */
+export const directReadsOf = (file: string, busyMs: number): Effect.Effect<Reads, never, Scope.Scope> =>
+  Effect.catchAll(
+    Effect.map(openConnection(file, { busyMs, mmapSize: 0 }), (db) => directReads(db, Option.none())),
+    (e) => Effect.as(Effect.logWarning("reads take the slower path: their own connection did not open", String(e)), clientReads)
   )

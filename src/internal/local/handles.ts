@@ -11,7 +11,8 @@ import { Data, Duration, Effect, Either, RcMap } from "effect"
 import type { Scope } from "effect"
 import { StorageError } from "../../Errors.js"
 import * as path from "node:path"
-import { fsyncDir, isNotFound } from "../logfile.js"
+import { fsyncDir, isNotFound, readRanges, readRangesSync } from "../logfile.js"
+import type { Range } from "../logfile.js"
 import { closeQuietly, io } from "./files.js"
 import type { Paths } from "./files.js"
 
@@ -155,3 +156,15 @@ export const removeDir = (handles: Handles, p: Paths, method: string, dir: strin
       await fsyncDir(p.logsDir)
     })
   )
+
+/** Pages up to this many bytes are read in the caller's thread (see `readRangesSync`); larger reads go to the pool. */
+const SYNC_BYTES = 1024 * 1024
+
+/** The bytes of `ranges` (sorted by offset) of an open log. */
+export const readLines = (method: string, log: OpenLog, ranges: ReadonlyArray<Range>): Effect.Effect<Array<Buffer>, StorageError> => {
+  let bytes = 0
+  for (const r of ranges) bytes += r.length
+  return bytes <= SYNC_BYTES
+    ? Effect.try({ try: () => readRangesSync(log.fh.fd, ranges), catch: (cause) => new StorageError({ method, cause }) })
+    : io(method, () => readRanges(log.fh, ranges))
+}

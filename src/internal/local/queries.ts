@@ -9,6 +9,8 @@ import type { WorkstreamId } from "../../Ids.js"
 import type { Workstream } from "../../Workstream.js"
 import type { ListQuery, LoadQuery } from "../../WorkstreamStore.js"
 import { normaliseTags } from "../memoryRules.js"
+import { decodeRows } from "../sql.js"
+import type { Reads } from "../sqliteMemory/read.js"
 import type { IndexEntry, LogCounters, Tables } from "./schema.js"
 import { makeSearchQueries } from "./searchQueries.js"
 import {
@@ -36,8 +38,16 @@ const chunks = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A
   return out
 }
 
-/** Every read, each through `SqlSchema` and its row codec. */
-const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
+const decodeWorkstreams = decodeRows(WorkstreamRow)
+const decodeLogStates = decodeRows(LogStateRow)
+const decodeIndexRows = decodeRows(IndexRow)
+
+/**
+ * Every read, each through its row codec. The reads of every call (`get`, a log's state, its index rows) go through
+ * `reads`: on the read side, a read-only connection with its statements prepared once (see `sqliteMemory/read.ts`);
+ * the rest through `SqlSchema`.
+ */
+const readQueries = (sql: SqlClient.SqlClient, t: Tables, reads: Reads) => {
   const w = sql(t.workstreams)
   const tagsTable = sql(t.tags)
   const messages = sql(t.messages)
@@ -47,11 +57,8 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     w.forked_shared, w.pruned_through,
     (SELECT json_group_array(tag) FROM ${tagsTable} t WHERE t.ws_key = w.key) AS tags`
 
-  const workstream = SqlSchema.findOne({
-    Request: Typed<WorkstreamId>(),
-    Result: WorkstreamRow,
-    execute: (id) => sql`SELECT ${workstreamColumns} FROM ${w} w WHERE w.id = ${id}`
-  })
+  const workstream = (id: WorkstreamId) =>
+    Effect.map(reads.all(decodeWorkstreams, sql`SELECT ${workstreamColumns} FROM ${w} w WHERE w.id = ${id}`), first)
 
   const list = SqlSchema.findAll({
     Request: Typed<ListQuery>(),
@@ -80,7 +87,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
         pruned_through,
         max(CASE WHEN forked_shared <> 0 THEN forked_from_seq ELSE 0 END, pruned_through) AS base
       FROM ${w} WHERE id = ${id}`
-  const logState = SqlSchema.findOne({ Request: Typed<WorkstreamId>(), Result: LogStateRow, execute: logStateOf })
+  const logState = (id: WorkstreamId) => Effect.map(reads.all(decodeLogStates, logStateOf(id)), first)
 
   const lastIndexed = SqlSchema.findOne({
     Request: Schema.Number,
@@ -89,10 +96,8 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
       sql`SELECT seq, byte_offset, byte_length, message_id FROM ${messages} WHERE ws_key = ${key} ORDER BY seq DESC LIMIT 1`
   })
 
-  const indexRows = SqlSchema.findAll({
-    Request: Typed<{ readonly key: number; readonly query: LoadQuery }>(),
-    Result: IndexRow,
-    execute: ({ key, query: o }) => {
+  const indexRows = ({ key, query: o }: { readonly key: number; readonly query: LoadQuery }) =>
+    reads.all(decodeIndexRows, (() => {
       const conditions = [sql`ws_key = ${key}`]
       if (o.beforeSeq !== undefined) conditions.push(sql`seq < ${o.beforeSeq}`)
       if (o.afterSeq !== undefined) conditions.push(sql`seq > ${o.afterSeq}`)
@@ -105,8 +110,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
         ? sql`SELECT seq, byte_offset, byte_length, message_id FROM ${source} WHERE ${sql.and(conditions)} ORDER BY seq ASC`
         : sql`SELECT seq, byte_offset, byte_length, message_id FROM ${source} WHERE ${sql.and(conditions)}
             ORDER BY seq DESC LIMIT ${o.limit}`
-    }
-  })
+    })())
 
   const prefixRows = SqlSchema.findAll({
     Request: Typed<{ readonly key: number; readonly atSeq: number }>(),
@@ -367,11 +371,14 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
   }
 }
 
-export const makeQueries = (sql: SqlClient.SqlClient, t: Tables) => ({
-  ...readQueries(sql, t),
+/** The statements on `sql`; reads run through `reads` (on the write connection: `clientReads`, its own client). */
+export const makeQueries = (sql: SqlClient.SqlClient, t: Tables, reads: Reads) => ({
+  ...readQueries(sql, t, reads),
   ...writeQueries(sql, t),
-  search: makeSearchQueries(sql, t)
+  search: makeSearchQueries(sql, t, reads)
 })
+
+const first = <A>(rows: ReadonlyArray<A>): Option.Option<A> => Option.fromNullable(rows[0])
 
 const EMPTY_COUNTERS = { message_count: 0, log_bytes: 0, log_lines: 0, last_message_at: null }
 

@@ -13,8 +13,8 @@ import type { WorkstreamId } from "../../Ids.js"
 import type { Message } from "../../Workstream.js"
 import type { LoadedLog, LoadQuery } from "../../WorkstreamStore.js"
 import { parseLine, toMessage } from "../jsonl.js"
-import { readRanges } from "../logfile.js"
-import { db, io } from "./files.js"
+import { db } from "./files.js"
+import { readLines } from "./handles.js"
 import type { OpenLog } from "./handles.js"
 import type { Queries } from "./queries.js"
 import { finishPromotions } from "./cleanup.js"
@@ -53,7 +53,7 @@ const decodeRows = (id: WorkstreamId, rows: ReadonlyArray<IndexRow>, buffers: Re
 /** The messages of `rows` in `log`, read under the write lock (where nothing moves). */
 export const readIndexed = (method: string, id: WorkstreamId, log: OpenLog, rows: ReadonlyArray<IndexRow>) =>
   Effect.gen(function*() {
-    const buffers = yield* io(method, () => readRanges(log.fh, rows.map((r) => ({ offset: r.byte_offset, length: r.byte_length }))))
+    const buffers = yield* readLines(method, log, rows.map((r) => ({ offset: r.byte_offset, length: r.byte_length })))
     return Option.getOrElse(yield* decodeRows(id, rows, buffers, true), () => [])
   })
 
@@ -77,8 +77,7 @@ const readOnce = (local: Local, method: string, id: WorkstreamId, query: LoadQue
           yield* Effect.logWarning("a workstream log is shorter than its index; run rebuildIndex")
             .pipe(Effect.annotateLogs({ workstream: id, logBytes: size, indexedBytes: state.log_bytes }))
         }
-        const read = yield* Effect.either(io(method, () =>
-          readRanges(log.fh, rows.map((r) => ({ offset: r.byte_offset, length: r.byte_length })))))
+        const read = yield* Effect.either(readLines(method, log, rows.map((r) => ({ offset: r.byte_offset, length: r.byte_length }))))
         if (Either.isLeft(read)) return locked ? yield* read.left : MOVED
         const messages = yield* decodeRows(id, rows, read.right, locked)
         return Option.match(messages, {

@@ -9,9 +9,9 @@ import type { StorageError } from "../../Errors.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { SearchHit, SearchQuery } from "../../WorkstreamStore.js"
 import { parseLine, toMessage } from "../jsonl.js"
-import { readRanges } from "../logfile.js"
 import { finishPromotions } from "./cleanup.js"
-import { db, io } from "./files.js"
+import { db } from "./files.js"
+import { readLines } from "./handles.js"
 import type { Queries } from "./queries.js"
 import type { SearchRow } from "./searchQueries.js"
 import type { Local } from "./store.js"
@@ -24,8 +24,7 @@ const readWorkstream = (local: Local, method: string, id: WorkstreamId, rows: Re
     Effect.gen(function*() {
       if (log === undefined) return locked ? [] : undefined
       const sorted = [...rows].sort((a, b) => a.byte_offset - b.byte_offset)
-      const read = yield* Effect.either(io(method, () =>
-        readRanges(log.fh, sorted.map((r) => ({ offset: r.byte_offset, length: r.byte_length })))))
+      const read = yield* Effect.either(readLines(method, log, sorted.map((r) => ({ offset: r.byte_offset, length: r.byte_length }))))
       if (Either.isLeft(read)) return locked ? yield* read.left : undefined
       const out: Array<readonly [SearchRow, SearchHit]> = []
       for (const [k, row] of sorted.entries()) {

@@ -3,13 +3,13 @@
  * never reaches FTS5 syntax), joined to the message index for the filters, ordered by the search contract.
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
-import * as SqlSchema from "@effect/sql/SqlSchema"
 import { Effect, Schema } from "effect"
 import { WorkstreamId } from "../../Ids.js"
 import type { SearchQuery } from "../../WorkstreamStore.js"
+import { decodeRows } from "../sql.js"
+import type { Reads } from "../sqliteMemory/read.js"
 import { ftsMatch } from "../text.js"
 import type { Tables } from "./schema.js"
-import { Typed } from "./schema.js"
 
 export const SearchRow = Schema.Struct({
   workstream_id: WorkstreamId,
@@ -25,13 +25,15 @@ export const SearchRow = Schema.Struct({
 })
 export type SearchRow = typeof SearchRow.Type
 
+const decodeSearchRows = decodeRows(SearchRow)
+
 /** Matches ranked before the filters in the first pass: enough that a mild filter still fills the page. */
 const POOL_FACTOR = 4
 const MIN_POOL = 200
 
-export const makeSearchQueries = (sql: SqlClient.SqlClient, t: Tables) => {
+export const makeSearchQueries = (sql: SqlClient.SqlClient, t: Tables, reads: Reads) => {
   const fts = sql(t.text)
-  const statement = (q: SearchQuery, pool: number | undefined) => {
+  const statement = (q: SearchQuery, pool: number | undefined, through: number | undefined) => {
     const conditions = [sql`1 = 1`]
     if (q.workstreamIds !== undefined) {
       conditions.push(sql`w.id IN (SELECT value FROM json_each(${JSON.stringify(q.workstreamIds)}))`)
@@ -50,7 +52,10 @@ export const makeSearchQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     const one = q.workstreamIds?.length === 1 ? q.workstreamIds[0]! : undefined
     const key = sql`(SELECT key FROM ${sql(t.workstreams)} WHERE id = ${one ?? ""})`
     const range = one === undefined ? sql`` : sql`AND rowid >= (${key} << 32) AND rowid < ((${key} + 1) << 32)`
-    const ranked = sql`SELECT rowid, bm25(${fts}) AS text_rank FROM ${fts} WHERE ${fts} MATCH ${ftsMatch(q.terms)} ${range}`
+    // `through`: only matches ranked no worse than the page's last (bm25 is computed by the same function on the
+    // same rows, so a tie compares equal).
+    const cut = through === undefined ? sql`` : sql`AND bm25(${fts}) <= ${through}`
+    const ranked = sql`SELECT rowid, bm25(${fts}) AS text_rank FROM ${fts} WHERE ${fts} MATCH ${ftsMatch(q.terms)} ${range} ${cut}`
     const hits = pool === undefined ? ranked : sql`${ranked} ORDER BY rank LIMIT ${pool}`
     const poolColumns = pool === undefined
       ? sql``
@@ -64,18 +69,17 @@ export const makeSearchQueries = (sql: SqlClient.SqlClient, t: Tables) => {
       ORDER BY hits.text_rank ASC, m.timestamp_ms DESC, w.id ASC, m.seq ASC
       LIMIT ${q.limit}`
   }
-  const pooled = SqlSchema.findAll({
-    Request: Typed<{ readonly q: SearchQuery; readonly pool: number }>(),
-    Result: SearchRow,
-    execute: ({ pool, q }) => statement(q, pool)
-  })
-  const every = SqlSchema.findAll({ Request: Typed<SearchQuery>(), Result: SearchRow, execute: (q) => statement(q, undefined) })
+  const pooled = ({ pool, q }: { readonly q: SearchQuery; readonly pool: number }) =>
+    reads.all(decodeSearchRows, statement(q, pool, undefined))
+  const every = ({ q, through }: { readonly q: SearchQuery; readonly through: number | undefined }) =>
+    reads.all(decodeSearchRows, statement(q, undefined, through))
 
   /**
    * The page. FTS5 ranks alone first, since joining every match to its index row costs a lookup per match; that
    * page stands when the pool held every match, or when it filled with matches ranked strictly above the pool's
    * worst (so no match outside the pool, nor a tie with its last, could belong on it). Otherwise every match is
-   * ranked: the page never depends on the pool.
+   * ranked: the page never depends on the pool. A full page bounds that ranking: a match ranked worse than its
+   * last cannot displace any row of it, so only the matches ranked up to the last (ties included) are joined.
    */
   return (q: SearchQuery) =>
     Effect.gen(function*() {
@@ -86,11 +90,12 @@ export const makeSearchQueries = (sql: SqlClient.SqlClient, t: Tables) => {
       const pool = filtered ? Math.max(MIN_POOL, q.limit * POOL_FACTOR) : q.limit + 1
       const first = yield* pooled({ q, pool })
       const head = first[0]
-      if (head === undefined) return yield* every(q)
+      if (head === undefined) return yield* every({ q, through: undefined })
       if ((head.pool_size ?? pool) < pool) return first
       const worst = head.pool_worst ?? null
       const last = first[first.length - 1]!
-      if (first.length === q.limit && worst !== null && last.text_rank < worst) return first
-      return yield* every(q)
+      const full = first.length === q.limit
+      if (full && worst !== null && last.text_rank < worst) return first
+      return yield* every({ q, through: full ? last.text_rank : undefined })
     })
 }
