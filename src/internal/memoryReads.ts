@@ -135,12 +135,12 @@ export const readMethods = (k: Kernel) => {
       minScore: options.minScore
     }
     // A driver that ranks a small filtered set whole returns its page in one pass; otherwise the rankings are read.
+    // A text-only ranking is read by its candidates: its matches are filtered after the FTS5 index yields them, and
+    // scoring every one of them cost more than reading the ranking to the depth that proves the page.
     const vector = usesVector(scoring) ? q : undefined
-    const text = usesText(scoring) ? terms : []
-    // A search with neither ranking has no hit: the rankings answer it without a statement.
-    const ranked = driver.rankedSearch === undefined || (vector === undefined && text.length === 0)
+    const ranked = driver.rankedSearch === undefined || vector === undefined
       ? Option.none()
-      : yield* driver.rankedSearch(filter, vector, text, scoring)
+      : yield* driver.rankedSearch(filter, vector, usesText(scoring) ? terms : [], scoring)
     if (Option.isSome(ranked)) {
       yield* Effect.annotateCurrentSpan({ "search.ranked": "whole set" })
       const page = pageOfRanked(ranked.value.rows, scoring, ranked.value.bestText).slice(options.offset)
