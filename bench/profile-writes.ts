@@ -1,6 +1,7 @@
 /**
  * The write path as a workload to profile and to compare with its raw floors in one run: `storeMany` of 500
- * memories (precomputed embeddings) beside raw row + vec0 + FTS5 inserts in one transaction, `storeMessages` of 100
+ * memories (precomputed embeddings) beside raw row + vec0 + FTS5 inserts in one transaction, `store` of one beside
+ * one such raw insert (the fixed cost of a write), `storeMessages` of 100
  * beside the same design in raw calls (append + fsync, then the index and text rows with raw better-sqlite3), and
  * `storeMessage` beside a raw append + fsync. Each pair is timed interleaved (wall and CPU time per call, see
  * interleaved.ts), so load from other processes falls on both alike. Run it under the profiler:
@@ -8,7 +9,7 @@
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-writes.ts --only storeMany
  *   node scripts/cpuprofile-top.mjs --window <printed window> /tmp/prof/<largest>.cpuprofile
  *
- * Options: `--only storeMany|storeMessages|storeMessage` (times ours alone, for a profile), `--batches N` (10).
+ * Options: `--only storeMany|store|storeMessages|storeMessage` (times ours alone, for a profile), `--batches N` (10).
  */
 import * as fsp from "node:fs/promises"
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
@@ -56,12 +57,28 @@ const memoryWrites = async (dir: string) => {
   const runtime = ManagedRuntime.make(SqliteMemory.layer({ filename: join(dir, "ours.db") }).pipe(Layer.provide(Embedder.layerHashing)))
   const backend = await runtime.runPromise(MemoryBackend.MemoryBackend)
   const raw = openRaw(join(dir, "raw.db"))
+  // The inputs are made before timing, as the floor's rows are: building them is the caller's cost, not the store's.
+  const inputs = data.map((c, b) => rowsOf(c, per * b))
   let ob = 0
   let rb = 0
-  await time("storeMany (500/call), per call", [
-    ["storeMany", () => runtime.runPromise(backend.storeMany(rowsOf(data[ob]!, per * ob++)))],
+  if (only === undefined || only === "storeMany") await time("storeMany (500/call), per call", [
+    ["storeMany", () => runtime.runPromise(backend.storeMany(inputs[ob++]!))],
     ["raw row + vec0 float + FTS5, 1 txn", () => raw.insert(data[rb]!, per * rb++)]
   ], 1)
+  if (only === undefined || only === "store") {
+    // One memory per call: the fixed cost of a write (transaction, statements, spans) beside one raw row.
+    const one = corpus(2_000, 6_000_000)
+    const singles = rowsOf(one, per * total)
+    let os = 0
+    let rs = 0
+    await time("store (1/call), per call", [
+      ["store", () => runtime.runPromise(backend.store(singles[os++]!))],
+      ["raw row + vec0 float + FTS5, 1 txn", () => {
+        const i = rs++
+        raw.insert({ texts: [one.texts[i]!], vectors: [one.vectors[i]!] }, per * total + 10_000 + i)
+      }]
+    ], 20)
+  }
   raw.db.close()
   await runtime.dispose()
 }
@@ -123,7 +140,7 @@ const messageWrites = async (dir: string) => {
 const main = async () => {
   const dir = mkdtempSync(join(tmpdir(), "arawn-writes-"))
   try {
-    if (only === undefined || only === "storeMany") await memoryWrites(dir)
+    if (only === undefined || only === "storeMany" || only === "store") await memoryWrites(dir)
     if (only === undefined || only.startsWith("storeMessage")) await messageWrites(dir)
   } finally {
     rmSync(dir, { recursive: true, force: true })

@@ -4,7 +4,7 @@
  * process's peak RSS as the kernel counts it (before the call: what seeding 1M messages took; after: whether the
  * prune went higher), and the bytes given back: the log's and the index file's shrinkage. Logs are written directly as JSONL and indexed with `rebuildIndex`.
  *
- * Run alone: `npx tsx --conditions=arawn-store:source bench/workstream-prune.ts [--quick]`.
+ * Run alone: `npx tsx --conditions=arawn-store:source bench/workstream-prune.ts [--quick] [--messages=100000]`.
  */
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import { join } from "node:path"
@@ -32,7 +32,8 @@ const sizeOr0 = (file: string) => {
 
 export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
   mkdirSync(RESULTS, { recursive: true })
-  const count = options.quick ? 20_000 : 1_000_000
+  const asked = process.argv.find((a) => a.startsWith("--messages="))
+  const count = asked !== undefined ? Number(asked.slice("--messages=".length)) : options.quick ? 20_000 : 1_000_000
   const dir = mkdtempSync(join(RESULTS, "prune-"))
   const runtime = ManagedRuntime.make(Local.layer({ dir }))
   try {

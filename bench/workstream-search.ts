@@ -121,7 +121,7 @@ export const dirBytes = (dir: string): number =>
 
 export const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`
 
-const searchRows = async (quick: boolean): Promise<Array<BenchRow>> => {
+export const searchRows = async (quick: boolean): Promise<Array<BenchRow>> => {
   const [threads, perThread] = quick ? [20, 500] : [100, 1000]
   const size = `${threads} x ${perThread} msgs`
   const { dir, ids } = await corpus(threads, perThread)

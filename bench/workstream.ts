@@ -2,7 +2,8 @@
  * WorkstreamStore/Local benchmarks, each beside its raw floor measured in the same run:
  * - `loadMessages(limit 50)` on a 1,000,000-message log and on a 1,000-message log (O(limit): the two should match),
  *   against raw better-sqlite3 on the same index + one positioned read + JSON.parse;
- * - `storeMessages` in batches of 100 and `storeMessage`, against raw open/append/fsync/close of the same bytes;
+ * - `storeMessages` in batches of 100 and `storeMessage`, against raw open/append/fsync/close of the same bytes, and
+ *   against the same design in raw calls (that append, then the index and text rows with raw better-sqlite3);
  * - RSS of a fresh child process that opens the store and reads the tail of the big log;
  * - `searchMessages` and `fork`, from `workstream-search.ts`;
  * - fork with copy against a branch, and tail reads on branches, from `workstream-tree.ts`.
@@ -295,7 +296,6 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
       const storeBatch = () => appendRuntime.runPromise(appender.storeMessages(ws.id, batch))
       const [storeMany, storeManyFloor] = await measurePair(storeBatch, rawAppend(batchBytes), { total: appendBatches, warmup })
       const [storeMany2, storeManyIndexFloor] = await measurePair(storeBatch, rawAppendAndIndex, { total: appendBatches, warmup })
-      indexDb.close()
       rows.push({
         area: "workstream",
         operation: "storeMessages x100 (fsync)",
@@ -321,12 +321,33 @@ export const run = async (options: BenchOptions): Promise<Array<BenchRow>> => {
         rawAppend(oneBytes),
         { total: appendBatches, warmup }
       )
+      // The design's floor for one message: its append + fsync, then its index and text rows with raw better-sqlite3.
+      const rawAppendAndIndexOne = async () => {
+        await rawAppend(oneBytes)()
+        const json = JSON.stringify([[++rawSeq, rawSeq * 300, 299, 1767225600000 + rawSeq, SESSIONS[0], one.content]])
+        rawText.run(json)
+        rawInsert.run(json)
+      }
+      const [storeOne2, storeOneIndexFloor] = await measurePair(
+        () => appendRuntime.runPromise(appender.storeMessage(ws.id, one)),
+        rawAppendAndIndexOne,
+        { total: appendBatches, warmup }
+      )
+      indexDb.close()
       rows.push({
         area: "workstream",
         operation: "storeMessage (fsync)",
         size: `${oneBytes.length} B`,
         ours: storeOne,
         floor: { name: "raw appendFile + fsync", timing: storeOneFloor }
+      })
+      rows.push({
+        area: "workstream",
+        operation: "storeMessage (fsync)",
+        size: `${oneBytes.length} B`,
+        ours: storeOne2,
+        floor: { name: "raw append + fsync + raw sqlite index insert", timing: storeOneIndexFloor },
+        note: "same design in raw calls"
       })
       if (statSync(floorFile).size === 0) throw new Error("floor wrote nothing")
     } finally {

@@ -16,6 +16,7 @@ import { startPglite } from "./support/pglite.js"
 import type { PgliteServer } from "./support/pglite.js"
 import { dropSchemas, vectorServer } from "./support/pgVector.js"
 import { expectRestored, fillNamespace } from "./support/memoryPurge.js"
+import { pgModelOps } from "./support/modelOps.js"
 
 const machine = await vectorServer()
 if (typeof machine === "string") console.info(`MemoryBackend/Pg runs on PGlite only: ${machine}`)
@@ -135,7 +136,7 @@ for (const target of targets) {
   MemoryBackendSuite.suite(`MemoryBackend/Pg (${target.name}, HNSW only)`, on({ exactScanLimit: 0 }), {
     withOptions: (options) => on({ exactScanLimit: 0, ...options })
   })
-  MemoryBackendModel.suite(`MemoryBackend/Pg (${target.name}) model`, on())
+  MemoryBackendModel.suite(`MemoryBackend/Pg (${target.name}) model`, on(), { operations: pgModelOps() })
   embeddingSpaceCase(target)
   purgeCase(target)
 }

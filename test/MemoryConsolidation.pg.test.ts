@@ -5,6 +5,7 @@ import { Embedder } from "arawn-store"
 import { MemoryConsolidation } from "arawn-store/testing"
 import * as PgMemory from "../src/MemoryBackend/Pg.js"
 import { token } from "../src/testing/internal.js"
+import { pgModelOps } from "./support/modelOps.js"
 import { startPglite } from "./support/pglite.js"
 import type { PgliteServer } from "./support/pglite.js"
 
@@ -20,4 +21,4 @@ const layer = Layer.unwrapEffect(Effect.sync(() =>
   PgMemory.layer({ url: Redacted.make(server!.url), maxConnections: 1, schema: `t_${token()}` })
 )).pipe(Layer.provide(Embedder.layerHashing))
 
-MemoryConsolidation.suite("MemoryBackend/Pg (PGlite) consolidation", layer)
+MemoryConsolidation.suite("MemoryBackend/Pg (PGlite) consolidation", layer, { operations: pgModelOps("ARAWN_CONSOLIDATION_OPS") })

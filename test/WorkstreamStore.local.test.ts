@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto"
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -6,13 +7,36 @@ import { describe, expect, it } from "@effect/vitest"
 import { Config, ConfigProvider, DateTime, Effect, Layer, Logger, Option } from "effect"
 import { WorkstreamStore } from "arawn-store"
 import { WorkstreamStoreSuite } from "arawn-store/testing"
-import { MessageId, SessionId, WorkstreamId } from "../src/Ids.js"
+import { IdGenerator, MessageId, SessionId, WorkstreamId } from "../src/Ids.js"
 import * as Local from "../src/WorkstreamStore/Local.js"
 import { removedAfterAll } from "./support/tempDir.js"
 
 const freshDir = () => removedAfterAll(mkdtempSync(join(tmpdir(), "arawn-ws-")))
 
 WorkstreamStoreSuite.suite("WorkstreamStore/Local", Local.layer({ dir: freshDir() }))
+
+// A fork draws its first id after its own look at the source's prune point and before the driver takes the write
+// lock: an id generator that prunes right then puts a prune in between, deterministically.
+it.effect("a fork re-checks the prune point under the write lock: a prune after the kernel's look refuses it cleanly", () =>
+  within(freshDir(), Effect.gen(function*() {
+    const s = yield* store
+    const ws = yield* s.create({ title: "source" })
+    yield* s.storeMessages(ws.id, Array.from({ length: 6 }, (_, i) => ({ role: "user" as const, content: `m${i + 1}` })))
+    yield* s.summarize(ws.id, { fromSeq: 1, toSeq: 4, content: "the first four" })
+    yield* s.setRetention({ workstreamId: ws.id }, { maxMessages: 2 })
+    let armed = true
+    const pruning = {
+      next: Effect.suspend(() => {
+        if (!armed) return Effect.sync(() => randomUUID())
+        armed = false
+        return Effect.as(Effect.orDie(s.prune({ workstreamId: ws.id })), randomUUID())
+      })
+    }
+    const copy = yield* Effect.flip(Effect.provideService(s.fork(ws.id, { atSeq: 6, title: "copy", copy: true }), IdGenerator, pruning))
+    expect([copy._tag, copy.message]).toEqual(["InvalidInput", expect.stringContaining("pruned")])
+    expect(Option.getOrThrow(yield* s.get(ws.id)).prunedThrough).toBe(4)
+    expect((yield* s.list({ limit: 10 })).items.map((w) => w.id)).toEqual([ws.id])
+  })))
 
 const FIXTURE = new URL("./fixtures/original-messages.jsonl", import.meta.url)
 const wid = (s: string) => WorkstreamId.make(s)

@@ -12,6 +12,7 @@ import { WorkstreamId } from "../src/Ids.js"
 import { token } from "../src/testing/internal.js"
 import { MAX_MESSAGE_CONTENT } from "../src/Workstream.js"
 import * as Pg from "../src/WorkstreamStore/Pg.js"
+import { pgModelOps } from "./support/modelOps.js"
 import { PG_URL, skipPg } from "./support/pg.js"
 
 const skip = await skipPg()
@@ -40,7 +41,7 @@ const store = WorkstreamStore.WorkstreamStore
 
 describe.skipIf(skip)("WorkstreamStore/Pg", () => {
   WorkstreamStoreSuite.suite("WorkstreamStore/Pg suite", onPg())
-  WorkstreamStoreModel.suite("WorkstreamStore/Pg against the model", onPg())
+  WorkstreamStoreModel.suite("WorkstreamStore/Pg against the model", onPg(), { runs: pgModelOps() / 100 })
 
   it.effect("separators, lone surrogates, NUL and 16 MiB contents round-trip exactly through a reopen; storable text stays plain text", () =>
     Effect.gen(function*() {

@@ -122,9 +122,10 @@ const open = Effect.fnUntraced(function*(options: Options) {
   const readonly = options.readonly === true
   if (!readonly) yield* io(method, () => fs.mkdir(p.logsDir, { recursive: true }))
   const busyMs = Math.max(0, Math.round(Duration.toMillis(Duration.decode(options.busyTimeout ?? Duration.seconds(5)))))
-  const { reader, sql } = yield* connect(method, path.join(p.root, "workstreams.db"), busyMs, readonly)
+  const file = path.join(p.root, "workstreams.db")
+  const { reader, sql } = yield* connect(method, file, busyMs, readonly)
   const states: Local["states"] = new Map()
-  const writer = yield* makeWriter(sql, busyMs, () => states.clear())
+  const writer = yield* makeWriter(sql, busyMs, () => states.clear(), readonly ? undefined : file)
   const handles = yield* makeHandles(64, readonly)
   const local: Local = { sql, q: makeQueries(sql, t), r: makeQueries(reader, t), paths: p, prefix, handles, writer, states }
   // Under the write lock: two processes opening a new directory at once must not both run the migrations.

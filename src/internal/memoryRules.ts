@@ -214,7 +214,8 @@ export const checkEmbedding = (
       })
     )
   }
-  const v = Float32Array.from(embedding)
+  // A copy (the caller keeps its array); slice copies a Float32Array's memory, `from` iterates it value by value.
+  const v = embedding instanceof Float32Array ? embedding.slice() : Float32Array.from(embedding)
   for (let i = 0; i < v.length; i++) {
     if (!Number.isFinite(v[i]!)) {
       return Effect.fail(new InvalidInput({ method, message: `embedding value at index ${i} is not a finite number` }))

@@ -15,29 +15,39 @@ const mulberry32 = (seed: number) => () => {
   return ((a ^ (a >>> 14)) >>> 0) / 4294967296
 }
 
-/** In-place fast Walsh-Hadamard transform; the first two levels run fused (radix 4), where loop overhead dominates. */
+/**
+ * In-place fast Walsh-Hadamard transform, two levels per pass (radix 4): each pass does the same additions in the
+ * same order as two radix-2 levels, so the result is the same to the bit, with half the passes over the buffer.
+ */
 const fwht = (a: Float64Array): void => {
   const n = a.length
-  if (n >= 4) {
-    for (let i = 0; i < n; i += 4) {
-      const s0 = a[i]! + a[i + 1]!
-      const d0 = a[i]! - a[i + 1]!
-      const s1 = a[i + 2]! + a[i + 3]!
-      const d1 = a[i + 2]! - a[i + 3]!
-      a[i] = s0 + s1
-      a[i + 1] = d0 + d1
-      a[i + 2] = s0 - s1
-      a[i + 3] = d0 - d1
+  let h = 1
+  for (; h * 4 <= n; h <<= 2) {
+    const h2 = h << 1
+    const h3 = h2 + h
+    for (let i = 0; i < n; i += h << 2) {
+      for (let j = i, end = i + h; j < end; j++) {
+        const x0 = a[j]!
+        const x1 = a[j + h]!
+        const x2 = a[j + h2]!
+        const x3 = a[j + h3]!
+        const s0 = x0 + x1
+        const d0 = x0 - x1
+        const s1 = x2 + x3
+        const d1 = x2 - x3
+        a[j] = s0 + s1
+        a[j + h] = d0 + d1
+        a[j + h2] = s0 - s1
+        a[j + h3] = d0 - d1
+      }
     }
   }
-  for (let h = n >= 4 ? 4 : 1; h < n; h <<= 1) {
-    for (let i = 0; i < n; i += h << 1) {
-      for (let j = i, end = i + h; j < end; j++) {
-        const x = a[j]!
-        const y = a[j + h]!
-        a[j] = x + y
-        a[j + h] = x - y
-      }
+  if (h < n) {
+    for (let j = 0; j < h; j++) {
+      const x = a[j]!
+      const y = a[j + h]!
+      a[j] = x + y
+      a[j + h] = x - y
     }
   }
 }
@@ -65,19 +75,30 @@ export const makeCoder = (dimensions: number): (v: Float32Array) => Uint8Array =
   const buffer = new Float64Array(width)
   return (v) => {
     const out = new Uint8Array(CODE_BITS / 8)
+    const length = Math.min(v.length, width)
     for (let r = 0; r < rotations; r++) {
-      buffer.fill(0)
-      buffer.set(v.subarray(0, Math.min(v.length, width)))
-      for (let k = 0; k < MIX; k++) {
+      // The first round's signs are applied while copying in; the padding stays zero under any sign.
+      const first = signs[r * MIX]!
+      for (let i = 0; i < length; i++) buffer[i] = v[i]! * first[i]!
+      buffer.fill(0, length)
+      fwht(buffer)
+      for (let k = 1; k < MIX; k++) {
         const s = signs[r * MIX + k]!
         for (let i = 0; i < width; i++) buffer[i] = buffer[i]! * s[i]!
         fwht(buffer)
       }
       const bits = Math.min(width, CODE_BITS - r * width)
-      for (let i = 0; i < bits; i++) {
-        if (buffer[i]! > 0) {
-          const bit = r * width + i
-          out[bit >> 3] = out[bit >> 3]! | (1 << (bit & 7))
+      const offset = r * width
+      if (bits % 8 === 0) {
+        // Whole bytes at a time (every code of 8 or more dimensions).
+        for (let i = 0; i < bits; i += 8) {
+          let byte = 0
+          for (let b = 0; b < 8; b++) if (buffer[i + b]! > 0) byte |= 1 << b
+          out[(offset + i) >> 3] = byte
+        }
+      } else {
+        for (let i = 0; i < bits; i++) {
+          if (buffer[i]! > 0) out[(offset + i) >> 3] = out[(offset + i) >> 3]! | (1 << ((offset + i) & 7))
         }
       }
     }

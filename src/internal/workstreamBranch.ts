@@ -9,7 +9,7 @@ import { IdGenerator, MessageId, nextId, WorkstreamId } from "../Ids.js"
 import { ForkInput, SearchMessagesOptions } from "../Workstream.js"
 import type { MessageHit, Workstream } from "../Workstream.js"
 import type { BranchResult, Driver, PathSegment } from "./workstreamDriver.js"
-import { branchRefusal, descendants, lineage, loadPath } from "./workstreamTree.js"
+import { branchRefusal, descendants, lineage, loadPath, prunedBelow } from "./workstreamTree.js"
 import { prunedOnPath } from "./workstreamRetention.js"
 import { decodeInput } from "./decode.js"
 import { queryTerms } from "./memoryRules.js"
@@ -70,13 +70,12 @@ export const branchMethods = (driver: Driver, span: Span) => {
     }
     const count = found.value.messageCount
     const atSeq = input.atSeq ?? count
-    if (input.copy && (found.value.prunedThrough ?? 0) > 0) {
-      return yield* new InvalidInput({ method, message: `${source}'s messages up to seq ${found.value.prunedThrough} were pruned, and a copy needs them: fork it without copy` })
-    }
+    const copyRefusal = (through: number) =>
+      new InvalidInput({ method, message: `${source}'s messages up to seq ${through} were pruned, and a copy needs them: fork it without copy` })
+    if (input.copy && (found.value.prunedThrough ?? 0) > 0) return yield* copyRefusal(found.value.prunedThrough ?? 0)
+    // Checked again under the source's lock by the driver (a prune may run in between): this is the early answer.
     const pruned = input.copy || atSeq === 0 || atSeq > count ? 0 : yield* prunedOnPath(method, driver, source, atSeq)
-    if (atSeq < pruned) {
-      return yield* new InvalidInput({ method, message: `${source}'s messages up to seq ${pruned} were pruned: branch at seq ${pruned} or later` })
-    }
+    if (atSeq > 0 && atSeq <= pruned) return yield* prunedBelow(method, source, pruned)
     const outOfRange = (n: number) =>
       new InvalidInput({ method, message: `atSeq ${atSeq} is past the last message of ${source} (seq ${n})` })
     if (atSeq > count) return yield* outOfRange(count)
@@ -111,6 +110,8 @@ export const branchMethods = (driver: Driver, span: Span) => {
         return yield* new NotFound({ entity: "workstream", id: source })
       case "OutOfRange":
         return yield* outOfRange(result.count)
+      case "Pruned":
+        return yield* copyRefusal(result.through)
     }
   }, made)
 

@@ -33,19 +33,29 @@ const notFound = (id: WorkstreamId) => new NotFound({ entity: "workstream", id }
 const ancestry = (method: string, driver: Driver, id: WorkstreamId) =>
   Effect.map(ancestors(method, driver, id), Option.map(({ chain, head }) => {
     const reach = new Map<WorkstreamId, number>([[id, Number.POSITIVE_INFINITY]])
-    for (const [ws, upTo] of chain) if (!reach.has(ws.id)) reach.set(ws.id, upTo)
-    return { head, reach }
+    // How many leading seqs of the path are gone: each log's prune, up to where the path reads it.
+    let pruned = head.prunedThrough ?? 0
+    for (const [ws, upTo] of chain) {
+      if (!reach.has(ws.id)) reach.set(ws.id, upTo)
+      pruned = Math.max(pruned, Math.min(ws.prunedThrough ?? 0, upTo))
+    }
+    return { head, reach, pruned }
   }))
 
-/** The summaries `id`'s path shows, in listSummaries order, with `id`'s record; `None` when `id` is absent. */
+/**
+ * The summaries `id`'s path shows, in listSummaries order, with `id`'s record and how many leading seqs of its path
+ * are pruned; `None` when `id` is absent.
+ */
 const visible = (method: string, driver: Driver, id: WorkstreamId) =>
   Effect.gen(function*() {
     const found = yield* ancestry(method, driver, id)
-    if (Option.isNone(found)) return Option.none<{ readonly head: Workstream; readonly summaries: ReadonlyArray<Summary> }>()
-    const { head, reach } = found.value
+    if (Option.isNone(found)) {
+      return Option.none<{ readonly head: Workstream; readonly summaries: ReadonlyArray<Summary>; readonly pruned: number }>()
+    }
+    const { head, pruned, reach } = found.value
     const all = yield* driver.summaries([...reach.keys()])
     const summaries = all.filter((s) => s.toSeq <= (reach.get(s.workstreamId) ?? 0)).sort(bySummaryAge)
-    return Option.some({ head, summaries })
+    return Option.some({ head, summaries, pruned })
   })
 
 /** Whether `stored` is what `input` asked for: its range, content and metadata, and its createdAt when given. */
@@ -104,7 +114,8 @@ export const contextMethods = (driver: Driver, span: Span) => {
     const count = found.value.head.messageCount
     const winners = resolveOverlays(found.value.summaries.filter((s) => s.toSeq <= count))
     const items: Array<ContextItem> = []
-    for (const piece of contextPlan(winners, count, limit)) {
+    // A pruned seq no winner covers (a newer summary outranked the one a prune relied on) is gone: not an item.
+    for (const piece of contextPlan(winners, count, limit, found.value.pruned)) {
       if (piece._tag === "Summary") {
         items.push({ _tag: "Summary", summary: piece.summary })
         continue

@@ -104,6 +104,8 @@ export type BranchResult =
   | { readonly _tag: "OutOfRange"; readonly count: number }
   /** The branch's id is taken: nothing was written. */
   | { readonly _tag: "Taken" }
+  /** The source's path lost its messages up to `through` (at least `atSeq`) to prune: nothing was written. */
+  | { readonly _tag: "Pruned"; readonly through: number }
 
 /** @category drivers */
 export type SummaryResult =
@@ -148,6 +150,8 @@ export type ForkResult =
   | { readonly _tag: "NotFound" }
   /** The source holds fewer than `atSeq` messages: nothing was written. */
   | { readonly _tag: "OutOfRange"; readonly count: number }
+  /** The source's messages up to `through` were pruned, and a copy needs them: nothing was written. */
+  | { readonly _tag: "Pruned"; readonly through: number }
 
 /** What `Driver.search` reads: the best `limit` messages matching any of `terms` that pass every filter. @category drivers */
 export interface SearchQuery {

@@ -45,9 +45,15 @@ export type ContextPiece =
 
 /**
  * The last `limit` items (all without one) of a path of `count` messages under `winners` (disjoint, in seq order,
- * each within 1..count), oldest first: a summary counts as one item, each uncovered message as one.
+ * each within 1..count), oldest first: a summary counts as one item, each uncovered message as one, and an
+ * uncovered seq up to `pruned` (its message is gone) as none.
  */
-export const contextPlan = (winners: ReadonlyArray<Summary>, count: number, limit: number | undefined): ReadonlyArray<ContextPiece> => {
+export const contextPlan = (
+  winners: ReadonlyArray<Summary>,
+  count: number,
+  limit: number | undefined,
+  pruned = 0
+): ReadonlyArray<ContextPiece> => {
   const pieces: Array<ContextPiece> = []
   let items = 0
   let seq = count
@@ -62,7 +68,12 @@ export const contextPlan = (winners: ReadonlyArray<Summary>, count: number, limi
       i--
       continue
     }
-    const floor = w === undefined ? 1 : w.toSeq + 1
+    const below = w === undefined ? 0 : w.toSeq
+    if (seq <= pruned) {
+      seq = below
+      continue
+    }
+    const floor = Math.max(below, pruned) + 1
     const fromSeq = limit === undefined ? floor : Math.max(floor, seq - (limit - items) + 1)
     pieces.push({ _tag: "Messages", fromSeq, toSeq: seq })
     items += seq - fromSeq + 1

@@ -133,8 +133,14 @@ export const branchRefusal = (method: string, source: WorkstreamId, atSeq: numbe
       return new InvalidInput({ method, message: `atSeq ${atSeq} is past the last message of ${source} (seq ${result.count})` })
     case "Taken":
       return new InvalidInput({ method, message: "a workstream with the branch's id already exists" })
+    case "Pruned":
+      return prunedBelow(method, source, result.through)
   }
 }
+
+/** Why a branch at or below a path's pruned point is refused: its fork point's message is gone. */
+export const prunedBelow = (method: string, source: WorkstreamId, through: number) =>
+  new InvalidInput({ method, message: `${source}'s messages up to seq ${through} were pruned: branch at seq ${through + 1} or later` })
 
 /** Why a workstream with branches cannot lose its messages. */
 export const hasBranches = (method: string, id: WorkstreamId, branches: ReadonlyArray<WorkstreamId>, what: string) =>

@@ -1,7 +1,7 @@
 /**
  * A model-based property test of a WorkstreamStore: random sequences of operations (create, get, list, update,
- * delete, branches, append batches, loads with filters, summaries and context reads, ensureScratch, promoteScratch,
- * ticks of the clock, and groups of
+ * delete, branches and forks, append batches, loads with filters, summaries and context reads, retention policies
+ * and prunes with small budgets, ensureScratch, promoteScratch, ticks of the clock, and groups of
  * appends and loads run by concurrent fibers) are run against one Layer and, step by step, against a pure
  * reference model; every result must be the model's.
  *
@@ -14,10 +14,13 @@ import { SCRATCH_ID, WorkstreamId } from "../Ids.js"
 import type { SessionId } from "../Ids.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
 import { isolated, untyped, uuid } from "./internal.js"
-import { expectMessages, expectWorkstream, outcomeOf, POOL, Run, STATES } from "./workstreamModelState.js"
-import type { ModelWs } from "./workstreamModelState.js"
-import { branchOp, deleteOp } from "./workstreamModelTree.js"
-import type { BranchOp, DeleteOp } from "./workstreamModelTree.js"
+import { expectMessages, expectWorkstream, outcomeOf, POOL, Run, visibleMessages } from "./workstreamModelState.js"
+import { clearPolicies, pruneArb, pruneOp, retentionArb, retentionOp } from "./workstreamModelPrune.js"
+import type { PruneOp, RetentionOp } from "./workstreamModelPrune.js"
+import { createOp, getOp, listOp, updateOp } from "./workstreamModelRecords.js"
+import type { CreateOp, GetOp, UpdateOp } from "./workstreamModelRecords.js"
+import { branchOp, deleteOp, forkOp } from "./workstreamModelTree.js"
+import type { BranchOp, DeleteOp, ForkOp } from "./workstreamModelTree.js"
 import { contextArb, contextOp, expectSummaries, promoteOp, summarizeArb, summarizeOp } from "./workstreamModelOverlays.js"
 import type { ContextOp, SummarizeOp } from "./workstreamModelOverlays.js"
 
@@ -37,12 +40,15 @@ interface NewMsg {
   readonly session: number
 }
 type Op =
-  | { readonly _tag: "create"; readonly ws: number; readonly tags: number }
-  | { readonly _tag: "get"; readonly ws: number }
+  | CreateOp
+  | GetOp
   | { readonly _tag: "list" }
-  | { readonly _tag: "update"; readonly ws: number; readonly title: boolean; readonly state: number; readonly tags: number }
+  | UpdateOp
   | DeleteOp
   | BranchOp
+  | ForkOp
+  | RetentionOp
+  | PruneOp
   | SummarizeOp
   | ContextOp
   | { readonly _tag: "append"; readonly ws: number; readonly batch: ReadonlyArray<NewMsg> }
@@ -91,22 +97,26 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       at: fc.integer({ min: 0, max: 8 })
     })
   },
+  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("fork" as const), source: fc.integer({ min: 0, max: POOL - 1 }), at: fc.integer({ min: 0, max: 8 }), copy: fc.boolean() }) },
+  { weight: 3, arbitrary: retentionArb },
+  { weight: 3, arbitrary: pruneArb },
   { weight: 6, arbitrary: appendArb },
-  { weight: 2, arbitrary: summarizeArb(wsArb) },
-  { weight: 2, arbitrary: contextArb(wsArb) },
-  { weight: 3, arbitrary: loadArb },
+  { weight: 3, arbitrary: summarizeArb(wsArb) },
+  { weight: 1, arbitrary: contextArb(wsArb) },
+  { weight: 2, arbitrary: loadArb },
   { weight: 1, arbitrary: fc.constant({ _tag: "ensureScratch" as const }) },
   { weight: 1, arbitrary: fc.constant({ _tag: "promote" as const }) },
   { weight: 1, arbitrary: fc.constant({ _tag: "tick" as const }) },
-  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("concurrent" as const), ops: fc.array(fc.oneof(appendArb, appendArb, loadArb), { minLength: 2, maxLength: 4 }) }) }
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("concurrent" as const), ops: fc.array(fc.oneof(appendArb, appendArb, loadArb), { minLength: 2, maxLength: 4 }) }) }
 )
 
 // --- one step --------------------------------------------------------------------------------------------------
 
 /** The batch's inputs, and whether the model must refuse it (an id the workstream holds, or one given twice). */
-const inputsOf = (run: Run, wsId: string, ws: ModelWs | undefined, batch: ReadonlyArray<NewMsg>) => {
-  // Ids are unique per workstream's own log: a branch may be given an id it shows but its source stores.
-  const existing = ws?.messages.filter((m) => m.owner === wsId) ?? []
+const inputsOf = (run: Run, wsId: string, batch: ReadonlyArray<NewMsg>) => {
+  // Ids are unique per workstream's own log: a branch may be given an id it shows but its source stores. A pruned
+  // message's id is never given again (the model does not say whether a store still knows it).
+  const existing = visibleMessages(run, wsId).filter((m) => m.owner === wsId)
   const inputs = batch.map((m, i) => {
     const id = m.id === "fresh" ? uuid() : m.id === "existing" && existing.length > 0
       ? existing[(run.contents + i) % existing.length]!.id
@@ -140,7 +150,7 @@ const append = (run: Run, op: Extract<Op, { _tag: "append" }>) =>
   Effect.gen(function*() {
     const s = yield* WorkstreamStore
     const id = run.idOf(op.ws)
-    const { inputs, refused, repeated } = inputsOf(run, id, run.model.get(id), op.batch)
+    const { inputs, refused, repeated } = inputsOf(run, id, op.batch)
     const result = yield* outcomeOf(s.storeMessages(id, inputs))
     return { id, inputs, refused, repeated, result }
   })
@@ -156,7 +166,7 @@ const applyAppend = (run: Run, done: Effect.Effect.Success<ReturnType<typeof app
   const stored = done.result.value
   expect(stored.map((m) => m.seq)).toEqual(stored.map((_, i) => ws.messages.length + 1 + i))
   expect(stored.map((m) => m.content)).toEqual(done.inputs.map((x) => x.content))
-  ws.messages.push(...stored.map((m) => ({ owner: done.id, id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId })))
+  ws.messages.push(...stored.map((m) => ({ owner: done.id, id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId, at: m.timestamp.epochMillis })))
   ws.updatedAt = run.now
 }
 
@@ -179,7 +189,7 @@ const checkLoad = (run: Run, done: Effect.Effect.Success<ReturnType<typeof load>
   if (ws === undefined) return expect(done.result.tag).toBe("NotFound")
   expect(done.result.tag).toBe("success")
   const { op } = done
-  const matching = ws.messages.filter((m) =>
+  const matching = visibleMessages(run, done.id).filter((m) =>
     (op.before === 0 || m.seq < op.before) && (op.after === 0 || m.seq > op.after) &&
     (op.session >= SESSIONS.length || m.sessionId === SESSIONS[op.session])
   )
@@ -216,7 +226,7 @@ const concurrent = (run: Run, ops: ReadonlyArray<Op>) =>
         continue
       }
       // A load saw the log as of some moment of the group: every message it returns is the model's, in order.
-      const byId = new Map(ws.messages.map((m) => [m.seq, m] as const))
+      const byId = new Map(visibleMessages(run, r.l.id).map((m) => [m.seq, m] as const))
       for (const m of r.l.result.value) expect(byId.get(m.seq)?.id).toBe(m.id)
       expect(r.l.result.value.map((m) => m.seq)).toEqual([...r.l.result.value.map((m) => m.seq)].sort((a, b) => a - b))
     }
@@ -226,42 +236,6 @@ const concurrent = (run: Run, ops: ReadonlyArray<Op>) =>
 const firstSeq = (d: Effect.Effect.Success<ReturnType<typeof append>>) =>
   d.result.tag === "success" ? d.result.value[0]?.seq ?? 0 : Number.MAX_SAFE_INTEGER
 
-const createOp = (run: Run, op: Extract<Op, { _tag: "create" }>) =>
-  Effect.gen(function*() {
-    const s = yield* WorkstreamStore
-    const id = run.ids[op.ws]!
-    const result = yield* outcomeOf(s.create({ id, title: `t${op.ws}`, tags: run.tagsOf(op.tags) }))
-    if (run.model.has(id)) return expect(result.tag).toBe("InvalidInput")
-    const ws: ModelWs = { title: `t${op.ws}`, state: "active", tags: run.tagsOf(op.tags), updatedAt: run.now, messages: [], summaries: [] }
-    run.model.set(id, ws)
-    expect(result.tag).toBe("success")
-    if (result.tag === "success") expectWorkstream(result.value, ws, id)
-    return
-  })
-
-const updateOp = (run: Run, op: Extract<Op, { _tag: "update" }>) =>
-  Effect.gen(function*() {
-    const s = yield* WorkstreamStore
-    const id = run.idOf(op.ws)
-    const state = op.state < STATES.length ? STATES[op.state]! : undefined
-    const patch = {
-      ...(op.title ? { title: `u${run.ops}` } : {}),
-      ...(state !== undefined ? { state } : {}),
-      ...(op.tags > 0 ? { tags: run.tagsOf(op.tags - 1) } : {})
-    }
-    const result = yield* outcomeOf(s.update(id, patch))
-    const ws = run.model.get(id)
-    if (id === SCRATCH_ID && state === "archived") return expect(result.tag).toBe("InvalidInput")
-    if (ws === undefined) return expect(result.tag).toBe("NotFound")
-    if (patch.title !== undefined) ws.title = patch.title
-    if (state !== undefined) ws.state = state
-    if (patch.tags !== undefined) ws.tags = patch.tags
-    ws.updatedAt = run.now
-    expect(result.tag).toBe("success")
-    if (result.tag === "success") expectWorkstream(result.value, ws, id)
-    return
-  })
-
 const step = (run: Run, op: Op): Effect.Effect<void, unknown, WorkstreamStore> =>
   Effect.gen(function*() {
     const s = yield* WorkstreamStore
@@ -269,28 +243,22 @@ const step = (run: Run, op: Op): Effect.Effect<void, unknown, WorkstreamStore> =
     switch (op._tag) {
       case "create":
         return yield* createOp(run, op)
-      case "get": {
-        const id = run.idOf(op.ws)
-        const found = yield* s.get(id)
-        const ws = run.model.get(id)
-        expect(Option.isSome(found)).toBe(ws !== undefined)
-        if (Option.isSome(found) && ws !== undefined) expectWorkstream(found.value, ws, id)
-        return
-      }
-      case "list": {
-        const listed = yield* s.list({ tag: run.tag, limit: 1000 })
-        const expected = Array.from(run.model, ([id, ws]) => ({ id, ws }))
-          .filter((x) => x.ws.tags.includes(run.tag))
-          .sort((a, b) => b.ws.updatedAt - a.ws.updatedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-        expect(listed.items.map((w) => w.id)).toEqual(expected.map((x) => x.id))
-        return
-      }
+      case "get":
+        return yield* getOp(run, op)
+      case "list":
+        return yield* listOp(run)
       case "update":
         return yield* updateOp(run, op)
       case "delete":
         return yield* deleteOp(run, op)
       case "branch":
         return yield* branchOp(run, op)
+      case "fork":
+        return yield* forkOp(run, op)
+      case "retention":
+        return yield* retentionOp(run, op)
+      case "prune":
+        return yield* pruneOp(run, op)
       case "summarize":
         return yield* summarizeOp(run, op)
       case "context":
@@ -304,7 +272,7 @@ const step = (run: Run, op: Op): Effect.Effect<void, unknown, WorkstreamStore> =
         const ws = run.model.get(SCRATCH_ID)
         if (ws !== undefined) expectWorkstream(scratch, ws, SCRATCH_ID)
         else {
-          run.model.set(SCRATCH_ID, { title: scratch.title, state: scratch.state, tags: scratch.tags, updatedAt: run.now, messages: [], summaries: [] })
+          run.model.set(SCRATCH_ID, { title: scratch.title, state: scratch.state, tags: scratch.tags, updatedAt: run.now, messages: [], summaries: [], prunedThrough: 0 })
           expect(scratch.messageCount).toBe(0)
         }
         return
@@ -333,7 +301,8 @@ const begin = (run: Run) =>
       state: scratch.state,
       tags: scratch.tags,
       updatedAt: scratch.updatedAt.epochMillis,
-      messages: messages.map((m) => ({ owner: SCRATCH_ID, id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId })),
+      messages: messages.map((m) => ({ owner: SCRATCH_ID, id: m.id, seq: m.seq, content: m.content, sessionId: m.sessionId, at: m.timestamp.epochMillis })),
+      prunedThrough: scratch.prunedThrough ?? 0,
       summaries: (yield* s.listSummaries(SCRATCH_ID)).map((x) => ({ id: x.id, owner: SCRATCH_ID, fromSeq: x.fromSeq, toSeq: x.toSeq, createdAt: x.createdAt.epochMillis }))
     })
   })
@@ -342,17 +311,22 @@ const begin = (run: Run) =>
 export const check = (ops: ReadonlyArray<Op>) =>
   Effect.gen(function*() {
     const run = new Run()
-    yield* begin(run)
-    for (const op of ops) yield* step(run, op)
-    // Whatever happened, each workstream's log is gap-free and its count right.
-    const s = yield* WorkstreamStore
-    for (const [id, ws] of run.model) {
-      const got = yield* s.get(WorkstreamId.make(id))
-      expectWorkstream(Option.getOrThrow(got), ws, id)
-      expectMessages(yield* s.loadMessages(WorkstreamId.make(id)), ws.messages)
-      yield* expectSummaries(run, id)
-    }
-    return run.ops
+    return yield* Effect.ensuring(
+      Effect.gen(function*() {
+        yield* begin(run)
+        for (const op of ops) yield* step(run, op)
+        // Whatever happened, each workstream's log is gap-free after what was pruned, and its count right.
+        const s = yield* WorkstreamStore
+        for (const [id, ws] of run.model) {
+          const got = yield* s.get(WorkstreamId.make(id))
+          expectWorkstream(Option.getOrThrow(got), ws, id)
+          expectMessages(yield* s.loadMessages(WorkstreamId.make(id)), visibleMessages(run, id))
+          yield* expectSummaries(run, id)
+        }
+        return run.ops
+      }),
+      clearPolicies(run)
+    )
   })
 
 /** The operations of one run, for replaying a shrunk counterexample as a plain test. @category models */

@@ -8,7 +8,7 @@ import { Effect, FastCheck as fc } from "effect"
 import { SCRATCH_ID, WorkstreamId } from "../Ids.js"
 import type { ContextItem } from "../WorkstreamContext.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
-import { expectMessages, expectWorkstream, outcomeOf } from "./workstreamModelState.js"
+import { expectMessages, expectWorkstream, outcomeOf, visibleMessages } from "./workstreamModelState.js"
 import type { ModelSummary, ModelWs, Run } from "./workstreamModelState.js"
 
 export interface SummarizeOp {
@@ -16,6 +16,8 @@ export interface SummarizeOp {
   readonly ws: number
   readonly from: number
   readonly length: number
+  /** When given, the range ends this many seqs before the path's last (and starts at seq 1 + `from`). */
+  readonly toEnd?: number
 }
 
 export interface ContextOp {
@@ -24,8 +26,12 @@ export interface ContextOp {
   readonly limit: number
 }
 
+/** A range anywhere, or (as a compaction makes them, and as prune needs) one from seq 1 to `toEnd` before the last. */
 export const summarizeArb = (ws: fc.Arbitrary<number>): fc.Arbitrary<SummarizeOp> =>
-  fc.record({ _tag: fc.constant("summarize" as const), ws, from: fc.integer({ min: 0, max: 8 }), length: fc.integer({ min: 0, max: 4 }) })
+  fc.oneof(
+    fc.record({ _tag: fc.constant("summarize" as const), ws, from: fc.integer({ min: 0, max: 8 }), length: fc.integer({ min: 0, max: 4 }) }),
+    { weight: 2, arbitrary: fc.record({ _tag: fc.constant("summarize" as const), ws, from: fc.constant(0), length: fc.constant(0), toEnd: fc.integer({ min: 0, max: 3 }) }) }
+  )
 
 export const contextArb = (ws: fc.Arbitrary<number>): fc.Arbitrary<ContextOp> =>
   fc.record({ _tag: fc.constant("context" as const), ws, limit: fc.integer({ min: 0, max: 5 }) })
@@ -33,25 +39,33 @@ export const contextArb = (ws: fc.Arbitrary<number>): fc.Arbitrary<ContextOp> =>
 const byAge = (a: ModelSummary, b: ModelSummary) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 /** What `id`'s path shows: its own summaries, and its source's up to its fork point (recursively), oldest first. */
-const visible = (run: Run, id: string): Array<ModelSummary> => {
+export const visible = (run: Run, id: string): Array<ModelSummary> => {
   const ws = run.model.get(id)
   if (ws === undefined) return []
   const inherited = ws.parent === undefined ? [] : visible(run, ws.parent).filter((x) => x.toSeq <= (ws.forkAt ?? 0))
   return [...inherited, ...ws.summaries].sort(byAge)
 }
 
-/** The context the model expects: seq by seq, each seq claimed by the newest summary over it that nothing newer overlaps. */
-const expectedContext = (run: Run, id: string, ws: ModelWs, limit: number) => {
+/** Seq by seq, the summary standing over it: the newest over it that nothing newer overlaps (undefined: none). */
+export const claimsOf = (run: Run, id: string): Array<ModelSummary | undefined> => {
   const claimed: Array<ModelSummary | undefined> = []
   for (const x of visible(run, id).reverse()) {
     const free = Array.from({ length: x.toSeq - x.fromSeq + 1 }, (_, i) => claimed[x.fromSeq + i]).every((c) => c === undefined)
     if (free) for (let seq = x.fromSeq; seq <= x.toSeq; seq++) claimed[seq] = x
   }
+  return claimed
+}
+
+/** The context the model expects: each summary once, at its first seq; each message no summary claims, if not pruned. */
+const expectedContext = (run: Run, id: string, ws: ModelWs, limit: number) => {
+  const claimed = claimsOf(run, id)
+  const shown = new Map(visibleMessages(run, id).map((m) => [m.seq, m] as const))
   const items: Array<ReadonlyArray<unknown>> = []
-  for (const m of ws.messages) {
-    const x = claimed[m.seq]
-    if (x === undefined) items.push(["m", m.seq, m.id])
-    else if (x.fromSeq === m.seq) items.push(["s", x.id])
+  for (let seq = 1; seq <= ws.messages.length; seq++) {
+    const x = claimed[seq]
+    const m = shown.get(seq)
+    if (x === undefined && m !== undefined) items.push(["m", m.seq, m.id])
+    else if (x !== undefined && x.fromSeq === seq) items.push(["s", x.id])
   }
   return limit > 0 ? items.slice(-limit) : items
 }
@@ -66,7 +80,7 @@ export const summarizeOp = (run: Run, op: SummarizeOp) =>
     const ws = run.model.get(id)
     const count = ws?.messages.length ?? 0
     const fromSeq = 1 + (op.from % Math.max(count, 1))
-    const toSeq = fromSeq + op.length
+    const toSeq = op.toEnd === undefined ? fromSeq + op.length : Math.max(fromSeq, count - op.toEnd)
     const result = yield* outcomeOf(s.summarize(id, { fromSeq, toSeq, content: `${run.tag}:s${run.contents++}` }))
     if (ws === undefined) return expect(result.tag).toBe("NotFound")
     if (toSeq > count) return expect(result.tag).toBe("InvalidInput")
@@ -111,7 +125,7 @@ export const promoteOp = (run: Run) =>
     const to = result.value.id
     const messages = scratch.messages.map((m) => ({ ...m, owner: to }))
     const summaries = scratch.summaries.map((x) => ({ ...x, owner: to }))
-    const moved: ModelWs = { title: `p${run.ops}`, state: "active", tags: [run.tag], updatedAt: run.now, messages, summaries }
+    const moved: ModelWs = { title: `p${run.ops}`, state: "active", tags: [run.tag], updatedAt: run.now, messages, summaries, prunedThrough: 0 }
     expectWorkstream(result.value, moved, to)
     expectMessages(yield* s.loadMessages(to), moved.messages)
     run.model.set(to, moved)

@@ -17,6 +17,8 @@ export interface ModelMessage {
   readonly seq: number
   readonly content: string
   readonly sessionId: SessionId | undefined
+  /** Its timestamp (epoch ms), for maxAge. */
+  readonly at: number
 }
 /** A summary made on a workstream (`owner`), as the model keeps it. */
 export interface ModelSummary {
@@ -38,6 +40,14 @@ export interface ModelWs {
   readonly forkAt?: number
   /** The summaries made on it (its own; it shows its ancestors' too, by position). */
   summaries: Array<ModelSummary>
+  /** How far prune removed its own log (0: never pruned); its path may show less (see `pathPruned`). */
+  prunedThrough: number
+}
+
+/** A retention policy as the model keeps it (maxAge in ms). */
+export interface ModelPolicy {
+  readonly maxAge?: number
+  readonly maxMessages?: number
 }
 
 export const STATES = ["active", "paused", "archived"] as const
@@ -47,6 +57,10 @@ export class Run {
   readonly model = new Map<string, ModelWs>()
   readonly tag = token()
   readonly ids = Array.from({ length: POOL }, (_, i) => WorkstreamId.make(`${this.tag}_w${i}`))
+  /** Retention policies by target key (`w:<id>` or `t:<tag>`); a workstream's goes when it is deleted. */
+  readonly policies = new Map<string, ModelPolicy>()
+  /** Every target the run set a policy on, cleared when the run ends (policies outlive a run on a shared store). */
+  readonly targets = new Map<string, { readonly workstreamId: WorkstreamId } | { readonly tag: string }>()
   now = 0
   contents = 0
   ops = 0
@@ -55,13 +69,32 @@ export class Run {
     return ws === POOL ? SCRATCH_ID : this.ids[ws]!
   }
   tagsOf(n: number): ReadonlyArray<string> {
-    return [this.tag, ...["x", "y", "z"].slice(0, n)].sort()
+    // The run's own tags, so a tag's policy never reaches another run's workstreams on the same store.
+    return [this.tag, ...["x", "y", "z"].slice(0, n).map((t) => `${this.tag}.${t}`)].sort()
   }
 }
 
 export const expectWorkstream = (actual: Workstream, expected: ModelWs, id: string) => {
-  expect({ id: actual.id, title: actual.title, state: actual.state, tags: actual.tags, count: actual.messageCount, at: actual.updatedAt.epochMillis })
-    .toEqual({ id, title: expected.title, state: expected.state, tags: expected.tags, count: expected.messages.length, at: expected.updatedAt })
+  const pruned = actual.prunedThrough ?? 0
+  expect({ id: actual.id, title: actual.title, state: actual.state, tags: actual.tags, count: actual.messageCount, at: actual.updatedAt.epochMillis, pruned })
+    .toEqual({ id, title: expected.title, state: expected.state, tags: expected.tags, count: expected.messages.length, at: expected.updatedAt, pruned: expected.prunedThrough })
+}
+
+/**
+ * How many leading seqs of `id`'s path are gone: its own prune, or its source's below the fork point (recursively).
+ * A workstream prunes its own log only once its inherited seqs are gone, so what is gone is always a prefix.
+ */
+export const pathPruned = (run: Run, id: string): number => {
+  const ws = run.model.get(id)
+  if (ws === undefined) return 0
+  const inherited = ws.parent === undefined ? 0 : Math.min(pathPruned(run, ws.parent), ws.forkAt ?? 0)
+  return Math.max(ws.prunedThrough, inherited)
+}
+
+/** What loadMessages returns for `id`: its path after what prune removed. */
+export const visibleMessages = (run: Run, id: string): Array<ModelMessage> => {
+  const gone = pathPruned(run, id)
+  return (run.model.get(id)?.messages ?? []).filter((m) => m.seq > gone)
 }
 
 export const expectMessages = (actual: ReadonlyArray<Message>, expected: ReadonlyArray<ModelMessage>) =>

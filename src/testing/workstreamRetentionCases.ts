@@ -6,6 +6,7 @@
 import { expect } from "@effect/vitest"
 import { Duration, Effect, Option, TestClock } from "effect"
 import { WorkstreamId } from "../Ids.js"
+import type { ContextItem } from "../WorkstreamContext.js"
 import { WorkstreamStore } from "../WorkstreamStore.js"
 import type { Cases } from "./workstreamMessageCases.js"
 import { outcome, token, untyped } from "./internal.js"
@@ -196,5 +197,26 @@ export const retentionCases = ({ append, fresh, test }: Cases): void => {
         forkedFrom: { workstreamId: source.id, seq: 2, shared: true },
         prunedThrough: 1
       }))).toBe("InvalidInput")
+    }))
+
+  test("loadContext after a newer summary outranks the one a prune relied on: the pruned, uncovered seqs are no items", () =>
+    Effect.gen(function*() {
+      const s = yield* WorkstreamStore
+      const ws = yield* fresh()
+      const stored = yield* append(ws.id, 8)
+      const first = yield* s.summarize(ws.id, { fromSeq: 1, toSeq: 1, content: "the first" })
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* s.summarize(ws.id, { fromSeq: 1, toSeq: 5, content: "1 to 5" })
+      yield* s.setRetention({ workstreamId: ws.id }, { maxMessages: 3 })
+      expect((yield* s.prune({ workstreamId: ws.id })).removed).toBe(5)
+      yield* TestClock.adjust(Duration.seconds(1))
+      // Newest wins: 4..6 claims its range, "1 to 5" overlaps it and drops out, "the first" wins again; 2..3 are gone.
+      const later = yield* s.summarize(ws.id, { fromSeq: 4, toSeq: 6, content: "4 to 6" })
+      const shape = (items: ReadonlyArray<ContextItem>) =>
+        items.map((i) => (i._tag === "Summary" ? i.summary.id : i.message.id))
+      const whole = [first.id, later.id, stored[6]!.id, stored[7]!.id]
+      expect(shape(yield* s.loadContext(ws.id))).toEqual(whole)
+      expect(shape(yield* s.loadContext(ws.id, { limit: 4 }))).toEqual(whole)
+      expect(shape(yield* s.loadContext(ws.id, { limit: 3 }))).toEqual(whole.slice(1))
     }))
 }

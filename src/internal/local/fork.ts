@@ -141,6 +141,8 @@ export const fork = (local: Local, method: string, request: ForkRequest): Effect
       if (Option.isNone(found)) return { _tag: "NotFound" } as const
       const state = found.value
       if (state.message_count < request.atSeq) return { _tag: "OutOfRange", count: state.message_count } as const
+      // A prune may have run since the kernel looked: a copy needs every message up to atSeq.
+      if (state.pruned_through > 0) return { _tag: "Pruned", through: state.pruned_through } as const
       const id = request.id
       if (request.atSeq === 0) {
         const ws = request.target(Option.none())

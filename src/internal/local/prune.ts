@@ -5,15 +5,19 @@
  * is renamed over the log and the directory fsynced (3, "renamed"); the index forgets the prefix, moves the rest
  * back, and commits with the record (4, "committed"); the marker goes in a later write, once the commit is
  * visible. A crash before the rename leaves the old log whole (the copy and marker are dropped); after it, the
- * marker says where the log now starts, and the next writer (or open) rolls the index forward to it. Freed pages
- * of the index are given back with `PRAGMA incremental_vacuum` (stores created with auto_vacuum on; see `vacuum`).
+ * marker says where the log now starts, and the next writer (or open) rolls the index forward to it. The text
+ * index is then merged (bounded, see `mergeText`) and freed pages of the index are given back with
+ * `PRAGMA incremental_vacuum` (stores created with auto_vacuum on; see `vacuum`).
  */
 import * as fs from "node:fs/promises"
 import { Context, Effect, Option, Schema } from "effect"
 import type { StorageError } from "../../Errors.js"
+import type { WorkstreamId } from "../../Ids.js"
 import type { PruneRequest, PruneResult } from "../../WorkstreamStore.js"
 import { fsyncDir, sizeOf } from "../logfile.js"
+import { MAX_DEPTH } from "../workstreamTree.js"
 import { db, io } from "./files.js"
+import { tables } from "./schema.js"
 import { finishPrune, reconcile, saveFromIndex } from "./reconcile.js"
 import { copyOf, markerOf, writeMarker } from "./pruneMarker.js"
 import type { Local } from "./store.js"
@@ -78,6 +82,60 @@ const vacuum = (local: Local, method: string) =>
     }
   }))
 
+/** Pages of text-index merge work per write-lock hold (a few milliseconds, as `VACUUM_STEP`). */
+const MERGE_STEP = 200
+
+/** Removed messages per merge hold a prune may spend: the merge rewrites the index, so its work is bounded by the prune's size. */
+const MESSAGES_PER_MERGE = 500
+
+const totalChanges = (local: Local) =>
+  Effect.flatMap(local.sql`SELECT total_changes() AS n`, (rows) =>
+    Effect.map(Schema.decodeUnknown(Schema.Array(Schema.Struct({ n: Schema.Number })))(rows), (r) => r[0]?.n ?? 0))
+
+/**
+ * Merges the text index's segments after a prune: FTS5 deletes only add delete markers beside the rows' entries,
+ * and a merge drops both, so `vacuum` can give their pages back. A merge of the whole index costs as much as the
+ * index, so it runs in holds of `MERGE_STEP` pages, at most one per `MESSAGES_PER_MERGE` messages removed; the
+ * first starts a merge of every segment (a negative step), the next ones continue it, and a later prune goes on
+ * where this one stopped. It stops early once a step does nothing (`total_changes` moves by less than 2).
+ */
+const mergeText = (local: Local, method: string, removed: number) =>
+  db(method)(Effect.gen(function*() {
+    const text = local.sql(tables(local.prefix).text)
+    const holds = Math.ceil(removed / MESSAGES_PER_MERGE)
+    for (let i = 0; i < holds; i++) {
+      const step = i === 0 ? -MERGE_STEP : MERGE_STEP
+      const changed = yield* local.writer.exclusive(method, Effect.gen(function*() {
+        const before = yield* totalChanges(local)
+        yield* local.sql`INSERT INTO ${text}(${text}, rank) VALUES ('merge', ${step})`
+        return (yield* totalChanges(local)) - before
+      }))
+      if (changed < 2) return
+    }
+  }))
+
+/**
+ * Under the write lock: how far `id`'s path is pruned at `atSeq`, when the message there is gone (`None` when it is
+ * there). The log holding seq `atSeq` is found by walking up the lineage past each fork point at or above it; a
+ * prune only ever removes a prefix, so that log's own start decides. A fork or branch checks this where no prune
+ * can run in between.
+ */
+export const prunedAt = (local: Local, method: string, id: WorkstreamId, atSeq: number) =>
+  db(method)(Effect.gen(function*() {
+    if (atSeq === 0) return Option.none<number>()
+    let state = yield* local.q.logState(id)
+    let upTo = Number.POSITIVE_INFINITY
+    for (let depth = 0; Option.isSome(state) && depth < MAX_DEPTH; depth++) {
+      const s = state.value
+      if (s.inherits_from === null || atSeq > s.fork_seq) {
+        return atSeq <= s.pruned_through ? Option.some(Math.min(s.pruned_through, upTo)) : Option.none<number>()
+      }
+      upTo = Math.min(upTo, s.fork_seq)
+      state = yield* local.q.logState(s.inherits_from)
+    }
+    return Option.none<number>()
+  }))
+
 /** The steps 1 to 4 under the lock (see the module's doc). */
 const pruneLocked = (local: Local, method: string, request: PruneRequest) =>
   Effect.gen(function*() {
@@ -128,6 +186,7 @@ export const prune = (local: Local, method: string, request: PruneRequest): Effe
     if (result._tag !== "Pruned" || result.removed === 0) return result
     yield* hook.reached("committed")
     yield* local.writer.exclusive(method, finishPrune(local, method, request.id), true)
+    yield* mergeText(local, method, result.removed)
     const freed = yield* vacuum(local, method)
     return { ...result, bytes: result.bytes + freed }
   })

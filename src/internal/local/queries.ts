@@ -2,7 +2,7 @@
  * Every statement of the local store, as `sql` templates over the prefixed tables; every read goes through
  * `SqlSchema` with the row codecs of `schema.ts`.
  */
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import { Effect, Option, Schema } from "effect"
 import type { WorkstreamId } from "../../Ids.js"
@@ -73,17 +73,14 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     }
   })
 
-  const logState = SqlSchema.findOne({
-    Request: Typed<WorkstreamId>(),
-    Result: LogStateRow,
-    execute: (id) =>
-      sql`SELECT key, message_count, log_bytes, log_lines, last_message_at,
-          CASE WHEN forked_shared <> 0 THEN forked_from_id END AS inherits_from,
-          CASE WHEN forked_shared <> 0 THEN forked_from_seq ELSE 0 END AS fork_seq,
-          pruned_through,
-          max(CASE WHEN forked_shared <> 0 THEN forked_from_seq ELSE 0 END, pruned_through) AS base
-        FROM ${w} WHERE id = ${id}`
-  })
+  const logStateOf = (id: string) =>
+    sql`SELECT key, message_count, log_bytes, log_lines, last_message_at,
+        CASE WHEN forked_shared <> 0 THEN forked_from_id END AS inherits_from,
+        CASE WHEN forked_shared <> 0 THEN forked_from_seq ELSE 0 END AS fork_seq,
+        pruned_through,
+        max(CASE WHEN forked_shared <> 0 THEN forked_from_seq ELSE 0 END, pruned_through) AS base
+      FROM ${w} WHERE id = ${id}`
+  const logState = SqlSchema.findOne({ Request: Typed<WorkstreamId>(), Result: LogStateRow, execute: logStateOf })
 
   const lastIndexed = SqlSchema.findOne({
     Request: Schema.Number,
@@ -215,6 +212,8 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables) => {
     row: (id: WorkstreamId) => Effect.map(workstream(id), Option.map((row) => ({ key: row.key, workstream: toWorkstream(row) }))),
     list: (q: ListQuery) => Effect.map(list(q), (rows) => rows.map(toWorkstream)),
     logState,
+    /** `logState`'s statement, one parameter (the id), for a caller running it on a connection of its own. */
+    logStateStatement: logStateOf("").compile()[0],
     /** The first index row after `seq`: where a prune through `seq` cuts the log. */
     firstAfter: (key: number, seq: number) => firstAfter({ key, seq }),
     /** The first seq of one log whose message is not older than `cutoff`, if any. */
@@ -291,22 +290,36 @@ const writeQueries = (sql: SqlClient.SqlClient, t: Tables) => {
   // costs far less than binding six parameters a row through a statement compiled per batch size. `appendedAt`
   // marks the last row of an append, whose trigger updates the workstream's counters in the same statement.
   // The text index is written beside, in the same transaction, from the same JSON array.
-  const insertIndex = (key: number, entries: ReadonlyArray<IndexEntry>, appendedAt: number | null = null) => {
+  const [insertText] = sql`INSERT INTO ${text} (rowid, content)
+    SELECT (${0} << 32) | (j.value ->> 0), j.value ->> 7 FROM json_each(${""}) AS j`.compile()
+  const [insertRows] = sql`INSERT INTO ${messages}
+      (ws_key, seq, byte_offset, byte_length, timestamp_ms, session_id, message_id, role, appended_at)
+    SELECT ${0}, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6,
+      CASE WHEN j.key = ${0} THEN ${0} END
+    FROM json_each(${""}) AS j`.compile()
+  // Compiled once and run on the write lock's connection itself: a template statement pays its compilation, a
+  // span and the client's connection lock on every run, more than a small append's own SQL.
+  const indexStatements = (key: number, entries: ReadonlyArray<IndexEntry>, appendedAt: number | null) => {
     const all = chunks(entries, INSERT_CHUNK)
-    return Effect.forEach(all, (chunk, i) => {
+    return all.flatMap((chunk, i) => {
       const rows = JSON.stringify(chunk.map((e) => [e.seq, e.offset, e.length, e.timestampMs, e.sessionId, e.id, e.role, e.content]))
-      return Effect.zipRight(
-        sql`INSERT INTO ${text} (rowid, content) SELECT (${key} << 32) | (j.value ->> 0), j.value ->> 7 FROM json_each(${rows}) AS j`,
-        sql`INSERT INTO ${messages}
-            (ws_key, seq, byte_offset, byte_length, timestamp_ms, session_id, message_id, role, appended_at)
-          SELECT ${key}, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6,
-            CASE WHEN j.key = ${chunk.length - 1} THEN ${i === all.length - 1 ? appendedAt : null} END
-          FROM json_each(${rows}) AS j`
-      )
-    }, { discard: true })
+      return [
+        [insertText, [key, rows]],
+        [insertRows, [key, chunk.length - 1, i === all.length - 1 ? appendedAt : null, rows]]
+      ] as const
+    })
   }
+  const insertIndex = (key: number, entries: ReadonlyArray<IndexEntry>, appendedAt: number | null = null) =>
+    Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (tx) =>
+      Effect.forEach(
+        indexStatements(key, entries, appendedAt),
+        ([statement, params]) => Option.isSome(tx) ? tx.value[0].execute(statement, params, undefined) : sql.unsafe(statement, params),
+        { discard: true }
+      ))
 
   return {
+    /** The statements of `insertIndex`, with their parameters, for a caller running them on a connection of its own. */
+    indexStatements,
     insertWorkstream,
     replaceTags,
     setCounters,

@@ -9,8 +9,10 @@ import type { StorageError } from "../../Errors.js"
 import type { WorkstreamId } from "../../Ids.js"
 import type { BranchRequest, BranchResult, DeleteResult } from "../../WorkstreamStore.js"
 import { sizeOf } from "../logfile.js"
+import { keyOf } from "../retentionRow.js"
 import { finishDeletion, finishPromotions } from "./cleanup.js"
 import { db, io } from "./files.js"
+import { prunedAt } from "./prune.js"
 import { reconcile } from "./reconcile.js"
 import { saveRecord } from "./record.js"
 import type { Local } from "./store.js"
@@ -33,6 +35,9 @@ export const branch = (local: Local, method: string, request: BranchRequest): Ef
       const source = yield* db(method)(local.q.logState(request.source))
       if (Option.isNone(source)) return { _tag: "NotFound" } as const
       if (source.value.message_count < request.atSeq) return { _tag: "OutOfRange", count: source.value.message_count } as const
+      // A prune may have run since the kernel looked: the fork point's message must still be on the path.
+      const pruned = yield* prunedAt(local, method, request.source, request.atSeq)
+      if (Option.isSome(pruned)) return { _tag: "Pruned", through: pruned.value } as const
       if (yield* db(method)(local.q.isDeleting(ws.id))) yield* finishDeletion(local, method, ws.id)
       if (Option.isSome(yield* db(method)(local.q.logState(ws.id)))) return { _tag: "Taken" } as const
       local.states.delete(ws.id)
@@ -73,7 +78,14 @@ export const remove = (local: Local, method: string, id: WorkstreamId, subtree: 
         if (Option.isNone(state)) continue
         local.states.delete(target)
         const key = state.value.key
-        yield* db(method)(Effect.all([local.q.clearIndex(key), local.q.deleteWorkstream(key), local.q.markDeleting(target)], { discard: true }))
+        // Its own retention policy goes with it: a later workstream given the same id starts without one.
+        const { kind, target: name } = keyOf({ workstreamId: target })
+        yield* db(method)(Effect.all([
+          local.q.clearIndex(key),
+          local.q.deleteWorkstream(key),
+          local.q.clearRetention(kind, name),
+          local.q.markDeleting(target)
+        ], { discard: true }))
       }
       return { _tag: "Deleted", removed } as const
     })

@@ -4,8 +4,10 @@
  * time across processes (the WAL lock), and which the OS releases if its holder dies. In process, a semaphore
  * queues the fibers of this connection first. Waiting for another process never blocks the event loop: the
  * connection's own busy timeout is 0, and a refused `BEGIN IMMEDIATE` is retried on a schedule, until
- * `busyTimeout` has passed. A caller interrupted while it waits, or while its transaction runs, leaves nothing
- * behind: the transaction rolls back and its `undo` runs, as for a failure.
+ * `busyTimeout` has passed. A caller of `exclusive` interrupted while it waits, or while its transaction runs,
+ * leaves nothing behind: the transaction rolls back and its `undo` runs, as for a failure. An append on the direct
+ * connection (`direct`) takes the same lock without waiting for another process, and once it holds it runs to its
+ * end: an interruption then takes effect after its commit, as one arriving just after it would.
  *
  * The holder also learns whether anything it may have cached is stale: `PRAGMA data_version` changes exactly when
  * another connection (another process) committed since this connection last looked, and a transaction of this
@@ -14,9 +16,10 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { Connection } from "@effect/sql/SqlConnection"
-import * as SqlSchema from "@effect/sql/SqlSchema"
-import { Clock, Effect, Exit, Schedule, Schema } from "effect"
+import { Clock, Effect, Either, Exit, Option, Schedule, Schema } from "effect"
 import { StorageError } from "../../Errors.js"
+import type { DirectConnection, DirectTx } from "./direct.js"
+import { openDirect } from "./direct.js"
 
 export interface Writer {
   /**
@@ -33,7 +36,22 @@ export interface Writer {
     durable?: boolean,
     undo?: Effect.Effect<void, StorageError, R>
   ) => Effect.Effect<A, E | StorageError, R>
+  /**
+   * Runs `attempt` holding the write lock, in one transaction of the direct connection (see `direct.ts`), committed
+   * when it returns anything but `DECLINED`; not fsynced. `None` when it did not run or declined: no direct
+   * connection, another process holds the lock (this never waits for it), or `attempt` itself declined, having
+   * written nothing. Once it holds the lock it runs to its end, even when its caller is interrupted meanwhile. A
+   * failure rolls back, then runs `undo` as `exclusive` does.
+   */
+  readonly direct: <A>(
+    method: string,
+    attempt: (tx: DirectTx) => Promise<A | typeof DECLINED>,
+    undo: Effect.Effect<void, StorageError>
+  ) => Effect.Effect<Option.Option<A>, StorageError>
 }
+
+/** What a direct attempt returns when the write connection's path must do the work instead. */
+export const DECLINED: unique symbol = Symbol.for("arawn-store/local/DECLINED")
 
 const isBusy = (e: unknown): boolean => {
   const cause = typeof e === "object" && e !== null && "cause" in e ? e.cause : e
@@ -48,21 +66,27 @@ const lockWait = (busyMs: number) =>
 // The default clock, not the caller's: a TestClock must not be able to stall a store waiting for another process.
 const realClock = Clock.make()
 
-const DataVersion = Schema.Struct({ data_version: Schema.Number })
+const decodeDataVersion = Schema.decodeUnknownEither(Schema.Tuple(Schema.Struct({ data_version: Schema.Number })))
 
-export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number, onStale: () => void = () => undefined) =>
-  Effect.map(Effect.makeSemaphore(1), (lock): Writer => {
+/**
+ * The writer of `sql`'s database. `directFile` is that database's file, for the direct connection of appends (none
+ * for a read-only store).
+ */
+export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number, onStale: () => void = () => undefined, directFile?: string) =>
+  Effect.map(Effect.zip(Effect.makeSemaphore(1), openDirect(directFile)), ([lock, direct]): Writer => {
     let seen: number | undefined
-    const dataVersion = SqlSchema.single({ Request: Schema.Void, Result: DataVersion, execute: () => sql`PRAGMA data_version` })
-    /** Runs `onStale` when another connection committed since the last look. */
-    const checkVersion = (method: string) =>
-      Effect.map(Effect.mapError(dataVersion(undefined), (cause) => new StorageError({ method, cause })), ({ data_version }) => {
-        if (data_version !== seen) onStale()
-        seen = data_version
-      })
-
     const exec = (method: string, conn: Connection, statement: string) =>
       Effect.mapError(conn.execute(statement, [], undefined), (cause) => new StorageError({ method, cause }))
+    /** Runs `onStale` when another connection committed since the last look. */
+    const checkVersion = (method: string, conn: Connection) =>
+      Effect.flatMap(exec(method, conn, "PRAGMA data_version"), (rows) => {
+        const decoded = decodeDataVersion(rows)
+        if (Either.isLeft(decoded)) return new StorageError({ method, cause: decoded.left })
+        const { data_version } = decoded.right[0]
+        if (data_version !== seen) onStale()
+        seen = data_version
+        return Effect.void
+      })
 
     const wait = lockWait(busyMs)
     /**
@@ -71,10 +95,12 @@ export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number, onStale: ()
      */
     const begin = (method: string, conn: Connection) =>
       conn.execute("BEGIN IMMEDIATE", [], undefined).pipe(
+        // The span marks a wait for another process; a lock found free is no event worth one.
         Effect.catchIf(isBusy, () =>
           conn.execute("BEGIN IMMEDIATE", [], undefined).pipe(
             Effect.retry({ schedule: wait, while: isBusy }),
-            Effect.withClock(realClock)
+            Effect.withClock(realClock),
+            Effect.withSpan("WorkstreamStore.local.writeLock", { attributes: { "arawn.method": method } })
           )),
         Effect.mapError((cause) =>
           new StorageError({
@@ -82,8 +108,7 @@ export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number, onStale: ()
             cause: isBusy(cause) ? new Error(`another process has held the write lock of workstreams.db for over ${busyMs} ms`) : cause
           })
         ),
-        Effect.asVoid,
-        Effect.withSpan("WorkstreamStore.local.writeLock", { attributes: { "arawn.method": method } })
+        Effect.asVoid
       )
 
     /** `undo` in a transaction of its own (rolled back: it writes nothing to the database) under the lock. */
@@ -108,7 +133,7 @@ export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number, onStale: ()
             return yield* Effect.failCause(began.cause)
           }
           const exit = yield* Effect.exit(restore(Effect.provideService(
-            Effect.zipRight(checkVersion(method), self),
+            Effect.zipRight(checkVersion(method, conn), self),
             SqlClient.TransactionConnection,
             [conn, 0]
           )))
@@ -126,7 +151,46 @@ export const makeWriter = (sql: SqlClient.SqlClient, busyMs: number, onStale: ()
         }))
       )
 
+    /** The attempt in its transaction; `None` when the lock was taken or the attempt declined (rolled back). */
+    const attemptDirect = async <A>(d: DirectConnection, attempt: (tx: DirectTx) => Promise<A | typeof DECLINED>) => {
+      if (!d.begin()) return Option.none<A>()
+      try {
+        const result = await attempt(d.tx)
+        if (result === DECLINED) {
+          d.rollback()
+          return Option.none<A>()
+        }
+        d.commit()
+        return Option.some(result)
+      } catch (e) {
+        // A commit SQLite refused (a full disk) is rolled back already; this only makes sure no transaction is left.
+        try {
+          d.rollback()
+        } catch {
+          // the attempt's own failure is the one to report
+        }
+        throw e
+      }
+    }
+
+    const runDirect = <A>(method: string, attempt: (tx: DirectTx) => Promise<A | typeof DECLINED>, undo: Effect.Effect<void, StorageError>) =>
+      direct === undefined ? Effect.succeed(Option.none<A>()) : lock.withPermits(1)(
+        Effect.uninterruptible(Effect.catchAll(
+          Effect.tryPromise({ try: () => attemptDirect(direct, attempt), catch: (cause) => new StorageError({ method, cause }) }),
+          (e) => {
+            onStale()
+            return Effect.zipRight(
+              Effect.scoped(Effect.flatMap(sql.reserve, (conn) => compensate(method, conn, undo))).pipe(
+                Effect.catchAll((cause) => Effect.logWarning("taking back a failed write failed", cause.message))
+              ),
+              Effect.fail(e)
+            )
+          }
+        ))
+      )
+
     return {
-      exclusive: (method, self, durable = false, undo) => lock.withPermits(1)(run(method, self, durable, undo))
+      exclusive: (method, self, durable = false, undo) => lock.withPermits(1)(run(method, self, durable, undo)),
+      direct: runDirect
     }
   })

@@ -44,5 +44,8 @@ export const remove = (s: Store, id: WorkstreamId, subtree: boolean) =>
         SELECT w.id FROM ${sql(t.workstreams)} w JOIN below b ON w.forked_from_id = b.id WHERE w.forked_shared
       )
       DELETE FROM ${sql(t.workstreams)} w USING below WHERE w.id = below.id RETURNING w.id`)
-    return { _tag: "Deleted", removed: removed.map((r) => r.id) } as const satisfies DeleteResult
+    const ids = removed.map((r) => r.id)
+    // Their own retention policies go with them: a later workstream given the same id starts without one.
+    if (ids.length > 0) yield* sql`DELETE FROM ${sql(t.retention)} WHERE kind = 'workstream' AND ${sql.in("target", ids)}`
+    return { _tag: "Deleted", removed: ids } as const satisfies DeleteResult
   })

@@ -6,6 +6,7 @@
 import { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import { Array as Arr, Data, Effect, Either, Option, Schema } from "effect"
+import type { ParseResult } from "effect"
 import { StorageError } from "../../Errors.js"
 import type { MemoryId } from "../../Ids.js"
 import type { Memory } from "../../Memory.js"
@@ -55,28 +56,58 @@ const writeTags = <K>(d: Dialect<K>, items: ReadonlyArray<readonly [K, ReadonlyA
 // Synchronous: a batch encodes one event per memory, and an Effect per event cost more than the encoding itself.
 const encodeEvent = Schema.encodeEither(MemoryEventJson)
 
-/** Appends events after each memory's last one (the write lock or the memory's row lock keeps seqs unique). */
-const writeEvents = <K>(d: Dialect<K>, items: ReadonlyArray<readonly [K, ReadonlyArray<MemoryEvent>]>) =>
+/**
+ * The encoding of a `stored` event is a function of these fields alone; a batch stored at one instant has one such
+ * event for all its memories, encoded once.
+ */
+const storedKey = (e: MemoryEvent): string | undefined =>
+  e._tag === "stored"
+    ? `${e.at.epochMillis}|${e.imported ?? ""}|${e.validFrom?.epochMillis ?? ""}|${e.validTo?.epochMillis ?? ""}|${e.revises ?? ""}`
+    : undefined
+
+/** The events' JSON rows, each after its memory's last seq (none: it has no events yet). */
+const eventRows = <K>(
+  d: Dialect<K>,
+  items: ReadonlyArray<readonly [K, ReadonlyArray<MemoryEvent>]>,
+  last: (key: K) => number
+): Either.Either<Array<Record<string, unknown>>, ParseResult.ParseError> => {
+  const rows: Array<Record<string, unknown>> = []
+  const encoded = new Map<string, string>()
+  for (const [key, events] of items) {
+    let seq = last(key)
+    for (const event of events) {
+      const shared = storedKey(event)
+      let json = shared === undefined ? undefined : encoded.get(shared)
+      if (json === undefined) {
+        const result = encodeEvent(event)
+        if (Either.isLeft(result)) return Either.left(result.left)
+        json = result.right
+        if (shared !== undefined) encoded.set(shared, json)
+      }
+      rows.push({ [d.key.ref]: key, seq: ++seq, event: json })
+    }
+  }
+  return Either.right(rows)
+}
+
+/**
+ * Appends events after each memory's last one (the write lock or the memory's row lock keeps seqs unique). `fresh`:
+ * the memories were inserted by this transaction, under keys no event names (a removed memory's events go with it),
+ * so their events start at 1 without reading the last seqs.
+ */
+const writeEvents = <K>(d: Dialect<K>, items: ReadonlyArray<readonly [K, ReadonlyArray<MemoryEvent>]>, fresh = false) =>
   Effect.gen(function*() {
     const owners = items.filter(([, events]) => events.length > 0)
     if (owners.length === 0) return
     const ref = d.sql.literal(d.key.ref)
-    const last = new Map(
+    const last = fresh ? new Map<string, number>() : new Map(
       (yield* all(
         d.key.decodeLastSeqs,
         d.sql`SELECT ${ref} AS owner, max(seq) AS seq FROM ${d.sql(d.t.events)}
           WHERE ${d.sql.in(d.key.ref, owners.map(([key]) => key))} GROUP BY ${ref}`
       )).map((r) => [String(r.owner), r.seq])
     )
-    const rows: Array<Record<string, unknown>> = []
-    for (const [key, events] of owners) {
-      let seq = last.get(String(key)) ?? 0
-      for (const event of events) {
-        const encoded = encodeEvent(event)
-        if (Either.isLeft(encoded)) return yield* encoded.left
-        rows.push({ [d.key.ref]: key, seq: ++seq, event: encoded.right })
-      }
-    }
+    const rows = yield* eventRows(d, owners, (key) => last.get(String(key)) ?? 0)
     yield* insertChunked(d, d.t.events, rows)
   })
 
@@ -125,7 +156,7 @@ export const insertRows = <K>(d: Dialect<K>, inserts: ReadonlyArray<NewRow>, occ
     yield* writeTags(d, keyed.map(([key, r]) => [key, r.memory.metadata.tags] as const))
     yield* d.writeText(keyed.map(([key, r]) => [key, r.memory.content] as const))
     yield* d.writeVectors(generations, keyed.flatMap(([key, r]) => (r.vector === undefined ? [] : [[key, r.vector] as const])))
-    yield* writeEvents(d, keyed.map(([key, r]) => [key, r.events] as const))
+    yield* writeEvents(d, keyed.map(([key, r]) => [key, r.events] as const), true)
   })
 
 /** Rewrites a stored row's columns (not its keys or creation time), and its tags when they changed. */

@@ -42,17 +42,42 @@ export const dropGeneration = (s: Store, g: number) =>
     s.sql`DROP TABLE IF EXISTS ${s.sql(s.t.codes(g))}`
   )
 
-/** Writes each item's vector and code into every generation given. */
+/** `count` copies of a row's placeholders, comma-separated: a chunk's VALUES list (chunks come in few sizes). */
+const placeholders = (() => {
+  const made = new Map<string, string>()
+  return (row: string, count: number) => {
+    const key = `${count}${row}`
+    let list = made.get(key)
+    if (list === undefined) {
+      list = Array.from({ length: count }, () => row).join(",")
+      made.set(key, list)
+    }
+    return list
+  }
+})()
+
+const PARTS = BigInt(PARTITIONS)
+
+/**
+ * Writes each item's vector and code into every generation given. The statements are plain text over a flat
+ * parameter list: a template with a fragment per row made @effect/sql compile the chunk row by row on every call.
+ * The table names are generated from the validated prefix and a generation number.
+ */
 export const writeVectors = (s: Store, generations: ReadonlyArray<number>, items: ReadonlyArray<VectorItem>) =>
   Effect.forEach(generations, (g) =>
-    Effect.forEach(Arr.chunksOf(items, INSERT_CHUNK), (chunk) =>
-      Effect.zipRight(
-        s.sql`INSERT INTO ${s.sql(s.t.vectors(g))} ${s.sql.insert(chunk.map(([pk, v]) => ({ pk, vector: bytes(v) })))}`,
+    Effect.forEach(Arr.chunksOf(items, INSERT_CHUNK), (chunk) => {
+      const vectors: Array<unknown> = []
+      const codes: Array<unknown> = []
+      for (const [pk, v, c] of chunk) {
+        vectors.push(pk, bytes(v))
+        codes.push(pk, pk % PARTS, c)
+      }
+      return Effect.zipRight(
+        s.sql.unsafe(`INSERT INTO "${s.t.vectors(g)}" (pk, vector) VALUES ${placeholders("(?, ?)", chunk.length)}`, vectors),
         // vec0 takes codes through vec_bit() and integer rowids only (hence BigInt pks).
-        s.sql`INSERT INTO ${s.sql(s.t.codes(g))} (rowid, part, code) VALUES ${
-          s.sql.csv(chunk.map(([pk, , c]) => s.sql`(${pk}, ${pk % BigInt(PARTITIONS)}, vec_bit(${c}))`))
-        }`
-      ), { discard: true }), { discard: true })
+        s.sql.unsafe(`INSERT INTO "${s.t.codes(g)}" (rowid, part, code) VALUES ${placeholders("(?, ?, vec_bit(?))", chunk.length)}`, codes)
+      )
+    }, { discard: true }), { discard: true })
 
 /** Removes the vectors of `pks` from the live generation and from a reindex target. */
 export const deleteVectors = (s: Store, state: State, pks: ReadonlyArray<bigint>) =>
