@@ -146,12 +146,12 @@ export interface Driver {
   ) => Effect.Effect<FactWrite, MemoryIdTaken | EmbeddingSpaceMismatch | StorageError>
   /**
    * Optional: the top `options.limit` of the memories that pass the filter, the whole set ranked by the vector
-   * `query` (and by `terms` when not empty) and scored by `rankingTopK.hitScore`, in one pass; `None` when the
+   * `query` when given and by `terms` when not empty, scored by `rankingTopK.hitScore`, in one pass; `None` when the
    * driver cannot here (a set too large to scan exactly), and the kernel reads the rankings instead.
    */
   readonly rankedSearch?: (
     filter: DriverFilter,
-    query: Float32Array,
+    query: Float32Array | undefined,
     terms: ReadonlyArray<string>,
     options: ScoreOptions
   ) => Effect.Effect<Option.Option<RankedPage>, EmbeddingSpaceMismatch | StorageError>

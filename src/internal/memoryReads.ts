@@ -46,12 +46,19 @@ const touched = (k: Kernel, memories: ReadonlyArray<Memory>, now: DateTime.Utc) 
   return items.length === 0 ? Effect.succeed(memories) : Effect.as(k.driver.extend(items, now.epochMillis), moved)
 }
 
-/** The page's rows, read in one call; a memory deleted or expired since it was ranked is left out. */
-const materialize = (k: Kernel, page: ReadonlyArray<Scored>, now: DateTime.Utc) =>
+/**
+ * The page's rows, read in one call unless the ranking read them already (`read`); a memory deleted or expired since
+ * it was ranked is left out.
+ */
+const materialize = (k: Kernel, page: ReadonlyArray<Scored>, now: DateTime.Utc, read?: ReadonlyArray<Memory>) =>
   page.length === 0
     ? Effect.succeed<ReadonlyArray<MemoryMatch>>([])
     : Effect.gen(function*() {
-      const rows = (yield* k.driver.getMany(page.map((s) => s.head.id))).filter((m) => readable(k, m, now.epochMillis))
+      const ids = page.map((s) => s.head.id)
+      // Only the page's: a memory skipped by the offset is not touched.
+      const onPage = new Set(ids)
+      const found = read === undefined ? yield* k.driver.getMany(ids) : read.filter((m) => onPage.has(m.id))
+      const rows = found.filter((m) => readable(k, m, now.epochMillis))
       const byId = new Map<MemoryId, Memory>((yield* touched(k, rows, now)).map((m) => [m.id, m]))
       return page.flatMap((s) => {
         const memory = byId.get(s.head.id)
@@ -128,12 +135,16 @@ export const readMethods = (k: Kernel) => {
       minScore: options.minScore
     }
     // A driver that ranks a small filtered set whole returns its page in one pass; otherwise the rankings are read.
-    const ranked = q === undefined || driver.rankedSearch === undefined || !usesVector(scoring)
+    // A text-only ranking is read by its candidates: its matches are filtered after the FTS5 index yields them, and
+    // scoring every one of them cost more than reading the ranking to the depth that proves the page.
+    const vector = usesVector(scoring) ? q : undefined
+    const ranked = driver.rankedSearch === undefined || vector === undefined
       ? Option.none()
-      : yield* driver.rankedSearch(filter, q, usesText(scoring) ? terms : [], scoring)
+      : yield* driver.rankedSearch(filter, vector, usesText(scoring) ? terms : [], scoring)
     if (Option.isSome(ranked)) {
       yield* Effect.annotateCurrentSpan({ "search.ranked": "whole set" })
-      return yield* materialize(k, pageOfRanked(ranked.value.rows, scoring, ranked.value.bestText).slice(options.offset), now)
+      const page = pageOfRanked(ranked.value.rows, scoring, ranked.value.bestText).slice(options.offset)
+      return yield* materialize(k, page, now, ranked.value.memories)
     }
     const { depth, page, proven } = yield* exactTop({
       vector: (depth) => q === undefined ? Effect.succeed([]) : driver.vectorCandidates(filter, q, depth),

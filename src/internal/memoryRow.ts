@@ -1,11 +1,11 @@
 /** The memories row both SQL stores decode (through their own column schemas) and the Memory it holds. */
 import { Schema } from "effect"
-import type { DateTime } from "effect"
+import type { DateTime, Types } from "effect"
 import { MemoryId, SessionId, WorkstreamId } from "../Ids.js"
 import { Citation, Confidence, ConfidenceSource, ContentType, Memory } from "../Memory.js"
 import type { MemoryMetadata } from "../Memory.js"
 import type { TimeColumns } from "./memoryTimeRow.js"
-import { timeColumnFields, timeColumns, timesOfRow } from "./memoryTimeRow.js"
+import { timeColumnFields, timeColumns } from "./memoryTimeRow.js"
 
 /**
  * The column schemas of a memories row that mean the same on every SQL engine; each store adds its key and the
@@ -44,7 +44,8 @@ export interface DecodedMemoryRow extends TimeColumns {
   readonly metadata: MemoryMetadata
   readonly source: ConfidenceSource
   readonly reinforcement_count: number
-  readonly superseded: boolean
+  /** The engine's boolean: PostgreSQL's, or SQLite's 0/1. */
+  readonly superseded: boolean | 0 | 1
   readonly superseded_by: MemoryId | null
   readonly last_accessed: DateTime.Utc
   readonly citation: Citation | null
@@ -58,40 +59,54 @@ export interface DecodedMemoryRow extends TimeColumns {
   readonly embed: 0 | 1
 }
 
-export const memoryOfRow = (r: DecodedMemoryRow): Memory =>
-  // Decoded by MemoryRow already: the constructors' own validation would only repeat it.
-  new Memory(
-    {
-      id: r.id,
-      namespace: r.namespace,
-      contentType: r.content_type,
-      content: r.content,
-      metadata: r.metadata,
-      confidence: new Confidence(
-        {
+/** The fields a Memory is constructed from, built up in place. */
+type MemoryFields = Types.Mutable<ConstructorParameters<typeof Memory>[0]>
+
+/**
+ * The Memory a decoded row holds. Its optional fields are set one by one rather than spread from conditional
+ * objects: a page decodes a hundred rows, and the dozen small objects per row were a third of the decoding.
+ */
+export const memoryOfRow = (r: DecodedMemoryRow): Memory => {
+  const superseded = r.superseded === true || r.superseded === 1
+  const fields: MemoryFields = {
+    id: r.id,
+    namespace: r.namespace,
+    contentType: r.content_type,
+    content: r.content,
+    metadata: r.metadata,
+    // Decoded by MemoryRow already: the constructors' own validation would only repeat it.
+    confidence: new Confidence(
+      r.superseded_by !== null
+        ? {
           source: r.source,
           reinforcementCount: r.reinforcement_count,
-          superseded: r.superseded,
+          superseded,
           lastAccessed: r.last_accessed,
-          ...(r.superseded_by !== null ? { supersededBy: r.superseded_by } : {})
-        },
-        true
-      ),
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-      accessedAt: r.accessed_at,
-      accessCount: r.access_count,
-      ...(r.session_id !== null ? { sessionId: r.session_id } : {}),
-      ...(r.workstream_id !== null ? { workstreamId: r.workstream_id } : {}),
-      ...(r.citation !== null ? { citation: r.citation } : {}),
-      ...(r.expires_at !== null ? { expiresAt: r.expires_at } : {}),
-      ...(r.ttl_millis !== null ? { ttlMillis: r.ttl_millis } : {}),
-      ...(r.item_key !== null ? { key: r.item_key } : {}),
-      ...(r.embed === 0 ? { embed: false } : {}),
-      ...timesOfRow(r)
-    },
-    true
-  )
+          supersededBy: r.superseded_by
+        }
+        : { source: r.source, reinforcementCount: r.reinforcement_count, superseded, lastAccessed: r.last_accessed },
+      true
+    ),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    accessedAt: r.accessed_at,
+    accessCount: r.access_count
+  }
+  if (r.session_id !== null) fields.sessionId = r.session_id
+  if (r.workstream_id !== null) fields.workstreamId = r.workstream_id
+  if (r.citation !== null) fields.citation = r.citation
+  if (r.expires_at !== null) fields.expiresAt = r.expires_at
+  if (r.ttl_millis !== null) fields.ttlMillis = r.ttl_millis
+  if (r.item_key !== null) fields.key = r.item_key
+  if (r.embed === 0) fields.embed = false
+  if (r.valid_from !== null) fields.validFrom = r.valid_from
+  if (r.valid_to !== null) fields.validTo = r.valid_to
+  if (r.recorded_at !== null) fields.recordedAt = r.recorded_at
+  if (r.retracted_at !== null) fields.retractedAt = r.retracted_at
+  if (r.valid_to_recorded_at !== null) fields.validToRecordedAt = r.valid_to_recorded_at
+  if (r.prior_valid_to !== null) fields.priorValidTo = r.prior_valid_to
+  return new Memory(fields, true)
+}
 
 const encodeCitation = Schema.encodeSync(Schema.parseJson(Citation))
 

@@ -8,7 +8,7 @@
 import { Effect } from "effect"
 import type { FusionWeights } from "../Embedder.js"
 import type { MemoryId } from "../Ids.js"
-import type { ConfidenceInputs, Explain, SearchMode } from "../Memory.js"
+import type { ConfidenceInputs, Explain, Memory, SearchMode } from "../Memory.js"
 import { combineScore, confidenceAt } from "../Memory.js"
 import type { Candidate, CandidateHead, TextCandidate, VectorCandidate, Votes } from "./ranking.js"
 import { fusedRelevance, isRelevant, queryTextRelevance, vectorRelevance } from "./ranking.js"
@@ -130,10 +130,14 @@ export interface Ranked extends Votes {
   readonly head: CandidateHead
 }
 
-/** A driver's page of a filtered set ranked whole, best first, with the set's best BM25 (0 without text hits). */
+/**
+ * A driver's page of a filtered set ranked whole, best first, with the set's best BM25 (0 without text hits) and,
+ * when the ranking statement read them too, the page's memories as stored (so they are not read a second time).
+ */
 export interface RankedPage {
   readonly rows: ReadonlyArray<Ranked>
   readonly bestText: number
+  readonly memories?: ReadonlyArray<Memory>
 }
 
 /**

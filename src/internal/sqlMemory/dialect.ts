@@ -123,16 +123,15 @@ export interface Dialect<K> {
     generation: number
   ) => Effect.Effect<ReadonlyArray<VectorCandidate>, SqlFailure>
   /**
-   * Optional: the filtered set ranked whole in one statement by `rankingTopK.hitScore` (vector ranking of
-   * generation `generation`, text ranking when `terms` is not empty); `None` when the set is too large or the engine
-   * cannot run it here.
+   * Optional: the filtered set ranked whole in one statement by `rankingTopK.hitScore` (the vector ranking of the
+   * query over its generation's vectors when given, the text ranking when `terms` is not empty); `None` when the set
+   * is too large or the engine cannot run it here.
    */
   readonly rankedSearch?: (
     filter: DriverFilter,
-    query: Float32Array,
+    vector: { readonly query: Float32Array; readonly generation: number } | undefined,
     terms: ReadonlyArray<string>,
-    options: ScoreOptions,
-    generation: number
+    options: ScoreOptions
   ) => Effect.Effect<Option.Option<RankedPage>, SqlFailure>
   /** The `depth` best text matches of `terms` that pass the filter, in the ranking's order. */
   readonly textCandidates: (

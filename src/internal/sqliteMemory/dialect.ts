@@ -60,8 +60,7 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
         : Effect.catchIf(read, (e) => e instanceof SqlError, () => read),
     // A single statement reads one snapshot; a swap between two statements drops the tables the second one reads.
     readKnown: (read) => read,
-    rankedSearch: (filter, query, terms, options, generation) =>
-      rankedSearch(s, filter, query, terms, options, generation, exactScanLimit),
+    rankedSearch: (filter, vector, terms, options) => rankedSearch(s, filter, vector, terms, options, exactScanLimit, memoryRows),
     vectorCandidates: (filter, query, depth, generation) => vectorCandidates(s, filter, query, depth, generation, exactScanLimit),
     textCandidates: (filter, terms, depth) => textCandidates(s, filter, terms, depth)
   }

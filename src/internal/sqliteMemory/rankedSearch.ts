@@ -9,8 +9,10 @@ import { Effect, Option } from "effect"
 import type { DriverFilter } from "../memoryRules.js"
 import type { Ranked, RankedPage, ScoreOptions } from "../rankingTopK.js"
 import { decodeRows } from "../sql.js"
+import type { RowsDecoder } from "../sql.js"
 import { ftsMatch } from "../text.js"
 import { whereOf } from "./filter.js"
+import type { KeyedMemory } from "./rows.js"
 import { CountRow, headOfRow, RankedRow } from "./schema.js"
 import { SCORE_FUNCTION, VECTOR_SCORE_FUNCTION } from "./scoreFunction.js"
 import type { Store } from "./vectors.js"
@@ -18,20 +20,28 @@ import { bytes } from "./vectors.js"
 
 const decodeRankedRows = decodeRows(RankedRow)
 const decodeCountRows = decodeRows(CountRow)
+/** The statement's rows as read: two decoders read them, each its own columns. */
+const asRaw: RowsDecoder<unknown> = (rows) => Effect.succeed(Array.isArray(rows) ? rows : [])
+
+/** The vector ranking a whole-set search reads: the query's, over the vectors of `generation`. */
+export interface VectorQuery {
+  readonly query: Float32Array
+  readonly generation: number
+}
 
 /**
- * The top `o.limit` of the memories that pass `filter`, ranked by the vector `query` and, when `terms` is not empty,
- * by the text ranking too; `None` when more than `exactScanLimit` memories pass (the set is then read ranking by
- * ranking) or when this store's reads have no connection with the score function.
+ * The top `o.limit` of the memories that pass `filter`, ranked by the vector query when given and, when `terms` is
+ * not empty, by the text ranking too; `None` when more than `exactScanLimit` memories pass (the set is then read
+ * ranking by ranking) or when this store's reads have no connection with the score function.
  */
 export const rankedSearch = (
   s: Store,
   filter: DriverFilter,
-  query: Float32Array,
+  vector: VectorQuery | undefined,
   terms: ReadonlyArray<string>,
   o: ScoreOptions,
-  generation: number,
-  exactScanLimit: number
+  exactScanLimit: number,
+  memoryRows: RowsDecoder<KeyedMemory>
 ) =>
   Effect.gen(function*() {
     const { sql } = s
@@ -39,24 +49,34 @@ export const rankedSearch = (
     const M = sql(s.t.memories)
     const fts = sql(s.t.fts)
     const head = sql.literal("pk, id, created_at, source, reinforcement_count, superseded, last_accessed")
-    // Each step carries the head columns along: a join back to a CTE has no index and costs a scan per row.
-    const set = sql`f AS MATERIALIZED (SELECT m.pk, m.id, m.created_at, m.source, m.reinforcement_count,
-        m.superseded, m.last_accessed FROM ${M} m WHERE ${where} LIMIT ${exactScanLimit + 1}),
-      small AS MATERIALIZED (SELECT count(*) <= ${exactScanLimit} AS ok FROM f),
-      vd AS MATERIALIZED (SELECT f.*, coalesce(vec_distance_cosine(v.vector, ${bytes(query)}), 1.0) AS distance
-        FROM f JOIN ${sql(s.t.vectors(generation))} v ON v.pk = f.pk WHERE (SELECT ok FROM small))`
-    const columns = sql.literal(`id, created_at, source, reinforcement_count, superseded, last_accessed, distance AS vector_distance,
-      vector_place, text_score, text_place, best_text`)
-    const order = sql`ORDER BY score DESC, created_at DESC, id ASC LIMIT ${o.limit}`
+    // The size test counts keys alone, and the vector step reads the set itself: carrying the set's rows through a
+    // CTE of their own cost more than the scan (each step carries the head columns along, as a join back to a CTE
+    // has no index and costs a scan per row).
+    const small = sql`small AS MATERIALIZED (SELECT count(*) <= ${exactScanLimit} AS ok
+        FROM (SELECT 1 FROM ${M} m WHERE ${where} LIMIT ${exactScanLimit + 1}))`
+    const vectors = vector === undefined ? undefined : sql`vd AS MATERIALIZED (SELECT m.pk, m.id, m.created_at, m.source,
+          m.reinforcement_count, m.superseded, m.last_accessed,
+          coalesce(vec_distance_cosine(v.vector, ${bytes(vector.query)}), 1.0) AS distance
+        FROM ${M} m JOIN ${sql(s.t.vectors(vector.generation))} v ON v.pk = m.pk WHERE ${where} AND (SELECT ok FROM small)),
+      vp AS MATERIALIZED (SELECT vd.*, row_number() OVER (ORDER BY distance, created_at DESC, id ASC) AS vector_place FROM vd)`
+    const columns = sql.literal(`pk, score, created_at, id, distance AS vector_distance, vector_place, text_score, text_place,
+      best_text`)
+    const order = sql.literal("ORDER BY score DESC, created_at DESC, id ASC")
     // The text ranking's memories are its matches that pass the filter, read as the text candidates are; a memory in
     // both rankings is one row of their union grouped by pk.
-    const ranked = terms.length === 0
-      ? sql`r AS (SELECT ${head}, distance, vector_place, NULL AS text_score, NULL AS text_place, 0 AS best_text FROM vp)`
-      : sql`td AS MATERIALIZED (SELECT m.pk, m.id, m.created_at, m.source, m.reinforcement_count, m.superseded,
+    const text = sql`td AS MATERIALIZED (SELECT m.pk, m.id, m.created_at, m.source, m.reinforcement_count, m.superseded,
             m.last_accessed, -bm25(${fts}) AS score FROM ${fts} CROSS JOIN ${M} m ON m.pk = ${fts}.rowid
           WHERE ${fts} MATCH ${ftsMatch(terms)} AND ${where} AND (SELECT ok FROM small)),
         tp AS (SELECT td.*, row_number() OVER (ORDER BY score DESC, created_at DESC, id ASC) AS place FROM td),
-        best AS MATERIALIZED (SELECT coalesce(max(score), 0) AS best FROM td),
+        best AS MATERIALIZED (SELECT coalesce(max(score), 0) AS best FROM td)`
+    const ranked = vector === undefined
+      ? sql`${text},
+        r AS (SELECT ${head}, NULL AS distance, NULL AS vector_place, score AS text_score, place AS text_place,
+          (SELECT best FROM best) AS best_text FROM tp)`
+      : terms.length === 0
+      ? sql`${vectors},
+        r AS (SELECT ${head}, distance, vector_place, NULL AS text_score, NULL AS text_place, 0 AS best_text FROM vp)`
+      : sql`${vectors}, ${text},
         u AS (SELECT ${head}, distance, vector_place, NULL AS text_score, NULL AS text_place FROM vp
           UNION ALL SELECT ${head}, NULL, NULL, score, place FROM tp),
         r AS (SELECT ${head}, max(distance) AS distance, max(vector_place) AS vector_place, max(text_score) AS text_score,
@@ -69,16 +89,19 @@ export const rankedSearch = (
           ${o.minScore ?? null}, best_text, distance, vector_place, text_score, text_place, source, reinforcement_count,
           superseded, last_accessed)`
     // Materialized, so that SQLite calls the score function once per memory, not again for the order.
-    const rows = yield* s.reads.local(
-      decodeRankedRows,
-      sql`WITH ${set},
-        vp AS MATERIALIZED (SELECT vd.*, row_number() OVER (ORDER BY distance, created_at DESC, id ASC) AS vector_place FROM vd),
-        ${ranked},
-        scored AS MATERIALIZED (SELECT r.*, ${score} AS score FROM r)
-        SELECT ${columns} FROM scored WHERE score IS NOT NULL ${order}`
+    // The page's rows are read whole in the same statement (the ranking's columns beside them), so its memories need
+    // no second read; both decoders take the same rows, each reading its own columns.
+    const raw = yield* s.reads.local(
+      asRaw,
+      sql`WITH ${small}, ${ranked},
+        scored AS MATERIALIZED (SELECT r.*, ${score} AS score FROM r),
+        page AS MATERIALIZED (SELECT ${columns} FROM scored WHERE score IS NOT NULL ${order} LIMIT ${o.limit})
+        SELECT page.vector_distance, page.vector_place, page.text_score, page.text_place, page.best_text, m.*
+        FROM page CROSS JOIN ${M} m ON m.pk = page.pk ORDER BY page.score DESC, page.created_at DESC, page.id ASC`
     )
-    if (Option.isNone(rows)) return Option.none<RankedPage>()
-    const page = rows.value
+    if (Option.isNone(raw)) return Option.none<RankedPage>()
+    const page = yield* decodeRankedRows(raw.value)
+    const memories = yield* memoryRows(raw.value)
     // No row: no hit in a small set, or a set too large to rank whole (then nothing was scanned).
     if (page.length === 0) {
       const counted = yield* s.reads.all(
@@ -93,6 +116,7 @@ export const rankedSearch = (
         vector: r.vector_distance === null || r.vector_place === null ? undefined : { rank: r.vector_place, distance: r.vector_distance },
         text: r.text_score === null || r.text_place === null ? undefined : { rank: r.text_place, score: r.text_score }
       })),
-      bestText: page[0]!.best_text
+      bestText: page[0]!.best_text,
+      memories: memories.map(([, m]) => m)
     })
   })

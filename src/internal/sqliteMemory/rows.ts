@@ -17,20 +17,18 @@ export type KeyedMemory = readonly [pk: bigint, memory: Memory]
 
 interface Decoded {
   readonly raw: Readonly<Record<string, unknown>>
-  readonly columns: number
   readonly keyed: KeyedMemory
 }
 
+/** The columns a memory is decoded from: a statement may return others beside them (a ranking's), which are not compared. */
+const COLUMNS = Object.keys(MemoryRow.fields)
+
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
 
-/** Whether `row` holds exactly the columns and values `d` was decoded from (values are SQLite scalars). */
+/** Whether `row` holds the values `d` was decoded from in every memory column (values are SQLite scalars). */
 const unchanged = (d: Decoded, row: Readonly<Record<string, unknown>>): boolean => {
-  let columns = 0
-  for (const key in row) {
-    if (row[key] !== d.raw[key]) return false
-    columns++
-  }
-  return columns === d.columns
+  for (const key of COLUMNS) if (row[key] !== d.raw[key]) return false
+  return true
 }
 
 /** A decoder of memories rows that reuses the decoding of rows seen unchanged among the last `capacity` decoded. */
@@ -38,7 +36,7 @@ export const memoryRowsDecoder = (capacity: number): RowsDecoder<KeyedMemory> =>
   const seen = new Map<unknown, Decoded>()
   const remember = (raw: Readonly<Record<string, unknown>>, keyed: KeyedMemory) => {
     if (seen.size >= capacity) seen.delete(seen.keys().next().value)
-    seen.set(raw.id, { raw, columns: Object.keys(raw).length, keyed })
+    seen.set(raw.id, { raw, keyed })
   }
   return (rows) => {
     if (!Array.isArray(rows)) return Effect.map(decodeMemoryRows(rows), (decoded) => decoded.map(keyedOf))

@@ -121,8 +121,8 @@ const memoryFields = {
 export const MemoryRow = Schema.Struct(memoryFields)
 export type MemoryRow = typeof MemoryRow.Type
 
-/** The row as the decoded shape both SQL stores share (SQLite keeps booleans as 0/1). */
-export const rowToMemory = (r: MemoryRow): Memory => memoryOfRow({ ...r, superseded: r.superseded === 1 })
+/** The row's Memory (the shared mapping reads SQLite's 0/1 boolean as it is). */
+export const rowToMemory = (r: MemoryRow): Memory => memoryOfRow(r)
 
 /** A memory's written columns under its key (SQLite keeps booleans as 0/1). */
 export const memoryColumns = (pk: bigint, m: Memory) => ({ pk, ...columnsOf(m, (b) => (b ? 1 : 0)) })
