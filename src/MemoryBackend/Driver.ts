@@ -146,12 +146,13 @@ export interface Driver {
   ) => Effect.Effect<FactWrite, MemoryIdTaken | EmbeddingSpaceMismatch | StorageError>
   /**
    * Optional: the top `options.limit` of the memories that pass the filter, the whole set ranked by the vector
-   * `query` when given and by `terms` when not empty, scored by `rankingTopK.hitScore`, in one pass; `None` when the
-   * driver cannot here (a set too large to scan exactly), and the kernel reads the rankings instead.
+   * `query` and by `terms` when not empty, scored by `rankingTopK.hitScore`, in one pass; `None` when the driver
+   * cannot here (a set too large to scan exactly), and the kernel reads the rankings instead. A text-only search
+   * never comes here: its ranking's threshold read proves a page sooner than scoring every match.
    */
   readonly rankedSearch?: (
     filter: DriverFilter,
-    query: Float32Array | undefined,
+    query: Float32Array,
     terms: ReadonlyArray<string>,
     options: ScoreOptions
   ) => Effect.Effect<Option.Option<RankedPage>, EmbeddingSpaceMismatch | StorageError>

@@ -124,12 +124,12 @@ export interface Dialect<K> {
   ) => Effect.Effect<ReadonlyArray<VectorCandidate>, SqlFailure>
   /**
    * Optional: the filtered set ranked whole in one statement by `rankingTopK.hitScore` (the vector ranking of the
-   * query over its generation's vectors when given, the text ranking when `terms` is not empty); `None` when the set
-   * is too large or the engine cannot run it here.
+   * query over its generation's vectors, and the text ranking when `terms` is not empty); `None` when the set is
+   * too large or the engine cannot run it here.
    */
   readonly rankedSearch?: (
     filter: DriverFilter,
-    vector: { readonly query: Float32Array; readonly generation: number } | undefined,
+    vector: { readonly query: Float32Array; readonly generation: number },
     terms: ReadonlyArray<string>,
     options: ScoreOptions
   ) => Effect.Effect<Option.Option<RankedPage>, SqlFailure>

@@ -78,11 +78,8 @@ export const makeDriver = <K>(d: Dialect<K>): Driver => {
     vectorCandidates: (filter, query, depth) =>
       current("MemoryDriver.vectorCandidates", (generation) => d.vectorCandidates(filter, query, depth, generation)),
     ...(ranked === undefined ? {} : {
-      // A text ranking reads no vector: it needs neither the live generation nor the store's embedding space.
-      rankedSearch: (filter: DriverFilter, query: Float32Array | undefined, terms: ReadonlyArray<string>, options: ScoreOptions) =>
-        query === undefined
-          ? storage("MemoryDriver.rankedSearch")(ranked(filter, undefined, terms, options))
-          : current("MemoryDriver.rankedSearch", (generation) => ranked(filter, { query, generation }, terms, options))
+      rankedSearch: (filter: DriverFilter, query: Float32Array, terms: ReadonlyArray<string>, options: ScoreOptions) =>
+        current("MemoryDriver.rankedSearch", (generation) => ranked(filter, { query, generation }, terms, options))
     }),
     textCandidates: (filter, terms, depth) => storage("MemoryDriver.textCandidates")(d.textCandidates(filter, terms, depth)),
     listPage: (filter, after, size) =>

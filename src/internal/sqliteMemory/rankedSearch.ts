@@ -30,14 +30,14 @@ export interface VectorQuery {
 }
 
 /**
- * The top `o.limit` of the memories that pass `filter`, ranked by the vector query when given and, when `terms` is
+ * The top `o.limit` of the memories that pass `filter`, ranked by the vector query and, when `terms` is
  * not empty, by the text ranking too; `None` when more than `exactScanLimit` memories pass (the set is then read
  * ranking by ranking) or when this store's reads have no connection with the score function.
  */
 export const rankedSearch = (
   s: Store,
   filter: DriverFilter,
-  vector: VectorQuery | undefined,
+  vector: VectorQuery,
   terms: ReadonlyArray<string>,
   o: ScoreOptions,
   exactScanLimit: number,
@@ -54,7 +54,7 @@ export const rankedSearch = (
     // has no index and costs a scan per row).
     const small = sql`small AS MATERIALIZED (SELECT count(*) <= ${exactScanLimit} AS ok
         FROM (SELECT 1 FROM ${M} m WHERE ${where} LIMIT ${exactScanLimit + 1}))`
-    const vectors = vector === undefined ? undefined : sql`vd AS MATERIALIZED (SELECT m.pk, m.id, m.created_at, m.source,
+    const vectors = sql`vd AS MATERIALIZED (SELECT m.pk, m.id, m.created_at, m.source,
           m.reinforcement_count, m.superseded, m.last_accessed,
           coalesce(vec_distance_cosine(v.vector, ${bytes(vector.query)}), 1.0) AS distance
         FROM ${M} m JOIN ${sql(s.t.vectors(vector.generation))} v ON v.pk = m.pk WHERE ${where} AND (SELECT ok FROM small)),
@@ -69,11 +69,7 @@ export const rankedSearch = (
           WHERE ${fts} MATCH ${ftsMatch(terms)} AND ${where} AND (SELECT ok FROM small)),
         tp AS (SELECT td.*, row_number() OVER (ORDER BY score DESC, created_at DESC, id ASC) AS place FROM td),
         best AS MATERIALIZED (SELECT coalesce(max(score), 0) AS best FROM td)`
-    const ranked = vector === undefined
-      ? sql`${text},
-        r AS (SELECT ${head}, NULL AS distance, NULL AS vector_place, score AS text_score, place AS text_place,
-          (SELECT best FROM best) AS best_text FROM tp)`
-      : terms.length === 0
+    const ranked = terms.length === 0
       ? sql`${vectors},
         r AS (SELECT ${head}, distance, vector_place, NULL AS text_score, NULL AS text_place, 0 AS best_text FROM vp)`
       : sql`${vectors}, ${text},
