@@ -64,7 +64,10 @@ export const messageScroller = (root: HTMLElement, id: string, count: number, re
   }
 
   const unfold = (m: MessageJson) => fill(unfolded, ...unfolding(m))
-  const row = (seq: number) => messageRow(seq, messageAt(seq), unfold)
+  // A loaded row is drawn once and kept while it stays in view: each window that arrives redraws the range, and a
+  // row replaced under the pointer between a press and its click would swallow the click.
+  let shown = new Map<number, HTMLElement>()
+  const row = (seq: number) => shown.get(seq) ?? messageRow(seq, messageAt(seq), unfold)
 
   const draw = () => {
     pending = false
@@ -72,7 +75,13 @@ export const messageScroller = (root: HTMLElement, id: string, count: number, re
     const last = Math.min(count, Math.ceil((scroller.scrollTop + scroller.clientHeight) / ROW) + OVERSCAN)
     for (let i = Math.floor((first - 1) / WINDOW); i <= Math.floor((last - 1) / WINDOW); i++) load(i)
     const rows: Array<HTMLElement> = []
-    for (let seq = first; seq <= last; seq++) rows.push(row(seq))
+    const kept = new Map<number, HTMLElement>()
+    for (let seq = first; seq <= last; seq++) {
+      const el = row(seq)
+      rows.push(el)
+      if (!el.classList.contains("loading")) kept.set(seq, el)
+    }
+    shown = kept
     spacer.replaceChildren(...rows)
     if (!drawn && rows.length > 0 && rows.every((r) => !r.classList.contains("loading"))) {
       drawn = true
