@@ -71,7 +71,8 @@ export class WorkstreamStore extends Context.Tag("arawn-store/WorkstreamStore")<
   /** `update(id, { state: "active" })`: back among `list({ archived: false })`. NotFound when unknown. */
   readonly unarchive: (id: WorkstreamId) => Effect.Effect<Workstream, NotFound | InvalidInput | Conflict | StorageError>
   /**
-   * Hard-deletes metadata, tags and the log; idempotent; deleting scratch is InvalidInput. A workstream whose
+   * Hard-deletes metadata, tags, the log, summaries and its own retention policy (a new workstream given the same
+   * id starts without one); idempotent; deleting scratch is InvalidInput. A workstream whose
    * messages branches share is not deleted (InvalidInput naming them) unless `{ subtree: true }`, which deletes
    * every branch below it too, in one step. Copied forks are independent and stay.
    */

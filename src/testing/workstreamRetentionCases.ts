@@ -243,4 +243,16 @@ export const retentionCases = ({ append, fresh, test }: Cases): void => {
       for (const id of drawn) expect(yield* s.get(wid(id))).toEqual(Option.none())
       expect(yield* s.listBranches(ws.id)).toEqual([])
     }))
+
+  test("delete drops the workstream's own policy: a new workstream given the same id starts without one", () =>
+    Effect.gen(function*() {
+      const s = yield* WorkstreamStore
+      const ws = yield* fresh()
+      yield* s.setRetention({ workstreamId: ws.id }, { maxMessages: 1 })
+      yield* s.delete(ws.id)
+      const again = yield* s.create({ id: ws.id, title: "same id" })
+      expect(yield* s.getRetention({ workstreamId: again.id })).toEqual(Option.none())
+      yield* append(again.id, 3)
+      expect(yield* s.prune({ workstreamId: again.id })).toEqual({ pruned: [], refused: [], removed: 0, done: true })
+    }))
 }
