@@ -64,26 +64,29 @@ export const messageScroller = (root: HTMLElement, id: string, count: number, re
   }
 
   const unfold = (m: MessageJson) => fill(unfolded, ...unfolding(m))
-  // A loaded row is drawn once and kept while it stays in view: each window that arrives redraws the range, and a
-  // row replaced under the pointer between a press and its click would swallow the click.
-  let shown = new Map<number, HTMLElement>()
-  const row = (seq: number) => shown.get(seq) ?? messageRow(seq, messageAt(seq), unfold)
+  // Rows stay in the page while they stay in view: a redraw removes only rows that left the range and placeholders
+  // whose messages arrived, and adds what is missing (rows are placed absolutely, so their order in the page does
+  // not matter). Each arriving window redraws the range, and a row taken out of the page, even to be put back at
+  // once, between a press and its release loses the click.
+  const rows = new Map<number, HTMLElement>()
 
   const draw = () => {
     pending = false
     const first = Math.max(1, Math.floor(scroller.scrollTop / ROW) + 1 - OVERSCAN)
     const last = Math.min(count, Math.ceil((scroller.scrollTop + scroller.clientHeight) / ROW) + OVERSCAN)
     for (let i = Math.floor((first - 1) / WINDOW); i <= Math.floor((last - 1) / WINDOW); i++) load(i)
-    const rows: Array<HTMLElement> = []
-    const kept = new Map<number, HTMLElement>()
-    for (let seq = first; seq <= last; seq++) {
-      const el = row(seq)
-      rows.push(el)
-      if (!el.classList.contains("loading")) kept.set(seq, el)
+    for (const [seq, el] of rows) {
+      if (seq >= first && seq <= last && !(el.classList.contains("loading") && messageAt(seq) !== undefined)) continue
+      el.remove()
+      rows.delete(seq)
     }
-    shown = kept
-    spacer.replaceChildren(...rows)
-    if (!drawn && rows.length > 0 && rows.every((r) => !r.classList.contains("loading"))) {
+    for (let seq = first; seq <= last; seq++) {
+      if (rows.has(seq)) continue
+      const el = messageRow(seq, messageAt(seq), unfold)
+      rows.set(seq, el)
+      spacer.append(el)
+    }
+    if (!drawn && rows.size > 0 && Array.from(rows.values()).every((r) => !r.classList.contains("loading"))) {
       drawn = true
       ready()
     }
