@@ -6,10 +6,11 @@ import { promisify } from "node:util"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Effect, Exit, Layer, ManagedRuntime, Option, Schema, Stream } from "effect"
+import { Cause, Chunk, Duration, Effect, Exit, Layer, ManagedRuntime, Option, Schema, Stream } from "effect"
 import * as fc from "fast-check"
 import { Embedder } from "arawn-store"
 import { MemoryBackendModel, MemoryBackendSuite } from "arawn-store/testing"
+import Database from "better-sqlite3"
 import { MemoryId } from "../src/Ids.js"
 import type { NewMemory } from "../src/Memory.js"
 import { MemoryBackend } from "../src/MemoryBackend.js"
@@ -297,7 +298,8 @@ describe("MemoryBackend/Sqlite", () => {
                 case "store": {
                   const id = c.reuse !== undefined && live.length > 0 ? pick(c.reuse) : undefined
                   const r = yield* attempt(m.store({ content: c.content, sessionId: session, metadata: { tags: c.tags }, ...(id ? { id } : {}) }))
-                  if (Option.isSome(r)) live.push(r.value)
+                  // A store of a live id with the same content is a retry: it returns that id again.
+                  if (Option.isSome(r) && !live.includes(r.value)) live.push(r.value)
                   break
                 }
                 case "storeMany": {
@@ -351,6 +353,91 @@ describe("MemoryBackend/Sqlite", () => {
     }
   }, 120_000)
 
+})
+
+describe("MemoryBackend/Sqlite inserts on the store's own write connection", () => {
+  // Plain batches go down the direct path; a batch with an id already held, or one that finds the write lock taken,
+  // goes down the store's general path. Both must give the same outcome.
+  const tables = (filename: string) => {
+    const db = new Database(filename, { readonly: true })
+    try {
+      const n = (q: string) => Number((db.prepare(q).get() as { n: number }).n)
+      return {
+        rows: n("SELECT count(*) AS n FROM arawn_store_memories"),
+        vectors: n("SELECT count(*) AS n FROM arawn_store_memory_vectors_1"),
+        text: n("SELECT count(*) AS n FROM arawn_store_memory_fts"),
+        tags: n("SELECT count(*) AS n FROM arawn_store_memory_tags"),
+        events: n("SELECT count(*) AS n FROM arawn_store_memory_events"),
+        maxPk: n("SELECT coalesce(max(pk), 0) AS n FROM arawn_store_memories")
+      }
+    } finally {
+      db.close()
+    }
+  }
+
+  it.live("plain batches, a retry, an expired holder and a taken id mixed into batches: same outcomes, nothing half-written", () => {
+    const filename = file("direct")
+    return Effect.provide(
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        const w = token()
+        const first = yield* m.storeMany([
+          { content: `${w} first plain memory`, metadata: { tags: ["a", "b"] } },
+          { content: `${w} second plain memory`, embed: false }
+        ])
+        expect(tables(filename)).toEqual({ rows: 2, vectors: 1, text: 2, tags: 2, events: 2, maxPk: 2 })
+        expect(Chunk.toArray(yield* Stream.runCollect(m.history(first[0]!))).map((e) => e._tag)).toEqual(["stored"])
+        expect(ids(yield* m.search(`${w} first`, { mode: "text" }))[0]).toBe(first[0])
+        expect(ids(yield* m.search(`${w} first plain memory`, { mode: "vector" }))).toContain(first[0])
+        // A retry of a stored memory beside a new one: the retry is returned, not written again.
+        const retried = yield* m.storeMany([{ id: first[0]!, content: `${w} first plain memory`, metadata: { tags: ["a", "b"] } }, { content: `${w} third` }])
+        expect(retried[0]).toBe(first[0])
+        expect(tables(filename).rows).toBe(3)
+        // An id a live memory holds for another write refuses the whole batch.
+        const taken = yield* Effect.flip(m.storeMany([{ content: `${w} fourth` }, { id: first[1]!, content: `${w} other content` }]))
+        expect(taken._tag).toBe("InvalidInput")
+        expect(tables(filename).rows).toBe(3)
+        // An expired holder gives its id up: the new memory takes it, with its own text and vector.
+        const expiring = yield* m.store({ content: `${w} ephemeral`, ttl: Duration.millis(50) })
+        yield* Effect.sleep("80 millis")
+        yield* m.storeMany([{ id: expiring, content: `${w} replacement` }, { content: `${w} fifth` }])
+        expect(Option.map(yield* m.get(expiring), (x) => x.content)).toEqual(Option.some(`${w} replacement`))
+        const after = tables(filename)
+        expect(after.rows).toBe(5)
+        expect(after.vectors).toBe(4)
+        expect(after.text).toBe(5)
+        expect(after.events).toBe(5)
+        expect(ids(yield* m.search("ephemeral", { mode: "text" }))).toEqual([])
+      }),
+      onFile(filename)
+    )
+  })
+
+  it.live("a batch that finds another process holding the write lock waits for it, then commits", () => {
+    const filename = file("locked")
+    return Effect.provide(
+      Effect.gen(function*() {
+        const m = yield* MemoryBackend
+        yield* m.store({ content: "opens the file" })
+        // Another process takes the write lock, says so, and commits 300 ms later.
+        const holder = spawn(process.execPath, ["-e", `
+          const db = new (require("better-sqlite3"))(${JSON.stringify(filename)})
+          db.exec("BEGIN IMMEDIATE")
+          process.stdout.write("locked\\n")
+          setTimeout(() => { db.exec("COMMIT"); db.close() }, 300)
+        `], { stdio: ["ignore", "pipe", "inherit"] })
+        yield* Effect.async<void>((resume) => {
+          holder.stdout.once("data", () => resume(Effect.void))
+        })
+        const started = performance.now()
+        const stored = yield* m.storeMany([{ content: "waited one" }, { content: "waited two" }])
+        expect(performance.now() - started).toBeGreaterThanOrEqual(100)
+        expect(stored.length).toBe(2)
+        expect(tables(filename)).toMatchObject({ rows: 3, vectors: 3, text: 3, events: 3 })
+      }),
+      onFile(filename)
+    )
+  }, 20_000)
 })
 
 const memoryChild = bundled("memory-child.ts")

@@ -16,7 +16,8 @@ import { Embedder } from "../Embedder.js"
 import { EmbeddingSpace, InvalidInput, StorageError } from "../Errors.js"
 import { openSqlite } from "../internal/sqlite.js"
 import { single, transaction } from "../internal/sql.js"
-import { openConnection } from "../internal/sqliteMemory/connection.js"
+import { openConnection, openWriteConnection } from "../internal/sqliteMemory/connection.js"
+import { makeDirectInsert, withDirectInsert } from "../internal/sqliteMemory/directWrites.js"
 import { clientReads, directReads } from "../internal/sqliteMemory/read.js"
 import { makeReadPool } from "../internal/sqliteMemory/readPool.js"
 import { sqliteDialect } from "../internal/sqliteMemory/dialect.js"
@@ -129,11 +130,25 @@ const fileReads = (options: Options, file: Option.Option<FileReads>) =>
     }
   })
 
-/** The file a store opened itself, and how many reader threads it asked for. */
+/** The file a store opened itself, how many reader threads it asked for, and whether it may write. */
 interface FileReads {
   readonly filename: string
   readonly readers: number
+  readonly writable: boolean
 }
+
+/**
+ * The store's plain inserts on a write connection of its own (see `directWrites.ts`), for a file it may write; a
+ * connection that does not open leaves every insert on the store's connection.
+ */
+const directInsert = (options: Options, file: Option.Option<FileReads>, store: Store) =>
+  Option.match(Option.filter(file, (f) => f.writable), {
+    onNone: () => Effect.succeed(undefined),
+    onSome: ({ filename }) =>
+      Effect.map(openWriteConnection(filename, { mmapSize: mmapBytes(options) }), (db) => makeDirectInsert(store, db)).pipe(
+        Effect.catchAll((e) => Effect.as(Effect.logWarning("inserts take the slower path: their own connection did not open", String(e)), undefined))
+      )
+  })
 
 const build = (options: Options, file: Option.Option<FileReads>) =>
   Effect.gen(function*() {
@@ -152,7 +167,9 @@ const build = (options: Options, file: Option.Option<FileReads>) =>
     } satisfies Store
     yield* open(client, base, options)
     const store: Store = { ...base, reads: yield* fileReads(options, file) }
-    return yield* makeService(makeDriver(sqliteDialect(store, Math.max(0, Math.floor(options.exactScanLimit ?? 2048)))), options)
+    const driver = makeDriver(sqliteDialect(store, Math.max(0, Math.floor(options.exactScanLimit ?? 2048))))
+    const insert = yield* directInsert(options, file, store)
+    return yield* makeService(insert === undefined ? driver : withDirectInsert(driver, insert), options)
   })
 
 /**
@@ -199,7 +216,9 @@ export function layer(
       const client = yield* openSqlite(OPEN, { filename, readonly: options.readonly === true })
       // `:memory:`, a temporary file ("") and URIs name no file a second connection would open to the same data.
       const shared = filename !== ":memory:" && filename !== "" && !filename.startsWith("file:")
-      const file = shared ? Option.some({ filename, readers: Math.max(0, Math.floor(options.readers ?? 2)) }) : Option.none()
+      const file = shared
+        ? Option.some({ filename, readers: Math.max(0, Math.floor(options.readers ?? 2)), writable: options.readonly !== true })
+        : Option.none()
       return yield* Effect.provideService(build(options, file), SqliteClient.SqliteClient, client)
     })
   )

@@ -65,16 +65,17 @@ const storedKey = (e: MemoryEvent): string | undefined =>
     ? `${e.at.epochMillis}|${e.imported ?? ""}|${e.validFrom?.epochMillis ?? ""}|${e.validTo?.epochMillis ?? ""}|${e.revises ?? ""}`
     : undefined
 
-/** The events' JSON rows, each after its memory's last seq (none: it has no events yet). */
-const eventRows = <K>(
-  d: Dialect<K>,
-  items: ReadonlyArray<readonly [K, ReadonlyArray<MemoryEvent>]>,
-  last: (key: K) => number
-): Either.Either<Array<Record<string, unknown>>, ParseResult.ParseError> => {
-  const rows: Array<Record<string, unknown>> = []
+/**
+ * Each memory's events as JSON texts, in order (a `stored` event shared by the batch is encoded once). Synchronous:
+ * the store's direct write path encodes a batch before it opens its transaction.
+ */
+export const encodeEvents = (
+  lists: ReadonlyArray<ReadonlyArray<MemoryEvent>>
+): Either.Either<Array<Array<string>>, ParseResult.ParseError> => {
+  const out: Array<Array<string>> = []
   const encoded = new Map<string, string>()
-  for (const [key, events] of items) {
-    let seq = last(key)
+  for (const events of lists) {
+    const jsons: Array<string> = []
     for (const event of events) {
       const shared = storedKey(event)
       let json = shared === undefined ? undefined : encoded.get(shared)
@@ -84,11 +85,25 @@ const eventRows = <K>(
         json = result.right
         if (shared !== undefined) encoded.set(shared, json)
       }
-      rows.push({ [d.key.ref]: key, seq: ++seq, event: json })
+      jsons.push(json)
     }
+    out.push(jsons)
   }
-  return Either.right(rows)
+  return Either.right(out)
 }
+
+/** The events' JSON rows, each after its memory's last seq (none: it has no events yet). */
+const eventRows = <K>(
+  d: Dialect<K>,
+  items: ReadonlyArray<readonly [K, ReadonlyArray<MemoryEvent>]>,
+  last: (key: K) => number
+): Either.Either<Array<Record<string, unknown>>, ParseResult.ParseError> =>
+  Either.map(encodeEvents(items.map(([, events]) => events)), (lists) =>
+    lists.flatMap((jsons, i) => {
+      const key = items[i]![0]
+      const first = last(key)
+      return jsons.map((event, j) => ({ [d.key.ref]: key, seq: first + j + 1, event }))
+    }))
 
 /**
  * Appends events after each memory's last one (the write lock or the memory's row lock keeps seqs unique). `fresh`:

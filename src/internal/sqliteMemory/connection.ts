@@ -75,3 +75,65 @@ const toArray = (rows: unknown): ReadonlyArray<unknown> => {
   if (!Array.isArray(rows)) throw new Error("better-sqlite3 returned no rows")
   return rows
 }
+
+/** A statement the store writes through: run with positional parameters, or read its first row (`undefined`: none). */
+export interface WriteStatement {
+  readonly run: (...params: ReadonlyArray<unknown>) => void
+  readonly get: (...params: ReadonlyArray<unknown>) => unknown
+}
+
+/** The slice of a better-sqlite3 connection the store writes through (see `directWrites.ts`). */
+export interface WriteConnection {
+  readonly prepare: (sql: string) => WriteStatement
+  /** Whether a transaction is open (SQLite may have rolled one back on its own, e.g. after a failed commit). */
+  readonly inTransaction: () => boolean
+  readonly close: () => void
+}
+
+const connectWriter = (filename: string, options: { readonly mmapSize: number }): Native => {
+  const Database: unknown = createRequire(import.meta.url)("better-sqlite3")
+  if (typeof Database !== "function") throw new Error("better-sqlite3 did not load as a constructor")
+  // Timeout 0: a write lock held elsewhere is never waited for here (the caller takes the store's own path then).
+  const db: unknown = Reflect.construct(Database, [filename, { fileMustExist: true, timeout: 0 }])
+  if (!isNative(db)) throw new Error("better-sqlite3 returned no connection")
+  try {
+    db.loadExtension(getLoadablePath())
+    db.pragma("busy_timeout = 0")
+    // The store's own connection commits with the same setting: both write one file under one durability promise.
+    db.pragma("synchronous = NORMAL")
+    // A number computed by the store.
+    db.pragma(`mmap_size = ${options.mmapSize}`)
+    return db
+  } catch (e) {
+    db.close()
+    throw e
+  }
+}
+
+/**
+ * A read-write connection to the store's file in the caller's thread, for the life of the scope, or a failure (the
+ * store then writes through its own connection only). The file must exist, migrated: the store opened it first.
+ */
+export const openWriteConnection = (
+  filename: string,
+  options: { readonly mmapSize: number }
+): Effect.Effect<WriteConnection, unknown, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(Effect.try(() => connectWriter(filename, options)), (db) => Effect.sync(() => db.close())),
+    (db): WriteConnection => ({
+      prepare: (sql) => {
+        const statement = db.prepare(sql)
+        if (!hasMethods(statement, "run", "get")) throw new Error("better-sqlite3 prepared no statement")
+        return {
+          run: (...params) => {
+            statement.run(...params)
+          },
+          get: (...params) => statement.get(...params)
+        }
+      },
+      inTransaction: () => Reflect.get(db, "inTransaction") === true,
+      close: () => {
+        db.close()
+      }
+    })
+  )
