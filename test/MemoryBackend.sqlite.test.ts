@@ -419,12 +419,13 @@ describe("MemoryBackend/Sqlite inserts on the store's own write connection", () 
       Effect.gen(function*() {
         const m = yield* MemoryBackend
         yield* m.store({ content: "opens the file" })
-        // Another process takes the write lock, says so, and commits 300 ms later.
+        // Another process takes the write lock, says so, and commits 2 s later (under the 5 s busy timeout; long
+        // enough that it still holds the lock when its message arrives on a loaded machine).
         const holder = spawn(process.execPath, ["-e", `
           const db = new (require("better-sqlite3"))(${JSON.stringify(filename)})
           db.exec("BEGIN IMMEDIATE")
           process.stdout.write("locked\\n")
-          setTimeout(() => { db.exec("COMMIT"); db.close() }, 300)
+          setTimeout(() => { db.exec("COMMIT"); db.close() }, 2000)
         `], { stdio: ["ignore", "pipe", "inherit"] })
         yield* Effect.async<void>((resume) => {
           holder.stdout.once("data", () => resume(Effect.void))
