@@ -145,7 +145,7 @@ const directInsert = (options: Options, file: Option.Option<FileReads>, store: S
   Option.match(Option.filter(file, (f) => f.writable), {
     onNone: () => Effect.succeed(undefined),
     onSome: ({ filename }) =>
-      Effect.map(openWriteConnection(filename, { mmapSize: mmapBytes(options) }), (db) => makeDirectInsert(store, db)).pipe(
+      Effect.flatMap(openWriteConnection(filename, { mmapSize: mmapBytes(options) }), (db) => Effect.try(() => makeDirectInsert(store, db))).pipe(
         Effect.catchAll((e) => Effect.as(Effect.logWarning("inserts take the slower path: their own connection did not open", String(e)), undefined))
       )
   })
