@@ -10,7 +10,7 @@ import { EmbeddingSpaceMismatch } from "../../Errors.js"
 import type { Driver } from "../../MemoryBackend/Driver.js"
 import { MemoryIdTaken } from "../../MemoryBackend/Driver.js"
 import { MemoryEventJson } from "../../MemoryEvent.js"
-import { all, decodeRows, single, storage, transaction } from "../sql.js"
+import { all, decodeRows, rowCount, single, storage, transaction } from "../sql.js"
 import type { DriverFilter } from "../memoryRules.js"
 import type { ScoreOptions } from "../rankingTopK.js"
 import type { Dialect, SqlFailure } from "./dialect.js"
@@ -91,7 +91,7 @@ export const makeDriver = <K>(d: Dialect<K>): Driver => {
               onSome: (p) => sql`(m.created_at < ${p.createdAtMillis} OR (m.created_at = ${p.createdAtMillis} AND m.id < ${p.id}))`
             })
           }`,
-          sql`ORDER BY m.created_at DESC, m.id DESC LIMIT ${size}`
+          sql`ORDER BY m.created_at DESC, m.id DESC LIMIT ${rowCount(sql, size)}`
         ),
         (rows) => rows.map(([, m]) => m)
       )),

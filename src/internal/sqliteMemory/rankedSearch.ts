@@ -8,7 +8,7 @@
 import { Effect, Option } from "effect"
 import type { DriverFilter } from "../memoryRules.js"
 import type { Ranked, RankedPage, ScoreOptions } from "../rankingTopK.js"
-import { decodeRows } from "../sql.js"
+import { decodeRows, rowCount } from "../sql.js"
 import type { RowsDecoder } from "../sql.js"
 import { ftsMatch } from "../text.js"
 import { whereOf } from "./filter.js"
@@ -53,7 +53,7 @@ export const rankedSearch = (
     // CTE of their own cost more than the scan (each step carries the head columns along, as a join back to a CTE
     // has no index and costs a scan per row).
     const small = sql`small AS MATERIALIZED (SELECT count(*) <= ${exactScanLimit} AS ok
-        FROM (SELECT 1 FROM ${M} m WHERE ${where} LIMIT ${exactScanLimit + 1}))`
+        FROM (SELECT 1 FROM ${M} m WHERE ${where} LIMIT ${rowCount(sql, exactScanLimit + 1)}))`
     const vectors = sql`vd AS MATERIALIZED (SELECT m.pk, m.id, m.created_at, m.source,
           m.reinforcement_count, m.superseded, m.last_accessed,
           coalesce(vec_distance_cosine(v.vector, ${bytes(vector.query)}), 1.0) AS distance
@@ -91,7 +91,7 @@ export const rankedSearch = (
       asRaw,
       sql`WITH ${small}, ${ranked},
         scored AS MATERIALIZED (SELECT r.*, ${score} AS score FROM r),
-        page AS MATERIALIZED (SELECT ${columns} FROM scored WHERE score IS NOT NULL ${order} LIMIT ${o.limit})
+        page AS MATERIALIZED (SELECT ${columns} FROM scored WHERE score IS NOT NULL ${order} LIMIT ${rowCount(sql, o.limit)})
         SELECT page.vector_distance, page.vector_place, page.text_score, page.text_place, page.best_text, m.*
         FROM page CROSS JOIN ${M} m ON m.pk = page.pk ORDER BY page.score DESC, page.created_at DESC, page.id ASC`
     )
@@ -102,7 +102,7 @@ export const rankedSearch = (
     if (page.length === 0) {
       const counted = yield* s.reads.all(
         decodeCountRows,
-        sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${sql(s.t.memories)} m WHERE ${where} LIMIT ${exactScanLimit + 1})`
+        sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${sql(s.t.memories)} m WHERE ${where} LIMIT ${rowCount(sql, exactScanLimit + 1)})`
       )
       return (counted[0]?.n ?? 0) > exactScanLimit ? Option.none<RankedPage>() : Option.some<RankedPage>({ rows: [], bestText: 0 })
     }
