@@ -33,7 +33,7 @@ const decodeNamespaceRows = decodeRows(NamespaceRow)
 export const makeDriver = <K>(d: Dialect<K>): Driver => {
   const { sql } = d
   const write = (method: string) => <A, E>(effect: Effect.Effect<A, E>) => storage(method)(transaction(sql, d.writeBegin)(effect))
-  const read = (method: string) => <A, E>(effect: Effect.Effect<A, E>) => storage(method)(transaction(sql, "BEGIN")(effect))
+  const read = (method: string) => <A, E>(effect: Effect.Effect<A, E>) => storage(method)(transaction(sql, d.readBegin)(effect))
   const M = sql(d.t.memories)
   const namespaced = (namespace: Option.Option<string>) => inNamespaceSql(sql, namespace)
   // The live generation as last read, for searches: reading the state costs a statement (three on one connection,
