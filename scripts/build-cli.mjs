@@ -59,10 +59,17 @@ const bundle = async (entry, outfile, options) => {
 // The inspector's page script (`arawn-store ui`), bundled for the browser and inlined into the command line, so the
 // page never loads anything from elsewhere.
 const page = await bundle("src/cli/uiPage/main.ts", join(outdir, "ui-page.js"), { platform: "browser", format: "iife", target: "es2022", minify: true })
+// Whitespace and syntax minified, names kept (stack traces and class names read as in the sources): without the
+// comments and indentation the file is a third smaller, and it is plain ASCII (esbuild escapes the rest), which
+// the launcher reads as Latin-1 into a one-byte string instead of decoding UTF-8 into a two-byte one.
 const main = await bundle("src/cli/main.ts", join(outdir, "main.cjs"), {
   ...commonjs,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  charset: "ascii",
   define: { ...commonjs.define, __ARAWN_UI_SCRIPT__: JSON.stringify(Buffer.from(page).toString("utf8")) }
 })
+if (main.some((byte) => byte > 0x7f)) throw new Error("main.cjs is not ASCII: the launcher reads it as Latin-1")
 writeIfChanged(join(outdir, "main.cjs"), main)
 const hash = createHash("sha256").update(main).digest("hex").slice(0, 16)
 
