@@ -50,11 +50,13 @@ const main = async () => {
       for (let i = 0; i < Math.min(200, n); i++) await call(i)
       const t0 = performance.now()
       const from = process.hrtime.bigint() / 1000n
+      const cpu0 = process.cpuUsage()
       for (let i = 0; i < n; i++) await call(i)
       const to = process.hrtime.bigint() / 1000n
       const ms = performance.now() - t0
+      const cpu = process.cpuUsage(cpu0)
       // The window in the monotonic microseconds a .cpuprofile's timestamps use (scripts/cpuprofile-top.mjs --window).
-      console.log(`${label}: ${n} calls, ${((ms / n) * 1000).toFixed(1)} us/call; --window ${from}:${to}`)
+      console.log(`${label}: ${n} calls, ${((ms / n) * 1000).toFixed(1)} us/call (CPU ${((cpu.user + cpu.system) / n).toFixed(1)} us, every thread); --window ${from}:${to}`)
     }
     if (only === undefined || only === "get") await time("get", gets, (i) => run(backend.get(ids[i % ids.length]!)))
     for (const mode of ["text", "vector", "hybrid"] as const) {

@@ -42,7 +42,9 @@ export interface RankedMatches {
  * frequency over the whole store and ranks only the rows that pass the filter, so no word's count reads the table
  * again. `t<i>` is the word's count in a row that passes (10 x the cover density of a one-word query; above 0
  * exactly when the row holds the word), and 1 or 0 (holds it or not) in one that does not. Words are not merged
- * by stem: each counts on its own, as the query lists them.
+ * by stem: each counts on its own, as the query lists them. A word's count is taken only in a row that holds it
+ * (`@@` first): a match holds a few of the query's words, and `ts_rank_cd` (which builds the row's cover for the
+ * word) cost several times the `@@` test, so ranking a long query's matches cost 5 counts a row where 1-2 do.
  */
 export const rankedMatches = (sql: SqlClient.SqlClient, terms: ReadonlyArray<string>, r: RankedMatches): Statement<unknown> => {
   const table = sql(r.table)
@@ -54,7 +56,7 @@ export const rankedMatches = (sql: SqlClient.SqlClient, terms: ReadonlyArray<str
   // Each fenced level (OFFSET 0) evaluates its expressions once per row; the window counts need every match.
   return sql`SELECT ${heads}, ${sql.literal(score)} AS score FROM (
       SELECT ${heads}, ok, ${list((i) => `t${i}`)}, ${list((i) => `(count(*) FILTER (WHERE t${i} > 0) OVER ())::float8 AS d${i}`)} FROM (
-        SELECT ${heads}, ok, ${list((i) => `CASE WHEN ok THEN 10 * ts_rank_cd(tsv, q${i}, 0) ELSE (tsv @@ q${i})::int END AS t${i}`)}
+        SELECT ${heads}, ok, ${list((i) => `CASE WHEN NOT tsv @@ q${i} THEN 0 WHEN ok THEN 10 * ts_rank_cd(tsv, q${i}, 0) ELSE 1 END AS t${i}`)}
         FROM (
           SELECT ${sql.literal(r.head)}, m.tsv, (${r.where}) AS ok, ${list((i) => `q${i}`)} FROM ${table} m, ${words}
           WHERE m.tsv @@ (${sql.literal(n.map((i) => `q${i}`).join(" || "))}) OFFSET 0

@@ -12,6 +12,15 @@ import { StorageError } from "../Errors.js"
 /** Whether `s` may name a PostgreSQL schema or start a table name unquoted (short enough for the suffixes added to it). */
 export const isIdentifier = (s: string): boolean => /^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(s)
 
+/**
+ * A row count (LIMIT, OFFSET) written into the statement's text instead of bound. SQLite reads a bound LIMIT while
+ * planning, so a statement whose LIMIT is a parameter is prepared again on every run: for the store's larger
+ * statements that re-preparation costs more than running them (270 us of a 380 us search on a small store). Each
+ * count is the store's own integer, so the text is always a plain number; what is not one reads as no rows.
+ */
+export const rowCount = (sql: SqlClient.SqlClient, n: number) =>
+  sql.literal(String(Number.isFinite(n) ? Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.trunc(n))) : n > 0 ? Number.MAX_SAFE_INTEGER : 0))
+
 /** A decoder of a statement's rows. Built once per row schema (at module level or once per store), never per call. */
 export type RowsDecoder<A> = (rows: unknown) => Effect.Effect<ReadonlyArray<A>, ParseResult.ParseError>
 

@@ -9,7 +9,7 @@ import type { WorkstreamId } from "../../Ids.js"
 import type { Workstream } from "../../Workstream.js"
 import type { ListQuery, LoadQuery } from "../../WorkstreamStore.js"
 import { normaliseTags } from "../memoryRules.js"
-import { decodeRows } from "../sql.js"
+import { decodeRows, rowCount } from "../sql.js"
 import type { Reads } from "../sqliteMemory/read.js"
 import type { IndexEntry, LogCounters, Tables } from "./schema.js"
 import { makeSearchQueries } from "./searchQueries.js"
@@ -76,7 +76,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables, reads: Reads) => {
         conditions.push(sql`(w.updated_at < ${at} OR (w.updated_at = ${at} AND w.id > ${id}))`)
       }
       return sql`SELECT ${workstreamColumns} FROM ${w} w WHERE ${sql.and(conditions)}
-        ORDER BY w.updated_at DESC, w.id ASC LIMIT ${q.limit}`
+        ORDER BY w.updated_at DESC, w.id ASC LIMIT ${rowCount(sql, q.limit)}`
     }
   })
 
@@ -109,7 +109,7 @@ const readQueries = (sql: SqlClient.SqlClient, t: Tables, reads: Reads) => {
       return o.limit === undefined
         ? sql`SELECT seq, byte_offset, byte_length, message_id FROM ${source} WHERE ${sql.and(conditions)} ORDER BY seq ASC`
         : sql`SELECT seq, byte_offset, byte_length, message_id FROM ${source} WHERE ${sql.and(conditions)}
-            ORDER BY seq DESC LIMIT ${o.limit}`
+            ORDER BY seq DESC LIMIT ${rowCount(sql, o.limit)}`
     })())
 
   const prefixRows = SqlSchema.findAll({

@@ -6,7 +6,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema } from "effect"
 import { WorkstreamId } from "../../Ids.js"
 import type { SearchQuery } from "../../WorkstreamStore.js"
-import { decodeRows } from "../sql.js"
+import { decodeRows, rowCount } from "../sql.js"
 import type { Reads } from "../sqliteMemory/read.js"
 import { ftsMatch } from "../text.js"
 import type { Tables } from "./schema.js"
@@ -56,7 +56,7 @@ export const makeSearchQueries = (sql: SqlClient.SqlClient, t: Tables, reads: Re
     // same rows, so a tie compares equal).
     const cut = through === undefined ? sql`` : sql`AND bm25(${fts}) <= ${through}`
     const ranked = sql`SELECT rowid, bm25(${fts}) AS text_rank FROM ${fts} WHERE ${fts} MATCH ${ftsMatch(q.terms)} ${range} ${cut}`
-    const hits = pool === undefined ? ranked : sql`${ranked} ORDER BY rank LIMIT ${pool}`
+    const hits = pool === undefined ? ranked : sql`${ranked} ORDER BY rank LIMIT ${rowCount(sql, pool)}`
     const poolColumns = pool === undefined
       ? sql``
       : sql`, (SELECT count(*) FROM hits) AS pool_size, (SELECT max(text_rank) FROM hits) AS pool_worst`
@@ -67,7 +67,7 @@ export const makeSearchQueries = (sql: SqlClient.SqlClient, t: Tables, reads: Re
       CROSS JOIN ${sql(t.workstreams)} w ON w.key = m.ws_key
       WHERE ${sql.and(conditions)}
       ORDER BY hits.text_rank ASC, m.timestamp_ms DESC, w.id ASC, m.seq ASC
-      LIMIT ${q.limit}`
+      LIMIT ${rowCount(sql, q.limit)}`
   }
   const pooled = ({ pool, q }: { readonly q: SearchQuery; readonly pool: number }) =>
     reads.all(decodeSearchRows, statement(q, pool, undefined))

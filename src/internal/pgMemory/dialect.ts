@@ -31,6 +31,7 @@ export const pgDialect = (s: Store, exactScanLimit: number): Dialect<string> => 
     current: s.current,
     chunk: CHUNK,
     writeBegin: "BEGIN",
+    readBegin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     key: keyColumns("id", "memory_id", "memory_id", Schema.String),
     selectRows: (where, tail) =>
       Effect.map(

@@ -9,15 +9,33 @@ import type { Fragment } from "@effect/sql/Statement"
 import { Effect } from "effect"
 import type { DriverFilter } from "../memoryRules.js"
 import type { TextCandidate, VectorCandidate } from "../ranking.js"
+import { GROWTH } from "../rankingTopK.js"
 import { rankedMatches } from "../pgBm25.js"
 import { all, decodeRows, single } from "../sql.js"
+import type { RowsDecoder } from "../sql.js"
 import { whereOf } from "./filter.js"
-import { HEAD_COLUMNS, HEAD_SELECT, headOfRow, TextHeadRow, VectorHeadRow } from "./schema.js"
+import { HEAD_COLUMNS, HEAD_SELECT, headOfRow, headsOf, TextHeadRow, VectorHeadRow } from "./schema.js"
 import type { Store } from "./state.js"
 import { shareGenerationsCall, vectorText } from "./state.js"
 
 const decodeTextHeadRows = decodeRows(TextHeadRow)
 const decodeVectorHeadRows = decodeRows(VectorHeadRow)
+
+/** A vector read's rows as candidates: checked column by column, or through the schema when one does not check. */
+const vectorRows: RowsDecoder<VectorCandidate> = (rows) => {
+  const fast = headsOf(rows, "distance")
+  return fast !== undefined
+    ? Effect.succeed(fast.map(([head, distance]): VectorCandidate => ({ ...head, distance })))
+    : Effect.map(decodeVectorHeadRows(rows), (rs) => rs.map((r): VectorCandidate => ({ ...headOfRow(r), distance: r.distance })))
+}
+
+/** A text read's rows as candidates, the same way. */
+const textRows: RowsDecoder<TextCandidate> = (rows) => {
+  const fast = headsOf(rows, "score")
+  return fast !== undefined
+    ? Effect.succeed(fast.map(([head, score]): TextCandidate => ({ ...head, score })))
+    : Effect.map(decodeTextHeadRows(rows), (rs) => rs.map((r): TextCandidate => ({ ...headOfRow(r), score: r.score })))
+}
 
 export const vectorCandidates = (
   s: Store,
@@ -43,12 +61,11 @@ export const vectorCandidates = (
       set_config('hnsw.iterative_scan', 'relaxed_order', true) IS NULL AS iterative,
       (SELECT count(*) FROM (SELECT 1 FROM ${sql(s.t.memories)} m WHERE ${where} LIMIT ${exactScanLimit + 1}) AS f)::integer AS n`)
     // Ordering on (distance, createdAt, id) is not an HNSW ordering, so this one scans exactly.
-    const rows = matching <= exactScanLimit
-      ? yield* all(decodeVectorHeadRows, sql`SELECT ${sql.literal(HEAD_SELECT)}, (v.vector <=> ${q}::vector) AS distance
+    return matching <= exactScanLimit
+      ? yield* all(vectorRows, sql`SELECT ${sql.literal(HEAD_SELECT)}, (v.vector <=> ${q}::vector) AS distance
           FROM ${sql(s.t.memories)} m JOIN ${vectors} v ON v.memory_id = m.id WHERE ${where}
           ORDER BY distance, m.created_at DESC, m.id ASC LIMIT ${depth}`)
       : yield* indexed(s, where, q, generation, depth)
-    return rows.map((r): VectorCandidate => ({ ...headOfRow(r), distance: r.distance }))
   })
 
 /** The HNSW walk (its settings made by the caller); relaxed order is re-sorted here with the contract's tie-breaks. */
@@ -56,26 +73,37 @@ const indexed = (s: Store, where: Fragment, q: string, generation: number, depth
   Effect.gen(function*() {
     const { sql } = s
     const vectors = sql(s.t.vectors(generation))
-    const rows = yield* all(decodeVectorHeadRows, sql`SELECT ${sql.literal(HEAD_SELECT)}, (v.vector <=> ${q}::vector) AS distance
+    // Ordered by the output column: the walk still answers it (the planner matches it to the index's ordering
+    // operator) and the query vector, ~2 KB of text at 384 dimensions, is sent and parsed once instead of twice.
+    const rows = yield* all(vectorRows, sql`SELECT ${sql.literal(HEAD_SELECT)}, (v.vector <=> ${q}::vector) AS distance
       FROM ${vectors} v JOIN ${sql(s.t.memories)} m ON m.id = v.memory_id WHERE ${where}
-      ORDER BY v.vector <=> ${q}::vector LIMIT ${depth}`)
-    return [...rows].sort((a, b) => a.distance - b.distance || b.created_at - a.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      ORDER BY distance LIMIT ${depth}`)
+    return [...rows].sort((a, b) =>
+      a.distance - b.distance || b.createdAtMillis - a.createdAtMillis || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    )
   })
+
+/**
+ * A text read scores every match whatever its depth (BM25 sums are no index order), so the server's cost barely
+ * depends on the depth: a shallow read returns what the next, `GROWTH` times deeper, one would, up to this many
+ * rows (each costs the client its decoding and weighing), and a hybrid search that needs them does not run the
+ * whole statement again (at 10k memories, limit 10, most did).
+ */
+const TEXT_READ = 128
 
 export const textCandidates = (s: Store, filter: DriverFilter, terms: ReadonlyArray<string>, depth: number) =>
   Effect.gen(function*() {
     if (terms.length === 0) return []
     const { sql } = s
-    const rows = yield* all(
-      decodeTextHeadRows,
+    return yield* all(
+      textRows,
       rankedMatches(sql, terms, {
         table: s.t.memories,
         head: HEAD_SELECT,
         headAliases: HEAD_COLUMNS,
         where: whereOf(sql, s.t, filter),
         tieBreak: "created_at DESC, id ASC",
-        limit: depth
+        limit: Math.max(depth, Math.min(depth * GROWTH, TEXT_READ))
       })
     )
-    return rows.map((r): TextCandidate => ({ ...headOfRow(r), score: r.score }))
   })

@@ -73,6 +73,11 @@ export interface Dialect<K> {
   readonly chunk: number
   /** How a write transaction begins (SQLite takes its write lock up front; PostgreSQL locks rows). */
   readonly writeBegin: string
+  /**
+   * How a read of several statements begins so that they all see one state: SQLite's deferred transaction reads one
+   * snapshot; PostgreSQL's default (read committed) gives each statement its own, so it asks for repeatable read.
+   */
+  readonly readBegin: string
   readonly key: KeyColumns<K>
   /** The memories over alias `m` that meet `where`, then `tail` (order, limit, locks), with their keys. */
   readonly selectRows: (where: Fragment, tail: Fragment) => Effect.Effect<ReadonlyArray<readonly [K, Memory]>, SqlFailure>

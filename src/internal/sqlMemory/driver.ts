@@ -10,7 +10,7 @@ import { EmbeddingSpaceMismatch } from "../../Errors.js"
 import type { Driver } from "../../MemoryBackend/Driver.js"
 import { MemoryIdTaken } from "../../MemoryBackend/Driver.js"
 import { MemoryEventJson } from "../../MemoryEvent.js"
-import { all, decodeRows, single, storage, transaction } from "../sql.js"
+import { all, decodeRows, rowCount, single, storage, transaction } from "../sql.js"
 import type { DriverFilter } from "../memoryRules.js"
 import type { ScoreOptions } from "../rankingTopK.js"
 import type { Dialect, SqlFailure } from "./dialect.js"
@@ -33,7 +33,7 @@ const decodeNamespaceRows = decodeRows(NamespaceRow)
 export const makeDriver = <K>(d: Dialect<K>): Driver => {
   const { sql } = d
   const write = (method: string) => <A, E>(effect: Effect.Effect<A, E>) => storage(method)(transaction(sql, d.writeBegin)(effect))
-  const read = (method: string) => <A, E>(effect: Effect.Effect<A, E>) => storage(method)(transaction(sql, "BEGIN")(effect))
+  const read = (method: string) => <A, E>(effect: Effect.Effect<A, E>) => storage(method)(transaction(sql, d.readBegin)(effect))
   const M = sql(d.t.memories)
   const namespaced = (namespace: Option.Option<string>) => inNamespaceSql(sql, namespace)
   // The live generation as last read, for searches: reading the state costs a statement (three on one connection,
@@ -91,7 +91,7 @@ export const makeDriver = <K>(d: Dialect<K>): Driver => {
               onSome: (p) => sql`(m.created_at < ${p.createdAtMillis} OR (m.created_at = ${p.createdAtMillis} AND m.id < ${p.id}))`
             })
           }`,
-          sql`ORDER BY m.created_at DESC, m.id DESC LIMIT ${size}`
+          sql`ORDER BY m.created_at DESC, m.id DESC LIMIT ${rowCount(sql, size)}`
         ),
         (rows) => rows.map(([, m]) => m)
       )),

@@ -8,7 +8,7 @@ import { Effect, Option } from "effect"
 import { StorageError } from "../../Errors.js"
 import type { MemoryId } from "../../Ids.js"
 import type { PendingVector } from "../../MemoryBackend/Driver.js"
-import { all, single } from "../sql.js"
+import { all, rowCount, single } from "../sql.js"
 import type { Dialect } from "./dialect.js"
 import type { Generation } from "./state.js"
 import { forgetTarget, recordGeneration, sameSpace } from "./state.js"
@@ -63,7 +63,7 @@ export const pending = <K>(d: Dialect<K>, namespace: Option.Option<string>, afte
     const from = Option.match(after, { onNone: () => d.sql`1 = 1`, onSome: (id) => d.sql`m.id > ${id}` })
     const rows = yield* all(d.key.decodePending, d.sql`SELECT m.${d.sql.literal(d.key.column)} AS key, m.id, m.content
       FROM ${d.sql(d.t.memories)} m
-      WHERE ${from} AND ${inNamespace(d, namespace)} AND ${missing(d, target.generation)} ORDER BY m.id LIMIT ${limit}`)
+      WHERE ${from} AND ${inNamespace(d, namespace)} AND ${missing(d, target.generation)} ORDER BY m.id LIMIT ${rowCount(d.sql, limit)}`)
     return rows.map((r): PendingVector => ({ id: r.id, content: r.content }))
   })
 

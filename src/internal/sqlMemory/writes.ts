@@ -15,7 +15,7 @@ import { MemoryIdTaken } from "../../MemoryBackend/Driver.js"
 import { MemoryEventJson } from "../../MemoryEvent.js"
 import type { MemoryEvent } from "../../MemoryEvent.js"
 import { isExpired } from "../memoryRules.js"
-import { all } from "../sql.js"
+import { all, rowCount } from "../sql.js"
 import { inNamespaceSql } from "./filter.js"
 import type { Dialect } from "./dialect.js"
 import type { State } from "./state.js"
@@ -228,7 +228,7 @@ export const purgeRows = <K>(d: Dialect<K>, namespace: string, limit: number) =>
     yield* d.shareGenerations
     const state = yield* stateOf(d, "MemoryDriver.purge")
     const keys = (yield* all(d.key.decodeKeys, d.sql`SELECT m.${d.sql.literal(d.key.column)} AS key FROM ${d.sql(d.t.memories)} m
-      WHERE ${inNamespace(d, Option.some(namespace))} LIMIT ${limit} ${d.forUpdate}`)).map((r) => r.key)
+      WHERE ${inNamespace(d, Option.some(namespace))} LIMIT ${rowCount(d.sql, limit)} ${d.forUpdate}`)).map((r) => r.key)
     yield* removeRows(d, state, keys)
     return keys.length
   })

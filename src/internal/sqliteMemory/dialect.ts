@@ -32,6 +32,7 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
     chunk: INSERT_CHUNK,
     // The write lock is taken before the first read, so a writer never holds a stale snapshot SQLite must refuse.
     writeBegin: "BEGIN IMMEDIATE",
+    readBegin: "BEGIN",
     key: keyColumns("pk", "memory_pk", "pk", Schema.BigIntFromNumber),
     selectRows: (where, tail) => s.reads.all(memoryRows, sql`SELECT m.* FROM ${sql(s.t.memories)} m WHERE ${where} ${tail}`),
     columns: memoryColumns,

@@ -5,10 +5,12 @@
  * Reading the rankings deep and proving the page in JavaScript decoded hundreds of rows to return ten; here only
  * the page's rows leave SQLite, and the page is exact by construction.
  */
+import type { Fragment } from "@effect/sql/Statement"
 import { Effect, Option } from "effect"
+import { combineScore } from "../../Memory.js"
 import type { DriverFilter } from "../memoryRules.js"
 import type { Ranked, RankedPage, ScoreOptions } from "../rankingTopK.js"
-import { decodeRows } from "../sql.js"
+import { decodeRows, rowCount } from "../sql.js"
 import type { RowsDecoder } from "../sql.js"
 import { ftsMatch } from "../text.js"
 import { whereOf } from "./filter.js"
@@ -53,11 +55,18 @@ export const rankedSearch = (
     // CTE of their own cost more than the scan (each step carries the head columns along, as a join back to a CTE
     // has no index and costs a scan per row).
     const small = sql`small AS MATERIALIZED (SELECT count(*) <= ${exactScanLimit} AS ok
-        FROM (SELECT 1 FROM ${M} m WHERE ${where} LIMIT ${exactScanLimit + 1}))`
-    const vectors = sql`vd AS MATERIALIZED (SELECT m.pk, m.id, m.created_at, m.source,
+        FROM (SELECT 1 FROM ${M} m WHERE ${where} LIMIT ${rowCount(sql, exactScanLimit + 1)}))`
+    const vd = sql`vd AS MATERIALIZED (SELECT m.pk, m.id, m.created_at, m.source,
           m.reinforcement_count, m.superseded, m.last_accessed,
           coalesce(vec_distance_cosine(v.vector, ${bytes(vector.query)}), 1.0) AS distance
-        FROM ${M} m JOIN ${sql(s.t.vectors(vector.generation))} v ON v.pk = m.pk WHERE ${where} AND (SELECT ok FROM small)),
+        FROM ${M} m JOIN ${sql(s.t.vectors(vector.generation))} v ON v.pk = m.pk WHERE ${where} AND (SELECT ok FROM small))`
+    // A vector score needs no rank nor text: its function takes fewer arguments, which SQLite converts for each row.
+    if (o.mode === "vector") {
+      const score = sql`${sql.literal(VECTOR_SCORE_FUNCTION)}(${o.nowMillis}, ${o.minScore ?? null}, distance, source,
+          reinforcement_count, superseded, last_accessed)`
+      return yield* pageOf(s, filter, yield* s.reads.local(asRaw, vectorPage(s, small, vd, score, o.limit)), exactScanLimit, memoryRows)
+    }
+    const vectors = sql`${vd},
       vp AS MATERIALIZED (SELECT vd.*, row_number() OVER (ORDER BY distance, created_at DESC, id ASC) AS vector_place FROM vd)`
     const columns = sql.literal(`pk, score, created_at, id, distance AS vector_distance, vector_place, text_score, text_place,
       best_text`)
@@ -77,11 +86,7 @@ export const rankedSearch = (
           UNION ALL SELECT ${head}, NULL, NULL, score, place FROM tp),
         r AS (SELECT ${head}, max(distance) AS distance, max(vector_place) AS vector_place, max(text_score) AS text_score,
           max(text_place) AS text_place, (SELECT best FROM best) AS best_text FROM u GROUP BY pk)`
-    // A vector score needs no rank nor text: its function takes fewer arguments, which SQLite converts for each row.
-    const score = o.mode === "vector"
-      ? sql`${sql.literal(VECTOR_SCORE_FUNCTION)}(${o.nowMillis}, ${o.minScore ?? null}, distance, source,
-          reinforcement_count, superseded, last_accessed)`
-      : sql`${sql.literal(SCORE_FUNCTION)}(${o.mode}, ${o.weights.vector}, ${o.weights.text}, ${o.nowMillis},
+    const score = sql`${sql.literal(SCORE_FUNCTION)}(${o.mode}, ${o.weights.vector}, ${o.weights.text}, ${o.nowMillis},
           ${o.minScore ?? null}, best_text, distance, vector_place, text_score, text_place, source, reinforcement_count,
           superseded, last_accessed)`
     // Materialized, so that SQLite calls the score function once per memory, not again for the order.
@@ -91,10 +96,48 @@ export const rankedSearch = (
       asRaw,
       sql`WITH ${small}, ${ranked},
         scored AS MATERIALIZED (SELECT r.*, ${score} AS score FROM r),
-        page AS MATERIALIZED (SELECT ${columns} FROM scored WHERE score IS NOT NULL ${order} LIMIT ${o.limit})
+        page AS MATERIALIZED (SELECT ${columns} FROM scored WHERE score IS NOT NULL ${order} LIMIT ${rowCount(sql, o.limit)})
         SELECT page.vector_distance, page.vector_place, page.text_score, page.text_place, page.best_text, m.*
         FROM page CROSS JOIN ${M} m ON m.pk = page.pk ORDER BY page.score DESC, page.created_at DESC, page.id ASC`
     )
+    return yield* pageOf(s, filter, raw, exactScanLimit, memoryRows)
+  })
+
+/**
+ * A vector-only page. Its score needs no place in a ranking, and confidence lowers a score by at most
+ * `CONFIDENCE_WEIGHT`: a memory farther than `1 - floor x (1 - d)`, `d` the k-th nearest distance and `floor` the
+ * least share of its relevance a score keeps, scores below each of the k nearest. So only memories within that cut
+ * are scored (the score function is most of a row's cost), and the page's places in the vector ranking are counted
+ * instead of numbering the whole set.
+ */
+const vectorPage = (s: Store, small: Fragment, vd: Fragment, score: Fragment, limit: number) => {
+  const { sql } = s
+  const floor = sql.literal(String(combineScore(1, 0)))
+  const before = sql`o.distance < page.distance OR (o.distance = page.distance AND (o.created_at > page.created_at
+    OR (o.created_at = page.created_at AND o.id < page.id)))`
+  return sql`WITH ${small}, ${vd},
+    cut AS (SELECT coalesce((SELECT 1.0 - ${floor} * (1.0 - distance) + ${sql.literal(String(CUT_MARGIN))} FROM vd
+      ORDER BY distance LIMIT 1 OFFSET ${rowCount(sql, limit - 1)}), 2.0) AS d),
+    scored AS MATERIALIZED (SELECT vd.*, ${score} AS score FROM vd WHERE distance <= (SELECT d FROM cut)),
+    page AS MATERIALIZED (SELECT pk, score, created_at, id, distance FROM scored WHERE score IS NOT NULL
+      ORDER BY score DESC, created_at DESC, id ASC LIMIT ${rowCount(sql, limit)})
+    SELECT page.distance AS vector_distance, 1 + (SELECT count(*) FROM vd o WHERE ${before}) AS vector_place,
+      NULL AS text_score, NULL AS text_place, 0 AS best_text, m.*
+    FROM page CROSS JOIN ${sql(s.t.memories)} m ON m.pk = page.pk ORDER BY page.score DESC, page.created_at DESC, page.id ASC`
+}
+
+/** Far above a rounding error of the cut's arithmetic, far below any difference of distance that matters. */
+const CUT_MARGIN = 1e-9
+
+/** The page a ranking statement returned, decoded; `None` when the set was too large to rank whole. */
+const pageOf = (
+  s: Store,
+  filter: DriverFilter,
+  raw: Option.Option<ReadonlyArray<unknown>>,
+  exactScanLimit: number,
+  memoryRows: RowsDecoder<KeyedMemory>
+) =>
+  Effect.gen(function*() {
     if (Option.isNone(raw)) return Option.none<RankedPage>()
     const page = yield* decodeRankedRows(raw.value)
     const memories = yield* memoryRows(raw.value)
@@ -102,7 +145,8 @@ export const rankedSearch = (
     if (page.length === 0) {
       const counted = yield* s.reads.all(
         decodeCountRows,
-        sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${sql(s.t.memories)} m WHERE ${where} LIMIT ${exactScanLimit + 1})`
+        s.sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${s.sql(s.t.memories)} m WHERE ${whereOf(s.sql, s.t, filter)}
+          LIMIT ${rowCount(s.sql, exactScanLimit + 1)})`
       )
       return (counted[0]?.n ?? 0) > exactScanLimit ? Option.none<RankedPage>() : Option.some<RankedPage>({ rows: [], bestText: 0 })
     }

@@ -5,7 +5,7 @@
 import { Array as Arr, Effect } from "effect"
 import type { DriverFilter } from "../memoryRules.js"
 import type { TextCandidate } from "../ranking.js"
-import { decodeRows, single } from "../sql.js"
+import { decodeRows, rowCount, single } from "../sql.js"
 import { ftsMatch } from "../text.js"
 import { whereOf } from "./filter.js"
 import { headOfRow, HEAD_SELECT, TextHeadRow } from "./schema.js"
@@ -40,7 +40,7 @@ export const textCandidates = (s: Store, filter: DriverFilter, terms: ReadonlyAr
       s.sql`SELECT ${s.sql.literal(HEAD_SELECT)}, bm25(${fts}) AS text_rank
         FROM ${fts} CROSS JOIN ${s.sql(s.t.memories)} m ON m.pk = ${fts}.rowid
         WHERE ${fts} MATCH ${ftsMatch(terms)} AND ${whereOf(s.sql, s.t, filter)}
-        ORDER BY text_rank, m.created_at DESC, m.id ASC LIMIT ${depth}`
+        ORDER BY text_rank, m.created_at DESC, m.id ASC LIMIT ${rowCount(s.sql, depth)}`
     )
     return rows.map((r): TextCandidate => ({ ...headOfRow(r), score: -r.text_rank }))
   })

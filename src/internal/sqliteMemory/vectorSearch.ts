@@ -6,7 +6,7 @@ import type { Fragment } from "@effect/sql/Statement"
 import { Effect } from "effect"
 import type { DriverFilter } from "../memoryRules.js"
 import type { VectorCandidate } from "../ranking.js"
-import { decodeRows } from "../sql.js"
+import { decodeRows, rowCount } from "../sql.js"
 import { whereOf } from "./filter.js"
 import { CountRow, headOfRow, HEAD_SELECT, PARTITIONS, VectorHeadRow } from "./schema.js"
 import type { Store } from "./vectors.js"
@@ -31,12 +31,12 @@ export const vectorCandidates = (
     const where = whereOf(sql, s.t, filter)
     const q = bytes(query)
     const distance = sql`coalesce(vec_distance_cosine(v.vector, ${q}), 1.0)`
-    const order = sql`ORDER BY distance, m.created_at DESC, m.id ASC LIMIT ${depth}`
+    const order = sql`ORDER BY distance, m.created_at DESC, m.id ASC LIMIT ${rowCount(sql, depth)}`
     const vectors = sql(s.t.vectors(generation))
     const exactWhere = (condition: Fragment) =>
       s.reads.all(decodeVectorHeadRows, sql`SELECT ${sql.literal(HEAD_SELECT)}, ${distance} AS distance
         FROM ${sql(s.t.memories)} m JOIN ${vectors} v ON v.pk = m.pk WHERE ${condition} ${order}`)
-    const matching = sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${sql(s.t.memories)} m WHERE ${where} LIMIT ${exactScanLimit + 1})`
+    const matching = sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${sql(s.t.memories)} m WHERE ${where} LIMIT ${rowCount(sql, exactScanLimit + 1)})`
     // One statement while the filter leaves few memories: the bounded count is a constant condition, which SQLite
     // evaluates once before the scan. No row means no match, or too many to scan, which the count alone then tells.
     const small = yield* exactWhere(sql`(${matching}) <= ${exactScanLimit} AND ${where}`)
