@@ -20,6 +20,7 @@
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { build } from "esbuild"
@@ -35,6 +36,28 @@ const commonjs = {
   external,
   define: { "import.meta.url": "__arawnModuleUrl" },
   banner: { js: "const __arawnModuleUrl = require(\"node:url\").pathToFileURL(__filename).href;" }
+}
+
+/**
+ * effect's `FastCheck` module re-exports fast-check, which Schema and Arbitrary import for building test data
+ * generators: evaluating it is ~240 modules (fast-check and pure-rand) on every start, for a command line that never
+ * generates test data. In the bundle it becomes an object with fast-check's export names whose getters load
+ * fast-check on first use, so anything that does use it still gets the real functions.
+ */
+const lazyFastCheck = {
+  name: "lazy-fast-check",
+  setup(b) {
+    // A module of its own namespace, so that esbuild takes it for CommonJS (effect's own files are ES modules).
+    b.onResolve({ filter: /^\.\/FastCheck\.js$/ }, (args) =>
+      /[\\/]effect[\\/]dist[\\/]esm$/.test(args.resolveDir) ? { path: relative(root, join(args.resolveDir, "FastCheck.js")), namespace: "lazy-fast-check" } : undefined)
+    b.onLoad({ filter: /.*/, namespace: "lazy-fast-check" }, (args) => {
+      const path = join(root, args.path)
+      const names = Object.keys(createRequire(path)("fast-check")).filter((n) => n !== "default" && n !== "__esModule")
+      const contents = `let fc;\nconst load = () => (fc ??= require("fast-check"));\n` +
+        `for (const name of ${JSON.stringify(names)}) Object.defineProperty(module.exports, name, { enumerable: true, get: () => load()[name] });\n`
+      return { contents, loader: "js", resolveDir: dirname(path) }
+    })
+  }
 }
 
 let written = 0
@@ -59,10 +82,18 @@ const bundle = async (entry, outfile, options) => {
 // The inspector's page script (`arawn-store ui`), bundled for the browser and inlined into the command line, so the
 // page never loads anything from elsewhere.
 const page = await bundle("src/cli/uiPage/main.ts", join(outdir, "ui-page.js"), { platform: "browser", format: "iife", target: "es2022", minify: true })
+// Whitespace and syntax minified, names kept (stack traces and class names read as in the sources): without the
+// comments and indentation the file is a third smaller, and it is plain ASCII (esbuild escapes the rest), which
+// the launcher reads as Latin-1 into a one-byte string instead of decoding UTF-8 into a two-byte one.
 const main = await bundle("src/cli/main.ts", join(outdir, "main.cjs"), {
   ...commonjs,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  charset: "ascii",
+  plugins: [lazyFastCheck],
   define: { ...commonjs.define, __ARAWN_UI_SCRIPT__: JSON.stringify(Buffer.from(page).toString("utf8")) }
 })
+if (main.some((byte) => byte > 0x7f)) throw new Error("main.cjs is not ASCII: the launcher reads it as Latin-1")
 writeIfChanged(join(outdir, "main.cjs"), main)
 const hash = createHash("sha256").update(main).digest("hex").slice(0, 16)
 

@@ -58,9 +58,16 @@ describe("memory add --meta / --extra", () => {
 })
 
 describe("bash completion", () => {
+  // The script is the same for every completion below: one process writes it.
+  let written: Promise<string> | undefined
+  const completionScript = () =>
+    (written ??= cli(["--completions", "bash"]).then((r) => {
+      const script = join(freshDir(), "arawn-store.bash")
+      writeFileSync(script, r.stdout)
+      return script
+    }))
   const complete = async (words: ReadonlyArray<string>) => {
-    const script = join(freshDir(), "arawn-store.bash")
-    writeFileSync(script, (await cli(["--completions", "bash"])).stdout)
+    const script = await completionScript()
     const quoted = words.map((w) => `'${w}'`).join(" ")
     const program = `source '${script}'; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; ` +
       `_arawn-store_bash_completions arawn-store '${words.at(-1)}' '${words.at(-2)}'; printf '%s\\n' "\${COMPREPLY[@]}"`

@@ -84,13 +84,17 @@ describe("README's command lines", () => {
     const git = await sh("git init -q && git -c user.name=t -c user.email=t@example.com commit -q --allow-empty -m 'Releases are cut from main'", env, work)
     expect(git.code, git.stderr).toBe(0)
 
+    // The newest memory changes from line to line; the README's workstream, once created, keeps its id.
+    let workstreamId: string | undefined
     const idFor = async (command: string) => {
       if (/ memory /.test(command)) {
         const r = await cli(["--dir", store, "--json", "memory", "list", "-n", "1"])
         return JSON.parse(r.stdout)[0].id as string
       }
+      if (workstreamId !== undefined) return workstreamId
       const r = await cli(["--dir", store, "--json", "workstream", "list"])
-      return (JSON.parse(r.stdout) as Array<{ id: string; title: string }>).find((w) => w.title === "Fix the flaky TTL test")!.id
+      workstreamId = (JSON.parse(r.stdout) as Array<{ id: string; title: string }>).find((w) => w.title === "Fix the flaky TTL test")!.id
+      return workstreamId
     }
     const ran: Array<string> = []
     for (const line of readmeLines()) {

@@ -86,7 +86,8 @@ const prune = (dir: string) => {
 }
 
 const runBundle = () => {
-  const source = readFileSync(bundle, "utf8")
+  // The build keeps the bundle ASCII, so Latin-1 reads it exactly, into a one-byte string and without decoding.
+  const source = readFileSync(bundle, "latin1")
   const dir = cacheDir()
   // V8 checks a cache against the source's length only: the bundle's hash in the name keeps builds apart.
   const cacheFile = dir === undefined ? undefined : join(dir, `${__ARAWN_BUNDLE__}-${process.version}-${process.arch}.v8cache`)
