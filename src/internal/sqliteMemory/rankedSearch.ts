@@ -107,22 +107,21 @@ export const rankedSearch = (
  * A vector-only page. Its score needs no place in a ranking, and confidence lowers a score by at most
  * `CONFIDENCE_WEIGHT`: a memory farther than `1 - floor x (1 - d)`, `d` the k-th nearest distance and `floor` the
  * least share of its relevance a score keeps, scores below each of the k nearest. So only memories within that cut
- * are scored (the score function is most of a row's cost), and the page's places in the vector ranking are counted
- * instead of numbering the whole set.
+ * are scored (the score function is most of a row's cost). Every memory ranked before one within the cut is within
+ * it too (a distance no greater), so numbering the memories within the cut gives each its place in the whole set.
  */
 const vectorPage = (s: Store, small: Fragment, vd: Fragment, score: Fragment, limit: number) => {
   const { sql } = s
   const floor = sql.literal(String(combineScore(1, 0)))
-  const before = sql`o.distance < page.distance OR (o.distance = page.distance AND (o.created_at > page.created_at
-    OR (o.created_at = page.created_at AND o.id < page.id)))`
   return sql`WITH ${small}, ${vd},
     cut AS (SELECT coalesce((SELECT 1.0 - ${floor} * (1.0 - distance) + ${sql.literal(String(CUT_MARGIN))} FROM vd
       ORDER BY distance LIMIT 1 OFFSET ${rowCount(sql, limit - 1)}), 2.0) AS d),
-    scored AS MATERIALIZED (SELECT vd.*, ${score} AS score FROM vd WHERE distance <= (SELECT d FROM cut)),
-    page AS MATERIALIZED (SELECT pk, score, created_at, id, distance FROM scored WHERE score IS NOT NULL
+    scored AS MATERIALIZED (SELECT vd.*, ${score} AS score,
+        row_number() OVER (ORDER BY distance, created_at DESC, id ASC) AS vector_place
+      FROM vd WHERE distance <= (SELECT d FROM cut)),
+    page AS MATERIALIZED (SELECT pk, score, created_at, id, distance, vector_place FROM scored WHERE score IS NOT NULL
       ORDER BY score DESC, created_at DESC, id ASC LIMIT ${rowCount(sql, limit)})
-    SELECT page.distance AS vector_distance, 1 + (SELECT count(*) FROM vd o WHERE ${before}) AS vector_place,
-      NULL AS text_score, NULL AS text_place, 0 AS best_text, m.*
+    SELECT page.distance AS vector_distance, page.vector_place, NULL AS text_score, NULL AS text_place, 0 AS best_text, m.*
     FROM page CROSS JOIN ${sql(s.t.memories)} m ON m.pk = page.pk ORDER BY page.score DESC, page.created_at DESC, page.id ASC`
 }
 
