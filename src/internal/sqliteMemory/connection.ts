@@ -31,13 +31,24 @@ const hasMethods = <K extends string>(u: unknown, ...names: ReadonlyArray<K>): u
 
 const isNative = (u: unknown): u is Native => hasMethods(u, "prepare", "pragma", "loadExtension", "close", "function")
 
-const connect = (filename: string, options: { readonly busyMs: number; readonly mmapSize: number }): Native => {
+/** A better-sqlite3 connection with sqlite-vec loaded and `setup` applied, closed again if either fails. */
+const open = (filename: string, flags: Readonly<Record<string, unknown>>, setup: (db: Native) => void): Native => {
   const Database: unknown = createRequire(import.meta.url)("better-sqlite3")
   if (typeof Database !== "function") throw new Error("better-sqlite3 did not load as a constructor")
-  const db: unknown = Reflect.construct(Database, [filename, { readonly: true, fileMustExist: true }])
+  const db: unknown = Reflect.construct(Database, [filename, flags])
   if (!isNative(db)) throw new Error("better-sqlite3 returned no connection")
   try {
     db.loadExtension(getLoadablePath())
+    setup(db)
+    return db
+  } catch (e) {
+    db.close()
+    throw e
+  }
+}
+
+const connect = (filename: string, options: { readonly busyMs: number; readonly mmapSize: number }): Native =>
+  open(filename, { readonly: true, fileMustExist: true }, (db) => {
     // Both values are numbers computed by the store.
     db.pragma(`busy_timeout = ${options.busyMs}`)
     db.pragma(`mmap_size = ${options.mmapSize}`)
@@ -45,12 +56,7 @@ const connect = (filename: string, options: { readonly busyMs: number; readonly 
     const score = makeScoreFunction()
     db.function(SCORE_FUNCTION, { deterministic: true, varargs: true }, score.any)
     db.function(VECTOR_SCORE_FUNCTION, { deterministic: true, varargs: true }, score.vector)
-    return db
-  } catch (e) {
-    db.close()
-    throw e
-  }
-}
+  })
 
 /**
  * Opens the connection for the life of the scope, or fails (the store then reads through its own connection). The
@@ -90,25 +96,15 @@ export interface WriteConnection {
   readonly close: () => void
 }
 
-const connectWriter = (filename: string, options: { readonly mmapSize: number }): Native => {
-  const Database: unknown = createRequire(import.meta.url)("better-sqlite3")
-  if (typeof Database !== "function") throw new Error("better-sqlite3 did not load as a constructor")
+const connectWriter = (filename: string, options: { readonly mmapSize: number }): Native =>
   // Timeout 0: a write lock held elsewhere is never waited for here (the caller takes the store's own path then).
-  const db: unknown = Reflect.construct(Database, [filename, { fileMustExist: true, timeout: 0 }])
-  if (!isNative(db)) throw new Error("better-sqlite3 returned no connection")
-  try {
-    db.loadExtension(getLoadablePath())
+  open(filename, { fileMustExist: true, timeout: 0 }, (db) => {
     db.pragma("busy_timeout = 0")
     // The store's own connection commits with the same setting: both write one file under one durability promise.
     db.pragma("synchronous = NORMAL")
     // A number computed by the store.
     db.pragma(`mmap_size = ${options.mmapSize}`)
-    return db
-  } catch (e) {
-    db.close()
-    throw e
-  }
-}
+  })
 
 /**
  * A read-write connection to the store's file in the caller's thread, for the life of the scope, or a failure (the
