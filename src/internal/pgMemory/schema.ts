@@ -146,38 +146,3 @@ export const headOfRow = (r: Schema.Schema.Type<Schema.Struct<typeof headFields>
   superseded: r.superseded,
   lastAccessedMillis: r.last_accessed
 })
-
-
-const isMemoryId = Schema.is(MemoryId)
-const isSource = Schema.is(ConfidenceSource)
-const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
-
-/**
- * A ranking read's rows as heads and their `value` column (distance or score), checked column by column as the
- * head schema would check them: a read is hundreds of rows deep and decoding each through the schema cost more
- * than the statement on a warm server. Undefined when any row is not what the schema says, for the schema to
- * decode (and fail with its own message).
- */
-export const headsOf = (rows: unknown, value: "distance" | "score"): Array<readonly [CandidateHead, number]> | undefined => {
-  if (!Array.isArray(rows)) return undefined
-  const out: Array<readonly [CandidateHead, number]> = []
-  for (const row of rows) {
-    if (!isRecord(row)) return undefined
-    const { created_at, id, last_accessed, reinforcement_count, source, superseded } = row
-    const v = row[value]
-    if (
-      !isMemoryId(id) || typeof created_at !== "number" || !isSource(source) || typeof reinforcement_count !== "number" ||
-      !Number.isSafeInteger(reinforcement_count) || reinforcement_count < 0 || typeof superseded !== "boolean" ||
-      typeof last_accessed !== "number" || typeof v !== "number"
-    ) return undefined
-    out.push([{
-      id,
-      createdAtMillis: created_at,
-      source,
-      reinforcementCount: reinforcement_count,
-      superseded,
-      lastAccessedMillis: last_accessed
-    }, v])
-  }
-  return out
-}

@@ -14,28 +14,20 @@ import { rankedMatches } from "../pgBm25.js"
 import { all, decodeRows, single } from "../sql.js"
 import type { RowsDecoder } from "../sql.js"
 import { whereOf } from "./filter.js"
-import { HEAD_COLUMNS, HEAD_SELECT, headOfRow, headsOf, TextHeadRow, VectorHeadRow } from "./schema.js"
+import { HEAD_COLUMNS, HEAD_SELECT, headOfRow, TextHeadRow, VectorHeadRow } from "./schema.js"
 import type { Store } from "./state.js"
 import { shareGenerationsCall, vectorText } from "./state.js"
 
 const decodeTextHeadRows = decodeRows(TextHeadRow)
 const decodeVectorHeadRows = decodeRows(VectorHeadRow)
 
-/** A vector read's rows as candidates: checked column by column, or through the schema when one does not check. */
-const vectorRows: RowsDecoder<VectorCandidate> = (rows) => {
-  const fast = headsOf(rows, "distance")
-  return fast !== undefined
-    ? Effect.succeed(fast.map(([head, distance]): VectorCandidate => ({ ...head, distance })))
-    : Effect.map(decodeVectorHeadRows(rows), (rs) => rs.map((r): VectorCandidate => ({ ...headOfRow(r), distance: r.distance })))
-}
+/** A vector read's rows as candidates. */
+const vectorRows: RowsDecoder<VectorCandidate> = (rows) =>
+  Effect.map(decodeVectorHeadRows(rows), (rs) => rs.map((r): VectorCandidate => ({ ...headOfRow(r), distance: r.distance })))
 
-/** A text read's rows as candidates, the same way. */
-const textRows: RowsDecoder<TextCandidate> = (rows) => {
-  const fast = headsOf(rows, "score")
-  return fast !== undefined
-    ? Effect.succeed(fast.map(([head, score]): TextCandidate => ({ ...head, score })))
-    : Effect.map(decodeTextHeadRows(rows), (rs) => rs.map((r): TextCandidate => ({ ...headOfRow(r), score: r.score })))
-}
+/** A text read's rows as candidates. */
+const textRows: RowsDecoder<TextCandidate> = (rows) =>
+  Effect.map(decodeTextHeadRows(rows), (rs) => rs.map((r): TextCandidate => ({ ...headOfRow(r), score: r.score })))
 
 export const vectorCandidates = (
   s: Store,
