@@ -64,7 +64,7 @@ export const rankedSearch = (
     if (o.mode === "vector") {
       const score = sql`${sql.literal(VECTOR_SCORE_FUNCTION)}(${o.nowMillis}, ${o.minScore ?? null}, distance, source,
           reinforcement_count, superseded, last_accessed)`
-      return yield* pageOf(s, filter, yield* s.reads.local(asRaw, vectorPage(s, small, vd, score, o.limit)), exactScanLimit, memoryRows)
+      return yield* pageOf(s, where, yield* s.reads.local(asRaw, vectorPage(s, small, vd, score, o.limit)), exactScanLimit, memoryRows)
     }
     const vectors = sql`${vd},
       vp AS MATERIALIZED (SELECT vd.*, row_number() OVER (ORDER BY distance, created_at DESC, id ASC) AS vector_place FROM vd)`
@@ -100,7 +100,7 @@ export const rankedSearch = (
         SELECT page.vector_distance, page.vector_place, page.text_score, page.text_place, page.best_text, m.*
         FROM page CROSS JOIN ${M} m ON m.pk = page.pk ORDER BY page.score DESC, page.created_at DESC, page.id ASC`
     )
-    return yield* pageOf(s, filter, raw, exactScanLimit, memoryRows)
+    return yield* pageOf(s, where, raw, exactScanLimit, memoryRows)
   })
 
 /**
@@ -131,7 +131,7 @@ const CUT_MARGIN = 1e-9
 /** The page a ranking statement returned, decoded; `None` when the set was too large to rank whole. */
 const pageOf = (
   s: Store,
-  filter: DriverFilter,
+  where: Fragment,
   raw: Option.Option<ReadonlyArray<unknown>>,
   exactScanLimit: number,
   memoryRows: RowsDecoder<KeyedMemory>
@@ -144,7 +144,7 @@ const pageOf = (
     if (page.length === 0) {
       const counted = yield* s.reads.all(
         decodeCountRows,
-        s.sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${s.sql(s.t.memories)} m WHERE ${whereOf(s.sql, s.t, filter)}
+        s.sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${s.sql(s.t.memories)} m WHERE ${where}
           LIMIT ${rowCount(s.sql, exactScanLimit + 1)})`
       )
       return (counted[0]?.n ?? 0) > exactScanLimit ? Option.none<RankedPage>() : Option.some<RankedPage>({ rows: [], bestText: 0 })
