@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { WorkstreamStore } from "arawn-store"
 import { SCRATCH_ID, SessionId, WorkstreamId } from "../src/Ids.js"
 import type { SearchMessagesOptions } from "../src/Workstream.js"
@@ -112,6 +112,23 @@ describe("WorkstreamStore/Local search index", () => {
       const rows = yield* rawSql(dir, "SELECT count(*) AS n FROM arawn_store_workstream_message_text_docsize")
       expect(rows).toEqual([{ n: 0 }])
       expect(yield* within(dir, Effect.flatMap(store, (s) => s.searchMessages("ephemeral")))).toEqual([])
+    }))
+
+  it.scoped("a search reads a workstream another store deleted and made again from its new log, never a handle left open on the old one", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      // Two layers on one directory, each with its own pool of open logs, as two processes have.
+      const [a, b] = [Context.get(yield* Layer.build(Local.layer({ dir })), store), Context.get(yield* Layer.build(Local.layer({ dir })), store)]
+      const id = WorkstreamId.make("reborn")
+      yield* a.create({ id, title: "first" })
+      yield* a.storeMessages(id, [{ role: "user", content: "alpha beacon one" }, { role: "user", content: "alpha beacon two" }])
+      expect((yield* a.searchMessages("beacon")).map((h) => h.message.content).sort()).toEqual(["alpha beacon one", "alpha beacon two"])
+      yield* b.delete(id)
+      yield* b.create({ id, title: "second" })
+      // Lines of the same lengths at the same offsets: only the file's identity tells the old log from the new one.
+      yield* b.storeMessages(id, [{ role: "user", content: "omega beacon uno" }, { role: "user", content: "omega beacon dos" }])
+      expect((yield* a.searchMessages("beacon")).map((h) => h.message.content).sort()).toEqual(["omega beacon dos", "omega beacon uno"])
+      expect((yield* a.searchMessages("alpha")).length).toBe(0)
     }))
 })
 

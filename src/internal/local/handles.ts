@@ -35,6 +35,13 @@ export interface Handles {
   ) => Effect.Effect<A, E | StorageError, R>
   /** Forgets `file`'s handle: closed now, or when its last user is done. */
   readonly retire: (file: string) => Effect.Effect<void>
+  /**
+   * The bytes of `ranges` (sorted by offset) of the file now at `file`, read at once in the caller's turn when the
+   * pool holds its handle open, the handle is still that file's and the ranges are small; `undefined` otherwise (or
+   * when the read fails), and `use` then reads them. No lease is needed: nothing runs beside a read that never
+   * yields, and a retired handle leaves the pool before its close starts.
+   */
+  readonly readNow: (file: string, ranges: ReadonlyArray<Range>) => Array<Buffer> | undefined
 }
 
 /** A pooled handle and the identity of the file it opened (read once, when it was opened). */
@@ -61,6 +68,8 @@ const ATTEMPTS = 3
 export const makeHandles = (capacity: number, readOnly: boolean): Effect.Effect<Handles, never, Scope.Scope> =>
   Effect.gen(function*() {
     const flags = readOnly ? fsConstants.O_RDONLY : fsConstants.O_RDWR
+    // The handles the map holds open now, for `readNow`.
+    const opened = new Map<string, Held>()
     const map = yield* RcMap.make({
       lookup: (file: string) =>
         Effect.acquireRelease(
@@ -69,11 +78,17 @@ export const makeHandles = (capacity: number, readOnly: boolean): Effect.Effect<
               const fh = await fs.open(file, flags)
               // Synchronous on purpose: a cached metadata syscall of microseconds, cheaper than libuv's thread pool.
               const { dev, ino } = fstatSync(fh.fd)
-              return { fh, ino, dev }
+              const held = { fh, ino, dev }
+              opened.set(file, held)
+              return held
             },
             catch: (cause) => isNotFound(cause) ? new Missing() : new StorageError({ method: "WorkstreamStore.open", cause })
           }),
-          (held) => closeQuietly(held.fh)
+          (held) =>
+            Effect.suspend(() => {
+              if (opened.get(file) === held) opened.delete(file)
+              return closeQuietly(held.fh)
+            })
         ),
       // Kept until retired: eviction below bounds how many stay open.
       idleTimeToLive: Duration.infinity
@@ -144,7 +159,23 @@ export const makeHandles = (capacity: number, readOnly: boolean): Effect.Effect<
         }
       )
 
-    return { use: (method, file, create, f) => use(method, file, create, f), retire }
+    const readNow = (file: string, ranges: ReadonlyArray<Range>): Array<Buffer> | undefined => {
+      const held = opened.get(file)
+      if (held === undefined || bytesOf(ranges) > SYNC_BYTES) return undefined
+      const current = statIfExists(file)
+      if (Either.isLeft(current) || current.right?.ino !== held.ino || current.right.dev !== held.dev) return undefined
+      try {
+        const read = readRangesSync(held.fh.fd, ranges)
+        // Most recently used, as a lease would make it (eviction waits for the next lease).
+        recent.delete(file)
+        recent.set(file, true)
+        return read
+      } catch {
+        return undefined
+      }
+    }
+
+    return { use: (method, file, create, f) => use(method, file, create, f), retire, readNow }
   })
 
 /** Removes a log directory (retiring its pooled handle first) and makes the removal durable. */
@@ -161,10 +192,13 @@ export const removeDir = (handles: Handles, p: Paths, method: string, dir: strin
 const SYNC_BYTES = 1024 * 1024
 
 /** The bytes of `ranges` (sorted by offset) of an open log. */
-export const readLines = (method: string, log: OpenLog, ranges: ReadonlyArray<Range>): Effect.Effect<Array<Buffer>, StorageError> => {
-  let bytes = 0
-  for (const r of ranges) bytes += r.length
-  return bytes <= SYNC_BYTES
+export const readLines = (method: string, log: OpenLog, ranges: ReadonlyArray<Range>): Effect.Effect<Array<Buffer>, StorageError> =>
+  bytesOf(ranges) <= SYNC_BYTES
     ? Effect.try({ try: () => readRangesSync(log.fh.fd, ranges), catch: (cause) => new StorageError({ method, cause }) })
     : io(method, () => readRanges(log.fh, ranges))
+
+const bytesOf = (ranges: ReadonlyArray<Range>) => {
+  let bytes = 0
+  for (const r of ranges) bytes += r.length
+  return bytes
 }

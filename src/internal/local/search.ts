@@ -18,29 +18,50 @@ import type { Local } from "./store.js"
 
 const ATTEMPTS = 3
 
+/** The hits of `rows` (sorted by offset) from their lines, and the rows whose line is no longer the message indexed there. */
+const hitsOf = (id: WorkstreamId, rows: ReadonlyArray<SearchRow>, lines: ReadonlyArray<Buffer>) => {
+  const hits: Array<readonly [SearchRow, SearchHit]> = []
+  const moved: Array<SearchRow> = []
+  for (const [k, row] of rows.entries()) {
+    const parsed = parseLine(lines[k]!)
+    if (Either.isRight(parsed) && (row.message_id === null || parsed.right.id === row.message_id)) {
+      hits.push([row, { message: toMessage(parsed.right, id, row.seq), bm25: -row.text_rank }])
+    } else moved.push(row)
+  }
+  return { hits, moved }
+}
+
 /** The hits of one workstream's rows, in `rows` order; `undefined` when a line moved (only when not `locked`). */
 const readWorkstream = (local: Local, method: string, id: WorkstreamId, rows: ReadonlyArray<SearchRow>, locked: boolean) =>
-  local.handles.use(method, local.paths.logOf(id), false, (log) =>
-    Effect.gen(function*() {
-      if (log === undefined) return locked ? [] : undefined
-      const sorted = [...rows].sort((a, b) => a.byte_offset - b.byte_offset)
-      const read = yield* Effect.either(readLines(method, log, sorted.map((r) => ({ offset: r.byte_offset, length: r.byte_length }))))
-      if (Either.isLeft(read)) return locked ? yield* read.left : undefined
-      const out: Array<readonly [SearchRow, SearchHit]> = []
-      for (const [k, row] of sorted.entries()) {
-        const parsed = parseLine(read.right[k]!)
-        if (Either.isRight(parsed) && (row.message_id === null || parsed.right.id === row.message_id)) {
-          out.push([row, { message: toMessage(parsed.right, id, row.seq), bm25: -row.text_rank }])
-        } else if (!locked) {
-          return undefined
-        } else {
-          // Under the lock nothing moves: the log was edited in place, which only a full rebuild repairs.
-          yield* Effect.logWarning("skipped an indexed line that is no longer the message indexed there; run rebuildIndex")
-            .pipe(Effect.annotateLogs({ workstream: id, seq: row.seq, offset: row.byte_offset }))
-        }
-      }
-      return out
-    }))
+  Effect.suspend(() => {
+    const sorted = [...rows].sort((a, b) => a.byte_offset - b.byte_offset)
+    const ranges = sorted.map((r) => ({ offset: r.byte_offset, length: r.byte_length }))
+    const file = local.paths.logOf(id)
+    // A page holds a line or two per workstream: read from a log the pool holds open, at once, they cost a few
+    // microseconds, and a lease around them (a scope, a reference count, a fiber step each) cost ten times that.
+    const now = local.handles.readNow(file, ranges)
+    if (now !== undefined) return settle(id, hitsOf(id, sorted, now), locked)
+    return local.handles.use(method, file, false, (log) =>
+      Effect.gen(function*() {
+        if (log === undefined) return locked ? [] : undefined
+        const read = yield* Effect.either(readLines(method, log, ranges))
+        if (Either.isLeft(read)) return locked ? yield* read.left : undefined
+        return yield* settle(id, hitsOf(id, sorted, read.right), locked)
+      }))
+  })
+
+/** A workstream's hits: `undefined` when a line moved and the read was not `locked`, where nothing moves. */
+const settle = (id: WorkstreamId, read: ReturnType<typeof hitsOf>, locked: boolean) => {
+  if (read.moved.length === 0) return Effect.succeed(read.hits)
+  if (!locked) return Effect.succeed(undefined)
+  // Under the lock nothing moves: the log was edited in place, which only a full rebuild repairs.
+  return Effect.as(
+    Effect.forEach(read.moved, (row) =>
+      Effect.logWarning("skipped an indexed line that is no longer the message indexed there; run rebuildIndex")
+        .pipe(Effect.annotateLogs({ workstream: id, seq: row.seq, offset: row.byte_offset })), { discard: true }),
+    read.hits
+  )
+}
 
 /** The page's hits in rank order; `undefined` when a line moved. */
 const readPage = (local: Local, method: string, queries: Queries, q: SearchQuery, locked: boolean) =>
