@@ -90,7 +90,8 @@ const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "arawn-exact-"))),
   (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
-const onFile = (filename: string) => SqliteMemoryBackend.layer({ filename }).pipe(Layer.provide(Embedder.layerHashing))
+const onFile = (filename: string, exactScanLimit?: number) =>
+  SqliteMemoryBackend.layer({ filename, ...(exactScanLimit === undefined ? {} : { exactScanLimit }) }).pipe(Layer.provide(Embedder.layerHashing))
 /** The same file read through its client alone: no connection with the score function, so pages are proven. */
 const onClient = (filename: string) =>
   SqliteMemoryBackend.layer().pipe(Layer.provide(Embedder.layerHashing), Layer.provide(SqliteClient.layer({ filename })))
@@ -112,6 +113,10 @@ describe("search is exact", () => {
         expect({ ...options, page }).toEqual({ ...options, page: explained(yield* proven.search(o.query, options)) })
       }
     }), 120_000)
+  // Sets past 100 memories (most here) are read from the bit index, which on 400 memories proposes every one of
+  // them: the same pages, through the reads a large store takes once its whole-set ranking declines.
+  exactSuite("the SQLite layer on a file, sets of over 100 memories read ranking by ranking", () =>
+    Layer.unwrapScoped(Effect.map(tempDir, (dir) => onFile(join(dir, "memory.db"), 100))))
   exactSuite("the in-memory layer", () => MemoryBackend.layerMemory.pipe(Layer.provide(Embedder.layerHashing)))
   exactSuite("the SQLite layer", () => SqliteMemoryBackend.layer({ filename: ":memory:" }).pipe(Layer.provide(Embedder.layerHashing)))
 })

@@ -5,6 +5,7 @@
  */
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
+import type { DriverFilter } from "../memoryRules.js"
 import type { Dialect } from "../sqlMemory/dialect.js"
 import { keyColumns } from "../sqlMemory/dialect.js"
 import { transaction } from "../sql.js"
@@ -24,6 +25,9 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
   const { sql } = s
   const none = Effect.void
   const memoryRows = memoryRowsDecoder(DECODED_ROWS)
+  // The filters (one object per search) whose sets were found too large to scan exactly, so that the search's
+  // later reads do not count them again.
+  const tooLarge = new WeakSet<DriverFilter>()
   return {
     backend: "sqlite",
     sql,
@@ -61,8 +65,8 @@ export const sqliteDialect = (s: Store, exactScanLimit: number): Dialect<bigint>
         : Effect.catchIf(read, (e) => e instanceof SqlError, () => read),
     // A single statement reads one snapshot; a swap between two statements drops the tables the second one reads.
     readKnown: (read) => read,
-    rankedSearch: (filter, vector, terms, options) => rankedSearch(s, filter, vector, terms, options, exactScanLimit, memoryRows),
-    vectorCandidates: (filter, query, depth, generation) => vectorCandidates(s, filter, query, depth, generation, exactScanLimit),
+    rankedSearch: (filter, vector, terms, options) => rankedSearch(s, filter, vector, terms, options, exactScanLimit, memoryRows, tooLarge),
+    vectorCandidates: (filter, query, depth, generation) => vectorCandidates(s, filter, query, depth, generation, exactScanLimit, tooLarge),
     textCandidates: (filter, terms, depth) => textCandidates(s, filter, terms, depth)
   }
 }

@@ -43,7 +43,8 @@ export const rankedSearch = (
   terms: ReadonlyArray<string>,
   o: ScoreOptions,
   exactScanLimit: number,
-  memoryRows: RowsDecoder<KeyedMemory>
+  memoryRows: RowsDecoder<KeyedMemory>,
+  tooLarge: WeakSet<DriverFilter>
 ) =>
   Effect.gen(function*() {
     const { sql } = s
@@ -56,15 +57,18 @@ export const rankedSearch = (
     // has no index and costs a scan per row).
     const small = sql`small AS MATERIALIZED (SELECT count(*) <= ${exactScanLimit} AS ok
         FROM (SELECT 1 FROM ${M} m WHERE ${where} LIMIT ${rowCount(sql, exactScanLimit + 1)}))`
+    // The size test drives the scan (CROSS JOIN keeps it the outer loop), so a set too large to rank whole is not
+    // scanned at all: as a condition beside the filter, SQLite tested it per row, after reading each row.
     const vd = sql`vd AS MATERIALIZED (SELECT m.pk, m.id, m.created_at, m.source,
           m.reinforcement_count, m.superseded, m.last_accessed,
           coalesce(vec_distance_cosine(v.vector, ${bytes(vector.query)}), 1.0) AS distance
-        FROM ${M} m JOIN ${sql(s.t.vectors(vector.generation))} v ON v.pk = m.pk WHERE ${where} AND (SELECT ok FROM small))`
+        FROM small CROSS JOIN ${M} m JOIN ${sql(s.t.vectors(vector.generation))} v ON v.pk = m.pk WHERE small.ok AND ${where})`
     // A vector score needs no rank nor text: its function takes fewer arguments, which SQLite converts for each row.
     if (o.mode === "vector") {
       const score = sql`${sql.literal(VECTOR_SCORE_FUNCTION)}(${o.nowMillis}, ${o.minScore ?? null}, distance, source,
           reinforcement_count, superseded, last_accessed)`
-      return yield* pageOf(s, where, yield* s.reads.local(asRaw, vectorPage(s, small, vd, score, o.limit)), exactScanLimit, memoryRows)
+      const raw = yield* s.reads.local(asRaw, vectorPage(s, small, vd, score, o.limit))
+      return yield* pageOf(s, filter, where, raw, exactScanLimit, memoryRows, tooLarge)
     }
     const vectors = sql`${vd},
       vp AS MATERIALIZED (SELECT vd.*, row_number() OVER (ORDER BY distance, created_at DESC, id ASC) AS vector_place FROM vd)`
@@ -74,8 +78,8 @@ export const rankedSearch = (
     // The text ranking's memories are its matches that pass the filter, read as the text candidates are; a memory in
     // both rankings is one row of their union grouped by pk.
     const text = sql`td AS MATERIALIZED (SELECT m.pk, m.id, m.created_at, m.source, m.reinforcement_count, m.superseded,
-            m.last_accessed, -bm25(${fts}) AS score FROM ${fts} CROSS JOIN ${M} m ON m.pk = ${fts}.rowid
-          WHERE ${fts} MATCH ${ftsMatch(terms)} AND ${where} AND (SELECT ok FROM small)),
+            m.last_accessed, -bm25(${fts}) AS score FROM small CROSS JOIN ${fts} CROSS JOIN ${M} m ON m.pk = ${fts}.rowid
+          WHERE small.ok AND ${fts} MATCH ${ftsMatch(terms)} AND ${where}),
         tp AS (SELECT td.*, row_number() OVER (ORDER BY score DESC, created_at DESC, id ASC) AS place FROM td),
         best AS MATERIALIZED (SELECT coalesce(max(score), 0) AS best FROM td)`
     const ranked = terms.length === 0
@@ -100,7 +104,7 @@ export const rankedSearch = (
         SELECT page.vector_distance, page.vector_place, page.text_score, page.text_place, page.best_text, m.*
         FROM page CROSS JOIN ${M} m ON m.pk = page.pk ORDER BY page.score DESC, page.created_at DESC, page.id ASC`
     )
-    return yield* pageOf(s, where, raw, exactScanLimit, memoryRows)
+    return yield* pageOf(s, filter, where, raw, exactScanLimit, memoryRows, tooLarge)
   })
 
 /**
@@ -131,10 +135,12 @@ const CUT_MARGIN = 1e-9
 /** The page a ranking statement returned, decoded; `None` when the set was too large to rank whole. */
 const pageOf = (
   s: Store,
+  filter: DriverFilter,
   where: Fragment,
   raw: Option.Option<ReadonlyArray<unknown>>,
   exactScanLimit: number,
-  memoryRows: RowsDecoder<KeyedMemory>
+  memoryRows: RowsDecoder<KeyedMemory>,
+  tooLarge: WeakSet<DriverFilter>
 ) =>
   Effect.gen(function*() {
     if (Option.isNone(raw)) return Option.none<RankedPage>()
@@ -147,7 +153,10 @@ const pageOf = (
         s.sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${s.sql(s.t.memories)} m WHERE ${where}
           LIMIT ${rowCount(s.sql, exactScanLimit + 1)})`
       )
-      return (counted[0]?.n ?? 0) > exactScanLimit ? Option.none<RankedPage>() : Option.some<RankedPage>({ rows: [], bestText: 0 })
+      if ((counted[0]?.n ?? 0) <= exactScanLimit) return Option.some<RankedPage>({ rows: [], bestText: 0 })
+      // The search's candidate reads then skip their own size test.
+      tooLarge.add(filter)
+      return Option.none<RankedPage>()
     }
     return Option.some<RankedPage>({
       rows: page.map((r): Ranked => ({

@@ -24,7 +24,8 @@ export const vectorCandidates = (
   query: Float32Array,
   depth: number,
   generation: number,
-  exactScanLimit: number
+  exactScanLimit: number,
+  tooLarge: WeakSet<DriverFilter>
 ) =>
   Effect.gen(function*() {
     const { sql } = s
@@ -33,16 +34,20 @@ export const vectorCandidates = (
     const distance = sql`coalesce(vec_distance_cosine(v.vector, ${q}), 1.0)`
     const order = sql`ORDER BY distance, m.created_at DESC, m.id ASC LIMIT ${rowCount(sql, depth)}`
     const vectors = sql(s.t.vectors(generation))
-    const exactWhere = (condition: Fragment) =>
+    const exactWhere = (gate: Fragment) =>
       s.reads.all(decodeVectorHeadRows, sql`SELECT ${sql.literal(HEAD_SELECT)}, ${distance} AS distance
-        FROM ${sql(s.t.memories)} m JOIN ${vectors} v ON v.pk = m.pk WHERE ${condition} ${order}`)
+        FROM ${gate} CROSS JOIN ${sql(s.t.memories)} m JOIN ${vectors} v ON v.pk = m.pk WHERE ${where} ${order}`)
     const matching = sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${sql(s.t.memories)} m WHERE ${where} LIMIT ${rowCount(sql, exactScanLimit + 1)})`
-    // One statement while the filter leaves few memories: the bounded count is a constant condition, which SQLite
-    // evaluates once before the scan. No row means no match, or too many to scan, which the count alone then tells.
-    const small = yield* exactWhere(sql`(${matching}) <= ${exactScanLimit} AND ${where}`)
-    if (small.length > 0) return small.map(toCandidate)
-    const counted = yield* s.reads.all(decodeCountRows, matching)
-    if ((counted[0]?.n ?? 0) <= exactScanLimit) return []
+    // One statement while the filter leaves few memories: the bounded count is its outer loop, so a set too large
+    // is never scanned. No row means no match, or too many to scan, which the count alone then tells; a search
+    // that learned its set is too large (its whole-set ranking did) goes to the bit index at once.
+    if (!tooLarge.has(filter)) {
+      const small = yield* exactWhere(sql`(${matching} HAVING count(*) <= ${exactScanLimit})`)
+      if (small.length > 0) return small.map(toCandidate)
+      const counted = yield* s.reads.all(decodeCountRows, matching)
+      if ((counted[0]?.n ?? 0) <= exactScanLimit) return []
+      tooLarge.add(filter)
+    }
     // The bit index proposes k per partition, exact cosine on the float vectors ranks them and the filter joins in
     // SQL. A filter that keeps too few of them widens the proposal (vec0's selection costs O(k x n), so each step is
     // dearer), and past the widest one the filtered memories are scanned exactly. Every choice here depends on the
@@ -61,7 +66,7 @@ export const vectorCandidates = (
         WHERE ${where} ${order}`)
       if (hits.length >= depth) return hits.map(toCandidate)
     }
-    return (yield* exactWhere(where)).map(toCandidate)
+    return (yield* exactWhere(sql`(SELECT 1)`)).map(toCandidate)
   })
 
 /**
