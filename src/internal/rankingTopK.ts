@@ -254,15 +254,24 @@ export interface TopK {
 }
 
 /**
+ * The first read of the vector ranking of a search of `mode`. A hybrid search reads it to its cap at once: votes by
+ * rank leave a text hit's score open until its vector place is read, and a hybrid page of a store too large to rank
+ * whole was measured to need the cap (10k memories, limit 10: 88 of 100 searches read to it, every one at limit
+ * 100), so a shallower first read was a second read of the dearest ranking, repeated.
+ */
+export const firstVectorRead = (mode: SearchMode, limit: number): number =>
+  mode === "hybrid" ? hybridDepthCap(limit) : firstVectorDepth(limit)
+
+/**
  * The exact top `limit` under the score contract over every memory the rankings hold: the rankings are read
- * `firstDepth(limit)` deep (the vector one `firstVectorDepth(limit)`), then `GROWTH` times deeper while `judge`
+ * `firstDepth(limit)` deep (the vector one `firstVectorRead(mode, limit)`), then `GROWTH` times deeper while `judge`
  * asks for it. The page equals the one scored
  * over the whole rankings, so its head never depends on the limit (a hybrid page read to its cap excepted).
  */
 export const exactTop = <E>(rankings: Rankings<E>, o: ScoreOptions): Effect.Effect<TopK, E> =>
   Effect.gen(function*() {
     let [vector, text] = yield* both(o, [
-      usesVector(o) ? readTo(rankings.vector, firstVectorDepth(o.limit)) : Effect.succeed<RankingRead<VectorCandidate>>(empty),
+      usesVector(o) ? readTo(rankings.vector, firstVectorRead(o.mode, o.limit)) : Effect.succeed<RankingRead<VectorCandidate>>(empty),
       usesText(o) ? readTo(rankings.text, firstDepth(o.limit)) : Effect.succeed<RankingRead<TextCandidate>>(empty)
     ])
     const cap = o.mode === "hybrid" ? hybridDepthCap(o.limit) : Infinity
