@@ -263,8 +263,20 @@ export const firstVectorRead = (mode: SearchMode, limit: number): number =>
   mode === "hybrid" ? hybridDepthCap(limit) : firstVectorDepth(limit)
 
 /**
+ * The first read of the text ranking of a search of `mode`: a hybrid search reads at least `HYBRID_TEXT_READ` at
+ * once. A text read ranks every match whatever its depth, so its cost is the whole statement each time, and a
+ * hybrid page needed the text ranking past its first `firstDepth` in most searches (10k memories, limit 10: 65 of
+ * 100 read it to 128, a second whole statement; at 100k that statement is ~32 ms). A text search is proven at its
+ * first depth, and reads no more.
+ */
+export const firstTextRead = (mode: SearchMode, limit: number): number =>
+  mode === "hybrid" ? Math.max(firstDepth(limit), HYBRID_TEXT_READ) : firstDepth(limit)
+
+const HYBRID_TEXT_READ = 128
+
+/**
  * The exact top `limit` under the score contract over every memory the rankings hold: the rankings are read
- * `firstDepth(limit)` deep (the vector one `firstVectorRead(mode, limit)`), then `GROWTH` times deeper while `judge`
+ * `firstTextRead(mode, limit)` and `firstVectorRead(mode, limit)` deep, then `GROWTH` times deeper while `judge`
  * asks for it. The page equals the one scored
  * over the whole rankings, so its head never depends on the limit (a hybrid page read to its cap excepted).
  */
@@ -272,7 +284,7 @@ export const exactTop = <E>(rankings: Rankings<E>, o: ScoreOptions): Effect.Effe
   Effect.gen(function*() {
     let [vector, text] = yield* both(o, [
       usesVector(o) ? readTo(rankings.vector, firstVectorRead(o.mode, o.limit)) : Effect.succeed<RankingRead<VectorCandidate>>(empty),
-      usesText(o) ? readTo(rankings.text, firstDepth(o.limit)) : Effect.succeed<RankingRead<TextCandidate>>(empty)
+      usesText(o) ? readTo(rankings.text, firstTextRead(o.mode, o.limit)) : Effect.succeed<RankingRead<TextCandidate>>(empty)
     ])
     const cap = o.mode === "hybrid" ? hybridDepthCap(o.limit) : Infinity
     const deeper = (read: RankingRead<unknown>) => Math.min(cap, read.depth * GROWTH)
