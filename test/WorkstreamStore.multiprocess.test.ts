@@ -4,7 +4,7 @@
  * whole time. Afterwards every acknowledged message is present exactly once at its acknowledged seq, seqs are
  * 1..n gap-free, the log and the index agree, and `messageCount` matches `loadMessages`.
  */
-import { mkdtempSync, readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -141,25 +141,31 @@ describe("WorkstreamStore/Local with several processes on one directory", () => 
       const layer = Local.layer({ dir, busyTimeout: "30 seconds" })
       const scratch = WorkstreamId.make("scratch")
       yield* Effect.provide(Effect.flatMap(WorkstreamStore.WorkstreamStore, (s) => s.ensureScratch()), layer)
-      const { promoted, runs } = yield* Effect.provide(
+      // The children append until the parent has promoted a few times (or until their bound), so the race is run on
+      // a loaded machine too: with a fixed count, the appends once ended before a single promotion got its turn.
+      const stop = join(dir, "stop")
+      const { promoted, refused, runs } = yield* Effect.provide(
         Effect.gen(function*() {
           const s = yield* WorkstreamStore.WorkstreamStore
           const promoted: Array<WorkstreamId> = []
+          const refused: Array<string> = []
           const promoter = yield* Effect.fork(Effect.forever(Effect.gen(function*() {
             yield* Effect.sleep("150 millis")
             const done = yield* Effect.either(s.promoteScratch({ title: "promoted" }))
             if (done._tag === "Right") promoted.push(done.right.id)
+            else refused.push(String(done.left))
+            if (promoted.length >= 3) writeFileSync(stop, "")
           })))
           const runs = yield* Effect.forEach(
             [0, 1, 2],
-            (i) => runChild(child.command, [dir, String(i), "80", `${scratch},${scratch}`], {
+            (i) => runChild(child.command, [dir, String(i), "80", `${scratch},${scratch}`, stop], {
               ...(i === 2 ? { killAfterFirstAck: 400 } : {}),
               guardMs: 120_000
             }),
             { concurrency: "unbounded" }
           )
           yield* Fiber.interrupt(promoter)
-          return { promoted, runs }
+          return { promoted, refused, runs }
         }),
         layer
       )
@@ -179,7 +185,7 @@ describe("WorkstreamStore/Local with several processes on one directory", () => 
         expect(ws.messageCount).toBe(messages.length)
         for (const m of messages) seen.set(m.id, (seen.get(m.id) ?? 0) + 1)
       }
-      expect(promoted.length).toBeGreaterThanOrEqual(2)
+      expect(promoted.length, `refused: ${refused.slice(-3).join("; ")}`).toBeGreaterThanOrEqual(2)
       for (const id of acked) expect(seen.get(id), id).toBe(1)
       console.log(
         `multi-process promote: 3 processes x 80 messages into scratch (1 SIGKILLed) while the parent promoted it ` +
