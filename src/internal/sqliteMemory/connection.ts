@@ -58,6 +58,10 @@ const connect = (filename: string, options: { readonly busyMs: number; readonly 
     db.function(VECTOR_SCORE_FUNCTION, { deterministic: true, varargs: true }, score.vector)
   })
 
+/** A connection `make` opens, closed with the scope, seen through `view`. */
+const scoped = <A>(make: () => Native, view: (db: Native) => A): Effect.Effect<A, unknown, Scope.Scope> =>
+  Effect.map(Effect.acquireRelease(Effect.try(make), (db) => Effect.sync(() => db.close())), view)
+
 /**
  * Opens the connection for the life of the scope, or fails (the store then reads through its own connection). The
  * file must exist: the store has opened and migrated it first.
@@ -66,8 +70,8 @@ export const openConnection = (
   filename: string,
   options: { readonly busyMs: number; readonly mmapSize: number }
 ): Effect.Effect<Connection, unknown, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(Effect.try(() => connect(filename, options)), (db) => Effect.sync(() => db.close())),
+  scoped(
+    () => connect(filename, options),
     (db): Connection => ({
       prepare: (sql) => {
         const statement = db.prepare(sql)
@@ -114,8 +118,8 @@ export const openWriteConnection = (
   filename: string,
   options: { readonly mmapSize: number }
 ): Effect.Effect<WriteConnection, unknown, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(Effect.try(() => connectWriter(filename, options)), (db) => Effect.sync(() => db.close())),
+  scoped(
+    () => connectWriter(filename, options),
     (db): WriteConnection => ({
       prepare: (sql) => {
         const statement = db.prepare(sql)
