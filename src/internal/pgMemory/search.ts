@@ -9,7 +9,6 @@ import type { Fragment } from "@effect/sql/Statement"
 import { Effect } from "effect"
 import type { DriverFilter } from "../memoryRules.js"
 import type { TextCandidate, VectorCandidate } from "../ranking.js"
-import { GROWTH } from "../rankingTopK.js"
 import { rankedMatches } from "../pgBm25.js"
 import { all, decodeRows, single } from "../sql.js"
 import type { RowsDecoder } from "../sql.js"
@@ -75,14 +74,6 @@ const indexed = (s: Store, where: Fragment, q: string, generation: number, depth
     )
   })
 
-/**
- * A text read scores every match whatever its depth (BM25 sums are no index order), so the server's cost barely
- * depends on the depth: a shallow read returns what the next, `GROWTH` times deeper, one would, up to this many
- * rows (each costs the client its decoding and weighing), and a hybrid search that needs them does not run the
- * whole statement again (at 10k memories, limit 10, most did).
- */
-const TEXT_READ = 128
-
 export const textCandidates = (s: Store, filter: DriverFilter, terms: ReadonlyArray<string>, depth: number) =>
   Effect.gen(function*() {
     if (terms.length === 0) return []
@@ -95,7 +86,7 @@ export const textCandidates = (s: Store, filter: DriverFilter, terms: ReadonlyAr
         headAliases: HEAD_COLUMNS,
         where: whereOf(sql, s.t, filter),
         tieBreak: "created_at DESC, id ASC",
-        limit: Math.max(depth, Math.min(depth * GROWTH, TEXT_READ))
+        limit: depth
       })
     )
   })
