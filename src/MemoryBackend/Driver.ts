@@ -164,8 +164,7 @@ export interface Driver {
   ) => Effect.Effect<ReadonlyArray<VectorCandidate>, EmbeddingSpaceMismatch | StorageError>
   /**
    * The `depth` best BM25 matches of any of `terms` (lowercased words, never query syntax) that pass the filter,
-   * by score desc, then createdAt desc, then id asc. A driver whose read costs the same at any depth may return
-   * more (the best first, the same order); fewer than `depth` means there are no more.
+   * by score desc, then createdAt desc, then id asc.
    */
   readonly textCandidates: (
     filter: DriverFilter,

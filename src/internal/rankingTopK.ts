@@ -231,12 +231,8 @@ export interface Rankings<E> {
   readonly text: (depth: number) => Effect.Effect<ReadonlyArray<TextCandidate>, E>
 }
 
-/**
- * A driver may return more than asked (one whose read costs the same at any depth): the read then counts as deep as
- * what it returned, so the next one goes deeper than that. Fewer than asked still means the ranking is complete.
- */
 const readTo = <C, E>(read: (depth: number) => Effect.Effect<ReadonlyArray<C>, E>, depth: number) =>
-  Effect.map(read(depth), (items): RankingRead<C> => ({ items, depth: Math.max(depth, items.length), exhausted: items.length < depth }))
+  Effect.map(read(depth), (items): RankingRead<C> => ({ items, depth, exhausted: items.length < depth }))
 
 /**
  * Both reads, side by side when the search reads both rankings (a driver may run them on two threads); a search
